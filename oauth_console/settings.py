@@ -1,0 +1,239 @@
+"""Settings for oauth-console, read from the environment (12-factor).
+
+One module for every environment. Development, tests and production differ only in
+environment variables; see README.md for the list.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    if not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- Core -------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", False)
+
+# A well-known key that must never sign production sessions or derive credential digests.
+INSECURE_DEFAULT_SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEFAULT_SECRET_KEY)
+_RUNNING_TESTS = "pytest" in sys.modules or env_bool("OAUTH_CONSOLE_TESTING", False)
+if not DEBUG and SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY and not _RUNNING_TESTS:
+    raise ImproperlyConfigured(
+        "Refusing to start with DEBUG off and the built-in development SECRET_KEY: it is public, "
+        "so anyone could forge sessions and recompute credential digests. Set SECRET_KEY to a long "
+        "random value (for example: python -c 'import secrets; print(secrets.token_urlsafe(64))'), "
+        "or set DEBUG=1 for local development."
+    )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "import_export",
+    "server",
+    "oauth_console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "oauth_console.urls"
+WSGI_APPLICATION = "oauth_console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60)
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=CONN_MAX_AGE,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE makes a write transaction take the lock
+    # when it begins, so concurrent writers queue (up to the timeout) instead of failing with
+    # "database is locked" when a read transaction tries to upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ------------------------------------------------------------------------------------
+
+_cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "oauth-console"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+elif _cache_url in {"", "locmem://"}:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL/REDIS_URL {_cache_url!r} is not understood: use redis://host:port/db or locmem://."
+    )
+
+# --- Auth -------------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# --- Security ---------------------------------------------------------------------------------
+
+# Behind a TLS-terminating proxy, trust its X-Forwarded-Proto header (only set this when the
+# proxy strips the header from client requests).
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and not _RUNNING_TESTS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+
+# Request-size limits; protocol endpoints turn Django's own parse failures into RFC errors.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
+
+# --- OAuth 2.0 server -------------------------------------------------------------------------
+
+# The issuer identifier (RFC 8414 / RFC 9207). Empty: derived from the request's host.
+OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "").rstrip("/")
+# Protocol endpoints refuse plain HTTP unless this is off (it is off in DEBUG).
+OAUTH2_REQUIRE_HTTPS = env_bool("OAUTH2_REQUIRE_HTTPS", not DEBUG)
+if not OAUTH2_REQUIRE_HTTPS:
+    # authlib refuses http:// URIs unless told otherwise; our own check replaces its.
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+# Key for the keyed digests of secrets and tokens. Defaults to one derived from SECRET_KEY;
+# set it separately so that rotating SECRET_KEY does not invalidate every credential.
+OAUTH2_CREDENTIAL_KEY = os.environ.get("OAUTH2_CREDENTIAL_KEY", "")
+OAUTH2_ACCESS_TOKEN_LIFETIME = env_int("OAUTH2_ACCESS_TOKEN_LIFETIME", 3600)
+OAUTH2_REFRESH_TOKEN_LIFETIME = env_int("OAUTH2_REFRESH_TOKEN_LIFETIME", 30 * 24 * 3600)
+OAUTH2_AUTHORIZATION_CODE_LIFETIME = env_int("OAUTH2_AUTHORIZATION_CODE_LIFETIME", 60)
+# PKCE (S256) is required for every authorization-code flow unless this is turned off; it is
+# always required for public clients.
+OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", True)
+# The scopes this server knows, with the text the consent page shows. Clients can only be
+# given, and can only request, scopes listed here.
+OAUTH2_SCOPES = {
+    "profile": "See your user name and basic profile",
+    "email": "See your email address",
+    "read": "Read your data",
+    "write": "Create and change your data",
+}
+
+# --- Console ----------------------------------------------------------------------------------
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# --- Static files -----------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or _RUNNING_TESTS
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ----------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING" if _RUNNING_TESTS else "INFO"},
+    },
+}

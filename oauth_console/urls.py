@@ -1,0 +1,9 @@
+"""Top-level URLs: protocol endpoints, sign-in pages, the console."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("server.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,62 @@
+"""Credential generation, keyed digests and constant-time verification.
+
+Client secrets, access tokens, refresh tokens, authorization codes and registration tokens are
+random values with at least 256 bits of entropy. They are stored only as HMAC-SHA256 digests
+under a key derived from the settings: a fast keyed hash is the right tool, because these are
+not human-chosen passwords (no dictionary to slow down), and a slow hasher would cost the token
+endpoint on every request. Without the key a stolen database reveals nothing usable.
+"""
+
+import hashlib
+import hmac
+import secrets
+from functools import lru_cache
+
+from django.conf import settings
+
+# Each kind of credential carries a short, greppable prefix: it tells a leaked value's kind at a
+# glance and lets secret scanners find it. It is not secret.
+PREFIXES = {
+    "client_secret": "ocs_",
+    "access_token": "oat_",
+    "refresh_token": "ort_",
+    "authorization_code": "oac_",
+    "registration_token": "org_",
+    "initial_access_token": "oia_",
+}
+ENTROPY_BYTES = 32  # 256 bits
+# How many characters of a credential the console may show to tell credentials apart.
+DISPLAY_PREFIX_LENGTH = 12
+
+
+def generate(kind: str) -> str:
+    """Return a new random credential of `kind` (a key of PREFIXES), 256 bits of entropy."""
+    return PREFIXES[kind] + secrets.token_urlsafe(ENTROPY_BYTES)
+
+
+def generate_client_id() -> str:
+    """Return a new public client identifier (not a secret; 128 bits so ids can't be guessed)."""
+    return secrets.token_urlsafe(16)
+
+
+@lru_cache(maxsize=4)
+def _key(configured: str, secret_key: str) -> bytes:
+    material = configured or secret_key
+    # Domain-separate from every other use of SECRET_KEY.
+    return hashlib.sha256(b"oauth-console credential digest v1\x00" + material.encode()).digest()
+
+
+def digest(value: str) -> str:
+    """Return the keyed SHA-256 hex digest under which `value` is stored and looked up."""
+    key = _key(settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY)
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def matches(value: str, stored_digest: str) -> bool:
+    """Compare `value` against a stored digest in constant time."""
+    return hmac.compare_digest(digest(value), stored_digest or "")
+
+
+def display_prefix(value: str) -> str:
+    """The non-secret beginning of a credential that the console shows ("oat_3fQ9…")."""
+    return value[:DISPLAY_PREFIX_LENGTH]

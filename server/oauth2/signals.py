@@ -1,0 +1,33 @@
+"""Signals sent by the OAuth 2.0 machinery. The one place that documents them.
+
+The spec's three signals keep the spec's keyword arguments; the others are the richer events an
+audit log needs. Receivers get `sender` (the class that sent it) and, where there is one, the
+Django `request` that caused it. No signal ever carries a plain-text secret or token value
+except `token_issued`'s `token` dict, which receivers must not store or log.
+
+client_authenticated           client, request, method (the token endpoint auth method)
+client_authentication_failed   client_id (may be None), request, method, reason
+token_authenticated            token, request (a bearer token accepted at a resource)
+token_revoked                  token, request, client (revoked through the RFC 7009 endpoint)
+token_issued                   token (the dict sent to the client), client, user, grant_type,
+                               scope, request, record (what save_token returned, if anything)
+authorization_code_replayed    client, code (the stored code object), request
+refresh_token_reused           client, token (the stored refresh token object), request
+consent_granted                client, user, scope, request
+consent_denied                 client, user, scope, request
+"""
+
+import django.dispatch
+
+# The spec's signals.
+client_authenticated = django.dispatch.Signal()  # client
+token_authenticated = django.dispatch.Signal()  # token
+token_revoked = django.dispatch.Signal()  # token
+
+# Richer events.
+client_authentication_failed = django.dispatch.Signal()
+token_issued = django.dispatch.Signal()
+authorization_code_replayed = django.dispatch.Signal()
+refresh_token_reused = django.dispatch.Signal()
+consent_granted = django.dispatch.Signal()
+consent_denied = django.dispatch.Signal()

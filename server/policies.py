@@ -1,0 +1,179 @@
+"""What a client may do: redirect URI rules, scopes, grant types, PKCE.
+
+Pure functions over plain values, shared by the models (what authlib calls at request time) and
+by every form, import and registration path (what is accepted when a client is written).
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+SUPPORTED_RESPONSE_TYPES = ("code",)
+SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
+MAX_REDIRECT_URI_LENGTH = 2000
+
+
+class PolicyError(ValueError):
+    """A client setting that the server refuses; the message is for a person to act on."""
+
+    def __init__(self, message: str, *, field: str = "", code: str = "invalid_client_metadata"):
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+def configured_scopes() -> dict[str, str]:
+    """Scope name -> description shown on the consent page."""
+    return dict(settings.OAUTH2_SCOPES)
+
+
+def _is_loopback(parts) -> bool:
+    return parts.scheme == "http" and (parts.hostname or "") in {"127.0.0.1", "::1"}
+
+
+def redirect_uri_matches(requested: str, registered: list[str]) -> bool:
+    """Exact string comparison (RFC 9700 §4.1.3), except that a registered loopback
+    `http://127.0.0.1` or `http://[::1]` URI matches any port (RFC 8252 §7.3)."""
+    if not requested:
+        return False
+    if requested in registered:
+        return True
+    try:
+        req = urlsplit(requested)
+        if not _is_loopback(req):
+            return False
+        req_port = req.port  # may raise ValueError on junk
+    except ValueError:
+        return False
+    del req_port
+    for uri in registered:
+        reg = urlsplit(uri)
+        if (
+            _is_loopback(reg)
+            and reg.hostname == req.hostname
+            and reg.path == req.path
+            and reg.query == req.query
+            and not req.fragment
+            and not req.username
+            and not req.password
+        ):
+            return True
+    return False
+
+
+def validate_redirect_uri(uri: str) -> str:
+    """Return `uri` if it may be registered, else raise PolicyError saying why.
+
+    https anywhere, http only for loopback addresses (RFC 8252 §7.3); private-use schemes for
+    native apps (`com.example.app:/callback`, RFC 8252 §7.1); no fragment, no wildcard.
+    """
+    uri = uri.strip()
+    code = "invalid_redirect_uri"
+    if not uri:
+        raise PolicyError("A redirect URI cannot be empty.", field="redirect_uris", code=code)
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        raise PolicyError("This redirect URI is too long.", field="redirect_uris", code=code)
+    if any(ch.isspace() for ch in uri) or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in uri):
+        raise PolicyError(f"{uri!r} contains spaces or control characters.", field="redirect_uris", code=code)
+    if "*" in uri:
+        raise PolicyError(
+            f"{uri}: wildcards are not allowed; register each URI exactly.", field="redirect_uris", code=code
+        )
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise PolicyError(f"{uri} is not a valid URI.", field="redirect_uris", code=code) from None
+    if "#" in uri:
+        raise PolicyError(
+            f"{uri}: a redirect URI must not contain a fragment (#...).", field="redirect_uris", code=code
+        )
+    if not parts.scheme:
+        raise PolicyError(f"{uri} is not an absolute URI.", field="redirect_uris", code=code)
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        if not parts.hostname:
+            raise PolicyError(f"{uri} has no host.", field="redirect_uris", code=code)
+        if parts.username or parts.password:
+            raise PolicyError(
+                f"{uri}: user information (user@host) is not allowed.", field="redirect_uris", code=code
+            )
+        return uri
+    if scheme == "http":
+        if _is_loopback(parts) or parts.hostname == "localhost":
+            if parts.username or parts.password:
+                raise PolicyError(
+                    f"{uri}: user information is not allowed.", field="redirect_uris", code=code
+                )
+            return uri
+        raise PolicyError(
+            f"{uri}: plain http is only allowed for loopback addresses (127.0.0.1, [::1]); use https.",
+            field="redirect_uris",
+            code=code,
+        )
+    if scheme in {"javascript", "data", "file", "vbscript", "ftp", "ws", "wss"}:
+        raise PolicyError(f"{uri}: the {scheme} scheme is not allowed.", field="redirect_uris", code=code)
+    if "." not in scheme:
+        # RFC 8252 §7.1: private-use schemes must be reverse domain names.
+        raise PolicyError(
+            f"{uri}: a custom scheme must be a reverse domain name you control (com.example.app:/cb).",
+            field="redirect_uris",
+            code=code,
+        )
+    return uri
+
+
+def validate_redirect_uris(uris: list[str]) -> list[str]:
+    return [validate_redirect_uri(uri) for uri in uris if uri.strip()]
+
+
+def validate_scopes(scopes: list[str]) -> list[str]:
+    """Every scope must be configured in OAUTH2_SCOPES."""
+    known = configured_scopes()
+    unknown = [s for s in scopes if s not in known]
+    if unknown:
+        raise PolicyError(
+            f"Unknown scope(s): {', '.join(sorted(set(unknown)))}. Known scopes: {', '.join(known)}.",
+            field="scope",
+            code="invalid_client_metadata",
+        )
+    return list(dict.fromkeys(scopes))
+
+
+def validate_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
+    unknown = [g for g in grant_types if g not in SUPPORTED_GRANT_TYPES]
+    if unknown:
+        raise PolicyError(
+            f"Unsupported grant type(s): {', '.join(sorted(set(unknown)))}. "
+            f"Supported: {', '.join(SUPPORTED_GRANT_TYPES)}.",
+            field="grant_types",
+        )
+    if not grant_types:
+        raise PolicyError("Choose at least one grant type.", field="grant_types")
+    if public and "client_credentials" in grant_types:
+        raise PolicyError(
+            "A public client has no secret, so it cannot use client_credentials.", field="grant_types"
+        )
+    return list(dict.fromkeys(grant_types))
+
+
+def allowed_scope(client_scopes: list[str], requested: str | None) -> str:
+    """The scope to grant: the requested scopes, all of which the client must be allowed.
+
+    With no scope requested, the client's whole allowed scope (RFC 6749 §3.3 default).
+    Returns "" for nothing allowed. Callers that must refuse rather than narrow use
+    `scope_is_allowed`.
+    """
+    if not requested:
+        return " ".join(client_scopes)
+    wanted = requested.split()
+    return " ".join(dict.fromkeys(s for s in wanted if s in client_scopes))
+
+
+def scope_is_allowed(client_scopes: list[str], requested: str | None) -> bool:
+    if not requested:
+        return True
+    return set(requested.split()) <= set(client_scopes)

@@ -1,0 +1,506 @@
+"""Every write the server makes, one function per operation.
+
+The admin, the portal, the management commands and the protocol endpoints all call these. Each
+does its write in one transaction, in as few statements as the work allows, and sends one signal
+(after commit) that says what happened. Validation failures raise `policies.PolicyError` before
+anything is written.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from server import credentials, policies, signals
+from server.actors import Actor
+from server.models import AuthorizationCode, Client, ClientSecret, Consent, InitialAccessToken, Token
+
+CLIENT_FIELDS_EDITABLE = (
+    "name",
+    "description",
+    "redirect_uris",
+    "grant_types",
+    "scope",
+    "client_uri",
+    "logo_uri",
+    "contacts",
+    "require_consent",
+    "can_introspect_any_token",
+    "token_endpoint_auth_method",
+)
+
+
+def _send_after_commit(signal, **kwargs) -> None:
+    transaction.on_commit(partial(signal.send, sender=Client, **kwargs))
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Validated, normalised client settings, ready to store."""
+
+    redirect_uris: str
+    grant_types: str
+    scope: str
+    token_endpoint_auth_method: str
+
+
+def validate_client_settings(
+    *,
+    client_type: str,
+    redirect_uris: Iterable[str],
+    grant_types: Iterable[str],
+    scope: Iterable[str],
+    token_endpoint_auth_method: str | None = None,
+) -> ClientSettings:
+    """Check a client's settings against the server's policies; raise PolicyError if any is refused."""
+    if client_type not in Client.Type.values:
+        raise policies.PolicyError(
+            f"Unknown client type {client_type!r}: use confidential or public.", field="client_type"
+        )
+    public = client_type == Client.Type.PUBLIC
+    uris = policies.validate_redirect_uris(list(redirect_uris))
+    grants = policies.validate_grant_types(list(grant_types), public=public)
+    if "authorization_code" in grants and not uris:
+        raise policies.PolicyError(
+            "The authorization_code grant needs at least one redirect URI.",
+            field="redirect_uris",
+            code="invalid_redirect_uri",
+        )
+    scopes = policies.validate_scopes(list(scope))
+    method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
+    if method not in policies.SUPPORTED_AUTH_METHODS:
+        raise policies.PolicyError(
+            f"Unsupported token endpoint auth method {method!r}.", field="token_endpoint_auth_method"
+        )
+    if public != (method == "none"):
+        raise policies.PolicyError(
+            "Public clients authenticate with 'none'; confidential clients with a secret.",
+            field="token_endpoint_auth_method",
+        )
+    return ClientSettings("\n".join(uris), " ".join(grants), " ".join(scopes), method)
+
+
+def _new_secret(client: Client, *, now) -> tuple[str, ClientSecret]:
+    plain = credentials.generate("client_secret")
+    row = ClientSecret.objects.create(
+        client=client,
+        digest=credentials.digest(plain),
+        prefix=credentials.display_prefix(plain),
+        created_at=now,
+    )
+    return plain, row
+
+
+def create_client(
+    *,
+    name: str,
+    actor: Actor,
+    client_type: str = Client.Type.CONFIDENTIAL,
+    redirect_uris: Iterable[str] = (),
+    grant_types: Iterable[str] = ("authorization_code", "refresh_token"),
+    scope: Iterable[str] = (),
+    owner=None,
+    status: str = Client.Status.ACTIVE,
+    source: str = Client.Source.OPERATOR,
+    description: str = "",
+    client_uri: str = "",
+    logo_uri: str = "",
+    contacts: list | None = None,
+    token_endpoint_auth_method: str | None = None,
+    require_consent: bool = False,
+    can_introspect_any_token: bool = False,
+    client_id: str | None = None,
+) -> tuple[Client, str | None]:
+    """Create a client; return it and its plain-text secret (None for public clients).
+
+    The secret exists in clear only in this return value: show it once, store it nowhere.
+    `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise policies.PolicyError("A client needs a name.", field="name")
+    if len(name) > 100:
+        raise policies.PolicyError("A client name has at most 100 characters.", field="name")
+    valid = validate_client_settings(
+        client_type=client_type,
+        redirect_uris=redirect_uris,
+        grant_types=grant_types,
+        scope=scope,
+        token_endpoint_auth_method=token_endpoint_auth_method,
+    )
+    if client_id is not None:
+        client_id = client_id.strip()
+        if not client_id or len(client_id) > 64 or not client_id.isprintable() or " " in client_id:
+            raise policies.PolicyError(
+                "A client_id is 1 to 64 printable characters without spaces.", field="client_id"
+            )
+    now = timezone.now()
+    with transaction.atomic():
+        if client_id is not None and Client.objects.filter(client_id=client_id).exists():
+            raise policies.PolicyError(f"The client_id {client_id!r} is already taken.", field="client_id")
+        client = Client.objects.create(
+            client_id=client_id or credentials.generate_client_id(),
+            name=name,
+            description=description,
+            owner=owner,
+            client_type=client_type,
+            status=status,
+            source=source,
+            redirect_uris=valid.redirect_uris,
+            grant_types=valid.grant_types,
+            scope=valid.scope,
+            token_endpoint_auth_method=valid.token_endpoint_auth_method,
+            client_uri=client_uri,
+            logo_uri=logo_uri,
+            contacts=contacts or [],
+            require_consent=require_consent,
+            can_introspect_any_token=can_introspect_any_token,
+            created_at=now,
+        )
+        secret = None if client.is_public else _new_secret(client, now=now)[0]
+        _send_after_commit(signals.client_created, client=client, secret=secret, actor=actor, at=now)
+    return client, secret
+
+
+def update_client(client: Client, *, actor: Actor, **changes) -> Client:
+    """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client."""
+    unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
+    if unknown:
+        raise policies.PolicyError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"] or len(changes["name"]) > 100:
+            raise policies.PolicyError("A client name has 1 to 100 characters.", field="name")
+
+    def listed(field, current):
+        value = changes.get(field, current)
+        return value.split() if isinstance(value, str) else list(value)
+
+    valid = validate_client_settings(
+        client_type=client.client_type,
+        redirect_uris=listed("redirect_uris", client.redirect_uris),
+        grant_types=listed("grant_types", client.grant_types),
+        scope=listed("scope", client.scope),
+        token_endpoint_auth_method=changes.get(
+            "token_endpoint_auth_method", client.token_endpoint_auth_method
+        ),
+    )
+    changes.update(
+        redirect_uris=valid.redirect_uris,
+        grant_types=valid.grant_types,
+        scope=valid.scope,
+        token_endpoint_auth_method=valid.token_endpoint_auth_method,
+    )
+    diff = {
+        field: [getattr(client, field), value]
+        for field, value in changes.items()
+        if getattr(client, field) != value
+    }
+    if not diff:
+        return client
+    now = timezone.now()
+    with transaction.atomic():
+        for field, (_old, new) in diff.items():
+            setattr(client, field, new)
+        client.save(update_fields=[*diff, "updated_at"])
+        _send_after_commit(signals.client_changed, client=client, changes=diff, actor=actor, at=now)
+    return client
+
+
+def set_client_status(client: Client, status: str, *, actor: Actor, reason: str = "") -> Client:
+    """Activate, approve, disable or reject a client. A client that is not active gets no tokens
+    and its existing tokens stop validating at once; nothing is deleted, so enabling again
+    restores the tokens that have not expired."""
+    if status not in Client.Status.values:
+        raise policies.PolicyError(f"Unknown status {status!r}.", field="status")
+    old = client.status
+    if old == status and client.status_reason == reason:
+        return client
+    now = timezone.now()
+    with transaction.atomic():
+        Client.objects.filter(pk=client.pk).update(status=status, status_reason=reason[:500], updated_at=now)
+        client.status, client.status_reason = status, reason[:500]
+        _send_after_commit(
+            signals.client_status_changed,
+            client=client,
+            old_status=old,
+            new_status=status,
+            reason=reason,
+            actor=actor,
+            at=now,
+        )
+    return client
+
+
+def delete_client(client: Client, *, actor: Actor) -> int:
+    """Delete a client with its secrets, codes and tokens; return how many active tokens it had."""
+    now = timezone.now()
+    client_id, name = client.client_id, client.name
+    with transaction.atomic():
+        active = Token.objects.filter(client=client, revoked_at__isnull=True, expires_at__gt=now).count()
+        client.delete()
+        _send_after_commit(
+            signals.client_deleted, client_id=client_id, name=name, tokens_revoked=active, actor=actor, at=now
+        )
+    return active
+
+
+GRACE_PERIODS = {
+    "immediately": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
+def rotate_client_secret(
+    client: Client, *, actor: Actor, grace: timedelta = GRACE_PERIODS["24h"]
+) -> tuple[str, ClientSecret]:
+    """Give a confidential client a new secret; unexpired old secrets expire after `grace`.
+
+    Returns the new plain-text secret (show it once) and its row. During the grace period the old
+    and the new secret both authenticate.
+    """
+    if client.is_public:
+        raise policies.PolicyError("A public client has no secret to rotate.")
+    if grace < timedelta(0):
+        raise policies.PolicyError("The grace period cannot be negative.")
+    now = timezone.now()
+    old_expiry = now + grace
+    with transaction.atomic():
+        # Shorten, never lengthen: an old secret already due to expire sooner keeps its date.
+        previous = ClientSecret.objects.filter(client=client).exclude(expires_at__lte=old_expiry)
+        previous.update(expires_at=old_expiry)
+        plain, row = _new_secret(client, now=now)
+        _send_after_commit(
+            signals.client_secret_rotated,
+            client=client,
+            secret=row,
+            previous_expires_at=old_expiry,
+            actor=actor,
+            at=now,
+        )
+    return plain, row
+
+
+def expire_client_secret(secret: ClientSecret, *, actor: Actor) -> ClientSecret:
+    """Expire one secret now (the end of a rotation's grace period, or a leaked secret)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ClientSecret.objects.filter(pk=secret.pk).update(expires_at=now)
+        secret.expires_at = now
+        _send_after_commit(
+            signals.client_secret_expired, client=secret.client, secret=secret, actor=actor, at=now
+        )
+    return secret
+
+
+def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteria: dict | None = None) -> int:
+    """Revoke every still-active token in `tokens` with one UPDATE; return how many changed."""
+    now = timezone.now()
+    with transaction.atomic():
+        count = tokens.filter(revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
+        )
+        _send_after_commit(
+            signals.tokens_revoked, count=count, reason=reason, criteria=criteria or {}, actor=actor, at=now
+        )
+    return count
+
+
+# --- protocol writes: codes, tokens, consent ---------------------------------------------------
+
+
+def store_authorization_code(
+    *,
+    code: str,
+    client: Client,
+    user,
+    redirect_uri: str,
+    scope: str,
+    code_challenge: str = "",
+    code_challenge_method: str = "",
+    nonce: str = "",
+) -> AuthorizationCode:
+    """Store a newly issued authorization code (only its digest)."""
+    now = timezone.now()
+    return AuthorizationCode.objects.create(
+        code_digest=credentials.digest(code),
+        client=client,
+        user=user,
+        redirect_uri=redirect_uri or "",
+        scope=scope or "",
+        code_challenge=code_challenge or "",
+        code_challenge_method=code_challenge_method or "",
+        nonce=nonce or "",
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
+    )
+
+
+def redeem_authorization_code(code: AuthorizationCode) -> bool:
+    """Mark a code used. True for the one caller that wins; False if it was already used
+    (one conditional UPDATE, so parallel redemptions of one code yield one winner)."""
+    won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now())
+    return won == 1
+
+
+def revoke_tokens_from_code(code: AuthorizationCode, *, reason: str = "authorization code replayed") -> int:
+    """Revoke every token issued from `code` and from refreshes of them (RFC 6749 §4.1.2)."""
+    families = Token.objects.filter(authorization_code=code).values("family_id")
+    return revoke_tokens(
+        Token.objects.filter(family_id__in=families),
+        actor=Actor.system("replay-detection"),
+        reason=reason,
+        criteria={"authorization_code_id": code.pk},
+    )
+
+
+def store_token(
+    token: dict,
+    *,
+    client: Client,
+    user,
+    grant_type: str,
+    authorization_code: AuthorizationCode | None = None,
+    parent: Token | None = None,
+) -> Token:
+    """Store an issued token pair (digests only). A refresh continues its parent's family."""
+    now = timezone.now()
+    refresh = token.get("refresh_token")
+    return Token.objects.create(
+        access_token_digest=credentials.digest(token["access_token"]),
+        access_token_prefix=credentials.display_prefix(token["access_token"]),
+        refresh_token_digest=credentials.digest(refresh) if refresh else None,
+        refresh_token_prefix=credentials.display_prefix(refresh) if refresh else "",
+        token_type=token.get("token_type", "Bearer"),
+        client=client,
+        user=user,
+        grant_type=grant_type,
+        scope=token.get("scope", "") or "",
+        issued_at=now,
+        expires_at=now
+        + timedelta(seconds=int(token.get("expires_in") or settings.OAUTH2_ACCESS_TOKEN_LIFETIME)),
+        refresh_expires_at=(now + timedelta(seconds=settings.OAUTH2_REFRESH_TOKEN_LIFETIME))
+        if refresh
+        else None,
+        family_id=parent.family_id if parent else uuid.uuid4(),
+        parent=parent,
+        authorization_code=authorization_code,
+    )
+
+
+def rotate_refresh_token(token: Token) -> bool:
+    """Mark a refresh token used. True for the one caller that wins a race; False if it had
+    already been rotated (reuse)."""
+    return Token.objects.filter(pk=token.pk, rotated_at__isnull=True).update(rotated_at=timezone.now()) == 1
+
+
+def revoke_token_family(token: Token, *, reason: str = "refresh token reused") -> int:
+    """Revoke every token in `token`'s rotation family (RFC 9700 §4.14.2)."""
+    return revoke_tokens(
+        Token.objects.filter(family_id=token.family_id),
+        actor=Actor.system("reuse-detection"),
+        reason=reason,
+        criteria={"family_id": str(token.family_id)},
+    )
+
+
+def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
+    """Revoke one token pair (RFC 7009). True if it was active."""
+    return (
+        revoke_tokens(
+            Token.objects.filter(pk=token.pk), actor=actor, reason=reason, criteria={"token_id": token.pk}
+        )
+        == 1
+    )
+
+
+def record_consent(*, user, client: Client, scope: str) -> Consent:
+    """Remember that `user` approved `client` for `scope` (merged with what they approved before)."""
+    with transaction.atomic():
+        consent, created = Consent.objects.select_for_update().get_or_create(
+            user=user, client=client, defaults={"scope": scope}
+        )
+        if not created:
+            merged = " ".join(dict.fromkeys([*consent.scope.split(), *scope.split()]))
+            if merged != consent.scope:
+                consent.scope = merged
+                consent.save(update_fields=["scope", "updated_at"])
+    return consent
+
+
+def revoke_consent(*, user, client: Client, actor: Actor) -> int:
+    """Forget `user`'s consent for `client` and revoke every token of that user for it."""
+    now = timezone.now()
+    with transaction.atomic():
+        Consent.objects.filter(user=user, client=client).delete()
+        count = Token.objects.filter(user=user, client=client, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=actor.label[:200], revoked_reason="access revoked by the user"
+        )
+        _send_after_commit(
+            signals.consent_revoked, client=client, user=user, tokens_revoked=count, actor=actor, at=now
+        )
+    return count
+
+
+def create_initial_access_token(
+    *,
+    actor: Actor,
+    description: str = "",
+    expires_at=None,
+    max_registrations: int = 1,
+    allowed_scope: Iterable[str] = (),
+    allowed_grant_types: Iterable[str] = ("authorization_code", "refresh_token"),
+    created_by=None,
+) -> tuple[InitialAccessToken, str]:
+    """Create an initial access token for dynamic registration; return it and its plain value."""
+    if max_registrations < 1:
+        raise policies.PolicyError("Allow at least one registration.", field="max_registrations")
+    scopes = policies.validate_scopes(list(allowed_scope))
+    grants = policies.validate_grant_types(list(allowed_grant_types), public=False)
+    plain = credentials.generate("initial_access_token")
+    now = timezone.now()
+    with transaction.atomic():
+        row = InitialAccessToken.objects.create(
+            digest=credentials.digest(plain),
+            prefix=credentials.display_prefix(plain),
+            description=description,
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+            max_registrations=max_registrations,
+            allowed_scope=" ".join(scopes),
+            allowed_grant_types=" ".join(grants),
+        )
+        _send_after_commit(
+            signals.initial_access_token_created, initial_access_token=row, actor=actor, at=now
+        )
+    return row, plain
+
+
+def clear_expired_tokens(*, batch_size: int = 10_000, progress=None) -> int:
+    """Delete tokens whose access and refresh tokens have both expired, and expired codes,
+    in batches of `batch_size` (each its own short transaction). Returns tokens deleted."""
+    now = timezone.now()
+    total = 0
+    expired = Token.objects.filter(expires_at__lte=now).exclude(refresh_expires_at__gt=now)
+    while True:
+        ids = list(expired.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            # Children of a deleted parent keep their family id; the link itself is cleared.
+            Token.objects.filter(parent_id__in=ids).update(parent=None)
+            Token.objects.filter(pk__in=ids).delete()
+        total += len(ids)
+        if progress:
+            progress(total)
+    AuthorizationCode.objects.filter(expires_at__lte=now - timedelta(hours=1)).delete()
+    return total

@@ -1,0 +1,31 @@
+"""Signals the server's services send after each write (one per operation).
+
+Protocol-level signals (client authenticated, token issued, ...) live in `server.oauth2.signals`.
+The console, and the audit log in particular, learn what happened only through these two
+modules; the server never calls the console. Every signal is sent after the write committed
+(`transaction.on_commit`), so a receiver never sees a change that was rolled back.
+
+Keyword arguments (every signal also gets `actor`, a `server.actors.Actor`, and `at`, a datetime):
+
+client_created            client, secret (plain text or None; receivers must not store it)
+client_changed            client, changes (dict field -> [old, new], secrets never included)
+client_status_changed     client, old_status, new_status, reason
+client_deleted            client_id, name, tokens_revoked (int)
+client_secret_rotated     client, secret (the new ClientSecret row), previous_expires_at
+client_secret_expired     client, secret (the ClientSecret row that was expired)
+tokens_revoked            count, reason, criteria (dict describing the set, e.g. {"client_id": ...})
+consent_revoked           client, user, tokens_revoked (int)
+initial_access_token_created  initial_access_token (row)
+"""
+
+import django.dispatch
+
+client_created = django.dispatch.Signal()
+client_changed = django.dispatch.Signal()
+client_status_changed = django.dispatch.Signal()
+client_deleted = django.dispatch.Signal()
+client_secret_rotated = django.dispatch.Signal()
+client_secret_expired = django.dispatch.Signal()
+tokens_revoked = django.dispatch.Signal()
+consent_revoked = django.dispatch.Signal()
+initial_access_token_created = django.dispatch.Signal()

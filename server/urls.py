@@ -1,0 +1,3 @@
+"""Protocol endpoints and end-user sign-in pages."""
+
+urlpatterns: list = []
