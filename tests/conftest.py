@@ -1,1 +1,32 @@
 """Fixtures shared by the whole suite."""
+
+import pytest
+
+from server import services
+from server.actors import Actor
+from server.models import Client
+
+
+@pytest.fixture
+def end_user(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password-123")
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "root-password-123")
+
+
+@pytest.fixture
+def make_client(db):
+    """Create a client through the one write path; returns (client, plain_secret_or_None)."""
+
+    def make(name="Test app", **kwargs):
+        kwargs.setdefault("redirect_uris", ["https://app.example.com/callback"])
+        kwargs.setdefault("grant_types", ["authorization_code", "refresh_token", "client_credentials"])
+        kwargs.setdefault("scope", ["profile", "email", "read"])
+        if kwargs.get("client_type") == Client.Type.PUBLIC and "grant_types" in kwargs:
+            kwargs["grant_types"] = [g for g in kwargs["grant_types"] if g != "client_credentials"]
+        return services.create_client(name=name, actor=Actor.system("tests"), **kwargs)
+
+    return make
