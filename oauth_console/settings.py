@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "import_export",
     "server",
     "oauth_console",
+    "oauth_console.portal",
+    "oauth_console.accounts",
 ]
 
 MIDDLEWARE = [
@@ -198,7 +200,19 @@ OAUTH2_SCOPES = {
     "write": "Create and change your data",
 }
 
+# Dynamic client registration (RFC 7591/7592). Off: registering needs an initial access token
+# that an operator issued in the admin. On: anyone may register (user-facing grants only).
+OAUTH2_OPEN_REGISTRATION = env_bool("OAUTH2_OPEN_REGISTRATION", False)
+# Dynamically registered clients start active (an operator vouched for them by issuing the
+# initial access token); turn off to make them wait for approval like portal apps.
+OAUTH2_DCR_AUTO_APPROVE = env_bool("OAUTH2_DCR_AUTO_APPROVE", True)
+
 # --- Console ----------------------------------------------------------------------------------
+
+# Developer portal: may anyone create an account at /developers/signup/? Off: operators create
+# accounts. Apps registered in the portal wait for an operator's approval unless auto-approved.
+PORTAL_SELF_SIGNUP = env_bool("PORTAL_SELF_SIGNUP", False)
+PORTAL_AUTO_APPROVE = env_bool("PORTAL_AUTO_APPROVE", False)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -1,0 +1,1 @@
+"""End users' own pages: the apps they authorized, and revoking that access."""

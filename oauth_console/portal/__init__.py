@@ -1,0 +1,1 @@
+"""The developer portal: developers register and manage their own OAuth clients."""
