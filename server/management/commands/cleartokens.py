@@ -1,0 +1,42 @@
+"""`manage.py cleartokens`: delete expired tokens and codes in batches (run it from cron)."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from server import services
+
+
+def positive_int(value: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+positive_int.__name__ = "positive whole number"  # what argparse names in its error message
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete tokens whose access and refresh tokens have both expired, and expired authorization "
+        "codes. Works in batches, each its own short transaction, so the server keeps serving."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--batch-size",
+            type=positive_int,
+            default=10_000,
+            help="Tokens deleted per transaction (default 10000).",
+        )
+
+    def handle(self, *args, **options) -> None:
+        # call_command(batch_size=...) bypasses argparse's type check.
+        if not isinstance(options["batch_size"], int) or options["batch_size"] < 1:
+            raise CommandError("--batch-size must be a whole number of at least 1.")
+
+        def progress(deleted_so_far: int) -> None:
+            self.stdout.write(f"  deleted {deleted_so_far} expired token(s) so far")
+
+        total = services.clear_expired_tokens(batch_size=options["batch_size"], progress=progress)
+        self.stdout.write(self.style.SUCCESS(f"Deleted {total} expired token(s)."))
