@@ -5,5 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("server.urls")),
+    path("", include("server.registration_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,7 +14,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from server import credentials, policies, signals
@@ -504,3 +504,67 @@ def clear_expired_tokens(*, batch_size: int = 10_000, progress=None) -> int:
             progress(total)
     AuthorizationCode.objects.filter(expires_at__lte=now - timedelta(hours=1)).delete()
     return total
+
+
+# --- dynamic client registration (RFC 7591 / RFC 7592) ----------------------------------------
+
+
+def use_initial_access_token(token: InitialAccessToken) -> bool:
+    """Count one registration against `token`; False if it expired, was revoked or is used up.
+
+    One conditional UPDATE, so parallel registrations with one token can never exceed
+    `max_registrations`. Call it inside the transaction that creates the client.
+    """
+    now = timezone.now()
+    won = (
+        InitialAccessToken.objects.filter(
+            pk=token.pk, revoked_at__isnull=True, registrations__lt=F("max_registrations")
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .update(registrations=F("registrations") + 1)
+    )
+    return won == 1
+
+
+def issue_registration_access_token(client: Client) -> str:
+    """Give `client` a new RFC 7592 registration access token; return it in plain text, once.
+
+    Only its digest is stored; an earlier registration access token stops working.
+    """
+    plain = credentials.generate("registration_token")
+    Client.objects.filter(pk=client.pk).update(
+        registration_access_token_digest=credentials.digest(plain), updated_at=timezone.now()
+    )
+    client.registration_access_token_digest = credentials.digest(plain)
+    return plain
+
+
+def register_dynamic_client(
+    *, initial_access_token: InitialAccessToken | None, actor: Actor, **client_settings
+) -> tuple[Client, str | None, str]:
+    """Register a client through RFC 7591: count the registration against the initial access
+    token, create the client (source DCR) and its registration access token, in one transaction.
+
+    Returns (client, plain secret or None, plain registration access token); show both once.
+    Raises PolicyError(code="invalid_token") when the initial access token was used up
+    meanwhile, or the PolicyError of `create_client`; either way nothing is written.
+    `initial_access_token` is None only for open registration.
+    """
+    client_settings["source"] = Client.Source.DCR
+    with transaction.atomic():
+        if initial_access_token is not None and not use_initial_access_token(initial_access_token):
+            raise policies.PolicyError(
+                "The initial access token has expired, was revoked or is used up.", code="invalid_token"
+            )
+        client, secret = create_client(actor=actor, **client_settings)
+        registration_token = issue_registration_access_token(client)
+    return client, secret, registration_token
+
+
+def revoke_initial_access_tokens(tokens: QuerySet[InitialAccessToken], *, actor: Actor) -> int:
+    """Revoke initial access tokens so they register no more clients; return how many changed.
+
+    Clients already registered with them are not affected.
+    """
+    del actor  # no signal for this yet; kept so every caller names who did it
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

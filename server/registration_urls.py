@@ -1,0 +1,14 @@
+"""URLs of dynamic client registration (RFC 7591) and client configuration (RFC 7592)."""
+
+from django.urls import path
+
+from server import registration_views
+
+urlpatterns = [
+    path("oauth/register", registration_views.register_client, name="oauth2_register"),
+    path(
+        "oauth/register/<str:client_id>",
+        registration_views.client_configuration,
+        name="oauth2_client_configuration",
+    ),
+]

@@ -1,0 +1,39 @@
+"""HTTP views of dynamic client registration: thin doors onto `server.registration`."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from server.registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint, registration_server
+
+
+def _insecure(request: HttpRequest) -> HttpResponse | None:
+    """The RFC error for plain HTTP when HTTPS is required (credentials travel in these requests)."""
+    if not settings.OAUTH2_REQUIRE_HTTPS or request.is_secure():
+        return None
+    response = JsonResponse(
+        {"error": "invalid_request", "error_description": "Use HTTPS for client registration."}, status=400
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# Bearer-token authenticated JSON APIs: no cookies involved, so no CSRF token either.
+@csrf_exempt
+@require_http_methods(["POST"])
+def register_client(request: HttpRequest) -> HttpResponse:
+    """RFC 7591 §3: register a client from its metadata."""
+    return _insecure(request) or registration_server.create_endpoint_response(
+        ClientRegistrationEndpoint.ENDPOINT_NAME, request
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PUT", "DELETE"])
+def client_configuration(request: HttpRequest, client_id: str) -> HttpResponse:
+    """RFC 7592 §2: read, replace or delete a registered client's metadata."""
+    request.registration_client_id = client_id
+    return _insecure(request) or registration_server.create_endpoint_response(
+        ClientConfigurationEndpoint.ENDPOINT_NAME, request
+    )
