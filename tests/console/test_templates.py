@@ -14,6 +14,7 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.test import RequestFactory, override_settings
+from django.urls import reverse
 
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
 OUR_TEMPLATES = [
@@ -257,6 +258,38 @@ def test_home_page_links_every_audience_and_the_metadata(rf_request):
     assert 'href="/.well-known/oauth-authorization-server"' in html
 
 
+# --- through the real views ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_login_view_uses_our_template_and_signs_in(client, django_user_model):
+    django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-123")
+    login_url = reverse("login")
+    page = client.get(login_url, {"next": "/account/apps/"})
+    assert page.status_code == 200
+    assert b"Use your oauth-console account" in page.content
+    assert b'name="next" value="/account/apps/"' in page.content
+
+    wrong = client.post(login_url, {"username": "bob", "password": "nope", "next": "/account/apps/"})
+    assert wrong.status_code == 200
+    assert b"Please enter a correct username and password" in wrong.content
+
+    right = client.post(
+        login_url, {"username": "bob", "password": "bob-password-123", "next": "/account/apps/"}
+    )
+    assert right.status_code == 302 and right["Location"] == "/account/apps/"
+
+
+@pytest.mark.django_db
+def test_sign_out_is_a_post_that_ends_the_session(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("carol", "carol@example.com", "carol-pass-123"))
+    assert client.get(reverse("logout")).status_code == 405  # a link or an <img> cannot sign people out
+    page = client.post(reverse("logout"))
+    # LOGOUT_REDIRECT_URL decides where people land; logged_out.html is shown only when it is unset.
+    assert page.status_code in {200, 302}
+    assert "_auth_user_id" not in client.session
+
+
 # --- admin ------------------------------------------------------------------------------------------
 
 
@@ -272,13 +305,15 @@ def test_admin_login_page_is_branded_and_keeps_admin_styles(client):
 
 
 @pytest.mark.django_db
-def test_admin_index_is_branded_for_staff(client, django_user_model):
+def test_admin_pages_are_branded_for_staff(client, django_user_model):
     staff = django_user_model.objects.create_superuser("op", "op@example.com", "op-password-123")
     client.force_login(staff)
-    response = client.get("/admin/")
+    # A model page rather than the index: the dashboard teammate owns the admin index template.
+    response = client.get("/admin/auth/user/")
     assert response.status_code == 200
     assert b'<div id="site-name"><a href="/admin/">oauth-console</a></div>' in response.content
     assert b"Django administration" not in response.content
+    assert re.search(rb"<title>[^<]*\| oauth-console</title>", response.content)
 
 
 # --- assets -----------------------------------------------------------------------------------------
