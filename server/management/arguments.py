@@ -47,7 +47,7 @@ def parse_grace(value: str) -> timedelta:
         )
     grace = timedelta(**{_GRACE_UNITS[match[2]]: int(match[1])})
     if grace > MAX_GRACE:
-        raise CommandError(f"Grace period {value!r} is too long: at most {MAX_GRACE.days} days.")
+        raise CommandError(f"The grace period {value!r} is too long: at most {MAX_GRACE.days} days.")
     return grace
 
 

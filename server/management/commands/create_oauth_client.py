@@ -81,6 +81,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(self.style.SUCCESS(f"Created {client.client_type} client {client.name!r}."))
         self.stdout.write(f"client_id:     {client.client_id}")
+        if client.client_id.startswith("-"):
+            # argparse would take it for an option in the other commands.
+            self.stdout.write("(It starts with '-': pass it to other commands after '--' or as --client=ID.)")
         if secret:
             self.stdout.write(f"client_secret: {secret}")
             self.stdout.write(self.style.WARNING(SECRET_WARNING))

@@ -21,7 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--client", metavar="CLIENT_ID", help="Tokens issued to this client.")
+        which.add_argument(
+            "--client",
+            metavar="CLIENT_ID",
+            help="Tokens issued to this client (write --client=-abc for an id that starts with '-').",
+        )
         which.add_argument("--user", metavar="USERNAME", help="Tokens issued for this user.")
         which.add_argument("--all", action="store_true", help="Every token.")
         parser.add_argument(

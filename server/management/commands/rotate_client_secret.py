@@ -19,7 +19,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("client_id", help="The client's client_id.")
+        parser.add_argument(
+            "client_id",
+            help="The client's client_id (one that starts with '-' goes after '--': ... -- -abc).",
+        )
         parser.add_argument(
             "--grace",
             default="24h",
