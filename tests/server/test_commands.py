@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from server import credentials, demo, services
+from server import credentials, demo, services, signals
 from server.models import Client, ClientSecret, Token
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -281,6 +281,45 @@ def test_revoke_all(tokens):
     assert not Token.objects.filter(revoked_at__isnull=True).exists()
 
 
+def test_revoke_sends_one_signal_naming_the_command_and_criteria(tokens, django_capture_on_commit_callbacks):
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs)
+
+    signals.tokens_revoked.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            run("revoke_tokens", "--user", "bob", "--before", "2999-01-01", "--yes", "--reason", "offboarded")
+    finally:
+        signals.tokens_revoked.disconnect(receiver)
+    assert len(received) == 1
+    event = received[0]
+    assert event["count"] == 2
+    assert event["reason"] == "offboarded"
+    assert event["actor"].label == "system:revoke_tokens"
+    assert event["criteria"]["user"] == "bob"
+    assert event["criteria"]["issued_before"].startswith("2999-01-01T00:00:00")
+
+
+def test_create_client_sends_client_created_by_the_command(django_capture_on_commit_callbacks):
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs)
+
+    signals.client_created.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            out, _ = run(
+                "create_oauth_client", "Signal app", "--redirect-uris", "https://s.example/cb", "--json"
+            )
+    finally:
+        signals.client_created.disconnect(receiver)
+    assert [event["client"].client_id for event in received] == [json.loads(out)["client_id"]]
+    assert received[0]["actor"].label == "system:create_oauth_client"
+
+
 def test_revoke_without_yes_and_without_a_terminal_refuses(tokens):
     # pytest's stdin is not a terminal, like cron's or a pipe's.
     with pytest.raises(CommandError, match="pass --yes"):
@@ -442,6 +481,7 @@ def test_seed_demo_clients_have_the_demo_settings(settings):
 
 def test_seed_demo_with_force_runs_without_debug(settings):
     settings.DEBUG = False
-    out, _ = run("seed_demo", "--force")
+    out, err = run("seed_demo", "--force")
     assert "admin-demo-password" in out
+    assert "DEBUG is off" in err
     assert Client.objects.count() == 2

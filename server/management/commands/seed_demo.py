@@ -35,6 +35,10 @@ class Command(BaseCommand):
                 "alice-demo-password, so it runs only with DEBUG on (make run sets DEBUG=1). "
                 "Pass --force if you really want demo accounts on this server."
             )
+        if not settings.DEBUG:
+            self.stderr.write(
+                self.style.WARNING("DEBUG is off: demo accounts with public passwords on this server!")
+            )
         try:
             data = demo.seed_demo()
         except policies.PolicyError as exc:
