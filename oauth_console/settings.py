@@ -72,10 +72,13 @@ INSTALLED_APPS = [
     "oauth_console",
     "oauth_console.portal",
     "oauth_console.accounts",
+    "oauth_console.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Request id, IP and user agent for the audit log; early, so every later layer sees them.
+    "oauth_console.audit.middleware.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -216,6 +219,20 @@ PORTAL_AUTO_APPROVE = env_bool("PORTAL_AUTO_APPROVE", False)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Security audit log (docs/audit.md). A bearer token's use is recorded at most once per token per
+# this many seconds (0: every use), which also bounds how often its last_used_at is written.
+AUDIT_TOKEN_USE_INTERVAL = env_int("AUDIT_TOKEN_USE_INTERVAL", 300)
+# HMAC key of the tamper-evidence chain; empty: derived from SECRET_KEY. Set it separately so
+# that rotating SECRET_KEY does not make the existing log fail verification.
+AUDIT_HASH_KEY = os.environ.get("AUDIT_HASH_KEY", "")
+# Write a checkpoint from the write path every this many events (0: only `seal_audit_log`), and
+# seal only events at least this many seconds old, so transactions still open are not skipped.
+AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000)
+AUDIT_CHECKPOINT_DELAY = env_int("AUDIT_CHECKPOINT_DELAY", 60)
+# Trusted reverse proxies in front of the app: the client IP is the X-Forwarded-For entry the
+# outermost one added. 0: use REMOTE_ADDR (a client could otherwise forge its address).
+AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0)
 
 # --- Static files -----------------------------------------------------------------------------
 

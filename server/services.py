@@ -568,3 +568,15 @@ def revoke_initial_access_tokens(tokens: QuerySet[InitialAccessToken], *, actor:
     """
     del actor  # no signal for this yet; kept so every caller names who did it
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# --- token use (the audit log's bearer-check hook) ---------------------------------------------
+
+
+def touch_token(token_id: int, at) -> None:
+    """Set a token's `last_used_at` (one UPDATE, no signal).
+
+    Called on the bearer-check path, so callers throttle it (the audit log does so at most once
+    per token per AUDIT_TOKEN_USE_INTERVAL) rather than writing on every request.
+    """
+    Token.objects.filter(pk=token_id).update(last_used_at=at)

@@ -1,0 +1,1 @@
+"""The security audit log: every authentication and credential event, tamper-evident."""

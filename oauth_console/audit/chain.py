@@ -1,0 +1,111 @@
+"""Hashing for tamper evidence: the canonical form of an event and the checkpoint digests.
+
+Both are HMAC-SHA256 under a key from the settings (AUDIT_HASH_KEY, else derived from SECRET_KEY
+with a domain separator), so someone who can write to the database but does not hold the key
+cannot forge a matching hash for a row they altered or inserted.
+"""
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+# The fields an event's hash covers, in no particular order (the JSON is key-sorted). The id is
+# not among them: it is assigned by the INSERT itself, and checkpoints cover ids instead.
+HASHED_FIELDS = (
+    "occurred_at",
+    "event_type",
+    "outcome",
+    "actor_kind",
+    "actor_label",
+    "client_id",
+    "user_id",
+    "username",
+    "token_id",
+    "token_prefix",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "detail",
+)
+
+
+@lru_cache(maxsize=4)
+def _key(configured: str, secret_key: str) -> bytes:
+    material = configured or secret_key
+    # Domain-separate from the credential digests and every other use of SECRET_KEY.
+    return hashlib.sha256(b"oauth-console audit chain v1\x00" + material.encode()).digest()
+
+
+def hash_key() -> bytes:
+    """The HMAC key of the audit chain."""
+    return _key(getattr(settings, "AUDIT_HASH_KEY", ""), settings.SECRET_KEY)
+
+
+def iso_utc(value: datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC with microseconds (stable across databases)."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_content(fields: dict[str, Any]) -> str:
+    """The canonical JSON of an event's hashed fields: sorted keys, UTC ISO times, no spaces."""
+    content = {name: fields[name] for name in HASHED_FIELDS}
+    content["occurred_at"] = iso_utc(content["occurred_at"])
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def entry_hash(canonical: str) -> str:
+    """HMAC of one event's canonical content."""
+    return hmac.new(hash_key(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def event_hash(event) -> str:
+    """Recompute the hash of a stored AuditEvent (or any object with the hashed attributes)."""
+    return entry_hash(canonical_content({name: getattr(event, name) for name in HASHED_FIELDS}))
+
+
+def normalise_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """`detail` as plain JSON values, so that it hashes the same after a database round trip."""
+    return json.loads(json.dumps(detail, default=str, sort_keys=True))
+
+
+def checkpoint_digest(
+    *, prev_digest: str, first_event_id: int, last_event_id: int, id_ranges: list, entry_hashes: list[str]
+) -> str:
+    """HMAC over a sealed range: its bounds, its ids, its events' hashes and the previous digest."""
+    mac = hmac.new(hash_key(), digestmod=hashlib.sha256)
+    header = json.dumps(
+        {"prev": prev_digest, "first": first_event_id, "last": last_event_id, "ids": id_ranges},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    mac.update(header.encode())
+    for value in entry_hashes:
+        mac.update(b"\n")
+        mac.update(value.encode())
+    return mac.hexdigest()
+
+
+def prune_digest(*, prev_digest: str, last_event_id: int, event_count: int) -> str:
+    """HMAC of a prune record: where the log begins now, and which seal it continues from."""
+    payload = json.dumps(
+        {"kind": "prune", "prev": prev_digest, "last": last_event_id, "count": event_count},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hmac.new(hash_key(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def id_ranges_of(ids: list[int]) -> list[list[int]]:
+    """Compress sorted ids into [[first, last], ...] runs."""
+    ranges: list[list[int]] = []
+    for event_id in ids:
+        if ranges and event_id == ranges[-1][1] + 1:
+            ranges[-1][1] = event_id
+        else:
+            ranges.append([event_id, event_id])
+    return ranges

@@ -1,0 +1,364 @@
+"""Sealing, verifying and pruning the log (the chained checkpoints).
+
+Events are inserted without any lock (one INSERT each, its own content HMAC). `seal` then covers
+the next run of settled events with a checkpoint whose digest chains to the previous one;
+`verify` walks events and checkpoints in id order and names the first altered, inserted or
+deleted event; `prune` deletes whole sealed ranges and leaves a prune record so what remains
+still verifies. Why checkpoints and not a per-row chain: docs/audit.md (measured).
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from oauth_console.audit import chain
+from oauth_console.audit.models import AuditEvent, Checkpoint
+
+logger = logging.getLogger("oauth_console.audit")
+
+SEAL_BATCH = 10_000
+READ_CHUNK = 5_000
+
+Progress = Callable[[int], None]
+
+
+def _last_seal() -> Checkpoint | None:
+    return Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL).order_by("-last_event_id").first()
+
+
+def _chain_start() -> tuple[int, str]:
+    """(last event id already sealed or pruned, digest the next seal must name as previous)."""
+    seal = _last_seal()
+    if seal is not None:
+        return seal.last_event_id, seal.digest
+    prune = latest_prune()
+    if prune is not None:
+        return prune.last_event_id, prune.prev_digest
+    return 0, ""
+
+
+def latest_prune() -> Checkpoint | None:
+    """The prune record that says where the log now begins, if the log was ever pruned."""
+    return Checkpoint.objects.filter(kind=Checkpoint.Kind.PRUNE).order_by("-last_event_id", "-id").first()
+
+
+def seal(*, now: datetime | None = None, delay: int | None = None, batch: int = SEAL_BATCH) -> int:
+    """Seal settled events (older than AUDIT_CHECKPOINT_DELAY) into checkpoints; return how many.
+
+    Safe to run concurrently: two sealers extending the same link collide on a unique
+    constraint and the loser stops. Events still inside the delay wait for the next run, so a
+    transaction that committed late is not left out of a range the chain already covers.
+    """
+    delay = settings.AUDIT_CHECKPOINT_DELAY if delay is None else delay
+    horizon = (now or timezone.now()) - timedelta(seconds=delay)
+    sealed = 0
+    while True:
+        after, prev_digest = _chain_start()
+        rows = list(
+            AuditEvent.objects.filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "occurred_at", "entry_hash")[:batch]
+        )
+        settled = []
+        for pk, occurred_at, entry_hash in rows:
+            if occurred_at > horizon:
+                break
+            settled.append((pk, entry_hash))
+        if not settled:
+            return sealed
+        ids = [pk for pk, _ in settled]
+        ranges = chain.id_ranges_of(ids)
+        digest = chain.checkpoint_digest(
+            prev_digest=prev_digest,
+            first_event_id=ids[0],
+            last_event_id=ids[-1],
+            id_ranges=ranges,
+            entry_hashes=[entry_hash for _, entry_hash in settled],
+        )
+        try:
+            with transaction.atomic():
+                Checkpoint.objects.create(
+                    kind=Checkpoint.Kind.SEAL,
+                    first_event_id=ids[0],
+                    last_event_id=ids[-1],
+                    event_count=len(ids),
+                    id_ranges=ranges,
+                    prev_digest=prev_digest,
+                    digest=digest,
+                )
+        except IntegrityError:
+            return sealed  # another sealer extended the chain first; it carries on
+        # The SIEM keeps a copy of every link: an anchor outside the database that a person
+        # who can rewrite the tables cannot rewrite too.
+        logger.info(
+            '{"audit_checkpoint":{"first":%d,"last":%d,"count":%d,"digest":"%s","prev":"%s"}}',
+            ids[0],
+            ids[-1],
+            len(ids),
+            digest,
+            prev_digest,
+        )
+        sealed += len(ids)
+        if len(settled) < len(rows) or len(rows) < batch:
+            return sealed
+
+
+# --- verification ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing verification found wrong, said so that a person can act on it."""
+
+    event_id: int | None
+    kind: str  # "altered" | "inserted" | "deleted" | "checkpoint"
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    checked: int
+    sealed: int
+    problem: Problem | None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def _expected_ids(ranges: list) -> Iterator[int]:
+    for first, last in ranges:
+        yield from range(first, last + 1)
+
+
+def _check_prune_record(prune: Checkpoint) -> Problem | None:
+    expected = chain.prune_digest(
+        prev_digest=prune.prev_digest, last_event_id=prune.last_event_id, event_count=prune.event_count
+    )
+    if expected != prune.digest:
+        return Problem(
+            None, "checkpoint", f"The prune record #{prune.pk} was altered (its digest does not match)."
+        )
+    return None
+
+
+def verify(*, progress: Progress | None = None, progress_every: int = 100_000) -> Report:
+    """Check every event's hash and every checkpoint; return the first problem found, if any."""
+    prune = latest_prune()
+    floor, expected_prev = 0, ""
+    if prune is not None:
+        problem = _check_prune_record(prune)
+        if problem:
+            return Report(0, 0, problem)
+        floor, expected_prev = prune.last_event_id, prune.prev_digest
+
+    seals = list(
+        Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL)
+        .order_by("first_event_id")
+        .values("pk", "first_event_id", "last_event_id", "event_count", "id_ranges", "prev_digest", "digest")
+    )
+    seal_index = 0
+    current = None  # the seal whose range we are inside
+    expected: Iterator[int] | None = None
+    next_expected: int | None = None
+    hashes: list[str] = []
+    checked = sealed = 0
+    tail_hashes: set[str] = set()
+
+    def open_seal(seal: dict) -> Problem | None:
+        nonlocal expected, next_expected, hashes
+        if seal["prev_digest"] != expected_prev:
+            return Problem(
+                seal["first_event_id"],
+                "deleted",
+                f"The checkpoint chain is broken before event #{seal['first_event_id']}: the checkpoint "
+                "or the events before it were deleted or replaced.",
+            )
+        expected = _expected_ids(seal["id_ranges"])
+        next_expected = next(expected, None)
+        hashes = []
+        return None
+
+    def close_seal(seal: dict) -> Problem | None:
+        nonlocal expected_prev
+        if next_expected is not None:
+            return Problem(
+                next_expected, "deleted", f"Event #{next_expected} was deleted (its checkpoint lists it)."
+            )
+        digest = chain.checkpoint_digest(
+            prev_digest=seal["prev_digest"],
+            first_event_id=seal["first_event_id"],
+            last_event_id=seal["last_event_id"],
+            id_ranges=seal["id_ranges"],
+            entry_hashes=hashes,
+        )
+        if digest != seal["digest"] or len(hashes) != seal["event_count"]:
+            return Problem(
+                seal["first_event_id"],
+                "checkpoint",
+                f"The checkpoint #{seal['pk']} over events #{seal['first_event_id']}.."
+                f"#{seal['last_event_id']} does not match them (the checkpoint was altered).",
+            )
+        expected_prev = seal["digest"]
+        return None
+
+    events = AuditEvent.objects.order_by("pk").iterator(chunk_size=READ_CHUNK)
+    for event in events:
+        checked += 1
+        if progress and checked % progress_every == 0:
+            progress(checked)
+        pk = event.pk
+        if pk <= floor:
+            return Report(
+                checked,
+                sealed,
+                Problem(pk, "inserted", f"Event #{pk} was inserted: the log was pruned up to #{floor}."),
+            )
+        # Step through the seals up to this event: open the one whose range it reaches, and close
+        # (checking that every id it lists was seen) each one it has passed.
+        while True:
+            if current is None and seal_index < len(seals) and pk >= seals[seal_index]["first_event_id"]:
+                current = seals[seal_index]
+                problem = open_seal(current)
+                if problem:
+                    return Report(checked, sealed, problem)
+            if current is not None and pk > current["last_event_id"]:
+                problem = close_seal(current)
+                if problem:
+                    return Report(checked, sealed, problem)
+                current = None
+                seal_index += 1
+                continue
+            break
+        if chain.event_hash(event) != event.entry_hash:
+            return Report(
+                checked,
+                sealed,
+                Problem(
+                    pk, "altered", f"Event #{pk} was altered or forged: its hash does not match its content."
+                ),
+            )
+        if current is not None:
+            if next_expected is None or pk < next_expected:
+                return Report(
+                    checked,
+                    sealed,
+                    Problem(pk, "inserted", f"Event #{pk} was inserted: its checkpoint does not list it."),
+                )
+            if pk > next_expected:
+                return Report(
+                    checked,
+                    sealed,
+                    Problem(
+                        next_expected,
+                        "deleted",
+                        f"Event #{next_expected} was deleted (its checkpoint lists it).",
+                    ),
+                )
+            hashes.append(event.entry_hash)
+            next_expected = next(expected, None)
+            sealed += 1
+        else:
+            if seal_index < len(seals):
+                # Before the next seal's range but after the previous one's: not in any checkpoint.
+                return Report(
+                    checked,
+                    sealed,
+                    Problem(pk, "inserted", f"Event #{pk} was inserted between two checkpoints."),
+                )
+            # The unsealed tail: no checkpoint yet, but a copied row still shows up as a duplicate.
+            if event.entry_hash in tail_hashes:
+                return Report(
+                    checked,
+                    sealed,
+                    Problem(pk, "inserted", f"Event #{pk} was inserted: it duplicates another event."),
+                )
+            tail_hashes.add(event.entry_hash)
+    # Seals left after the last event: their events are gone.
+    while seal_index < len(seals):
+        if current is None:
+            current = seals[seal_index]
+            problem = open_seal(current)
+            if problem:
+                return Report(checked, sealed, problem)
+        problem = close_seal(current)
+        if problem:
+            return Report(checked, sealed, problem)
+        current = None
+        seal_index += 1
+    return Report(checked, sealed, None)
+
+
+# --- retention --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    deleted: int
+    through_event_id: int | None
+
+
+def prune(*, older_than: timedelta, batch: int = 10_000, progress: Progress | None = None) -> PruneResult:
+    """Delete events older than `older_than`, whole checkpoints at a time, in batches.
+
+    Seals first, so the old events are covered; then deletes up to the last checkpoint that
+    ends before the cutoff and writes a prune record that lets the rest verify.
+    """
+    cutoff = timezone.now() - older_than
+    seal()
+    newest_old = (
+        AuditEvent.objects.filter(occurred_at__lt=cutoff)
+        .order_by("-occurred_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newest_old is None:
+        return PruneResult(0, None)
+    boundary = (
+        Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL, last_event_id__lte=newest_old)
+        .order_by("-last_event_id")
+        .first()
+    )
+    if boundary is None:
+        return PruneResult(0, None)
+    previous = latest_prune()
+    deleted = 0
+    while True:
+        ids = list(
+            AuditEvent.objects.filter(pk__lte=boundary.last_event_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            AuditEvent.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if progress:
+            progress(deleted)
+    with transaction.atomic():
+        total = deleted + (previous.event_count if previous else 0)
+        Checkpoint.objects.create(
+            kind=Checkpoint.Kind.PRUNE,
+            first_event_id=previous.first_event_id if previous else 1,
+            last_event_id=boundary.last_event_id,
+            event_count=total,
+            id_ranges=[],
+            prev_digest=boundary.digest,
+            digest=chain.prune_digest(
+                prev_digest=boundary.digest, last_event_id=boundary.last_event_id, event_count=total
+            ),
+        )
+        Checkpoint.objects.filter(
+            kind=Checkpoint.Kind.SEAL, last_event_id__lte=boundary.last_event_id
+        ).delete()
+        # Older prune records are superseded by this one.
+        Checkpoint.objects.filter(
+            kind=Checkpoint.Kind.PRUNE, last_event_id__lt=boundary.last_event_id
+        ).delete()
+    return PruneResult(deleted, boundary.last_event_id)

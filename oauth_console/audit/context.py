@@ -1,0 +1,80 @@
+"""The request an event happened in (IP, user agent, request id), held in a ContextVar.
+
+The middleware sets it for the duration of a request; receivers of signals that carry no
+`request` (the service signals, sent after commit) read it from here. Outside a request
+(management commands, cron) it is None.
+"""
+
+import ipaddress
+import re
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.ipv6 import clean_ipv6_address
+
+# Letters, digits and a few separators: enough for UUIDs and the ids proxies generate, never
+# anything that could smuggle a newline or markup into a log line or a response header.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+USER_AGENT_MAX_LENGTH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What the audit log records about the request behind an event."""
+
+    ip_address: str | None
+    user_agent: str
+    request_id: str
+    # What receivers already recorded in this request, so two signals about one thing (the
+    # revocation service's and the revocation endpoint's) make one event.
+    notes: set = field(default_factory=set, compare=False)
+
+
+current_request: ContextVar[RequestContext | None] = ContextVar("audit_request_context", default=None)
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's X-Request-ID if it is a sane token, else a new random id."""
+    if header and REQUEST_ID_PATTERN.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def normalise_ip(value: str | None) -> str | None:
+    """The address in canonical form (so it hashes the same after a database round trip), or None."""
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    # Django writes IPv6 in its own canonical form (IPv4-mapped as ::ffff:1.2.3.4); use the same.
+    return clean_ipv6_address(str(address)) if address.version == 6 else str(address)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, or the address AUDIT_PROXY_COUNT trusted proxies saw (X-Forwarded-For)."""
+    proxies = getattr(settings, "AUDIT_PROXY_COUNT", 0)
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        # Each trusted proxy appends the address it saw; the left part is the client's word only.
+        if len(forwarded) >= proxies:
+            return normalise_ip(forwarded[-proxies])
+    return normalise_ip(request.META.get("REMOTE_ADDR"))
+
+
+def context_for(request: HttpRequest) -> RequestContext:
+    """Build the audit context of `request` (reusing the one the middleware made for it)."""
+    existing = getattr(request, "audit_context", None)
+    if existing is not None:
+        return existing
+    return RequestContext(
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
+        request_id=getattr(request, "request_id", None)
+        or request_id_from(request.META.get("HTTP_X_REQUEST_ID")),
+    )

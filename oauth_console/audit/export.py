@@ -1,0 +1,113 @@
+"""Exporting events: the django-import-export resource (admin) and the streaming writers (command).
+
+Several exported values come from the outside world (user agent, attempted user names, client
+ids that failed to authenticate). A spreadsheet would run a cell that starts with "=" as a
+formula, so CSV and XLSX cells get a leading apostrophe there; JSON keeps the values as they are.
+"""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+from import_export import fields, resources
+
+from oauth_console.audit.chain import iso_utc
+from oauth_console.audit.models import AuditEvent
+
+COLUMNS = (
+    "id",
+    "occurred_at",
+    "event_type",
+    "outcome",
+    "actor_kind",
+    "actor_label",
+    "client_id",
+    "user_id",
+    "username",
+    "token_id",
+    "token_prefix",
+    "ip_address",
+    "user_agent",
+    "request_id",
+    "detail",
+    "entry_hash",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters a spreadsheet file cannot hold (openpyxl refuses them).
+ILLEGAL_SPREADSHEET_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell value that a spreadsheet shows as text, never evaluates."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_SPREADSHEET_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+class AuditEventResource(resources.ModelResource):
+    """What the admin's export writes: every column, times in UTC ISO, detail as JSON text."""
+
+    occurred_at = fields.Field(attribute="occurred_at", column_name="occurred_at")
+    detail = fields.Field(attribute="detail", column_name="detail")
+
+    class Meta:
+        model = AuditEvent
+        fields = COLUMNS
+        export_order = COLUMNS
+
+    def dehydrate_occurred_at(self, event: AuditEvent) -> str:
+        return iso_utc(event.occurred_at)
+
+    def dehydrate_detail(self, event: AuditEvent) -> str:
+        return json.dumps(event.detail, sort_keys=True)
+
+
+def event_row(event: AuditEvent) -> dict:
+    """One event as a flat dict of JSON values, in COLUMNS order."""
+    return {
+        "id": event.pk,
+        "occurred_at": iso_utc(event.occurred_at),
+        "event_type": event.event_type,
+        "outcome": event.outcome,
+        "actor_kind": event.actor_kind,
+        "actor_label": event.actor_label,
+        "client_id": event.client_id,
+        "user_id": event.user_id,
+        "username": event.username,
+        "token_id": event.token_id,
+        "token_prefix": event.token_prefix,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "detail": event.detail,
+        "entry_hash": event.entry_hash,
+    }
+
+
+def jsonl_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """One JSON object per event, each line ending in a newline."""
+    for event in events:
+        yield json.dumps(event_row(event), sort_keys=False, separators=(",", ":")) + "\n"
+
+
+def csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
+    """A header line, then one CSV line per event (spreadsheet-safe cells)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(COLUMNS)
+    yield flush()
+    for event in events:
+        row = event_row(event)
+        row["detail"] = json.dumps(row["detail"], sort_keys=True)
+        writer.writerow([spreadsheet_safe("" if row[c] is None else row[c]) for c in COLUMNS])
+        yield flush()

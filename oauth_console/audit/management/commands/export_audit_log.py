@@ -1,0 +1,60 @@
+"""manage.py export_audit_log --since --until --format jsonl|csv: stream events for a SIEM or an auditor."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from oauth_console.audit.export import csv_lines, jsonl_lines
+from oauth_console.audit.management.commands._durations import parse_moment
+from oauth_console.audit.models import AuditEvent
+
+WRITERS = {"jsonl": jsonl_lines, "csv": csv_lines}
+CHUNK = 2_000
+
+
+class Command(BaseCommand):
+    help = (
+        "Stream audit events with since <= time < until as JSON lines or CSV to stdout (or --output); "
+        "progress goes to stderr."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--since", help="Start (inclusive): 2025-01-31 or an ISO date-time. Default: the beginning."
+        )
+        parser.add_argument("--until", help="End (exclusive). Default: now.")
+        parser.add_argument("--format", default="jsonl", help="jsonl (default) or csv.")
+        parser.add_argument("--output", help="Write to this file instead of stdout.")
+        parser.add_argument("--progress-every", type=int, default=10_000)
+
+    def handle(self, *args, **options):
+        fmt = (options["format"] or "").lower()
+        if fmt not in WRITERS:
+            raise CommandError(f"Unknown --format {options['format']!r}: use jsonl or csv.")
+        since = parse_moment(options["since"], "--since") if options["since"] else None
+        until = parse_moment(options["until"], "--until") if options["until"] else timezone.now()
+        if since is not None and since >= until:
+            raise CommandError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()}).")
+        events = AuditEvent.objects.filter(occurred_at__lt=until)
+        if since is not None:
+            events = events.filter(occurred_at__gte=since)
+        # Oldest first, on the (occurred_at, id) index; iterator() streams instead of loading all.
+        events = events.order_by("occurred_at", "id").iterator(chunk_size=CHUNK)
+        every = max(1, options["progress_every"])
+        out = open(options["output"], "w", encoding="utf-8", newline="") if options["output"] else None  # noqa: SIM115
+        write = out.write if out is not None else (lambda line: self.stdout.write(line, ending=""))
+        try:
+            for line in WRITERS[fmt](self._counted(events, every)):
+                write(line)
+            count = self._count
+        finally:
+            if out is not None:
+                out.close()
+        self.stderr.write(f"Exported {count:,} events.")
+
+    def _counted(self, events, every):
+        self._count = 0
+        for event in events:
+            yield event
+            self._count += 1
+            if self._count % every == 0:
+                self.stderr.write(f"  {self._count:,} events exported…")

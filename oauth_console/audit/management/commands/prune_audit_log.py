@@ -1,0 +1,41 @@
+"""manage.py prune_audit_log --older-than 365d: retention, keeping the rest verifiable."""
+
+from django.core.management.base import BaseCommand
+
+from oauth_console.audit import checkpoints, recorder
+from oauth_console.audit.management.commands._durations import parse_age
+from oauth_console.audit.models import ActorKind, EventType
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete audit events older than the given age (365d, 12h) in batches, whole checkpoints at "
+        "a time, and leave a prune record so verify_audit_log still passes."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", required=True, help="Age like 365d or 12h.")
+        parser.add_argument("--batch-size", type=int, default=10_000)
+
+    def handle(self, *args, **options):
+        age = parse_age(options["older_than"])
+        batch = max(1, options["batch_size"])
+
+        def progress(count: int) -> None:
+            self.stderr.write(f"  {count:,} events deleted…")
+
+        result = checkpoints.prune(older_than=age, batch=batch, progress=progress)
+        recorder.record(
+            EventType.AUDIT_LOG_PRUNED,
+            actor_kind=ActorKind.SYSTEM,
+            actor_label="system:prune_audit_log",
+            detail={
+                "older_than": options["older_than"],
+                "deleted": result.deleted,
+                "through_event_id": result.through_event_id,
+            },
+        )
+        self.stdout.write(
+            f"Deleted {result.deleted:,} audit events"
+            + (f" (up to event #{result.through_event_id})." if result.through_event_id else ".")
+        )

@@ -1,0 +1,34 @@
+"""manage.py verify_audit_log: check every event and checkpoint; name the first tampering."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from oauth_console.audit import checkpoints
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify the audit log's hashes and checkpoint chain. Exits 0 when intact, 1 naming the first "
+        "altered, inserted or deleted event."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--progress-every", type=int, default=100_000, help="Report progress every N events (stderr)."
+        )
+
+    def handle(self, *args, **options):
+        every = max(1, options["progress_every"])
+
+        def progress(count: int) -> None:
+            self.stderr.write(f"  {count:,} events checked…")
+
+        report = checkpoints.verify(progress=progress, progress_every=every)
+        if report.problem is not None:
+            raise CommandError(f"Audit log NOT intact: {report.problem.message}")
+        unsealed = report.checked - report.sealed
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit log intact: {report.checked:,} events checked, {report.sealed:,} under checkpoints"
+                + (f", {unsealed:,} not yet sealed (run seal_audit_log)." if unsealed else ".")
+            )
+        )

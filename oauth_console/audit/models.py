@@ -1,0 +1,132 @@
+"""The audit log's tables: events and the checkpoints that chain them.
+
+An event is written once (one INSERT, by a signal receiver) and never changed. `entry_hash` is an
+HMAC over the event's own content (`oauth_console.audit.chain`); checkpoints seal consecutive
+ranges of events into a chain, so that deleting or inserting a row is detected as well as
+altering one. See docs/audit.md for why checkpoints rather than a per-row chain.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class EventType(models.TextChoices):
+    CLIENT_AUTHENTICATED = "client_authenticated", "Client authenticated"
+    CLIENT_AUTHENTICATION_FAILED = "client_authentication_failed", "Client authentication failed"
+    TOKEN_ISSUED = "token_issued", "Token issued"
+    TOKEN_AUTHENTICATED = "token_authenticated", "Token used at a resource"
+    TOKEN_REVOKED = "token_revoked", "Token revoked"
+    TOKENS_REVOKED = "tokens_revoked", "Tokens revoked (bulk)"
+    REFRESH_TOKEN_REUSED = "refresh_token_reused", "Refresh token reuse detected"
+    AUTHORIZATION_CODE_REPLAYED = "authorization_code_replayed", "Authorization code replayed"
+    CONSENT_GRANTED = "consent_granted", "Consent granted"
+    CONSENT_DENIED = "consent_denied", "Consent denied"
+    CONSENT_REVOKED = "consent_revoked", "Consent revoked"
+    CLIENT_CREATED = "client_created", "Client created"
+    CLIENT_CHANGED = "client_changed", "Client changed"
+    CLIENT_APPROVED = "client_approved", "Client approved"
+    CLIENT_REJECTED = "client_rejected", "Client rejected"
+    CLIENT_DISABLED = "client_disabled", "Client disabled"
+    CLIENT_ENABLED = "client_enabled", "Client enabled"
+    CLIENT_DELETED = "client_deleted", "Client deleted"
+    CLIENT_SECRET_ROTATED = "client_secret_rotated", "Client secret rotated"
+    CLIENT_SECRET_EXPIRED = "client_secret_expired", "Client secret expired"
+    INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created", "Initial access token created"
+    OPERATOR_LOGIN = "operator_login", "Operator signed in"
+    USER_LOGIN = "user_login", "User signed in"
+    LOGIN_FAILED = "login_failed", "Sign-in failed"
+    AUDIT_LOG_PRUNED = "audit_log_pruned", "Audit log pruned"
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+
+
+class ActorKind(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    USER = "user", "User"
+    DEVELOPER = "developer", "Developer"
+    CLIENT = "client", "Client"
+    SYSTEM = "system", "System"
+    ANONYMOUS = "anonymous", "Anonymous"
+
+
+class AuditEvent(models.Model):
+    """One security event. Append-only: nothing in the application updates or deletes a row
+    except `prune_audit_log`, which removes whole sealed ranges and leaves a checkpoint."""
+
+    occurred_at = models.DateTimeField(default=timezone.now)
+    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.SUCCESS)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices, default=ActorKind.SYSTEM)
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    # Plain values, not foreign keys: an event outlives the client, user or token it names
+    # (deleting a user must not rewrite, and so break, the hashed history).
+    client_id = models.CharField("client", max_length=64, blank=True, default="")
+    user_id = models.BigIntegerField("user id", null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True, default="")
+    token_id = models.BigIntegerField("token id", null=True, blank=True)
+    token_prefix = models.CharField(max_length=16, blank=True, default="")
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    request_id = models.CharField("request id", max_length=64, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    # HMAC-SHA256 over the canonical JSON of the fields above (oauth_console.audit.chain).
+    entry_hash = models.CharField(max_length=64)
+
+    class Meta:
+        # Newest first, on an index that also breaks ties, so pages can be read by keyset.
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["-occurred_at", "-id"], name="audit_occurred"),
+            models.Index(fields=["event_type", "-occurred_at"], name="audit_type_occurred"),
+            models.Index(fields=["client_id", "-occurred_at"], name="audit_client_occurred"),
+            models.Index(fields=["username", "-occurred_at"], name="audit_username_occurred"),
+            models.Index(fields=["user_id", "-occurred_at"], name="audit_user_occurred"),
+            models.Index(fields=["ip_address", "-occurred_at"], name="audit_ip_occurred"),
+            models.Index(fields=["token_id"], name="audit_token"),
+        ]
+        verbose_name = "audit event"
+        verbose_name_plural = "audit events"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.event_type} {self.outcome} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Checkpoint(models.Model):
+    """A link of the checkpoint chain.
+
+    A `seal` covers the events with ids first_event_id..last_event_id (exactly the ids listed
+    in `id_ranges`), and its digest covers those events' hashes and the previous seal's digest.
+    A `prune` records where the log now begins after old seals and events were deleted: its
+    `prev_digest` is the digest of the last deleted seal, which the first remaining seal
+    names as its predecessor.
+    """
+
+    class Kind(models.TextChoices):
+        SEAL = "seal", "Seal"
+        PRUNE = "prune", "Prune"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SEAL)
+    created_at = models.DateTimeField(default=timezone.now)
+    first_event_id = models.BigIntegerField()
+    last_event_id = models.BigIntegerField()
+    event_count = models.PositiveIntegerField()
+    # [[first, last], ...]: ids are nearly consecutive, so runs keep this small.
+    id_ranges = models.JSONField(default=list)
+    prev_digest = models.CharField(max_length=64, blank=True, default="")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["last_event_id", "id"]
+        constraints = [
+            # Two sealers racing to extend the chain from the same link: one wins, one retries.
+            models.UniqueConstraint(
+                fields=["prev_digest"], condition=models.Q(kind="seal"), name="audit_seal_prev_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "last_event_id"], name="audit_checkpoint_kind_last")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of events #{self.first_event_id}..#{self.last_event_id}"

@@ -1,0 +1,116 @@
+"""Write one audit event: one INSERT, one JSON line to the `oauth_console.audit` logger.
+
+Receivers call `record`; it never raises. A failure to write is logged (logger.exception) and
+swallowed, because the audit log observes requests and must never break one.
+"""
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from oauth_console.audit import chain
+from oauth_console.audit.context import RequestContext, context_for, current_request
+from oauth_console.audit.models import ActorKind, AuditEvent, Outcome
+
+logger = logging.getLogger("oauth_console.audit")
+
+
+def _request_context(request: HttpRequest | None) -> RequestContext | None:
+    if request is not None:
+        try:
+            return context_for(request)
+        except Exception:  # an odd request object must not cost us the event
+            logger.exception("Could not read the request context of an audit event")
+    return current_request.get()
+
+
+def build_event(
+    event_type: str,
+    *,
+    outcome: str = Outcome.SUCCESS,
+    actor_kind: str = ActorKind.SYSTEM,
+    actor_label: str = "",
+    client_id: str | None = "",
+    user_id: int | None = None,
+    username: str = "",
+    token_id: int | None = None,
+    token_prefix: str = "",
+    request: HttpRequest | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """An unsaved AuditEvent with its request context and content hash filled in."""
+    context = _request_context(request)
+    event = AuditEvent(
+        occurred_at=at or timezone.now(),
+        event_type=event_type,
+        outcome=outcome,
+        actor_kind=actor_kind,
+        actor_label=(actor_label or "")[:200],
+        client_id=(client_id or "")[:64],
+        user_id=user_id,
+        username=(username or "")[:150],
+        token_id=token_id,
+        token_prefix=(token_prefix or "")[:16],
+        ip_address=context.ip_address if context else None,
+        user_agent=context.user_agent if context else "",
+        request_id=context.request_id if context else "",
+        detail=chain.normalise_detail(detail or {}),
+    )
+    event.canonical = chain.canonical_content(event.__dict__)
+    event.entry_hash = chain.entry_hash(event.canonical)
+    return event
+
+
+def _insert(event: AuditEvent) -> None:
+    try:
+        event.save(force_insert=True)
+    except Exception:
+        logger.exception("Could not write audit event %s", event.event_type)
+        return
+    # The SIEM copy: the same canonical content the hash covers, plus the id and the hash.
+    logger.info(
+        '{"audit_event":%d,"entry_hash":"%s","event":%s}', event.pk, event.entry_hash, event.canonical
+    )
+    every = getattr(settings, "AUDIT_CHECKPOINT_EVERY", 0)
+    if every and event.pk % every == 0:
+        # Seal now and then from the write path too, so that a deployment without the cron job
+        # still gets checkpoints; one request in `every` pays for it.
+        from oauth_console.audit import checkpoints
+
+        try:
+            checkpoints.seal()
+        except Exception:
+            logger.exception("Could not write an audit checkpoint")
+
+
+def write(event: AuditEvent) -> None:
+    """Insert `event` once the surrounding transaction commits (at once outside one).
+
+    Inside a transaction (the token endpoint runs in one) the event waits for the commit: a
+    rolled-back request leaves no event, and a failed INSERT cannot poison the caller's
+    transaction.
+    """
+    transaction.on_commit(lambda: _insert(event))
+
+
+def record(event_type: str, **fields: Any) -> None:
+    """Build and write one event; never raises (see the module docstring)."""
+    try:
+        write(build_event(event_type, **fields))
+    except Exception:
+        logger.exception("Could not record audit event %s", event_type)
+
+
+def as_json_line(event: AuditEvent) -> str:
+    """One stored event as a JSON line (exports use the same shape as the SIEM copy)."""
+    content = json.loads(chain.canonical_content(event.__dict__))
+    content["id"] = event.pk
+    content["entry_hash"] = event.entry_hash
+    return json.dumps(content, sort_keys=True, separators=(",", ":"))
