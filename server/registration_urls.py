@@ -7,7 +7,7 @@ from server import registration_views
 urlpatterns = [
     path("oauth/register", registration_views.register_client, name="oauth2_register"),
     path(
-        "oauth/register/<str:client_id>",
+        "oauth/register/<path:client_id>",
         registration_views.client_configuration,
         name="oauth2_client_configuration",
     ),

@@ -1,0 +1,184 @@
+"""Forms of the developer portal. They validate with the server's own policies, so a form
+accepts exactly what `server.services` will store, and every refusal lands next to its field."""
+
+from urllib.parse import urlsplit
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+
+from server import policies, services
+from server.models import Client
+
+GRANT_TYPE_LABELS = {
+    "authorization_code": "Authorization code: people sign in and approve your app (with PKCE)",
+    "refresh_token": "Refresh token: keep access without asking the person again",
+    "client_credentials": "Client credentials: your server acts on its own behalf (confidential apps only)",
+}
+GRACE_PERIOD_LABELS = {
+    "immediately": "Immediately: the old secret stops working now",
+    "1h": "After 1 hour",
+    "24h": "After 24 hours",
+    "7d": "After 7 days",
+}
+
+
+def _helper(submit_label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", submit_label))
+    return helper
+
+
+def validate_web_url(value: str) -> str:
+    """A homepage or logo URL: https, or http on this machine while developing."""
+    parts = urlsplit(value)
+    if parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
+    ):
+        return value
+    raise forms.ValidationError("Use an https:// address.")
+
+
+class DeveloperSignupForm(UserCreationForm):
+    """Create a developer account (Django's password validators run on the password)."""
+
+    email = forms.EmailField(label="Email address", help_text="Operators write here about your apps.")
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Create account")
+
+
+class ClientForm(forms.Form):
+    """Register an app: what it is, where it sends people back to, and what it may ask for."""
+
+    name = forms.CharField(max_length=100, help_text="Shown to people when your app asks for access.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+    client_uri = forms.URLField(label="Homepage URL", required=False, max_length=500, assume_scheme="https")
+    logo_uri = forms.URLField(label="Logo URL", required=False, max_length=500, assume_scheme="https")
+    redirect_uris = forms.CharField(
+        label="Redirect URIs",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
+        required=False,
+        help_text="One per line. https://, or http:// only for 127.0.0.1 and [::1]; "
+        "no fragments (#), no wildcards (*). A native app may use a reverse-domain scheme "
+        "(com.example.app:/callback).",
+    )
+    client_type = forms.ChoiceField(
+        label="App type",
+        choices=Client.Type.choices,
+        widget=forms.RadioSelect,
+        initial=Client.Type.CONFIDENTIAL,
+    )
+    grant_types = forms.MultipleChoiceField(
+        label="Grant types",
+        widget=forms.CheckboxSelectMultiple,
+        initial=["authorization_code", "refresh_token"],
+    )
+    scope = forms.MultipleChoiceField(label="Scopes", widget=forms.CheckboxSelectMultiple, required=False)
+
+    submit_label = "Register app"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read at request time: the configured scopes come from settings.
+        self.fields["grant_types"].choices = [
+            (grant, GRANT_TYPE_LABELS.get(grant, grant)) for grant in policies.SUPPORTED_GRANT_TYPES
+        ]
+        self.fields["scope"].choices = [
+            (scope, f"{scope}: {description}") for scope, description in policies.configured_scopes().items()
+        ]
+        self.helper = _helper(self.submit_label)
+
+    def clean_client_uri(self) -> str:
+        value = self.cleaned_data["client_uri"]
+        return validate_web_url(value) if value else ""
+
+    def clean_logo_uri(self) -> str:
+        value = self.cleaned_data["logo_uri"]
+        return validate_web_url(value) if value else ""
+
+    def clean_redirect_uris(self) -> list[str]:
+        uris = [line.strip() for line in self.cleaned_data["redirect_uris"].splitlines() if line.strip()]
+        problems = []
+        for uri in uris:
+            try:
+                policies.validate_redirect_uri(uri)
+            except policies.PolicyError as error:
+                problems.append(str(error))
+        if problems:
+            raise forms.ValidationError(problems)
+        return list(dict.fromkeys(uris))
+
+    def client_type_value(self) -> str:
+        return self.cleaned_data.get("client_type", "")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        needed = ("redirect_uris", "grant_types", "scope")
+        if self.client_type_value() and all(field in cleaned for field in needed):
+            try:
+                services.validate_client_settings(
+                    client_type=self.client_type_value(),
+                    redirect_uris=cleaned["redirect_uris"],
+                    grant_types=cleaned["grant_types"],
+                    scope=cleaned["scope"],
+                )
+            except policies.PolicyError as error:
+                add_policy_error(self, error)
+        return cleaned
+
+
+class ClientEditForm(ClientForm):
+    """Change an app's settings; its type is fixed once registered (secrets depend on it)."""
+
+    submit_label = "Save changes"
+
+    def __init__(self, *args, client: Client, **kwargs):
+        self.client = client
+        super().__init__(*args, **kwargs)
+        del self.fields["client_type"]
+
+    def client_type_value(self) -> str:
+        return self.client.client_type
+
+    @classmethod
+    def initial_for(cls, client: Client) -> dict:
+        """The form's starting values: the app as stored."""
+        return {
+            "name": client.name,
+            "description": client.description,
+            "client_uri": client.client_uri,
+            "logo_uri": client.logo_uri,
+            "redirect_uris": "\n".join(client.redirect_uri_list),
+            "grant_types": client.grant_type_list,
+            "scope": client.scope_list,
+        }
+
+
+def add_policy_error(form: forms.Form, error: policies.PolicyError) -> None:
+    """Put a service's refusal next to the field it is about (or on top of the form)."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, str(error))
+
+
+class RotateSecretForm(forms.Form):
+    """Choose how long the current secret keeps working after the new one is issued."""
+
+    grace = forms.ChoiceField(
+        label="The current secret stops working",
+        choices=[(key, GRACE_PERIOD_LABELS.get(key, key)) for key in services.GRACE_PERIODS],
+        initial="24h",
+        widget=forms.RadioSelect,
+        help_text="Give your deployments time to switch to the new secret.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Rotate secret")
