@@ -47,23 +47,29 @@ def latest_prune() -> Checkpoint | None:
     return Checkpoint.objects.filter(kind=Checkpoint.Kind.PRUNE).order_by("-last_event_id", "-id").first()
 
 
-def seal(*, now: datetime | None = None, delay: int | None = None, batch: int = SEAL_BATCH) -> int:
+def seal(
+    *,
+    now: datetime | None = None,
+    delay: int | None = None,
+    batch: int = SEAL_BATCH,
+    through_event_id: int | None = None,
+) -> int:
     """Seal settled events (older than AUDIT_CHECKPOINT_DELAY) into checkpoints; return how many.
 
     Safe to run concurrently: two sealers extending the same link collide on a unique
     constraint and the loser stops. Events still inside the delay wait for the next run, so a
     transaction that committed late is not left out of a range the chain already covers.
+    `through_event_id` stops the seal there (prune seals up to its cutoff, not across it).
     """
     delay = settings.AUDIT_CHECKPOINT_DELAY if delay is None else delay
     horizon = (now or timezone.now()) - timedelta(seconds=delay)
     sealed = 0
     while True:
         after, prev_digest = _chain_start()
-        rows = list(
-            AuditEvent.objects.filter(pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", "occurred_at", "entry_hash")[:batch]
-        )
+        pending = AuditEvent.objects.filter(pk__gt=after)
+        if through_event_id is not None:
+            pending = pending.filter(pk__lte=through_event_id)
+        rows = list(pending.order_by("pk").values_list("pk", "occurred_at", "entry_hash")[:batch])
         settled = []
         for pk, occurred_at, entry_hash in rows:
             if occurred_at > horizon:
@@ -310,17 +316,24 @@ def prune(*, older_than: timedelta, batch: int = 10_000, progress: Progress | No
     ends before the cutoff and writes a prune record that lets the rest verify.
     """
     cutoff = timezone.now() - older_than
-    seal()
-    newest_old = (
-        AuditEvent.objects.filter(occurred_at__lt=cutoff)
-        .order_by("-occurred_at", "-pk")
-        .values_list("pk", flat=True)
-        .first()
+    # Everything up to the first event young enough to keep; never a younger event, even if
+    # clocks made ids and times disagree.
+    first_kept = (
+        AuditEvent.objects.filter(occurred_at__gte=cutoff).order_by("pk").values_list("pk", flat=True)
     )
-    if newest_old is None:
+    limit = first_kept.first()
+    limit = (
+        (limit - 1)
+        if limit is not None
+        else AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    )
+    if not limit:
         return PruneResult(0, None)
+    # Seal up to the cutoff first, so that a fresh checkpoint does not straddle it. (One written
+    # earlier may; it is kept whole, so retention keeps at most one checkpoint's worth more.)
+    seal(through_event_id=limit, delay=0)
     boundary = (
-        Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL, last_event_id__lte=newest_old)
+        Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL, last_event_id__lte=limit)
         .order_by("-last_event_id")
         .first()
     )

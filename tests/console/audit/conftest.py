@@ -19,7 +19,9 @@ def _fresh_cache():
 def security_group(db):
     """The `security` group as the data migration makes it (transactional tests flush it)."""
     group, _ = Group.objects.get_or_create(name="security")
-    group.permissions.set([Permission.objects.get(codename="view_auditevent", content_type__app_label="audit")])
+    group.permissions.set(
+        [Permission.objects.get(codename="view_auditevent", content_type__app_label="audit")]
+    )
     return group
 
 

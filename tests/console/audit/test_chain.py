@@ -49,8 +49,14 @@ def test_canonical_content_is_sorted_and_in_utc():
 
 @pytest.mark.parametrize(
     ("header", "kept"),
-    [("abc-123", True), ("3f2a1c9e-aaaa-bbbb-cccc-123456789012", True), ("bad id", False),
-     ("x" * 65, False), ("evil\r\nSet-Cookie: a=b", False), ("", False)],
+    [
+        ("abc-123", True),
+        ("3f2a1c9e-aaaa-bbbb-cccc-123456789012", True),
+        ("bad id", False),
+        ("x" * 65, False),
+        ("evil\r\nSet-Cookie: a=b", False),
+        ("", False),
+    ],
 )
 def test_request_id_is_kept_only_when_sane(header, kept):
     value = request_id_from(header)

@@ -1,0 +1,181 @@
+"""verify_audit_log finds rows altered, deleted or inserted directly in the database."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.utils import timezone
+
+from oauth_console.audit import checkpoints, recorder
+from oauth_console.audit.models import AuditEvent, Checkpoint, EventType
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_events(count: int, *, days_ago: int = 0) -> list[int]:
+    at = timezone.now() - timedelta(days=days_ago)
+    for number in range(count):
+        recorder.record(
+            EventType.LOGIN_FAILED,
+            username=f"user{number}",
+            at=at + timedelta(microseconds=number),
+            detail={"n": number},
+        )
+    return list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
+
+
+def verify() -> str:
+    out = StringIO()
+    call_command("verify_audit_log", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def verify_fails() -> str:
+    with pytest.raises(CommandError) as failure:
+        verify()
+    assert failure.value.returncode == 1
+    return str(failure.value)
+
+
+def raw_copy(source_id: int, new_id: int) -> None:
+    """INSERT a copy of an event under another id, as someone with database access would."""
+    columns = [f.column for f in AuditEvent._meta.concrete_fields if f.column != "id"]
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, {', '.join(columns)}) "
+            f"SELECT %s, {', '.join(columns)} FROM {table} WHERE id = %s",
+            [new_id, source_id],
+        )
+
+
+def test_intact_log_verifies_with_sealed_and_unsealed_events():
+    make_events(5)
+    assert checkpoints.seal(delay=0) == 5
+    make_events(2)
+    output = verify()
+    assert "intact: 7 events checked, 5 under checkpoints, 2 not yet sealed" in output
+
+
+def test_empty_log_verifies():
+    assert "intact: 0 events" in verify()
+
+
+@pytest.mark.parametrize("sealed", [True, False])
+def test_altered_event_is_named(sealed):
+    ids = make_events(6)
+    if sealed:
+        checkpoints.seal(delay=0)
+    AuditEvent.objects.filter(pk=ids[3]).update(username="someone-else")
+    assert f"Event #{ids[3]} was altered" in verify_fails()
+
+
+def test_altered_time_is_detected():
+    ids = make_events(3)
+    checkpoints.seal(delay=0)
+    AuditEvent.objects.filter(pk=ids[0]).update(occurred_at=timezone.now() - timedelta(days=3))
+    assert f"Event #{ids[0]} was altered" in verify_fails()
+
+
+def test_deleted_event_is_named():
+    ids = make_events(6)
+    checkpoints.seal(delay=0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [ids[2]])
+    assert f"Event #{ids[2]} was deleted" in verify_fails()
+
+
+def test_deleting_the_newest_sealed_events_is_detected():
+    ids = make_events(4)
+    checkpoints.seal(delay=0)
+    AuditEvent.objects.filter(pk__in=ids[2:]).delete()
+    assert f"Event #{ids[2]} was deleted" in verify_fails()
+
+
+def test_deleting_a_whole_sealed_range_and_its_checkpoint_breaks_the_chain():
+    first = make_events(3)
+    checkpoints.seal(delay=0)
+    make_events(3)
+    checkpoints.seal(delay=0)
+    AuditEvent.objects.filter(pk__in=first).delete()
+    Checkpoint.objects.filter(last_event_id=first[-1]).delete()
+    assert "checkpoint chain is broken" in verify_fails()
+
+
+def test_forged_insert_in_the_unsealed_tail_is_named():
+    ids = make_events(3)
+    raw_copy(ids[0], ids[-1] + 10)
+    AuditEvent.objects.filter(pk=ids[-1] + 10).update(username="forged")
+    assert f"Event #{ids[-1] + 10} was altered or forged" in verify_fails()
+
+
+def test_copied_insert_in_the_unsealed_tail_is_named():
+    ids = make_events(3)
+    raw_copy(ids[1], ids[-1] + 5)
+    assert f"Event #{ids[-1] + 5} was inserted" in verify_fails()
+
+
+def test_insert_into_a_sealed_range_is_named():
+    ids = make_events(5)
+    # A gap, as a rolled-back transaction leaves one; the checkpoint records the ids it saw.
+    AuditEvent.objects.filter(pk=ids[2]).delete()
+    checkpoints.seal(delay=0)
+    raw_copy(ids[0], ids[2])
+    assert f"Event #{ids[2]} was inserted" in verify_fails()
+
+
+def test_insert_between_checkpoints_is_named():
+    first = make_events(2)
+    checkpoints.seal(delay=0)
+    AuditEvent.objects.create(event_type="login_failed", entry_hash="x")  # burn an id, then drop it
+    gap = AuditEvent.objects.order_by("-id").first().pk
+    AuditEvent.objects.filter(pk=gap).delete()
+    make_events(2)
+    checkpoints.seal(delay=0)
+    raw_copy(first[0], gap)
+    assert f"Event #{gap} was inserted" in verify_fails()
+
+
+def test_altered_checkpoint_is_detected():
+    make_events(4)
+    checkpoints.seal(delay=0)
+    Checkpoint.objects.update(event_count=3, id_ranges=[[1, 3]])
+    assert "checkpoint" in verify_fails()
+
+
+def test_seal_leaves_recent_events_for_later():
+    make_events(3)
+    assert checkpoints.seal() == 0  # younger than AUDIT_CHECKPOINT_DELAY
+    assert checkpoints.seal(delay=0) == 3
+    assert checkpoints.seal(delay=0) == 0
+    assert Checkpoint.objects.count() == 1
+
+
+def test_seal_splits_big_runs_into_chained_checkpoints():
+    make_events(7)
+    assert checkpoints.seal(delay=0, batch=3) == 7
+    seals = list(Checkpoint.objects.order_by("last_event_id"))
+    assert [s.event_count for s in seals] == [3, 3, 1]
+    assert seals[1].prev_digest == seals[0].digest and seals[2].prev_digest == seals[1].digest
+    assert "intact: 7 events checked, 7 under checkpoints" in verify()
+
+
+def test_checkpoints_are_written_from_the_write_path(settings):
+    settings.AUDIT_CHECKPOINT_EVERY = 4
+    settings.AUDIT_CHECKPOINT_DELAY = 0
+    ids = make_events(9)
+    # Every 4th id seals what came before it (ids need not start at 1).
+    last_multiple = max(i for i in ids if i % 4 == 0)
+    assert Checkpoint.objects.filter(kind="seal").count() == 2
+    sealed = len([i for i in ids if i <= last_multiple])
+    assert f"9 events checked, {sealed} under checkpoints" in verify()
+
+
+def test_verify_reports_progress_on_big_logs():
+    make_events(5)
+    err = StringIO()
+    call_command("verify_audit_log", "--progress-every", "2", stdout=StringIO(), stderr=err)
+    assert "2 events checked" in err.getvalue() and "4 events checked" in err.getvalue()
