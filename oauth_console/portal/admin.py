@@ -38,10 +38,13 @@ class InitialAccessTokenForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["allowed_scope"].choices = [(s, s) for s in policies.configured_scopes()]
-        self.fields["allowed_grant_types"].choices = [
-            (g, GRANT_TYPE_LABELS.get(g, g)) for g in policies.SUPPORTED_GRANT_TYPES
-        ]
+        # Absent on the read-only view of an existing token.
+        if "allowed_scope" in self.fields:
+            self.fields["allowed_scope"].choices = [(s, s) for s in policies.configured_scopes()]
+        if "allowed_grant_types" in self.fields:
+            self.fields["allowed_grant_types"].choices = [
+                (g, GRANT_TYPE_LABELS.get(g, g)) for g in policies.SUPPORTED_GRANT_TYPES
+            ]
 
     def clean(self) -> dict:
         cleaned = super().clean()
