@@ -249,7 +249,7 @@ def _client_settings(metadata: dict) -> dict:
 
 
 def _configuration_uri(request: RegistrationRequest, client: Client) -> str:
-    path = reverse("oauth2_client_configuration", args=[client.client_id])
+    path = reverse("oauth-client-configuration", args=[client.client_id])
     if settings.OAUTH2_ISSUER:
         return settings.OAUTH2_ISSUER + path
     return request.django_request.build_absolute_uri(path)

@@ -5,10 +5,10 @@ from django.urls import path
 from server import registration_views
 
 urlpatterns = [
-    path("oauth/register", registration_views.register_client, name="oauth2_register"),
+    path("oauth/register", registration_views.register_client, name="oauth-register"),
     path(
         "oauth/register/<path:client_id>",
         registration_views.client_configuration,
-        name="oauth2_client_configuration",
+        name="oauth-client-configuration",
     ),
 ]
