@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "oauth_console.portal",
     "oauth_console.accounts",
     "oauth_console.audit",
+    "oauth_console.clients",
+    "oauth_console.tokens",
+    "oauth_console.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +219,12 @@ OAUTH2_DCR_AUTO_APPROVE = env_bool("OAUTH2_DCR_AUTO_APPROVE", True)
 # accounts. Apps registered in the portal wait for an operator's approval unless auto-approved.
 PORTAL_SELF_SIGNUP = env_bool("PORTAL_SELF_SIGNUP", False)
 PORTAL_AUTO_APPROVE = env_bool("PORTAL_AUTO_APPROVE", False)
+
+# Operator console: lists count rows exactly up to this many, then say "more than N" (an exact
+# COUNT(*) over a million tokens costs more than the page itself).
+CONSOLE_EXACT_COUNT_LIMIT = env_int("CONSOLE_EXACT_COUNT_LIMIT", 10_000)
+# Seconds the dashboard's charts are cached (0: computed on every view).
+CONSOLE_DASHBOARD_CACHE_SECONDS = env_int("CONSOLE_DASHBOARD_CACHE_SECONDS", 60)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

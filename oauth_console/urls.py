@@ -9,4 +9,5 @@ urlpatterns = [
     path("developers/", include("oauth_console.portal.urls")),
     path("account/", include("oauth_console.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("console/", include("oauth_console.dashboard.urls")),
 ]

@@ -1,0 +1,305 @@
+"""Clients in the admin. Thin: forms validate through policies, views and hooks call services."""
+
+import csv
+import io
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, JSON, XLSX
+
+from oauth_console.clients import views
+from oauth_console.clients.forms import ClientSettingsForm
+from oauth_console.clients.resources import ClientResource
+from server import policies, selectors, services
+from server.actors import Actor
+from server.models import Client, ClientSecret, Token
+
+
+class ClientChangeList(ChangeList):
+    """The client list, plus each listed client's active tokens and last use in two queries."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        stats = selectors.client_token_stats([client.pk for client in self.result_list])
+        for client in self.result_list:
+            client.token_stats = stats.get(client.pk, selectors.ClientTokenStats())
+
+
+class ClientSecretInline(admin.TabularInline):
+    """A client's secrets: prefix and dates only. The digest never reaches the page."""
+
+    model = ClientSecret
+    fields = ("masked_secret", "created_at", "expires_at", "last_used_at", "state", "expire_link")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name = "secret"
+    verbose_name_plural = "secrets (shown once when created; only their beginnings are kept visible)"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).defer("digest").order_by("-created_at", "-pk")
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("server.view_client") or request.user.has_perm(views.MANAGE_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="secret")
+    def masked_secret(self, secret: ClientSecret) -> str:
+        return f"{secret.prefix}…"
+
+    @admin.display(description="state")
+    def state(self, secret: ClientSecret) -> str:
+        if secret.is_expired:
+            return "expired"
+        return "active (grace period)" if secret.expires_at else "active"
+
+    @admin.display(description="")
+    def expire_link(self, secret: ClientSecret) -> str:
+        if secret.is_expired:
+            return ""
+        url = reverse("admin:server_client_expire_secret", args=[secret.client_id, secret.pk])
+        return format_html('<a class="button expire-secret" href="{}">Expire now</a>', url)
+
+
+class GrantTypeFilter(admin.SimpleListFilter):
+    title = "grant type"
+    parameter_name = "grant_type"
+
+    def lookups(self, request, model_admin):
+        return [(grant, grant) for grant in policies.SUPPORTED_GRANT_TYPES]
+
+    def queryset(self, request, queryset):
+        # No supported grant type's name contains another's, so a substring match is exact.
+        if self.value() in policies.SUPPORTED_GRANT_TYPES:
+            return queryset.filter(grant_types__contains=self.value())
+        return queryset
+
+
+@admin.register(Client)
+class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
+    """List, create, change, disable, approve, rotate, import and export clients."""
+
+    form = ClientSettingsForm
+    resource_classes = [ClientResource]
+    import_formats = [CSV, JSON, XLSX]
+    export_formats = [CSV, JSON, XLSX]
+    change_form_template = "console/clients/client_change_form.html"
+
+    list_display = (
+        "name",
+        "client_id",
+        "owner",
+        "client_type",
+        "status",
+        "grant_types",
+        "created_at",
+        "active_tokens",
+        "last_used",
+    )
+    list_filter = ("status", "client_type", GrantTypeFilter, "source")
+    search_fields = ("name", "client_id", "owner__username", "owner__email")
+    list_select_related = ("owner",)
+    ordering = ("-created_at",)
+    actions = ["approve_selected", "reject_selected", "disable_selected"]
+    inlines = [ClientSecretInline]
+    fieldsets = (
+        (
+            None,
+            {"fields": ("name", "client_id", "client_type", "status", "status_reason", "owner", "source")},
+        ),
+        (
+            "What it may do",
+            {"fields": ("redirect_uris", "grant_types", "scope", "token_endpoint_auth_method")},
+        ),
+        (
+            "About",
+            {"fields": ("description", "client_uri", "logo_uri", "contacts", "created_at", "updated_at")},
+        ),
+        ("Options", {"fields": ("require_consent", "can_introspect_any_token")}),
+    )
+    readonly_fields = (
+        "client_id",
+        "client_type",
+        "status",
+        "status_reason",
+        "owner",
+        "source",
+        "created_at",
+        "updated_at",
+    )
+
+    # --- permissions: view clients / manage clients / rotate secrets ---------------------------
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm("server.view_client") or request.user.has_perm(views.MANAGE_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(views.MANAGE_PERMISSION)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(views.MANAGE_PERMISSION)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(views.MANAGE_PERMISSION)
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(views.MANAGE_PERMISSION)
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self.has_manage_permission(request)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    # --- list ---------------------------------------------------------------------------------
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return ClientChangeList
+
+    @admin.display(description="active tokens")
+    def active_tokens(self, client: Client) -> int | str:
+        stats = getattr(client, "token_stats", None)
+        return stats.active_tokens if stats else "—"
+
+    @admin.display(description="last used")
+    def last_used(self, client: Client):
+        stats = getattr(client, "token_stats", None)
+        return stats.last_used_at if stats and stats.last_used_at else "never"
+
+    # --- pages --------------------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        custom = [
+            path(
+                "<path:object_id>/rotate-secret/",
+                wrap(lambda request, object_id: views.rotate_secret(request, self, object_id)),
+                name="server_client_rotate_secret",
+            ),
+            path(
+                "<path:object_id>/secrets/<int:secret_id>/expire/",
+                wrap(
+                    lambda request, object_id, secret_id: views.expire_secret(
+                        request, self, object_id, secret_id
+                    )
+                ),
+                name="server_client_expire_secret",
+            ),
+            path(
+                "<path:object_id>/status/<slug:action>/",
+                wrap(
+                    lambda request, object_id, action: views.change_status(request, self, object_id, action)
+                ),
+                name="server_client_change_status",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        # A ModelAdmin save would bypass services and lose the secret: a view of our own instead.
+        return views.create_client(request, self)
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_manage": self.has_manage_permission(request),
+            "can_rotate": request.user.has_perm(views.ROTATE_PERMISSION),
+            "can_revoke": request.user.has_perm("server.revoke_tokens"),
+            "status_actions": views.STATUS_ACTIONS,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Client, form, change: bool) -> None:
+        # The form's _post_clean left `obj` as stored; the service compares and writes.
+        services.update_client(obj, actor=Actor.operator(request.user), **form.service_changes())
+
+    def delete_model(self, request: HttpRequest, obj: Client) -> None:
+        services.delete_client(obj, actor=Actor.operator(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for client in queryset:
+            services.delete_client(client, actor=Actor.operator(request.user))
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        # Django would list every token of the client on the confirmation page (500k rows);
+        # a count says the same thing.
+        clients = list(objs)
+        tokens = Token.objects.filter(client__in=clients).count()
+        secrets = ClientSecret.objects.filter(client__in=clients).count()
+        summary = [str(client) for client in clients]
+        counts = {"clients": len(clients), "secrets": secrets, "tokens": tokens}
+        perms_needed = set() if self.has_delete_permission(request) else {"client"}
+        return summary, counts, perms_needed, []
+
+    # --- status actions (one service call per client; each sends its own signal) -------------
+
+    def _set_status(self, request, queryset, status: str, applies_to: set, verb: str) -> None:
+        changed = 0
+        for client in queryset.filter(status__in=applies_to):
+            services.set_client_status(
+                client, status, actor=Actor.operator(request.user), reason=f"{verb} in bulk"
+            )
+            changed += 1
+        skipped = queryset.count() - changed
+        level = messages.SUCCESS if changed else messages.WARNING
+        note = f" ({skipped} skipped: not in a state that can be {verb})" if skipped else ""
+        self.message_user(request, f"{changed} client{'s' if changed != 1 else ''} {verb}{note}.", level)
+
+    @admin.action(description="Approve selected pending clients", permissions=["manage"])
+    def approve_selected(self, request, queryset):
+        self._set_status(request, queryset, Client.Status.ACTIVE, {Client.Status.PENDING}, "approved")
+
+    @admin.action(description="Reject selected pending clients", permissions=["manage"])
+    def reject_selected(self, request, queryset):
+        self._set_status(request, queryset, Client.Status.REJECTED, {Client.Status.PENDING}, "rejected")
+
+    @admin.action(description="Disable selected clients", permissions=["manage"])
+    def disable_selected(self, request, queryset):
+        self._set_status(request, queryset, Client.Status.DISABLED, {Client.Status.ACTIVE}, "disabled")
+
+    # --- import: every row through services.create_client; new secrets shown once -------------
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs) -> dict:
+        return {
+            **super().get_import_resource_kwargs(request, **kwargs),
+            "actor": Actor.operator(request.user),
+        }
+
+    def process_result(self, result, request: HttpRequest):
+        response = super().process_result(result, request)
+        secrets = getattr(result, "issued_secrets", [])
+        if not secrets:
+            return response
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["client_id", "name", "client_secret"])
+        writer.writerows(secrets)
+        page = TemplateResponse(
+            request,
+            "console/clients/import_secrets.html",
+            {
+                **self.admin_site.each_context(request),
+                "console_section": "clients",
+                "title": "Imported clients' secrets",
+                "secrets": secrets,
+                "secrets_csv": buffer.getvalue(),
+            },
+        )
+        add_never_cache_headers(page)
+        return page

@@ -1,0 +1,192 @@
+"""Client forms. They validate through the server's policies and never write: services do."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from server import policies, services
+from server.models import Client
+
+GRANT_CHOICES = [(grant, grant) for grant in policies.SUPPORTED_GRANT_TYPES]
+AUTH_METHOD_CHOICES = [
+    ("client_secret_basic", "client_secret_basic (HTTP Basic)"),
+    ("client_secret_post", "client_secret_post (form body)"),
+    ("none", "none (public clients)"),
+]
+GRACE_CHOICES = [
+    ("immediately", "Immediately: the old secret stops working now"),
+    ("1h", "1 hour"),
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+]
+
+
+def _lines(value: str) -> list[str]:
+    return [item for item in value.split() if item]
+
+
+class ClientSettingsForm(forms.ModelForm):
+    """A client's editable settings, checked against `server.policies` field by field.
+
+    `save()` never writes: the admin and the create view pass `service_changes()` to
+    `services.create_client` / `services.update_client`, the one write path.
+    """
+
+    redirect_uris = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line. https, or http only for 127.0.0.1 / [::1]; no fragments, no wildcards.",
+    )
+    grant_types = forms.MultipleChoiceField(
+        choices=GRANT_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        initial=["authorization_code", "refresh_token"],
+    )
+    scope = forms.MultipleChoiceField(
+        choices=(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Scopes this client may request.",
+    )
+    token_endpoint_auth_method = forms.ChoiceField(
+        choices=AUTH_METHOD_CHOICES,
+        required=False,
+        help_text="Leave empty for the type's default (client_secret_basic, or none for public clients).",
+    )
+    client_uri = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Client URI")
+    logo_uri = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Logo URI")
+    contacts = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Email addresses, one per line.",
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "name",
+            "description",
+            "redirect_uris",
+            "grant_types",
+            "scope",
+            "token_endpoint_auth_method",
+            "client_uri",
+            "logo_uri",
+            "contacts",
+            "require_consent",
+            "can_introspect_any_token",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = [
+            (name, f"{name}: {text}") for name, text in policies.configured_scopes().items()
+        ]
+        self.fields["token_endpoint_auth_method"].choices = [("", "(default)"), *AUTH_METHOD_CHOICES]
+        if self.instance.pk:
+            # The stored space/newline-separated strings become lists for the widgets.
+            self.initial.update(
+                redirect_uris="\n".join(self.instance.redirect_uri_list),
+                grant_types=self.instance.grant_type_list,
+                scope=self.instance.scope_list,
+                contacts="\n".join(self.instance.contacts or []),
+            )
+
+    def effective_client_type(self) -> str:
+        return self.instance.client_type
+
+    def clean_contacts(self) -> list[str]:
+        contacts = _lines(self.cleaned_data.get("contacts", "").replace(",", " "))
+        validate = forms.EmailField().clean
+        for contact in contacts:
+            try:
+                validate(contact)
+            except forms.ValidationError:
+                raise forms.ValidationError(f"{contact!r} is not an email address.") from None
+        return contacts
+
+    def clean_redirect_uris(self) -> list[str]:
+        return _lines(self.cleaned_data.get("redirect_uris", ""))
+
+    def _post_clean(self):
+        # Instead of copying values onto the model (the service does the write), check them
+        # against the server's policies and put each refusal next to its field.
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            services.validate_client_settings(
+                client_type=self.effective_client_type(),
+                redirect_uris=data.get("redirect_uris", []),
+                grant_types=data.get("grant_types", []),
+                scope=data.get("scope", []),
+                token_endpoint_auth_method=data.get("token_endpoint_auth_method") or None,
+            )
+        except policies.PolicyError as error:
+            self.add_error(error.field if error.field in self.fields else None, str(error))
+
+    def service_changes(self) -> dict:
+        """Keyword arguments for services.create_client / update_client."""
+        data = self.cleaned_data
+        changes = {name: data[name] for name in services.CLIENT_FIELDS_EDITABLE if name in data}
+        changes["token_endpoint_auth_method"] = data.get("token_endpoint_auth_method") or None
+        return changes
+
+
+class ClientCreateForm(ClientSettingsForm):
+    """A new client: its settings plus type and owner. The server makes its id and secret."""
+
+    client_type = forms.ChoiceField(choices=Client.Type.choices, initial=Client.Type.CONFIDENTIAL)
+    owner = forms.CharField(
+        required=False,
+        max_length=150,
+        label="Owner (user name)",
+        help_text="Optional: the developer who owns this client.",
+    )
+
+    field_order = ["name", "client_type", "owner", "description"]
+
+    def effective_client_type(self) -> str:
+        return self.cleaned_data.get("client_type", Client.Type.CONFIDENTIAL)
+
+    def clean_owner(self):
+        username = self.cleaned_data.get("owner", "").strip()
+        if not username:
+            return None
+        user_model = get_user_model()
+        owner = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+        if owner is None:
+            raise forms.ValidationError(f"No user is called {username!r}.")
+        return owner
+
+    def service_changes(self) -> dict:
+        changes = super().service_changes()
+        changes.update(client_type=self.cleaned_data["client_type"], owner=self.cleaned_data["owner"])
+        if changes["token_endpoint_auth_method"] is None:
+            changes.pop("token_endpoint_auth_method")
+        return changes
+
+
+class RotateSecretForm(forms.Form):
+    """How long the current secret keeps working after the new one is issued."""
+
+    grace = forms.ChoiceField(
+        label="Old secret keeps working for",
+        choices=GRACE_CHOICES,
+        initial="24h",
+        widget=forms.RadioSelect,
+        help_text="During the grace period both secrets authenticate; after it, only the new one.",
+    )
+
+    def grace_period(self):
+        return services.GRACE_PERIODS[self.cleaned_data["grace"]]
+
+
+class StatusChangeForm(forms.Form):
+    """Why a client is being disabled, enabled, approved or rejected (kept on the client)."""
+
+    reason = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional; shown on the client and recorded in the audit log.",
+    )

@@ -1,0 +1,226 @@
+"""Client configuration to and from CSV, JSON and XLSX (django-import-export).
+
+An export carries settings only: never a secret, a digest or a registration token. An import
+only creates clients, each through `services.create_client` (source "import"), so it is
+validated by the same policies as every other client; a confidential client gets a new secret,
+which the import collects for the one-time result page and stores nowhere. A row that names an
+existing client_id is refused, not merged.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from import_export import fields, resources, widgets
+
+from server import policies, services
+from server.actors import Actor
+from server.models import Client
+
+LIST_FIELDS = ("redirect_uris", "grant_types", "scope", "contacts")
+# Resource column -> the create_client keyword it feeds (the same name, except the owner).
+IMPORT_COLUMNS = (
+    "client_id",
+    "name",
+    "description",
+    "client_type",
+    "status",
+    "redirect_uris",
+    "grant_types",
+    "scope",
+    "token_endpoint_auth_method",
+    "client_uri",
+    "logo_uri",
+    "contacts",
+    "require_consent",
+    "can_introspect_any_token",
+    "owner",
+)
+
+
+class ListWidget(widgets.Widget):
+    """A list as one space-separated cell (URIs, grant types and scopes never contain spaces)."""
+
+    def clean(self, value, row=None, **kwargs) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, list | tuple):
+            return [str(item).strip() for item in value if str(item).strip()]
+        return str(value).replace(",", " ").split()
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        if isinstance(value, list | tuple):
+            return " ".join(str(item) for item in value)
+        return " ".join(str(value or "").split())
+
+
+class UsernameWidget(widgets.Widget):
+    """An owner by user name; an unknown name is a row error, not a crash."""
+
+    def clean(self, value, row=None, **kwargs):
+        username = str(value or "").strip()
+        if not username:
+            return None
+        user_model = get_user_model()
+        user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
+        if user is None:
+            raise ValueError(f"No user is called {username!r}.")
+        return user
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return value.get_username() if value is not None else ""
+
+
+class FlagWidget(widgets.BooleanWidget):
+    """A yes/no cell where empty means no."""
+
+    def clean(self, value, row=None, **kwargs) -> bool:
+        return bool(super().clean(value, row, **kwargs))
+
+
+class ClientResource(resources.ModelResource):
+    """Clients' settings, keyed by client_id."""
+
+    client_id = fields.Field(attribute="client_id", column_name="client_id", widget=widgets.CharWidget())
+    redirect_uris = fields.Field(attribute="redirect_uris", column_name="redirect_uris", widget=ListWidget())
+    grant_types = fields.Field(attribute="grant_types", column_name="grant_types", widget=ListWidget())
+    scope = fields.Field(attribute="scope", column_name="scope", widget=ListWidget())
+    contacts = fields.Field(attribute="contacts", column_name="contacts", widget=ListWidget())
+    owner = fields.Field(attribute="owner", column_name="owner", widget=UsernameWidget())
+    require_consent = fields.Field(
+        attribute="require_consent", column_name="require_consent", widget=FlagWidget()
+    )
+    can_introspect_any_token = fields.Field(
+        attribute="can_introspect_any_token", column_name="can_introspect_any_token", widget=FlagWidget()
+    )
+    # Export-only facts: an import ignores them (the server sets them).
+    source = fields.Field(attribute="source", column_name="source", readonly=True)
+    created_at = fields.Field(attribute="created_at", column_name="created_at", readonly=True)
+
+    class Meta:
+        model = Client
+        # An explicit list: a field added to Client later is not exported until someone decides to.
+        fields = (*IMPORT_COLUMNS, "source", "created_at")
+        export_order = fields
+        import_id_fields = ("client_id",)
+        skip_unchanged = False
+        clean_model_instances = False
+        skip_diff = False
+
+    def __init__(self, actor: Actor | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.actor = actor or Actor.system("import")
+        # (client_id, name, plain secret) of the confidential clients this import created.
+        self.issued_secrets: list[tuple[str, str, str]] = []
+
+    # --- export -------------------------------------------------------------------------------
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("owner")
+
+    def dehydrate_redirect_uris(self, client: Client) -> str:
+        return " ".join(client.redirect_uri_list)
+
+    # --- import -------------------------------------------------------------------------------
+
+    def after_init_instance(self, instance: Client, new: bool, row, **kwargs) -> None:
+        instance._imported_new = new
+
+    def import_instance(self, instance: Client, row, **kwargs) -> None:
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        # The list columns are kept as lists until create_client joins them.
+        values = {}
+        for name in LIST_FIELDS:
+            if name in errors:
+                continue
+            values[name] = ListWidget().clean(row.get(name))
+        instance._import_lists = values
+        # The instance itself holds the stored (joined) form, which the preview's diff reads.
+        instance.redirect_uris = "\n".join(values.get("redirect_uris", []))
+        instance.grant_types = " ".join(values.get("grant_types", []))
+        instance.scope = " ".join(values.get("scope", []))
+        instance.contacts = values.get("contacts", [])
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_instance(self, instance: Client, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        if not getattr(instance, "_imported_new", True):
+            errors.setdefault(
+                "client_id",
+                [
+                    f"A client with client_id {instance.client_id!r} already exists; "
+                    "an import only adds clients."
+                ],
+            )
+        if not errors:
+            try:
+                self._check(instance)
+            except policies.PolicyError as error:
+                errors[error.field if error.field in self.fields else "__all__"] = [str(error)]
+        if errors:
+            raise ValidationError(errors)
+
+    def _check(self, instance: Client) -> None:
+        """Raise the PolicyError that create_client would, before anything is written."""
+        kwargs = self._create_kwargs(instance)
+        name = kwargs["name"].strip()
+        if not name or len(name) > 100:
+            raise policies.PolicyError("A client name has 1 to 100 characters.", field="name")
+        if kwargs["status"] not in Client.Status.values:
+            raise policies.PolicyError(
+                f"Unknown status {kwargs['status']!r}: use {', '.join(Client.Status.values)}.", field="status"
+            )
+        services.validate_client_settings(
+            client_type=kwargs["client_type"],
+            redirect_uris=kwargs["redirect_uris"],
+            grant_types=kwargs["grant_types"],
+            scope=kwargs["scope"],
+            token_endpoint_auth_method=kwargs["token_endpoint_auth_method"],
+        )
+
+    def _create_kwargs(self, instance: Client) -> dict:
+        lists = instance._import_lists
+        return {
+            "client_id": (instance.client_id or "").strip() or None,
+            "name": instance.name or "",
+            "description": instance.description or "",
+            "client_type": (instance.client_type or Client.Type.CONFIDENTIAL).strip(),
+            "status": (instance.status or Client.Status.ACTIVE).strip(),
+            "redirect_uris": lists["redirect_uris"],
+            "grant_types": lists["grant_types"] or ["authorization_code", "refresh_token"],
+            "scope": lists["scope"],
+            "token_endpoint_auth_method": (instance.token_endpoint_auth_method or "").strip() or None,
+            "client_uri": instance.client_uri or "",
+            "logo_uri": instance.logo_uri or "",
+            "contacts": lists["contacts"],
+            "require_consent": bool(instance.require_consent),
+            "can_introspect_any_token": bool(instance.can_introspect_any_token),
+            "owner": instance.owner,
+        }
+
+    def do_instance_save(self, instance: Client, is_create: bool) -> None:
+        # The one write path, instead of instance.save(). A dry run runs this too, inside a
+        # transaction that is rolled back; its secrets are dropped in after_import.
+        try:
+            client, secret = services.create_client(
+                actor=self.actor, source=Client.Source.IMPORT, **self._create_kwargs(instance)
+            )
+        except policies.PolicyError as error:
+            field = error.field if error.field in self.fields else "__all__"
+            raise ValidationError({field: [str(error)]}) from None
+        instance.pk, instance.client_id = client.pk, client.client_id
+        instance.created_at, instance.source = client.created_at, client.source
+        if secret:
+            self.issued_secrets.append((client.client_id, client.name, secret))
+
+    def after_import(self, dataset, result, **kwargs) -> None:
+        super().after_import(dataset, result, **kwargs)
+        committed = (
+            not kwargs.get("dry_run") and not result.has_errors() and not result.has_validation_errors()
+        )
+        # The admin reads this to show the new secrets once; nothing else keeps them.
+        result.issued_secrets = list(self.issued_secrets) if committed else []
+        self.issued_secrets.clear()

@@ -1,0 +1,23 @@
+// "Copy" buttons: copy the value of the input named by data-copy-target to the clipboard.
+"use strict";
+document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    const input = document.getElementById(button.dataset.copyTarget);
+    const status = document.getElementById("copy-status");
+    const done = function () {
+      button.textContent = "Copied";
+      if (status) status.textContent = "Copied to the clipboard.";
+    };
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        document.execCommand("copy");
+        done();
+      });
+    } else {
+      // Plain-http development: the Clipboard API is unavailable, the older command still works.
+      document.execCommand("copy");
+      done();
+    }
+  });
+});

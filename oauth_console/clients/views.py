@@ -1,0 +1,204 @@
+"""Operator pages for one client: create, rotate its secret, expire a secret, change its status.
+
+Served from the client's admin URLs (so the admin's login, staff check and CSRF apply) and
+rendered in the site layout with crispy forms. Every write is one call to `server.services`.
+A plain secret exists only in the response to the POST that created it: it is rendered into
+that page, marked `no-store`, and kept nowhere (not in the session, not in a message).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+
+from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
+from server import policies, selectors, services
+from server.actors import Actor
+from server.models import Client, ClientSecret
+
+MANAGE_PERMISSION = "server.manage_clients"
+ROTATE_PERMISSION = "server.rotate_client_secret"
+
+# action -> (new status, statuses it applies to, button text, what happens)
+STATUS_ACTIONS = {
+    "disable": (
+        Client.Status.DISABLED,
+        {Client.Status.ACTIVE},
+        "Disable client",
+        "It gets no new tokens and its existing tokens stop validating at once. Nothing is deleted.",
+    ),
+    "enable": (
+        Client.Status.ACTIVE,
+        {Client.Status.DISABLED},
+        "Enable client",
+        "It can get tokens again, and its tokens that have not expired validate again.",
+    ),
+    "approve": (
+        Client.Status.ACTIVE,
+        {Client.Status.PENDING, Client.Status.REJECTED},
+        "Approve client",
+        "The developer's client becomes active and can get tokens.",
+    ),
+    "reject": (
+        Client.Status.REJECTED,
+        {Client.Status.PENDING},
+        "Reject client",
+        "The client stays registered but can never get tokens unless approved later.",
+    ),
+}
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _context(request: HttpRequest, model_admin, **extra) -> dict:
+    return {**model_admin.admin_site.each_context(request), "console_section": "clients", **extra}
+
+
+def _client_page(client: Client, model_admin) -> str:
+    return reverse("admin:server_client_change", args=[client.pk], current_app=model_admin.admin_site.name)
+
+
+def secret_once_response(
+    request: HttpRequest, model_admin, *, client: Client, secret: str | None, heading: str
+) -> HttpResponse:
+    """The one page that shows a plain secret; never cached, never stored."""
+    response = TemplateResponse(
+        request,
+        "console/clients/secret_once.html",
+        _context(
+            request,
+            model_admin,
+            title=heading,
+            heading=heading,
+            client=client,
+            secret=secret,
+            client_url=_client_page(client, model_admin),
+        ),
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def create_client(request: HttpRequest, model_admin) -> HttpResponse:
+    """GET: the form. POST: create through services.create_client and show the secret once."""
+    _require(request, MANAGE_PERMISSION)
+    form = ClientCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client, secret = services.create_client(
+                actor=Actor.operator(request.user), source=Client.Source.OPERATOR, **form.service_changes()
+            )
+        except policies.PolicyError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            return secret_once_response(
+                request, model_admin, client=client, secret=secret, heading=f"Client {client.name} created"
+            )
+    status = 400 if request.method == "POST" else 200
+    return TemplateResponse(
+        request,
+        "console/clients/client_form.html",
+        _context(request, model_admin, title="Add client", form=form),
+        status=status,
+    )
+
+
+def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """GET: grace-period form and the client's secrets. POST: rotate and show the new secret once."""
+    _require(request, ROTATE_PERMISSION)
+    client = get_object_or_404(Client, pk=object_id)
+    if client.is_public:
+        raise Http404("A public client has no secret.")
+    form = RotateSecretForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        secret, _row = services.rotate_client_secret(
+            client, actor=Actor.operator(request.user), grace=form.grace_period()
+        )
+        return secret_once_response(
+            request, model_admin, client=client, secret=secret, heading=f"New secret for {client.name}"
+        )
+    return TemplateResponse(
+        request,
+        "console/clients/rotate_secret.html",
+        _context(
+            request,
+            model_admin,
+            title=f"Rotate the secret of {client.name}",
+            client=client,
+            form=form,
+            secrets=selectors.client_secrets(client),
+            client_url=_client_page(client, model_admin),
+        ),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def expire_secret(request: HttpRequest, model_admin, object_id: str, secret_id: int) -> HttpResponse:
+    """GET: confirm. POST: expire one of the client's secrets now."""
+    _require(request, ROTATE_PERMISSION)
+    secret = get_object_or_404(
+        ClientSecret.objects.select_related("client").defer("digest"), pk=secret_id, client_id=object_id
+    )
+    client_url = _client_page(secret.client, model_admin)
+    if secret.is_expired:
+        messages.info(request, f"The secret {secret.prefix}… has already expired.")
+        return HttpResponseRedirect(client_url)
+    if request.method == "POST":
+        services.expire_client_secret(secret, actor=Actor.operator(request.user))
+        messages.success(request, f"The secret {secret.prefix}… has expired: it no longer authenticates.")
+        return HttpResponseRedirect(client_url)
+    return TemplateResponse(
+        request,
+        "console/clients/expire_secret.html",
+        _context(
+            request,
+            model_admin,
+            title="Expire secret",
+            secret=secret,
+            client=secret.client,
+            client_url=client_url,
+        ),
+    )
+
+
+def change_status(request: HttpRequest, model_admin, object_id: str, action: str) -> HttpResponse:
+    """GET: confirm with an optional reason. POST: set the client's status through services."""
+    _require(request, MANAGE_PERMISSION)
+    if action not in STATUS_ACTIONS:
+        raise Http404("Unknown action.")
+    new_status, applies_to, button, consequence = STATUS_ACTIONS[action]
+    client = get_object_or_404(Client, pk=object_id)
+    client_url = _client_page(client, model_admin)
+    if client.status not in applies_to:
+        messages.warning(
+            request, f"{client.name} is {client.get_status_display().lower()}: cannot {action} it."
+        )
+        return HttpResponseRedirect(client_url)
+    form = StatusChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.set_client_status(
+            client, new_status, actor=Actor.operator(request.user), reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, f"{client.name} is now {client.get_status_display().lower()}.")
+        return HttpResponseRedirect(client_url)
+    return TemplateResponse(
+        request,
+        "console/clients/change_status.html",
+        _context(
+            request,
+            model_admin,
+            title=f"{button}: {client.name}",
+            client=client,
+            form=form,
+            action=action,
+            button=button,
+            consequence=consequence,
+            client_url=client_url,
+        ),
+    )

@@ -1,0 +1,243 @@
+"""Every non-trivial read the console makes: counts, per-day series and per-client statistics.
+
+Each function is one aggregate query (or a small fixed number of them) over indexed columns, so
+the dashboard, the client list and the token pages stay fast with a million tokens. Writes live
+in `server.services`; nothing here changes a row.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import connections
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from server.models import Client, ClientSecret, Token
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Midnight of `now`'s day in the current time zone."""
+    local = timezone.localtime(_now(now))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def days_back(days: int, now: datetime | None = None) -> list[date]:
+    """The last `days` dates, oldest first, ending today."""
+    today = timezone.localdate(_now(now))
+    return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def active_tokens(now: datetime | None = None) -> QuerySet[Token]:
+    """Tokens whose access token still validates (not revoked, not expired)."""
+    return Token.objects.filter(revoked_at__isnull=True, expires_at__gt=_now(now))
+
+
+def tokens_with_status(status: str, now: datetime | None = None, queryset=None) -> QuerySet[Token]:
+    """Narrow `queryset` (all tokens by default) to one `Token.Status`."""
+    queryset = Token.objects.all() if queryset is None else queryset
+    now = _now(now)
+    if status == Token.Status.ACTIVE:
+        return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+    if status == Token.Status.EXPIRED:
+        return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+    if status == Token.Status.REVOKED:
+        return queryset.filter(revoked_at__isnull=False)
+    raise ValueError(f"Unknown token status {status!r}.")
+
+
+@dataclass(frozen=True)
+class TokenCounts:
+    active: int
+    issued_today: int
+
+
+def token_counts(now: datetime | None = None) -> TokenCounts:
+    """Active tokens and tokens issued today, in one query.
+
+    The WHERE clause lets the database combine the expiry and issue-time indexes instead of
+    reading the whole table; the FILTERs then split the (small) matching set.
+    """
+    now = _now(now)
+    midnight = start_of_day(now)
+    active = Q(revoked_at__isnull=True, expires_at__gt=now)
+    today = Q(issued_at__gte=midnight)
+    counts = Token.objects.filter(Q(expires_at__gt=now) | today).aggregate(
+        active=Count("pk", filter=active), issued_today=Count("pk", filter=today)
+    )
+    return TokenCounts(active=counts["active"], issued_today=counts["issued_today"])
+
+
+def tokens_issued_per_day(days: int = 30, now: datetime | None = None) -> dict[str, dict[date, int]]:
+    """grant type -> {date: tokens issued that day}, for the last `days` days (missing days are 0)."""
+    now = _now(now)
+    since = start_of_day(now) - timedelta(days=days - 1)
+    rows = (
+        Token.objects.filter(issued_at__gte=since)
+        .annotate(day=TruncDate("issued_at"))
+        .values("day", "grant_type")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    dates = days_back(days, now)
+    series: dict[str, dict[date, int]] = {}
+    for row in rows:
+        per_day = series.setdefault(row["grant_type"], dict.fromkeys(dates, 0))
+        if row["day"] in per_day:
+            per_day[row["day"]] = row["n"]
+    return dict(sorted(series.items()))
+
+
+def revocations_per_day(days: int = 30, now: datetime | None = None) -> dict[date, int]:
+    """{date: tokens revoked that day} for the last `days` days (missing days are 0)."""
+    now = _now(now)
+    since = start_of_day(now) - timedelta(days=days - 1)
+    rows = (
+        Token.objects.filter(revoked_at__gte=since)
+        .annotate(day=TruncDate("revoked_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    per_day = dict.fromkeys(days_back(days, now), 0)
+    for row in rows:
+        if row["day"] in per_day:
+            per_day[row["day"]] = row["n"]
+    return per_day
+
+
+@dataclass(frozen=True)
+class ClientTokenCount:
+    pk: int
+    client_id: str
+    name: str
+    active_tokens: int
+
+
+def top_clients_by_active_tokens(limit: int = 10, now: datetime | None = None) -> list[ClientTokenCount]:
+    """The `limit` clients with the most active tokens, most first (one grouped query + names)."""
+    rows = list(
+        active_tokens(now).values("client_id").annotate(n=Count("pk")).order_by("-n", "client_id")[:limit]
+    )
+    names = Client.objects.in_bulk([row["client_id"] for row in rows])
+    return [
+        ClientTokenCount(
+            pk=row["client_id"],
+            client_id=names[row["client_id"]].client_id,
+            name=names[row["client_id"]].name,
+            active_tokens=row["n"],
+        )
+        for row in rows
+        if row["client_id"] in names
+    ]
+
+
+def token_family(token: Token, limit: int = 100) -> list[Token]:
+    """The tokens of `token`'s refresh-rotation family, oldest first (at most `limit`)."""
+    return list(
+        Token.objects.filter(family_id=token.family_id)
+        .only(
+            "pk",
+            "access_token_prefix",
+            "refresh_token_prefix",
+            "parent_id",
+            "issued_at",
+            "expires_at",
+            "revoked_at",
+            "rotated_at",
+            "grant_type",
+        )
+        .order_by("issued_at", "pk")[:limit]
+    )
+
+
+def estimated_row_count(queryset: QuerySet) -> int | None:
+    """The planner's estimate of the rows in `queryset`'s table (PostgreSQL only), or None.
+
+    Only meaningful for an unfiltered queryset; reads `pg_class.reltuples`, which ANALYZE and
+    autovacuum keep current, instead of counting a million rows.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [queryset.model._meta.db_table],
+        )
+        row = cursor.fetchone()
+    if not row or row[0] is None or row[0] < 0:  # -1: never analysed
+        return None
+    return int(row[0])
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+def client_counts_by_status() -> dict[str, int]:
+    """Client.Status value -> number of clients (every status present, zero if none)."""
+    counts = dict.fromkeys(Client.Status.values, 0)
+    for row in Client.objects.values("status").annotate(n=Count("pk")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+@dataclass(frozen=True)
+class ClientTokenStats:
+    active_tokens: int = 0
+    last_used_at: datetime | None = None
+
+
+def client_token_stats(client_pks: Iterable[int], now: datetime | None = None) -> dict[int, ClientTokenStats]:
+    """Active-token count and last use for each client in `client_pks` (one page of a list).
+
+    Two grouped queries whatever the number of clients: one over their tokens, one over their
+    secrets. "Last use" is the latest of a token being issued or used and a secret being used.
+    """
+    pks = list(client_pks)
+    if not pks:
+        return {}
+    now = _now(now)
+    token_rows = (
+        Token.objects.filter(client_id__in=pks)
+        .values("client_id")
+        .annotate(
+            active=Count("pk", filter=Q(revoked_at__isnull=True, expires_at__gt=now)),
+            last_issued=Max("issued_at"),
+            last_used=Max("last_used_at"),
+        )
+        .order_by()
+    )
+    secret_rows = (
+        ClientSecret.objects.filter(client_id__in=pks, last_used_at__isnull=False)
+        .values("client_id")
+        .annotate(last_used=Max("last_used_at"))
+        .order_by()
+    )
+    active: dict[int, int] = {}
+    last: dict[int, datetime] = {}
+
+    def later(pk: int, when: datetime | None) -> None:
+        if when is not None and (pk not in last or when > last[pk]):
+            last[pk] = when
+
+    for row in token_rows:
+        active[row["client_id"]] = row["active"]
+        later(row["client_id"], row["last_issued"])
+        later(row["client_id"], row["last_used"])
+    for row in secret_rows:
+        later(row["client_id"], row["last_used"])
+    return {pk: ClientTokenStats(active.get(pk, 0), last.get(pk)) for pk in pks}
+
+
+def client_secrets(client: Client) -> list[ClientSecret]:
+    """A client's secrets, newest first (digests are never read into the console)."""
+    return list(client.secrets.defer("digest").order_by("-created_at", "-pk"))
