@@ -21,7 +21,7 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 USER_AGENT_MAX_LENGTH = 300
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestContext:
     """What the audit log records about the request behind an event."""
 
@@ -31,6 +31,8 @@ class RequestContext:
     # What receivers already recorded in this request, so two signals about one thing (the
     # revocation service's and the revocation endpoint's) make one event.
     notes: set = field(default_factory=set, compare=False)
+    # Events waiting for the end of the request (one INSERT for all); None: write at once.
+    pending: list | None = field(default=None, compare=False)
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar("audit_request_context", default=None)

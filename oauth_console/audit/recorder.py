@@ -68,20 +68,27 @@ def build_event(
     return event
 
 
-def _insert(event: AuditEvent) -> None:
-    try:
-        event.save(force_insert=True)
-    except Exception:
-        logger.exception("Could not write audit event %s", event.event_type)
+def insert(events: list[AuditEvent]) -> None:
+    """Store `events` with one INSERT and copy each to the SIEM logger; never raises."""
+    if not events:
         return
-    # The SIEM copy: the same canonical content the hash covers, plus the id and the hash.
-    logger.info(
-        '{"audit_event":%d,"entry_hash":"%s","event":%s}', event.pk, event.entry_hash, event.canonical
-    )
+    try:
+        AuditEvent.objects.bulk_create(events)
+    except Exception:
+        logger.exception("Could not write %d audit event(s)", len(events))
+        # The SIEM still gets what the database did not: the evidence is not lost twice.
+        for event in events:
+            logger.error('{"audit_event_not_stored":%s}', event.canonical)
+        return
+    for event in events:
+        # The SIEM copy: the same canonical content the hash covers, plus the id and the hash.
+        logger.info(
+            '{"audit_event":%s,"entry_hash":"%s","event":%s}', event.pk, event.entry_hash, event.canonical
+        )
     every = getattr(settings, "AUDIT_CHECKPOINT_EVERY", 0)
-    if every and event.pk % every == 0:
+    if every and any(event.pk and event.pk % every == 0 for event in events):
         # Seal now and then from the write path too, so that a deployment without the cron job
-        # still gets checkpoints; one request in `every` pays for it.
+        # still gets checkpoints; one write in `every` pays for it.
         from oauth_console.audit import checkpoints
 
         try:
@@ -90,14 +97,23 @@ def _insert(event: AuditEvent) -> None:
             logger.exception("Could not write an audit checkpoint")
 
 
-def write(event: AuditEvent) -> None:
-    """Insert `event` once the surrounding transaction commits (at once outside one).
+def _enqueue(event: AuditEvent) -> None:
+    context = current_request.get()
+    if context is not None and context.pending is not None:
+        context.pending.append(event)  # the middleware writes them all when the request ends
+    else:
+        insert([event])
 
-    Inside a transaction (the token endpoint runs in one) the event waits for the commit: a
-    rolled-back request leaves no event, and a failed INSERT cannot poison the caller's
-    transaction.
+
+def write(event: AuditEvent) -> None:
+    """Store `event` once the surrounding transaction commits (at once outside one).
+
+    Inside a transaction (token grants run in one) the event waits for the commit: a rolled-back
+    request leaves no event, and a failed INSERT cannot poison the caller's transaction. In a
+    request, committed events wait for the end of the request, so however many events one
+    request causes (client authenticated, token issued), they cost one INSERT.
     """
-    transaction.on_commit(lambda: _insert(event))
+    transaction.on_commit(lambda: _enqueue(event))
 
 
 def record(event_type: str, **fields: Any) -> None:

@@ -2,17 +2,8 @@
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.core.cache import cache
 
 from oauth_console.audit.models import AuditEvent
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    # The token-use throttle lives in the cache; every test starts with an empty window.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

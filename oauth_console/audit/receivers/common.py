@@ -1,0 +1,75 @@
+"""What every receiver shares: the failure guard and the mapping of actors, users and tokens."""
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from oauth_console.audit.context import current_request
+from oauth_console.audit.models import ActorKind
+
+logger = logging.getLogger("oauth_console.audit")
+
+
+def guarded(func: Callable[..., None]) -> Callable[..., None]:
+    """Run a receiver; log and swallow any failure (the audit log must never break a request)."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except Exception:
+            logger.exception("Audit receiver %s failed", func.__name__)
+
+    return run
+
+
+def client_id_of(client: Any) -> str:
+    if client is None:
+        return ""
+    value = getattr(client, "client_id", None)
+    if isinstance(value, str):
+        return value
+    getter = getattr(client, "get_client_id", None)
+    return getter() if getter else ""
+
+
+def user_fields(user: Any) -> dict[str, Any]:
+    if user is None or not getattr(user, "pk", None):
+        return {}
+    return {"user_id": user.pk, "username": user.get_username()}
+
+
+def actor_fields(actor: Any) -> dict[str, Any]:
+    """Actor kind and label, and the actor's user when the actor is a person."""
+    if actor is None:
+        return {"actor_kind": ActorKind.SYSTEM, "actor_label": "system"}
+    fields: dict[str, Any] = {"actor_kind": actor.kind, "actor_label": actor.label}
+    if actor.user_id is not None:
+        fields["user_id"] = actor.user_id
+        fields["username"] = actor.label.partition(":")[2]
+    return fields
+
+
+def client_actor(client_id: str) -> dict[str, Any]:
+    if not client_id:
+        return {"actor_kind": ActorKind.ANONYMOUS, "actor_label": "anonymous"}
+    return {"actor_kind": ActorKind.CLIENT, "actor_label": f"client:{client_id}"}
+
+
+def token_fields(token: Any) -> dict[str, Any]:
+    """The non-secret reference to a stored token: its row id and access-token prefix."""
+    if token is None:
+        return {}
+    return {"token_id": getattr(token, "pk", None), "token_prefix": getattr(token, "access_token_prefix", "")}
+
+
+def remember(note: tuple) -> None:
+    context = current_request.get()
+    if context is not None:
+        context.notes.add(note)
+
+
+def already_noted(note: tuple) -> bool:
+    context = current_request.get()
+    return context is not None and note in context.notes

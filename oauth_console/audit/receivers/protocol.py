@@ -1,0 +1,193 @@
+"""Protocol events, from `server.oauth2.signals` (each carries the Django request)."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.dispatch import receiver
+from django.utils import timezone
+
+from oauth_console.audit import recorder
+from oauth_console.audit.models import ActorKind, EventType, Outcome
+from oauth_console.audit.receivers.common import (
+    already_noted,
+    client_actor,
+    client_id_of,
+    guarded,
+    token_fields,
+    user_fields,
+)
+from server import services
+from server.oauth2 import signals as oauth2_signals
+
+
+@receiver(oauth2_signals.client_authenticated, dispatch_uid="audit.client_authenticated")
+@guarded
+def on_client_authenticated(sender, client=None, request=None, method=None, **kwargs) -> None:
+    client_id = client_id_of(client)
+    recorder.record(
+        EventType.CLIENT_AUTHENTICATED,
+        client_id=client_id,
+        request=request,
+        detail={"method": method},
+        **client_actor(client_id),
+    )
+
+
+@receiver(oauth2_signals.client_authentication_failed, dispatch_uid="audit.client_authentication_failed")
+@guarded
+def on_client_authentication_failed(
+    sender, client_id=None, request=None, method=None, reason=None, **kwargs
+) -> None:
+    client_id = client_id if isinstance(client_id, str) else ""
+    recorder.record(
+        EventType.CLIENT_AUTHENTICATION_FAILED,
+        outcome=Outcome.FAILURE,
+        client_id=client_id,
+        request=request,
+        detail={"method": method, "reason": reason},
+        **client_actor(client_id),
+    )
+
+
+@receiver(oauth2_signals.token_issued, dispatch_uid="audit.token_issued")
+@guarded
+def on_token_issued(
+    sender,
+    token=None,
+    client=None,
+    user=None,
+    grant_type=None,
+    scope=None,
+    request=None,
+    record=None,
+    **kwargs,
+) -> None:
+    client_id = client_id_of(client)
+    fields = token_fields(record)
+    if not fields.get("token_prefix") and isinstance(token, dict) and token.get("access_token"):
+        # Only the display prefix, which the design treats as non-secret; never the value.
+        fields["token_prefix"] = str(token["access_token"])[:12]
+    detail = {
+        "grant_type": grant_type,
+        "scope": scope if scope is not None else (token or {}).get("scope", ""),
+        "expires_in": (token or {}).get("expires_in"),
+        "refresh_token_issued": bool((token or {}).get("refresh_token")),
+    }
+    parent_id = getattr(record, "parent_id", None)
+    if parent_id:
+        detail["parent_token_id"] = parent_id
+    recorder.record(
+        EventType.TOKEN_ISSUED,
+        client_id=client_id,
+        request=request,
+        detail=detail,
+        **client_actor(client_id),
+        **user_fields(user),
+        **fields,
+    )
+
+
+@receiver(oauth2_signals.token_authenticated, dispatch_uid="audit.token_authenticated")
+@guarded
+def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
+    token_id = getattr(token, "pk", None)
+    if token_id is None:
+        return
+    interval = settings.AUDIT_TOKEN_USE_INTERVAL
+    # The hot path: one cache round trip decides; only a new window costs the UPDATE and INSERT.
+    if interval > 0 and not cache.add(f"audit:token-used:{token_id}", 1, timeout=interval):
+        return
+    now = timezone.now()
+    services.touch_token(token_id, now)
+    client_id = client_id_of(getattr(token, "client", None))
+    recorder.record(
+        EventType.TOKEN_AUTHENTICATED,
+        client_id=client_id,
+        request=request,
+        at=now,
+        detail={"scope": getattr(token, "scope", ""), "path": getattr(request, "path", "")},
+        **client_actor(client_id),
+        **user_fields(getattr(token, "user", None)),
+        **token_fields(token),
+    )
+
+
+@receiver(oauth2_signals.token_revoked, dispatch_uid="audit.token_revoked")
+@guarded
+def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) -> None:
+    # The revocation service already recorded who revoked what and why in this request (it runs
+    # first, inside the endpoint); a second event for the same token would only be noise.
+    if already_noted(("revoked", getattr(token, "pk", None))) or already_noted(
+        ("revoked-family", str(getattr(token, "family_id", "")))
+    ):
+        return
+    client_id = client_id_of(client) or client_id_of(getattr(token, "client", None))
+    recorder.record(
+        EventType.TOKEN_REVOKED,
+        client_id=client_id,
+        request=request,
+        detail={"via": "revocation endpoint"},
+        **client_actor(client_id),
+        **user_fields(getattr(token, "user", None)),
+        **token_fields(token),
+    )
+
+
+@receiver(oauth2_signals.authorization_code_replayed, dispatch_uid="audit.authorization_code_replayed")
+@guarded
+def on_authorization_code_replayed(sender, client=None, code=None, request=None, **kwargs) -> None:
+    client_id = client_id_of(client)
+    user = getattr(code, "user", None)
+    recorder.record(
+        EventType.AUTHORIZATION_CODE_REPLAYED,
+        outcome=Outcome.FAILURE,
+        client_id=client_id,
+        request=request,
+        detail={"authorization_code_id": getattr(code, "pk", None)},
+        **client_actor(client_id),
+        **user_fields(user),
+    )
+
+
+@receiver(oauth2_signals.refresh_token_reused, dispatch_uid="audit.refresh_token_reused")
+@guarded
+def on_refresh_token_reused(sender, client=None, token=None, request=None, **kwargs) -> None:
+    client_id = client_id_of(client)
+    recorder.record(
+        EventType.REFRESH_TOKEN_REUSED,
+        outcome=Outcome.FAILURE,
+        client_id=client_id,
+        request=request,
+        detail={
+            "family_id": str(getattr(token, "family_id", "")),
+            "refresh_token_prefix": getattr(token, "refresh_token_prefix", ""),
+        },
+        **client_actor(client_id),
+        **user_fields(getattr(token, "user", None)),
+        **token_fields(token),
+    )
+
+
+def _consent(event_type: str, outcome: str, client, user, scope, request) -> None:
+    person = user_fields(user)
+    recorder.record(
+        event_type,
+        outcome=outcome,
+        client_id=client_id_of(client),
+        request=request,
+        detail={"scope": scope or ""},
+        actor_kind=ActorKind.USER if person else ActorKind.ANONYMOUS,
+        actor_label=f"user:{person['username']}" if person else "anonymous",
+        **person,
+    )
+
+
+@receiver(oauth2_signals.consent_granted, dispatch_uid="audit.consent_granted")
+@guarded
+def on_consent_granted(sender, client=None, user=None, scope=None, request=None, **kwargs) -> None:
+    _consent(EventType.CONSENT_GRANTED, Outcome.SUCCESS, client, user, scope, request)
+
+
+@receiver(oauth2_signals.consent_denied, dispatch_uid="audit.consent_denied")
+@guarded
+def on_consent_denied(sender, client=None, user=None, scope=None, request=None, **kwargs) -> None:
+    _consent(EventType.CONSENT_DENIED, Outcome.FAILURE, client, user, scope, request)

@@ -1,0 +1,184 @@
+"""Service events, from `server.signals` (each carries the actor and the time, sent after commit)."""
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from oauth_console.audit import recorder
+from oauth_console.audit.models import EventType
+from oauth_console.audit.receivers.common import actor_fields, guarded, remember, user_fields
+from server import signals as server_signals
+
+# Keys of a client's changes that must never reach the log, whatever a caller puts there.
+SECRET_MARKERS = ("secret", "digest", "password", "token")
+
+
+def _client_summary(client) -> dict[str, Any]:
+    return {
+        "name": client.name,
+        "client_type": client.client_type,
+        "status": client.status,
+        "source": client.source,
+        "grant_types": client.grant_types,
+        "scope": client.scope,
+        "redirect_uris": client.redirect_uri_list,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+    }
+
+
+@receiver(server_signals.client_created, dispatch_uid="audit.client_created")
+@guarded
+def on_client_created(sender, client=None, actor=None, at=None, **kwargs) -> None:
+    # `secret` is in kwargs and deliberately never looked at.
+    recorder.record(
+        EventType.CLIENT_CREATED,
+        client_id=client.client_id,
+        at=at,
+        detail=_client_summary(client),
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.client_changed, dispatch_uid="audit.client_changed")
+@guarded
+def on_client_changed(sender, client=None, changes=None, actor=None, at=None, **kwargs) -> None:
+    safe = {
+        field: change
+        for field, change in (changes or {}).items()
+        if not any(marker in field.lower() for marker in SECRET_MARKERS)
+    }
+    recorder.record(
+        EventType.CLIENT_CHANGED,
+        client_id=client.client_id,
+        at=at,
+        detail={"changes": safe},
+        **actor_fields(actor),
+    )
+
+
+def status_event_type(old_status: str, new_status: str) -> str:
+    """The event a status change is: approved, rejected, disabled, enabled (or just changed)."""
+    if new_status == "active":
+        return EventType.CLIENT_APPROVED if old_status == "pending" else EventType.CLIENT_ENABLED
+    return {
+        "disabled": EventType.CLIENT_DISABLED,
+        "rejected": EventType.CLIENT_REJECTED,
+    }.get(new_status, EventType.CLIENT_CHANGED)
+
+
+@receiver(server_signals.client_status_changed, dispatch_uid="audit.client_status_changed")
+@guarded
+def on_client_status_changed(
+    sender, client=None, old_status=None, new_status=None, reason="", actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        status_event_type(old_status, new_status),
+        client_id=client.client_id,
+        at=at,
+        detail={"old_status": old_status, "new_status": new_status, "reason": reason},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.client_deleted, dispatch_uid="audit.client_deleted")
+@guarded
+def on_client_deleted(
+    sender, client_id=None, name=None, tokens_revoked=0, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.CLIENT_DELETED,
+        client_id=client_id,
+        at=at,
+        detail={"name": name, "active_tokens_deleted": tokens_revoked},
+        **actor_fields(actor),
+    )
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@receiver(server_signals.client_secret_rotated, dispatch_uid="audit.client_secret_rotated")
+@guarded
+def on_client_secret_rotated(
+    sender, client=None, secret=None, previous_expires_at=None, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.CLIENT_SECRET_ROTATED,
+        client_id=client.client_id,
+        at=at,
+        detail={
+            "new_secret_id": secret.pk,
+            "new_secret_prefix": secret.prefix,
+            "previous_secrets_expire_at": _iso(previous_expires_at),
+        },
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.client_secret_expired, dispatch_uid="audit.client_secret_expired")
+@guarded
+def on_client_secret_expired(sender, client=None, secret=None, actor=None, at=None, **kwargs) -> None:
+    recorder.record(
+        EventType.CLIENT_SECRET_EXPIRED,
+        client_id=client.client_id,
+        at=at,
+        detail={"secret_id": secret.pk, "secret_prefix": secret.prefix},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.tokens_revoked, dispatch_uid="audit.tokens_revoked")
+@guarded
+def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs) -> None:
+    criteria = dict(criteria or {})
+    fields: dict[str, Any] = {}
+    single = set(criteria) == {"token_id"}
+    if single:
+        fields["token_id"] = criteria["token_id"]
+        remember(("revoked", criteria["token_id"]))
+    elif set(criteria) == {"family_id"}:
+        remember(("revoked-family", str(criteria["family_id"])))
+    client_id = criteria.get("client_id") if isinstance(criteria.get("client_id"), str) else ""
+    if not client_id and actor is not None and actor.kind == "client":
+        client_id = actor.client_id or ""
+    recorder.record(
+        EventType.TOKEN_REVOKED if single else EventType.TOKENS_REVOKED,
+        client_id=client_id,
+        at=at,
+        detail={"count": count, "reason": reason, "criteria": criteria},
+        **actor_fields(actor),
+        **fields,
+    )
+
+
+@receiver(server_signals.consent_revoked, dispatch_uid="audit.consent_revoked")
+@guarded
+def on_consent_revoked(
+    sender, client=None, user=None, tokens_revoked=0, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.CONSENT_REVOKED,
+        client_id=client.client_id,
+        at=at,
+        detail={"tokens_revoked": tokens_revoked},
+        **{**actor_fields(actor), **user_fields(user)},
+    )
+
+
+@receiver(server_signals.initial_access_token_created, dispatch_uid="audit.initial_access_token_created")
+@guarded
+def on_initial_access_token_created(sender, initial_access_token=None, actor=None, at=None, **kwargs) -> None:
+    row = initial_access_token
+    recorder.record(
+        EventType.INITIAL_ACCESS_TOKEN_CREATED,
+        at=at,
+        detail={
+            "initial_access_token_id": row.pk,
+            "prefix": row.prefix,
+            "description": row.description,
+            "max_registrations": row.max_registrations,
+            "expires_at": _iso(row.expires_at),
+        },
+        **actor_fields(actor),
+    )
