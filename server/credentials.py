@@ -36,7 +36,11 @@ def generate(kind: str) -> str:
 
 def generate_client_id() -> str:
     """Return a new public client identifier (not a secret; 128 bits so ids can't be guessed)."""
-    return secrets.token_urlsafe(16)
+    while True:
+        client_id = secrets.token_urlsafe(16)
+        # An id that starts with "-" reads as an option on a command line.
+        if client_id[0].isalnum():
+            return client_id
 
 
 @lru_cache(maxsize=4)

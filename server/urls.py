@@ -3,7 +3,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from server import views
+
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("oauth/authorize", views.authorize, name="oauth-authorize"),
+    path("oauth/token", views.token, name="oauth-token"),
+    path("oauth/revoke", views.revoke, name="oauth-revoke"),
+    path("oauth/introspect", views.introspect, name="oauth-introspect"),
+    path(".well-known/oauth-authorization-server", views.server_metadata, name="oauth-metadata"),
+    path("api/me", views.api_me, name="api-me"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -1,0 +1,240 @@
+"""The configured authorization server and resource protector, wired to our hashed models.
+
+`server.oauth2` supplies the protocol machinery (model-agnostic, on authlib); this module
+supplies what only this server knows: credentials are looked up by keyed digest, codes and
+refresh tokens are claimed with conditional UPDATEs (so parallel redemptions have one winner),
+a replayed code or a reused refresh token revokes what it issued, and only active clients get
+tokens or have theirs honoured.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from server import credentials, services
+from server.actors import Actor
+from server.models import AuthorizationCode, Client, Token
+from server.oauth2 import (
+    AuthorizationServer,
+    BearerTokenValidator,
+    IntrospectionEndpoint,
+    ResourceProtector,
+    RevocationEndpoint,
+    grants,
+)
+
+MAX_CLIENT_ID_LENGTH = 64
+MAX_CREDENTIAL_LENGTH = 512
+
+
+def issuer_for(request: HttpRequest | None) -> str:
+    """The issuer identifier: OAUTH2_ISSUER, else this request's scheme and host."""
+    if settings.OAUTH2_ISSUER or request is None:
+        return settings.OAUTH2_ISSUER
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def query_client(client_id: str) -> Client | None:
+    """The active client with this client_id. Pending, disabled and rejected clients are
+    unknown to the protocol: they cannot authenticate, be authorized or get tokens."""
+    if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+        return None
+    return Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE).first()
+
+
+def _digest_or_none(value: str | None) -> str | None:
+    if not value or len(value) > MAX_CREDENTIAL_LENGTH:
+        return None
+    return credentials.digest(value)
+
+
+def save_token(token: dict, request) -> Token:
+    """Store an issued token (digests only). The grant has already claimed the code or refresh
+    token it was exchanged for, in the same transaction."""
+    grant_type = request.grant_type
+    credential = getattr(request, "credential", None)
+    return services.store_token(
+        token,
+        client=request.client,
+        user=request.user if grant_type != "client_credentials" else None,
+        grant_type=grant_type,
+        authorization_code=credential if grant_type == "authorization_code" else None,
+        parent=credential if grant_type == "refresh_token" else None,
+    )
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """Codes stored as digests, claimed by a conditional UPDATE, kept until expiry so that a
+    replay is recognised and revokes what the code issued."""
+
+    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+        data = request.payload.data
+        return services.store_authorization_code(
+            code=code,
+            client=request.client,
+            user=request.user,
+            redirect_uri=request.payload.redirect_uri or "",
+            scope=request.scope or "",
+            code_challenge=data.get("code_challenge") or "",
+            code_challenge_method=data.get("code_challenge_method") or "",
+            nonce=data.get("nonce") or "",
+        )
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        found = _digest_or_none(code)
+        if found is None:
+            return None
+        row = AuthorizationCode.objects.select_related("user").filter(code_digest=found).first()
+        if row is None or row.client_id != client.pk:
+            return None
+        if row.used_at is not None:
+            # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+            services.revoke_tokens_from_code(row)
+            self.report_replayed_code(row)
+            return None
+        if row.is_expired():
+            return None
+        return row
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> bool:
+        # Not deleted: marked used (one winner among concurrent exchanges), kept until expiry.
+        return services.redeem_authorization_code(authorization_code)
+
+    def authenticate_user(self, authorization_code: AuthorizationCode):
+        return authorization_code.user
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """Refresh tokens looked up by digest and rotated; reuse of a rotated one revokes its family."""
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        found = _digest_or_none(refresh_token)
+        if found is None:
+            return None
+        row = Token.objects.select_related("user", "client").filter(refresh_token_digest=found).first()
+        if row is None or row.client_id != getattr(self.request.client, "pk", None):
+            return None
+        if row.rotated_at is not None:
+            # RFC 9700 §4.14.2: a rotated refresh token presented again has leaked (or the
+            # client is confused); revoke the whole family so no copy stays usable.
+            services.revoke_token_family(row)
+            self.report_reused_refresh_token(row)
+            return None
+        if row.revoked_at is not None or row.is_refresh_token_expired():
+            return None
+        return row
+
+    def authenticate_user(self, refresh_token: Token):
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token: Token) -> bool:
+        # Claimed with a conditional UPDATE: of concurrent refreshes, one wins.
+        return services.rotate_refresh_token(refresh_token)
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """authlib's client credentials grant with our scope check (no refresh token)."""
+
+
+class TokenRevocation(RevocationEndpoint):
+    """RFC 7009 over our digests. Revoking a refresh token ends its whole family (§2.1)."""
+
+    def query_token(self, token: str, token_type_hint: str | None = None, client=None) -> Token | None:
+        found = _digest_or_none(token)
+        if found is None:
+            return None
+        rows = Token.objects.select_related("client", "user")
+        if token_type_hint == "refresh_token":
+            order = ("refresh_token_digest", "access_token_digest")
+        else:
+            order = ("access_token_digest", "refresh_token_digest")
+        for field in order:
+            row = rows.filter(**{field: found}).first()
+            if row is not None:
+                row.matched_as = field.removesuffix("_digest")
+                return row
+        return None
+
+    def revoke_token(self, token: Token, client=None) -> None:
+        actor = Actor.client(token.client.client_id)
+        if getattr(token, "matched_as", "") == "refresh_token":
+            services.revoke_tokens(
+                Token.objects.filter(family_id=token.family_id),
+                actor=actor,
+                reason="refresh token revoked by the client",
+                criteria={"family_id": str(token.family_id)},
+            )
+        else:
+            services.revoke_single_token(token, actor=actor, reason="revoked by the client")
+
+
+class TokenIntrospection(IntrospectionEndpoint):
+    """RFC 7662 over our digests; a client sees only its own tokens unless it may see all."""
+
+    query_token = TokenRevocation.query_token
+
+    def check_permission(self, token: Token, client: Client, request) -> bool:
+        return client.can_introspect_any_token or token.client_id == client.pk
+
+    def is_active(self, token: Token) -> bool:
+        if token.revoked_at is not None or not token.client.is_active:
+            return False
+        if token.matched_as == "refresh_token":
+            return token.rotated_at is None and not token.is_refresh_token_expired()
+        return not token.is_expired()
+
+    def introspect_token(self, token: Token) -> dict:
+        refresh = token.matched_as == "refresh_token"
+        expires_at = token.refresh_expires_at if refresh else token.expires_at
+        body = {
+            "active": True,
+            "scope": token.scope,
+            "client_id": token.client.client_id,
+            "token_type": "refresh_token" if refresh else "Bearer",
+            "iat": int(token.issued_at.timestamp()),
+        }
+        if expires_at is not None:
+            body["exp"] = int(expires_at.timestamp())
+        if token.user is not None:
+            body["username"] = token.user.get_username()
+            body["sub"] = str(token.user.pk)
+        return body
+
+
+class TokenValidator(BearerTokenValidator):
+    """Bearer check: one indexed query by digest joining client and user."""
+
+    def authenticate_token(self, token_string: str) -> Token | None:
+        found = _digest_or_none(token_string)
+        if found is None:
+            return None
+        return Token.objects.select_related("client", "user").filter(access_token_digest=found).first()
+
+    def token_revoked(self, token: Token) -> bool:
+        # A disabled client's tokens stop validating at once, without being revoked.
+        return token.revoked_at is not None or not token.client.is_active
+
+    def token_expired(self, token: Token) -> bool:
+        return token.is_expired()
+
+    def get_token_scopes(self, token: Token) -> list[str]:
+        return token.scope.split()
+
+
+def _build_server() -> AuthorizationServer:
+    server = AuthorizationServer(
+        query_client=query_client,
+        save_token=save_token,
+        access_token_generator=lambda **_: credentials.generate("access_token"),
+        refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
+    )
+    server.register_grant(AuthorizationCodeGrant)
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(TokenRevocation)
+    server.register_endpoint(TokenIntrospection)
+    return server
+
+
+authorization_server = _build_server()
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(TokenValidator())

@@ -1,0 +1,228 @@
+"""Protocol endpoints: authorize (with consent), token, revoke, introspect, metadata, /api/me.
+
+Thin: the RFC logic is in `server.oauth2` (on authlib), our policies in `server.provider`, every
+write in `server.services`.
+"""
+
+import functools
+import logging
+
+from authlib.common.urls import add_params_to_uri
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from server import policies, services
+from server.models import Consent
+from server.oauth2 import OAuth2Error
+from server.provider import authorization_server, issuer_for, require_oauth
+
+logger = logging.getLogger(__name__)
+
+
+def _json_error(error: str, description: str, status: int) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def protocol_endpoint(view):
+    """Shared guard of the machine-facing endpoints: HTTPS outside DEBUG, no CSRF (clients
+    authenticate themselves), and a JSON 503 instead of a traceback when the database is down."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
+            return _json_error("invalid_request", "This endpoint requires HTTPS.", 400)
+        try:
+            return view(request, *args, **kwargs)
+        except DatabaseError:
+            logger.exception("database unavailable at %s", request.path)
+            response = _json_error(
+                "temporarily_unavailable", "The server cannot reach its database; try again shortly.", 503
+            )
+            response["Retry-After"] = "5"
+            return response
+
+    return csrf_exempt(guarded)
+
+
+# --- authorization endpoint -------------------------------------------------------------------
+
+
+def _consent_headers(response: HttpResponse) -> HttpResponse:
+    # The consent page must never be framed (clickjacking) or cached, and must not leak its
+    # query (state, code_challenge) through the Referer header.
+    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response["X-Frame-Options"] = "DENY"
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
+    """Redirect the error back to the client only when its redirect URI was verified;
+    otherwise tell the person in the browser (RFC 6749 §4.1.2.1)."""
+    if getattr(error, "redirect_uri", None):
+        response = authorization_server.handle_error_response(request, error)
+        # RFC 9207: every authorization response names its issuer, errors included.
+        response["Location"] = add_params_to_uri(response["Location"], [("iss", issuer_for(request))])
+        return response
+    context = {"error": error.error, "description": error.get_error_description(), "status": 400}
+    return _consent_headers(render(request, "oauth/error.html", context, status=400))
+
+
+def _scope_descriptions(scope: str) -> list[tuple[str, str]]:
+    known = policies.configured_scopes()
+    return [(name, known.get(name, name)) for name in (scope or "").split()]
+
+
+def _consent_covers(user, client, scope: str) -> bool:
+    if client.require_consent or getattr(settings, "OAUTH2_ALWAYS_ASK_CONSENT", False):
+        return False
+    granted = Consent.objects.filter(user=user, client=client).values_list("scope", flat=True).first()
+    if granted is None:
+        return False
+    return set((scope or "").split()) <= set(granted.split())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def authorize(request: HttpRequest) -> HttpResponse:
+    """RFC 6749 §4.1 authorization endpoint with a consent page (code flow + PKCE only)."""
+    if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
+        return _authorization_error(
+            request, OAuth2Error("This endpoint requires HTTPS.", error="invalid_request")
+        )
+    end_user = request.user if request.user.is_authenticated else None
+    try:
+        grant = authorization_server.validate_consent_request(request, end_user=end_user)
+    except OAuth2Error as error:
+        return _authorization_error(request, error)
+
+    client = grant.client
+    scope = grant.request.payload.scope or ""
+    prompt = (grant.request.payload.data.get("prompt") or "").split()
+    if end_user is None:
+        if "none" in prompt:
+            return _authorization_error(request, _redirectable(grant, "login_required"))
+        return redirect_to_login(request.get_full_path())
+
+    if request.method == "POST":
+        if request.POST.get("confirm"):
+            with transaction.atomic():
+                services.record_consent(user=end_user, client=client, scope=scope)
+                return authorization_server.create_authorization_response(request, grant_user=end_user)
+        return authorization_server.create_authorization_response(request, grant_user=None)
+
+    if "consent" not in prompt and _consent_covers(end_user, client, scope):
+        return authorization_server.create_authorization_response(request, grant_user=end_user)
+    if "none" in prompt:
+        return _authorization_error(request, _redirectable(grant, "consent_required"))
+    redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri() or ""
+    context = {
+        "client": client,
+        "scopes": _scope_descriptions(scope),
+        "user": end_user,
+        "redirect_host": redirect_uri.split("/")[2] if "://" in redirect_uri else redirect_uri,
+        "form_action": request.get_full_path(),
+    }
+    return _consent_headers(render(request, "oauth/consent.html", context))
+
+
+def _redirectable(grant, error: str) -> OAuth2Error:
+    """An error for a verified client and redirect URI, so it goes back to the client."""
+    return OAuth2Error(
+        error=error,
+        redirect_uri=grant.request.payload.redirect_uri or grant.client.get_default_redirect_uri(),
+        state=grant.request.payload.state,
+    )
+
+
+# --- token, revocation, introspection ---------------------------------------------------------
+
+
+@protocol_endpoint
+def token(request: HttpRequest) -> HttpResponse:
+    """RFC 6749 §3.2 token endpoint."""
+    return authorization_server.create_token_response(request)
+
+
+@protocol_endpoint
+def revoke(request: HttpRequest) -> HttpResponse:
+    """RFC 7009 token revocation."""
+    return authorization_server.create_revocation_response(request)
+
+
+@protocol_endpoint
+def introspect(request: HttpRequest) -> HttpResponse:
+    """RFC 7662 token introspection."""
+    return authorization_server.create_introspection_response(request)
+
+
+# --- discovery and a protected resource -------------------------------------------------------
+
+
+@require_GET
+def server_metadata(request: HttpRequest) -> JsonResponse:
+    """RFC 8414 authorization server metadata."""
+    issuer = issuer_for(request)
+
+    def url(name: str) -> str:
+        return issuer + reverse(name)
+
+    auth_methods = ["client_secret_basic", "client_secret_post"]
+    metadata = {
+        "issuer": issuer,
+        "authorization_endpoint": url("oauth-authorize"),
+        "token_endpoint": url("oauth-token"),
+        "revocation_endpoint": url("oauth-revoke"),
+        "introspection_endpoint": url("oauth-introspect"),
+        "scopes_supported": list(policies.configured_scopes()),
+        "response_types_supported": list(policies.SUPPORTED_RESPONSE_TYPES),
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(policies.SUPPORTED_GRANT_TYPES),
+        "token_endpoint_auth_methods_supported": [*auth_methods, "none"],
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "service_documentation": issuer + "/",
+    }
+    try:
+        metadata["registration_endpoint"] = url("oauth-register")
+    except Exception:
+        logger.debug("no registration endpoint configured")
+    response = JsonResponse(metadata)
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_oauth("profile")
+def api_me(request: HttpRequest) -> JsonResponse:
+    """A small protected resource: who the token speaks for, and for which client."""
+    token = request.oauth_token
+    user = token.user
+    body = {
+        "client_id": token.client.client_id,
+        "client_name": token.client.name,
+        "scope": token.scope,
+        "user": None,
+    }
+    if user is not None:
+        body["user"] = {"id": user.pk, "username": user.get_username()}
+        if "email" in token.scope.split():
+            body["user"]["email"] = user.email
+    return JsonResponse(body)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", {"issuer": issuer_for(request)})
