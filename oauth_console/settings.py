@@ -5,6 +5,7 @@ environment variables; see README.md for the list.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -85,6 +86,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Rate limits on the protocol endpoints and sign-in forms (server/ratelimit.py); before the
+    # CSRF check so a flood of forged sign-in POSTs is counted too.
+    "server.ratelimit.RateLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -215,6 +219,42 @@ OAUTH2_OPEN_REGISTRATION = env_bool("OAUTH2_OPEN_REGISTRATION", False)
 # initial access token); turn off to make them wait for approval like portal apps.
 OAUTH2_DCR_AUTO_APPROVE = env_bool("OAUTH2_DCR_AUTO_APPROVE", True)
 
+# Rate limits (server/ratelimit.py, docs/security.md): "count/seconds" per fixed window, counted
+# in the cache (use Redis in production, so every worker shares the counters). Override one
+# with OAUTH2_RATE_LIMIT_<NAME>, e.g. OAUTH2_RATE_LIMIT_TOKEN_IP=600/60; "off" turns it off.
+OAUTH2_RATE_LIMIT_ENABLED = env_bool("OAUTH2_RATE_LIMIT_ENABLED", True)
+_RATE_LIMIT_DEFAULTS = {
+    # Requests per client address and per claimed client_id.
+    "token_ip": "600/60",
+    "token_client": "1200/60",
+    "introspect_ip": "1200/60",
+    "introspect_client": "2400/60",
+    "revoke_ip": "300/60",
+    "revoke_client": "600/60",
+    "register_ip": "60/3600",
+    # Sign-in form POSTs (/accounts/login/, /admin/login/) per address and per user name.
+    "login_ip": "30/300",
+    "login_username": "10/300",
+    # Failed client authentications (secret guessing): a client_id is locked at one address after
+    # this many, and at every address it never authenticated from after the higher number.
+    "auth_failures_client_ip": "10/900",
+    "auth_failures_client": "100/900",
+}
+OAUTH2_RATE_LIMITS = {
+    name: os.environ.get(f"OAUTH2_RATE_LIMIT_{name.upper()}", default)
+    for name, default in _RATE_LIMIT_DEFAULTS.items()
+}
+for _name, _rate in OAUTH2_RATE_LIMITS.items():
+    if not re.fullmatch(r"\s*(off|none|0|[1-9][0-9]*/[1-9][0-9]*)?\s*", _rate, re.IGNORECASE):
+        raise ImproperlyConfigured(
+            f"OAUTH2_RATE_LIMIT_{_name.upper()} must look like 30/60 (count/seconds) or off, got {_rate!r}."
+        )
+# How long an address a client authenticated from stays exempt from that client's
+# across-addresses lockout (seconds).
+OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = env_int("OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL", 7 * 24 * 3600)
+# The cache alias holding the counters.
+OAUTH2_RATE_LIMIT_CACHE = os.environ.get("OAUTH2_RATE_LIMIT_CACHE", "default")
+
 # --- Console ----------------------------------------------------------------------------------
 
 # Developer portal: may anyone create an account at /developers/signup/? Off: operators create
@@ -244,6 +284,8 @@ AUDIT_CHECKPOINT_DELAY = env_int("AUDIT_CHECKPOINT_DELAY", 60)
 # Trusted reverse proxies in front of the app: the client IP is the X-Forwarded-For entry the
 # outermost one added. 0: use REMOTE_ADDR (a client could otherwise forge its address).
 AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0)
+# The same for rate limiting's idea of the client address (defaults to the audit log's).
+OAUTH2_RATE_LIMIT_PROXY_COUNT = env_int("OAUTH2_RATE_LIMIT_PROXY_COUNT", AUDIT_PROXY_COUNT)
 
 # --- Static files -----------------------------------------------------------------------------
 

@@ -16,6 +16,11 @@ client_secret_expired     client, secret (the ClientSecret row that was expired)
 tokens_revoked            count, reason, criteria (dict describing the set, e.g. {"client_id": ...})
 consent_revoked           client, user, tokens_revoked (int)
 initial_access_token_created  initial_access_token (row)
+request_throttled         request, scope ("token", "introspect", "revoke", "register", "login"),
+                          limit (the OAUTH2_RATE_LIMITS name that tripped, e.g. "token_ip" or
+                          "auth_failures_client_ip"), client_id (claimed, unverified; may be ""),
+                          ip, retry_after (seconds). Sent at once by server.ratelimit, not after
+                          a commit: a throttle writes nothing.
 """
 
 import django.dispatch
@@ -29,3 +34,4 @@ client_secret_expired = django.dispatch.Signal()
 tokens_revoked = django.dispatch.Signal()
 consent_revoked = django.dispatch.Signal()
 initial_access_token_created = django.dispatch.Signal()
+request_throttled = django.dispatch.Signal()

@@ -7,6 +7,22 @@ from server.actors import Actor
 from server.models import Client
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: rate-limit counters (server/ratelimit.py) and
+    other cached state must not leak from one test into the next."""
+    from django.core.cache import caches
+
+    from server.ratelimit import cache_guard
+
+    for cache in caches.all():
+        # Only process-local caches: clearing a Redis cache would flush a whole shared database.
+        if type(cache).__name__ == "LocMemCache":
+            cache.clear()
+    cache_guard.reset()
+    yield
+
+
 @pytest.fixture
 def end_user(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password-123")
