@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "oauth_console.tokens",
     "oauth_console.dashboard",
 ]
+if _RUNNING_TESTS:
+    # The spec's usage example, the test bed of server.oauth2 (tests/oauth2/).
+    INSTALLED_APPS.append("tests.oauth2.exampleapp")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -203,6 +206,10 @@ OAUTH2_AUTHORIZATION_CODE_LIFETIME = env_int("OAUTH2_AUTHORIZATION_CODE_LIFETIME
 # PKCE (S256) is required for every authorization-code flow unless this is turned off; it is
 # always required for public clients.
 OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", True)
+# What server.oauth2.OAuthMiddleware checks bearer tokens with (only read if it is installed):
+# a dotted path to a ResourceProtector, else a token model "app_label.Model". Empty: unset.
+OAUTH2_RESOURCE_PROTECTOR = os.environ.get("OAUTH2_RESOURCE_PROTECTOR", "")
+OAUTH2_TOKEN_MODEL = os.environ.get("OAUTH2_TOKEN_MODEL", "")
 # The scopes this server knows, with the text the consent page shows. Clients can only be
 # given, and can only request, scopes listed here.
 OAUTH2_SCOPES = {

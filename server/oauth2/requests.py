@@ -1,0 +1,242 @@
+"""The OAuth 2.0 view of a Django request, parsed strictly.
+
+Django's own parsing is forgiving in ways an authorization server must not be: a repeated
+parameter wins last, undecodable bytes turn into replacement characters, and size or field-count
+limits raise exceptions that become HTML error pages. Here every parse failure is an
+`invalid_request` (RFC 6749 §5.2), and the request object exposes `grant_type`, `client_id`,
+`data`, ... as plain attributes, without authlib's deprecated proxies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import parse_qsl
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
+
+from .errors import MethodNotAllowedError, clean_error_text
+
+__all__ = ["DjangoOAuth2Payload", "DjangoOAuth2Request", "build_oauth2_request", "read_query"]
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_CONTENT_TYPE = "multipart/form-data"
+# Token, revocation and introspection: POST, form body only (RFC 6749 §3.2, RFC 7009, RFC 7662).
+TOKEN_STYLE = "token"
+# Authorization endpoint: GET query, or POST form (RFC 6749 §3.1).
+AUTHORIZATION_STYLE = "authorization"
+
+Params = dict[str, list[str]]
+
+
+def _decode_pairs(raw: bytes, where: str) -> Params:
+    try:
+        text = raw.decode("utf-8")
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise InvalidRequestError(f"The {where} is not valid UTF-8.") from None
+    except ValueError:
+        # parse_qsl raises a bare ValueError only for max_num_fields.
+        raise InvalidRequestError(f"The {where} has too many fields.") from None
+    params: Params = {}
+    for name, value in pairs:
+        _add(params, name, value, where)
+    return params
+
+
+def _add(params: Params, name: str, value: str, where: str) -> None:
+    # RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted
+    # from the request."
+    if value == "":
+        return
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name + value):
+        # No OAuth parameter may hold control characters (RFC 6749 Appendix A), and a NUL would
+        # reach the database (PostgreSQL refuses it with an exception).
+        raise InvalidRequestError(f"The {where} contains control characters.")
+    params.setdefault(name, []).append(value)
+
+
+def read_query(request: HttpRequest) -> Params:
+    """Parse the URL query strictly; raise InvalidRequestError on bad encoding or too many fields."""
+    query = request.META.get("QUERY_STRING", "") or ""
+    if isinstance(query, str):
+        # WSGI hands the raw bytes over as latin-1 text (PEP 3333); ASGI servers may not.
+        try:
+            raw = query.encode("iso-8859-1")
+        except UnicodeEncodeError:
+            raw = query.encode("utf-8")
+    else:
+        raw = query
+    return _decode_pairs(raw, "URL query")
+
+
+def read_form(request: HttpRequest, *, required: bool) -> Params:
+    """Parse an `application/x-www-form-urlencoded` body strictly.
+
+    `required`: the endpoint only accepts form bodies, so any other content type is refused even
+    when the body is empty. A charset other than UTF-8 is refused (RFC 6749 Appendix B).
+    """
+    content_type = (request.content_type or "").lower()
+    if content_type == MULTIPART_CONTENT_TYPE and not required:
+        return _read_multipart(request)
+    if content_type != FORM_CONTENT_TYPE:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if required or length not in ("0", ""):
+            raise InvalidRequestError(f"The request body must be {FORM_CONTENT_TYPE}.")
+        return {}
+    charset = (request.content_params or {}).get("charset")
+    if charset and charset.strip().lower() not in ("utf-8", "utf8"):
+        raise InvalidRequestError("The request body must be encoded in UTF-8.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise InvalidRequestError("The request body is too large.") from None
+    except (RawPostDataException, SuspiciousOperation, OSError):
+        raise InvalidRequestError("The request body could not be read.") from None
+    return _decode_pairs(body, "request body")
+
+
+def _read_multipart(request: HttpRequest) -> Params:
+    # Browsers may post a consent form as multipart; Django's parser is the only one at hand,
+    # so its failures (broken body, limits) are translated here.
+    try:
+        fields = list(request.POST.lists())
+    except (MultiPartParserError, SuspiciousOperation, RawPostDataException, UnicodeDecodeError, ValueError):
+        raise InvalidRequestError("The multipart request body could not be parsed.") from None
+    params: Params = {}
+    for name, values in fields:
+        for value in values:
+            _add(params, name, value, "request body")
+    return params
+
+
+def _first_values(params: Params) -> dict[str, str]:
+    return {name: values[0] for name, values in params.items()}
+
+
+def _merge(*sources: Params) -> Params:
+    merged: Params = {}
+    for source in sources:
+        for name, values in source.items():
+            merged.setdefault(name, []).extend(values)
+    return merged
+
+
+class DjangoOAuth2Payload(OAuth2Payload):
+    """The request parameters authlib reads: `data` (one value each) and `datalist`."""
+
+    def __init__(self, params: Params) -> None:
+        self._datalist = params
+        self._data = _first_values(params)
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> Params:
+        return self._datalist
+
+
+class DjangoOAuth2Request(OAuth2Request):
+    """An authlib OAuth2Request built from a Django HttpRequest whose parameters were parsed strictly.
+
+    `grant_type`, `client_id`, `response_type`, `redirect_uri`, `state`, `data` and `datalist`
+    are plain reads of the parameters (authlib 1.9's versions warn); `client`, `user`,
+    `credential` (the authorization code or refresh token being exchanged) are set by the
+    grants; `django_request` is the original request.
+    """
+
+    def __init__(self, request: HttpRequest, *, query: Params, form: Params, params: Params) -> None:
+        super().__init__(request.method, request.build_absolute_uri(), headers=request.headers)
+        self.django_request = request
+        # The name authlib's own Django integration uses, for code written against it.
+        self._request = request
+        self.payload = DjangoOAuth2Payload(params)
+        self._args = _first_values(query)
+        self._form = _first_values(form)
+
+    # Plain reads where authlib 1.9 keeps deprecated proxies.
+    @property
+    def data(self) -> dict[str, str]:
+        return self.payload.data
+
+    @property
+    def datalist(self) -> Params:
+        return self.payload.datalist
+
+    @property
+    def client_id(self) -> str | None:
+        return self.payload.client_id
+
+    @property
+    def grant_type(self) -> str | None:
+        return self.payload.grant_type
+
+    @property
+    def response_type(self) -> str | None:
+        return self.payload.response_type
+
+    @property
+    def redirect_uri(self) -> str | None:
+        return self.payload.redirect_uri
+
+    @property
+    def state(self) -> str | None:
+        return self.payload.state
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+def _refuse_in_query(query: Params, names: Iterable[str], message: str) -> None:
+    if any(name in query for name in names):
+        raise InvalidRequestError(message)
+
+
+def build_oauth2_request(request: HttpRequest, *, style: str) -> DjangoOAuth2Request:
+    """Parse `request` for an endpoint of the given style; raise an OAuth2Error if it is malformed.
+
+    `style` is "token" (token, revocation, introspection: POST with a form body, parameters from
+    the body only) or "authorization" (GET query or POST form). Repeated parameters, client
+    secrets in the URL and bodies that are not UTF-8 forms are refused (RFC 6749 §3.1, §2.3.1).
+    """
+    if style == TOKEN_STYLE:
+        if request.method != "POST":
+            raise MethodNotAllowedError(["POST"])
+        query = read_query(request)
+        _refuse_in_query(
+            query,
+            ("client_id", "client_secret"),
+            "Client credentials must not be sent in the URL query (RFC 6749 section 2.3.1).",
+        )
+        form = read_form(request, required=True)
+        params = form
+    else:
+        if request.method not in ("GET", "POST"):
+            raise MethodNotAllowedError(["GET", "POST"])
+        query = read_query(request)
+        _refuse_in_query(query, ("client_secret",), "A client secret must never be sent in the URL.")
+        form = read_form(request, required=False) if request.method == "POST" else {}
+        params = _merge(query, form)
+    repeated = sorted(name for name, values in params.items() if len(values) > 1)
+    if repeated:
+        name = clean_error_text(repeated[0], limit=60)
+        raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")
+    return DjangoOAuth2Request(request, query=query, form=form, params=params)

@@ -1,0 +1,266 @@
+"""Protecting Django views with bearer tokens (RFC 6750): ResourceProtector and BearerTokenValidator.
+
+The validator's spec hooks (`authenticate_token`, `token_expired`, `token_revoked`,
+`request_invalid`, `get_token_scopes`) are what decides, in that order; authlib's own validator
+would skip all but the first. Errors answer JSON with the RFC 6750 §3 `WWW-Authenticate`
+challenge. A token accepted once is cached on the request, so `acquire_token` inside a decorated
+view costs no second lookup, and `token_authenticated` is sent once per accepted request.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import ResourceProtector as _ResourceProtector
+from authlib.oauth2.rfc6749 import TokenValidator
+from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
+    MissingAuthorizationError,
+    UnsupportedTokenTypeError,
+)
+from authlib.oauth2.rfc6749.util import scope_to_list
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
+from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+
+from . import signals
+from .errors import OAuth2Error, challenge_header, json_response, prepare_error
+from .requests import read_query
+
+__all__ = ["BearerTokenValidator", "ResourceProtector"]
+
+# RFC 6750 §2.1 b64token; anything else cannot be one of our tokens, so it never reaches the
+# database (where, e.g., a NUL would raise instead of matching nothing).
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+MAX_TOKEN_LENGTH = 4096
+
+_CACHE_ATTR = "_oauth2_accepted_tokens"
+
+
+def as_scope_list(scopes: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """Normalise a decorator's scopes: a string is one requirement, not a list of characters."""
+    if scopes is None:
+        return None
+    if isinstance(scopes, str):
+        return [scopes]
+    return list(scopes)
+
+
+class BearerTokenValidator(_BearerTokenValidator):
+    """Validate bearer tokens stored in a Django model (or anywhere, by overriding the hooks).
+
+    `token_model`: the model `authenticate_token` reads by `access_token`; `realm`: named in
+    `WWW-Authenticate` (default: setting OAUTH2_ISSUER, else the request's host).
+    """
+
+    def __init__(self, token_model: type | None = None, realm: str | None = None, **extra_attributes: Any):
+        super().__init__(realm, **extra_attributes)
+        self.token_model = token_model
+
+    def authenticate_token(self, token_string: str) -> Any:
+        """The token object for `token_string`, or None (default: look it up by `access_token`)."""
+        if self.token_model is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} needs a token_model, or an authenticate_token() override."
+            )
+        try:
+            return self.token_model.objects.get(access_token=token_string)
+        except self.token_model.DoesNotExist:
+            return None
+
+    def request_invalid(self, request: HttpRequest) -> bool:
+        """True to refuse the request (400 invalid_request) although its token is good."""
+        return False
+
+    def token_revoked(self, token: Any) -> bool:
+        """True when the token was revoked (default: `token.is_revoked()`)."""
+        return bool(token.is_revoked())
+
+    def token_expired(self, token: Any) -> bool:
+        """True when the token expired (default: `token.is_expired()`)."""
+        return bool(token.is_expired())
+
+    def get_token_scopes(self, token: Any) -> list[str]:
+        """The token's scopes as a list (default: `token.get_scope()` split on spaces)."""
+        return scope_to_list(token.get_scope()) or []
+
+    def validate_request(self, request: Any) -> None:
+        """authlib's request hook, answered by `request_invalid`."""
+        if self.request_invalid(request):
+            raise InvalidRequestError("The request is not acceptable for this resource.")
+
+    def validate_token(self, token: Any, scopes: list[str] | None, request: Any) -> None:
+        """Check the token (exists, not expired, not revoked), the request, then the scopes."""
+        self.validate_token_state(token, request)
+        self.validate_token_scopes(token, scopes)
+
+    def validate_token_state(self, token: Any, request: Any) -> None:
+        """Raise InvalidTokenError / InvalidRequestError unless the token is usable for `request`."""
+        if not token:
+            raise InvalidTokenError("The access token is not valid.", realm=self.realm)
+        if self.token_expired(token):
+            raise InvalidTokenError("The access token expired.", realm=self.realm)
+        if self.token_revoked(token):
+            raise InvalidTokenError("The access token was revoked.", realm=self.realm)
+        self.validate_request(request)
+
+    def validate_token_scopes(self, token: Any, scopes: list[str] | None) -> None:
+        """Raise InsufficientScopeError unless one of `scopes` (each "a b" = all of a, b) is granted."""
+        if self.scope_insufficient(self.get_token_scopes(token), scopes):
+            raise InsufficientScopeError()
+
+
+@dataclass
+class _Accepted:
+    validator: Any
+    token: Any
+    announced: bool = False
+
+
+class ResourceProtector(_ResourceProtector):
+    """Protect views: `@require_oauth('profile')`, `@require_oauth(['a', 'b'])` (a or b),
+    `@require_oauth(optional=True)`, `@require_oauth()`.
+
+    `require_oauth`: an optional validator to register at once (an instance, or a class /
+    factory called with no arguments).
+    """
+
+    def __init__(self, require_oauth: Any = None) -> None:
+        super().__init__()
+        if require_oauth is not None:
+            validator = require_oauth
+            if not isinstance(validator, TokenValidator) and callable(validator):
+                validator = validator()
+            self.register_token_validator(validator)
+
+    def register_token_validator(self, validator: TokenValidator) -> None:
+        """Register the validator for its token type (bearer)."""
+        super().register_token_validator(validator)
+
+    # --- decorator -----------------------------------------------------------------------------
+
+    def __call__(self, scopes: Any = None, optional: bool = False) -> Callable:
+        """Decorate a view; the accepted token is `request.oauth_token` (None when optional and absent)."""
+        if callable(scopes):
+            return self._decorate(scopes, None, optional)
+        required = as_scope_list(scopes)
+
+        def decorator(view: Callable) -> Callable:
+            return self._decorate(view, required, optional)
+
+        return decorator
+
+    def _decorate(self, view: Callable, scopes: list[str] | None, optional: bool) -> Callable:
+        @functools.wraps(view)
+        def protected(*args: Any, **kwargs: Any) -> Any:
+            request = _find_request(args)
+            try:
+                token = self.acquire_token(request, scopes)
+            except MissingAuthorizationError as error:
+                if not optional:
+                    return self.error_response(request, error, scopes)
+                token = None
+            except OAuth2Error as error:
+                return self.error_response(request, error, scopes)
+            request.oauth_token = token
+            return view(*args, **kwargs)
+
+        return protected
+
+    # --- token acquisition ---------------------------------------------------------------------
+
+    def acquire_token(self, request: HttpRequest, scopes: Any = None, raise_error: bool = True) -> Any:
+        """The request's valid token having `scopes`; raises OAuth2Error, or returns None when
+        `raise_error` is False. Cached on the request: a second call does not query again."""
+        try:
+            return self.validate_request(request, scopes)
+        except OAuth2Error:
+            if raise_error:
+                raise
+            return None
+
+    def validate_request(self, request: HttpRequest, scopes: Any = None, **_kwargs: Any) -> Any:
+        """Validate the request's bearer token against `scopes`; return the token or raise OAuth2Error."""
+        required = as_scope_list(scopes)
+        cache: dict[int, _Accepted] = request.__dict__.setdefault(_CACHE_ATTR, {})
+        accepted = cache.get(id(self))
+        if accepted is None:
+            query = read_query(request)
+            if "access_token" in query:
+                # RFC 6750 §2.3 / RFC 9700 §4.3.2: tokens in URLs leak through logs and referrers.
+                raise InvalidRequestError("Send the access token in the Authorization header, not the URL.")
+            validator, token_string = self.parse_request_authorization(request)
+            token_string = token_string.strip()
+            if len(token_string) > MAX_TOKEN_LENGTH or not _B64TOKEN.fullmatch(token_string):
+                raise InvalidTokenError("The access token is malformed.", realm=validator.realm)
+            token = validator.authenticate_token(token_string)
+            if hasattr(validator, "validate_token_state"):
+                validator.validate_token_state(token, request)
+            else:
+                validator.validate_token(token, None, request)
+            accepted = cache[id(self)] = _Accepted(validator, token)
+        validator = accepted.validator
+        if hasattr(validator, "validate_token_scopes"):
+            validator.validate_token_scopes(accepted.token, required)
+        elif validator.scope_insufficient(accepted.token.get_scope(), required):
+            raise InsufficientScopeError()
+        if not accepted.announced:
+            accepted.announced = True
+            signals.token_authenticated.send(sender=type(self), token=accepted.token, request=request)
+        return accepted.token
+
+    # --- errors --------------------------------------------------------------------------------
+
+    def get_realm(self, request: HttpRequest | None) -> str:
+        """The realm of `WWW-Authenticate`: the validator's, the OAUTH2_ISSUER setting, or the host."""
+        if self._default_realm:
+            return self._default_realm
+        issuer = (getattr(settings, "OAUTH2_ISSUER", "") or "").rstrip("/")
+        if issuer:
+            return issuer
+        if request is not None:
+            try:
+                return request.get_host()
+            except DisallowedHost:
+                pass
+        return "api"
+
+    def error_response(
+        self, request: HttpRequest | None, error: OAuth2Error, scopes: Any = None
+    ) -> HttpResponse:
+        """The RFC 6750 §3 answer: JSON error and a `WWW-Authenticate: Bearer` challenge."""
+        prepare_error(error)
+        realm = self.get_realm(request)
+        body = {"error": error.error}
+        if error.description:
+            body["error_description"] = error.description
+        if isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
+            # §3.1: a request without (bearer) credentials gets the bare challenge, no error code.
+            challenge = challenge_header("Bearer", realm)
+            status = 401
+        elif isinstance(error, InsufficientScopeError):
+            required = " ".join(as_scope_list(scopes) or [])
+            challenge = challenge_header(
+                "Bearer", realm, error=error.error, error_description=error.description, scope=required
+            )
+            status = 403
+        else:
+            challenge = challenge_header(
+                "Bearer", realm, error=error.error, error_description=error.description
+            )
+            status = error.status_code
+        return json_response(status, body, [("WWW-Authenticate", challenge), ("Cache-Control", "no-store")])
+
+
+def _find_request(args: tuple) -> HttpRequest:
+    # Function views get the request first; methods of class-based views get it second.
+    for arg in args[:2]:
+        if isinstance(arg, HttpRequest):
+            return arg
+    raise TypeError("A view protected by ResourceProtector must receive the HttpRequest.")

@@ -1,0 +1,78 @@
+"""Fixtures for the server.oauth2 tests: the spec's example app and its models."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as WebClient
+
+from tests.oauth2.exampleapp.models import Client
+from tests.oauth2.flow import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
+
+
+class FormClient(WebClient):
+    """A test client whose `post` URL-encodes dicts as forms unless told otherwise."""
+
+    def post(self, path, data=None, content_type="application/x-www-form-urlencoded", **extra):
+        if isinstance(data, dict) and content_type == "application/x-www-form-urlencoded":
+            from urllib.parse import urlencode
+
+            data = urlencode(data)
+        return super().post(path, data or "", content_type=content_type, **extra)
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-123")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user("carol", "carol@example.com", "carol-password-123")
+
+
+@pytest.fixture
+def oauth_client(db):
+    return Client.objects.create(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        name="Example app",
+        redirect_uris=REDIRECT_URI,
+        allowed_scopes="profile read write",
+    )
+
+
+@pytest.fixture
+def other_client(db):
+    return Client.objects.create(
+        client_id="client-two",
+        client_secret="secret-two",
+        name="Other app",
+        redirect_uris="https://other.example.com/cb",
+        allowed_scopes="profile read write",
+    )
+
+
+@pytest.fixture
+def public_client(db):
+    """A client without a secret: it authenticates with its client_id only ("none")."""
+    return Client.objects.create(
+        client_id="public-one",
+        client_secret="",
+        name="Public app",
+        redirect_uris=REDIRECT_URI,
+        allowed_scopes="profile read",
+    )
+
+
+@pytest.fixture
+def api(db):
+    """An anonymous client application."""
+    return FormClient()
+
+
+@pytest.fixture
+def web(user):
+    """The signed-in end user's browser."""
+    browser = FormClient()
+    browser.force_login(user)
+    return browser
