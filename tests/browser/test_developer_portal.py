@@ -14,8 +14,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from server import services
-from server.actors import Actor
 from server.models import Client, Consent
 from tests.browser.conftest import screenshot
 
@@ -108,10 +106,20 @@ def test_developer_registers_an_app_that_a_user_authorizes_and_revokes(
     assert "code=" not in user_page.url
     screenshot(user_page, "portal-04-pending-app-refused")
 
-    # --- an operator approves it ----------------------------------------------------------------
-    services.set_client_status(
-        registered, Client.Status.ACTIVE, actor=Actor.operator(operator), reason="Looks good"
-    )
+    # --- an operator approves it in the console -------------------------------------------------
+    operator_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    operator_page = operator_context.new_page()
+    operator_page.set_default_timeout(15_000)
+    approve = f"/admin/server/client/{registered.pk}/status/approve/"
+    sign_in(operator_page, base, operator.username, "root-password-123", approve)
+    operator_page.get_by_label("Reason").fill("Looks good")
+    screenshot(operator_page, "portal-04b-operator-approves")
+    operator_page.get_by_role("button", name="Approve client").click()
+    operator_page.get_by_text("Weather widget is now active.").wait_for()
+    operator_context.close()
+    registered.refresh_from_db()
+    assert registered.status == Client.Status.ACTIVE
+
     page.reload()
     assert page.locator("h1 [data-status]").get_attribute("data-status") == "active"
     assert "Looks good" in page.content()
