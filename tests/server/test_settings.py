@@ -1,0 +1,57 @@
+"""Settings read from the environment: production refusals, database and cache choices."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CACHE_URL", "REDIS_URL", "OAUTH_CONSOLE_TESTING"}
+    }
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_the_default_secret_key_with_an_explanation():
+    result = _manage("check", DEBUG="0")
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_production_starts_with_a_real_secret_key():
+    result = _manage("check", DEBUG="0", SECRET_KEY="x" * 64)
+    assert result.returncode == 0, result.stderr
+
+
+def test_sqlite_uses_wal_and_immediate_transactions(tmp_path):
+    db = tmp_path / "wal.sqlite3"
+    script = (
+        "from django.db import connection\n"
+        "connection.ensure_connection()\n"
+        "cursor = connection.cursor(); cursor.execute('PRAGMA journal_mode')\n"
+        "print(cursor.fetchone()[0], connection.settings_dict['OPTIONS']['transaction_mode'],"
+        " connection.settings_dict['CONN_MAX_AGE'])\n"
+    )
+    result = _manage("shell", "--no-imports", "-c", script, DEBUG="1", DATABASE_URL=f"sqlite:///{db}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wal", "IMMEDIATE", "60"]
+
+
+def test_unknown_cache_url_is_a_clear_configuration_error():
+    result = _manage("check", DEBUG="1", CACHE_URL="memcached://nowhere")
+    assert result.returncode == 2
+    assert "CACHE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_redis_url_selects_the_redis_cache():
+    script = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    result = _manage("shell", "--no-imports", "-c", script, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/0")
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
