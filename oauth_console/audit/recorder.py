@@ -73,7 +73,11 @@ def insert(events: list[AuditEvent]) -> None:
     if not events:
         return
     try:
-        AuditEvent.objects.bulk_create(events)
+        if len(events) == 1:
+            # Autocommit makes one INSERT atomic already; bulk_create would add BEGIN/COMMIT.
+            events[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(events)
     except Exception:
         logger.exception("Could not write %d audit event(s)", len(events))
         # The SIEM still gets what the database did not: the evidence is not lost twice.

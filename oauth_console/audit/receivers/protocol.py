@@ -135,7 +135,9 @@ def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) ->
 @receiver(oauth2_signals.authorization_code_replayed, dispatch_uid="audit.authorization_code_replayed")
 @guarded
 def on_authorization_code_replayed(sender, client=None, code=None, request=None, **kwargs) -> None:
-    client_id = client_id_of(client)
+    # The grant may report the replay before it has put the client on its request; the code
+    # knows its client (a query, but on a rare failure path, not the hot one).
+    client_id = client_id_of(client) or client_id_of(getattr(code, "client", None))
     user = getattr(code, "user", None)
     recorder.record(
         EventType.AUTHORIZATION_CODE_REPLAYED,
@@ -151,7 +153,7 @@ def on_authorization_code_replayed(sender, client=None, code=None, request=None,
 @receiver(oauth2_signals.refresh_token_reused, dispatch_uid="audit.refresh_token_reused")
 @guarded
 def on_refresh_token_reused(sender, client=None, token=None, request=None, **kwargs) -> None:
-    client_id = client_id_of(client)
+    client_id = client_id_of(client) or client_id_of(getattr(token, "client", None))
     recorder.record(
         EventType.REFRESH_TOKEN_REUSED,
         outcome=Outcome.FAILURE,

@@ -1,0 +1,438 @@
+"""Every event source, driven through the real endpoints, pages and admin; the stored event asserted.
+
+Transactional tests: the server sends its signals after commit and the audit log writes after
+commit, so these run with real commits, as in production.
+"""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from oauth_console.audit.models import AuditEvent
+from server.models import Client, ClientSecret, Consent, Token
+from tests.server.helpers import (
+    REDIRECT_URI,
+    authorize_url,
+    basic_auth,
+    exchange_code,
+    form,
+    get_code,
+    pkce_pair,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AUDIT_TABLE = AuditEvent._meta.db_table
+
+
+def last(event_type: str) -> AuditEvent:
+    return AuditEvent.objects.filter(event_type=event_type).latest("id")
+
+
+def count(event_type: str) -> int:
+    return AuditEvent.objects.filter(event_type=event_type).count()
+
+
+def audit_inserts(queries) -> int:
+    return sum(
+        1 for q in queries.captured_queries if q["sql"].startswith("INSERT") and AUDIT_TABLE in q["sql"]
+    )
+
+
+def all_stored_text() -> str:
+    return json.dumps(list(AuditEvent.objects.values()), default=str)
+
+
+@pytest.fixture
+def app(make_client):
+    client, secret = make_client("Billing")
+    return client, secret
+
+
+@pytest.fixture
+def http():
+    return HttpClient(REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="billing-backend/2.1")
+
+
+def client_credentials(http, app, **extra):
+    client, secret = app
+    return form(
+        http,
+        "/oauth/token",
+        {"grant_type": "client_credentials", "scope": "read"},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+        **extra,
+    )
+
+
+@pytest.fixture
+def signed_in(end_user):
+    browser = HttpClient(REMOTE_ADDR="198.51.100.20", HTTP_USER_AGENT="Firefox/140")
+    browser.force_login(end_user)
+    return browser
+
+
+def code_flow_tokens(signed_in, app) -> tuple[dict, str, str]:
+    client, secret = app
+    code, verifier = get_code(signed_in, client.client_id)
+    response = exchange_code(signed_in, client.client_id, secret, code, verifier)
+    assert response.status_code == 200, response.content
+    return response.json(), code, verifier
+
+
+# --- the token endpoint ----------------------------------------------------------------------------
+
+
+def test_token_request_records_client_authenticated_and_token_issued_in_one_insert(http, app):
+    client, _ = app
+    with CaptureQueriesContext(connection) as queries:
+        response = client_credentials(http, app, HTTP_X_REQUEST_ID="req-42")
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "req-42"
+    assert audit_inserts(queries) == 1
+    token = Token.objects.get()
+
+    authenticated = last("client_authenticated")
+    assert authenticated.outcome == "success"
+    assert authenticated.client_id == client.client_id
+    assert authenticated.actor_label == f"client:{client.client_id}"
+    assert authenticated.detail == {"method": "client_secret_basic"}
+    assert authenticated.ip_address == "203.0.113.9"
+    assert authenticated.user_agent == "billing-backend/2.1"
+    assert authenticated.request_id == "req-42"
+
+    issued = last("token_issued")
+    assert issued.token_id == token.pk
+    assert issued.token_prefix == token.access_token_prefix
+    assert issued.detail["grant_type"] == "client_credentials"
+    assert issued.detail["scope"] == "read"
+    assert issued.request_id == "req-42"
+    # Never the token itself, anywhere in the log.
+    assert response.json()["access_token"] not in all_stored_text()
+
+
+def test_failed_client_authentication_records_reason_and_method(http, app):
+    client, _ = app
+    response = form(
+        http,
+        "/oauth/token",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, "ocs_wrong-secret"),
+    )
+    assert response.status_code == 401
+    failed = last("client_authentication_failed")
+    assert failed.outcome == "failure"
+    assert failed.client_id == client.client_id
+    assert failed.detail["method"] == "client_secret_basic"
+    assert failed.detail["reason"]
+    assert "ocs_wrong-secret" not in all_stored_text()
+    assert response["X-Request-ID"] == failed.request_id
+    assert not Token.objects.exists()
+
+
+def test_failed_authentication_of_an_unknown_client_keeps_the_claimed_id(http):
+    response = form(
+        http,
+        "/oauth/token",
+        {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+    )
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "invalid_client"
+    failed = last("client_authentication_failed")
+    assert failed.client_id == "nobody"
+    assert failed.detail["method"] == "client_secret_post"
+
+
+def test_insane_request_id_is_replaced_and_echoed(http, app):
+    response = client_credentials(http, app, HTTP_X_REQUEST_ID="<script>alert(1)</script>")
+    assert response.status_code == 200
+    issued = last("token_issued")
+    assert issued.request_id == response["X-Request-ID"]
+    assert "<" not in issued.request_id and len(issued.request_id) == 32
+
+
+# --- the bearer check ----------------------------------------------------------------------------------
+
+
+def test_bearer_check_records_first_use_then_nothing_within_the_window(signed_in, app, settings):
+    tokens, _, _ = code_flow_tokens(signed_in, app)
+    api = HttpClient(REMOTE_ADDR="192.0.2.50")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+
+    with CaptureQueriesContext(connection) as first:
+        assert api.get("/api/me", **bearer).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert api.get("/api/me", **bearer).status_code == 200
+
+    token = Token.objects.get(access_token_prefix=tokens["access_token"][:12])
+    used = AuditEvent.objects.filter(event_type="token_authenticated")
+    assert used.count() == 1
+    event = used.get()
+    assert event.token_id == token.pk and event.token_prefix == token.access_token_prefix
+    assert event.ip_address == "192.0.2.50"
+    assert event.username == "alice"
+    assert event.detail["path"] == "/api/me"
+    assert token.last_used_at is not None
+    assert audit_inserts(first) == 1
+    # Inside the window the bearer check costs the audit log nothing: no INSERT, no UPDATE.
+    assert audit_inserts(second) == 0
+    assert len(second.captured_queries) == len(first.captured_queries) - 2
+
+
+def test_bearer_check_records_every_use_when_the_interval_is_zero(signed_in, app, settings):
+    settings.AUDIT_TOKEN_USE_INTERVAL = 0
+    tokens, _, _ = code_flow_tokens(signed_in, app)
+    for _ in range(3):
+        assert (
+            HttpClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code
+            == 200
+        )
+    assert count("token_authenticated") == 3
+
+
+# --- revocation, replay, reuse ----------------------------------------------------------------------
+
+
+def test_revocation_endpoint_records_one_event_with_who_and_why(http, app):
+    client, secret = app
+    access = client_credentials(http, app).json()["access_token"]
+    token = Token.objects.get()
+    response = form(
+        http, "/oauth/revoke", {"token": access}, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret)
+    )
+    assert response.status_code == 200
+    assert count("token_revoked") == 1
+    revoked = last("token_revoked")
+    assert revoked.actor_label == f"client:{client.client_id}"
+    assert revoked.client_id == client.client_id
+    assert revoked.token_id == token.pk
+    assert revoked.detail["reason"] == "revoked by the client"
+    assert revoked.detail["count"] == 1
+    assert revoked.ip_address == "203.0.113.9"
+
+
+def test_refresh_token_reuse_records_detection_and_family_revocation(signed_in, app):
+    client, secret = app
+    tokens, _, _ = code_flow_tokens(signed_in, app)
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    auth = {"HTTP_AUTHORIZATION": basic_auth(client.client_id, secret)}
+    assert form(signed_in, "/oauth/token", refresh, **auth).status_code == 200
+    assert form(signed_in, "/oauth/token", refresh, **auth).status_code == 400
+
+    first = Token.objects.get(refresh_token_prefix=tokens["refresh_token"][:12])
+    reused = last("refresh_token_reused")
+    assert reused.outcome == "failure"
+    assert reused.token_id == first.pk
+    assert reused.detail["family_id"] == str(first.family_id)
+    assert tokens["refresh_token"] not in all_stored_text()
+    family = last("tokens_revoked")
+    assert family.actor_label == "system:reuse-detection"
+    assert family.detail["count"] == 2  # the rotated one and the one it was rotated into
+    assert family.detail["criteria"] == {"family_id": str(first.family_id)}
+
+
+def test_authorization_code_replay_records_replay_and_revocation(signed_in, app):
+    client, secret = app
+    _, code, verifier = code_flow_tokens(signed_in, app)
+    replay = exchange_code(signed_in, client.client_id, secret, code, verifier)
+    assert replay.status_code == 400
+    replayed = last("authorization_code_replayed")
+    assert replayed.outcome == "failure"
+    assert replayed.client_id == client.client_id
+    assert replayed.username == "alice"
+    assert code not in all_stored_text()
+    revocation = last("tokens_revoked")
+    assert revocation.actor_label == "system:replay-detection"
+    assert revocation.detail["count"] == 1
+
+
+# --- consent ---------------------------------------------------------------------------------------------
+
+
+def test_consent_granted_and_denied(signed_in, app):
+    client, _ = app
+    get_code(signed_in, client.client_id, scope="profile email")
+    granted = last("consent_granted")
+    assert granted.username == "alice" and granted.actor_label == "user:alice"
+    assert granted.detail["scope"] == "profile email"
+    assert granted.ip_address == "198.51.100.20"
+
+    _, challenge = pkce_pair()
+    response = signed_in.post(
+        authorize_url(client.client_id, challenge, scope="read", prompt="consent"), {"deny": "yes"}
+    )
+    assert response.status_code == 302 and "access_denied" in response["Location"]
+    denied = last("consent_denied")
+    assert denied.outcome == "failure"
+    assert denied.detail["scope"] == "read"
+    assert REDIRECT_URI not in json.dumps(denied.detail)
+
+
+def test_revoking_an_app_in_the_account_page_records_consent_revoked(signed_in, app, end_user):
+    client, _ = app
+    code_flow_tokens(signed_in, app)
+    assert Consent.objects.filter(user=end_user, client=client).exists()
+    response = signed_in.post(reverse("accounts:revoke_access", args=[client.client_id]))
+    assert response.status_code == 302
+    revoked = last("consent_revoked")
+    assert revoked.actor_label == "user:alice"
+    assert revoked.username == "alice" and revoked.client_id == client.client_id
+    assert revoked.detail["tokens_revoked"] == 1
+
+
+# --- sign-ins -----------------------------------------------------------------------------------------------
+
+
+def test_operator_sign_in_and_failed_sign_in_through_the_admin(operator):
+    browser = HttpClient(REMOTE_ADDR="192.0.2.7")
+    failed = browser.post("/admin/login/", {"username": "root", "password": "not-the-password"})
+    assert failed.status_code == 200
+    attempt = last("login_failed")
+    assert attempt.outcome == "failure" and attempt.username == "root"
+    assert attempt.ip_address == "192.0.2.7"
+    assert "not-the-password" not in all_stored_text()
+
+    ok = browser.post("/admin/login/", {"username": "root", "password": "root-password-123"})
+    assert ok.status_code == 302
+    login = last("operator_login")
+    assert login.actor_label == "operator:root" and login.user_id == operator.pk
+
+
+def test_end_user_sign_in_is_a_user_login(end_user):
+    browser = HttpClient()
+    response = browser.post(reverse("login"), {"username": "alice", "password": "alice-password-123"})
+    assert response.status_code == 302
+    assert last("user_login").username == "alice"
+
+
+# --- the operator console (admin) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def ops(operator):
+    browser = HttpClient(REMOTE_ADDR="192.0.2.1")
+    browser.force_login(operator)
+    return browser
+
+
+def test_client_lifecycle_through_the_admin(ops):
+    created = ops.post(
+        reverse("admin:server_client_add"),
+        {
+            "name": "Payroll",
+            "client_type": "confidential",
+            "owner": "",
+            "description": "",
+            "redirect_uris": "https://payroll.example.com/cb",
+            "grant_types": ["authorization_code", "client_credentials"],
+            "scope": ["profile"],
+            "token_endpoint_auth_method": "",
+            "client_uri": "",
+            "logo_uri": "",
+            "contacts": "",
+        },
+    )
+    assert created.status_code == 200
+    client = Client.objects.get(name="Payroll")
+    event = last("client_created")
+    assert event.client_id == client.client_id
+    assert event.actor_label == "operator:root" and event.ip_address == "192.0.2.1"
+    assert event.detail["name"] == "Payroll"
+    assert created.context["secret"] not in all_stored_text()
+
+    change = reverse("admin:server_client_change", args=[client.pk])
+    ops.post(
+        change,
+        {
+            "name": "Payroll v2",
+            "description": "",
+            "redirect_uris": "https://payroll.example.com/cb",
+            "grant_types": ["authorization_code", "client_credentials"],
+            "scope": ["profile"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "client_uri": "",
+            "logo_uri": "",
+            "contacts": "",
+            "secrets-TOTAL_FORMS": "0",
+            "secrets-INITIAL_FORMS": "0",
+            "secrets-MIN_NUM_FORMS": "0",
+            "secrets-MAX_NUM_FORMS": "0",
+        },
+    )
+    assert last("client_changed").detail["changes"]["name"] == ["Payroll", "Payroll v2"]
+
+    status = "admin:server_client_change_status"
+    ops.post(reverse(status, args=[client.pk, "disable"]), {"reason": "leaked secret"})
+    disabled = last("client_disabled")
+    assert disabled.detail == {"old_status": "active", "new_status": "disabled", "reason": "leaked secret"}
+    ops.post(reverse(status, args=[client.pk, "enable"]), {"reason": ""})
+    assert last("client_enabled").detail["new_status"] == "active"
+
+    rotated = ops.post(reverse("admin:server_client_rotate_secret", args=[client.pk]), {"grace": "1h"})
+    assert rotated.status_code == 200
+    rotation = last("client_secret_rotated")
+    assert (
+        rotation.detail["new_secret_prefix"] == ClientSecret.objects.filter(client=client).latest("id").prefix
+    )
+    assert rotated.context["secret"] not in all_stored_text()
+
+    old = ClientSecret.objects.filter(client=client).earliest("id")
+    ops.post(reverse("admin:server_client_expire_secret", args=[client.pk, old.pk]))
+    assert last("client_secret_expired").detail["secret_id"] == old.pk
+
+    ops.post(reverse("admin:server_client_delete", args=[client.pk]), {"post": "yes"})
+    deleted = last("client_deleted")
+    assert deleted.client_id == client.client_id and deleted.detail["name"] == "Payroll v2"
+
+
+def test_approving_a_pending_client_through_the_admin_action(ops, make_client):
+    pending, _ = make_client("Waiting", status=Client.Status.PENDING)
+    ops.post(
+        reverse("admin:server_client_changelist"),
+        {"action": "approve_selected", "_selected_action": [pending.pk], "index": 0},
+    )
+    approved = last("client_approved")
+    assert approved.client_id == pending.client_id
+    assert approved.detail["old_status"] == "pending"
+
+
+def test_bulk_revocation_in_the_admin_is_one_event_with_count_and_filter(ops, http, app):
+    client, _ = app
+    for _ in range(3):
+        client_credentials(http, app)
+    done = ops.post(
+        reverse("admin:server_token_bulk_revoke"),
+        {"client_id": client.client_id, "reason": "compromised", "confirm": "yes"},
+    )
+    assert done.status_code == 302
+    assert count("tokens_revoked") == 1
+    bulk = last("tokens_revoked")
+    assert bulk.detail["count"] == 3
+    assert bulk.detail["criteria"] == {"client_id": client.client_id}
+    assert bulk.detail["reason"] == "compromised"
+    assert bulk.actor_label == "operator:root"
+
+
+def test_initial_access_token_created_in_the_admin(ops):
+    response = ops.post(
+        reverse("admin:server_initialaccesstoken_add"),
+        {
+            "description": "partner onboarding",
+            "expires_at_0": (timezone.now() + timedelta(days=7)).strftime("%Y-%m-%d"),
+            "expires_at_1": "12:00:00",
+            "max_registrations": "2",
+            "allowed_scope": ["profile"],
+            "allowed_grant_types": ["authorization_code"],
+        },
+    )
+    assert response.status_code in (200, 302)
+    event = last("initial_access_token_created")
+    assert event.detail["description"] == "partner onboarding"
+    assert event.detail["max_registrations"] == 2
+    assert event.actor_label == "operator:root"
