@@ -21,6 +21,7 @@ from server.oauth2 import (
     RevocationEndpoint,
     grants,
 )
+from server.oauth2.errors import InvalidRequestError
 
 MAX_CLIENT_ID_LENGTH = 64
 MAX_CREDENTIAL_LENGTH = 512
@@ -65,6 +66,17 @@ def save_token(token: dict, request) -> Token:
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """Codes stored as digests, claimed by a conditional UPDATE, kept until expiry so that a
     replay is recognised and revokes what the code issued."""
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri = super().validate_authorization_request()
+        requested = self.request.payload.redirect_uri
+        client = self.request.client
+        if requested and not client.is_public and requested not in client.redirect_uri_list:
+            # The any-port loopback rule (RFC 8252 §7.3) is for native apps, which are public
+            # clients; a confidential client's loopback URI must match exactly (RFC 9700 §4.1.3).
+            # No redirect_uri on the error: it is shown to the person, never redirected.
+            raise InvalidRequestError("The redirect_uri is not registered for this client.")
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         data = request.payload.data
