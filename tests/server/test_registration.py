@@ -1,7 +1,9 @@
 """Dynamic client registration (RFC 7591) and client configuration (RFC 7592), over HTTP."""
 
+import base64
 import json
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -370,3 +372,49 @@ def test_update_with_the_right_secret_is_accepted(client, registered):
     response = put_json(client, body["registration_client_uri"], update, body["registration_access_token"])
     assert response.status_code == 200, response.content
     assert Client.objects.get(client_id=body["client_id"]).name == "New"
+
+
+# --- the registered client at the token endpoint ----------------------------------------------
+
+
+def client_credentials_token(client, client_id, secret):
+    auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return client.post(
+        "/oauth/token",
+        urlencode({"grant_type": "client_credentials", "scope": "read"}),
+        content_type="application/x-www-form-urlencoded",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+    )
+
+
+def test_a_registered_client_gets_a_token_until_it_is_deleted(client, make_iat):
+    _row, iat = make_iat()
+    machine = {**METADATA, "grant_types": ["client_credentials"], "response_types": [], "scope": "read"}
+    body = post_json(client, REGISTER, machine, iat).json()
+
+    issued = client_credentials_token(client, body["client_id"], body["client_secret"])
+    assert issued.status_code == 200, issued.content
+    assert issued.json()["access_token"]
+    assert issued.json()["scope"] == "read"
+
+    uri, rat = body["registration_client_uri"], body["registration_access_token"]
+    assert client.delete(uri, secure=True, HTTP_AUTHORIZATION=f"Bearer {rat}").status_code == 204
+    refused = client_credentials_token(client, body["client_id"], body["client_secret"])
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
+
+
+def test_a_pending_registered_client_gets_no_token(client, make_iat, settings):
+    settings.OAUTH2_DCR_AUTO_APPROVE = False
+    _row, iat = make_iat()
+    machine = {**METADATA, "grant_types": ["client_credentials"], "response_types": [], "scope": "read"}
+    body = post_json(client, REGISTER, machine, iat).json()
+    refused = client_credentials_token(client, body["client_id"], body["client_secret"])
+    assert refused.status_code in (400, 401)
+    assert refused.json()["error"] in ("invalid_client", "unauthorized_client")
+
+
+def test_server_metadata_lists_the_registration_endpoint(client):
+    metadata = client.get("/.well-known/oauth-authorization-server", secure=True).json()
+    assert metadata["registration_endpoint"].endswith("/oauth/register")
