@@ -76,3 +76,58 @@ def web(user):
     browser = FormClient()
     browser.force_login(user)
     return browser
+
+
+@pytest.fixture
+def make_token(db):
+    """Store a token row directly: make_token(user, client, scope="profile", **fields)."""
+    import secrets
+
+    from tests.oauth2.exampleapp.models import Token
+
+    def make(user, client, scope="profile read", **fields):
+        fields.setdefault("access_token", secrets.token_urlsafe(32))
+        fields.setdefault("refresh_token", secrets.token_urlsafe(48))
+        return Token.objects.create(user=user, client=client, scope=scope, **fields)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _no_configured_issuer(settings):
+    # The tests expect the issuer and realm derived from the request unless they set one.
+    settings.OAUTH2_ISSUER = ""
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def package_signals_only():
+    """Disconnect every receiver of the package's signals for the test (the project's audit
+    receivers write rows of their own, which query-count tests must not count)."""
+    from unittest import mock
+
+    from server.oauth2 import signals
+
+    patches = [
+        mock.patch.object(getattr(signals, name), "receivers", [])
+        for name in (
+            "client_authenticated",
+            "client_authentication_failed",
+            "token_authenticated",
+            "token_revoked",
+            "token_issued",
+            "authorization_code_replayed",
+            "refresh_token_reused",
+            "consent_granted",
+            "consent_denied",
+        )
+    ]
+    for patch in patches:
+        patch.start()
+    yield
+    for patch in patches:
+        patch.stop()
