@@ -1,0 +1,363 @@
+"""What is measured: each scenario puts our endpoint beside its bare-Django floor and its
+django-oauth-toolkit counterpart, with the exact requests wrk sends to each.
+
+Pure data: `build` turns the credentials each seed step printed into targets; nothing here
+starts a server or runs wrk.
+"""
+
+import base64
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+OURS, DOT, BARE = "ours", "dot", "bare"
+SERVER_LABELS = {OURS: "oauth-console", DOT: "django-oauth-toolkit", BARE: "bare Django"}
+
+# Where each server answers. Ours are the routes of server/urls.py.
+PATHS = {
+    OURS: {
+        "token": "/oauth/token",
+        "introspect": "/oauth/introspect",
+        "revoke": "/oauth/revoke",
+        "authorize": "/oauth/authorize",
+        "resource": "/api/me",
+    },
+    DOT: {
+        "token": "/o/token/",
+        "introspect": "/o/introspect/",
+        "revoke": "/o/revoke_token/",
+        "authorize": "/o/authorize/",
+        "resource": "/api/me",
+    },
+    BARE: {"select": "/select", "insert": "/insert"},
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server answering one kind of request, as wrk will drive it."""
+
+    name: str  # unique within its scenario: "ours", "dot-hashed", "bare-insert"
+    server: str  # OURS, DOT or BARE
+    label: str  # what the table calls it
+    template: str  # a template of bench/wrk/
+    params: dict = field(default_factory=dict)  # the template's Lua parameters
+    token_file: Path | None = None  # token_list only: the credentials to spend, one a line
+    url_path: str = "/"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A comparison: our target, its bare floor, and its django-oauth-toolkit references."""
+
+    key: str
+    title: str
+    ours: str
+    bare: str
+    references: tuple[str, ...]
+    targets: tuple[Target, ...]
+    unit: str = "req/s"
+    note: str = ""
+
+    def target(self, name: str) -> Target:
+        return next(t for t in self.targets if t.name == name)
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    """The Authorization header value of client_secret_basic (RFC 6749 §2.3.1 form-encodes both)."""
+    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+def _headers(host: str, **extra: str) -> dict[str, str]:
+    # X-Forwarded-Proto: every server runs with the proxy-SSL header trusted, as behind a
+    # TLS-terminating proxy, so loopback HTTP counts as HTTPS.
+    headers = {"Host": host, "X-Forwarded-Proto": "https", "Connection": "keep-alive"}
+    headers.update({key.replace("_", "-"): value for key, value in extra.items()})
+    return headers
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _fixed(name, server, label, host, method, path, *, body=None, expected=200, **headers) -> Target:
+    if body is not None:
+        headers.setdefault("Content_Type", FORM)
+    params = {
+        "METHOD": method,
+        "PATH": path,
+        "HEADERS": _headers(host, **headers),
+        "BODY": body,
+        "EXPECTED_STATUS": expected,
+    }
+    return Target(name, server, label, "fixed_request", params, url_path=path)
+
+
+def _token_list(name, server, label, host, path, token_file: Path, *, field_name, extra, auth) -> Target:
+    # The body is PREFIX + token + SUFFIX; tokens are URL-safe, written as they are.
+    prefix = urlencode(extra) + "&" + field_name + "=" if extra else field_name + "="
+    params = {
+        "METHOD": "POST",
+        "PATH": path,
+        "HEADERS": _headers(host, Content_Type=FORM, Authorization=auth),
+        "BODY_PREFIX": prefix,
+        "BODY_SUFFIX": "",
+        "EXPECTED_STATUS": 200,
+        "TOKEN_FILE": str(token_file),
+        # OFFSET and THREADS are set per burst (bench.run), so no credential is spent twice.
+        "OFFSET": 0,
+        "THREADS": 1,
+    }
+    return Target(name, server, label, "token_list", params, token_file=token_file, url_path=path)
+
+
+def _authorization_flow(name, server, label, host, creds: dict) -> Target:
+    paths = PATHS[server]
+    app = creds["app"]
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": app["redirect_uri"],
+            "scope": "profile",
+            "state": "bench-state",
+            "code_challenge": creds["code_challenge"],
+            "code_challenge_method": "S256",
+        }
+    )
+    token_body_prefix = (
+        urlencode(
+            {
+                "grant_type": "authorization_code",
+                "redirect_uri": app["redirect_uri"],
+                "code_verifier": creds["code_verifier"],
+            }
+        )
+        + "&code="
+    )
+    params = {
+        "AUTHORIZE_PATH": f"{paths['authorize']}?{query}",
+        "AUTHORIZE_HEADERS": _headers(host, Cookie=creds["session_cookie"]),
+        "TOKEN_PATH": paths["token"],
+        "TOKEN_HEADERS": _headers(
+            host, Content_Type=FORM, Authorization=basic_auth(app["client_id"], app["client_secret"])
+        ),
+        "TOKEN_BODY_PREFIX": token_body_prefix,
+    }
+    return Target(name, server, label, "authorization_code_flow", params, url_path=paths["authorize"])
+
+
+def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
+    """The scenarios, from each server's seed output (`creds[server]`) and `hosts[server]`
+    ("127.0.0.1:port")."""
+    ours, dot, bare = creds[OURS], creds[DOT], creds[BARE]
+    ho, hd, hb = hosts[OURS], hosts[DOT], hosts[BARE]
+    po, pd = PATHS[OURS], PATHS[DOT]
+    cc_body = urlencode({"grant_type": "client_credentials", "scope": "read"})
+    bare_select = _fixed(
+        "bare-select",
+        BARE,
+        "bare Django: one indexed SELECT",
+        hb,
+        "GET",
+        f"{PATHS[BARE]['select']}?{urlencode({'key': bare['select_key']})}",
+    )
+    bare_insert = _fixed(
+        "bare-insert",
+        BARE,
+        "bare Django: one INSERT",
+        hb,
+        "POST",
+        PATHS[BARE]["insert"],
+        body="",
+        expected=201,
+    )
+    ours_app = basic_auth(ours["app"]["client_id"], ours["app"]["client_secret"])
+    dot_app = basic_auth(dot["app"]["client_id"], dot["app"]["client_secret"])
+    dot_plain = basic_auth(dot["cc_plain"]["client_id"], dot["cc_plain"]["client_secret"])
+
+    return [
+        Scenario(
+            "client_credentials",
+            "client_credentials token (client_secret_basic)",
+            ours="ours",
+            bare="bare-insert",
+            references=("dot-hashed", "dot-plain"),
+            targets=(
+                _fixed(
+                    "ours",
+                    OURS,
+                    "oauth-console (audit on)",
+                    ho,
+                    "POST",
+                    po["token"],
+                    body=cc_body,
+                    Authorization=basic_auth(ours["cc"]["client_id"], ours["cc"]["client_secret"]),
+                ),
+                _fixed(
+                    "dot-hashed",
+                    DOT,
+                    "django-oauth-toolkit, default hashed secret",
+                    hd,
+                    "POST",
+                    pd["token"],
+                    body=cc_body,
+                    Authorization=basic_auth(
+                        dot["cc_hashed"]["client_id"], dot["cc_hashed"]["client_secret"]
+                    ),
+                ),
+                _fixed(
+                    "dot-plain",
+                    DOT,
+                    "django-oauth-toolkit, hash_client_secret=False",
+                    hd,
+                    "POST",
+                    pd["token"],
+                    body=cc_body,
+                    Authorization=dot_plain,
+                ),
+                bare_insert,
+            ),
+        ),
+        Scenario(
+            "bearer",
+            "bearer-protected GET (scope profile)",
+            ours="ours",
+            bare="bare-select",
+            references=("dot",),
+            targets=(
+                _fixed(
+                    "ours",
+                    OURS,
+                    "oauth-console /api/me (audit on)",
+                    ho,
+                    "GET",
+                    po["resource"],
+                    Authorization=f"Bearer {ours['bearer_token']}",
+                ),
+                _fixed(
+                    "dot",
+                    DOT,
+                    "django-oauth-toolkit protected_resource",
+                    hd,
+                    "GET",
+                    pd["resource"],
+                    Authorization=f"Bearer {dot['bearer_token']}",
+                ),
+                bare_select,
+            ),
+        ),
+        Scenario(
+            "introspection",
+            "introspection (RFC 7662, client_secret_basic)",
+            ours="ours",
+            bare="bare-select",
+            references=("dot",),
+            targets=(
+                _fixed(
+                    "ours",
+                    OURS,
+                    "oauth-console",
+                    ho,
+                    "POST",
+                    po["introspect"],
+                    body=urlencode({"token": ours["bearer_token"]}),
+                    Authorization=ours_app,
+                ),
+                _fixed(
+                    "dot",
+                    DOT,
+                    "django-oauth-toolkit (plain secret)",
+                    hd,
+                    "POST",
+                    pd["introspect"],
+                    body=urlencode({"token": dot["bearer_token"]}),
+                    Authorization=dot_app,
+                ),
+                bare_select,
+            ),
+        ),
+        Scenario(
+            "revocation",
+            "revocation (RFC 7009), a distinct token per request",
+            ours="ours",
+            bare="bare-insert",
+            references=("dot",),
+            targets=(
+                _token_list(
+                    "ours",
+                    OURS,
+                    "oauth-console",
+                    ho,
+                    po["revoke"],
+                    Path(ours["revoke_file"]),
+                    field_name="token",
+                    extra={"token_type_hint": "access_token"},
+                    auth=ours_app,
+                ),
+                _token_list(
+                    "dot",
+                    DOT,
+                    "django-oauth-toolkit (plain secret)",
+                    hd,
+                    pd["revoke"],
+                    Path(dot["revoke_file"]),
+                    field_name="token",
+                    extra={"token_type_hint": "access_token"},
+                    auth=dot_app,
+                ),
+                bare_insert,
+            ),
+        ),
+        Scenario(
+            "refresh",
+            "refresh-token rotation, a distinct refresh token per request",
+            ours="ours",
+            bare="bare-insert",
+            references=("dot",),
+            targets=(
+                _token_list(
+                    "ours",
+                    OURS,
+                    "oauth-console",
+                    ho,
+                    po["token"],
+                    Path(ours["refresh_file"]),
+                    field_name="refresh_token",
+                    extra={"grant_type": "refresh_token"},
+                    auth=ours_app,
+                ),
+                _token_list(
+                    "dot",
+                    DOT,
+                    "django-oauth-toolkit (plain secret)",
+                    hd,
+                    pd["token"],
+                    Path(dot["refresh_file"]),
+                    field_name="refresh_token",
+                    extra={"grant_type": "refresh_token"},
+                    auth=dot_app,
+                ),
+                bare_insert,
+            ),
+        ),
+        Scenario(
+            "authorization_code",
+            "authorization code + PKCE, signed-in user, consent remembered",
+            ours="ours",
+            bare="bare-insert",
+            references=("dot",),
+            targets=(
+                _authorization_flow("ours", OURS, "oauth-console", ho, ours),
+                _authorization_flow(
+                    "dot", DOT, "django-oauth-toolkit (plain secret, skip_authorization)", hd, dot
+                ),
+                bare_insert,
+            ),
+            unit="flows/s",
+            note=(
+                "One flow = GET /authorize (302 with a code) + POST /token, chained in one wrk script; "
+                "latencies are per HTTP request. bare-insert is one request per operation."
+            ),
+        ),
+    ]

@@ -1,0 +1,334 @@
+"""The servers under test: their virtualenvs, databases, seeding, and gunicorn processes.
+
+Every server gets a fresh database, the same worker count and CONN_MAX_AGE, production
+settings (DEBUG off, the proxy-SSL header trusted so loopback HTTP counts as HTTPS), and runs
+in its own process group, so `stop` ends it and every worker it forked.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+VENVS = BENCH / ".venvs"
+WORK = BENCH / "work"
+REFERENCES = BENCH / "references"
+
+
+@dataclass
+class ServerSpec:
+    """How to install, migrate, seed and run one server."""
+
+    name: str  # "ours", "dot", "bare"
+    project_dir: Path
+    wsgi: str
+    python: Path
+    migrate: list[str]
+    seed: list[str]  # `{out}` is replaced by the JSON file the seed step writes
+    setup: list[list[str]] = field(default_factory=list)  # more steps after migrate
+    requirements: Path | None = None  # a reference's own virtualenv, built from this
+    port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gunicorn(self) -> Path:
+        return self.python.parent / "gunicorn"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def specs(base_port: int) -> dict[str, ServerSpec]:
+    """The three servers, on consecutive loopback ports from `base_port`."""
+    ours_python = Path(sys.executable)
+    return {
+        "ours": ServerSpec(
+            name="ours",
+            project_dir=ROOT,
+            wsgi="oauth_console.wsgi:application",
+            python=ours_python,
+            migrate=["manage.py", "migrate", "--no-input"],
+            seed=["-m", "bench.seed_ours", "--out", "{out}"],
+            # As in production: the manifest static storage needs collected files.
+            setup=[["manage.py", "collectstatic", "--no-input", "--verbosity", "0"]],
+            port=base_port,
+        ),
+        "dot": ServerSpec(
+            name="dot",
+            project_dir=REFERENCES / "dot_project",
+            wsgi="wsgi:application",
+            python=VENVS / "dot" / "bin" / "python",
+            migrate=["manage.py", "migrate", "--no-input"],
+            seed=["seed.py", "--out", "{out}"],
+            requirements=REFERENCES / "dot_project" / "requirements.txt",
+            port=base_port + 1,
+        ),
+        "bare": ServerSpec(
+            name="bare",
+            project_dir=REFERENCES / "bare_project",
+            wsgi="wsgi:application",
+            python=VENVS / "bare" / "bin" / "python",
+            migrate=["manage.py", "migrate", "--no-input", "--run-syncdb"],
+            seed=["seed.py", "--out", "{out}"],
+            requirements=REFERENCES / "bare_project" / "requirements.txt",
+            port=base_port + 2,
+        ),
+    }
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+# --- virtualenvs -------------------------------------------------------------------------------
+
+
+def ensure_venv(spec: ServerSpec) -> None:
+    """Build the reference's virtualenv from its pinned requirements (once per requirements)."""
+    if spec.requirements is None:
+        return
+    venv = spec.python.parent.parent
+    stamp = venv / ".requirements.sha256"
+    wanted = hashlib.sha256(spec.requirements.read_bytes()).hexdigest()
+    if spec.python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return
+    log(f"installing the {spec.name} reference into {venv.relative_to(ROOT)} (pinned, from PyPI)")
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base_python, "-m", "venv", "--clear", str(venv)], check=True)
+    subprocess.run(
+        [str(spec.python), "-m", "pip", "install", "--quiet", "-r", str(spec.requirements)], check=True
+    )
+    stamp.write_text(wanted)
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+
+def database_url(spec: ServerSpec, postgres_url: str | None) -> str:
+    """A fresh database's URL: a SQLite file under bench/work/, or bench_<name> on PostgreSQL."""
+    if not postgres_url:
+        return f"sqlite:///{WORK / f'{spec.name}.sqlite3'}"
+    parts = urlsplit(postgres_url)
+    return urlunsplit(parts._replace(path=f"/bench_{spec.name}"))
+
+
+def _admin_connect(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
+
+
+def recreate_database(url: str) -> None:
+    """Start from an empty database (drop the SQLite file, or DROP/CREATE on PostgreSQL)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith("bench_"):
+        raise ValueError(f"refusing to recreate {name!r}: the bench only manages bench_* databases")
+    with _admin_connect(url) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    """Drop a PostgreSQL bench database (SQLite files stay in bench/work/ for inspection)."""
+    if url.startswith("sqlite:///"):
+        return
+    name = urlsplit(url).path.lstrip("/")
+    if name.startswith("bench_"):
+        with _admin_connect(url) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def analyze(url: str) -> None:
+    """Refresh the planner's statistics after the bulk load, as an operator would."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            connection.execute("ANALYZE")
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+
+
+# --- preparing and running ----------------------------------------------------------------------
+
+
+def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age: int) -> dict[str, str]:
+    """Production settings, the same for every server."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    env.update(
+        DATABASE_URL=database,
+        DEBUG="0",
+        SECRET_KEY=secret_key,
+        SECURE_PROXY_SSL_HEADER="1",
+        ALLOWED_HOSTS="127.0.0.1",
+        CONN_MAX_AGE=str(conn_max_age),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(spec.env)
+    return env
+
+
+def prepare(spec: ServerSpec, *, env: dict[str, str], tokens: int, consumables: int) -> dict:
+    """Migrate the server's fresh database and seed it; return the seed step's JSON."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    recreate_database(env["DATABASE_URL"])
+    run_logged(spec, [str(spec.python), *spec.migrate], env, "migrate")
+    for step in spec.setup:
+        run_logged(spec, [str(spec.python), *step], env, step[1] if len(step) > 1 else step[0])
+    out = WORK / f"{spec.name}.json"
+    seed = [part.replace("{out}", str(out)) for part in spec.seed]
+    if spec.name == "bare":
+        seed += ["--rows", str(tokens)]
+    else:
+        seed += ["--tokens", str(tokens), "--consumables", str(consumables)]
+    started = time.monotonic()
+    run_logged(spec, [str(spec.python), *seed], env, "seed")
+    analyze(env["DATABASE_URL"])
+    log(f"{spec.name}: seeded in {time.monotonic() - started:.0f}s")
+    return json.loads(out.read_text())
+
+
+def run_logged(spec: ServerSpec, command: list[str], env: dict[str, str], step: str) -> None:
+    """Run a setup step in the server's project folder; on failure show its output."""
+    completed = subprocess.run(command, cwd=spec.project_dir, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{spec.name} {step} failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
+            f"{completed.stderr[-3000:]}"
+        )
+
+
+@dataclass
+class RunningServer:
+    spec: ServerSpec
+    process: subprocess.Popen
+    log_path: Path
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers (children of the master), for the profiler."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(pid) for pid in children.split()]
+
+
+def start(spec: ServerSpec, *, env: dict[str, str], workers: int) -> RunningServer:
+    """Start gunicorn in a new process group, on loopback only."""
+    log_path = WORK / f"{spec.name}-gunicorn.log"
+    log_file = log_path.open("w")
+    command = [
+        str(spec.gunicorn),
+        "--workers",
+        str(workers),
+        "--bind",
+        spec.host,
+        "--chdir",
+        str(spec.project_dir),
+        "--error-logfile",
+        "-",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "512",
+        spec.wsgi,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=spec.project_dir,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return RunningServer(spec, process, log_path)
+
+
+def wait_ready(server: RunningServer, timeout_s: float = 60) -> None:
+    """Wait until the server answers HTTP at all (any status), or fail with its log."""
+    deadline = time.monotonic() + timeout_s
+    url = f"http://{server.spec.host}/"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{server.spec.name} did not start; its log:\n{server.log_path.read_text()[-3000:]}")
+
+
+def settle(host: str, timeout_s: float = 120) -> None:
+    """Wait until a server has worked off what a burst left queued.
+
+    A burst ends with requests still in flight; a slow target (a PBKDF2-hashed secret takes
+    ~0.3 s) would otherwise eat into the next target's burst on the same server. One request
+    queued behind them returns once they are done.
+    """
+    try:
+        urllib.request.urlopen(f"http://{host}/", timeout=timeout_s)
+    except urllib.error.HTTPError:
+        pass
+    except OSError as error:
+        log(f"warning: {host} did not settle: {error}")
+
+
+def stop(server: RunningServer, timeout_s: float = 15) -> None:
+    """Stop the server's whole process group: TERM, then KILL if it lingers."""
+    if server.process.poll() is not None:
+        return
+    try:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        server.process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=timeout_s)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def running(specs_and_envs: list[tuple[ServerSpec, dict[str, str]]], *, workers: int):
+    """Start every server, wait for all, and ALWAYS stop every one that was started."""
+    started: list[RunningServer] = []
+    try:
+        for spec, env in specs_and_envs:
+            started.append(start(spec, env=env, workers=workers))
+        for server in started:
+            wait_ready(server)
+            log(f"{server.spec.name}: gunicorn ({workers} workers) on http://{server.spec.host}")
+        yield {server.spec.name: server for server in started}
+    finally:
+        for server in started:
+            stop(server)
+        if started:
+            log("stopped every server")
