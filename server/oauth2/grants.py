@@ -150,6 +150,20 @@ class S256CodeChallenge(CodeChallenge):
             raise InvalidRequestError("Only code_challenge_method=S256 is supported.")
         super().validate_code_challenge(grant, redirect_uri)
 
+    def validate_code_verifier(self, grant: Any, result: Any = None) -> None:
+        code = grant.request.authorization_code
+        if code is not None:
+            challenge = self.get_authorization_code_challenge(code)
+            if not challenge and self.required:
+                # A code minted without a challenge (before PKCE was required, or injected) must
+                # not be redeemable now that PKCE is required (RFC 9700 §2.1.1, §4.8).
+                raise InvalidGrantError("The authorization code was issued without PKCE.")
+            method = self.get_authorization_code_challenge_method(code)
+            if challenge and method not in (None, "S256"):
+                # authlib would raise RuntimeError (a 500) for a stored method it cannot verify.
+                raise InvalidGrantError("The authorization code's PKCE method is not supported.")
+        super().validate_code_verifier(grant, result)
+
     def get_authorization_code_challenge(self, authorization_code: Any) -> str:
         getter = getattr(authorization_code, "get_code_challenge", None)
         return getter() if getter else getattr(authorization_code, "code_challenge", "")
