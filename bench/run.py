@@ -36,6 +36,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
+    parser.add_argument(
+        "--worker-class",
+        choices=["sync", "gthread"],
+        default="sync",
+        help="gunicorn worker class: sync closes each connection, gthread (1 thread) keeps it alive",
+    )
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of every server")
     parser.add_argument("--tokens", type=int, default=100_000, help="tokens seeded per server")
     parser.add_argument(
@@ -243,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
 
         rng = random.Random(args.seed)
         measurements: list[Measurement] = []
-        with servers.running([(all_specs[n], envs[n]) for n in all_specs], workers=args.workers):
+        with servers.running(
+            [(all_specs[n], envs[n]) for n in all_specs], workers=args.workers, worker_class=args.worker_class
+        ):
             driver = Driver(args, {name: spec.host for name, spec in all_specs.items()})
             for scenario in scenario_list:
                 servers.log(f"scenario {scenario.key}: {scenario.title}")
@@ -259,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         "database": database_label(pg),
         "commit": git_commit(),
         "machine": f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}",
-        "servers": f"gunicorn, {args.workers} sync workers each, CONN_MAX_AGE={args.conn_max_age}, "
+        "servers": f"gunicorn, {args.workers} {args.worker_class} workers each, "
+        f"CONN_MAX_AGE={args.conn_max_age}, "
         "DEBUG off, proxy-SSL header trusted (wrk sends X-Forwarded-Proto: https)",
         "load": f"wrk, {args.threads} threads, {args.connections} connections, {args.duration:g}s bursts, "
         f"{args.rounds} interleaved rounds, {args.warmup:g}s warm-up per target",

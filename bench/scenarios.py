@@ -147,13 +147,44 @@ def _authorization_flow(name, server, label, host, creds: dict) -> Target:
     return Target(name, server, label, "authorization_code_flow", params, url_path=paths["authorize"])
 
 
+CLIENT_CREDENTIALS_BODY = urlencode({"grant_type": "client_credentials", "scope": "read"})
+
+
+def ours_client_credentials(creds: dict, host: str) -> Target:
+    """Our token endpoint, client_credentials with client_secret_basic (also profiled)."""
+    auth = basic_auth(creds["cc"]["client_id"], creds["cc"]["client_secret"])
+    return _fixed(
+        "ours",
+        OURS,
+        "oauth-console (audit on)",
+        host,
+        "POST",
+        PATHS[OURS]["token"],
+        body=CLIENT_CREDENTIALS_BODY,
+        Authorization=auth,
+    )
+
+
+def ours_bearer(creds: dict, host: str) -> Target:
+    """Our bearer-protected /api/me (also profiled)."""
+    return _fixed(
+        "ours",
+        OURS,
+        "oauth-console /api/me (audit on)",
+        host,
+        "GET",
+        PATHS[OURS]["resource"],
+        Authorization=f"Bearer {creds['bearer_token']}",
+    )
+
+
 def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
     """The scenarios, from each server's seed output (`creds[server]`) and `hosts[server]`
     ("127.0.0.1:port")."""
     ours, dot, bare = creds[OURS], creds[DOT], creds[BARE]
     ho, hd, hb = hosts[OURS], hosts[DOT], hosts[BARE]
     po, pd = PATHS[OURS], PATHS[DOT]
-    cc_body = urlencode({"grant_type": "client_credentials", "scope": "read"})
+    cc_body = CLIENT_CREDENTIALS_BODY
     bare_select = _fixed(
         "bare-select",
         BARE,
@@ -184,16 +215,7 @@ def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
             bare="bare-insert",
             references=("dot-hashed", "dot-plain"),
             targets=(
-                _fixed(
-                    "ours",
-                    OURS,
-                    "oauth-console (audit on)",
-                    ho,
-                    "POST",
-                    po["token"],
-                    body=cc_body,
-                    Authorization=basic_auth(ours["cc"]["client_id"], ours["cc"]["client_secret"]),
-                ),
+                ours_client_credentials(ours, ho),
                 _fixed(
                     "dot-hashed",
                     DOT,
@@ -226,15 +248,7 @@ def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
             bare="bare-select",
             references=("dot",),
             targets=(
-                _fixed(
-                    "ours",
-                    OURS,
-                    "oauth-console /api/me (audit on)",
-                    ho,
-                    "GET",
-                    po["resource"],
-                    Authorization=f"Bearer {ours['bearer_token']}",
-                ),
+                ours_bearer(ours, ho),
                 _fixed(
                     "dot",
                     DOT,

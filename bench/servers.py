@@ -239,8 +239,14 @@ class RunningServer:
         return [int(pid) for pid in children.split()]
 
 
-def start(spec: ServerSpec, *, env: dict[str, str], workers: int) -> RunningServer:
-    """Start gunicorn in a new process group, on loopback only."""
+def start(
+    spec: ServerSpec, *, env: dict[str, str], workers: int, worker_class: str = "sync"
+) -> RunningServer:
+    """Start gunicorn in a new process group, on loopback only.
+
+    `sync` workers (gunicorn's default) close the connection after every response; `gthread`
+    (one thread per worker, so the same concurrency) keeps HTTP connections alive.
+    """
     log_path = WORK / f"{spec.name}-gunicorn.log"
     log_file = log_path.open("w")
     command = [
@@ -257,6 +263,10 @@ def start(spec: ServerSpec, *, env: dict[str, str], workers: int) -> RunningServ
         "warning",
         "--backlog",
         "512",
+        "--worker-class",
+        worker_class,
+        "--threads",
+        "1",
         spec.wsgi,
     ]
     process = subprocess.Popen(
@@ -317,15 +327,19 @@ def stop(server: RunningServer, timeout_s: float = 15) -> None:
 
 
 @contextmanager
-def running(specs_and_envs: list[tuple[ServerSpec, dict[str, str]]], *, workers: int):
+def running(
+    specs_and_envs: list[tuple[ServerSpec, dict[str, str]]], *, workers: int, worker_class: str = "sync"
+):
     """Start every server, wait for all, and ALWAYS stop every one that was started."""
     started: list[RunningServer] = []
     try:
         for spec, env in specs_and_envs:
-            started.append(start(spec, env=env, workers=workers))
+            started.append(start(spec, env=env, workers=workers, worker_class=worker_class))
         for server in started:
             wait_ready(server)
-            log(f"{server.spec.name}: gunicorn ({workers} workers) on http://{server.spec.host}")
+            log(
+                f"{server.spec.name}: gunicorn ({workers} {worker_class} workers) on http://{server.spec.host}"
+            )
         yield {server.spec.name: server for server in started}
     finally:
         for server in started:

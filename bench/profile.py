@@ -1,0 +1,224 @@
+"""Where our two hot paths spend their time, under load: py-spy on the gunicorn workers.
+
+    python -m bench.profile [--duration 20] [--tokens 100000]
+
+Seeds a fresh oauth-console database (as `bench.run` does), starts it under gunicorn, drives
+the client_credentials token endpoint and then the bearer-protected GET with wrk, and samples
+both workers with `py-spy record --subprocesses` meanwhile. Writes
+bench/results/<date>-profile-<database>.md: the top frames by inclusive and by own time, and
+own time per package. (py-spy needs ptrace: root, or CAP_SYS_PTRACE.)
+"""
+
+import argparse
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import lua, report, scenarios, servers, wrk
+from bench.run import RESULTS, postgres_url
+
+# A frame is "function (path:line)", the path relative to site-packages or the project (py-spy
+# shortens it); these map a path to the layer it belongs to.
+PACKAGES = (
+    ("server/oauth2/", "server.oauth2"),
+    ("server/", "server"),
+    ("oauth_console/", "oauth_console"),
+    ("authlib/", "authlib"),
+    ("django/db/", "django.db"),
+    ("django/", "django (other)"),
+    ("psycopg/", "psycopg"),
+    ("gunicorn/", "gunicorn"),
+    ("whitenoise/", "whitenoise"),
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    samples: int
+    inclusive: Counter
+    own: Counter
+    packages: Counter
+
+
+def package_of(frame: str) -> str:
+    """The layer a py-spy frame belongs to ("server", "django.db", "stdlib/native" ...)."""
+    path = frame.rpartition("(")[2].rpartition(":")[0]
+    for marker, name in PACKAGES:
+        if path.startswith(marker) or f"/{marker}" in path:
+            return name
+    return "stdlib/native/other"
+
+
+def parse_collapsed(text: str) -> Profile:
+    """Aggregate py-spy's raw (collapsed) stacks: `frame;frame;...;leaf count` per line."""
+    inclusive: Counter = Counter()
+    own: Counter = Counter()
+    packages: Counter = Counter()
+    total = 0
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        weight = int(count)
+        # The first frame is py-spy's process/thread label, not code.
+        frames = [f for f in stack.split(";") if f and not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += weight
+        for frame in set(frames):
+            inclusive[frame] += weight
+        own[frames[-1]] += weight
+        packages[package_of(frames[-1])] += weight
+    return Profile(total, inclusive, own, packages)
+
+
+def short(frame: str) -> str:
+    """Trim the site-packages prefix off a frame for the table."""
+    for marker in ("site-packages/", "/work/main/"):
+        if marker in frame:
+            head, _, tail = frame.partition("(")
+            return f"{head}({tail.split(marker, 1)[-1]}"
+    return frame
+
+
+def render(title: str, profile: Profile, rate: float, top: int = 10) -> str:
+    """One hot path's section of the profile page."""
+
+    def share(count: int) -> str:
+        return f"{count / profile.samples:.1%}" if profile.samples else "—"
+
+    # Frames every request passes through (gunicorn's loop, the WSGI handler) say nothing about
+    # where time goes; the inclusive table skips frames on more than 97% of samples.
+    inclusive = [
+        (frame, count) for frame, count in profile.inclusive.most_common() if count < 0.97 * profile.samples
+    ][:top]
+    lines = [
+        f"## {title}",
+        "",
+        f"{profile.samples:,} samples over both workers while wrk drove {rate:,.0f} req/s.",
+        "",
+        f"Top {top} frames by inclusive time (the frame and everything it called):",
+        "",
+        report.markdown_table(
+            ["#", "frame", "share"], [[i + 1, short(f), share(c)] for i, (f, c) in enumerate(inclusive)]
+        ),
+        "",
+        f"Top {top} frames by own time (the frame itself, at the top of the stack):",
+        "",
+        report.markdown_table(
+            ["#", "frame", "share"],
+            [[i + 1, short(f), share(c)] for i, (f, c) in enumerate(profile.own.most_common(top))],
+        ),
+        "",
+        "Own time by layer:",
+        "",
+        report.markdown_table(["layer", "share"], [[p, share(c)] for p, c in profile.packages.most_common()]),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def profile_target(target: scenarios.Target, server: servers.RunningServer, duration: float, out: Path):
+    """Drive `target` with wrk while py-spy samples the server's workers; return (profile, rate)."""
+    script = lua.write(servers.WORK / "lua" / f"profile-{out.stem}.lua", target.template, target.params)
+    raw = out.with_suffix(".txt")
+    spy = subprocess.Popen(
+        [
+            shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--subprocesses",
+            "--function",
+            "--nonblocking",
+            "--rate",
+            "250",
+            "--duration",
+            str(int(duration)),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1)  # let py-spy attach before the load starts
+    result = wrk.run(
+        f"http://{server.spec.host}{target.url_path}", script, duration_s=duration, connections=8, threads=2
+    )
+    _, errors = spy.communicate(timeout=duration + 60)
+    if spy.returncode != 0 or not raw.exists():
+        raise RuntimeError(f"py-spy failed ({spy.returncode}): {errors[-2000:]}")
+    return parse_collapsed(raw.read_text()), result.operations / (result.duration_us / 1e6)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=20, help="seconds of load per hot path")
+    parser.add_argument("--tokens", type=int, default=100_000, help="tokens seeded")
+    parser.add_argument("--base-port", type=int, default=18411)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    wrk.find_wrk()
+    pg = postgres_url()
+    spec = servers.specs(args.base_port)["ours"]
+    spec.name = "ours-profile"
+    env = servers.server_env(
+        spec,
+        database=servers.database_url(spec, pg),
+        secret_key=secrets.token_urlsafe(50),
+        conn_max_age=60,
+    )
+    servers.log(f"profile: fresh database, seed {args.tokens:,} tokens")
+    try:
+        creds = servers.prepare(spec, env=env, tokens=args.tokens, consumables=10)
+        sections = []
+        with servers.running([(spec, env)], workers=2) as running:
+            server = running[spec.name]
+            for key, title, target in (
+                ("token", "client_credentials token", scenarios.ours_client_credentials(creds, spec.host)),
+                ("bearer", "bearer-protected GET /api/me", scenarios.ours_bearer(creds, spec.host)),
+            ):
+                # Warm both workers up (imports, first queries) before sampling.
+                warm = lua.write(
+                    servers.WORK / "lua" / f"profile-warm-{key}.lua", target.template, target.params
+                )
+                wrk.run(f"http://{spec.host}{target.url_path}", warm, duration_s=2, connections=8, threads=2)
+                servers.log(f"profile: sampling {title} for {args.duration:g}s")
+                profile, rate = profile_target(
+                    target, server, args.duration, servers.WORK / f"profile-{key}.raw"
+                )
+                sections.append(render(title, profile, rate))
+    finally:
+        if pg:
+            servers.drop_database(env["DATABASE_URL"])
+    now = datetime.now(UTC)
+    backend = "postgresql" if pg else "sqlite"
+    page = args.output / f"{now:%Y-%m-%d}-profile-{backend}.md"
+    args.output.mkdir(parents=True, exist_ok=True)
+    header = [
+        f"# Hot-path profile, {now:%Y-%m-%d %H:%M} UTC ({backend})",
+        "",
+        "py-spy 0.4.3 (`record --subprocesses --function --nonblocking`, 250 Hz) on both gunicorn workers "
+        "of oauth-console (DEBUG off, CONN_MAX_AGE=60, audit log on), under wrk load (2 threads, 8 "
+        f"connections), {args.tokens:,} tokens seeded. Produced by `python -m bench.profile`.",
+        "",
+    ]
+    page.write_text("\n".join(header) + "\n".join(sections))
+    from bench.run import write_index
+
+    write_index(args.output)
+    print(page.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
