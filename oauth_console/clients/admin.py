@@ -47,6 +47,11 @@ class ClientSecretInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).defer("digest").order_by("-created_at", "-pk")
 
+    def get_fields(self, request: HttpRequest, obj=None):
+        if request.user.has_perm(views.ROTATE_PERMISSION):
+            return self.fields
+        return tuple(name for name in self.fields if name != "expire_link")
+
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("server.view_client") or request.user.has_perm(views.MANAGE_PERMISSION)
 

@@ -137,6 +137,7 @@ class ClientResource(resources.ModelResource):
                 continue
             values[name] = ListWidget().clean(row.get(name))
         instance._import_lists = values
+        instance._import_columns = set(row.keys())
         # The instance itself holds the stored (joined) form, which the preview's diff reads.
         instance.redirect_uris = "\n".join(values.get("redirect_uris", []))
         instance.grant_types = " ".join(values.get("grant_types", []))
@@ -192,7 +193,13 @@ class ClientResource(resources.ModelResource):
             "redirect_uris": lists["redirect_uris"],
             "grant_types": lists["grant_types"] or ["authorization_code", "refresh_token"],
             "scope": lists["scope"],
-            "token_endpoint_auth_method": (instance.token_endpoint_auth_method or "").strip() or None,
+            # Without the column, the model's default would suit only confidential clients;
+            # None lets the service derive the method from the client type.
+            "token_endpoint_auth_method": (
+                (instance.token_endpoint_auth_method or "").strip() or None
+                if "token_endpoint_auth_method" in instance._import_columns
+                else None
+            ),
             "client_uri": instance.client_uri or "",
             "logo_uri": instance.logo_uri or "",
             "contacts": lists["contacts"],

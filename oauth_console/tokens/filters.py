@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -38,7 +39,9 @@ class AutocompleteListFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        # A non-number raises ValueError, which the changelist turns into its "?e=1" page.
+        if not value.isdigit():
+            # The changelist answers this with its "?e=1" page instead of an error.
+            raise IncorrectLookupParameters(f"{self.parameter_name} must be an id.")
         return queryset.filter(**{f"{self.field_name}_id": int(value)})
 
     def widget_html(self) -> str:

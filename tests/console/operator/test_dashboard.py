@@ -1,0 +1,160 @@
+"""The operators' dashboard and the selectors behind it."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from server import selectors
+from server.models import Client
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/console/"
+
+
+def audit_event(event_type: str, outcome: str, ago=timedelta(0)):
+    from oauth_console.audit.models import AuditEvent
+
+    return AuditEvent.objects.create(
+        event_type=event_type, outcome=outcome, occurred_at=timezone.now() - ago, entry_hash="0" * 64
+    )
+
+
+@pytest.fixture
+def populated(make_client, make_token, end_user):
+    busy, _ = make_client("Busy")
+    quiet, _ = make_client("Quiet")
+    make_client("Waiting", status=Client.Status.PENDING)
+    make_client("Off", status=Client.Status.DISABLED)
+    for _ in range(3):
+        make_token(busy, end_user, grant_type="authorization_code")
+    make_token(busy, grant_type="client_credentials")
+    make_token(quiet, grant_type="client_credentials")
+    make_token(quiet, grant_type="client_credentials", issued_ago=timedelta(days=2))  # expired
+    make_token(quiet, grant_type="client_credentials", issued_ago=timedelta(days=40))  # outside 30 days
+    make_token(busy, grant_type="refresh_token", revoked=True)
+    audit_event("client_authentication_failed", "failure")
+    audit_event("client_authentication_failed", "failure")
+    audit_event("client_authentication_failed", "failure", ago=timedelta(days=3))
+    audit_event("client_authenticated", "success")
+    return busy, quiet
+
+
+def test_dashboard_counts(ops, populated, django_assert_max_num_queries):
+    with django_assert_max_num_queries(14):
+        response = ops.get(DASHBOARD)
+
+    assert response.status_code == 200
+    context = response.context
+    assert context["active_tokens"] == 5
+    assert context["issued_today"] == 6  # the revoked one was issued today too
+    assert context["failed_auth_today"] == 2
+    assert dict((value, count) for _label, count, value in context["client_counts"]) == {
+        "active": 2,
+        "pending": 1,
+        "disabled": 1,
+        "rejected": 0,
+    }
+    page = response.content.decode()
+    assert 'id="count-active-tokens">5<' in page
+    assert "vendor/chartjs/chart.umd.min.js" in page
+    assert "cdn" not in page.lower()
+
+
+def test_dashboard_chart_data(ops, populated):
+    busy, quiet = populated
+    response = ops.get(DASHBOARD)
+    page = response.content.decode()
+    data = json.loads(page.split('id="dashboard-data" type="application/json">')[1].split("</script>")[0])
+    today = timezone.localdate().isoformat()
+    assert len(data["days"]) == 30 and data["days"][-1] == today
+    issued = {series["label"]: series["data"] for series in data["issued"]}
+    assert issued["authorization_code"][-1] == 3
+    assert issued["client_credentials"][-1] == 2
+    assert issued["client_credentials"][-3] == 1
+    assert sum(issued["client_credentials"]) == 3  # the 40-day-old one is left out
+    assert data["auth"]["failure"][-1] == 2 and data["auth"]["failure"][-4] == 1
+    assert data["auth"]["success"][-1] == 1
+    assert data["revocations"][-1] == 1
+    assert [row["client_id"] for row in data["top_clients"]] == [busy.client_id, quiet.client_id]
+    assert [row["active_tokens"] for row in data["top_clients"]] == [4, 1]
+
+
+def test_dashboard_query_count_does_not_grow_with_clients(
+    ops, make_client, make_token, django_assert_max_num_queries
+):
+    for index in range(15):
+        client, _ = make_client(f"App {index}")
+        make_token(client)
+    with django_assert_max_num_queries(14):
+        assert ops.get(DASHBOARD).status_code == 200
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_charts_are_cached_but_counts_are_live(ops, make_client, make_token):
+    client, _ = make_client()
+    make_token(client)
+    ops.get(DASHBOARD)
+    make_token(client)
+    response = ops.get(DASHBOARD)
+    assert response.context["active_tokens"] == 2
+    assert response.context["charts"]["top_clients"][0]["active_tokens"] == 1
+
+
+def test_dashboard_is_for_staff_with_view_permission(client, end_user, staff_without_permissions, readonly):
+    assert client.get(DASHBOARD).status_code == 302
+    assert "/admin/login/" in client.get(DASHBOARD)["Location"]
+    client.force_login(end_user)
+    assert client.get(DASHBOARD).status_code == 302
+    client.force_login(staff_without_permissions)
+    assert client.get(DASHBOARD).status_code == 403
+    assert readonly.get(DASHBOARD).status_code == 200
+
+
+def test_admin_index_links_to_the_dashboard(ops):
+    page = ops.get(reverse("admin:index")).content.decode()
+    assert 'href="/console/"' in page
+
+
+def test_dashboard_without_audit_log(ops, populated, monkeypatch):
+    from oauth_console.dashboard import audit_stats
+
+    monkeypatch.setattr(audit_stats, "_audit_event_model", lambda: None)
+    response = ops.get(DASHBOARD)
+    assert response.status_code == 200
+    assert response.context["failed_auth_today"] is None
+    assert response.context["charts"]["auth"] is None
+    assert "audit log not installed" in response.content.decode()
+
+
+# --- selectors -----------------------------------------------------------------------------------
+
+
+def test_client_token_stats_counts_active_tokens_and_last_use(
+    make_client, make_token, django_assert_num_queries
+):
+    busy, _ = make_client("Busy")
+    idle, _ = make_client("Idle")
+    make_token(busy)
+    make_token(busy, issued_ago=timedelta(minutes=5))
+    make_token(busy, revoked=True)
+    with django_assert_num_queries(2):
+        stats = selectors.client_token_stats([busy.pk, idle.pk])
+    assert stats[busy.pk].active_tokens == 2
+    assert stats[idle.pk] == selectors.ClientTokenStats(0, None)
+
+
+def test_token_status_querysets(make_client, make_token):
+    client, _ = make_client()
+    active, _ = make_token(client)
+    expired, _ = make_token(client, issued_ago=timedelta(hours=2))
+    revoked, _ = make_token(client, revoked=True)
+    assert list(selectors.tokens_with_status("active")) == [active]
+    assert list(selectors.tokens_with_status("expired")) == [expired]
+    assert list(selectors.tokens_with_status("revoked")) == [revoked]
+    with pytest.raises(ValueError):
+        selectors.tokens_with_status("sleepy")
