@@ -250,7 +250,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
         if found is None:
             redeemed = cache.get(self._redeemed_key(code))
             if redeemed is not None:
-                self.report_replayed_code(redeemed)
+                self.report_replayed_code(redeemed, client)
             return None
         if found.is_expired():
             return None
@@ -287,11 +287,12 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
         if code_value:
             cache.set(self._redeemed_key(code_value), snapshot, self.REDEEMED_CODE_MEMORY)
 
-    def report_replayed_code(self, authorization_code: Any) -> None:
+    def report_replayed_code(self, authorization_code: Any, client: Any = None) -> None:
         """Send `authorization_code_replayed` for a code presented after it was redeemed."""
         signals.authorization_code_replayed.send(
             sender=type(self),
-            client=self.request.client,
+            # authlib sets request.client only after the code lookup.
+            client=client or self.request.client,
             code=authorization_code,
             request=_django_request(self.request),
         )

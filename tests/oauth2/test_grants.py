@@ -1,0 +1,151 @@
+"""The ORM grants on their own: client credentials, model discovery, lifetimes, overrides."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
+
+from server.oauth2 import AuthorizationServer
+from server.oauth2.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+    find_related_model,
+    mark_token_revoked,
+)
+from server.oauth2.mixins import AuthorizationCodeMixin, TokenMixin
+from tests.oauth2.exampleapp import views
+from tests.oauth2.exampleapp.models import AuthorizationCode, Client, Token
+from tests.oauth2.flow import basic, form
+
+
+def token_request(data, **extra):
+    return RequestFactory().post(
+        "/token/", form(data), content_type="application/x-www-form-urlencoded", **extra
+    )
+
+
+@pytest.fixture
+def service_client(db):
+    return Client.objects.create(
+        client_id="service",
+        client_secret="service-secret",
+        name="Service",
+        redirect_uris="https://service.example/cb",
+        allowed_scopes="read write",
+        grant_types="client_credentials",
+    )
+
+
+@pytest.fixture
+def cc_server():
+    issued = []
+
+    def save_token(token, request):
+        issued.append((token, request.grant_type, request.client, request.user, request.credential))
+
+    server = AuthorizationServer(views.query_client, save_token)
+    server.register_grant(ClientCredentialsGrant)
+    server.issued = issued
+    return server
+
+
+def test_client_credentials_issue_a_one_hour_token_without_refresh(cc_server, service_client):
+    response = cc_server.create_token_response(
+        token_request(
+            {"grant_type": "client_credentials", "scope": "read"}, **basic("service", "service-secret")
+        )
+    )
+    assert response.status_code == 200, response.content
+    import json
+
+    body = json.loads(response.content)
+    assert body["expires_in"] == 3600  # authlib's default for this grant is 10 days
+    assert body["scope"] == "read"
+    assert "refresh_token" not in body
+    ((token, grant_type, client, user, credential),) = cc_server.issued
+    assert token["access_token"] == body["access_token"]
+    assert (grant_type, client, user, credential) == ("client_credentials", service_client, None, None)
+
+
+def test_client_credentials_scope_beyond_the_client_is_invalid_scope(cc_server, service_client):
+    response = cc_server.create_token_response(
+        token_request(
+            {"grant_type": "client_credentials", "scope": "read admin"}, **basic("service", "service-secret")
+        )
+    )
+    assert response.status_code == 400
+    assert b'"invalid_scope"' in response.content
+    assert cc_server.issued == []
+
+
+def test_client_not_registered_for_the_grant_is_unauthorized(cc_server, oauth_client):
+    response = cc_server.create_token_response(token_request({"grant_type": "client_credentials"}, **basic()))
+    assert response.status_code == 400
+    assert b'"unauthorized_client"' in response.content
+
+
+def test_lifetimes_are_configurable(service_client):
+    server = AuthorizationServer(
+        views.query_client, lambda token, request: None, token_expires_in={"client_credentials": 120}
+    )
+    server.register_grant(ClientCredentialsGrant)
+    response = server.create_token_response(
+        token_request({"grant_type": "client_credentials"}, **basic("service", "service-secret"))
+    )
+    assert b'"expires_in": 120' in response.content
+
+
+def test_lifetime_setting_is_the_default(service_client, settings):
+    settings.OAUTH2_ACCESS_TOKEN_LIFETIME = 600
+    server = AuthorizationServer(views.query_client, lambda token, request: None)
+    assert server.get_token_expires_in(service_client, "authorization_code") == 600
+    callable_server = AuthorizationServer(
+        views.query_client, lambda t, r: None, token_expires_in=lambda c, g: 7
+    )
+    assert callable_server.get_token_expires_in(service_client, "refresh_token") == 7
+
+
+def test_models_are_found_through_the_client(oauth_client):
+    assert find_related_model(oauth_client, AuthorizationCodeMixin) is AuthorizationCode
+    assert find_related_model(oauth_client, TokenMixin) is Token
+    with pytest.raises(ImproperlyConfigured):
+        find_related_model(object(), TokenMixin)
+
+
+def test_grant_model_attributes_win(oauth_client):
+    class Custom(RefreshTokenGrant):
+        token_model = "configured"
+
+    assert Custom(None, None).get_token_model(oauth_client) == "configured"
+    assert RefreshTokenGrant(None, None).get_token_model(oauth_client) is Token
+
+
+def test_mark_token_revoked_is_conditional(user, oauth_client, make_token):
+    token = make_token(user, oauth_client)
+    assert mark_token_revoked(token) is True
+    assert mark_token_revoked(Token.objects.get(pk=token.pk)) is False
+    assert Token.objects.get(pk=token.pk).revoked is True
+
+
+def test_refresh_grant_rotates_by_default():
+    assert RefreshTokenGrant.INCLUDE_NEW_REFRESH_TOKEN is True
+    assert "none" in AuthorizationCodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
+
+
+@pytest.mark.urls("tests.oauth2.exampleapp.urls")
+def test_refresh_tokens_older_than_the_setting_are_refused(web, api, oauth_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.oauth2.flow import exchange, get_code
+
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 3600
+    code, verifier = get_code(web)
+    refresh = exchange(api, code, verifier).json()["refresh_token"]
+    Token.objects.update(created_at=timezone.now() - timedelta(seconds=3601))
+    response = api.post("/token/", {"grant_type": "refresh_token", "refresh_token": refresh}, **basic())
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
