@@ -319,3 +319,44 @@ def test_token_response_is_json(web, api, oauth_client):
     response = exchange(api, code, verifier)
     assert json.loads(response.content)["access_token"]
     assert CLIENT_ID  # the default client of the helpers
+
+
+def test_issuer_given_to_the_server_is_used(user, oauth_client):
+    from django.test import RequestFactory
+
+    from server.oauth2 import AuthorizationServer
+    from server.oauth2.grants import AuthorizationCodeGrant
+    from tests.oauth2.exampleapp import views
+
+    server = AuthorizationServer(views.query_client, views.save_token, issuer="https://id.example.com/")
+    server.register_grant(AuthorizationCodeGrant)
+    _verifier, challenge = pkce_pair()
+    params = authorize_params(code_challenge=challenge, code_challenge_method="S256")
+    granted = server.create_authorization_response(
+        RequestFactory().post(url_with("/authorize/", params)), user
+    )
+    denied = server.create_authorization_response(
+        RequestFactory().post(url_with("/authorize/", params)), None
+    )
+    assert query_of(granted["Location"])["iss"] == "https://id.example.com"
+    assert query_of(denied["Location"])["iss"] == "https://id.example.com"
+    assert query_of(denied["Location"])["error"] == "access_denied"
+
+
+def test_validated_grant_is_reused_on_the_same_request(
+    user, oauth_client, django_assert_num_queries, package_signals_only
+):
+    from django.test import RequestFactory
+
+    from tests.oauth2.exampleapp.views import authorization_server
+
+    _verifier, challenge = pkce_pair()
+    params = authorize_params(code_challenge=challenge, code_challenge_method="S256")
+    request = RequestFactory().get(url_with("/authorize/", params))
+    request.user = user
+    grant = authorization_server.validate_consent_request(request, end_user=user)
+    assert grant.client == oauth_client and grant.request.scope == "profile read"
+    # No second client lookup: only the code is written.
+    with django_assert_num_queries(1):
+        response = authorization_server.create_authorization_response(request, user)
+    assert "code" in query_of(response["Location"])
