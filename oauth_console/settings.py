@@ -326,5 +326,8 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING" if _RUNNING_TESTS else "INFO"},
+        # authlib logs every issued token dict (access and refresh token values) at DEBUG; never
+        # let LOG_LEVEL=DEBUG write credentials to the log (tests/security/test_response_hygiene.py).
+        "authlib": {"level": "INFO"},
     },
 }
