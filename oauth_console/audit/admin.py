@@ -165,19 +165,17 @@ class AuditEventAdmin(ExportActionMixin, admin.ModelAdmin):
     # --- export ---------------------------------------------------------------------------------
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
+        if not self.has_export_permission(request):
+            raise PermissionDenied
         if queryset[: EXPORT_LIMIT + 1].count() > EXPORT_LIMIT:
             raise ValueError(
                 f"More than {EXPORT_LIMIT:,} events match: narrow the filters, or use "
                 "`manage.py export_audit_log --since … --until …` for big ranges."
             )
-        if isinstance(file_format, JSON):
-            return super().get_export_data(file_format, request, queryset, **kwargs)
-        if not self.has_export_permission(request):
-            raise PermissionDenied
-        data = self.get_data_for_export(
-            request, queryset, force_native_type=isinstance(file_format, XLSX), **kwargs
-        )
-        # Spreadsheets would evaluate "=..." from a user agent or a typed user name as a formula.
-        for index in range(len(data)):
-            data[index] = [spreadsheet_safe(cell) for cell in data[index]]
+        # Native values (numbers stay numbers in JSON; XLSX needs them anyway).
+        data = self.get_data_for_export(request, queryset, force_native_type=True, **kwargs)
+        if not isinstance(file_format, JSON):
+            # Spreadsheets would evaluate "=..." from a user agent or a typed user name.
+            for index in range(len(data)):
+                data[index] = [spreadsheet_safe(cell) for cell in data[index]]
         return file_format.export_data(data)

@@ -89,15 +89,16 @@ class IPAddressFilter(InputFilter):
 def _parse_moment(value: str) -> tuple[datetime, bool] | None:
     """(moment in UTC, whether only a date was given) or None if it is not a date."""
     try:
-        moment = parse_datetime(value)
-        if moment is not None:
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), False
+        # A bare date first: parse_datetime would also read "2025-03-10" (as midnight).
         day = parse_date(value)
+        if day is not None:
+            return datetime.combine(day, time.min, tzinfo=UTC), True
+        moment = parse_datetime(value)
     except ValueError:
         return None
-    if day is None:
+    if moment is None:
         return None
-    return datetime.combine(day, time.min, tzinfo=UTC), True
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), False
 
 
 class DateRangeFilter(InputFilter):
