@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
@@ -147,6 +148,24 @@ class ClientEditForm(ClientForm):
 
     def client_type_value(self) -> str:
         return self.client.client_type
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # An operator approved this app for what it asked then; asking for more needs them again
+        # (a pending app is still to be reviewed, so it may change freely).
+        if self.client.status != Client.Status.PENDING and not settings.PORTAL_AUTO_APPROVE:
+            for field, current in (
+                ("scope", self.client.scope_list),
+                ("grant_types", self.client.grant_type_list),
+            ):
+                added = sorted(set(cleaned.get(field) or []) - set(current))
+                if added:
+                    self.add_error(
+                        field,
+                        f"Adding {', '.join(added)} needs an operator's approval: ask them to add it, "
+                        "or register a new app.",
+                    )
+        return cleaned
 
     @classmethod
     def initial_for(cls, client: Client) -> dict:

@@ -151,3 +151,33 @@ def test_delete_asks_first_then_deletes_and_its_tokens_stop(dev_client, app):
     assert response["Location"] == "/developers/"
     assert not Client.objects.filter(pk=client.pk).exists()
     assert not Token.objects.filter(pk=token.pk).exists()
+
+
+EDIT_FORM = {
+    "name": "Dana's app",
+    "redirect_uris": "https://app.example.com/callback\nhttps://app.example.com/second",
+    "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+    "scope": ["profile", "read", "write"],
+}
+
+
+def test_an_approved_app_cannot_widen_its_scopes_or_grants_on_its_own(dev_client, app, operator):
+    client, _secret = app
+    services.set_client_status(client, Client.Status.ACTIVE, actor=Actor.operator(operator))
+    response = dev_client.post(f"/developers/apps/{client.client_id}/edit/", EDIT_FORM)
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "write needs an operator's approval" in errors["scope"][0]
+    assert "client_credentials needs an operator's approval" in errors["grant_types"][0]
+    client.refresh_from_db()
+    assert client.scope_list == ["profile", "read"]
+    assert len(client.redirect_uri_list) == 1
+
+
+def test_a_pending_app_may_change_freely(dev_client, app):
+    client, _secret = app
+    response = dev_client.post(f"/developers/apps/{client.client_id}/edit/", EDIT_FORM)
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert client.scope_list == ["profile", "read", "write"]
+    assert len(client.redirect_uri_list) == 2
