@@ -193,7 +193,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 # The issuer identifier (RFC 8414 / RFC 9207). Empty: derived from the request's host.
 OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "").rstrip("/")
 # Protocol endpoints refuse plain HTTP unless this is off (it is off in DEBUG).
-OAUTH2_REQUIRE_HTTPS = env_bool("OAUTH2_REQUIRE_HTTPS", not DEBUG)
+# (Tests speak plain HTTP through the test client; the HTTPS tests turn it on.)
+OAUTH2_REQUIRE_HTTPS = env_bool("OAUTH2_REQUIRE_HTTPS", not DEBUG and not _RUNNING_TESTS)
 if not OAUTH2_REQUIRE_HTTPS:
     # authlib refuses http:// URIs unless told otherwise; our own check replaces its.
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
@@ -326,6 +327,10 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING" if _RUNNING_TESTS else "INFO"},
+        # The audit log's JSON lines (one per event, INFO) are for a SIEM: off the console by
+        # default, while a receiver's failure (ERROR) still shows. AUDIT_LOG_LEVEL=INFO prints
+        # every event; docs/audit.md shows how to send them to a file.
+        "oauth_console.audit": {"level": os.environ.get("AUDIT_LOG_LEVEL", "WARNING")},
         # authlib logs every issued token dict (access and refresh token values) at DEBUG; never
         # let LOG_LEVEL=DEBUG write credentials to the log (tests/security/test_response_hygiene.py).
         "authlib": {"level": "INFO"},
