@@ -28,13 +28,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import signals
+from .client_auth import attempted_auth_method, basic_credentials_error, claimed_client_id
 from .errors import NO_STORE_HEADERS, OAuth2Error, clean_error_text, error_response, json_response
 from .requests import AUTHORIZATION_STYLE, TOKEN_STYLE, DjangoOAuth2Request, build_oauth2_request
 
 __all__ = ["AuthorizationServer"]
 
-# authlib refuses to build an error whose description holds characters RFC 6749 §5.2 forbids;
-# when an authlib message echoes such input, answer a plain invalid_request instead of a 500.
+# The start of the ValueError authlib raises for an error description it will not build.
 _FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
@@ -45,32 +45,6 @@ def _token_generator(length: int) -> Callable[..., str]:
         return secrets.token_urlsafe(length)
 
     return generate
-
-
-def _basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
-    """A 401 invalid_client for an unreadable `Authorization: Basic` header, else None."""
-    import base64
-    import binascii
-    from urllib.parse import unquote_to_bytes
-
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    value = value.strip()
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        client_id, sep, secret = decoded.partition(":")
-        # RFC 6749 §2.3.1: both parts are form-urlencoded before encoding; they must decode too.
-        client_id = unquote_to_bytes(client_id).decode("utf-8")
-        secret = unquote_to_bytes(secret).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return InvalidClientError(status_code=401, description="The Basic credentials are malformed.")
-    if not value or not sep or not client_id:
-        return InvalidClientError(status_code=401, description="The Basic credentials are malformed.")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in client_id + secret):
-        return InvalidClientError(status_code=401, description="The Basic credentials are malformed.")
-    return None
 
 
 class AuthorizationServer(_AuthorizationServer):
@@ -227,11 +201,11 @@ class AuthorizationServer(_AuthorizationServer):
         Refuses an unreadable Basic header and more than one credential at once (RFC 6749 §2.3).
         """
         django_request = getattr(request, "django_request", None)
-        method = self._attempted_auth_method(request)
-        claimed_id = self._claimed_client_id(request)
+        method = attempted_auth_method(request)
+        claimed_id = claimed_client_id(request)
         try:
             if django_request is not None:
-                broken = _basic_credentials_error(django_request)
+                broken = basic_credentials_error(django_request)
                 if broken is not None:
                     raise broken
             if method == "client_secret_basic" and "client_secret" in request.form:
@@ -255,24 +229,6 @@ class AuthorizationServer(_AuthorizationServer):
             sender=type(self), client=client, request=django_request, method=request.auth_method
         )
         return client
-
-    @staticmethod
-    def _attempted_auth_method(request: OAuth2Request) -> str:
-        if request.headers.get("Authorization", "").strip().lower().startswith("basic"):
-            return "client_secret_basic"
-        if "client_secret" in request.form:
-            return "client_secret_post"
-        return "none"
-
-    @staticmethod
-    def _claimed_client_id(request: OAuth2Request) -> str | None:
-        from authlib.oauth2.rfc6749.util import extract_basic_authorization
-
-        try:
-            client_id, _ = extract_basic_authorization(request.headers)
-        except (UnicodeDecodeError, ValueError):
-            client_id = None
-        return client_id or request.payload.client_id
 
     # --- grants and endpoints ------------------------------------------------------------------
 
@@ -391,9 +347,7 @@ class AuthorizationServer(_AuthorizationServer):
             error.state = state
             response = self.handle_error_response(request, error)
         except ValueError as exc:
-            if _FORBIDDEN_DESCRIPTION not in str(exc):
-                raise
-            response = self.handle_error_response(request, InvalidRequestError("The request is malformed."))
+            response = self._malformed(request, exc)
         if grant is not None:
             grant.execute_hook("after_authorization_response", response)
         self.execute_hook("after_create_authorization_response", response)
@@ -428,20 +382,14 @@ class AuthorizationServer(_AuthorizationServer):
 
     def create_token_response(self, request: HttpRequest) -> HttpResponse:
         """Answer a token request (RFC 6749 §3.2): POST, form body, JSON answer, never cached."""
-        oauth_request = None
-        try:
+
+        def answer() -> HttpResponse:
             oauth_request = build_oauth2_request(request, style=TOKEN_STYLE)
             grant = self.get_token_grant(oauth_request)
             grant.validate_token_request()
-            status, body, headers = grant.create_token_response()
-            response = self.handle_response(status, body, headers)
-        except OAuth2Error as error:
-            response = self.handle_error_response(oauth_request or request, error)
-        except ValueError as exc:
-            if _FORBIDDEN_DESCRIPTION not in str(exc):
-                raise
-            response = self.handle_error_response(request, InvalidRequestError("The request is malformed."))
-        return _no_store(response)
+            return self.handle_response(*grant.create_token_response())
+
+        return _no_store(self._answer_or_error(request, answer))
 
     # --- revocation and introspection ----------------------------------------------------------
 
@@ -454,18 +402,12 @@ class AuthorizationServer(_AuthorizationServer):
 
     def respond_with_endpoint(self, endpoint: Any, request: HttpRequest) -> HttpResponse:
         """Run `endpoint` on a strictly parsed POST form; JSON answer, never cached."""
-        oauth_request = None
-        try:
+
+        def answer() -> HttpResponse:
             oauth_request = build_oauth2_request(request, style=TOKEN_STYLE)
-            result = endpoint.create_endpoint_response(oauth_request)
-            response = self.handle_response(*result)
-        except OAuth2Error as error:
-            response = self.handle_error_response(oauth_request or request, error)
-        except ValueError as exc:
-            if _FORBIDDEN_DESCRIPTION not in str(exc):
-                raise
-            response = self.handle_error_response(request, InvalidRequestError("The request is malformed."))
-        return _no_store(response)
+            return self.handle_response(*endpoint.create_endpoint_response(oauth_request))
+
+        return _no_store(self._answer_or_error(request, answer))
 
     def create_revocation_response(self, request: HttpRequest) -> HttpResponse:
         """Answer an RFC 7009 revocation request with the registered RevocationEndpoint (or a
@@ -482,6 +424,23 @@ class AuthorizationServer(_AuthorizationServer):
 
         endpoint = self._endpoint_or_default(IntrospectionEndpoint)
         return self.respond_with_endpoint(endpoint, request)
+
+    # --- shared error handling -----------------------------------------------------------------
+
+    def _answer_or_error(self, request: HttpRequest, answer: Callable[[], HttpResponse]) -> HttpResponse:
+        try:
+            return answer()
+        except OAuth2Error as error:
+            return self.handle_error_response(request, error)
+        except ValueError as exc:
+            return self._malformed(request, exc)
+
+    def _malformed(self, request: HttpRequest, exc: ValueError) -> HttpResponse:
+        # authlib refuses to build an error whose description echoes characters RFC 6749 §5.2
+        # forbids (ValueError); answer a plain invalid_request instead of a 500.
+        if _FORBIDDEN_DESCRIPTION not in str(exc):
+            raise exc
+        return self.handle_error_response(request, InvalidRequestError("The request is malformed."))
 
     def _endpoint_or_default(self, endpoint_cls: type) -> Any:
         endpoints = self._endpoints.get(endpoint_cls.ENDPOINT_NAME)

@@ -1,0 +1,66 @@
+"""Reading client credentials off a request before authlib does (RFC 6749 §2.3).
+
+authlib skips a Basic header it cannot decode and crashes on one that is not UTF-8; these
+helpers let the server refuse such headers as 401 invalid_client, and name the method and
+client a failed attempt claimed (for `client_authentication_failed`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote_to_bytes
+
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from django.http import HttpRequest
+
+__all__ = ["attempted_auth_method", "basic_credentials_error", "claimed_client_id"]
+
+
+def _malformed() -> InvalidClientError:
+    return InvalidClientError(status_code=401, description="The Basic credentials are malformed.")
+
+
+def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
+    """A 401 invalid_client for an unreadable `Authorization: Basic` header, else None.
+
+    Unreadable: not strict base64, not UTF-8, no colon, an empty client_id, or control characters.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    value = value.strip()
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        client_id, sep, secret = decoded.partition(":")
+        # RFC 6749 §2.3.1: both parts are form-urlencoded before encoding; they must decode too.
+        client_id = unquote_to_bytes(client_id).decode("utf-8")
+        secret = unquote_to_bytes(secret).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return _malformed()
+    if not value or not sep or not client_id:
+        return _malformed()
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in client_id + secret):
+        return _malformed()
+    return None
+
+
+def attempted_auth_method(request: OAuth2Request) -> str:
+    """The authentication method the request attempts: client_secret_basic, _post, or none."""
+    if request.headers.get("Authorization", "").strip().lower().startswith("basic"):
+        return "client_secret_basic"
+    if "client_secret" in request.form:
+        return "client_secret_post"
+    return "none"
+
+
+def claimed_client_id(request: OAuth2Request) -> str | None:
+    """The client_id the request claims (Basic header first, then the form), if readable."""
+    try:
+        client_id, _ = extract_basic_authorization(request.headers)
+    except (UnicodeDecodeError, ValueError):
+        client_id = None
+    return client_id or request.payload.client_id
