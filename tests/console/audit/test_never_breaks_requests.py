@@ -1,0 +1,122 @@
+"""The audit log observes requests and never breaks one; every event also goes to the SIEM logger."""
+
+import json
+import logging
+
+import pytest
+from django.db import DatabaseError
+from django.test import Client as HttpClient
+
+from oauth_console.audit import recorder
+from oauth_console.audit.models import AuditEvent
+from server.models import Token
+from tests.server.helpers import basic_auth, exchange_code, form, get_code
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def token_request(app):
+    client, secret = app
+    return form(
+        HttpClient(),
+        "/oauth/token",
+        {"grant_type": "client_credentials", "scope": "read"},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+
+
+@pytest.fixture
+def app(make_client):
+    return make_client("Billing")
+
+
+@pytest.fixture
+def broken_database(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(AuditEvent, "save", refuse)
+    monkeypatch.setattr(AuditEvent.objects, "bulk_create", refuse)
+
+
+def errors(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "oauth_console.audit" and r.levelno >= logging.ERROR]
+
+
+def test_token_endpoint_answers_as_usual_when_the_event_cannot_be_written(app, broken_database, caplog):
+    before = AuditEvent.objects.count()
+    response = token_request(app)
+    assert response.status_code == 200
+    assert Token.objects.filter(client=app[0]).count() == 1
+    assert AuditEvent.objects.count() == before
+    logged = errors(caplog)
+    assert any("Could not write 2 audit event(s)" in r.getMessage() and r.exc_info for r in logged)
+    # The SIEM still receives what the database refused.
+    lost = [
+        json.loads(r.getMessage()) for r in logged if r.getMessage().startswith('{"audit_event_not_stored"')
+    ]
+    assert {e["audit_event_not_stored"]["event_type"] for e in lost} == {
+        "client_authenticated",
+        "token_issued",
+    }
+
+
+def test_code_flow_inside_a_transaction_survives_a_failing_audit_write(
+    app, end_user, broken_database, caplog
+):
+    client, secret = app
+    browser = HttpClient()
+    browser.force_login(end_user)
+    code, verifier = get_code(browser, client.client_id)
+    response = exchange_code(browser, client.client_id, secret, code, verifier)
+    assert response.status_code == 200
+    access = response.json()["access_token"]
+    assert HttpClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+    assert errors(caplog)
+
+
+def test_a_receiver_that_raises_is_logged_and_the_request_goes_on(app, monkeypatch, caplog):
+    def explode(*args, **kwargs):
+        raise RuntimeError("bug in the audit log")
+
+    monkeypatch.setattr(recorder, "build_event", explode)
+    response = token_request(app)
+    assert response.status_code == 200
+    assert any("bug in the audit log" in str(r.exc_info[1]) for r in errors(caplog) if r.exc_info)
+
+
+def test_bearer_check_survives_a_broken_cache(app, end_user, monkeypatch, caplog):
+    from django.core.cache import cache
+
+    client, secret = app
+    browser = HttpClient()
+    browser.force_login(end_user)
+    code, verifier = get_code(browser, client.client_id)
+    access = exchange_code(browser, client.client_id, secret, code, verifier).json()["access_token"]
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "add", down)
+    response = HttpClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert response.status_code == 200
+    assert response.json()["user"]["username"] == "alice"
+    assert any("on_token_authenticated" in r.getMessage() for r in errors(caplog))
+
+
+def test_every_event_goes_to_the_siem_logger_as_one_json_line(app, caplog):
+    caplog.set_level(logging.INFO, logger="oauth_console.audit")
+    response = token_request(app)
+    access = response.json()["access_token"]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "oauth_console.audit" and r.levelno == logging.INFO
+    ]
+    events = [json.loads(line) for line in lines if line.startswith('{"audit_event"')]
+    stored = {e.pk: e for e in AuditEvent.objects.all()}
+    issued = next(e for e in events if e["event"]["event_type"] == "token_issued")
+    assert issued["entry_hash"] == stored[issued["audit_event"]].entry_hash
+    assert issued["event"]["client_id"] == app[0].client_id
+    assert all("\n" not in line for line in lines)
+    assert access not in "".join(lines)
