@@ -247,6 +247,9 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
             return 200, {"active": False}, default_json_headers
         payload = self.introspect_token(token)
         payload.setdefault("active", True)
+        if not payload["active"]:
+            # RFC 7662 §2.2: an inactive token is described by "active" alone.
+            return 200, {"active": False}, default_json_headers
         if self._introspect_token is None:
             # The issuer may come from the request's origin, which introspect_token cannot see.
             issuer = self._issuer(django_request)

@@ -286,3 +286,18 @@ def test_default_introspection_uses_the_servers_issuer(user, oauth_client, make_
     assert (
         json.loads(endpoint.create_introspection_response(request).content)["iss"] == "https://issuer.example"
     )
+
+
+def test_an_inactive_answer_from_introspect_token_is_only_active_false(user, oauth_client, make_token):
+    token = make_token(user, oauth_client)
+
+    class Strict(IntrospectionEndpoint):
+        def introspect_token(self, token):
+            return {"active": False, "reason": "client disabled"}
+
+    server = AuthorizationServer(views.query_client, views.save_token)
+    server.register_endpoint(Strict())
+    request = RequestFactory().post(
+        "/i", form({"token": token.access_token}), content_type="application/x-www-form-urlencoded", **basic()
+    )
+    assert server.create_introspection_response(request).content == b'{"active": false}'
