@@ -207,6 +207,9 @@ OAUTH2_AUTHORIZATION_CODE_LIFETIME = env_int("OAUTH2_AUTHORIZATION_CODE_LIFETIME
 # PKCE (S256) is required for every authorization-code flow unless this is turned off; it is
 # always required for public clients.
 OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", True)
+# A user who already approved a client for the same or broader scopes is not asked again,
+# unless this is on (or the client's own "require consent" flag is set).
+OAUTH2_ALWAYS_ASK_CONSENT = env_bool("OAUTH2_ALWAYS_ASK_CONSENT", False)
 # What server.oauth2.OAuthMiddleware checks bearer tokens with (only read if it is installed):
 # a dotted path to a ResourceProtector, else a token model "app_label.Model". Empty: unset.
 OAUTH2_RESOURCE_PROTECTOR = os.environ.get("OAUTH2_RESOURCE_PROTECTOR", "")

@@ -59,7 +59,9 @@ def protocol_endpoint(view):
 
 def _consent_headers(response: HttpResponse) -> HttpResponse:
     # The consent page must never be framed (clickjacking) or cached, and must not leak its
-    # query (state, code_challenge) through the Referer header.
+    # query (state, code_challenge) through the Referer header. The page's own <meta> relaxes
+    # this to same-origin: under no-referrer a browser sends "Origin: null" with the consent
+    # form's POST and Django's CSRF check would refuse it; other origins still get nothing.
     response["Content-Security-Policy"] = "frame-ancestors 'none'"
     response["X-Frame-Options"] = "DENY"
     response["Cache-Control"] = "no-store"
@@ -85,7 +87,7 @@ def _scope_descriptions(scope: str) -> list[tuple[str, str]]:
 
 
 def _consent_covers(user, client, scope: str) -> bool:
-    if client.require_consent or getattr(settings, "OAUTH2_ALWAYS_ASK_CONSENT", False):
+    if client.require_consent or settings.OAUTH2_ALWAYS_ASK_CONSENT:
         return False
     granted = Consent.objects.filter(user=user, client=client).values_list("scope", flat=True).first()
     if granted is None:
