@@ -202,3 +202,19 @@ def test_save_token_result_is_the_record(user, oauth_client, recorder):
     assert server.create_token_response(token_request).status_code == 200
     assert saved == [("authorization_code", oauth_client, user, stored_code)]
     assert recorder.of("token_issued")[0]["record"] == "row-42"
+
+
+def test_example_receivers_log_this_apps_events(web, api, oauth_client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="tests.oauth2.exampleapp.signals")
+    code, verifier = get_code(web)
+    tokens = exchange(api, code, verifier).json()
+    api.get("/api/user/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    api.post("/revoke/", {"token": tokens["access_token"]}, **basic())
+    token = Token.objects.get()
+    messages = [record.getMessage() for record in caplog.records]
+    assert "Client client-one authenticated" in messages
+    assert f"Token for user {token.user.pk} authenticated" in messages
+    assert f"Token {token.pk} revoked" in messages
+    assert not any(tokens["access_token"] in message for message in messages)

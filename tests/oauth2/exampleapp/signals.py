@@ -4,7 +4,8 @@
   would fail); the receiver logs instead;
 - the spec logs the revoked access token itself; a token value must never reach a log (see
   server/oauth2/signals.py), so the receiver logs the token's primary key.
-They read attributes defensively: the package's signals are also sent by the project's server.
+The package's signals are also sent by the project's own server, so the receivers only speak
+about this app's clients and tokens.
 """
 
 import logging
@@ -13,22 +14,30 @@ from django.dispatch import receiver
 
 from server.oauth2 import client_authenticated, token_authenticated, token_revoked
 
+from .models import Client, Token
+
 logger = logging.getLogger(__name__)
 
 
 @receiver(client_authenticated)
 def on_client_authenticated(sender, client=None, **kwargs):
-    logger.info(f"Client {getattr(client, 'client_id', None)} authenticated")
+    if not isinstance(client, Client):
+        return
+    logger.info(f"Client {client.client_id} authenticated")
     # Update client statistics, log authentication, etc.
 
 
 @receiver(token_authenticated)
 def on_token_authenticated(sender, token=None, **kwargs):
-    logger.info(f"Token for user {getattr(token, 'user_id', None)} authenticated")
+    if not isinstance(token, Token):
+        return
+    logger.info(f"Token for user {token.user_id} authenticated")
     # Update user last activity, log API usage, etc.
 
 
 @receiver(token_revoked)
 def on_token_revoked(sender, token=None, **kwargs):
-    logger.info(f"Token {getattr(token, 'pk', None)} revoked")
+    if not isinstance(token, Token):
+        return
+    logger.info(f"Token {token.pk} revoked")
     # Clean up related resources, notify user, etc.
