@@ -24,7 +24,7 @@ import time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oauth_console.settings")
 os.environ.setdefault("OAUTH_CONSOLE_TESTING", "1")  # the development SECRET_KEY is fine here
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -56,8 +56,11 @@ def insert_only(thread: int, number: int) -> None:
 def insert_row_chain(thread: int, number: int) -> None:
     event = _event(thread, number)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT last_hash FROM {HEAD_TABLE} WHERE id = 1 FOR UPDATE" if _pg() else
-                       f"SELECT last_hash FROM {HEAD_TABLE} WHERE id = 1")
+        cursor.execute(
+            f"SELECT last_hash FROM {HEAD_TABLE} WHERE id = 1 FOR UPDATE"
+            if _pg()
+            else f"SELECT last_hash FROM {HEAD_TABLE} WHERE id = 1"
+        )
         (previous,) = cursor.fetchone()
         event.entry_hash = hmac.new(
             chain.hash_key(), (previous + event.canonical).encode(), hashlib.sha256
@@ -99,7 +102,9 @@ def run(strategy, threads: int, per_thread: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--per-thread", type=int, default=1000)
     parser.add_argument("--threads", default="1,2,8")
     parser.add_argument("--rounds", type=int, default=3)
@@ -107,7 +112,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {HEAD_TABLE} (id integer PRIMARY KEY, last_hash varchar(64))")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {HEAD_TABLE} (id integer PRIMARY KEY, last_hash varchar(64))"
+        )
         cursor.execute(f"DELETE FROM {HEAD_TABLE}")
         cursor.execute(f"INSERT INTO {HEAD_TABLE} (id, last_hash) VALUES (1, '')")
     AuditEvent.objects.all().delete()

@@ -1,5 +1,7 @@
 """Protocol events, from `server.oauth2.signals` (each carries the Django request)."""
 
+import functools
+
 from django.conf import settings
 from django.core.cache import cache
 from django.dispatch import receiver
@@ -97,7 +99,7 @@ def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
     if interval > 0 and not cache.add(f"audit:token-used:{token_id}", 1, timeout=interval):
         return
     now = timezone.now()
-    services.touch_token(token_id, now)
+    recorder.run_after_write(functools.partial(services.touch_token, token_id, now))
     client_id = client_id_of(getattr(token, "client", None))
     recorder.record(
         EventType.TOKEN_AUTHENTICATED,

@@ -44,6 +44,7 @@ def errors(caplog) -> list[logging.LogRecord]:
 
 
 def test_token_endpoint_answers_as_usual_when_the_event_cannot_be_written(app, broken_database, caplog):
+    caplog.set_level(logging.INFO, logger="oauth_console.audit")
     before = AuditEvent.objects.count()
     response = token_request(app)
     assert response.status_code == 200
@@ -51,11 +52,14 @@ def test_token_endpoint_answers_as_usual_when_the_event_cannot_be_written(app, b
     assert AuditEvent.objects.count() == before
     logged = errors(caplog)
     assert any("Could not write 2 audit event(s)" in r.getMessage() and r.exc_info for r in logged)
-    # The SIEM still receives what the database refused.
-    lost = [
-        json.loads(r.getMessage()) for r in logged if r.getMessage().startswith('{"audit_event_not_stored"')
+    # The SIEM has every event already, and learns which of them the database refused.
+    siem = [
+        json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith('{"audit_event":')
     ]
-    assert {e["audit_event_not_stored"]["event_type"] for e in lost} == {
+    lost = {
+        json.loads(r.getMessage())["audit_event_not_stored"] for r in logged if "not_stored" in r.getMessage()
+    }
+    assert {line["audit_event"]["event_type"] for line in siem if line["entry_hash"] in lost} == {
         "client_authenticated",
         "token_issued",
     }
@@ -114,9 +118,51 @@ def test_every_event_goes_to_the_siem_logger_as_one_json_line(app, caplog):
         if r.name == "oauth_console.audit" and r.levelno == logging.INFO
     ]
     events = [json.loads(line) for line in lines if line.startswith('{"audit_event"')]
-    stored = {e.pk: e for e in AuditEvent.objects.all()}
-    issued = next(e for e in events if e["event"]["event_type"] == "token_issued")
-    assert issued["entry_hash"] == stored[issued["audit_event"]].entry_hash
-    assert issued["event"]["client_id"] == app[0].client_id
+    stored = {e.entry_hash: e for e in AuditEvent.objects.all()}
+    issued = next(e for e in events if e["audit_event"]["event_type"] == "token_issued")
+    assert issued["entry_hash"] in stored
+    assert stored[issued["entry_hash"]].event_type == "token_issued"
+    assert issued["audit_event"]["client_id"] == app[0].client_id
     assert all("\n" not in line for line in lines)
     assert access not in "".join(lines)
+
+
+# --- write-behind (the production default) ---------------------------------------------------------
+
+
+@pytest.fixture
+def write_behind(settings):
+    from oauth_console.audit import writer
+
+    settings.AUDIT_WRITE_BEHIND = True
+    settings.AUDIT_WRITE_DELAY_MS = 50
+    yield writer
+    writer.flush()
+
+
+def test_write_behind_stores_the_events_of_a_request_after_it_answered(app, write_behind):
+    response = token_request(app)
+    assert response.status_code == 200
+    assert write_behind.flush()
+    types = set(AuditEvent.objects.values_list("event_type", flat=True))
+    assert {"client_authenticated", "token_issued"} <= types
+
+
+def test_write_behind_touches_the_token_off_the_request(app, end_user, write_behind):
+    client, secret = app
+    browser = HttpClient()
+    browser.force_login(end_user)
+    code, verifier = get_code(browser, client.client_id)
+    access = exchange_code(browser, client.client_id, secret, code, verifier).json()["access_token"]
+    assert HttpClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+    assert write_behind.flush()
+    token = Token.objects.get(access_token_prefix=access[:12])
+    assert token.last_used_at is not None
+    assert AuditEvent.objects.filter(event_type="token_authenticated", token_id=token.pk).count() == 1
+
+
+def test_write_behind_survives_a_broken_database(app, write_behind, broken_database, caplog):
+    assert token_request(app).status_code == 200
+    assert write_behind.flush()
+    assert any("Could not write" in r.getMessage() for r in errors(caplog))
+    assert token_request(app).status_code == 200

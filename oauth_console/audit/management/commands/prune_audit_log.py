@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from oauth_console.audit import checkpoints, recorder
+from oauth_console.audit import checkpoints, recorder, writer
 from oauth_console.audit.management.commands._durations import parse_age
 from oauth_console.audit.models import ActorKind, EventType
 
@@ -35,6 +35,7 @@ class Command(BaseCommand):
                 "through_event_id": result.through_event_id,
             },
         )
+        writer.flush()  # the event must be stored before the process exits
         self.stdout.write(
             f"Deleted {result.deleted:,} audit events"
             + (f" (up to event #{result.through_event_id})." if result.through_event_id else ".")

@@ -1,0 +1,168 @@
+"""What the audit log costs the token endpoint and the bearer check (issue 4's budget: <10%, <5%).
+
+In one process, through Django's full request handling (test client, all middleware), the same
+requests run with the audit log on (its middleware and receivers, the SIEM line to a file) and
+off (both removed). Each round runs both modes back to back in a shuffled order; the cost is
+1 - the median of the per-round on/off throughput ratios, so machine noise hits both alike.
+
+  DATABASE_URL=sqlite:////tmp/audit_bench.sqlite3 .venv/bin/python -m bench.audit_overhead
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/audit_bench .venv/bin/python -m bench.audit_overhead
+
+Scenarios:
+  token         POST /oauth/token, client_credentials with HTTP Basic (two events, one INSERT)
+  bearer        GET /api/me with one token (after its first use, the throttle writes nothing)
+  bearer-every  the same with AUDIT_TOKEN_USE_INTERVAL=0: an UPDATE and an INSERT on every use
+"""
+
+import argparse
+import logging
+import os
+import random
+import statistics
+import time
+from base64 import b64encode
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oauth_console.settings")
+os.environ.setdefault("OAUTH_CONSOLE_TESTING", "1")  # the development SECRET_KEY; plain HTTP
+os.environ.setdefault("OAUTH2_RATE_LIMIT_ENABLED", "0")  # one client hammering on purpose
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client as HttpClient  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+
+from oauth_console.audit.models import AuditEvent  # noqa: E402
+from server import credentials, services  # noqa: E402
+from server import signals as server_signals  # noqa: E402
+from server.actors import Actor  # noqa: E402
+from server.oauth2 import signals as oauth2_signals  # noqa: E402
+
+AUDIT_MIDDLEWARE = "oauth_console.audit.middleware.RequestContextMiddleware"
+SIEM_FILE = "/tmp/audit-bench-siem.log"
+
+
+def _audit_signals():
+    from django.contrib.auth import signals as auth_signals
+
+    modules = (oauth2_signals, server_signals, auth_signals)
+    return [
+        value
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, django.dispatch.Signal)
+    ]
+
+
+class AuditSwitch:
+    """Connect or disconnect the audit receivers (by their dispatch_uid prefix)."""
+
+    def __init__(self):
+        self.saved = {}
+        for signal in _audit_signals():
+            self.saved[signal] = [r for r in signal.receivers if str(r[0][0]).startswith("audit.")]
+
+    def set(self, on: bool) -> None:
+        for signal, audit in self.saved.items():
+            with signal.lock:
+                others = [r for r in signal.receivers if not str(r[0][0]).startswith("audit.")]
+                signal.receivers = others + (audit if on else [])
+                signal.sender_receivers_cache.clear()
+
+
+def _client(middleware: list[str]) -> HttpClient:
+    with override_settings(MIDDLEWARE=middleware):
+        http = HttpClient()
+        http.get("/.well-known/oauth-authorization-server")  # loads the middleware chain now
+    return http
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=400, help="Requests per burst.")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--scenarios", default="token,bearer,bearer-every")
+    args = parser.parse_args()
+
+    logging.getLogger().setLevel(logging.WARNING)
+    siem = logging.getLogger("oauth_console.audit")
+    siem.handlers[:] = [logging.FileHandler(SIEM_FILE)]
+    siem.setLevel(logging.INFO)
+    siem.propagate = False
+
+    call_command("migrate", verbosity=0)
+    client, secret = services.create_client(
+        name="audit bench",
+        actor=Actor.system("bench"),
+        grant_types=["client_credentials", "authorization_code", "refresh_token"],
+        redirect_uris=["https://bench.example.com/cb"],
+        scope=["profile", "read"],
+    )
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="audit-bench-user")
+    access = credentials.generate("access_token")
+    services.store_token(
+        {"access_token": access, "token_type": "Bearer", "expires_in": 86400, "scope": "profile"},
+        client=client,
+        user=user,
+        grant_type="authorization_code",
+    )
+    basic = "Basic " + b64encode(f"{client.client_id}:{secret}".encode()).decode()
+
+    with_audit = _client(list(settings.MIDDLEWARE))
+    without_audit = _client([m for m in settings.MIDDLEWARE if m != AUDIT_MIDDLEWARE])
+    switch = AuditSwitch()
+
+    def token(http):
+        response = http.post(
+            "/oauth/token",
+            "grant_type=client_credentials&scope=read",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic,
+        )
+        assert response.status_code == 200, response.content
+
+    def bearer(http):
+        response = http.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+        assert response.status_code == 200, response.content
+
+    scenarios = {"token": (token, 300), "bearer": (bearer, 300), "bearer-every": (bearer, 0)}
+    print(f"database: {connection.vendor}; {args.requests} requests per burst, {args.rounds} rounds")
+    print(f"{'scenario':<14}{'audit off req/s':>16}{'audit on req/s':>16}{'cost':>8}")
+    for name in args.scenarios.split(","):
+        request, interval = scenarios[name]
+        ratios, on_rates, off_rates = [], [], []
+        with override_settings(AUDIT_TOKEN_USE_INTERVAL=interval):
+            for _ in range(args.rounds + 1):  # the first round warms up and is dropped
+                rates = {}
+                for on in random.sample([True, False], 2):
+                    switch.set(on)
+                    http = with_audit if on else without_audit
+                    cache.clear()  # rate limits; the token-use window starts anew each burst
+                    started = time.perf_counter()
+                    for _ in range(args.requests):
+                        request(http)
+                    rates[on] = args.requests / (time.perf_counter() - started)
+                ratios.append(rates[True] / rates[False])
+                on_rates.append(rates[True])
+                off_rates.append(rates[False])
+        switch.set(True)
+        ratios, on_rates, off_rates = ratios[1:], on_rates[1:], off_rates[1:]
+        cost = 1 - statistics.median(ratios)
+        print(
+            f"{name:<14}{statistics.median(off_rates):>16.0f}{statistics.median(on_rates):>16.0f}"
+            f"{100 * cost:>7.1f}%"
+        )
+    print(f"({AuditEvent.objects.count()} audit events in the table at the end)")
+
+
+if __name__ == "__main__":
+    main()
