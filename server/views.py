@@ -208,6 +208,7 @@ def server_metadata(request: HttpRequest) -> JsonResponse:
     return response
 
 
+@protocol_endpoint
 @require_oauth("profile")
 def api_me(request: HttpRequest) -> JsonResponse:
     """A small protected resource: who the token speaks for, and for which client."""
