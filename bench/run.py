@@ -278,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         "references": "django-oauth-toolkit 3.4.1 (default settings; one client hashed, others "
         "hash_client_secret=False), bare Django 5.2.19 with the same middleware",
         "oauth-console audit log": "on (every token issued and revoked is an audit event)",
+        "oauth-console rate limits": "on, with the protocol limits raised out of reach "
+        "(one load generator on one address would trip them)",
         "wall time": f"{time.monotonic() - started:.0f}s",
     }
     page, chart = write_results(

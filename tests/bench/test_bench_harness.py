@@ -285,3 +285,35 @@ def test_format_ratio():
 
 def test_markdown_table_escapes_pipes():
     assert report.markdown_table(["a"], [["x|y"]]).splitlines()[2] == "| x\\|y |"
+
+
+# --- the profile summary ------------------------------------------------------------------------
+
+COLLAPSED = (
+    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);view (server/views.py:10);'
+    "digest (server/credentials.py:51) 30\n"
+    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);view (server/views.py:10);'
+    "execute (django/db/backends/utils.py:100) 50\n"
+    'process 2:"gunicorn";handle (gunicorn/workers/sync.py:134);write (gunicorn/util.py:345) 20\n'
+    "garbage line\n"
+)
+
+
+def test_parse_collapsed_counts_inclusive_and_own_time_and_layers():
+    from bench import profile
+
+    result = profile.parse_collapsed(COLLAPSED)
+    assert result.samples == 100
+    assert result.inclusive["view (server/views.py:10)"] == 80
+    assert result.inclusive["handle (gunicorn/workers/sync.py:134)"] == 100
+    assert result.own.most_common(1) == [("execute (django/db/backends/utils.py:100)", 50)]
+    assert result.packages == {"django.db": 50, "server": 30, "gunicorn": 20}
+
+
+def test_profile_page_skips_frames_on_every_sample():
+    from bench import profile
+
+    page = profile.render("bearer", profile.parse_collapsed(COLLAPSED), rate=1234)
+    assert "1,234 req/s" in page
+    assert "handle (gunicorn/workers/sync.py:134)" not in page.split("own time")[0]
+    assert "| 1 | view (server/views.py:10) | 80.0% |" in page
