@@ -265,6 +265,28 @@ def timed(function) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def timed_with_queries(function) -> tuple[float, object, str]:
+    """Like `timed`, and say how many queries ran and which one took longest (for the profile)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        seconds, result = timed(function)
+    if not queries.captured_queries:
+        return seconds, result, "no queries"
+    slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
+    total = sum(float(q["time"]) for q in queries.captured_queries)
+    sql = " ".join(slowest["sql"].split())[:90].replace("|", "/")
+    return (
+        seconds,
+        result,
+        (
+            f"{len(queries.captured_queries)} queries, {total:.1f}s in SQL; "
+            f"slowest {float(slowest['time']):.2f}s: {sql}…"
+        ),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
@@ -383,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
 
     big = Token.objects.filter(client=first).count()
     log(f"revoke-all of {first.name}: {big:,} tokens")
-    seconds, count = timed(
+    seconds, count, queries = timed_with_queries(
         lambda: services.revoke_tokens(
             Token.objects.filter(client=first), actor=Actor.system("bench.scale"), reason="scale test"
         )
@@ -393,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             "revoke every token of one client (services.revoke_tokens)",
             [seconds],
             10.0,
-            note=f"{count:,} tokens",
+            note=f"{count:,} tokens; {queries}",
         )
     )
 
@@ -402,10 +424,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     expected = expired.count()
     log(f"cleartokens: {expected:,} expired tokens")
-    seconds, _ = timed(lambda: call_command("cleartokens", stdout=io.StringIO()))
+    seconds, _, queries = timed_with_queries(lambda: call_command("cleartokens", stdout=io.StringIO()))
     deleted = expected - expired.count()
     rows.append(
-        Row("cleartokens", [seconds], 60.0 * max(deleted, 1) / 1_000_000, note=f"{deleted:,} tokens deleted")
+        Row(
+            "cleartokens",
+            [seconds],
+            60.0 * max(deleted, 1) / 1_000_000,
+            note=f"{deleted:,} tokens deleted; {queries}",
+        )
     )
 
     prune_fraction = min(1.0, args.prune_events / args.events)
