@@ -13,7 +13,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -301,10 +301,36 @@ def expire_client_secret(secret: ClientSecret, *, actor: Actor) -> ClientSecret:
     return secret
 
 
+def _hold_client_for_issuance(client_pk: int) -> None:
+    """Share-lock a client row until the transaction ends, before a token is stamped `issued_at`.
+
+    Issuers take FOR KEY SHARE (they never block each other); `revoke_tokens` takes FOR UPDATE
+    on the same rows before it stamps `revoked_at`. So a bulk revocation waits for issuances in
+    flight and revokes them, and an issuance that starts meanwhile is stamped after it: no token
+    issued before a revocation instant stays active (tests/security/test_races.py). PostgreSQL
+    only: SQLite already serialises writers.
+    """
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(Client._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [client_pk])  # noqa: S608
+
+
+def _hold_clients_for_revocation(tokens: QuerySet[Token]) -> None:
+    """Lock the clients of `tokens` FOR UPDATE (in primary-key order, so revocations never
+    deadlock each other); see `_hold_client_for_issuance`."""
+    if connection.vendor != "postgresql":
+        return
+    clients = Client.objects.filter(pk__in=tokens.order_by().values("client_id")).order_by("pk")
+    list(clients.select_for_update(of=("self",)).values_list("pk", flat=True))
+
+
 def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteria: dict | None = None) -> int:
     """Revoke every still-active token in `tokens` with one UPDATE; return how many changed."""
-    now = timezone.now()
     with transaction.atomic():
+        _hold_clients_for_revocation(tokens)
+        now = timezone.now()
         count = tokens.filter(revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
         )
@@ -347,6 +373,7 @@ def store_authorization_code(
 def redeem_authorization_code(code: AuthorizationCode) -> bool:
     """Mark a code used. True for the one caller that wins; False if it was already used
     (one conditional UPDATE, so parallel redemptions of one code yield one winner)."""
+    _hold_client_for_issuance(code.client_id)
     won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now())
     return won == 1
 
@@ -372,6 +399,21 @@ def store_token(
     parent: Token | None = None,
 ) -> Token:
     """Store an issued token pair (digests only). A refresh continues its parent's family."""
+    with transaction.atomic(savepoint=False):
+        if authorization_code is None and parent is None:
+            # (The code and refresh grants took this lock when they claimed their credential.)
+            _hold_client_for_issuance(client.pk)
+        return _insert_token(
+            token,
+            client=client,
+            user=user,
+            grant_type=grant_type,
+            authorization_code=authorization_code,
+            parent=parent,
+        )
+
+
+def _insert_token(token: dict, *, client, user, grant_type, authorization_code, parent) -> Token:
     now = timezone.now()
     refresh = token.get("refresh_token")
     return Token.objects.create(
@@ -399,6 +441,7 @@ def store_token(
 def rotate_refresh_token(token: Token) -> bool:
     """Mark a refresh token used. True for the one caller that wins a race; False if it had
     already been rotated (reuse)."""
+    _hold_client_for_issuance(token.client_id)
     return Token.objects.filter(pk=token.pk, rotated_at__isnull=True).update(rotated_at=timezone.now()) == 1
 
 
