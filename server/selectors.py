@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connections
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -61,19 +61,15 @@ class TokenCounts:
 
 
 def token_counts(now: datetime | None = None) -> TokenCounts:
-    """Active tokens and tokens issued today, in one query.
+    """Active tokens and tokens issued today.
 
-    The WHERE clause lets the database combine the expiry and issue-time indexes instead of
-    reading the whole table; the FILTERs then split the (small) matching set.
+    Two queries, each narrowed by its own index (expiry, issue time); one query with an OR of
+    both conditions makes PostgreSQL read the whole table instead.
     """
     now = _now(now)
-    midnight = start_of_day(now)
-    active = Q(revoked_at__isnull=True, expires_at__gt=now)
-    today = Q(issued_at__gte=midnight)
-    counts = Token.objects.filter(Q(expires_at__gt=now) | today).aggregate(
-        active=Count("pk", filter=active), issued_today=Count("pk", filter=today)
-    )
-    return TokenCounts(active=counts["active"], issued_today=counts["issued_today"])
+    active = active_tokens(now).count()
+    issued_today = Token.objects.filter(issued_at__gte=start_of_day(now)).count()
+    return TokenCounts(active=active, issued_today=issued_today)
 
 
 def tokens_issued_per_day(days: int = 30, now: datetime | None = None) -> dict[str, dict[date, int]]:
@@ -199,42 +195,40 @@ class ClientTokenStats:
 def client_token_stats(client_pks: Iterable[int], now: datetime | None = None) -> dict[int, ClientTokenStats]:
     """Active-token count and last use for each client in `client_pks` (one page of a list).
 
-    Two grouped queries whatever the number of clients: one over their tokens, one over their
-    secrets. "Last use" is the latest of a token being issued or used and a secret being used.
+    Three queries whatever the number of clients: active tokens grouped by client; each client's
+    newest token (one index probe per client on (client, -issued_at)); its secrets' last use.
+    "Last use" is the later of the newest token being issued and a secret being used.
     """
     pks = list(client_pks)
     if not pks:
         return {}
     now = _now(now)
-    token_rows = (
-        Token.objects.filter(client_id__in=pks)
+    active = dict(
+        active_tokens(now)
+        .filter(client_id__in=pks)
         .values("client_id")
-        .annotate(
-            active=Count("pk", filter=Q(revoked_at__isnull=True, expires_at__gt=now)),
-            last_issued=Max("issued_at"),
-            last_used=Max("last_used_at"),
-        )
+        .annotate(n=Count("pk"))
         .order_by()
+        .values_list("client_id", "n")
     )
+    newest = Token.objects.filter(client_id=OuterRef("pk")).order_by("-issued_at").values("issued_at")[:1]
+    last: dict[int, datetime] = {
+        pk: issued
+        for pk, issued in Client.objects.filter(pk__in=pks)
+        .annotate(last_issued=Subquery(newest))
+        .values_list("pk", "last_issued")
+        if issued is not None
+    }
     secret_rows = (
         ClientSecret.objects.filter(client_id__in=pks, last_used_at__isnull=False)
         .values("client_id")
         .annotate(last_used=Max("last_used_at"))
         .order_by()
+        .values_list("client_id", "last_used")
     )
-    active: dict[int, int] = {}
-    last: dict[int, datetime] = {}
-
-    def later(pk: int, when: datetime | None) -> None:
-        if when is not None and (pk not in last or when > last[pk]):
-            last[pk] = when
-
-    for row in token_rows:
-        active[row["client_id"]] = row["active"]
-        later(row["client_id"], row["last_issued"])
-        later(row["client_id"], row["last_used"])
-    for row in secret_rows:
-        later(row["client_id"], row["last_used"])
+    for pk, used in secret_rows:
+        if pk not in last or used > last[pk]:
+            last[pk] = used
     return {pk: ClientTokenStats(active.get(pk, 0), last.get(pk)) for pk in pks}
 
 

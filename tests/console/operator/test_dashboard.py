@@ -142,7 +142,7 @@ def test_client_token_stats_counts_active_tokens_and_last_use(
     make_token(busy)
     make_token(busy, issued_ago=timedelta(minutes=5))
     make_token(busy, revoked=True)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         stats = selectors.client_token_stats([busy.pk, idle.pk])
     assert stats[busy.pk].active_tokens == 2
     assert stats[idle.pk] == selectors.ClientTokenStats(0, None)

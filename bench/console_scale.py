@@ -1,0 +1,100 @@
+"""Time the operator console's pages on a big token table (PostgreSQL).
+
+    createdb -h 127.0.0.1 -U postgres console_scale
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/console_scale DEBUG=1
+    python manage.py migrate && python manage.py seed_tokens --count 1000000 --clients 20 --users 200
+    python -m bench.console_scale [--repeat 5]
+
+Renders each page through Django's test client as a superuser (no network, no browser), and
+prints the median and best wall time and the number of SQL queries. The revocation of every
+token of the busiest client runs for real and is then rolled back, so the bench can be repeated.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oauth_console.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["CONSOLE_DASHBOARD_CACHE_SECONDS"] = "0"  # measure the queries, not the cache
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.db.models import Count
+    from django.test import Client as HttpClient
+    from django.test.utils import CaptureQueriesContext
+
+    from server.models import Client, Token
+
+    settings.ALLOWED_HOSTS = ["*"]
+    user_model = get_user_model()
+    admin = user_model.objects.filter(username="bench-admin").first() or user_model.objects.create_superuser(
+        "bench-admin", "bench@example.com", None
+    )
+    http = HttpClient()
+    http.force_login(admin)
+
+    total = Token.objects.order_by().count()
+    busiest = Token.objects.values("client").annotate(n=Count("pk")).order_by("-n").first()
+    client = Client.objects.get(pk=busiest["client"])
+    user_id = Token.objects.filter(user__isnull=False).values_list("user_id", flat=True).first()
+    print(f"{connection.vendor}: {total:,} tokens; busiest client {client.client_id} has {busiest['n']:,}")
+
+    pages = [
+        ("token list", "/admin/server/token/"),
+        ("token list, client + active", f"/admin/server/token/?client={client.pk}&status=active"),
+        ("token list, user", f"/admin/server/token/?user={user_id}"),
+        ("token list, revoked", "/admin/server/token/?status=revoked"),
+        ("token list, page 50", "/admin/server/token/?p=50"),
+        ("client list", "/admin/server/client/"),
+        ("client page (busiest)", f"/admin/server/client/{client.pk}/change/"),
+        ("dashboard", "/console/"),
+    ]
+
+    def timed(method, url, data=None):
+        times, queries, status = [], 0, None
+        for _ in range(args.repeat):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = getattr(http, method)(url, data or {})
+                times.append(time.perf_counter() - started)
+            queries, status = len(captured.captured_queries), response.status_code
+        return statistics.median(times), min(times), queries, status
+
+    print(f"{'page':34} {'median':>9} {'best':>9} {'queries':>8} status")
+    for name, url in pages:
+        median, best, queries, status = timed("get", url)
+        print(f"{name:34} {median * 1000:8.0f}ms {best * 1000:8.0f}ms {queries:8d} {status}")
+
+    bulk = "/admin/server/token/revoke/"
+    median, best, queries, status = timed("post", bulk, {"client_id": client.client_id, "reason": "bench"})
+    name = "revoke-all: confirmation count"
+    print(f"{name:34} {median * 1000:8.0f}ms {best * 1000:8.0f}ms {queries:8d} {status}")
+
+    active = Token.objects.filter(client=client, revoked_at__isnull=True).count()
+    with transaction.atomic():
+        started = time.perf_counter()
+        response = http.post(bulk, {"client_id": client.client_id, "reason": "bench", "confirm": "yes"})
+        elapsed = time.perf_counter() - started
+        revoked = Token.objects.filter(client=client, revoked_reason="bench").count()
+        transaction.set_rollback(True)
+    print(
+        f"{'revoke-all: one UPDATE':34} {elapsed * 1000:8.0f}ms {'':>9} {'':>8} {response.status_code}"
+        f"  ({revoked:,} of {active:,} unrevoked tokens; rolled back)"
+    )
+
+
+if __name__ == "__main__":
+    main()
