@@ -317,19 +317,24 @@ def _hold_client_for_issuance(client_pk: int) -> None:
         cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [client_pk])  # noqa: S608
 
 
-def _hold_clients_for_revocation(tokens: QuerySet[Token]) -> None:
-    """Lock the clients of `tokens` FOR UPDATE (in primary-key order, so revocations never
-    deadlock each other); see `_hold_client_for_issuance`."""
+def _hold_clients_for_revocation(clients: Q) -> None:
+    """Lock the `clients` rows FOR UPDATE (in primary-key order, so revocations never deadlock
+    each other); see `_hold_client_for_issuance`."""
     if connection.vendor != "postgresql":
         return
-    clients = Client.objects.filter(pk__in=tokens.order_by().values("client_id")).order_by("pk")
-    list(clients.select_for_update(of=("self",)).values_list("pk", flat=True))
+    locked = Client.objects.filter(clients).order_by("pk").select_for_update(of=("self",))
+    list(locked.values_list("pk", flat=True))
 
 
 def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteria: dict | None = None) -> int:
     """Revoke every still-active token in `tokens` with one UPDATE; return how many changed."""
     with transaction.atomic():
-        _hold_clients_for_revocation(tokens)
+        # The clients of the matched tokens, and the one the criteria name (whose tokens may all
+        # still be in flight, so not matched yet).
+        clients = Q(pk__in=tokens.order_by().values("client_id"))
+        if isinstance((criteria or {}).get("client_id"), str):
+            clients |= Q(client_id=criteria["client_id"])
+        _hold_clients_for_revocation(clients)
         now = timezone.now()
         count = tokens.filter(revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
@@ -481,8 +486,10 @@ def record_consent(*, user, client: Client, scope: str) -> Consent:
 
 def revoke_consent(*, user, client: Client, actor: Actor) -> int:
     """Forget `user`'s consent for `client` and revoke every token of that user for it."""
-    now = timezone.now()
     with transaction.atomic():
+        # A refresh racing this must not leave a new token behind (see revoke_tokens).
+        _hold_clients_for_revocation(Q(pk=client.pk))
+        now = timezone.now()
         Consent.objects.filter(user=user, client=client).delete()
         count = Token.objects.filter(user=user, client=client, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=actor.label[:200], revoked_reason="access revoked by the user"
