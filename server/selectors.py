@@ -58,18 +58,27 @@ def tokens_with_status(status: str, now: datetime | None = None, queryset=None) 
 class TokenCounts:
     active: int
     issued_today: int
+    # client pk -> its active tokens (clients without any are left out)
+    active_by_client: dict[int, int]
 
 
 def token_counts(now: datetime | None = None) -> TokenCounts:
-    """Active tokens and tokens issued today.
+    """Active tokens (in total and per client) and tokens issued today, in two queries.
 
-    Two queries, each narrowed by its own index (expiry, issue time); one query with an OR of
-    both conditions makes PostgreSQL read the whole table instead.
+    Each query is narrowed by its own index (expiry, issue time); one query with an OR of both
+    conditions makes PostgreSQL read the whole table instead. The per-client counts come with
+    the total for free and feed `top_clients_by_active_tokens`.
     """
     now = _now(now)
-    active = active_tokens(now).count()
+    by_client = dict(
+        active_tokens(now)
+        .values("client_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("client_id", "n")
+    )
     issued_today = Token.objects.filter(issued_at__gte=start_of_day(now)).count()
-    return TokenCounts(active=active, issued_today=issued_today)
+    return TokenCounts(active=sum(by_client.values()), issued_today=issued_today, active_by_client=by_client)
 
 
 def tokens_issued_per_day(days: int = 30, now: datetime | None = None) -> dict[str, dict[date, int]]:
@@ -118,21 +127,22 @@ class ClientTokenCount:
     active_tokens: int
 
 
-def top_clients_by_active_tokens(limit: int = 10, now: datetime | None = None) -> list[ClientTokenCount]:
-    """The `limit` clients with the most active tokens, most first (one grouped query + names)."""
-    rows = list(
-        active_tokens(now).values("client_id").annotate(n=Count("pk")).order_by("-n", "client_id")[:limit]
-    )
-    names = Client.objects.in_bulk([row["client_id"] for row in rows])
+def top_clients_by_active_tokens(
+    limit: int = 10, now: datetime | None = None, active_by_client: dict[int, int] | None = None
+) -> list[ClientTokenCount]:
+    """The `limit` clients with the most active tokens, most first.
+
+    Pass `active_by_client` from `token_counts` to reuse its counts (then only the names are
+    read); otherwise one grouped query counts them.
+    """
+    if active_by_client is None:
+        active_by_client = token_counts(now).active_by_client
+    top = sorted(active_by_client.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    clients = Client.objects.only("client_id", "name").in_bulk([pk for pk, _n in top])
     return [
-        ClientTokenCount(
-            pk=row["client_id"],
-            client_id=names[row["client_id"]].client_id,
-            name=names[row["client_id"]].name,
-            active_tokens=row["n"],
-        )
-        for row in rows
-        if row["client_id"] in names
+        ClientTokenCount(pk=pk, client_id=clients[pk].client_id, name=clients[pk].name, active_tokens=n)
+        for pk, n in top
+        if pk in clients
     ]
 
 

@@ -97,12 +97,14 @@ def test_dashboard_query_count_does_not_grow_with_clients(
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
 def test_charts_are_cached_but_counts_are_live(ops, make_client, make_token):
     client, _ = make_client()
-    make_token(client)
+    make_token(client, grant_type="authorization_code")
     ops.get(DASHBOARD)
-    make_token(client)
+    make_token(client, grant_type="authorization_code")
     response = ops.get(DASHBOARD)
     assert response.context["active_tokens"] == 2
-    assert response.context["charts"]["top_clients"][0]["active_tokens"] == 1
+    assert response.context["charts"]["top_clients"][0]["active_tokens"] == 2
+    issued = {series["label"]: series["data"] for series in response.context["charts"]["issued"]}
+    assert issued["authorization_code"][-1] == 1  # from the cache
 
 
 def test_dashboard_is_for_staff_with_view_permission(client, end_user, staff_without_permissions, readonly):

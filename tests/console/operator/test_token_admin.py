@@ -380,3 +380,11 @@ def test_token_metadata_export_has_no_values_or_digests(
         assert token.refresh_token_digest not in body
     assert client.client_id in body and "alice" in body and "active" in body
     assert "digest" not in body.splitlines()[0]
+
+
+def test_facet_counts_are_never_offered(ops, make_client, make_token, django_assert_max_num_queries):
+    client, _ = make_client()
+    make_token(client)
+    with django_assert_max_num_queries(8):
+        page = ops.get(changelist() + "?_facets=True").content.decode()
+    assert "Show counts" not in page

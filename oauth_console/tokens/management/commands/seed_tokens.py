@@ -41,16 +41,23 @@ class Command(BaseCommand):
             default=0.5,
             help="Fraction of the tokens that go to the first client (default 0.5).",
         )
+        parser.add_argument(
+            "--long-lived-share",
+            type=float,
+            default=0.02,
+            help="Fraction of access tokens that live 30 days instead of 1 hour (default 0.02).",
+        )
         parser.add_argument("--batch-size", type=int, default=5_000, help="Rows per INSERT (default 5000).")
         parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
 
     def handle(self, *args, **options):
         count, n_clients, n_users = options["count"], options["clients"], options["users"]
         share, batch_size, days = options["first_client_share"], options["batch_size"], options["days"]
+        long_lived = options["long_lived_share"]
         if count < 0 or n_clients < 1 or n_users < 0 or batch_size < 1 or days < 1:
             raise CommandError("--count >= 0, --clients >= 1, --users >= 0, --batch-size >= 1, --days >= 1.")
-        if not 0 <= share <= 1:
-            raise CommandError("--first-client-share is a fraction between 0 and 1.")
+        if not (0 <= share <= 1 and 0 <= long_lived <= 1):
+            raise CommandError("--first-client-share and --long-lived-share are fractions between 0 and 1.")
         rng = random.Random(options["seed"])  # noqa: S311 - test data, not secrets
         run = uuid.uuid4().hex[:6]
 
@@ -70,8 +77,9 @@ class Command(BaseCommand):
                 grant = rng.choices(grant_names, grant_weights)[0]
                 user = None if grant == "client_credentials" or not users else rng.choice(users)
                 issued_at = now - timedelta(seconds=rng.random() * span)
-                # Most access tokens live an hour; some long-lived ones keep the active count real.
-                lifetime = timedelta(days=30) if rng.random() < 0.2 else timedelta(hours=1)
+                # Access tokens live an hour (the server's default); a few long-lived ones stand for
+                # clients configured otherwise, and make "active tokens" more than the last hour.
+                lifetime = timedelta(days=30) if rng.random() < long_lived else timedelta(hours=1)
                 access = credentials.generate("access_token")
                 refresh = credentials.generate("refresh_token") if user is not None else None
                 revoked = rng.random() < 0.03
@@ -97,14 +105,13 @@ class Command(BaseCommand):
                 Token.objects.bulk_create(rows, batch_size=batch_size)
             created += size
             elapsed = time.monotonic() - started
-            self.stdout.write(f"{created}/{count} tokens ({created / elapsed:,.0f}/s)", ending="\r")
-            self.stdout.flush()
+            if created == count or created % (batch_size * 20) == 0:
+                self.stdout.write(f"{created:,}/{count:,} tokens ({created / elapsed:,.0f}/s)")
         if connection.vendor == "postgresql":
             # Fresh statistics, so the planner (and the console's estimated count) know the table.
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {Token._meta.db_table}")
         elapsed = time.monotonic() - started
-        self.stdout.write("")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {created} tokens for {len(clients)} clients and {len(users)} users "
