@@ -7,6 +7,8 @@ a replayed code or a reused refresh token revokes what it issued, and only activ
 tokens or have theirs honoured.
 """
 
+import json
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -247,6 +249,20 @@ def _build_server() -> AuthorizationServer:
     return server
 
 
+class OurResourceProtector(ResourceProtector):
+    """Speaks only RFC 6750's error codes: a request with no token at all keeps the bare
+    `WWW-Authenticate: Bearer realm=...` challenge (§3.1), and its JSON body says `invalid_token`
+    (as registration does) instead of authlib's own `missing_authorization`."""
+
+    def error_response(self, request, error, scopes=None):
+        response = super().error_response(request, error, scopes)
+        if error.error == "missing_authorization":
+            body = json.loads(response.content)
+            body["error"] = "invalid_token"
+            response.content = json.dumps(body).encode()
+        return response
+
+
 authorization_server = _build_server()
-require_oauth = ResourceProtector()
+require_oauth = OurResourceProtector()
 require_oauth.register_token_validator(TokenValidator())
