@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 if _RUNNING_TESTS:
     # The spec's usage example, the test bed of server.oauth2 (tests/oauth2/).
     INSTALLED_APPS.append("tests.oauth2.exampleapp")
+    # The same examples copied verbatim (tests/oauth2/test_spec_verbatim.py).
+    INSTALLED_APPS.append("tests.oauth2.verbatim")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -167,7 +167,7 @@ class AuthorizationServer(_AuthorizationServer):
         Django request is known (`authenticate_client`, the endpoints), so this only forwards a
         revocation reported by a plain authlib endpoint."""
         if name == "after_revoke_token":
-            signals.token_revoked.send(
+            signals.token_revoked.send_robust(
                 sender=type(self), token=kwargs.get("token"), client=kwargs.get("client"), request=None
             )
 
@@ -225,7 +225,8 @@ class AuthorizationServer(_AuthorizationServer):
                 reason=clean_error_text(error.get_error_description() or error.error),
             )
             raise
-        signals.client_authenticated.send(
+        # send_robust: see signals.py (a failing receiver is logged, the client still authenticated).
+        signals.client_authenticated.send_robust(
             sender=type(self), client=client, request=django_request, method=request.auth_method
         )
         return client

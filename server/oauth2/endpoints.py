@@ -141,7 +141,8 @@ class RevocationEndpoint(_TokenLookup, _RevocationEndpoint):
         token = self.authenticate_token(request, client)
         if token is not None:
             self.revoke_token(token, client)
-            signals.token_revoked.send(
+            # send_robust: the token is revoked already; a failing receiver must not answer 500.
+            signals.token_revoked.send_robust(
                 sender=type(self),
                 token=token,
                 request=getattr(request, "django_request", None),

@@ -28,6 +28,8 @@ from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.module_loading import import_string
 
 from . import signals
 from .errors import OAuth2Error, challenge_header, json_response, prepare_error
@@ -146,7 +148,11 @@ class ResourceProtector(_ResourceProtector):
     # --- decorator -----------------------------------------------------------------------------
 
     def __call__(self, scopes: Any = None, optional: bool = False) -> Callable:
-        """Decorate a view; the accepted token is `request.oauth_token` (None when optional and absent)."""
+        """Decorate a view; the accepted token is `request.oauth_token` (None when optional and absent).
+
+        The decorated view is CSRF-exempt; an optional view reached without a token is CSRF-checked
+        here (when CsrfViewMiddleware is installed and the view is not itself exempt).
+        """
         if callable(scopes):
             return self._decorate(scopes, None, optional)
         required = as_scope_list(scopes)
@@ -168,9 +174,19 @@ class ResourceProtector(_ResourceProtector):
                 token = None
             except OAuth2Error as error:
                 return self.error_response(request, error, scopes)
+            if token is None:
+                # An optional view reached without a token may act on the browser's session
+                # cookie, so the CSRF check this decorator lifted applies after all.
+                refused = csrf_refusal(request, view)
+                if refused is not None:
+                    return refused
             request.oauth_token = token
             return view(*args, **kwargs)
 
+        # A browser never attaches a bearer token on its own, so a request carrying a valid one
+        # cannot be forged cross-site: CSRF protection is for cookie-authenticated requests, and
+        # an API client has no CSRF cookie to send. Requests without a token are checked above.
+        protected.csrf_exempt = True
         return protected
 
     # --- token acquisition ---------------------------------------------------------------------
@@ -212,7 +228,8 @@ class ResourceProtector(_ResourceProtector):
             raise InsufficientScopeError()
         if not accepted.announced:
             accepted.announced = True
-            signals.token_authenticated.send(sender=type(self), token=accepted.token, request=request)
+            # send_robust: see signals.py (a failing receiver is logged; the request goes on).
+            signals.token_authenticated.send_robust(sender=type(self), token=accepted.token, request=request)
         return accepted.token
 
     # --- errors --------------------------------------------------------------------------------
@@ -256,6 +273,28 @@ class ResourceProtector(_ResourceProtector):
             )
             status = error.status_code
         return json_response(status, body, [("WWW-Authenticate", challenge), ("Cache-Control", "no-store")])
+
+
+def csrf_refusal(request: HttpRequest, view: Callable) -> HttpResponse | None:
+    """The CSRF failure response for `request`, or None when it passes (or the project, or the
+    view itself, opted out of CSRF protection)."""
+    if getattr(view, "csrf_exempt", False) or not _csrf_middleware_installed(tuple(settings.MIDDLEWARE)):
+        return None
+    check = CsrfViewMiddleware(lambda _request: HttpResponse())
+    check.process_request(request)
+    return check.process_view(request, view, (), {})
+
+
+@functools.cache
+def _csrf_middleware_installed(middleware: tuple[str, ...]) -> bool:
+    for path in middleware:
+        try:
+            cls = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, CsrfViewMiddleware):
+            return True
+    return False
 
 
 def _find_request(args: tuple) -> HttpRequest:

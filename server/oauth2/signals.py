@@ -15,6 +15,14 @@ authorization_code_replayed    client, code (the stored code object), request
 refresh_token_reused           client, token (the stored refresh token object), request
 consent_granted                client, user, scope, request
 consent_denied                 client, user, scope, request
+
+The spec's three signals are sent with `send_robust`: they report something that already
+happened (the client authenticated, the token was accepted, the token was revoked), and the
+spec's own receivers do side work there ("update client statistics", "update user last
+activity", "notify user"). A receiver that raises is logged at ERROR with its traceback by the
+`django.dispatch` logger and the protocol answer goes on; it must not turn an API call or a
+revocation that took effect into a 500. The richer events keep `send`: a receiver of
+`token_issued` runs inside the issuing transaction and may veto it.
 """
 
 import django.dispatch
