@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from server.registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint, registration_server
+from server.views import database_outage_guard
 
 
 def _insecure(request: HttpRequest) -> HttpResponse | None:
@@ -21,6 +22,7 @@ def _insecure(request: HttpRequest) -> HttpResponse | None:
 
 # Bearer-token authenticated JSON APIs: no cookies involved, so no CSRF token either.
 @csrf_exempt
+@database_outage_guard
 @require_http_methods(["POST"])
 def register_client(request: HttpRequest) -> HttpResponse:
     """RFC 7591 §3: register a client from its metadata."""
@@ -30,6 +32,7 @@ def register_client(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@database_outage_guard
 @require_http_methods(["GET", "PUT", "DELETE"])
 def client_configuration(request: HttpRequest, client_id: str) -> HttpResponse:
     """RFC 7592 §2: read, replace or delete a registered client's metadata."""

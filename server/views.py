@@ -33,14 +33,13 @@ def _json_error(error: str, description: str, status: int) -> JsonResponse:
     return response
 
 
-def protocol_endpoint(view):
-    """Shared guard of the machine-facing endpoints: HTTPS outside DEBUG, no CSRF (clients
-    authenticate themselves), and a JSON 503 instead of a traceback when the database is down."""
+def database_outage_guard(view):
+    """A JSON 503 `temporarily_unavailable` (with Retry-After) instead of a traceback when the
+    database is down; Django reconnects on a later request by itself, so nothing else is needed
+    to recover (tests/security/test_database_faults.py)."""
 
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs):
-        if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
-            return _json_error("invalid_request", "This endpoint requires HTTPS.", 400)
         try:
             return view(request, *args, **kwargs)
         except DatabaseError:
@@ -50,6 +49,20 @@ def protocol_endpoint(view):
             )
             response["Retry-After"] = "5"
             return response
+
+    return guarded
+
+
+def protocol_endpoint(view):
+    """Shared guard of the machine-facing endpoints: HTTPS outside DEBUG, no CSRF (clients
+    authenticate themselves), and a JSON 503 instead of a traceback when the database is down."""
+    view = database_outage_guard(view)
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
+            return _json_error("invalid_request", "This endpoint requires HTTPS.", 400)
+        return view(request, *args, **kwargs)
 
     return csrf_exempt(guarded)
 

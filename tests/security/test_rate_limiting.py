@@ -251,7 +251,16 @@ def test_cache_outage_allows_and_logs(redis_down, client, confidential, limits, 
         assert client_credentials(client, app.client_id, secret).status_code == 200
         response = client.post("/accounts/login/", {"username": "alice", "password": "alice-password-123"})
         assert response.status_code == 302
-    assert Token.objects.count() == 4
+        # The bearer check (whose audit hook also uses the cache) keeps working too.
+        issued = form_post(
+            client,
+            "/oauth/token",
+            {"grant_type": "client_credentials", "scope": "profile"},
+            HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+        )
+        token = issued.json()["access_token"]
+        assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert Token.objects.count() == 5
     warnings = [r for r in caplog.records if r.name == "server.ratelimit"]
     assert warnings and "cache is unavailable" in warnings[0].getMessage()
     # Logged once per outage window, not once per request.
