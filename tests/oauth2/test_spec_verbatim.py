@@ -165,9 +165,14 @@ def _request_issuer(settings):
 # --- the management command ------------------------------------------------------------------
 
 
-def test_the_project_command_of_the_same_name_wins_so_the_spec_one_is_called_by_class():
-    # INSTALLED_APPS order: `server` comes first, so call_command("create_oauth_client") is ours.
-    assert get_commands()["create_oauth_client"] == "server"
+def test_which_create_oauth_client_command_runs_by_name():
+    if "server" in settings.INSTALLED_APPS:
+        # In this project `server` comes first in INSTALLED_APPS, so call_command by name runs
+        # the project's command; the tests call the spec's Command class directly.
+        assert get_commands()["create_oauth_client"] == "server"
+    else:
+        # A bare project (standalone_settings): the spec's command is the one.
+        assert get_commands()["create_oauth_client"] == "tests.oauth2.verbatim"
 
 
 @pytest.mark.django_db
@@ -627,6 +632,62 @@ def test_a_failing_receiver_of_the_spec_signals_is_logged_not_a_500(spec_app, ca
     # The client authenticated twice (token, revoke), one token was accepted, one revoked.
     assert len(failures) == 4
     assert all(str(r.exc_info[1]) == "receiver bug" for r in failures)
+
+
+def test_plain_http_is_refused_unless_authlib_is_told_otherwise(spec_app, monkeypatch):
+    """authlib (and so the package) refuses http:// except for loopback hosts unless
+    AUTHLIB_INSECURE_TRANSPORT is set; the test client's http://testserver is not loopback."""
+    monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
+    form = urlencode({"grant_type": "client_credentials"})
+    plain = spec_app.http.post(
+        "/token/", form, content_type="application/x-www-form-urlencoded", **spec_app.auth
+    )
+    assert plain.status_code == 400
+    assert plain.json()["error"] == "insecure_transport"
+    secure = spec_app.http.post(
+        "/token/", form, content_type="application/x-www-form-urlencoded", secure=True, **spec_app.auth
+    )
+    # Over HTTPS the request reaches the grant check: the spec registers no client_credentials.
+    assert secure.status_code == 400
+    assert secure.json()["error"] == "unsupported_grant_type"
+
+
+def test_the_verbatim_tests_pass_in_a_bare_project():
+    """The same tests, in a fresh process whose settings are a bare startproject with only the
+    spec's app (no project apps, middleware or OAUTH2_* settings), on the same database engine."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "OAUTH_CONSOLE_TESTING"}
+    }
+    # The test client speaks http://testserver; a bare project's tests must tell authlib so.
+    env["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--noconftest",
+            "--ds=tests.oauth2.verbatim.standalone_settings",
+            "-k",
+            "not bare_project",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout and "skipped" not in result.stdout
 
 
 # --- over real HTTP --------------------------------------------------------------------------
