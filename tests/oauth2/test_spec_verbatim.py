@@ -358,6 +358,68 @@ def test_spec_refresh_token_column_is_unique_but_blank(spec_app, user):
     assert Token.objects.count() == 1
 
 
+def test_the_spec_client_authenticates_with_basic_only(spec_app):
+    """The spec's ClientMixin defaults token_endpoint_auth_methods to client_secret_basic, and its
+    Client model sets none: client_secret_post is refused, as the spec's own mixin would."""
+    code, verifier = spec_app.get_code()
+    response = spec_app.http.post(
+        "/token/",
+        urlencode(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+                "client_id": spec_app.client_id,
+                "client_secret": spec_app.secret,
+            }
+        ),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "invalid_client"
+    assert not Token.objects.exists()
+
+
+def test_a_flow_without_redirect_uri_and_with_parameters_in_the_body(spec_app):
+    """One registered redirect URI is the default (RFC 6749 3.1.2.3): the request may omit it,
+    and then so must the token request. The consent POST may carry the parameters in its body."""
+    verifier, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": spec_app.client_id,
+        "scope": "profile",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "confirm": "yes",
+    }
+    response = spec_app.browser.post(
+        "/authorize/", urlencode(params), content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    code = query_of(response["Location"])["code"]
+    token = spec_app.token_request(grant_type="authorization_code", code=code, code_verifier=verifier)
+    assert token.status_code == 200, token.content
+    # The code is gone: a second exchange is invalid_grant and stores nothing.
+    again = spec_app.token_request(grant_type="authorization_code", code=code, code_verifier=verifier)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert Token.objects.count() == 1
+
+
+def test_revoking_by_refresh_token_revokes_the_row(spec_app):
+    tokens = spec_app.tokens("profile")
+    response = spec_app.http.post(
+        "/revoke/",
+        urlencode({"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}),
+        content_type="application/x-www-form-urlencoded",
+        **spec_app.auth,
+    )
+    assert response.status_code == 200
+    assert Token.objects.get().revoked is True
+    assert spec_app.http.get("/api/user/", **bearer(tokens["access_token"])).status_code == 401
+
+
 # --- the API views ---------------------------------------------------------------------------
 
 
