@@ -160,3 +160,25 @@ def test_token_status_querysets(make_client, make_token):
     assert list(selectors.tokens_with_status("revoked")) == [revoked]
     with pytest.raises(ValueError):
         selectors.tokens_with_status("sleepy")
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_days_before_today_are_computed_once_a_day_and_today_live(ops, make_client, make_token):
+    from django.core.cache import cache
+
+    from oauth_console.dashboard.views import CHARTS_CACHE_KEY
+
+    client, _ = make_client()
+    make_token(client, grant_type="client_credentials", issued_ago=timedelta(days=2))
+    ops.get(DASHBOARD)
+    make_token(client, grant_type="client_credentials")
+    make_token(client, grant_type="client_credentials", issued_ago=timedelta(days=2))
+    make_token(client, grant_type="client_credentials", revoked=True)
+    cache.delete(CHARTS_CACHE_KEY)  # the one-minute bundle expires; the day history does not
+
+    charts = ops.get(DASHBOARD).context["charts"]
+
+    issued = {series["label"]: series["data"] for series in charts["issued"]}["client_credentials"]
+    assert issued[-1] == 2  # today's, read live
+    assert issued[-3] == 1  # two days ago, from this morning's history
+    assert charts["revocations"][-1] == 1
