@@ -68,8 +68,20 @@ def event_hash(event) -> str:
     return entry_hash(canonical_content({name: getattr(event, name) for name in HASHED_FIELDS}))
 
 
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False  # floats, datetimes, UUIDs, tuples... go through JSON
+
+
 def normalise_detail(detail: dict[str, Any]) -> dict[str, Any]:
     """`detail` as plain JSON values, so that it hashes the same after a database round trip."""
+    if _plain(detail):
+        return detail  # the common case, without a JSON round trip on the request path
     return json.loads(json.dumps(detail, default=str, sort_keys=True))
 
 

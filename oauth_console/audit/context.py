@@ -33,6 +33,9 @@ class RequestContext:
     notes: set = field(default_factory=set, compare=False)
     # Events waiting for the end of the request (one INSERT for all); None: write at once.
     pending: list | None = field(default=None, compare=False)
+    # Events a later event of the same request may absorb (client_authenticated into
+    # token_issued); the middleware writes what is left when the request ends.
+    deferred: list = field(default_factory=list, compare=False)
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar("audit_request_context", default=None)

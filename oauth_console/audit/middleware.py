@@ -9,8 +9,9 @@ from oauth_console.audit.context import context_for, current_request, request_id
 
 
 class RequestContextMiddleware:
-    """Give every request an id (X-Request-ID if sane, else new), expose its audit context, and
-    write the audit events the request caused, all in one INSERT, when it ends."""
+    """Give every request an id (X-Request-ID if sane, else new), expose its audit context, and,
+    when it ends, write the events it held back (and, without write-behind, all its events in
+    one INSERT)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -23,9 +24,14 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
         finally:
-            pending, context.pending = context.pending, None
             try:
+                for event in context.deferred:
+                    recorder.write(event)
+                context.deferred.clear()
+                pending, context.pending = context.pending, None
                 recorder.insert(pending)
+            except Exception:  # the audit log never breaks the request it observes
+                recorder.logger.exception("Could not write the audit events of a request")
             finally:
                 current_request.reset(token)
         response["X-Request-ID"] = request.request_id

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from oauth_console.audit import recorder
+from oauth_console.audit.context import current_request
 from oauth_console.audit.models import ActorKind, EventType, Outcome
 from oauth_console.audit.receivers.common import (
     already_noted,
@@ -25,13 +26,20 @@ from server.oauth2 import signals as oauth2_signals
 @guarded
 def on_client_authenticated(sender, client=None, request=None, method=None, **kwargs) -> None:
     client_id = client_id_of(client)
-    recorder.record(
+    event = recorder.build_event(
         EventType.CLIENT_AUTHENTICATED,
         client_id=client_id,
         request=request,
         detail={"method": method},
         **client_actor(client_id),
     )
+    context = current_request.get()
+    if context is not None:
+        # Held until the request ends: if the same request issues a token, `token_issued` says
+        # the client authenticated (and how), and the token endpoint pays for one event, not two.
+        context.deferred.append(event)
+    else:
+        recorder.write(event)
 
 
 @receiver(oauth2_signals.client_authentication_failed, dispatch_uid="audit.client_authentication_failed")
@@ -48,6 +56,17 @@ def on_client_authentication_failed(
         detail={"method": method, "reason": reason},
         **client_actor(client_id),
     )
+
+
+def take_deferred_authentication(client_id: str):
+    """Remove and return this request's held `client_authenticated` event for `client_id`."""
+    context = current_request.get()
+    if context is None:
+        return None
+    for index, event in enumerate(context.deferred):
+        if event.event_type == EventType.CLIENT_AUTHENTICATED and event.client_id == client_id:
+            return context.deferred.pop(index)
+    return None
 
 
 @receiver(oauth2_signals.token_issued, dispatch_uid="audit.token_issued")
@@ -77,6 +96,9 @@ def on_token_issued(
     parent_id = getattr(record, "parent_id", None)
     if parent_id:
         detail["parent_token_id"] = parent_id
+    authenticated = take_deferred_authentication(client_id)
+    if authenticated is not None:
+        detail["client_auth_method"] = authenticated.detail.get("method")
     recorder.record(
         EventType.TOKEN_ISSUED,
         client_id=client_id,

@@ -89,7 +89,7 @@ def code_flow_tokens(signed_in, app) -> tuple[dict, str, str]:
 # --- the token endpoint ----------------------------------------------------------------------------
 
 
-def test_token_request_records_client_authenticated_and_token_issued_in_one_insert(http, app):
+def test_token_request_records_one_token_issued_event_that_says_how_the_client_authenticated(http, app):
     client, _ = app
     with CaptureQueriesContext(connection) as queries:
         response = client_credentials(http, app, HTTP_X_REQUEST_ID="req-42")
@@ -98,23 +98,39 @@ def test_token_request_records_client_authenticated_and_token_issued_in_one_inse
     assert audit_inserts(queries) == 1
     token = Token.objects.get()
 
-    authenticated = last("client_authenticated")
-    assert authenticated.outcome == "success"
-    assert authenticated.client_id == client.client_id
-    assert authenticated.actor_label == f"client:{client.client_id}"
-    assert authenticated.detail == {"method": "client_secret_basic"}
-    assert authenticated.ip_address == "203.0.113.9"
-    assert authenticated.user_agent == "billing-backend/2.1"
-    assert authenticated.request_id == "req-42"
-
     issued = last("token_issued")
+    assert issued.outcome == "success"
+    assert issued.client_id == client.client_id
+    assert issued.actor_label == f"client:{client.client_id}"
     assert issued.token_id == token.pk
     assert issued.token_prefix == token.access_token_prefix
     assert issued.detail["grant_type"] == "client_credentials"
     assert issued.detail["scope"] == "read"
+    # The client's authentication is part of this event, not a second row on the hot path.
+    assert issued.detail["client_auth_method"] == "client_secret_basic"
+    assert count("client_authenticated") == 0
+    assert issued.ip_address == "203.0.113.9"
+    assert issued.user_agent == "billing-backend/2.1"
     assert issued.request_id == "req-42"
     # Never the token itself, anywhere in the log.
     assert response.json()["access_token"] not in all_stored_text()
+
+
+def test_client_authentication_without_a_token_is_its_own_event(http, app):
+    client, secret = app
+    response = form(
+        http,
+        "/oauth/introspect",
+        {"token": "oat_unknown"},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert response.status_code == 200
+    authenticated = last("client_authenticated")
+    assert authenticated.outcome == "success"
+    assert authenticated.client_id == client.client_id
+    assert authenticated.detail == {"method": "client_secret_basic"}
+    assert authenticated.ip_address == "203.0.113.9"
+    assert authenticated.request_id == response["X-Request-ID"]
 
 
 def test_failed_client_authentication_records_reason_and_method(http, app):
