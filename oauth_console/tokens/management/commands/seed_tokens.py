@@ -72,11 +72,18 @@ class Command(BaseCommand):
         while created < count:
             size = min(batch_size, count - created)
             rows = []
-            for _ in range(size):
+            # A live server appends tokens in issue order, so the table is laid out by time;
+            # seed the same way (oldest first), or every "today" query reads scattered pages.
+            offsets = sorted((rng.random() for _ in range(size)), reverse=True)
+            for index in range(size):
                 client = clients[0] if rng.random() < share else rng.choice(clients)
                 grant = rng.choices(grant_names, grant_weights)[0]
                 user = None if grant == "client_credentials" or not users else rng.choice(users)
-                issued_at = now - timedelta(seconds=rng.random() * span)
+                # This batch covers its own slice of the span, oldest batch first.
+                slice_start = 1 - created / count if count else 1
+                slice_length = size / count if count else 0
+                age = (slice_start - slice_length * (1 - offsets[index])) * span
+                issued_at = now - timedelta(seconds=age)
                 # Access tokens live an hour (the server's default); a few long-lived ones stand for
                 # clients configured otherwise, and make "active tokens" more than the last hour.
                 lifetime = timedelta(days=30) if rng.random() < long_lived else timedelta(hours=1)
