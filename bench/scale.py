@@ -14,6 +14,7 @@ Writes bench/results/<date>-scale-postgresql.md and prints it.
 
 import argparse
 import io
+import json
 import math
 import os
 import secrets
@@ -287,38 +288,13 @@ def timed_with_queries(function) -> tuple[float, object, str]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
-    parser.add_argument("--tokens", type=int, default=1_000_000)
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=20, help="requests per page measured")
-    parser.add_argument("--batch", type=int, default=250_000, help="rows per seeding statement")
-    parser.add_argument("--export-events", type=int, default=100_000)
-    parser.add_argument("--prune-events", type=int, default=1_000_000)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    if not args.database_url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit(
-            "bench.scale needs PostgreSQL: set DATABASE_URL (or --database-url) to a database of its "
-            "own, e.g. postgres://postgres@127.0.0.1:5432/bench_scale"
-        )
-    if args.tokens < 2 or args.events < 1 or args.clients < 2 or args.users < 1:
-        raise SystemExit("--tokens >= 2, --events >= 1, --clients >= 2, --users >= 1")
+SEED_RECORD = Path(__file__).resolve().parent / "work" / "scale-seed.json"
 
-    recreate(args.database_url)
-    configure(args.database_url)
-    from django.core.cache import cache
+
+def seed(args) -> tuple[list, object, dict]:
+    """Migrate and fill the fresh database; return the clients, the superuser and the timings."""
     from django.core.management import call_command
-    from django.test import Client as TestClient
     from django.utils import timezone
-
-    from oauth_console.audit.models import AuditEvent
-    from server import services
-    from server.actors import Actor
-    from server.models import Token
 
     started = time.monotonic()
     log("migrate and collect static files (production storage)")
@@ -366,9 +342,84 @@ def main(argv: list[str] | None = None) -> int:
     )
     log("VACUUM ANALYZE")
     vacuum_analyze()
-    seeded_in = time.monotonic() - started
+    seeding = {
+        "tokens": args.tokens,
+        "events": args.events,
+        "token_seconds": round(token_seconds),
+        "event_seconds": round(event_seconds),
+        "seeded_in": round(time.monotonic() - started),
+    }
+    SEED_RECORD.parent.mkdir(parents=True, exist_ok=True)
+    SEED_RECORD.write_text(json.dumps(seeding))
+    return clients, admin, seeding
 
-    browser = TestClient()
+
+def reuse_seeded() -> tuple[list, object, dict]:
+    """The clients and superuser of a database seeded earlier, and its recorded timings."""
+    from django.contrib.auth import get_user_model
+
+    from oauth_console.audit.models import AuditEvent
+    from server.models import Client, Token
+
+    clients = list(Client.objects.filter(name__startswith="scale client ").order_by("pk"))
+    if len(clients) < 2:
+        raise SystemExit("--reuse: this database was not seeded by bench.scale")
+    admin = get_user_model().objects.get(username="scale-admin")
+    seeding = json.loads(SEED_RECORD.read_text()) if SEED_RECORD.exists() else {}
+    seeding.setdefault("tokens", Token.objects.count())
+    seeding.setdefault("events", AuditEvent.objects.count())
+    return clients, admin, seeding
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument("--tokens", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=20, help="requests per page measured")
+    parser.add_argument("--batch", type=int, default=250_000, help="rows per seeding statement")
+    parser.add_argument("--export-events", type=int, default=100_000)
+    parser.add_argument("--prune-events", type=int, default=1_000_000)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a previous run seeded (its timings are read from bench/work/)",
+    )
+    args = parser.parse_args(argv)
+    if not args.database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(
+            "bench.scale needs PostgreSQL: set DATABASE_URL (or --database-url) to a database of its "
+            "own, e.g. postgres://postgres@127.0.0.1:5432/bench_scale"
+        )
+    if args.tokens < 2 or args.events < 1 or args.clients < 2 or args.users < 1:
+        raise SystemExit("--tokens >= 2, --events >= 1, --clients >= 2, --users >= 1")
+
+    if not args.reuse:
+        recreate(args.database_url)
+    configure(args.database_url)
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.test import Client as TestClient
+    from django.utils import timezone
+
+    from oauth_console.audit.models import AuditEvent
+    from server import services
+    from server.actors import Actor
+    from server.models import Token
+
+    if args.reuse:
+        clients, admin, seeding = reuse_seeded()
+        args.tokens, args.events = seeding["tokens"], seeding["events"]
+    else:
+        clients, admin, seeding = seed(args)
+    first, others = clients[0], clients[1:]
+    now = timezone.now()
+    step = timedelta(days=SPAN_DAYS).total_seconds() / args.events
+    # A page that fails is recorded as such, not a reason to stop the whole run.
+    browser = TestClient(raise_request_exception=False)
     browser.force_login(admin)
     rows: list[Row] = []
     pages = [
@@ -447,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     pruned = before_count - AuditEvent.objects.count() + 1  # + the audit_log_pruned event it wrote
     rows.append(Row("prune_audit_log (seal + delete)", [seconds], note=f"{pruned:,} events deleted"))
 
-    page = render(args, rows, token_seconds, event_seconds, seeded_in)
+    page = render(args, rows, seeding)
     args.output.mkdir(parents=True, exist_ok=True)
     path = args.output / f"{datetime.now(UTC):%Y-%m-%d}-scale-postgresql.md"
     path.write_text(page)
@@ -456,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def render(args, rows: list[Row], token_seconds: float, event_seconds: float, seeded_in: float) -> str:
+def render(args, rows: list[Row], seeding: dict) -> str:
     from django.db import connection
 
     from bench.report import markdown_table
@@ -474,10 +525,11 @@ def render(args, rows: list[Row], token_seconds: float, event_seconds: float, se
             f"- PostgreSQL {version}, {os.cpu_count()} CPUs; Django test client in process, DEBUG off, "
             "a signed-in superuser",
             f"- {args.tokens:,} tokens (half of them one client's; ~97% expired) "
-            f"seeded in {token_seconds:.0f}s; "
-            f"{args.events:,} audit events over {SPAN_DAYS} days seeded in {event_seconds:.0f}s "
-            "(indexes rebuilt after the load); "
-            f"setup in all {seeded_in:.0f}s",
+            f"seeded in {seeding.get('token_seconds', '?')}s; "
+            f"{args.events:,} audit events over {SPAN_DAYS} days "
+            f"seeded in {seeding.get('event_seconds', '?')}s "
+            "(indexes rebuilt after the load)"
+            + (f"; setup in all {seeding['seeded_in']}s" if "seeded_in" in seeding else ""),
             f"- pages: {args.repeat} timed requests each after 2 warm-ups",
             "- targets (issue 7): list pages and dashboard p95 < 300 ms; revoke-all of 500k < 10 s; "
             "cleartokens of a million < 60 s (scaled to the number deleted)",
