@@ -199,16 +199,26 @@ def write_results(
 
 def write_index(folder: Path) -> None:
     """bench/results/README.md: every results page, newest first (the README links here)."""
-    pages = sorted(
-        (p for p in folder.glob("*.md") if p.name != "README.md" and "profile" not in p.name), reverse=True
+    pages = sorted((p for p in folder.glob("*.md") if p.name != "README.md"), reverse=True)
+    groups = (
+        (
+            "Throughput against the references (`make bench`)",
+            lambda p: "-scale-" not in p.name and "-profile-" not in p.name,
+        ),
+        ("Console and bulk work at scale (`python -m bench.scale`)", lambda p: "-scale-" in p.name),
+        ("Profiles of the hot paths (`python -m bench.profile`)", lambda p: "-profile-" in p.name),
     )
-    profiles = sorted(folder.glob("*profile*.md"), reverse=True)
-    lines = ["# Benchmark results", "", "Newest first. Produced by `make bench`; see bench/README.md.", ""]
-    lines += [f"- [{p.stem}]({p.name})" for p in pages]
-    if profiles:
-        lines += ["", "Profiles of the hot paths (`python -m bench.profile`):", ""]
-        lines += [f"- [{p.stem}]({p.name})" for p in profiles]
-    (folder / "README.md").write_text("\n".join(lines) + "\n")
+    lines = [
+        "# Benchmark results",
+        "",
+        "Newest first. How they are made: [bench/README.md](../README.md).",
+        "",
+    ]
+    for title, wanted in groups:
+        chosen = [p for p in pages if wanted(p)]
+        if chosen:
+            lines += [f"## {title}", "", *(f"- [{p.stem}]({p.name})" for p in chosen), ""]
+    (folder / "README.md").write_text("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -317,3 +317,22 @@ def test_profile_page_skips_frames_on_every_sample():
     assert "1,234 req/s" in page
     assert "handle (gunicorn/workers/sync.py:134)" not in page.split("own time")[0]
     assert "| 1 | view (server/views.py:10) | 80.0% |" in page
+
+
+def test_results_index_groups_pages_newest_first(tmp_path):
+    from bench.run import write_index
+
+    for name in [
+        "2026-01-01-sqlite.md",
+        "2026-02-01-postgresql.md",
+        "2026-02-01-scale-postgresql.md",
+        "2026-02-01-profile-sqlite.md",
+    ]:
+        (tmp_path / name).write_text("x")
+    write_index(tmp_path)
+    text = (tmp_path / "README.md").read_text()
+    throughput, rest = text.split("## Console and bulk work at scale")
+    assert throughput.index("2026-02-01-postgresql") < throughput.index("2026-01-01-sqlite")
+    assert "scale" not in throughput.split("##")[-1] and "profile" not in throughput.split("##")[-1]
+    assert "[2026-02-01-scale-postgresql](2026-02-01-scale-postgresql.md)" in rest.split("## Profiles")[0]
+    assert "[2026-02-01-profile-sqlite](2026-02-01-profile-sqlite.md)" in rest.split("## Profiles")[1]
