@@ -372,3 +372,21 @@ def test_delete_confirms_with_counts_and_deletes_through_the_service(ops, make_c
 
     assert response.status_code == 302
     assert not Client.objects.filter(pk=client.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "after"),
+    [
+        ("reject_selected", Client.Status.PENDING, Client.Status.REJECTED),
+        ("disable_selected", Client.Status.ACTIVE, Client.Status.DISABLED),
+    ],
+)
+def test_bulk_status_actions(ops, make_client, action, before, after):
+    target, _ = make_client("Target", status=before)
+    untouched, _ = make_client("Untouched", status=before)
+    response = ops.post(reverse(CHANGELIST), {"action": action, "_selected_action": [target.pk], "index": 0})
+    assert response.status_code == 302
+    target.refresh_from_db()
+    untouched.refresh_from_db()
+    assert target.status == after
+    assert untouched.status == before
