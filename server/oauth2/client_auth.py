@@ -24,13 +24,18 @@ def _malformed() -> InvalidClientError:
 
 
 def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
-    """A 401 invalid_client for an unreadable `Authorization: Basic` header, else None.
+    """A 401 invalid_client for an unreadable `Authorization: Basic` header (or a bare scheme
+    such as "Bearer "), else None.
 
     Unreadable: not strict base64, not UTF-8, no colon, an empty client_id, or control characters.
     """
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
+        if " " in header and not value.strip():
+            # A scheme and a space but no credentials ("Bearer "): authlib's Basic parser splits
+            # it into one part and raises ValueError (a 500). It authenticates nobody; refuse it.
+            return InvalidClientError(status_code=401, description="The Authorization header is malformed.")
         return None
     value = value.strip()
     try:

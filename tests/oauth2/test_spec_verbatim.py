@@ -638,6 +638,21 @@ def test_bearer_protected_views_need_no_csrf_token(spec_app, user):
     assert Post.objects.count() == 1
 
 
+@pytest.mark.parametrize("header", ["Bearer ", " Bearer", "Token \t", "Bearer \xa0"])
+@pytest.mark.parametrize("path", ["/token/", "/revoke/"])
+def test_an_authorization_header_with_a_scheme_and_no_credentials_is_invalid_client(spec_app, path, header):
+    """authlib's Basic parser raised ValueError (a 500) on "Bearer " at client-authenticating
+    endpoints; the package answers 401 invalid_client and writes nothing."""
+    tokens = spec_app.tokens("profile")
+    form = {"token": tokens["access_token"]} if path == "/revoke/" else {"grant_type": "authorization_code"}
+    response = spec_app.http.post(
+        path, urlencode(form), content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=header
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert list(Token.objects.values_list("revoked", flat=True)) == [False]
+
+
 def test_an_optional_view_reached_without_a_token_keeps_its_csrf_check(spec_app):
     """`optional=True` views may fall back to the session cookie, so a token-less unsafe request
     is CSRF-checked by the decorator (as CsrfViewMiddleware would have); one with a token is not."""
