@@ -403,3 +403,11 @@ def test_empty_and_huge_bodies(known, path, body):
     assert 400 <= response.status_code < 500, (response.status_code, response.content[:200])
     assert_rfc_answer(response)
     assert row_counts() == before
+
+
+@pytest.mark.parametrize("client_id", ["%0A", "a%0Db", "%00", "x/y", "%E2%80%A8"])
+def test_client_configuration_with_odd_client_ids_answers_rfc_json(db, client_id):
+    """Found by the fuzzer: a line break in the client_id missed the URL pattern (HTML 404)."""
+    response = HttpClient().get("/oauth/register/" + client_id, HTTP_AUTHORIZATION="Bearer org_x")
+    assert response.status_code == 401
+    assert_rfc_answer(response)
