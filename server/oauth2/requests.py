@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidRequestError
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest
@@ -159,7 +160,21 @@ class DjangoOAuth2Request(OAuth2Request):
     """
 
     def __init__(self, request: HttpRequest, *, query: Params, form: Params, params: Params) -> None:
-        super().__init__(request.method, request.build_absolute_uri(), headers=request.headers)
+        uri = request.build_absolute_uri()
+        _check_transport(request, uri)
+        # authlib's __init__ would repeat its own transport check, which knows no test client;
+        # these are the attributes it sets (authlib 1.9).
+        self.method = request.method
+        self.uri = uri
+        self.headers = request.headers
+        self._body = None
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
         self.django_request = request
         # The name authlib's own Django integration uses, for code written against it.
         self._request = request
@@ -203,6 +218,21 @@ class DjangoOAuth2Request(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return self._form
+
+
+# Django's test client speaks plain HTTP to this host name; Django itself admits it only while
+# tests run (setup_test_environment adds it to ALLOWED_HOSTS).
+TEST_CLIENT_HOST = "testserver"
+
+
+def _check_transport(request: HttpRequest, uri: str) -> None:
+    """Refuse plain HTTP (RFC 6749 §1.6) except where authlib allows it (loopback, or the
+    AUTHLIB_INSECURE_TRANSPORT variable) and for Django's test client."""
+    if is_secure_transport(uri):
+        return
+    if request.get_host().split(":")[0] == TEST_CLIENT_HOST:
+        return
+    raise InsecureTransportError()
 
 
 def _refuse_in_query(query: Params, names: Iterable[str], message: str) -> None:

@@ -203,12 +203,17 @@ def test_confidential_client_cannot_skip_its_secret(web, api, oauth_client):
     assert_token_error(response, 401, "invalid_client")
 
 
-def test_insecure_transport_is_refused_when_required(api, oauth_client, monkeypatch):
+def test_insecure_transport_is_refused_when_required(api, oauth_client, monkeypatch, settings):
     monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
-    response = raw_token_post(api, "grant_type=refresh_token&refresh_token=x", **basic())
+    settings.ALLOWED_HOSTS = ["auth.example.com", "testserver"]
+    host = {"HTTP_HOST": "auth.example.com"}
+    response = raw_token_post(api, "grant_type=refresh_token&refresh_token=x", **host, **basic())
     assert_token_error(response, 400, "insecure_transport")
-    secure = raw_token_post(api, "grant_type=refresh_token&refresh_token=x", secure=True, **basic())
+    secure = raw_token_post(api, "grant_type=refresh_token&refresh_token=x", secure=True, **host, **basic())
     assert_token_error(secure, 400, "invalid_grant")
+    # Django's test client (http://testserver) is let through, as loopback is.
+    test_client = raw_token_post(api, "grant_type=refresh_token&refresh_token=x", **basic())
+    assert_token_error(test_client, 400, "invalid_grant")
 
 
 # --- authorization endpoint -------------------------------------------------------------------

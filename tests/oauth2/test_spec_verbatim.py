@@ -711,18 +711,28 @@ def test_a_failing_receiver_of_the_spec_signals_is_logged_not_a_500(spec_app, ca
     assert all(str(r.exc_info[1]) == "receiver bug" for r in failures)
 
 
-def test_plain_http_is_refused_unless_authlib_is_told_otherwise(spec_app, monkeypatch):
-    """authlib (and so the package) refuses http:// except for loopback hosts unless
-    AUTHLIB_INSECURE_TRANSPORT is set; the test client's http://testserver is not loopback."""
+def test_plain_http_is_refused_unless_authlib_is_told_otherwise(spec_app, monkeypatch, settings):
+    """The package refuses http:// except for loopback hosts and Django's test client
+    (http://testserver) unless AUTHLIB_INSECURE_TRANSPORT is set."""
     monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
+    settings.ALLOWED_HOSTS = ["auth.example.com", "testserver"]
     form = urlencode({"grant_type": "client_credentials"})
     plain = spec_app.http.post(
-        "/token/", form, content_type="application/x-www-form-urlencoded", **spec_app.auth
+        "/token/",
+        form,
+        content_type="application/x-www-form-urlencoded",
+        HTTP_HOST="auth.example.com",
+        **spec_app.auth,
     )
     assert plain.status_code == 400
     assert plain.json()["error"] == "insecure_transport"
     secure = spec_app.http.post(
-        "/token/", form, content_type="application/x-www-form-urlencoded", secure=True, **spec_app.auth
+        "/token/",
+        form,
+        content_type="application/x-www-form-urlencoded",
+        secure=True,
+        HTTP_HOST="auth.example.com",
+        **spec_app.auth,
     )
     # Over HTTPS the request reaches the grant check: the spec registers no client_credentials.
     assert secure.status_code == 400
@@ -741,8 +751,8 @@ def test_the_verbatim_tests_pass_in_a_bare_project():
     env = {
         k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "OAUTH_CONSOLE_TESTING"}
     }
-    # The test client speaks http://testserver; a bare project's tests must tell authlib so.
-    env["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    # No AUTHLIB_INSECURE_TRANSPORT: the package admits Django's test client on its own.
+    env.pop("AUTHLIB_INSECURE_TRANSPORT", None)
     result = subprocess.run(
         [
             sys.executable,
