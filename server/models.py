@@ -225,9 +225,11 @@ class Token(models.Model):
         EXPIRED = "expired", "Expired"
         REVOKED = "revoked", "Revoked"
 
-    access_token_digest = models.CharField(max_length=64, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL unique=True on a CharField
+    # adds a second (LIKE) index that every INSERT pays for and no query uses.
+    access_token_digest = models.CharField(max_length=64)
     access_token_prefix = models.CharField(max_length=16)
-    refresh_token_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    refresh_token_digest = models.CharField(max_length=64, null=True, blank=True)
     refresh_token_prefix = models.CharField(max_length=16, blank=True, default="")
     token_type = models.CharField(max_length=20, default="Bearer")
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tokens")
@@ -257,6 +259,10 @@ class Token(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["access_token_digest"], name="token_access_digest_unique"),
+            models.UniqueConstraint(fields=["refresh_token_digest"], name="token_refresh_digest_unique"),
+        ]
         indexes = [
             # The console lists newest first, filtered by client or user; bulk revocation
             # narrows by client or user and by issue time.

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,126 +17,297 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True, default='')),
-                ('client_type', models.CharField(choices=[('confidential', 'Confidential (web app with a secret)'), ('public', 'Public (SPA or native app, no secret)')], default='confidential', max_length=16)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('pending', 'Pending approval'), ('disabled', 'Disabled'), ('rejected', 'Rejected')], default='active', max_length=16)),
-                ('status_reason', models.CharField(blank=True, default='', max_length=500)),
-                ('source', models.CharField(choices=[('operator', 'Operator'), ('portal', 'Developer portal'), ('dcr', 'Dynamic registration'), ('import', 'Import'), ('command', 'Management command')], default='operator', max_length=16)),
-                ('redirect_uris', models.TextField(blank=True, default='', help_text='One URI per line.')),
-                ('grant_types', models.CharField(default='authorization_code refresh_token', max_length=200)),
-                ('response_types', models.CharField(default='code', max_length=100)),
-                ('scope', models.TextField(blank=True, default='', help_text='Scopes this client may request.')),
-                ('token_endpoint_auth_method', models.CharField(default='client_secret_basic', max_length=32)),
-                ('client_uri', models.URLField(blank=True, default='', max_length=500)),
-                ('logo_uri', models.URLField(blank=True, default='', max_length=500)),
-                ('contacts', models.JSONField(blank=True, default=list)),
-                ('require_consent', models.BooleanField(default=False)),
-                ('can_introspect_any_token', models.BooleanField(default=False)),
-                ('registration_access_token_digest', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='oauth_clients', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_id", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "client_type",
+                    models.CharField(
+                        choices=[
+                            ("confidential", "Confidential (web app with a secret)"),
+                            ("public", "Public (SPA or native app, no secret)"),
+                        ],
+                        default="confidential",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("pending", "Pending approval"),
+                            ("disabled", "Disabled"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("status_reason", models.CharField(blank=True, default="", max_length=500)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("operator", "Operator"),
+                            ("portal", "Developer portal"),
+                            ("dcr", "Dynamic registration"),
+                            ("import", "Import"),
+                            ("command", "Management command"),
+                        ],
+                        default="operator",
+                        max_length=16,
+                    ),
+                ),
+                ("redirect_uris", models.TextField(blank=True, default="", help_text="One URI per line.")),
+                ("grant_types", models.CharField(default="authorization_code refresh_token", max_length=200)),
+                ("response_types", models.CharField(default="code", max_length=100)),
+                (
+                    "scope",
+                    models.TextField(blank=True, default="", help_text="Scopes this client may request."),
+                ),
+                (
+                    "token_endpoint_auth_method",
+                    models.CharField(default="client_secret_basic", max_length=32),
+                ),
+                ("client_uri", models.URLField(blank=True, default="", max_length=500)),
+                ("logo_uri", models.URLField(blank=True, default="", max_length=500)),
+                ("contacts", models.JSONField(blank=True, default=list)),
+                ("require_consent", models.BooleanField(default=False)),
+                ("can_introspect_any_token", models.BooleanField(default=False)),
+                ("registration_access_token_digest", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="oauth_clients",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'permissions': [('manage_clients', 'Can create, change, disable and approve clients'), ('rotate_client_secret', 'Can rotate client secrets'), ('revoke_tokens', 'Can revoke tokens')],
+                "ordering": ["-created_at"],
+                "permissions": [
+                    ("manage_clients", "Can create, change, disable and approve clients"),
+                    ("rotate_client_secret", "Can rotate client secrets"),
+                    ("revoke_tokens", "Can revoke tokens"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AuthorizationCode',
+            name="AuthorizationCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code_digest', models.CharField(max_length=64, unique=True)),
-                ('redirect_uri', models.TextField(blank=True, default='')),
-                ('scope', models.TextField(blank=True, default='')),
-                ('code_challenge', models.CharField(blank=True, default='', max_length=128)),
-                ('code_challenge_method', models.CharField(blank=True, default='', max_length=10)),
-                ('nonce', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authorization_codes', to='server.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code_digest", models.CharField(max_length=64, unique=True)),
+                ("redirect_uri", models.TextField(blank=True, default="")),
+                ("scope", models.TextField(blank=True, default="")),
+                ("code_challenge", models.CharField(blank=True, default="", max_length=128)),
+                ("code_challenge_method", models.CharField(blank=True, default="", max_length=10)),
+                ("nonce", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authorization_codes",
+                        to="server.client",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ClientSecret',
+            name="ClientSecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='secrets', to='server.client')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=16)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="secrets",
+                        to="server.client",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='InitialAccessToken',
+            name="InitialAccessToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=16)),
-                ('description', models.CharField(blank=True, default='', max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('max_registrations', models.PositiveIntegerField(default=1)),
-                ('registrations', models.PositiveIntegerField(default=0)),
-                ('allowed_scope', models.TextField(blank=True, default='')),
-                ('allowed_grant_types', models.CharField(default='authorization_code refresh_token', max_length=200)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=16)),
+                ("description", models.CharField(blank=True, default="", max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("max_registrations", models.PositiveIntegerField(default=1)),
+                ("registrations", models.PositiveIntegerField(default=0)),
+                ("allowed_scope", models.TextField(blank=True, default="")),
+                (
+                    "allowed_grant_types",
+                    models.CharField(default="authorization_code refresh_token", max_length=200),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.TextField(blank=True, default='')),
-                ('granted_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='server.client')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oauth_consents', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.TextField(blank=True, default="")),
+                ("granted_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consents",
+                        to="server.client",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="oauth_consents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'client'), name='consent_user_client')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "client"), name="consent_user_client")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Token',
+            name="Token",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('access_token_digest', models.CharField(max_length=64, unique=True)),
-                ('access_token_prefix', models.CharField(max_length=16)),
-                ('refresh_token_digest', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('refresh_token_prefix', models.CharField(blank=True, default='', max_length=16)),
-                ('token_type', models.CharField(default='Bearer', max_length=20)),
-                ('grant_type', models.CharField(max_length=64)),
-                ('scope', models.TextField(blank=True, default='')),
-                ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('refresh_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_by', models.CharField(blank=True, default='', max_length=200)),
-                ('revoked_reason', models.CharField(blank=True, default='', max_length=200)),
-                ('rotated_at', models.DateTimeField(blank=True, null=True)),
-                ('family_id', models.UUIDField(default=uuid.uuid4)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('authorization_code', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tokens', to='server.authorizationcode')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='server.client')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='server.token')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='oauth_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("access_token_digest", models.CharField(max_length=64, unique=True)),
+                ("access_token_prefix", models.CharField(max_length=16)),
+                ("refresh_token_digest", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("refresh_token_prefix", models.CharField(blank=True, default="", max_length=16)),
+                ("token_type", models.CharField(default="Bearer", max_length=20)),
+                ("grant_type", models.CharField(max_length=64)),
+                ("scope", models.TextField(blank=True, default="")),
+                ("issued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("refresh_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_by", models.CharField(blank=True, default="", max_length=200)),
+                ("revoked_reason", models.CharField(blank=True, default="", max_length=200)),
+                ("rotated_at", models.DateTimeField(blank=True, null=True)),
+                ("family_id", models.UUIDField(default=uuid.uuid4)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "authorization_code",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tokens",
+                        to="server.authorizationcode",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tokens", to="server.client"
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="children",
+                        to="server.token",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="oauth_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['client', '-issued_at'], name='token_client_issued'), models.Index(fields=['user', '-issued_at'], name='token_user_issued'), models.Index(fields=['-issued_at'], name='token_issued'), models.Index(fields=['family_id'], name='token_family'), models.Index(fields=['expires_at'], name='token_expires')],
+                "indexes": [
+                    models.Index(fields=["client", "-issued_at"], name="token_client_issued"),
+                    models.Index(fields=["user", "-issued_at"], name="token_user_issued"),
+                    models.Index(fields=["-issued_at"], name="token_issued"),
+                    models.Index(fields=["family_id"], name="token_family"),
+                    models.Index(fields=["expires_at"], name="token_expires"),
+                ],
             },
         ),
     ]

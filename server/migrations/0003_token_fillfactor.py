@@ -6,8 +6,7 @@ of the table's fourteen indexes; when it does not, every index gets a new entry.
 million tokens (docs/console.md): revoking the 510k tokens of one client took 89-190 s with
 full pages and 4.7 s with fillfactor 50. The same holds for `rotated_at` and `last_used_at`.
 
-This belongs with the table's other storage decisions in `server/`; it lives here until the core
-engineer moves it (see the console's notes). Existing pages keep their old fill until the table is
+Existing pages keep their old fill until the table is
 rewritten (VACUUM FULL or pg_repack); new and updated pages use the new setting at once.
 Keep `revoked_at` out of every index, or revocation stops being HOT.
 """
@@ -28,6 +27,6 @@ def reset_fillfactor(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("server", "0001_initial")]
+    dependencies = [("server", "0002_token_digest_constraints")]
 
     operations = [migrations.RunPython(set_fillfactor, reset_fillfactor, elidable=False)]

@@ -1,0 +1,75 @@
+"""The one write path: behaviour that every door (admin, portal, commands, endpoints) relies on."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from server import services
+from server.actors import Actor
+from server.models import AuthorizationCode, Client, ClientSecret, Token
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system("tests")
+
+
+def _token(client, *, parent=None, n=0):
+    return services.store_token(
+        {"access_token": f"oat_{client.pk}_{n}", "refresh_token": f"ort_{client.pk}_{n}", "expires_in": 3600},
+        client=client,
+        user=None,
+        grant_type="refresh_token" if parent else "client_credentials",
+        parent=parent,
+    )
+
+
+def test_delete_client_removes_its_token_families_in_bulk_and_nothing_else(
+    make_client, django_assert_max_num_queries
+):
+    doomed, _ = make_client("Doomed")
+    kept, _ = make_client("Kept")
+    first = _token(doomed)
+    child = _token(doomed, parent=first, n=1)
+    _token(doomed, parent=child, n=2)
+    survivor = _token(kept)
+    # Independent of the number of tokens: no per-row loading or SET NULL.
+    with django_assert_max_num_queries(15):
+        assert services.delete_client(doomed, actor=SYSTEM) == 3
+    assert not Client.objects.filter(pk=doomed.pk).exists()
+    assert not Token.objects.filter(client_id=doomed.pk).exists()
+    assert not ClientSecret.objects.filter(client_id=doomed.pk).exists()
+    assert list(Token.objects.values_list("pk", flat=True)) == [survivor.pk]
+
+
+def test_rotation_never_lengthens_an_earlier_expiry(make_client):
+    app, _ = make_client()
+    services.rotate_client_secret(app, actor=SYSTEM, grace=timedelta(hours=1))
+    first_expiry = ClientSecret.objects.filter(client=app).exclude(expires_at=None).get().expires_at
+    services.rotate_client_secret(app, actor=SYSTEM, grace=timedelta(days=7))
+    expiries = sorted(
+        e for e in ClientSecret.objects.filter(client=app).values_list("expires_at", flat=True) if e
+    )
+    assert expiries[0] == first_expiry
+    assert len(expiries) == 2 and expiries[1] <= timezone.now() + timedelta(days=7)
+
+
+def test_code_is_redeemed_once(make_client, end_user):
+    app, _ = make_client()
+    code = services.store_authorization_code(
+        code="oac_x",
+        client=app,
+        user=end_user,
+        redirect_uri="https://app.example.com/callback",
+        scope="profile",
+    )
+    assert services.redeem_authorization_code(code) is True
+    assert services.redeem_authorization_code(code) is False
+    assert AuthorizationCode.objects.get().used_at is not None
+
+
+def test_revoke_tokens_is_one_update_and_skips_already_revoked(make_client):
+    app, _ = make_client()
+    tokens = [_token(app, n=i) for i in range(3)]
+    services.revoke_single_token(tokens[0], actor=SYSTEM, reason="first")
+    assert services.revoke_tokens(Token.objects.all(), actor=SYSTEM, reason="bulk") == 2
+    assert Token.objects.get(pk=tokens[0].pk).revoked_reason == "first"
