@@ -73,11 +73,14 @@ def insert(events: list[AuditEvent]) -> None:
     if not events:
         return
     try:
-        if len(events) == 1:
+        if len(events) == 1 and not transaction.get_connection().in_atomic_block:
             # Autocommit makes one INSERT atomic already; bulk_create would add BEGIN/COMMIT.
             events[0].save(force_insert=True)
         else:
-            AuditEvent.objects.bulk_create(events)
+            # Inside the writer's transaction this is a savepoint: a failure here must not
+            # break the rest of the batch's work.
+            with transaction.atomic():
+                AuditEvent.objects.bulk_create(events)
     except Exception:
         logger.exception("Could not write %d audit event(s)", len(events))
         for event in events:

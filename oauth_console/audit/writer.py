@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 
 logger = logging.getLogger("oauth_console.audit")
 
@@ -115,10 +115,18 @@ class WriteBehind:
             return
         close_old_connections()  # a long-lived thread must notice a dropped connection
         events = [item for item in batch if not callable(item)]
+        jobs = [item for item in batch if callable(item)]
         try:
-            self._write(events)
-            for job in (item for item in batch if callable(item)):
-                job()
+            # One commit for the whole batch (the commit is the expensive part); the events'
+            # INSERT is its own savepoint inside, so a failing job cannot take the events along.
+            with transaction.atomic():
+                self._write(events)
+                for job in jobs:
+                    try:
+                        with transaction.atomic():
+                            job()
+                    except Exception:
+                        logger.exception("An audit writer job failed")
         except Exception:  # write() logs its own failures; this is a last resort
             logger.exception("The audit writer failed on a batch of %d", len(batch))
 
