@@ -222,7 +222,12 @@ class MetadataValidation:
         for key in ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method"):
             if key in data and not isinstance(data[key], str):
                 raise InvalidClientMetadataError(f"{key} must be a string.")
-        metadata = super().extract_client_metadata(request)
+        try:
+            metadata = super().extract_client_metadata(request)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            # authlib's claim validators assume well-typed JSON: {"jwks": {}} or {"jwks": null}
+            # raised KeyError/TypeError (a 500). Bad metadata is the client's error, not ours.
+            raise InvalidClientMetadataError("The client metadata is malformed.") from None
         metadata = {key: value for key, value in metadata.items() if key in STORED_METADATA}
         metadata.setdefault("grant_types", ["authorization_code"])
         metadata.setdefault("response_types", ["code"])

@@ -411,3 +411,18 @@ def test_client_configuration_with_odd_client_ids_answers_rfc_json(db, client_id
     response = HttpClient().get("/oauth/register/" + client_id, HTTP_AUTHORIZATION="Bearer org_x")
     assert response.status_code == 401
     assert_rfc_answer(response)
+
+
+@pytest.mark.parametrize("metadata", [{"jwks": {}}, {"jwks": None}, {"jwks": {"keys": "x"}}, {"jwks": []}])
+def test_registration_with_malformed_jwks_answers_invalid_client_metadata(db, metadata):
+    """Found by the fuzzer: authlib's jwks check raised KeyError/TypeError (a 500)."""
+    _, initial_access_token = services.create_initial_access_token(actor=Actor.system("fuzz"))
+    response = HttpClient().post(
+        "/oauth/register",
+        json.dumps({"redirect_uris": ["https://app.example.com/callback"], **metadata}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {initial_access_token}",
+    )
+    assert response.status_code == 400
+    assert assert_rfc_answer(response)["error"] == "invalid_client_metadata"
+    assert not Client.objects.exists()
