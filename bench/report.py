@@ -193,7 +193,8 @@ def render_chart(scenarios: Sequence[Scenario], measurements: Sequence[Measureme
             fontsize=7,
         )
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
-    axes.legend(handles, [SERVER_LABELS[s] for s in colours], loc="lower right", fontsize=8)
+    axes.set_xlim(right=max([*values, 1.0]) * 4)  # room for the value labels
+    axes.legend(handles, [SERVER_LABELS[s] for s in colours], loc="upper right", fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
