@@ -228,7 +228,10 @@ class MetadataValidation:
             # authlib's claim validators assume well-typed JSON: {"jwks": {}} or {"jwks": null}
             # raised KeyError/TypeError (a 500). Bad metadata is the client's error, not ours.
             raise InvalidClientMetadataError("The client metadata is malformed.") from None
-        metadata = {key: value for key, value in metadata.items() if key in STORED_METADATA}
+        # A JSON null is a field left out (RFC 7591 §2 defines no null values).
+        metadata = {
+            key: value for key, value in metadata.items() if key in STORED_METADATA and value is not None
+        }
         metadata.setdefault("grant_types", ["authorization_code"])
         metadata.setdefault("response_types", ["code"])
         # RFC 7591 §2.1: grant types and response types must agree.
@@ -334,6 +337,13 @@ class ClientRegistrationEndpoint(MetadataValidation, _RegistrationEndpoint):
 
 class ClientConfigurationEndpoint(MetadataValidation, _ConfigurationEndpoint):
     """GET, PUT, DELETE /oauth/register/<client_id> with the registration access token."""
+
+    def create_update_client_response(self, client: Client, request: RegistrationRequest):
+        secret = request.payload.data.get("client_secret")
+        if secret is not None and not isinstance(secret, str):
+            # authlib hands it to check_client_secret as is ({"client_secret": true} was a 500).
+            raise InvalidRequestError("client_secret must be a string.")
+        return super().create_update_client_response(client, request)
 
     def authenticate_token(self, request: RegistrationRequest) -> RegistrationAccessToken:
         value = bearer_token(request)

@@ -426,3 +426,60 @@ def test_registration_with_malformed_jwks_answers_invalid_client_metadata(db, me
     assert response.status_code == 400
     assert assert_rfc_answer(response)["error"] == "invalid_client_metadata"
     assert not Client.objects.exists()
+
+
+def test_fuzz_client_configuration_update(known):
+    """RFC 7592 PUT with a real registration access token and random metadata."""
+    _, initial_access_token = services.create_initial_access_token(
+        actor=Actor.system("fuzz"), allowed_scope=["profile", "read"]
+    )
+    http = HttpClient()
+    registered = http.post(
+        "/oauth/register",
+        json.dumps({"redirect_uris": ["https://app.example.com/callback"], "scope": "profile"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {initial_access_token}",
+    ).json()
+    url = "/oauth/register/" + registered["client_id"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {registered['registration_access_token']}"}
+    before = row_counts()
+
+    @EXAMPLES
+    @given(
+        st.dictionaries(
+            st.sampled_from(REGISTRATION_FIELDS) | st.text(max_size=10), _json_values(), max_size=8
+        )
+    )
+    def run(body):
+        body = {**body, "client_id": body.get("client_id", registered["client_id"])}
+        response = http.put(url, json.dumps(body), content_type="application/json", **auth)
+        assert_rfc_answer(response, allow_success=True)
+        assert row_counts() == before
+
+    run()
+
+
+@pytest.mark.parametrize("change", [{"grant_types": None}, {"client_secret": True}, {"client_secret": ["x"]}])
+def test_client_configuration_update_with_odd_types_answers_rfc_json(db, change):
+    """Found by the fuzzer: a null grant_types and a non-string client_secret were 500s."""
+    _, initial_access_token = services.create_initial_access_token(actor=Actor.system("fuzz"))
+    http = HttpClient()
+    registered = http.post(
+        "/oauth/register",
+        json.dumps({"redirect_uris": ["https://app.example.com/callback"]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {initial_access_token}",
+    ).json()
+    body = {
+        "client_id": registered["client_id"],
+        "redirect_uris": ["https://app.example.com/callback"],
+        **change,
+    }
+    response = http.put(
+        "/oauth/register/" + registered["client_id"],
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {registered['registration_access_token']}",
+    )
+    assert response.status_code < 500
+    assert_rfc_answer(response, allow_success=True)
