@@ -1,19 +1,26 @@
-"""Client-authentication counts from the audit log, if the audit app is installed.
+"""Dashboard numbers read from the audit log, if the audit app is installed.
 
-The audit log belongs to `oauth_console.audit`; the dashboard only reads it, and works (with
-the numbers left out) where that app is not installed.
+The audit log belongs to `oauth_console.audit`; the dashboard only reads it, and works without
+it: client-authentication numbers are then left out, and revocations are counted from the token
+table instead (slow at scale, see `server.selectors.revocations_per_day`).
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime
 
 from django.apps import apps
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncDate
 
-from server.selectors import days_back, start_of_day
+from server.selectors import day_bounds, start_of_day
 
 SUCCESS = "client_authenticated"
 FAILURE = "client_authentication_failed"
+# The events a revocation leaves (oauth_console.audit.receivers.services), and where each keeps
+# how many tokens it revoked: one event per revocation, however many tokens it covered.
+TOKEN_REVOKED = "token_revoked"  # one token (RFC 7009, the admin's single revoke): detail.count
+TOKENS_REVOKED = "tokens_revoked"  # a bulk revocation (client, user, date, family): detail.count
+CONSENT_REVOKED = "consent_revoked"  # a user withdrew an app's access: detail.tokens_revoked
 
 
 def _audit_event_model():
@@ -40,23 +47,54 @@ def failed_client_authentications_today(now: datetime | None = None) -> int | No
     ).count()
 
 
-def client_authentications_per_day(days: int = 30, now: datetime | None = None) -> dict | None:
-    """{"success": {date: n}, "failure": {date: n}} for the last `days` days, or None."""
+def client_authentications_per_day(first: date, last: date) -> dict[date, dict[str, int]] | None:
+    """{date: {"success": n, "failure": n}} for the days `first` to `last` (days without events
+    left out), in one query; None without an audit log."""
     model = _audit_event_model()
     if model is None:
         return None
-    since = start_of_day(now) - timedelta(days=days - 1)
+    since, until = day_bounds(first, last)
     rows = (
-        model.objects.filter(event_type__in=[SUCCESS, FAILURE], occurred_at__gte=since)
+        model.objects.filter(event_type__in=[SUCCESS, FAILURE], occurred_at__gte=since, occurred_at__lt=until)
         .annotate(day=TruncDate("occurred_at"))
         .values("day", "event_type")
         .annotate(n=Count("pk"))
         .order_by()
+        .values_list("day", "event_type", "n")
     )
-    dates = days_back(days, now)
-    series = {"success": dict.fromkeys(dates, 0), "failure": dict.fromkeys(dates, 0)}
-    for row in rows:
-        key = "failure" if row["event_type"] == FAILURE else "success"
-        if row["day"] in series[key]:
-            series[key][row["day"]] = row["n"]
-    return series
+    per_day: dict[date, dict[str, int]] = {}
+    for day, event_type, n in rows:
+        counts = per_day.setdefault(day, {"success": 0, "failure": 0})
+        counts["failure" if event_type == FAILURE else "success"] += n
+    return per_day
+
+
+def revocations_per_day(first: date, last: date) -> dict[date, int] | None:
+    """{date: tokens revoked that day} for the days `first` to `last`, from the revocation
+    events (days without any left out), in one query; None without an audit log.
+
+    A range scan of the (event_type, occurred_at) index over a few event types, where the token
+    table would have to be read whole (`revoked_at` is deliberately in no index). Counts what
+    the log recorded: a revocation whose event failed to be written is not in it.
+    """
+    model = _audit_event_model()
+    if model is None:
+        return None
+    since, until = day_bounds(first, last)
+    tokens_in_event = Case(
+        When(event_type=CONSENT_REVOKED, then=Cast(KT("detail__tokens_revoked"), IntegerField())),
+        default=Cast(KT("detail__count"), IntegerField()),
+    )
+    rows = (
+        model.objects.filter(
+            event_type__in=[TOKEN_REVOKED, TOKENS_REVOKED, CONSENT_REVOKED],
+            occurred_at__gte=since,
+            occurred_at__lt=until,
+        )
+        .annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(n=Coalesce(Sum(tokens_in_event), Value(0)))
+        .order_by()
+        .values_list("day", "n")
+    )
+    return {day: n for day, n in rows if n}

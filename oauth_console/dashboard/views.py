@@ -1,5 +1,7 @@
 """The operators' dashboard: counts and charts from a few aggregate queries (server.selectors)."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib import admin
 from django.core.cache import cache
@@ -8,65 +10,108 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from oauth_console.dashboard import audit_stats
+from oauth_console.dashboard import audit_stats, history
 from server import selectors
 from server.models import Client
 
 DAYS = 30
 CHARTS_CACHE_KEY = "console:dashboard:charts:v1"
+TOP_CLIENTS_CACHE_KEY = "console:dashboard:top-clients:v1"
 VIEW_PERMISSIONS = ("server.view_client", "server.view_token", "server.manage_clients")
 
 
-def _before_today(name: str, now, compute):
-    """A series for the days before today: they no longer change, so they are computed once a
-    day (the expensive part: a month of tokens) and only today's numbers are read live."""
-    if settings.CONSOLE_DASHBOARD_CACHE_SECONDS <= 0:
-        return compute()
-    key = f"{CHARTS_CACHE_KEY}:{name}:{timezone.localdate(now).isoformat()}"
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, 25 * 3600)
-    return value
+def issued_per_day(days: list, now) -> dict[str, dict]:
+    """grant type -> {date: tokens issued}: finished days from the cache, today live."""
+    per_day = history.daily_series("issued", days, now, selectors.tokens_issued_per_day, dict)
+    grants = sorted({grant for counts in per_day.values() for grant in counts})
+    return {grant: {day: per_day[day].get(grant, 0) for day in days} for grant in grants}
+
+
+def revocations_per_day(days: list, now) -> dict:
+    """{date: tokens revoked}: from the audit log's revocation events (an index range scan);
+    without the audit app, from the token table, which is read whole (slow at scale)."""
+    if audit_stats.audit_available():
+        compute = audit_stats.revocations_per_day
+    else:
+        compute = selectors.revocations_per_day
+    # The source is part of the name: a bucket counted one way is not reused by the other.
+    source = "audit" if audit_stats.audit_available() else "tokens"
+    return history.daily_series(f"revoked-{source}", days, now, compute, int)
+
+
+def authentications_per_day(days: list, now) -> dict | None:
+    """{date: {"success": n, "failure": n}}, or None without an audit log."""
+    if not audit_stats.audit_available():
+        return None
+    return history.daily_series(
+        "auth", days, now, audit_stats.client_authentications_per_day, lambda: {"success": 0, "failure": 0}
+    )
 
 
 def chart_data(now) -> dict:
-    """The per-day series the charts draw, as JSON-ready lists."""
+    """The per-day series the charts draw, as JSON-ready lists: one query per chart at most."""
     days = selectors.days_back(DAYS, now)
-    today, midnight = days[-1], selectors.start_of_day(now)
-    issued = _before_today("issued", now, lambda: selectors.tokens_issued_per_day(DAYS, now, before=midnight))
-    for grant, per_day in selectors.tokens_issued_per_day(1, now).items():
-        issued.setdefault(grant, dict.fromkeys(days, 0))[today] = per_day[today]
-    revoked = _before_today("revoked", now, lambda: selectors.revocations_per_day(DAYS, now, before=midnight))
-    revoked[today] = selectors.revocations_per_day(1, now)[today]
-    auth = audit_stats.client_authentications_per_day(DAYS, now)
+    issued = issued_per_day(days, now)
+    revoked = revocations_per_day(days, now)
+    auth = authentications_per_day(days, now)
     return {
         "days": [day.isoformat() for day in days],
         "issued": [
-            {"label": grant, "data": [per_day[day] for day in days]}
-            for grant, per_day in sorted(issued.items())
+            {"label": grant, "data": [per_day[day] for day in days]} for grant, per_day in issued.items()
         ],
         "auth": None
         if auth is None
         else {
-            "success": [auth["success"][day] for day in days],
-            "failure": [auth["failure"][day] for day in days],
+            "success": [auth[day]["success"] for day in days],
+            "failure": [auth[day]["failure"] for day in days],
         },
         "revocations": [revoked[day] for day in days],
     }
 
 
-def cached_chart_data(now) -> dict:
+def cached_chart_data(now) -> tuple[dict, bool]:
     """chart_data, cached for CONSOLE_DASHBOARD_CACHE_SECONDS: thirty days of a million tokens
-    do not change much in a minute, and several operators may watch the page."""
+    do not change much in a minute, and several operators may watch the page. Also says whether
+    this call computed it (queried the database) rather than found it cached."""
     seconds = settings.CONSOLE_DASHBOARD_CACHE_SECONDS
     if seconds <= 0:
-        return chart_data(now)
+        return chart_data(now), True
     data = cache.get(CHARTS_CACHE_KEY)
-    if data is None:
-        data = chart_data(now)
-        cache.set(CHARTS_CACHE_KEY, data, seconds)
-    return data
+    if data is not None:
+        return data, False
+    data = chart_data(now)
+    cache.set(CHARTS_CACHE_KEY, data, seconds)
+    return data, True
+
+
+def top_clients(
+    now: datetime, active_by_client: dict[int, int] | None, *, charts_computed: bool = False
+) -> tuple[list[dict], datetime | None]:
+    """The ten clients with the most active tokens, and when they were counted (None: just now).
+
+    From `active_by_client` when the dashboard counted active tokens exactly (one more query,
+    for the names). When there were too many to count on each view, they are counted here at
+    most once per CONSOLE_DASHBOARD_CACHE_SECONDS and the page says as of when; a view that
+    has just computed the charts shows the previous count once more (kept for twice as long)
+    rather than pay for both at once: no single view does both expensive reads.
+    """
+
+    def rows(counts: dict[int, int] | None) -> list[dict]:
+        return [
+            {"name": client.name, "client_id": client.client_id, "active_tokens": client.active_tokens}
+            for client in selectors.top_clients_by_active_tokens(10, now, counts)
+        ]
+
+    if active_by_client is not None:
+        return rows(active_by_client), None
+    seconds = settings.CONSOLE_DASHBOARD_CACHE_SECONDS
+    counted = cache.get(TOP_CLIENTS_CACHE_KEY) if seconds > 0 else None
+    due = counted is None or (now - counted["as_of"]).total_seconds() >= seconds
+    if counted is None or (due and not charts_computed):
+        counted = {"rows": rows(None), "as_of": now}
+        if seconds > 0:
+            cache.set(TOP_CLIENTS_CACHE_KEY, counted, 2 * seconds)
+    return counted["rows"], counted["as_of"]
 
 
 def _dashboard(request: HttpRequest) -> HttpResponse:
@@ -74,16 +119,12 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     now = timezone.now()
     by_status = selectors.client_counts_by_status()
-    tokens = selectors.token_counts(now)
-    top = selectors.top_clients_by_active_tokens(10, now, tokens.active_by_client)
-    charts = {
-        **cached_chart_data(now),
-        # Live, from the counts above: costs one query for the names.
-        "top_clients": [
-            {"name": client.name, "client_id": client.client_id, "active_tokens": client.active_tokens}
-            for client in top
-        ],
-    }
+    # Exact below CONSOLE_EXACT_COUNT_LIMIT active tokens (the limit the token list counts to);
+    # above it the planner's estimate, labelled so on the page.
+    tokens = selectors.token_counts(now, exact_limit=settings.CONSOLE_EXACT_COUNT_LIMIT)
+    chart_series, charts_computed = cached_chart_data(now)
+    top, top_as_of = top_clients(now, tokens.active_by_client, charts_computed=charts_computed)
+    charts = {**chart_series, "top_clients": top}
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
@@ -91,10 +132,14 @@ def _dashboard(request: HttpRequest) -> HttpResponse:
         "client_counts": [(label, by_status[value], value) for value, label in Client.Status.choices],
         "clients_total": sum(by_status.values()),
         "active_tokens": tokens.active,
+        "active_tokens_estimated": tokens.active_is_estimate,
+        "exact_count_limit": settings.CONSOLE_EXACT_COUNT_LIMIT,
         "issued_today": tokens.issued_today,
         "failed_auth_today": audit_stats.failed_client_authentications_today(now),
         "audit_available": audit_stats.audit_available(),
         "charts": charts,
+        "top_clients_as_of": top_as_of,
+        "counted_every_seconds": settings.CONSOLE_DASHBOARD_CACHE_SECONDS,
     }
     return TemplateResponse(request, "console/dashboard/home.html", context)
 

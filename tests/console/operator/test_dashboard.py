@@ -8,7 +8,8 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from server import selectors
+from server import selectors, services
+from server.actors import Actor
 from server.models import Client
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +25,14 @@ def audit_event(event_type: str, outcome: str, ago=timedelta(0)):
     )
 
 
+def revoke(token, capture_on_commit) -> None:
+    """Revoke through the one write path, so the audit log records it (the chart reads the log)."""
+    with capture_on_commit(execute=True):
+        services.revoke_single_token(token, actor=Actor.system("test"), reason="test")
+
+
 @pytest.fixture
-def populated(make_client, make_token, end_user):
+def populated(make_client, make_token, end_user, django_capture_on_commit_callbacks):
     busy, _ = make_client("Busy")
     quiet, _ = make_client("Quiet")
     make_client("Waiting", status=Client.Status.PENDING)
@@ -36,7 +43,7 @@ def populated(make_client, make_token, end_user):
     make_token(quiet, grant_type="client_credentials")
     make_token(quiet, grant_type="client_credentials", issued_ago=timedelta(days=2))  # expired
     make_token(quiet, grant_type="client_credentials", issued_ago=timedelta(days=40))  # outside 30 days
-    make_token(busy, grant_type="refresh_token", revoked=True)
+    revoke(make_token(busy, grant_type="refresh_token")[0], django_capture_on_commit_callbacks)
     audit_event("client_authentication_failed", "failure")
     audit_event("client_authentication_failed", "failure")
     audit_event("client_authentication_failed", "failure", ago=timedelta(days=3))
@@ -163,7 +170,9 @@ def test_token_status_querysets(make_client, make_token):
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
-def test_days_before_today_are_computed_once_a_day_and_today_live(ops, make_client, make_token):
+def test_days_before_today_are_computed_once_a_day_and_today_live(
+    ops, make_client, make_token, django_capture_on_commit_callbacks
+):
     from django.core.cache import cache
 
     from oauth_console.dashboard.views import CHARTS_CACHE_KEY
@@ -173,7 +182,7 @@ def test_days_before_today_are_computed_once_a_day_and_today_live(ops, make_clie
     ops.get(DASHBOARD)
     make_token(client, grant_type="client_credentials")
     make_token(client, grant_type="client_credentials", issued_ago=timedelta(days=2))
-    make_token(client, grant_type="client_credentials", revoked=True)
+    revoke(make_token(client, grant_type="client_credentials")[0], django_capture_on_commit_callbacks)
     cache.delete(CHARTS_CACHE_KEY)  # the one-minute bundle expires; the day history does not
 
     charts = ops.get(DASHBOARD).context["charts"]
