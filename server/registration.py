@@ -351,10 +351,15 @@ class ClientConfigurationEndpoint(MetadataValidation, _ConfigurationEndpoint):
             raise MissingTokenError("Send the registration access token.", realm=REALM)
         # The token must belong to the client named in the path: a token for another client is
         # as unknown here as a made-up one (RFC 7592 §2).
-        client = Client.objects.filter(
-            client_id=request.django_request.registration_client_id,
-            registration_access_token_digest=credentials.digest(value),
-        ).first()
+        client_id = request.django_request.registration_client_id
+        plausible = len(client_id) <= 64 and client_id.isprintable()  # (PostgreSQL refuses NUL)
+        client = (
+            Client.objects.filter(
+                client_id=client_id, registration_access_token_digest=credentials.digest(value)
+            ).first()
+            if plausible
+            else None
+        )
         if client is None:
             raise InvalidTokenError(
                 "The registration access token is not valid for this client.", realm=REALM

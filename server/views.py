@@ -10,7 +10,7 @@ import logging
 from authlib.common.urls import add_params_to_uri
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -42,6 +42,11 @@ def database_outage_guard(view):
     def guarded(request: HttpRequest, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
+        except DataError:
+            # Not an outage: a value the database refuses (a NUL byte in PostgreSQL text) got past
+            # validation. The client must not retry it, so no 503.
+            logger.exception("database refused a value at %s", request.path)
+            return _json_error("invalid_request", "The request contains a value that cannot be stored.", 400)
         except DatabaseError:
             logger.exception("database unavailable at %s", request.path)
             response = _json_error(

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import requests
-from django.db import OperationalError, connection, connections
+from django.db import DataError, OperationalError, connection, connections
 
 from server.models import Token
 from tests.security.conftest import basic
@@ -169,3 +169,22 @@ def test_postgresql_server_unreachable_over_http_then_back(live, confidential, s
         timeout=10,
     )
     assert again.status_code == 200
+
+
+def test_a_value_the_database_refuses_is_a_400_not_an_outage(client, confidential):
+    """A DataError (PostgreSQL refuses NUL bytes in text) is bad input that got past validation:
+    the client must not be told to retry, as a 503 would."""
+    app, secret = confidential
+
+    def refuse_value(execute, sql, params, many, context):
+        raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+
+    with connection.execute_wrapper(refuse_value):
+        response = client.post(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic_header(app.client_id, secret),
+        )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
