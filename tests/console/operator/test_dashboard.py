@@ -52,7 +52,8 @@ def populated(make_client, make_token, end_user, django_capture_on_commit_callba
 
 
 def test_dashboard_counts(ops, populated, django_assert_max_num_queries):
-    with django_assert_max_num_queries(14):
+    # 12 on SQLite; on PostgreSQL one more: the planner's estimate of the active tokens.
+    with django_assert_max_num_queries(13):
         response = ops.get(DASHBOARD)
 
     assert response.status_code == 200
@@ -97,7 +98,8 @@ def test_dashboard_query_count_does_not_grow_with_clients(
     for index in range(15):
         client, _ = make_client(f"App {index}")
         make_token(client)
-    with django_assert_max_num_queries(14):
+    # 12 on SQLite; on PostgreSQL one more: the planner's estimate of the active tokens.
+    with django_assert_max_num_queries(13):
         assert ops.get(DASHBOARD).status_code == 200
 
 

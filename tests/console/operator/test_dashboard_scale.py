@@ -1,0 +1,238 @@
+"""What keeps the dashboard fast on a big table: the day history, revocations from the audit log,
+and the estimated active-token count."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from oauth_console.dashboard import audit_stats, history, views
+from server import selectors, services
+from server.actors import Actor
+from server.models import Token
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "/console/"
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def chart(response, name: str) -> list:
+    return response.context["charts"][name]
+
+
+# --- the day history -------------------------------------------------------------------------------
+
+
+class RangeQuery:
+    """A stand-in for a chart's range query: records each call, answers 1 per day."""
+
+    def __init__(self):
+        self.calls: list[tuple[date, date]] = []
+
+    def __call__(self, first: date, last: date) -> dict[date, int]:
+        self.calls.append((first, last))
+        return {first + timedelta(days=n): 1 for n in range((last - first).days + 1)}
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_counts_thirty_days_once_then_only_today():
+    query, days = RangeQuery(), selectors.days_back(30, NOON)
+
+    first = history.daily_series("test", days, NOON, query, int)
+    again = history.daily_series("test", days, NOON + timedelta(minutes=1), query, int)
+
+    assert first == again == dict.fromkeys(days, 1)
+    assert query.calls == [(days[0], days[-1]), (days[-1], days[-1])]  # one query each view
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_on_a_new_day_counts_yesterday_and_today_in_one_query():
+    query = RangeQuery()
+    history.daily_series("test", selectors.days_back(30, NOON), NOON, query, int)
+    tomorrow = NOON + timedelta(days=1)
+    days = selectors.days_back(30, tomorrow)
+
+    history.daily_series("test", days, tomorrow, query, int)
+
+    assert query.calls[-1] == (days[-2], days[-1])
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_leaves_yesterday_open_for_a_few_minutes_after_midnight():
+    # A token stamped 23:59:59 may commit (or an audit event be flushed) just after midnight.
+    query = RangeQuery()
+    just_after = datetime(2026, 3, 11, 0, 2, tzinfo=UTC)
+    days = selectors.days_back(30, just_after)
+    history.daily_series("test", days, just_after, query, int)
+
+    history.daily_series("test", days, just_after + timedelta(minutes=1), query, int)
+    assert query.calls[-1] == (days[-2], days[-1])  # yesterday read again, not cached yet
+
+    later = just_after + history.SETTLE
+    history.daily_series("test", days, later, query, int)
+    history.daily_series("test", days, later, query, int)
+    assert query.calls[-1] == (days[-1], days[-1])
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_fills_days_the_query_leaves_out_and_refills_an_evicted_day():
+    days = selectors.days_back(30, NOON)
+    query = RangeQuery()
+    assert history.daily_series("sparse", days, NOON, lambda first, last: {}, int) == dict.fromkeys(days, 0)
+
+    history.daily_series("test", days, NOON, query, int)
+    cache.delete(history.day_key("test", days[3]))
+    history.daily_series("test", days, NOON, query, int)
+    assert query.calls[-1] == (days[3], days[-1])  # one range from the missing day to today
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=0)
+def test_history_without_cache_counts_every_day_every_time():
+    query, days = RangeQuery(), selectors.days_back(30, NOON)
+    history.daily_series("test", days, NOON, query, int)
+    history.daily_series("test", days, NOON, query, int)
+    assert query.calls == [(days[0], days[-1])] * 2
+
+
+# --- revocations from the audit log ---------------------------------------------------------------
+
+
+def revocation_event(event_type: str, detail: dict, ago=timedelta(0)):
+    from oauth_console.audit.models import AuditEvent
+
+    return AuditEvent.objects.create(
+        event_type=event_type, occurred_at=timezone.now() - ago, detail=detail, entry_hash="0" * 64
+    )
+
+
+def test_revocations_are_counted_from_the_audit_log(
+    ops, make_client, make_token, end_user, django_capture_on_commit_callbacks
+):
+    client, _ = make_client()
+    for _ in range(3):
+        make_token(client, end_user)
+    other, _ = make_client("Other")
+    make_token(other)
+    operator = Actor.system("test")
+    with django_capture_on_commit_callbacks(execute=True):
+        # One bulk event with count 3, one single revocation of an already revoked token
+        # (count 0), one consent revocation (its own key) covering the other client's token.
+        services.revoke_tokens(
+            Token.objects.filter(client=client), actor=operator, reason="bulk", criteria={"client_id": "x"}
+        )
+        services.revoke_single_token(
+            Token.objects.filter(client=client).first(), actor=operator, reason="again"
+        )
+        make_token(other, end_user)
+        services.revoke_consent(user=end_user, client=other, actor=operator)
+    revocation_event("tokens_revoked", {"count": 7}, ago=timedelta(days=2))
+    make_token(other, revoked=True)  # stamped directly, no event: not what the chart counts
+
+    with CaptureQueriesContext(connection) as queries:
+        revocations = chart(ops.get(DASHBOARD), "revocations")
+
+    assert revocations[-1] == 4 and revocations[-3] == 7 and sum(revocations) == 11
+    assert not any('"revoked_at" >=' in query["sql"] for query in queries.captured_queries)
+
+
+def test_revocations_fall_back_to_the_token_table_without_an_audit_log(
+    ops, make_client, make_token, monkeypatch
+):
+    monkeypatch.setattr(audit_stats, "_audit_event_model", lambda: None)
+    client, _ = make_client()
+    make_token(client, revoked=True)
+    make_token(client, revoked=True)
+    make_token(client)
+
+    revocations = chart(ops.get(DASHBOARD), "revocations")
+
+    assert revocations[-1] == 2 and sum(revocations) == 2
+
+
+def test_revocation_events_without_a_count_add_nothing():
+    revocation_event("token_revoked", {})
+    revocation_event("token_revoked", {"count": 1})
+    today = timezone.localdate()
+    assert audit_stats.revocations_per_day(today, today) == {today: 1}
+
+
+# --- active tokens: exact when few, estimated when many -------------------------------------------
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60, CONSOLE_EXACT_COUNT_LIMIT=10)
+def test_many_active_tokens_are_estimated_and_labelled(ops, make_client, make_token, monkeypatch):
+    busy, _ = make_client("Busy")
+    quiet, _ = make_client("Quiet")
+    for _ in range(3):
+        make_token(busy)
+    make_token(quiet)
+    monkeypatch.setattr(selectors, "planner_row_estimate", lambda queryset: 48_000)
+
+    response = ops.get(DASHBOARD)
+
+    assert response.status_code == 200
+    assert response.context["active_tokens"] == 48_000
+    assert response.context["active_tokens_estimated"] is True
+    page = response.content.decode()
+    assert 'id="count-active-tokens"' in page and "about 48000" in page and "estimate" in page
+    # The top clients are still counted exactly, and say when.
+    assert [row["active_tokens"] for row in chart(response, "top_clients")] == [3, 1]
+    assert 'id="top-clients-as-of"' in page
+
+
+@override_settings(CONSOLE_EXACT_COUNT_LIMIT=10)
+def test_few_active_tokens_are_counted_exactly_even_when_the_planner_guesses_low(
+    ops, make_client, make_token, monkeypatch
+):
+    client, _ = make_client()
+    make_token(client)
+    monkeypatch.setattr(selectors, "planner_row_estimate", lambda queryset: 3)
+    response = ops.get(DASHBOARD)
+    assert response.context["active_tokens"] == 1
+    assert response.context["active_tokens_estimated"] is False
+    assert "estimate" not in response.content.decode()
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_top_clients_are_recounted_once_due_but_not_in_a_view_that_computed_the_charts(
+    make_client, make_token
+):
+    client, _ = make_client()
+    make_token(client)
+    now = timezone.now()
+    rows, as_of = views.top_clients(now, None)
+    assert [row["active_tokens"] for row in rows] == [1] and as_of == now
+    make_token(client)
+
+    assert views.top_clients(now + timedelta(seconds=30), None)[0] == rows  # not due yet
+    due = now + timedelta(seconds=61)
+    assert views.top_clients(due, None, charts_computed=True) == (rows, now)  # shown once more
+    rows, as_of = views.top_clients(due, None)
+    assert [row["active_tokens"] for row in rows] == [2] and as_of == due
+
+
+def test_planner_row_estimate_is_postgresql_only(make_client, make_token):
+    client, _ = make_client()
+    make_token(client)
+    estimate = selectors.planner_row_estimate(selectors.active_tokens())
+    if connection.vendor == "postgresql":
+        assert isinstance(estimate, int) and estimate >= 0
+    else:
+        assert estimate is None
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_a_cached_view_reads_only_the_live_counts(ops, make_client, make_token, django_assert_num_queries):
+    client, _ = make_client()
+    make_token(client)
+    ops.get(DASHBOARD)
+    # session, user, 2 x permissions, clients by status, issued today, (on PostgreSQL, the
+    # planner's estimate of the active tokens,) active by client, the top clients' names, failed
+    # authentications today: no chart query.
+    with django_assert_num_queries(9 + (connection.vendor == "postgresql")):
+        assert ops.get(DASHBOARD).status_code == 200
