@@ -173,9 +173,7 @@ def database_label(url: str | None) -> str:
 
         return f"SQLite {sqlite3.sqlite_version} (WAL)"
     try:
-        import psycopg
-
-        with psycopg.connect(url) as connection:
+        with servers.admin_connect(url) as connection:
             version = connection.execute("SHOW server_version").fetchone()[0]
         return f"PostgreSQL {version}"
     except Exception:

@@ -141,7 +141,7 @@ def database_url(spec: ServerSpec, postgres_url: str | None) -> str:
     return urlunsplit(parts._replace(path=f"/bench_{spec.name}"))
 
 
-def _admin_connect(url: str):
+def admin_connect(url: str):
     import psycopg
 
     parts = urlsplit(url)
@@ -158,7 +158,7 @@ def recreate_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     if not name.startswith("bench_"):
         raise ValueError(f"refusing to recreate {name!r}: the bench only manages bench_* databases")
-    with _admin_connect(url) as connection:
+    with admin_connect(url) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -169,7 +169,7 @@ def drop_database(url: str) -> None:
         return
     name = urlsplit(url).path.lstrip("/")
     if name.startswith("bench_"):
-        with _admin_connect(url) as connection:
+        with admin_connect(url) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
