@@ -10,6 +10,7 @@ own time per package. (py-spy needs ptrace: root, or CAP_SYS_PTRACE.)
 """
 
 import argparse
+import json
 import secrets
 import shutil
 import subprocess
@@ -38,12 +39,16 @@ PACKAGES = (
 )
 
 
+REQUEST_ROOT = "WSGIHandler.__call__"
+
+
 @dataclass(frozen=True)
 class Profile:
-    samples: int
-    inclusive: Counter
-    own: Counter
+    samples: int  # every sample of every process (master and workers)
+    inclusive: Counter  # over request samples only: frame -> samples it was on
+    own: Counter  # over every sample: frame -> samples it was the leaf of
     packages: Counter
+    request_samples: int = 0  # samples inside Django's request handling
 
 
 def package_of(frame: str) -> str:
@@ -60,7 +65,7 @@ def parse_collapsed(text: str) -> Profile:
     inclusive: Counter = Counter()
     own: Counter = Counter()
     packages: Counter = Counter()
-    total = 0
+    total = requests = 0
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -71,11 +76,13 @@ def parse_collapsed(text: str) -> Profile:
         if not frames:
             continue
         total += weight
-        for frame in set(frames):
-            inclusive[frame] += weight
         own[frames[-1]] += weight
         packages[package_of(frames[-1])] += weight
-    return Profile(total, inclusive, own, packages)
+        if any(frame.startswith(REQUEST_ROOT) for frame in frames):
+            requests += weight
+            for frame in set(frames):
+                inclusive[frame] += weight
+    return Profile(total, inclusive, own, packages, requests)
 
 
 def short(frame: str) -> str:
@@ -87,41 +94,71 @@ def short(frame: str) -> str:
     return frame
 
 
-def render(title: str, profile: Profile, rate: float, top: int = 10) -> str:
+def render(title: str, profile: Profile, rate: float, queries: list[str] | None = None, top: int = 10) -> str:
     """One hot path's section of the profile page."""
 
-    def share(count: int) -> str:
-        return f"{count / profile.samples:.1%}" if profile.samples else "—"
+    def share(count: int, of: int) -> str:
+        return f"{count / of:.1%}" if of else "—"
 
-    # Frames every request passes through (gunicorn's loop, the WSGI handler) say nothing about
-    # where time goes; the inclusive table skips frames on more than 97% of samples.
+    # Inclusive time is counted within request handling; frames on (nearly) every request
+    # sample (the WSGI handler, the middleware chain) say nothing about where time goes.
     inclusive = [
-        (frame, count) for frame, count in profile.inclusive.most_common() if count < 0.97 * profile.samples
+        (frame, count)
+        for frame, count in profile.inclusive.most_common()
+        if count < 0.95 * profile.request_samples
     ][:top]
     lines = [
         f"## {title}",
         "",
-        f"{profile.samples:,} samples over both workers while wrk drove {rate:,.0f} req/s.",
+        f"{profile.samples:,} samples over the gunicorn processes while wrk drove {rate:,.0f} req/s; "
+        f"{share(profile.request_samples, profile.samples)} of them inside Django's request handling "
+        "(the rest: gunicorn accepting, writing and closing connections, the master).",
         "",
-        f"Top {top} frames by inclusive time (the frame and everything it called):",
+        f"Top {top} frames by inclusive time within request handling (frames on ≥95% of requests left out):",
         "",
         report.markdown_table(
-            ["#", "frame", "share"], [[i + 1, short(f), share(c)] for i, (f, c) in enumerate(inclusive)]
+            ["#", "frame", "share of request time"],
+            [[i + 1, short(f), share(c, profile.request_samples)] for i, (f, c) in enumerate(inclusive)],
         ),
         "",
-        f"Top {top} frames by own time (the frame itself, at the top of the stack):",
+        f"Top {top} frames by own time (the frame itself, at the top of the stack), all samples:",
         "",
         report.markdown_table(
             ["#", "frame", "share"],
-            [[i + 1, short(f), share(c)] for i, (f, c) in enumerate(profile.own.most_common(top))],
+            [
+                [i + 1, short(f), share(c, profile.samples)]
+                for i, (f, c) in enumerate(profile.own.most_common(top))
+            ],
         ),
         "",
         "Own time by layer:",
         "",
-        report.markdown_table(["layer", "share"], [[p, share(c)] for p, c in profile.packages.most_common()]),
+        report.markdown_table(
+            ["layer", "share"], [[p, share(c, profile.samples)] for p, c in profile.packages.most_common()]
+        ),
         "",
     ]
+    if queries is not None:
+        lines += [f"SQL of one request ({len(queries)} queries, from `bench.query_count`):", ""]
+        lines += [f"{n}. `{sql[:200]}{'…' if len(sql) > 200 else ''}`" for n, sql in enumerate(queries, 1)]
+        lines.append("")
     return "\n".join(lines)
+
+
+def request_queries(env: dict[str, str], creds_file: Path) -> dict:
+    """The SQL of one request per hot path, from a subprocess with the server's settings."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.query_count", str(creds_file)],
+        cwd=servers.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        servers.log(f"warning: could not count queries: {completed.stderr[-1000:]}")
+        return {}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def profile_target(target: scenarios.Target, server: servers.RunningServer, duration: float, out: Path):
@@ -180,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     servers.log(f"profile: fresh database, seed {args.tokens:,} tokens")
     try:
         creds = servers.prepare(spec, env=env, tokens=args.tokens, consumables=10)
+        queries = request_queries(env, servers.WORK / f"{spec.name}.json")
         sections = []
         with servers.running([(spec, env)], workers=2) as running:
             server = running[spec.name]
@@ -196,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 profile, rate = profile_target(
                     target, server, args.duration, servers.WORK / f"profile-{key}.raw"
                 )
-                sections.append(render(title, profile, rate))
+                sections.append(render(title, profile, rate, queries.get(key, {}).get("queries")))
     finally:
         if pg:
             servers.drop_database(env["DATABASE_URL"])
@@ -212,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         f"connections), {args.tokens:,} tokens seeded. Produced by `python -m bench.profile`.",
         "",
     ]
-    page.write_text("\n".join(header) + "\n".join(sections))
+    page.write_text("\n".join(header) + "\n" + "\n".join(sections))
     from bench.run import write_index
 
     write_index(args.output)

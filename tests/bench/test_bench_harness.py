@@ -290,11 +290,13 @@ def test_markdown_table_escapes_pipes():
 # --- the profile summary ------------------------------------------------------------------------
 
 COLLAPSED = (
-    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);view (server/views.py:10);'
-    "digest (server/credentials.py:51) 30\n"
-    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);view (server/views.py:10);'
-    "execute (django/db/backends/utils.py:100) 50\n"
-    'process 2:"gunicorn";handle (gunicorn/workers/sync.py:134);write (gunicorn/util.py:345) 20\n'
+    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);__call__ (django/core/handlers/wsgi.py:120);'
+    "view (server/views.py:10);digest (server/credentials.py:51) 30\n"
+    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);__call__ (django/core/handlers/wsgi.py:120);'
+    "view (server/views.py:10);execute (django/db/backends/utils.py:100) 50\n"
+    'process 1:"gunicorn";handle (gunicorn/workers/sync.py:134);__call__ (django/core/handlers/wsgi.py:120);'
+    "render (django/template/base.py:1) 10\n"
+    'process 2:"gunicorn";handle (gunicorn/workers/sync.py:134);write (gunicorn/util.py:345) 10\n'
     "garbage line\n"
 )
 
@@ -302,21 +304,27 @@ COLLAPSED = (
 def test_parse_collapsed_counts_inclusive_and_own_time_and_layers():
     from bench import profile
 
-    result = profile.parse_collapsed(COLLAPSED)
+    result = profile.parse_collapsed(COLLAPSED.replace("__call__ (django", "WSGIHandler.__call__ (django"))
     assert result.samples == 100
+    assert result.request_samples == 90
+    # Inclusive time is counted within request handling only.
     assert result.inclusive["view (server/views.py:10)"] == 80
-    assert result.inclusive["handle (gunicorn/workers/sync.py:134)"] == 100
+    assert "write (gunicorn/util.py:345)" not in result.inclusive
     assert result.own.most_common(1) == [("execute (django/db/backends/utils.py:100)", 50)]
-    assert result.packages == {"django.db": 50, "server": 30, "gunicorn": 20}
+    assert result.packages == {"django.db": 50, "server": 30, "django (other)": 10, "gunicorn": 10}
 
 
-def test_profile_page_skips_frames_on_every_sample():
+def test_profile_page_skips_frames_on_every_request_and_lists_the_sql():
     from bench import profile
 
-    page = profile.render("bearer", profile.parse_collapsed(COLLAPSED), rate=1234)
+    parsed = profile.parse_collapsed(COLLAPSED.replace("__call__ (django", "WSGIHandler.__call__ (django"))
+    page = profile.render("bearer", parsed, rate=1234, queries=["SELECT 1", "INSERT x"])
     assert "1,234 req/s" in page
-    assert "handle (gunicorn/workers/sync.py:134)" not in page.split("own time")[0]
-    assert "| 1 | view (server/views.py:10) | 80.0% |" in page
+    inclusive = page.split("own time")[0]
+    assert "WSGIHandler.__call__" not in inclusive  # on every request sample
+    assert "| 1 | view (server/views.py:10) | 88.9% |" in inclusive  # 80 of 90 request samples
+    assert "SQL of one request (2 queries" in page
+    assert "2. `INSERT x`" in page
 
 
 def test_results_index_groups_pages_newest_first(tmp_path):
