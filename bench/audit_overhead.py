@@ -36,7 +36,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
@@ -86,6 +86,87 @@ def _client(middleware: list[str]) -> HttpClient:
     return http
 
 
+def components(token, bearer, with_audit, without_audit, switch, access: str, repeat: int) -> None:
+    """The audit log's own work per request, timed alone (CPU time, many repetitions), beside the
+    whole request without it: a measurement that machine noise cannot swamp."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from oauth_console.audit import recorder
+    from oauth_console.audit.middleware import RequestContextMiddleware
+    from server.models import Token
+
+    def per_call(function, count: int = repeat) -> float:
+        started = time.process_time()
+        for _ in range(count):
+            function()
+        return (time.process_time() - started) / count * 1e6
+
+    factory = RequestFactory()
+    request = factory.post("/oauth/token", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="bench/1.0")
+    middleware = RequestContextMiddleware(lambda r: HttpResponse())
+    bare = per_call(lambda: HttpResponse())
+    middleware_us = per_call(lambda: middleware(request)) - bare
+
+    row = Token.objects.select_related("client", "user").get(access_token_prefix=access[:12])
+    cache.clear()
+    oauth2_signals.token_authenticated.send(sender=None, token=row, request=request)  # opens the window
+    throttled_us = per_call(
+        lambda: oauth2_signals.token_authenticated.send(sender=None, token=row, request=request)
+    )
+
+    queued: list = []
+    real_store = recorder._store
+    recorder._store = queued.append  # stop at the hand-over to the writer
+    try:
+        issued_us = per_call(
+            lambda: oauth2_signals.token_issued.send(
+                sender=None,
+                token={"access_token": access, "expires_in": 3600, "scope": "read"},
+                client=row.client,
+                user=None,
+                grant_type="client_credentials",
+                scope="read",
+                request=request,
+                record=row,
+            )
+        )
+    finally:
+        recorder._store = real_store
+    events = queued[:2000]
+    started = time.process_time()
+    for low in range(0, len(events), 500):
+        with transaction.atomic():
+            recorder.insert(events[low : low + 500])
+    insert_us = (time.process_time() - started) / len(events) * 1e6
+
+    switch.set(False)
+    token_us = per_call(lambda: token(without_audit), 300)
+    bearer_us = per_call(lambda: bearer(without_audit), 300)
+    switch.set(True)
+    token_audit = middleware_us + issued_us + insert_us
+    bearer_audit = middleware_us + throttled_us
+    lines = [
+        ("request context middleware", middleware_us, ""),
+        ("token_issued receiver up to the queue", issued_us, ""),
+        ("writer INSERT per event (batches of 500)", insert_us, "  (this process; not the server's share)"),
+        ("token_authenticated inside its window", throttled_us, ""),
+        (
+            "token request without the audit log",
+            token_us,
+            f"  -> the audit adds {100 * token_audit / token_us:.1f}%",
+        ),
+        (
+            "bearer request without the audit log",
+            bearer_us,
+            f"  -> the audit adds {100 * bearer_audit / bearer_us:.1f}%",
+        ),
+    ]
+    print(f"components (CPU time per call, {repeat} repetitions; {connection.vendor})")
+    for what, micros, note in lines:
+        print(f"  {what:<42}{micros:8.1f} us{note}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -93,6 +174,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="Requests per burst.")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--scenarios", default="token,bearer,bearer-every")
+    parser.add_argument(
+        "--components", type=int, default=0, metavar="N", help="Only time the audit's parts, N times each."
+    )
     parser.add_argument(
         "--siem", action="store_true", help=f"Also write every event's JSON line to {SIEM_FILE} (INFO)."
     )
@@ -150,6 +234,10 @@ def main() -> None:
         assert response.status_code == 200, response.content
 
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.components:
+        components(token, bearer, with_audit, without_audit, switch, access, args.components)
+        return
+
     scenarios = {"token": (token, 300), "bearer": (bearer, 300), "bearer-every": (bearer, 0)}
     modes = {"off": None, "sync": False, "behind": True}  # None: audit removed
     print(

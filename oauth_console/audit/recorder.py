@@ -1,10 +1,11 @@
-"""Write one audit event: one INSERT, one JSON line to the `oauth_console.audit` logger.
+"""Build an audit event (its content HMAC included) and store it: a JSON line to the
+`oauth_console.audit` logger at once, the row after commit (write-behind, or one INSERT per
+request).
 
 Receivers call `record`; it never raises. A failure to write is logged (logger.exception) and
 swallowed, because the audit log observes requests and must never break one.
 """
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -137,11 +138,3 @@ def record(event_type: str, **fields: Any) -> None:
         write(build_event(event_type, **fields))
     except Exception:
         logger.exception("Could not record audit event %s", event_type)
-
-
-def as_json_line(event: AuditEvent) -> str:
-    """One stored event as a JSON line (exports use the same shape as the SIEM copy)."""
-    content = json.loads(chain.canonical_content(event.__dict__))
-    content["id"] = event.pk
-    content["entry_hash"] = event.entry_hash
-    return json.dumps(content, sort_keys=True, separators=(",", ":"))
