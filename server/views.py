@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -117,6 +118,24 @@ def _consent_covers(user, client, scope: str) -> bool:
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     """RFC 6749 §4.1 authorization endpoint with a consent page (code flow + PKCE only)."""
+    try:
+        return _authorize(request)
+    except DatabaseError:
+        # A person is looking at this page: tell them, in the page's own words, not with a 500.
+        logger.exception("database unavailable at %s", request.path)
+        context = {
+            "error": "temporarily_unavailable",
+            "description": "The server cannot reach its database; try again shortly.",
+            "status": 503,
+        }
+        # Rendered without the request: its session and user live in the database too.
+        page = render_to_string("oauth/error.html", context)
+        response = _consent_headers(HttpResponse(page, status=503))
+        response["Retry-After"] = "5"
+        return response
+
+
+def _authorize(request: HttpRequest) -> HttpResponse:
     if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
         return _authorization_error(
             request, OAuth2Error("This endpoint requires HTTPS.", error="invalid_request")

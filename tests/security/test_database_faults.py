@@ -188,3 +188,20 @@ def test_a_value_the_database_refuses_is_a_400_not_an_outage(client, confidentia
         )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+def test_database_outage_at_the_authorization_page_is_a_readable_503(client, confidential, end_user):
+    app, _secret = confidential
+    client.force_login(end_user)
+    url = (
+        f"/oauth/authorize?response_type=code&client_id={app.client_id}"
+        "&redirect_uri=https://app.example.com/callback&code_challenge="
+        + "a" * 43
+        + "&code_challenge_method=S256"
+    )
+    with database_unreachable():
+        response = client.get(url)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "Sign-in is briefly unavailable" in response.content.decode()
+    assert client.get(url).status_code == 200  # back by itself
