@@ -41,7 +41,13 @@ def query_client(client_id: str) -> Client | None:
     unknown to the protocol: they cannot authenticate, be authorized or get tokens."""
     if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
         return None
-    return Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE).first()
+    return _only(Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE))
+
+
+def _only(rows):
+    """The one row of a lookup on a unique column, or None. Unlike `.first()`, no ORDER BY:
+    the unique index answers alone."""
+    return next(iter(rows[:1]), None)
 
 
 def _digest_or_none(value: str | None) -> str | None:
@@ -97,7 +103,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         found = _digest_or_none(code)
         if found is None:
             return None
-        row = AuthorizationCode.objects.select_related("user").filter(code_digest=found).first()
+        row = _only(AuthorizationCode.objects.select_related("user").filter(code_digest=found))
         if row is None or row.client_id != client.pk:
             return None
         if row.used_at is not None:
@@ -124,7 +130,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         found = _digest_or_none(refresh_token)
         if found is None:
             return None
-        row = Token.objects.select_related("user", "client").filter(refresh_token_digest=found).first()
+        row = _only(Token.objects.select_related("user", "client").filter(refresh_token_digest=found))
         if row is None or row.client_id != getattr(self.request.client, "pk", None):
             return None
         if row.rotated_at is not None:
@@ -162,7 +168,7 @@ class TokenRevocation(RevocationEndpoint):
         else:
             order = ("access_token_digest", "refresh_token_digest")
         for field in order:
-            row = rows.filter(**{field: found}).first()
+            row = _only(rows.filter(**{field: found}))
             if row is not None:
                 row.matched_as = field.removesuffix("_digest")
                 return row
@@ -221,7 +227,7 @@ class TokenValidator(BearerTokenValidator):
         found = _digest_or_none(token_string)
         if found is None:
             return None
-        return Token.objects.select_related("client", "user").filter(access_token_digest=found).first()
+        return _only(Token.objects.select_related("client", "user").filter(access_token_digest=found))
 
     def token_revoked(self, token: Token) -> bool:
         # A disabled client's tokens stop validating at once, without being revoked.
