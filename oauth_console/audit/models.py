@@ -36,6 +36,7 @@ class EventType(models.TextChoices):
     USER_LOGIN = "user_login", "User signed in"
     LOGIN_FAILED = "login_failed", "Sign-in failed"
     AUDIT_LOG_PRUNED = "audit_log_pruned", "Audit log pruned"
+    REQUEST_THROTTLED = "request_throttled", "Request throttled"
 
 
 class Outcome(models.TextChoices):

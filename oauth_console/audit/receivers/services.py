@@ -5,7 +5,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from oauth_console.audit import recorder
-from oauth_console.audit.models import EventType
+from oauth_console.audit.models import EventType, Outcome
 from oauth_console.audit.receivers.common import actor_fields, guarded, remember, user_fields
 from server import signals as server_signals
 
@@ -180,5 +180,31 @@ def on_initial_access_token_created(sender, initial_access_token=None, actor=Non
             "max_registrations": row.max_registrations,
             "expires_at": _iso(row.expires_at),
         },
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.request_throttled, dispatch_uid="audit.request_throttled")
+@guarded
+def on_request_throttled(
+    sender,
+    request=None,
+    scope=None,
+    limit=None,
+    client_id=None,
+    ip=None,
+    retry_after=None,
+    actor=None,
+    at=None,
+    **kwargs,
+) -> None:
+    # The claimed client_id is unverified (the request was refused before authentication).
+    recorder.record(
+        EventType.REQUEST_THROTTLED,
+        outcome=Outcome.FAILURE,
+        client_id=client_id or "",
+        request=request,
+        at=at,
+        detail={"scope": scope, "limit": limit, "retry_after": retry_after, "ip": ip},
         **actor_fields(actor),
     )

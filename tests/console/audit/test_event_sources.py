@@ -452,3 +452,17 @@ def test_initial_access_token_created_in_the_admin(ops):
     assert event.detail["description"] == "partner onboarding"
     assert event.detail["max_registrations"] == 2
     assert event.actor_label == "operator:root"
+
+
+def test_a_throttled_request_is_one_failure_event(http, app, settings):
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "token_ip": "2/60"}
+    assert client_credentials(http, app).status_code == 200
+    assert client_credentials(http, app).status_code == 200
+    assert client_credentials(http, app).status_code == 429
+    event = last("request_throttled")
+    assert count("request_throttled") == 1
+    assert event.outcome == "failure"
+    assert event.client_id == app[0].client_id
+    assert event.ip_address == "203.0.113.9"
+    assert event.detail["scope"] == "token" and event.detail["limit"] == "token_ip"
+    assert event.detail["retry_after"] >= 1
