@@ -73,3 +73,23 @@ def test_revoke_tokens_is_one_update_and_skips_already_revoked(make_client):
     services.revoke_single_token(tokens[0], actor=SYSTEM, reason="first")
     assert services.revoke_tokens(Token.objects.all(), actor=SYSTEM, reason="bulk") == 2
     assert Token.objects.get(pk=tokens[0].pk).revoked_reason == "first"
+
+
+def test_clear_expired_tokens_in_batches_keeps_live_children_and_drops_old_codes(make_client, end_user):
+    app, _ = make_client()
+    now = timezone.now()
+    parent = _token(app, n=1)
+    child = _token(app, parent=parent, n=2)
+    code = services.store_authorization_code(
+        code="oac_old", client=app, user=end_user, redirect_uri="", scope=""
+    )
+    Token.objects.filter(pk=child.pk).update(authorization_code=code)
+    Token.objects.filter(pk=parent.pk).update(expires_at=now, refresh_expires_at=now)
+    AuthorizationCode.objects.filter(pk=code.pk).update(expires_at=now - timedelta(hours=2))
+    progress = []
+    assert services.clear_expired_tokens(batch_size=1, progress=progress.append) == 1
+    assert progress == [1]
+    survivor = Token.objects.get()
+    assert survivor.pk == child.pk and survivor.parent_id is None and survivor.authorization_code_id is None
+    assert survivor.family_id == parent.family_id
+    assert not AuthorizationCode.objects.exists()
