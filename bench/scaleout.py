@@ -187,6 +187,9 @@ def render(
     lines += [
         f"## Split load ({duration:.0f} s, requests alternating A/B, 3 bearer GETs : 1 token POST)",
         "",
+        "The load comes from Python threads on the same 2-core machine, so req/s here shows that both",
+        "instances served an even share, not how fast they are (that is `make bench`, with wrk).",
+        "",
         "| Instance | Requests | req/s | 2xx | 4xx | 5xx |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
