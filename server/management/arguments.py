@@ -51,10 +51,11 @@ def parse_grace(value: str) -> timedelta:
     return grace
 
 
-def parse_moment(value: str) -> datetime:
+def parse_moment(value: str, option: str = "") -> datetime:
     """Turn an ISO date (`2026-01-31`, midnight) or date-time into an aware datetime.
 
-    A value without a UTC offset is read in the server's time zone (settings.TIME_ZONE).
+    A value without a UTC offset is read in the server's time zone (settings.TIME_ZONE). `option`
+    names the command-line option in the error message.
     """
     text = (value or "").strip()
     try:
@@ -65,8 +66,9 @@ def parse_moment(value: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None:
+        subject = f"{option} {value!r} is not a date" if option else f"Invalid date {value!r}"
         raise CommandError(
-            f"Invalid date {value!r}: use YYYY-MM-DD or an ISO 8601 date-time such as 2026-01-31T12:00:00Z."
+            f"{subject}: use YYYY-MM-DD or an ISO 8601 date-time such as 2026-01-31T12:00:00Z."
         )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from oauth_console.audit.export import csv_lines, jsonl_lines
-from oauth_console.audit.management.commands._durations import parse_moment
 from oauth_console.audit.models import AuditEvent
+from server.management.arguments import parse_moment
 
 WRITERS = {"jsonl": jsonl_lines, "csv": csv_lines}
 CHUNK = 2_000
