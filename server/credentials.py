@@ -61,6 +61,17 @@ def matches(value: str, stored_digest: str) -> bool:
     return hmac.compare_digest(digest(value), stored_digest or "")
 
 
+def matches_unexpired(value: str, candidates, now) -> bool:
+    """True when `value` is one of `candidates` ((digest, expires_at or None) pairs) that has
+    not expired at `now`. Every candidate is compared, in constant time."""
+    wanted = digest(value)
+    matched = False
+    for stored_digest, expires_at in candidates:
+        if hmac.compare_digest(wanted, stored_digest) and (expires_at is None or expires_at > now):
+            matched = True
+    return matched
+
+
 def display_prefix(value: str) -> str:
     """The non-secret beginning of a credential that the console shows ("oat_3fQ9…")."""
     return value[:DISPLAY_PREFIX_LENGTH]

@@ -126,6 +126,10 @@ class Client(models.Model):
         """True when `client_secret` matches one of this client's unexpired secrets."""
         if self.is_public or not client_secret:
             return False
+        loaded = getattr(self, "loaded_secrets", None)
+        if loaded is not None:
+            # Read with the client in one query (`statements.active_client`).
+            return credentials.matches_unexpired(client_secret, loaded, timezone.now())
         found = ClientSecret.objects.filter(
             client_id=self.pk, digest=credentials.digest(client_secret)
         ).values_list("expires_at", flat=True)[:1]

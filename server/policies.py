@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from server.oauth2.requests import has_control_characters
+
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_RESPONSE_TYPES = ("code",)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -76,7 +78,7 @@ def validate_redirect_uri(uri: str) -> str:
         raise PolicyError("A redirect URI cannot be empty.", field="redirect_uris", code=code)
     if len(uri) > MAX_REDIRECT_URI_LENGTH:
         raise PolicyError("This redirect URI is too long.", field="redirect_uris", code=code)
-    if any(ch.isspace() for ch in uri) or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in uri):
+    if any(ch.isspace() for ch in uri) or has_control_characters(uri):
         raise PolicyError(f"{uri!r} contains spaces or control characters.", field="redirect_uris", code=code)
     if "*" in uri:
         raise PolicyError(

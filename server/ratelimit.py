@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import logging
 import math
@@ -98,7 +99,13 @@ class Throttle:
 
 def rate(name: str) -> Rate | None:
     """The configured rate called `name` (None: not limited)."""
-    return Rate.parse(settings.OAUTH2_RATE_LIMITS.get(name))
+    return _parsed(settings.OAUTH2_RATE_LIMITS.get(name))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str | None) -> Rate | None:
+    # Settings may change in tests, so the text is the key, not the name.
+    return Rate.parse(text)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -216,8 +223,9 @@ def _trusted_key(client_id: str, ip: str) -> str:
     return _key("trusted", client_id, ip)
 
 
-def _locked(client_id: str, ip: str, now: float) -> tuple[str, int] | None:
-    """Whether secret guessing for `client_id` is locked at `ip`: (limit name, retry after)."""
+def _locked(client_id: str, ip: str, now: float) -> tuple[tuple[str, int] | None, bool]:
+    """Whether secret guessing for `client_id` is locked at `ip` ((limit name, retry after) or
+    None), and whether the client authenticated from `ip` before."""
     per_ip, per_client = rate("auth_failures_client_ip"), rate("auth_failures_client")
     keys = {}
     if per_ip:
@@ -227,17 +235,18 @@ def _locked(client_id: str, ip: str, now: float) -> tuple[str, int] | None:
     if per_client:
         keys["auth_failures_client"] = _counter_key("auth_failures_client", client_id, per_client, now)
     if not keys:
-        return None
-    trusted = _trusted_key(client_id, ip)
-    found = _cache().get_many([*keys.values(), trusted])
+        return None, False
+    trusted_key = _trusted_key(client_id, ip)
+    found = _cache().get_many([*keys.values(), trusted_key])
+    trusted = bool(found.get(trusted_key))
     for name, key in keys.items():
         rate_ = per_ip if name == "auth_failures_client_ip" else per_client
         if (found.get(key) or 0) >= rate_.limit:
-            if name == "auth_failures_client" and found.get(trusted):
+            if name == "auth_failures_client" and trusted:
                 # Locked across addresses, but the real client authenticated from here before.
                 continue
-            return name, _window(rate_, now)[1]
-    return None
+            return (name, _window(rate_, now)[1]), trusted
+    return None, trusted
 
 
 def _is_client_auth_failure(response: HttpResponse) -> bool:
@@ -246,29 +255,43 @@ def _is_client_auth_failure(response: HttpResponse) -> bool:
     return b'"invalid_client"' in response.content
 
 
-def _record_outcome(client_id: str, ip: str, response: HttpResponse, now: float) -> None:
+@dataclass(frozen=True)
+class Claim:
+    """Who a protocol request says it is: the client_id it claims, from which address, and
+    whether that client authenticated from there before."""
+
+    client_id: str
+    ip: str
+    trusted: bool = False
+
+
+def _record_outcome(claim: Claim, response: HttpResponse, now: float) -> None:
     """Count a failed client authentication, or remember the address of a successful one."""
+    client_id, ip = claim.client_id, claim.ip
     if _is_client_auth_failure(response):
         _count("auth_failures_client_ip", f"{client_id}|{ip}", now)
         _count("auth_failures_client", client_id, now)
-    elif response.status_code == 200:
+    elif response.status_code == 200 and not claim.trusted:
         _cache().add(_trusted_key(client_id, ip), 1, timeout=settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL)
 
 
-def check_protocol_request(scope: str, request: HttpRequest) -> Throttle | None:
-    """Count a protocol request against its limits; the Throttle if it must be refused."""
+def check_protocol_request(scope: str, request: HttpRequest) -> tuple[Throttle | None, Claim]:
+    """Count a protocol request against its limits: the Throttle if it must be refused, and
+    what the request claims."""
     ip = client_ip(request)
     client_id = claimed_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
     now = time.time()
+    trusted = False
     if client_id:
-        lock = _locked(client_id, ip, now)
+        lock, trusted = _locked(client_id, ip, now)
         if lock:
-            return Throttle(scope, lock[0], lock[1], client_id, ip)
+            return Throttle(scope, lock[0], lock[1], client_id, ip), Claim(client_id, ip, trusted)
+    claim = Claim(client_id, ip, trusted)
     for name, identity in ((f"{scope}_ip", ip), (f"{scope}_client", client_id)):
         wait = _count(name, identity, now)
         if wait:
-            return Throttle(scope, name, wait, client_id, ip)
-    return None
+            return Throttle(scope, name, wait, client_id, ip), claim
+    return None, claim
 
 
 def check_login_attempt(request: HttpRequest) -> Throttle | None:
@@ -329,10 +352,10 @@ class RateLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        watched = getattr(request, "_ratelimit_watch", None)
-        if watched is not None and cache_guard.available:
+        claim = getattr(request, "_ratelimit_claim", None)
+        if claim is not None and cache_guard.available:
             try:
-                _record_outcome(*watched, response, time.time())
+                _record_outcome(claim, response, time.time())
             except Exception as exc:
                 cache_guard.failed(exc)
         return response
@@ -350,10 +373,9 @@ class RateLimitMiddleware:
             if scope is None:
                 throttle = check_login_attempt(request)
             else:
-                throttle = check_protocol_request(scope, request)
-                client_id = claimed_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
-                if throttle is None and client_id:
-                    request._ratelimit_watch = (client_id, client_ip(request))
+                throttle, claim = check_protocol_request(scope, request)
+                if throttle is None and claim.client_id:
+                    request._ratelimit_claim = claim
         except Exception as exc:
             cache_guard.failed(exc)
             return None

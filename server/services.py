@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from server import credentials, policies, signals
+from server import credentials, policies, signals, statements
 from server.actors import Actor
 from server.models import AuthorizationCode, Client, ClientSecret, Consent, InitialAccessToken, Token
 
@@ -306,13 +306,15 @@ def expire_client_secret(secret: ClientSecret, *, actor: Actor) -> ClientSecret:
 
 
 def _hold_client_for_issuance(client_pk: int) -> None:
-    """Share-lock a client row until the transaction ends, before a token is stamped `issued_at`.
+    """Share-lock a client row until the transaction ends, before a code or refresh token is
+    claimed for a new token.
 
-    Issuers take FOR KEY SHARE (they never block each other); `revoke_tokens` takes FOR UPDATE
-    on the same rows before it stamps `revoked_at`. So a bulk revocation waits for issuances in
-    flight and revokes them, and an issuance that starts meanwhile is stamped after it: no token
-    issued before a revocation instant stays active (tests/security/test_races.py). PostgreSQL
-    only: SQLite already serialises writers.
+    Issuers take FOR KEY SHARE (they never block each other; `statements.insert_token` takes the
+    same lock in its INSERT); `revoke_tokens` takes FOR UPDATE on the same rows before it reads
+    the database clock for `revoked_at`. So a bulk revocation waits for issuances in flight and
+    revokes them, and an issuance that starts meanwhile is stamped after it: no token issued
+    before a revocation instant stays active (tests/security/test_races.py). PostgreSQL only:
+    SQLite already serialises writers.
     """
     if connection.vendor != "postgresql":
         return
@@ -339,7 +341,7 @@ def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteri
         if isinstance((criteria or {}).get("client_id"), str):
             clients |= Q(client_id=criteria["client_id"])
         _hold_clients_for_revocation(clients)
-        now = timezone.now()
+        now = statements.database_now()
         count = tokens.filter(revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
         )
@@ -407,43 +409,30 @@ def store_token(
     authorization_code: AuthorizationCode | None = None,
     parent: Token | None = None,
 ) -> Token:
-    """Store an issued token pair (digests only). A refresh continues its parent's family."""
-    with transaction.atomic(savepoint=False):
-        if authorization_code is None and parent is None:
-            # (The code and refresh grants took this lock when they claimed their credential.)
-            _hold_client_for_issuance(client.pk)
-        return _insert_token(
-            token,
-            client=client,
-            user=user,
-            grant_type=grant_type,
-            authorization_code=authorization_code,
-            parent=parent,
-        )
-
-
-def _insert_token(token: dict, *, client, user, grant_type, authorization_code, parent) -> Token:
-    now = timezone.now()
+    """Store an issued token pair (digests only) in one INSERT. A refresh continues its parent's
+    family. On PostgreSQL the INSERT itself share-locks the client row and is stamped after the
+    lock (`statements.insert_token`): a bulk revocation in flight finishes first, and the token
+    is stamped after its instant; one that starts later finds this token and revokes it."""
     refresh = token.get("refresh_token")
-    return Token.objects.create(
-        access_token_digest=credentials.digest(token["access_token"]),
-        access_token_prefix=credentials.display_prefix(token["access_token"]),
-        refresh_token_digest=credentials.digest(refresh) if refresh else None,
-        refresh_token_prefix=credentials.display_prefix(refresh) if refresh else "",
-        token_type=token.get("token_type", "Bearer"),
+    values = {
+        "access_token_digest": credentials.digest(token["access_token"]),
+        "access_token_prefix": credentials.display_prefix(token["access_token"]),
+        "refresh_token_digest": credentials.digest(refresh) if refresh else None,
+        "refresh_token_prefix": credentials.display_prefix(refresh) if refresh else "",
+        "token_type": token.get("token_type", "Bearer"),
+        "grant_type": grant_type,
+        "scope": token.get("scope", "") or "",
+        "family_id": parent.family_id if parent else uuid.uuid4(),
+        "parent_id": parent.pk if parent else None,
+        "authorization_code_id": authorization_code.pk if authorization_code else None,
+    }
+    # Raises statements.ClientGone if the client was deleted meanwhile.
+    return statements.insert_token(
+        values,
         client=client,
         user=user,
-        grant_type=grant_type,
-        scope=token.get("scope", "") or "",
-        issued_at=now,
-        expires_at=now
-        + timedelta(seconds=int(token.get("expires_in") or settings.OAUTH2_ACCESS_TOKEN_LIFETIME)),
-        refresh_expires_at=(now + timedelta(seconds=settings.OAUTH2_REFRESH_TOKEN_LIFETIME))
-        if refresh
-        else None,
-        family_id=parent.family_id if parent else uuid.uuid4(),
-        parent=parent,
-        authorization_code=authorization_code,
+        access_lifetime=int(token.get("expires_in") or settings.OAUTH2_ACCESS_TOKEN_LIFETIME),
+        refresh_lifetime=settings.OAUTH2_REFRESH_TOKEN_LIFETIME if refresh else None,
     )
 
 
@@ -493,7 +482,7 @@ def revoke_consent(*, user, client: Client, actor: Actor) -> int:
     with transaction.atomic():
         # A refresh racing this must not leave a new token behind (see revoke_tokens).
         _hold_clients_for_revocation(Q(pk=client.pk))
-        now = timezone.now()
+        now = statements.database_now()
         Consent.objects.filter(user=user, client=client).delete()
         count = Token.objects.filter(user=user, client=client, revoked_at__isnull=True).update(
             revoked_at=now, revoked_by=actor.label[:200], revoked_reason="access revoked by the user"

@@ -8,8 +8,10 @@ The middleware sets it for the duration of a request; receivers of signals that 
 import ipaddress
 import re
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -19,6 +21,16 @@ from django.utils.ipv6 import clean_ipv6_address
 # anything that could smuggle a newline or markup into a log line or a response header.
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 USER_AGENT_MAX_LENGTH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredEvent:
+    """An event held back until the request ends (built only if nothing absorbed it)."""
+
+    event_type: str
+    client_id: str
+    method: str | None
+    build: Callable[[], Any]
 
 
 @dataclass(slots=True)

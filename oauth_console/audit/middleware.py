@@ -25,8 +25,8 @@ class RequestContextMiddleware:
             response = self.get_response(request)
         finally:
             try:
-                for event in context.deferred:
-                    recorder.write(event)
+                for held in context.deferred:
+                    recorder.write(held.build())
                 context.deferred.clear()
                 pending, context.pending = context.pending, None
                 recorder.insert(pending)

@@ -16,6 +16,8 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from django.http import HttpRequest
 
+from .requests import has_control_characters
+
 __all__ = ["attempted_auth_method", "basic_credentials_error", "claimed_client_id"]
 
 
@@ -48,7 +50,7 @@ def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
         return _malformed()
     if not value or not sep or not client_id:
         return _malformed()
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in client_id + secret):
+    if has_control_characters(client_id, secret):
         return _malformed()
     return None
 

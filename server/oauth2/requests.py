@@ -9,6 +9,7 @@ limits raise exceptions that become HTML error pages. Here every parse failure i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
@@ -56,12 +57,20 @@ def _decode_pairs(raw: bytes, where: str) -> Params:
     return params
 
 
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+
+
+def has_control_characters(*texts: str) -> bool:
+    """True when any of `texts` holds an ASCII control character (NUL, CR, LF, DEL ...)."""
+    return any(_CONTROL_CHARACTER.search(text) for text in texts)
+
+
 def _add(params: Params, name: str, value: str, where: str) -> None:
     # RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted
     # from the request."
     if value == "":
         return
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name + value):
+    if has_control_characters(name, value):
         # No OAuth parameter may hold control characters (RFC 6749 Appendix A), and a NUL would
         # reach the database (PostgreSQL refuses it with an exception).
         raise InvalidRequestError(f"The {where} contains control characters.")

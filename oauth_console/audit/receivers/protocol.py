@@ -8,7 +8,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from oauth_console.audit import recorder
-from oauth_console.audit.context import current_request
+from oauth_console.audit.context import DeferredEvent, current_request
 from oauth_console.audit.models import ActorKind, EventType, Outcome
 from oauth_console.audit.receivers.common import (
     already_noted,
@@ -26,20 +26,23 @@ from server.oauth2 import signals as oauth2_signals
 @guarded
 def on_client_authenticated(sender, client=None, request=None, method=None, **kwargs) -> None:
     client_id = client_id_of(client)
-    event = recorder.build_event(
+    build = functools.partial(
+        recorder.build_event,
         EventType.CLIENT_AUTHENTICATED,
         client_id=client_id,
         request=request,
         detail={"method": method},
+        at=timezone.now(),
         **client_actor(client_id),
     )
     context = current_request.get()
     if context is not None:
-        # Held until the request ends: if the same request issues a token, `token_issued` says
-        # the client authenticated (and how), and the token endpoint pays for one event, not two.
-        context.deferred.append(event)
+        # Held until the request ends, unbuilt: if the same request issues a token,
+        # `token_issued` says the client authenticated (and how), and the token endpoint pays
+        # for one event, not two (nor for hashing one it throws away).
+        context.deferred.append(DeferredEvent(EventType.CLIENT_AUTHENTICATED, client_id, method, build))
     else:
-        recorder.write(event)
+        recorder.write(build())
 
 
 @receiver(oauth2_signals.client_authentication_failed, dispatch_uid="audit.client_authentication_failed")
@@ -58,7 +61,7 @@ def on_client_authentication_failed(
     )
 
 
-def take_deferred_authentication(client_id: str):
+def take_deferred_authentication(client_id: str) -> DeferredEvent | None:
     """Remove and return this request's held `client_authenticated` event for `client_id`."""
     context = current_request.get()
     if context is None:
@@ -98,7 +101,7 @@ def on_token_issued(
         detail["parent_token_id"] = parent_id
     authenticated = take_deferred_authentication(client_id)
     if authenticated is not None:
-        detail["client_auth_method"] = authenticated.detail.get("method")
+        detail["client_auth_method"] = authenticated.method
     recorder.record(
         EventType.TOKEN_ISSUED,
         client_id=client_id,

@@ -1,0 +1,315 @@
+"""The protocol hot paths' SQL, written once and compiled once per database vendor.
+
+On a token request or a bearer check, building a query with the ORM costs more than PostgreSQL
+takes to answer it (bench/results/*-profile-*.md): the compiler walks every field of three models
+on every request. These statements are built from the models' own metadata (table and column
+names, the backend's converters and adapters) the first time they run, then only executed:
+
+- `active_client`: a client and its unexpired secret digests, one query (a LEFT JOIN), so the
+  secret check that follows needs none;
+- `token_by_digest`: a token joined with its client and user, by access or refresh digest;
+- `insert_token`: one INSERT. On PostgreSQL the same statement share-locks the client row first
+  (a CTE), which is what orders issuance against bulk revocation (`services.revoke_tokens`), and
+  stamps `issued_at` from the database clock after the lock, so a token that had to wait for a
+  revocation is stamped after it.
+
+Rows come back as ordinary model instances with their relations cached, so callers see no
+difference from the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from server.models import Client, ClientSecret, Token
+
+NEVER_BY_COUNT = 2**31 - 1
+
+
+@contextmanager
+def _cursor():
+    """Django's cursor (connection set-up, health check, query logging, error wrapping), on
+    PostgreSQL with server-side binding and a prepared statement: PostgreSQL plans a three-table
+    join in more time than it takes to run it, so each worker connection plans it once.
+    OAUTH2_PREPARED_STATEMENTS off: for a transaction-mode pooler that cannot keep them."""
+    with connection.cursor() as wrapper:
+        if connection.vendor == "postgresql" and settings.OAUTH2_PREPARED_STATEMENTS:
+            raw = connection.connection
+            if raw.prepare_threshold is None:
+                # Django turns preparing off (None) for poolers' sake; a threshold no query
+                # reaches turns it back on for explicit `prepare=True` only: Django's own
+                # client-side-binding cursors never prepare.
+                raw.prepare_threshold = NEVER_BY_COUNT
+            wrapper.cursor = _prepared_cursor_class()(raw)
+        yield wrapper
+
+
+@cache
+def _prepared_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg leaves the last query unset on this path; Django's query log (DEBUG,
+            # CaptureQueriesContext) reads it, and would show None instead of the SQL.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
+    return PreparedCursor
+
+
+class Selection:
+    """All concrete columns of one model under a table alias, and the way back to an instance."""
+
+    def __init__(self, model: type[Model], alias: str):
+        self.model = model
+        self.alias = alias
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        self.table = connection.ops.quote_name(model._meta.db_table)
+        columns = (f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
+        self.columns = ", ".join(columns)
+        # Only the columns that need converting (SQLite datetimes, UUIDs, JSON), by position.
+        vendor = connection.vendor
+        self.converters = [
+            (index, found)
+            for index, field in enumerate(self.fields)
+            if (found := _converters(vendor, field, alias))
+        ]
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def build(self, values: Sequence[Any]) -> Model:
+        converted = list(values)
+        for index, converters in self.converters:
+            value = converted[index]
+            for convert in converters:
+                value = convert(value, None, connection)
+            converted[index] = value
+        return self.model.from_db(connection.alias, self.attnames, converted)
+
+
+@cache
+def _converters(vendor: str, field, alias: str) -> list:
+    """The backend's and the field's from-database converters (SQLite datetimes, UUIDs ...)."""
+    column = field.get_col(alias)
+    del vendor  # the cache key
+    return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+
+
+@cache
+def _selections(vendor: str) -> dict[str, Selection]:
+    del vendor  # the cache key: the SQL and converters differ per backend
+    return {
+        "token": Selection(Token, "t"),
+        "client": Selection(Client, "c"),
+        "user": Selection(get_user_model(), "u"),
+        "secret": Selection(ClientSecret, "s"),
+    }
+
+
+# --- clients --------------------------------------------------------------------------------------
+
+
+@cache
+def _active_client_sql(vendor: str) -> str:
+    s = _selections(vendor)
+    client, secret = s["client"], s["secret"]
+    q = connection.ops.quote_name
+    expires = q("expires_at")
+    return (
+        f"SELECT {client.columns}, s.{q('digest')}, s.{expires} FROM {client.table} c "  # noqa: S608
+        f"LEFT JOIN {secret.table} s ON s.{q('client_id')} = c.id "
+        f"AND (s.{expires} IS NULL OR s.{expires} > %s) "
+        f"WHERE c.{q('client_id')} = %s AND c.{q('status')} = %s"
+    )
+
+
+def active_client(client_id: str) -> Client | None:
+    """The active client with this client_id, carrying its unexpired secret digests."""
+    vendor = connection.vendor
+    sql = _active_client_sql(vendor)
+    selection = _selections(vendor)["client"]
+    expires_field = ClientSecret._meta.get_field("expires_at")
+    now = timezone.now()
+    with _cursor() as cursor:
+        cursor.execute(
+            sql, [expires_field.get_db_prep_value(now, connection), client_id, Client.Status.ACTIVE]
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    client = selection.build(rows[0][: len(selection)])
+    expiry_converters = _converters(vendor, expires_field, "s")
+    secrets = []
+    for row in rows:
+        digest, expires_at = row[len(selection)], row[len(selection) + 1]
+        if digest is None:
+            continue
+        for convert in expiry_converters:
+            expires_at = convert(expires_at, None, connection)
+        secrets.append((digest, expires_at))
+    client.loaded_secrets = secrets
+    return client
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+@cache
+def _token_sql(vendor: str, by: str) -> str:
+    s = _selections(vendor)
+    token, client, user = s["token"], s["client"], s["user"]
+    q = connection.ops.quote_name
+    if by == "either":
+        where = f"t.{q('access_token_digest')} = %s OR t.{q('refresh_token_digest')} = %s"
+    else:
+        where = f"t.{q(by + '_digest')} = %s"
+    return (
+        f"SELECT {token.columns}, {client.columns}, {user.columns} FROM {token.table} t "  # noqa: S608
+        f"INNER JOIN {client.table} c ON c.id = t.{q('client_id')} "
+        f"LEFT JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = t.{q('user_id')} "
+        f"WHERE {where}"
+    )
+
+
+def token_by_digest(digest: str, *, by: str = "access_token") -> Token | None:
+    """The token whose access token (`by="access_token"`), refresh token ("refresh_token") or
+    either ("either") has this digest, with its client and user loaded; None if there is none.
+    With "either", `matched_as` on the result says which one matched."""
+    vendor = connection.vendor
+    s = _selections(vendor)
+    token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
+    params = [digest, digest] if by == "either" else [digest]
+    with _cursor() as cursor:
+        cursor.execute(_token_sql(vendor, by), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split_client = len(token_sel)
+    split_user = split_client + len(client_sel)
+    token = token_sel.build(row[:split_client])
+    client = client_sel.build(row[split_client:split_user])
+    user = user_sel.build(row[split_user:]) if token.user_id is not None else None
+    _RELATED["client"].set_cached_value(token, client)
+    _RELATED["user"].set_cached_value(token, user)
+    if by == "either":
+        token.matched_as = "access_token" if token.access_token_digest == digest else "refresh_token"
+    return token
+
+
+_RELATED = {name: Token._meta.get_field(name) for name in ("client", "user")}
+
+# Filled by the database on PostgreSQL (clock after the client lock); by Python on SQLite, where
+# writers are serialised anyway.
+_STAMPED = ("issued_at", "expires_at", "refresh_expires_at")
+_INSERTED = [
+    field for field in Token._meta.concrete_fields if not field.primary_key and field.attname not in _STAMPED
+]
+
+
+@cache
+def _insert_token_sql(vendor: str) -> str:
+    q = connection.ops.quote_name
+    table = q(Token._meta.db_table)
+    names = ", ".join(q(f.column) for f in [*_INSERTED, *(Token._meta.get_field(n) for n in _STAMPED)])
+    placeholders = ", ".join(["%s"] * len(_INSERTED))
+    returning = ", ".join(q(n) for n in ("id", *_STAMPED))
+    if vendor == "postgresql":
+        client_table = q(Client._meta.db_table)
+        lifetime = "make_interval(secs => %s)"
+        return (
+            f"WITH held AS (SELECT id FROM {client_table} WHERE id = %s FOR KEY SHARE) "  # noqa: S608
+            f"INSERT INTO {table} ({names}) "
+            f"SELECT {placeholders}, stamp.t, stamp.t + {lifetime}, "
+            f"CASE WHEN %s THEN stamp.t + {lifetime} END "
+            # LATERAL on `held`: the clock is read per locked row, so after the lock is granted.
+            f"FROM held CROSS JOIN LATERAL (SELECT clock_timestamp() AS t, held.id) stamp "
+            f"RETURNING {returning}"
+        )
+    return f"INSERT INTO {table} ({names}) VALUES ({placeholders}, %s, %s, %s) RETURNING {returning}"  # noqa: S608
+
+
+class ClientGone(Exception):
+    """The client was deleted while its token was being issued."""
+
+
+def insert_token(
+    values: dict[str, Any], *, client: Client, user, access_lifetime: int, refresh_lifetime: int | None
+) -> Token:
+    """INSERT one token row for `client` and `user` from `values` (attname -> value, without
+    the foreign keys and timestamps) and return it as a saved instance. `refresh_lifetime`
+    None: no refresh token expiry."""
+    values = {**values, "client_id": client.pk, "user_id": getattr(user, "pk", None)}
+    vendor = connection.vendor
+    params = [
+        field.get_db_prep_save(
+            values[field.attname] if field.attname in values else field.get_default(), connection
+        )
+        for field in _INSERTED
+    ]
+    if vendor == "postgresql":
+        params = [
+            values["client_id"],
+            *params,
+            access_lifetime,
+            refresh_lifetime is not None,
+            refresh_lifetime or 0,
+        ]
+    else:
+        now = timezone.now()
+        stamps = (
+            now,
+            now + timedelta(seconds=access_lifetime),
+            now + timedelta(seconds=refresh_lifetime) if refresh_lifetime is not None else None,
+        )
+        params += [
+            Token._meta.get_field(name).get_db_prep_save(value, connection)
+            for name, value in zip(_STAMPED, stamps, strict=True)
+        ]
+    with _cursor() as cursor:
+        cursor.execute(_insert_token_sql(vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise ClientGone(values["client_id"])
+    stamps = {
+        name: _convert(Token._meta.get_field(name), value)
+        for name, value in zip(_STAMPED, row[1:], strict=True)
+    }
+    token = Token(**values, **stamps)
+    token.pk = row[0]
+    token._state.adding = False
+    token._state.db = connection.alias
+    _RELATED["client"].set_cached_value(token, client)
+    _RELATED["user"].set_cached_value(token, user)
+    return token
+
+
+def _convert(field, value):
+    for convert in _converters(connection.vendor, field, "t"):
+        value = convert(value, None, connection)
+    return value
+
+
+def database_now() -> datetime:
+    """The database's clock (PostgreSQL) or ours (SQLite): bulk revocation stamps with it, so
+    its instant and `insert_token`'s `issued_at` come from one clock."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with _cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
