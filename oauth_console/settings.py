@@ -292,6 +292,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # Security audit log (docs/audit.md). A bearer token's use is recorded at most once per token per
 # this many seconds (0: every use), which also bounds how often its last_used_at is written.
 AUDIT_TOKEN_USE_INTERVAL = env_int("AUDIT_TOKEN_USE_INTERVAL", 300)
+# Likewise a client's successful authentication that issues nothing (introspection, revocation):
+# recorded at most once per client, endpoint and address per this many seconds (0: every time).
+# Failed authentications are always recorded.
+AUDIT_CLIENT_AUTH_INTERVAL = env_int("AUDIT_CLIENT_AUTH_INTERVAL", 300)
 # HMAC key of the tamper-evidence chain; empty: derived from SECRET_KEY. Set it separately so
 # that rotating SECRET_KEY does not make the existing log fail verification.
 AUDIT_HASH_KEY = os.environ.get("AUDIT_HASH_KEY", "")

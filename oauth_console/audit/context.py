@@ -25,7 +25,8 @@ USER_AGENT_MAX_LENGTH = 300
 
 @dataclass(frozen=True, slots=True)
 class DeferredEvent:
-    """An event held back until the request ends (built only if nothing absorbed it)."""
+    """An event held back until the request ends (built only if nothing absorbed it; `build`
+    may decide there is nothing to write and return None)."""
 
     event_type: str
     client_id: str

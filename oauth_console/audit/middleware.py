@@ -26,7 +26,9 @@ class RequestContextMiddleware:
         finally:
             try:
                 for held in context.deferred:
-                    recorder.write(held.build())
+                    event = held.build()
+                    if event is not None:
+                        recorder.write(event)
                 context.deferred.clear()
                 pending, context.pending = context.pending, None
                 recorder.insert(pending)

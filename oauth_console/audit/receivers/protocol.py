@@ -1,6 +1,7 @@
 """Protocol events, from `server.oauth2.signals` (each carries the Django request)."""
 
 import functools
+import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,10 +40,28 @@ def on_client_authenticated(sender, client=None, request=None, method=None, **kw
     if context is not None:
         # Held until the request ends, unbuilt: if the same request issues a token,
         # `token_issued` says the client authenticated (and how), and the token endpoint pays
-        # for one event, not two (nor for hashing one it throws away).
-        context.deferred.append(DeferredEvent(EventType.CLIENT_AUTHENTICATED, client_id, method, build))
+        # for one event, not two (nor for hashing one it throws away). If nothing absorbs it
+        # (introspection, revocation), it is written once per window (`_first_in_window`).
+        key = _client_auth_window_key(client_id, getattr(request, "path", ""), context.ip_address)
+        held = functools.partial(_first_in_window, key, build)
+        context.deferred.append(DeferredEvent(EventType.CLIENT_AUTHENTICATED, client_id, method, held))
     else:
         recorder.write(build())
+
+
+def _client_auth_window_key(client_id: str, path: str, ip: str | None) -> str:
+    ident = hashlib.sha256(f"{client_id}\x00{path}\x00{ip or ''}".encode()).hexdigest()[:32]
+    return f"audit:client-auth:{ident}"
+
+
+def _first_in_window(key: str, build):
+    """The event, if it is the first for its client, endpoint and address in
+    AUDIT_CLIENT_AUTH_INTERVAL seconds (one cache `add` decides); else None. A resource server
+    introspecting on every API call would otherwise write an event per call."""
+    interval = settings.AUDIT_CLIENT_AUTH_INTERVAL
+    if interval > 0 and not cache.add(key, 1, timeout=interval):
+        return None
+    return build()
 
 
 @receiver(oauth2_signals.client_authentication_failed, dispatch_uid="audit.client_authentication_failed")

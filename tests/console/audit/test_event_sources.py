@@ -133,6 +133,31 @@ def test_client_authentication_without_a_token_is_its_own_event(http, app):
     assert authenticated.request_id == response["X-Request-ID"]
 
 
+def test_repeated_introspection_records_the_client_once_per_window(http, app, settings):
+    client, secret = app
+    auth = basic_auth(client.client_id, secret)
+
+    def introspect(http_client):
+        response = form(http_client, "/oauth/introspect", {"token": "oat_unknown"}, HTTP_AUTHORIZATION=auth)
+        assert response.status_code == 200
+
+    for _ in range(3):
+        introspect(http)
+    # A resource server introspecting on every call: one event per client, endpoint and address.
+    assert count("client_authenticated") == 1
+    introspect(HttpClient(REMOTE_ADDR="198.51.100.7"))
+    assert count("client_authenticated") == 2
+    wrong = form(
+        http, "/oauth/introspect", {"token": "x"}, HTTP_AUTHORIZATION=basic_auth(client.client_id, "no")
+    )
+    assert wrong.status_code == 401
+    assert count("client_authentication_failed") == 1  # failures are never throttled
+    settings.AUDIT_CLIENT_AUTH_INTERVAL = 0
+    introspect(http)
+    introspect(http)
+    assert count("client_authenticated") == 4
+
+
 def test_failed_client_authentication_records_reason_and_method(http, app):
     client, _ = app
     response = form(
