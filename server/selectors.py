@@ -100,22 +100,30 @@ def active_tokens_by_client(now: datetime | None = None) -> dict[int, int]:
     )
 
 
-def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """[midnight starting `first`, midnight ending `last`) in the current time zone."""
+def day_bounds(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """[midnight starting `first`, midnight ending `last`) in the current time zone, narrowed to
+    [`since`, `until`) where those are given."""
 
     def midnight(day: date) -> datetime:
         return timezone.make_aware(datetime.combine(day, time.min))
 
-    return midnight(first), midnight(last + timedelta(days=1))
+    start, end = midnight(first), midnight(last + timedelta(days=1))
+    return max(start, since) if since else start, min(end, until) if until else end
 
 
-def tokens_issued_per_day(first: date, last: date) -> dict[date, dict[str, int]]:
-    """{date: {grant type: tokens issued that day}} for the days `first` to `last`, in one query.
+def tokens_issued_per_day(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[date, dict[str, int]]:
+    """{date: {grant type: tokens issued that day}} for the days `first` to `last` (only those
+    issued in [`since`, `until`) where given), in one query.
 
     A range scan of the `issued_at` index; days without tokens are left out. The dashboard
-    asks for today only, and for finished days once (oauth_console.dashboard.history).
+    asks for the part of today it has not counted yet, and for finished days once
+    (oauth_console.dashboard.history).
     """
-    since, until = day_bounds(first, last)
+    since, until = day_bounds(first, last, since=since, until=until)
     rows = (
         Token.objects.filter(issued_at__gte=since, issued_at__lt=until)
         .annotate(day=TruncDate("issued_at"))
@@ -130,15 +138,18 @@ def tokens_issued_per_day(first: date, last: date) -> dict[date, dict[str, int]]
     return per_day
 
 
-def revocations_per_day(first: date, last: date) -> dict[date, int]:
-    """{date: tokens revoked that day} for the days `first` to `last`, from the token table.
+def revocations_per_day(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[date, int]:
+    """{date: tokens revoked that day} for the days `first` to `last` (only those revoked in
+    [`since`, `until`) where given), from the token table.
 
     Slow on a big table: `revoked_at` has no index on purpose (an index on it would stop
     revocation from being a heap-only update), so this reads the whole table, and tokens that
     `cleartokens` deleted are no longer counted. The dashboard reads the audit log instead
     when it is installed (oauth_console.dashboard.audit_stats) and uses this only without it.
     """
-    since, until = day_bounds(first, last)
+    since, until = day_bounds(first, last, since=since, until=until)
     rows = (
         Token.objects.filter(revoked_at__gte=since, revoked_at__lt=until)
         .annotate(day=TruncDate("revoked_at"))

@@ -47,13 +47,16 @@ def failed_client_authentications_today(now: datetime | None = None) -> int | No
     ).count()
 
 
-def client_authentications_per_day(first: date, last: date) -> dict[date, dict[str, int]] | None:
+def client_authentications_per_day(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[date, dict[str, int]] | None:
     """{date: {"success": n, "failure": n}} for the days `first` to `last` (days without events
-    left out), in one query; None without an audit log."""
+    left out; only events in [`since`, `until`) where given), in one query; None without an
+    audit log."""
     model = _audit_event_model()
     if model is None:
         return None
-    since, until = day_bounds(first, last)
+    since, until = day_bounds(first, last, since=since, until=until)
     rows = (
         model.objects.filter(event_type__in=[SUCCESS, FAILURE], occurred_at__gte=since, occurred_at__lt=until)
         .annotate(day=TruncDate("occurred_at"))
@@ -69,9 +72,12 @@ def client_authentications_per_day(first: date, last: date) -> dict[date, dict[s
     return per_day
 
 
-def revocations_per_day(first: date, last: date) -> dict[date, int] | None:
+def revocations_per_day(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[date, int] | None:
     """{date: tokens revoked that day} for the days `first` to `last`, from the revocation
-    events (days without any left out), in one query; None without an audit log.
+    events (days without any left out; only events in [`since`, `until`) where given), in one
+    query; None without an audit log.
 
     A range scan of the (event_type, occurred_at) index over a few event types, where the token
     table would have to be read whole (`revoked_at` is deliberately in no index). Counts what
@@ -80,7 +86,7 @@ def revocations_per_day(first: date, last: date) -> dict[date, int] | None:
     model = _audit_event_model()
     if model is None:
         return None
-    since, until = day_bounds(first, last)
+    since, until = day_bounds(first, last, since=since, until=until)
     tokens_in_event = Case(
         When(event_type=CONSENT_REVOKED, then=Cast(KT("detail__tokens_revoked"), IntegerField())),
         default=Cast(KT("detail__count"), IntegerField()),

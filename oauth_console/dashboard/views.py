@@ -20,40 +20,36 @@ TOP_CLIENTS_CACHE_KEY = "console:dashboard:top-clients:v1"
 VIEW_PERMISSIONS = ("server.view_client", "server.view_token", "server.manage_clients")
 
 
-def issued_per_day(days: list, now) -> dict[str, dict]:
-    """grant type -> {date: tokens issued}: finished days from the cache, today live."""
-    per_day = history.daily_series("issued", days, now, selectors.tokens_issued_per_day, dict)
-    grants = sorted({grant for counts in per_day.values() for grant in counts})
-    return {grant: {day: per_day[day].get(grant, 0) for day in days} for grant in grants}
-
-
-def revocations_per_day(days: list, now) -> dict:
-    """{date: tokens revoked}: from the audit log's revocation events (an index range scan);
-    without the audit app, from the token table, which is read whole (slow at scale)."""
+def revocation_series() -> tuple[str, object]:
+    """The revocation chart's series name and range query: from the audit log's revocation
+    events (an index range scan); without the audit app, from the token table, which is read
+    whole (slow at scale). The source is part of the name: a day counted one way is not reused
+    by the other."""
     if audit_stats.audit_available():
-        compute = audit_stats.revocations_per_day
-    else:
-        compute = selectors.revocations_per_day
-    # The source is part of the name: a bucket counted one way is not reused by the other.
-    source = "audit" if audit_stats.audit_available() else "tokens"
-    return history.daily_series(f"revoked-{source}", days, now, compute, int)
-
-
-def authentications_per_day(days: list, now) -> dict | None:
-    """{date: {"success": n, "failure": n}}, or None without an audit log."""
-    if not audit_stats.audit_available():
-        return None
-    return history.daily_series(
-        "auth", days, now, audit_stats.client_authentications_per_day, lambda: {"success": 0, "failure": 0}
-    )
+        return "revoked-audit", audit_stats.revocations_per_day
+    return "revoked-tokens", selectors.revocations_per_day
 
 
 def chart_data(now) -> dict:
-    """The per-day series the charts draw, as JSON-ready lists: one query per chart at most."""
+    """The per-day series the charts draw, as JSON-ready lists: the stored days of every chart
+    in one query, then one query per chart for what is not stored yet (normally the part of
+    today since its last full hour), and at most one write."""
     days = selectors.days_back(DAYS, now)
-    issued = issued_per_day(days, now)
-    revoked = revocations_per_day(days, now)
-    auth = authentications_per_day(days, now)
+    revoked_name, revoked_compute = revocation_series()
+    with_audit = audit_stats.audit_available()
+    book = history.DayHistory(["issued", revoked_name, *(["auth"] if with_audit else [])], days, now)
+    # grant type -> {date: tokens issued}
+    issued_by_day = book.series("issued", selectors.tokens_issued_per_day, dict)
+    grants = sorted({grant for counts in issued_by_day.values() for grant in counts})
+    issued = {grant: {day: issued_by_day[day].get(grant, 0) for day in days} for grant in grants}
+    revoked = book.series(revoked_name, revoked_compute, int)
+    # {date: {"success": n, "failure": n}}, or None without an audit log
+    auth = (
+        book.series("auth", audit_stats.client_authentications_per_day, lambda: {"success": 0, "failure": 0})
+        if with_audit
+        else None
+    )
+    book.save()
     return {
         "days": [day.isoformat() for day in days],
         "issued": [

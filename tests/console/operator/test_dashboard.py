@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -52,8 +53,9 @@ def populated(make_client, make_token, end_user, django_capture_on_commit_callba
 
 
 def test_dashboard_counts(ops, populated, django_assert_max_num_queries):
-    # 12 on SQLite; on PostgreSQL one more: the planner's estimate of the active tokens.
-    with django_assert_max_num_queries(13):
+    # 14 on SQLite (the first view also reads and stores the day history); on PostgreSQL one
+    # more: the planner's estimate of the active tokens.
+    with django_assert_max_num_queries(15):
         response = ops.get(DASHBOARD)
 
     assert response.status_code == 200
@@ -98,9 +100,47 @@ def test_dashboard_query_count_does_not_grow_with_clients(
     for index in range(15):
         client, _ = make_client(f"App {index}")
         make_token(client)
-    # 12 on SQLite; on PostgreSQL one more: the planner's estimate of the active tokens.
-    with django_assert_max_num_queries(13):
+    # 14 on SQLite; on PostgreSQL one more: the planner's estimate of the active tokens.
+    with django_assert_max_num_queries(15):
         assert ops.get(DASHBOARD).status_code == 200
+
+
+def charts_of(response) -> dict:
+    page = response.content.decode()
+    return json.loads(page.split('id="dashboard-data" type="application/json">')[1].split("</script>")[0])
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_a_cold_render_reads_the_stored_history_and_shows_the_same_numbers(
+    ops, populated, monkeypatch, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    frozen = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+    first = charts_of(ops.get(DASHBOARD))  # counts the thirty days and stores the finished ones
+    cache.clear()
+    ops.get(DASHBOARD)  # may store today up to its last full hour (after 01:05)
+    cache.clear()
+
+    # session, user, 2 x permissions, clients by status, issued today, (on PostgreSQL, the
+    # planner's estimate of the active tokens,) active by client, the top clients' names, the
+    # stored days of the three charts (one query), each chart's count of today since its last
+    # full hour, failed authentications today: no count over past days.
+    with django_assert_num_queries(13 + (connection.vendor == "postgresql")) as queries:
+        cold = charts_of(ops.get(DASHBOARD))
+    sqls = [query["sql"] for query in queries.captured_queries]  # the next request clears the log
+    with override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=0):
+        live = charts_of(ops.get(DASHBOARD))  # every day counted again, nothing stored or cached
+
+    assert cold == first == live
+    assert cold["revocations"][-1] == 1 and cold["auth"]["failure"][-4] == 1
+    issued = {series["label"]: series["data"] for series in cold["issued"]}
+    assert issued["client_credentials"][-3] == 1 and issued["authorization_code"][-1] == 3
+    # Only the stored days are read from the thirty days' start; no count reaches back there.
+    month_ago = selectors.days_back(30, frozen)[0].isoformat()
+    reaching_back = [sql for sql in sqls if month_ago in sql]
+    assert len(reaching_back) == 1 and "dashboard_daytotal" in reaching_back[0]
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)

@@ -1,5 +1,5 @@
-"""What keeps the dashboard fast on a big table: the day history, revocations from the audit log,
-and the estimated active-token count."""
+"""What keeps the dashboard fast on a big table: the stored day history, revocations from the
+audit log, and the estimated active-token count."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from oauth_console.dashboard import audit_stats, history, views
+from oauth_console.dashboard.models import DayTotal
 from server import selectors, services
 from server.actors import Actor
 from server.models import Token
@@ -27,76 +28,174 @@ def chart(response, name: str) -> list:
 
 # --- the day history -------------------------------------------------------------------------------
 
+# One event at half past every hour, for 31 days up to NOON: 24 a day, 12 on NOON's day by noon.
+EVERY_HALF_PAST = [NOON - timedelta(minutes=30) - timedelta(hours=n) for n in range(24 * 31)]
 
-class RangeQuery:
-    """A stand-in for a chart's range query: records each call, answers 1 per day."""
 
-    def __init__(self):
-        self.calls: list[tuple[date, date]] = []
+class EventLog:
+    """A stand-in for a chart's range query over a list of moments: records each call."""
 
-    def __call__(self, first: date, last: date) -> dict[date, int]:
-        self.calls.append((first, last))
-        return {first + timedelta(days=n): 1 for n in range((last - first).days + 1)}
+    def __init__(self, moments=EVERY_HALF_PAST):
+        self.moments = moments
+        self.calls: list[tuple] = []
+
+    def __call__(self, first: date, last: date, *, since=None, until=None) -> dict[date, int]:
+        self.calls.append((first, last, since, until))
+        start, end = selectors.day_bounds(first, last, since=since, until=until)
+        counts: dict[date, int] = {}
+        for moment in self.moments:
+            if start <= moment < end:
+                day = timezone.localdate(moment)
+                counts[day] = counts.get(day, 0) + 1
+        return counts
+
+
+def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
+    return NOON.replace(hour=hour, minute=minute) + timedelta(days=days)
+
+
+def truth(days: list[date], now: datetime) -> dict[date, int]:
+    """What counting every day on every view says (nothing stored)."""
+    with override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=0):
+        return history.daily_series(
+            "truth", days, now, EventLog([m for m in EVERY_HALF_PAST if m <= now]), int
+        )
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
-def test_history_counts_thirty_days_once_then_only_today():
-    query, days = RangeQuery(), selectors.days_back(30, NOON)
+def test_history_counts_thirty_days_once_then_only_today_since_its_last_full_hour():
+    query, days = EventLog(), selectors.days_back(30, NOON)
 
     first = history.daily_series("test", days, NOON, query, int)
-    again = history.daily_series("test", days, NOON + timedelta(minutes=1), query, int)
+    assert query.calls == [(days[0], days[-1], None, None)]
+    assert first == {**dict.fromkeys(days[:-1], 24), days[-1]: 12}
 
-    assert first == again == dict.fromkeys(days, 1)
-    assert query.calls == [(days[0], days[-1]), (days[-1], days[-1])]  # one query each view
+    # The next view stores today up to 11:00 (noon less SETTLE, to the hour), counts after it.
+    assert history.daily_series("test", days, at(12, 1), query, int) == first
+    assert query.calls[1:] == [(days[-1], days[-1], at(0), at(11)), (days[-1], days[-1], at(11), None)]
+
+    # The views after that count only since 11:00 until 12:05, then since 12:00.
+    assert history.daily_series("test", days, at(12, 4), query, int) == first
+    assert query.calls[3:] == [(days[-1], days[-1], at(11), None)]
+    history.daily_series("test", days, at(12, 5), query, int)
+    assert query.calls[4:] == [(days[-1], days[-1], at(11), at(12)), (days[-1], days[-1], at(12), None)]
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_says_what_one_count_of_every_day_says_at_any_time():
+    query, days = EventLog(), selectors.days_back(30, NOON)
+    history.daily_series("test", days, at(0, 1), query, int)
+    for minutes in range(0, 24 * 60, 37):
+        now = at(0, 1) + timedelta(minutes=minutes)
+        if now > NOON:
+            break
+        log = EventLog([m for m in EVERY_HALF_PAST if m <= now])
+        assert history.daily_series("test", days, now, log, int) == truth(days, now), now
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
 def test_history_on_a_new_day_counts_yesterday_and_today_in_one_query():
-    query = RangeQuery()
+    query = EventLog()
     history.daily_series("test", selectors.days_back(30, NOON), NOON, query, int)
     tomorrow = NOON + timedelta(days=1)
     days = selectors.days_back(30, tomorrow)
 
     history.daily_series("test", days, tomorrow, query, int)
 
-    assert query.calls[-1] == (days[-2], days[-1])
+    assert query.calls[-1] == (days[-2], days[-1], None, None)
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
 def test_history_leaves_yesterday_open_for_a_few_minutes_after_midnight():
     # A token stamped 23:59:59 may commit (or an audit event be flushed) just after midnight.
-    query = RangeQuery()
-    just_after = datetime(2026, 3, 11, 0, 2, tzinfo=UTC)
+    query = EventLog()
+    just_after = at(0, 2, days=1)
     days = selectors.days_back(30, just_after)
     history.daily_series("test", days, just_after, query, int)
 
     history.daily_series("test", days, just_after + timedelta(minutes=1), query, int)
-    assert query.calls[-1] == (days[-2], days[-1])  # yesterday read again, not cached yet
+    assert query.calls[-1] == (days[-2], days[-1], None, None)  # yesterday read again, not stored yet
 
     later = just_after + history.SETTLE
     history.daily_series("test", days, later, query, int)
     history.daily_series("test", days, later, query, int)
-    assert query.calls[-1] == (days[-1], days[-1])
+    assert query.calls[-1] == (days[-1], days[-1], at(0, days=1), None)
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
-def test_history_fills_days_the_query_leaves_out_and_refills_an_evicted_day():
+def test_history_fills_days_the_query_leaves_out_and_recounts_a_missing_day():
     days = selectors.days_back(30, NOON)
-    query = RangeQuery()
-    assert history.daily_series("sparse", days, NOON, lambda first, last: {}, int) == dict.fromkeys(days, 0)
+    query = EventLog()
+    assert history.daily_series("sparse", days, NOON, EventLog([]), int) == dict.fromkeys(days, 0)
 
     history.daily_series("test", days, NOON, query, int)
-    cache.delete(history.day_key("test", days[3]))
+    DayTotal.objects.filter(series="test", day=days[3]).delete()
     history.daily_series("test", days, NOON, query, int)
-    assert query.calls[-1] == (days[3], days[-1])  # one range from the missing day to today
+    assert query.calls[-1] == (days[3], days[-1], None, None)  # one range from the missing day to today
 
 
 @override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=0)
 def test_history_without_cache_counts_every_day_every_time():
-    query, days = RangeQuery(), selectors.days_back(30, NOON)
+    query, days = EventLog(), selectors.days_back(30, NOON)
     history.daily_series("test", days, NOON, query, int)
+    history.daily_series("test", days, NOON + timedelta(hours=2), query, int)
+    assert query.calls == [(days[0], days[-1], None, None)] * 2
+    assert not DayTotal.objects.exists()
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_is_stored_in_the_database_and_survives_a_cache_flush():
+    query, days = EventLog(), selectors.days_back(30, NOON)
     history.daily_series("test", days, NOON, query, int)
-    assert query.calls == [(days[0], days[-1])] * 2
+
+    cache.clear()
+    history.daily_series("test", days, NOON, query, int)
+
+    assert query.calls[1:] == [(days[-1], days[-1], at(0), at(11)), (days[-1], days[-1], at(11), None)]
+    stored = DayTotal.objects.filter(series="test", time_zone=timezone.get_current_timezone_name())
+    assert sorted(stored.values_list("day", flat=True)) == days  # today: up to 11:00
+    assert stored.get(day=days[-1]).counted_until == at(11)
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_shows_a_stored_day_as_stored_even_when_counted_again():
+    # A day inside the range recounted for a missing older day keeps what was stored (tokens
+    # deleted since by cleartokens do not rewrite the history).
+    days = selectors.days_back(30, NOON)
+    history.daily_series("test", days, NOON, EventLog(), int)
+    DayTotal.objects.filter(series="test", day=days[5]).update(value=7)
+    DayTotal.objects.filter(series="test", day=days[3]).delete()
+
+    values = history.daily_series("test", days, NOON, EventLog([]), int)
+
+    assert values[days[5]] == 7 and values[days[3]] == 0 and values[days[4]] == 24
+    assert DayTotal.objects.get(series="test", day=days[3]).value == 0
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_history_adds_up_mappings_through_the_table():
+    days = selectors.days_back(3, NOON)
+
+    def per_grant(first, last, *, since=None, until=None):
+        counted = EventLog()(first, last, since=since, until=until)
+        return {day: {"authorization_code": n, "refresh_token": 1} for day, n in counted.items()}
+
+    history.daily_series("mapping", days, NOON, per_grant, dict)
+    history.daily_series("mapping", days, at(12, 3), per_grant, dict)  # stores today to 11:00
+    again = history.daily_series("mapping", days, at(12, 4), per_grant, dict)
+
+    assert again[days[0]] == {"authorization_code": 24, "refresh_token": 1}
+    assert again[days[-1]] == {"authorization_code": 12, "refresh_token": 2}  # stored part + the rest
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60, TIME_ZONE="America/New_York")
+def test_history_is_stored_per_time_zone():
+    query, days = EventLog(), selectors.days_back(30, NOON)
+    history.daily_series("test", days, NOON, query, int)
+    with timezone.override("Europe/Paris"):
+        paris_days = selectors.days_back(30, NOON)
+        history.daily_series("test", paris_days, NOON, query, int)
+    assert query.calls == [(days[0], days[-1], None, None), (paris_days[0], paris_days[-1], None, None)]
 
 
 # --- revocations from the audit log ---------------------------------------------------------------
