@@ -3,8 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scale python -m bench.scale \
         [--tokens 1000000] [--events 10000000] [--repeat 20]
 
-PostgreSQL only, in a database of its own whose name starts with `bench_` (it is dropped and
-created again). Seeds with INSERT ... SELECT over generate_series inside PostgreSQL, in batches
+PostgreSQL only, in a database of its own whose name starts with `bench_` or `scale_` (it is
+dropped and created again). Seeds with INSERT ... SELECT over generate_series inside PostgreSQL, in batches
 with progress (minutes, not hours), then measures through Django's test client (in process,
 production settings, a signed-in superuser): p50/p95 of the token list, a filtered token list,
 the audit list, an audit filter and the dashboard; then times an export of 100k audit events,
@@ -29,6 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# bench.scale drops the database it is given: only names that say they belong to a bench.
+OWN_DATABASE_PREFIXES = ("bench_", "scale_")
 SPAN_DAYS = 400  # audit events are spread evenly over this many days, oldest first
 EVENT_TYPES = (
     ["token_issued"] * 6
@@ -102,9 +104,9 @@ def recreate(url: str) -> None:
     import psycopg
 
     name = urlsplit(url).path.lstrip("/")
-    if not name.startswith("bench_"):
+    if not name.startswith(OWN_DATABASE_PREFIXES):
         raise SystemExit(
-            f"bench.scale drops and recreates its database: use one named bench_*, not {name!r}."
+            f"bench.scale drops and recreates its database: use one named bench_* or scale_*, not {name!r}."
         )
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
@@ -388,6 +390,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure the database a previous run seeded (its timings are read from bench/work/)",
     )
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help=(
+            "time the pages only, none of the bulk operations (which revoke, delete and prune): the "
+            "database stays as seeded for the next --reuse; prints the table, writes no result page"
+        ),
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit(
@@ -439,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"measuring {what}: {url}")
         durations, note = timed_pages(browser, url, args.repeat, before=before)
         rows.append(Row(what, durations, target_s=0.300, note=note))
+    if args.pages_only:
+        print(render(args, rows, seeding))
+        return 0
 
     # An export of about --export-events events, from the middle of the retained range.
     window = timedelta(seconds=step * args.export_events)
