@@ -198,10 +198,14 @@ def write_results(
 def write_index(folder: Path) -> None:
     """bench/results/README.md: every results page, newest first (the README links here)."""
     pages = sorted((p for p in folder.glob("*.md") if p.name != "README.md"), reverse=True)
-    kinds = ("-scale-", "-profile-", "-soak-")
+    kinds = ("-scale-", "-scaleout", "-profile-", "-soak-")
     groups = (
         ("Throughput against the references (`make bench`)", lambda p: not any(k in p.name for k in kinds)),
         ("Console and bulk work at scale (`python -m bench.scale`)", lambda p: "-scale-" in p.name),
+        (
+            "Scale-out: two instances, one PostgreSQL, one Redis (`python -m bench.scaleout`)",
+            lambda p: "-scaleout" in p.name,
+        ),
         ("Profiles of the hot paths (`python -m bench.profile`)", lambda p: "-profile-" in p.name),
         ("Soak runs (bench/soak)", lambda p: "-soak-" in p.name),
     )
