@@ -137,6 +137,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the per-request health check skipped while the connection is busy
+    # (oauth_console/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "oauth_console.db.postgresql"
+# Seconds a persistent connection may sit unused before its next request checks it first with
+# `SELECT 1` (0: every request, Django's own behaviour). PostgreSQL only.
+DB_HEALTH_CHECK_AFTER_IDLE = env_int("DB_HEALTH_CHECK_AFTER_IDLE", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------------------------

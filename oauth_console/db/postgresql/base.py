@@ -1,0 +1,35 @@
+"""Django's PostgreSQL backend, with the connection health check skipped while a connection is busy.
+
+With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first query of every request: on the
+protocol endpoints, whose whole work is one or two indexed statements, that round trip is a
+third of the database time. The check exists for connections that died while idle (a database
+restart, a firewall dropping idle sockets), so it runs here only when the connection has not
+been used for DB_HEALTH_CHECK_AFTER_IDLE seconds (PgBouncer's `server_check_delay` does the
+same). A connection that fails mid-request is still caught: Django checks it after any error and
+closes it, the request gets the outage guard's 503, and the next one reconnects.
+DB_HEALTH_CHECK_AFTER_IDLE = 0 restores Django's check on every request.
+"""
+
+import math
+import time
+
+from django.conf import settings
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    # monotonic time of the last request that used this connection
+    last_used_at = -math.inf
+
+    def close_if_health_check_failed(self):
+        now = time.monotonic()
+        idle_limit = getattr(settings, "DB_HEALTH_CHECK_AFTER_IDLE", 0)
+        if (
+            self.connection is not None
+            and not self.health_check_done
+            and now - self.last_used_at < idle_limit
+        ):
+            self.health_check_done = True  # proved itself moments ago
+        else:
+            super().close_if_health_check_failed()
+        self.last_used_at = now
