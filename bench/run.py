@@ -288,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{creds['bare']['rows']:,} rows (bare)",
         "references": "django-oauth-toolkit 3.4.1 (default settings; one client hashed, others "
         "hash_client_secret=False), bare Django 5.2.19 with the same middleware",
-        "oauth-console audit log": "on (every token issued and revoked is an audit event)",
+        "oauth-console audit log": "on (every token issued and revoked is an audit event; a client's "
+        "authentication that issues nothing, and a token's use, once per AUDIT_*_INTERVAL)",
+        "database health checks": "every server has CONN_HEALTH_CHECKS on; oauth-console runs the check "
+        f"only after {os.environ.get('DB_HEALTH_CHECK_AFTER_IDLE', '5')} s idle "
+        "(DB_HEALTH_CHECK_AFTER_IDLE), the references before every request",
         "oauth-console rate limits": "on, with the protocol limits raised out of reach "
         "(one load generator on one address would trip them)",
         "wall time": f"{time.monotonic() - started:.0f}s",
