@@ -454,13 +454,23 @@ def revoke_token_family(token: Token, *, reason: str = "refresh token reused") -
 
 
 def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
-    """Revoke one token pair (RFC 7009). True if it was active."""
-    return (
-        revoke_tokens(
-            Token.objects.filter(pk=token.pk), actor=actor, reason=reason, criteria={"token_id": token.pk}
-        )
-        == 1
+    """Revoke one token pair (RFC 7009). True if it was active.
+
+    One conditional UPDATE, without `revoke_tokens`' client lock: that lock is for revocations
+    that must also catch tokens still being issued, and one existing row has none in flight."""
+    now = timezone.now()
+    count = Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
     )
+    _send_after_commit(
+        signals.tokens_revoked,
+        count=count,
+        reason=reason,
+        criteria={"token_id": token.pk},
+        actor=actor,
+        at=now,
+    )
+    return count == 1
 
 
 def record_consent(*, user, client: Client, scope: str) -> Consent:

@@ -169,7 +169,8 @@ def test_checkpoints_are_written_from_the_write_path(settings):
     ids = make_events(9)
     # Every 4th id seals what came before it (ids need not start at 1).
     last_multiple = max(i for i in ids if i % 4 == 0)
-    assert Checkpoint.objects.filter(kind="seal").count() == 2
+    # Nine consecutive ids hold two or three multiples of 4, depending on where they start.
+    assert Checkpoint.objects.filter(kind="seal").count() == len([i for i in ids if i % 4 == 0])
     sealed = len([i for i in ids if i <= last_multiple])
     assert f"9 events checked, {sealed} under checkpoints" in verify()
 
