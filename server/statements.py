@@ -217,6 +217,7 @@ _RELATED = {name: Token._meta.get_field(name) for name in ("client", "user")}
 # Filled by the database on PostgreSQL (clock after the client lock); by Python on SQLite, where
 # writers are serialised anyway.
 _STAMPED = ("issued_at", "expires_at", "refresh_expires_at")
+_ALL_TOKEN_FIELDS = Token._meta.concrete_fields
 _INSERTED = [
     field for field in Token._meta.concrete_fields if not field.primary_key and field.attname not in _STAMPED
 ]
@@ -254,17 +255,16 @@ def insert_token(
     """INSERT one token row for `client` and `user` from `values` (attname -> value, without
     the foreign keys and timestamps) and return it as a saved instance. `refresh_lifetime`
     None: no refresh token expiry."""
-    values = {**values, "client_id": client.pk, "user_id": getattr(user, "pk", None)}
-    vendor = connection.vendor
-    params = [
-        field.get_db_prep_save(
-            values[field.attname] if field.attname in values else field.get_default(), connection
-        )
+    given = {**values, "client_id": client.pk, "user_id": getattr(user, "pk", None)}
+    row_values = {
+        field.attname: given[field.attname] if field.attname in given else field.get_default()
         for field in _INSERTED
-    ]
+    }
+    vendor = connection.vendor
+    params = [field.get_db_prep_save(row_values[field.attname], connection) for field in _INSERTED]
     if vendor == "postgresql":
         params = [
-            values["client_id"],
+            client.pk,
             *params,
             access_lifetime,
             refresh_lifetime is not None,
@@ -285,15 +285,12 @@ def insert_token(
         cursor.execute(_insert_token_sql(vendor), params)
         row = cursor.fetchone()
     if row is None:
-        raise ClientGone(values["client_id"])
-    stamps = {
-        name: _convert(Token._meta.get_field(name), value)
-        for name, value in zip(_STAMPED, row[1:], strict=True)
-    }
-    token = Token(**values, **stamps)
-    token.pk = row[0]
-    token._state.adding = False
-    token._state.db = connection.alias
+        raise ClientGone(client.pk)
+    row_values[Token._meta.pk.attname] = row[0]
+    for name, value in zip(_STAMPED, row[1:], strict=True):
+        row_values[name] = _convert(Token._meta.get_field(name), value)
+    # Positional, every field: Django's fast path for building a saved instance.
+    token = Token.from_db(connection.alias, None, [row_values[f.attname] for f in _ALL_TOKEN_FIELDS])
     _RELATED["client"].set_cached_value(token, client)
     _RELATED["user"].set_cached_value(token, user)
     return token
