@@ -137,6 +137,9 @@ def write_behind(settings):
     settings.AUDIT_WRITE_DELAY_MS = 50
     yield writer
     writer.flush()
+    # End the thread, and with it its database connection: the test database cannot be dropped
+    # while a session still uses it. The next use starts a new thread.
+    writer.get_writer().stop()
 
 
 def test_write_behind_stores_the_events_of_a_request_after_it_answered(app, write_behind):
