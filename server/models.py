@@ -265,13 +265,24 @@ class Token(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["access_token_digest"], name="token_access_digest_unique"),
-            models.UniqueConstraint(fields=["refresh_token_digest"], name="token_refresh_digest_unique"),
+            # Partial: a token without a refresh token (client_credentials) is not indexed here,
+            # one index write fewer per such INSERT; every lookup by digest implies NOT NULL.
+            models.UniqueConstraint(
+                fields=["refresh_token_digest"],
+                condition=models.Q(refresh_token_digest__isnull=False),
+                name="token_refresh_digest_unique",
+            ),
         ]
         indexes = [
             # The console lists newest first, filtered by client or user; bulk revocation
-            # narrows by client or user and by issue time.
+            # narrows by client or user and by issue time. The user index skips tokens without
+            # a user (client_credentials), as above.
             models.Index(fields=["client", "-issued_at"], name="token_client_issued"),
-            models.Index(fields=["user", "-issued_at"], name="token_user_issued"),
+            models.Index(
+                fields=["user", "-issued_at"],
+                name="token_user_issued",
+                condition=models.Q(user__isnull=False),
+            ),
             models.Index(fields=["-issued_at"], name="token_issued"),
             models.Index(fields=["family_id"], name="token_family"),
             models.Index(fields=["expires_at"], name="token_expires"),
