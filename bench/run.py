@@ -111,8 +111,11 @@ class Driver:
         if result.bad_sample:
             servers.log(f"{scenario.key}/{target.name}: {result.bad} unexpected, e.g. {result.bad_sample}")
         if target.token_file is not None:
-            # Requests still in flight when wrk stopped may have spent a credential too.
-            spent = params["OFFSET"] + result.requests + 2 * self.args.connections
+            # Thread i takes lines OFFSET+i, OFFSET+i+THREADS, ...: the busiest thread says how
+            # far the burst reached (threads are rarely even). Requests still in flight when wrk
+            # stopped may have spent a credential too.
+            reached = max(result.used_max * self.args.threads, result.requests)
+            spent = params["OFFSET"] + reached + 2 * self.args.connections
             self.offsets[target.token_file] = spent
             available = sum(1 for _ in target.token_file.open())
             if spent > available:

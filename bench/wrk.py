@@ -30,6 +30,7 @@ class WrkResult:
     max_us: int
     operations: int
     bad: int
+    used_max: int = 0  # most credentials one thread took (token-list scripts)
     bad_sample: str = ""  # the first unexpected answer: status and the start of its body
 
     @property
@@ -52,7 +53,7 @@ def parse_output(text: str) -> WrkResult:
         if line.startswith("BENCH_RESULT "):
             data = json.loads(line.removeprefix("BENCH_RESULT "))
             counts = [name for name in WrkResult.__dataclass_fields__ if name != "bad_sample"]
-            fields = {name: int(data[name]) for name in counts}
+            fields = {name: int(data.get(name, 0)) for name in counts}
             return WrkResult(**fields, bad_sample=str(data.get("bad_sample", "")))
     raise WrkError("wrk printed no BENCH_RESULT line:\n" + text[-2000:])
 

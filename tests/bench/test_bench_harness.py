@@ -95,6 +95,14 @@ def test_parse_output_reads_the_result_line_and_counts_errors_once():
     assert result.errors == 1 + 2 + 3
 
 
+def test_parse_output_reads_how_far_the_busiest_thread_reached():
+    # The token-list scripts report the most credentials one thread took; the runner advances
+    # the next burst's offset past it, not past the total (threads are rarely even).
+    line = SAMPLE.replace('"bad": 3,', '"bad": 3, "used_max": 640,')
+    assert wrk.parse_output(line).used_max == 640
+    assert wrk.parse_output(SAMPLE).used_max == 0  # scripts that spend no credentials
+
+
 def test_parse_output_fails_loudly_without_a_result_line():
     with pytest.raises(wrk.WrkError, match="no BENCH_RESULT"):
         wrk.parse_output("unable to connect to 127.0.0.1:1 Connection refused\n")
