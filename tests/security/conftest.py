@@ -3,7 +3,9 @@
 import base64
 import hashlib
 import secrets
+import time
 import uuid
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -123,9 +125,17 @@ def redeem(base_url: str, client_id: str, secret: str | None, code: str, verifie
 
 
 @pytest.fixture(params=["locmem", "redis"])
-def rate_limit_cache(request, settings):
+def rate_limit_cache(request, settings, monkeypatch):
     """Run a test with the rate-limit counters in local memory, then in the real Redis (db 15,
-    a key prefix of its own so that runs never see each other's counters)."""
+    a key prefix of its own so that runs never see each other's counters).
+
+    The limiter's clock is pinned one second into an hour: its windows are fixed (60 s to an
+    hour, all dividing 3600), and a test whose requests straddled a window boundary would see
+    its counter start again from zero."""
+    from server import ratelimit
+
+    pinned = (time.time() // 3600) * 3600 + 1
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: pinned, monotonic=time.monotonic))
     if request.param == "redis":
         settings.CACHES = {
             "default": {
