@@ -56,11 +56,6 @@ def digest(value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
-def matches(value: str, stored_digest: str) -> bool:
-    """Compare `value` against a stored digest in constant time."""
-    return hmac.compare_digest(digest(value), stored_digest or "")
-
-
 def matches_unexpired(value: str, candidates, now) -> bool:
     """True when `value` is one of `candidates` ((digest, expires_at or None) pairs) that has
     not expired at `now`. Every candidate is compared, in constant time."""

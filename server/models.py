@@ -126,17 +126,12 @@ class Client(models.Model):
         """True when `client_secret` matches one of this client's unexpired secrets."""
         if self.is_public or not client_secret:
             return False
-        loaded = getattr(self, "loaded_secrets", None)
-        if loaded is not None:
-            # Read with the client in one query (`statements.active_client`).
-            return credentials.matches_unexpired(client_secret, loaded, timezone.now())
-        found = ClientSecret.objects.filter(
-            client_id=self.pk, digest=credentials.digest(client_secret)
-        ).values_list("expires_at", flat=True)[:1]
-        if not found:
-            return False
-        expires_at = found[0]
-        return expires_at is None or expires_at > timezone.now()
+        candidates = getattr(self, "loaded_secrets", None)
+        if candidates is None:
+            # Not read by `statements.active_client` (console, commands): read them now, not
+            # cached, so a rotation in between is seen.
+            candidates = list(self.secrets.values_list("digest", "expires_at"))
+        return credentials.matches_unexpired(client_secret, candidates, timezone.now())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.is_public:
