@@ -134,7 +134,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         found = _digest_or_none(refresh_token)
         if found is None:
             return None
-        row = _only(Token.objects.select_related("user", "client").filter(refresh_token_digest=found))
+        row = statements.token_by_digest(found, by="refresh_token")
         if row is None or row.client_id != getattr(self.request.client, "pk", None):
             return None
         if row.rotated_at is not None:
