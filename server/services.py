@@ -332,6 +332,14 @@ def _hold_clients_for_revocation(clients: Q) -> None:
     list(locked.values_list("pk", flat=True))
 
 
+def _stamp_revoked(tokens: QuerySet[Token], *, actor: Actor, reason: str, at) -> int:
+    """The one UPDATE every revocation runs: the still-active tokens among `tokens` get who
+    revoked them, why and when. Returns how many changed."""
+    return tokens.filter(revoked_at__isnull=True).update(
+        revoked_at=at, revoked_by=actor.label[:200], revoked_reason=reason[:200]
+    )
+
+
 def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteria: dict | None = None) -> int:
     """Revoke every still-active token in `tokens` with one UPDATE; return how many changed."""
     with transaction.atomic():
@@ -342,9 +350,7 @@ def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteri
             clients |= Q(client_id=criteria["client_id"])
         _hold_clients_for_revocation(clients)
         now = statements.database_now()
-        count = tokens.filter(revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
-        )
+        count = _stamp_revoked(tokens, actor=actor, reason=reason, at=now)
         _send_after_commit(
             signals.tokens_revoked, count=count, reason=reason, criteria=criteria or {}, actor=actor, at=now
         )
@@ -459,9 +465,7 @@ def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
     One conditional UPDATE, without `revoke_tokens`' client lock: that lock is for revocations
     that must also catch tokens still being issued, and one existing row has none in flight."""
     now = timezone.now()
-    count = Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=now, revoked_by=actor.label[:200], revoked_reason=reason[:200]
-    )
+    count = _stamp_revoked(Token.objects.filter(pk=token.pk), actor=actor, reason=reason, at=now)
     _send_after_commit(
         signals.tokens_revoked,
         count=count,
@@ -494,8 +498,11 @@ def revoke_consent(*, user, client: Client, actor: Actor) -> int:
         _hold_clients_for_revocation(Q(pk=client.pk))
         now = statements.database_now()
         Consent.objects.filter(user=user, client=client).delete()
-        count = Token.objects.filter(user=user, client=client, revoked_at__isnull=True).update(
-            revoked_at=now, revoked_by=actor.label[:200], revoked_reason="access revoked by the user"
+        count = _stamp_revoked(
+            Token.objects.filter(user=user, client=client),
+            actor=actor,
+            reason="access revoked by the user",
+            at=now,
         )
         _send_after_commit(
             signals.consent_revoked, client=client, user=user, tokens_revoked=count, actor=actor, at=now
