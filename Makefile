@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean venv serve demo
+.PHONY: run test fuzz lint format bench clean venv serve demo
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ run: $(STAMP)
 # The whole suite: SQLite by default, PostgreSQL when DATABASE_URL is set.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The property tests with a long random search (the suite runs a short, fixed one).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/properties tests/security/test_fuzzing.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,10 +1,19 @@
 """Fixtures shared by the whole suite."""
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from server import services
 from server.actors import Actor
 from server.models import Client
+
+# Property tests: a fixed, repeatable search in `make test` and CI; a long random one in `make fuzz`.
+# A test's own @settings(max_examples=...) still wins over the profile.
+settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=1000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
