@@ -141,7 +141,12 @@ def test_sign_in_is_limited_per_user_name_across_addresses(rate_limit_cache, cli
     limits(login_ip="100/300", login_username="2/300")
     for ip in ("10.0.0.1", "10.0.0.2"):
         client.post("/accounts/login/", {"username": "alice", "password": "x"}, REMOTE_ADDR=ip)
-    response = client.post("/accounts/login/", {"username": "Alice", "password": "x"}, REMOTE_ADDR="10.0.0.3")
+    # The same account spelled in fullwidth letters (Django's form NFKC-normalises it); "Alice"
+    # would be another account: ModelBackend's lookup is case-sensitive.
+    fullwidth_alice = "\uff41\uff4c\uff49\uff43\uff45"
+    response = client.post(
+        "/accounts/login/", {"username": fullwidth_alice, "password": "x"}, REMOTE_ADDR="10.0.0.3"
+    )
     assert_throttled(response, json_body=False)
     # Another user name from the same address is fine.
     response = client.post("/accounts/login/", {"username": "bob", "password": "x"}, REMOTE_ADDR="10.0.0.3")
