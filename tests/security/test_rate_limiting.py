@@ -348,3 +348,26 @@ def test_media_type_parser(header, expected):
 
     parsed = parse_media_type(header)
     assert (parsed.essence, parsed.params) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [("Application/JSON; Charset=UTF-8", 201), ("text/plain", 400), ("application/jsonx", 400)],
+)
+def test_registration_reads_its_media_type_with_the_same_parser(operator, client, content_type, status):
+    """Registration's JSON check goes through the one media-type parser too."""
+    issued = services.create_initial_access_token(
+        actor=Actor.operator(operator), created_by=operator, allowed_scope=["profile"]
+    )
+    _, token = issued
+    metadata = {"client_name": "Spelled app", "redirect_uris": ["https://spelled.example.com/cb"]}
+    response = client.post(
+        "/oauth/register",
+        json.dumps(metadata),
+        content_type=content_type,
+        secure=True,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["error"] == "invalid_request"
