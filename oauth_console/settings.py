@@ -257,9 +257,13 @@ _RATE_LIMIT_DEFAULTS = {
     "revoke_ip": "300/60",
     "revoke_client": "600/60",
     "register_ip": "60/3600",
-    # Sign-in form POSTs (/accounts/login/, /admin/login/) per address and per user name.
+    # Failed sign-ins (/accounts/login/, /admin/login/) per address and per account; a successful
+    # sign-in is not counted, and an account at its limit still lets in the browsers and addresses
+    # it signed in from before (OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL).
     "login_ip": "30/300",
     "login_username": "10/300",
+    # Developer self sign-up POSTs (/developers/signup/) per address.
+    "signup_ip": "10/3600",
     # Failed client authentications (secret guessing): a client_id is locked at one address after
     # this many, and at every address it never authenticated from after the higher number.
     "auth_failures_client_ip": "10/900",
@@ -275,7 +279,8 @@ for _name, _rate in OAUTH2_RATE_LIMITS.items():
             f"OAUTH2_RATE_LIMIT_{_name.upper()} must look like 30/60 (count/seconds) or off, got {_rate!r}."
         )
 # How long an address a client authenticated from stays exempt from that client's
-# across-addresses lockout (seconds).
+# across-addresses lockout, and an address or browser a user signed in from stays exempt from
+# that account's sign-in lockout (seconds).
 OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = env_int("OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL", 7 * 24 * 3600)
 # The cache alias holding the counters.
 OAUTH2_RATE_LIMIT_CACHE = os.environ.get("OAUTH2_RATE_LIMIT_CACHE", "default")

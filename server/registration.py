@@ -24,6 +24,7 @@ from django.urls import reverse
 from server import credentials, policies, services
 from server.actors import Actor
 from server.models import Client, InitialAccessToken
+from server.oauth2.requests import request_media_type
 
 REALM = "oauth-console"
 # Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, jwks, ...) are
@@ -123,7 +124,7 @@ class RegistrationPayload(JsonPayload):
         request = self._request
         if request.method not in ("POST", "PUT"):
             return {}
-        if request.content_type != "application/json":
+        if request_media_type(request).essence != "application/json":
             raise InvalidRequestError("Send the client metadata as application/json.")
         try:
             data = json.loads(request.body)

@@ -42,8 +42,26 @@ def validate_web_url(value: str) -> str:
     raise forms.ValidationError("Use an https:// address.")
 
 
+# User names nobody signs up with: they would pass for the operators or the service itself.
+RESERVED_USERNAMES = frozenset(
+    {
+        "abuse", "admin", "administrator", "api", "help", "hostmaster", "info", "noreply",
+        "no-reply", "oauth", "operator", "postmaster", "root", "security", "staff", "support",
+        "system", "webmaster",
+    }
+)  # fmt: skip
+USERNAME_UNAVAILABLE = "This user name is not available. Choose another one."
+
+
 class DeveloperSignupForm(UserCreationForm):
-    """Create a developer account (Django's password validators run on the password)."""
+    """Create a developer account (Django's password validators run on the password).
+
+    A user name that is taken (in any case) and one that is reserved get the same refusal, so the
+    form does not say "a user with that username already exists". It cannot hide every trace of
+    an account (a name that is refused is one nobody can have); with no e-mail to tell the person
+    by other means, probing is bounded instead: sign-up is rate-limited per address
+    (`signup_ip`, server.ratelimit), like sign-in.
+    """
 
     email = forms.EmailField(label="Email address", help_text="Operators write here about your apps.")
 
@@ -54,6 +72,17 @@ class DeveloperSignupForm(UserCreationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Create account")
+
+    def clean_username(self) -> str:
+        # Replaces UserCreationForm's check, whose message names an existing account. A refused
+        # name leaves cleaned_data, so the model's own uniqueness check (same message) skips it.
+        username = self.cleaned_data.get("username")
+        if username and (
+            username.casefold() in RESERVED_USERNAMES
+            or self._meta.model.objects.filter(username__iexact=username).exists()
+        ):
+            raise forms.ValidationError(USERNAME_UNAVAILABLE, code="username_unavailable")
+        return username
 
 
 class ClientForm(forms.Form):

@@ -20,7 +20,7 @@ from oauth_console.portal.forms import (
     RotateSecretForm,
     add_policy_error,
 )
-from server import policies, services
+from server import policies, ratelimit, services
 from server.actors import Actor
 from server.models import Client
 
@@ -46,6 +46,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         raise Http404("Self sign-up is turned off.")
     if request.user.is_authenticated:
         return redirect("portal:home")
+    # Every attempt counts, per address: a taken user name is refused, so unbounded attempts
+    # would list the accounts (see DeveloperSignupForm).
+    if throttled := ratelimit.throttle_form_post(request, "signup"):
+        return throttled
     form = DeveloperSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from authlib.common.security import is_secure_transport
@@ -21,10 +22,19 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
+from django.utils.http import parse_header_parameters
 
 from .errors import MethodNotAllowedError, clean_error_text
 
-__all__ = ["DjangoOAuth2Payload", "DjangoOAuth2Request", "build_oauth2_request", "read_query"]
+__all__ = [
+    "DjangoOAuth2Payload",
+    "DjangoOAuth2Request",
+    "MediaType",
+    "build_oauth2_request",
+    "parse_media_type",
+    "read_query",
+    "request_media_type",
+]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MULTIPART_CONTENT_TYPE = "multipart/form-data"
@@ -34,6 +44,34 @@ TOKEN_STYLE = "token"
 AUTHORIZATION_STYLE = "authorization"
 
 Params = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class MediaType:
+    """A parsed Content-Type: `essence` is "type/subtype" in lower case (media types are
+    case-insensitive, RFC 9110 §8.3.1), `params` its parameters with lower-case names."""
+
+    essence: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def parse_media_type(header: str | None) -> MediaType:
+    """Parse a Content-Type header value; an unparsable one names no media type ("").
+
+    The one media-type parser of the server: every comparison of a request's content type goes
+    through it, so none of them can disagree with another (or with Django's body parsing) about
+    spelling, surrounding spaces or parameters such as `; charset=utf-8`.
+    """
+    try:
+        essence, params = parse_header_parameters(header or "")
+    except ValueError:  # e.g. an RFC 2231 parameter in an unknown charset
+        return MediaType("")
+    return MediaType(essence.strip().lower(), {name.lower(): value for name, value in params.items()})
+
+
+def request_media_type(request: HttpRequest) -> MediaType:
+    """The media type of `request`'s body (its Content-Type header, parsed)."""
+    return parse_media_type(request.META.get("CONTENT_TYPE"))
 
 
 def _decode_pairs(raw: bytes, where: str) -> Params:
@@ -97,15 +135,15 @@ def read_form(request: HttpRequest, *, required: bool) -> Params:
     `required`: the endpoint only accepts form bodies, so any other content type is refused even
     when the body is empty. A charset other than UTF-8 is refused (RFC 6749 Appendix B).
     """
-    content_type = (request.content_type or "").lower()
-    if content_type == MULTIPART_CONTENT_TYPE and not required:
+    media_type = request_media_type(request)
+    if media_type.essence == MULTIPART_CONTENT_TYPE and not required:
         return _read_multipart(request)
-    if content_type != FORM_CONTENT_TYPE:
+    if media_type.essence != FORM_CONTENT_TYPE:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if required or length not in ("0", ""):
             raise InvalidRequestError(f"The request body must be {FORM_CONTENT_TYPE}.")
         return {}
-    charset = (request.content_params or {}).get("charset")
+    charset = media_type.params.get("charset")
     if charset and charset.strip().lower() not in ("utf-8", "utf8"):
         raise InvalidRequestError("The request body must be encoded in UTF-8.")
     try:

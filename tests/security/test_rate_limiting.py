@@ -141,7 +141,12 @@ def test_sign_in_is_limited_per_user_name_across_addresses(rate_limit_cache, cli
     limits(login_ip="100/300", login_username="2/300")
     for ip in ("10.0.0.1", "10.0.0.2"):
         client.post("/accounts/login/", {"username": "alice", "password": "x"}, REMOTE_ADDR=ip)
-    response = client.post("/accounts/login/", {"username": "Alice", "password": "x"}, REMOTE_ADDR="10.0.0.3")
+    # The same account spelled in fullwidth letters (Django's form NFKC-normalises it); "Alice"
+    # would be another account: ModelBackend's lookup is case-sensitive.
+    fullwidth_alice = "\uff41\uff4c\uff49\uff43\uff45"
+    response = client.post(
+        "/accounts/login/", {"username": fullwidth_alice, "password": "x"}, REMOTE_ADDR="10.0.0.3"
+    )
     assert_throttled(response, json_body=False)
     # Another user name from the same address is fine.
     response = client.post("/accounts/login/", {"username": "bob", "password": "x"}, REMOTE_ADDR="10.0.0.3")
@@ -287,3 +292,82 @@ def test_throttle_response_is_rfc_json(client, confidential, limits):
     response = client_credentials(client, app.client_id, secret)
     assert response["Content-Type"].startswith("application/json")
     assert set(json.loads(response.content)) == {"error", "error_description"}
+
+
+# --- media types (issue 11 item 7) -----------------------------------------------------------------
+
+# Django parses a form body whatever the media type's case, surrounding spaces or parameters; the
+# limiter must read the claimed client_id from exactly the bodies the token endpoint reads.
+FORM_MEDIA_TYPES = [
+    "Application/x-www-form-urlencoded",
+    "APPLICATION/X-WWW-FORM-URLENCODED; charset=UTF-8",
+    "application/x-www-form-urlencoded ; charset=utf-8",
+    " application/x-www-form-urlencoded",
+]
+
+
+def secret_post(http, client_id, secret, content_type, ip):
+    body = urlencode({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    return http.post("/oauth/token", body, content_type=content_type, REMOTE_ADDR=ip)
+
+
+@pytest.mark.parametrize("content_type", FORM_MEDIA_TYPES)
+def test_secret_guessing_lockout_whatever_the_media_type_spelling(
+    rate_limit_cache, client, make_client, limits, content_type
+):
+    limits(auth_failures_client_ip="3/900", auth_failures_client="100/900")
+    app, secret = make_client("Post app", token_endpoint_auth_method="client_secret_post")
+    for _ in range(3):
+        assert secret_post(client, app.client_id, "ocs_guess", content_type, "10.6.6.6").status_code == 401
+    assert_throttled(secret_post(client, app.client_id, secret, content_type, "10.6.6.6"))
+    assert secret_post(client, app.client_id, secret, content_type, "10.0.0.1").status_code == 200
+
+
+@pytest.mark.parametrize("content_type", FORM_MEDIA_TYPES)
+def test_per_client_limit_whatever_the_media_type_spelling(
+    rate_limit_cache, client, make_client, limits, content_type
+):
+    limits(token_client="1/60")
+    app, secret = make_client("Post app", token_endpoint_auth_method="client_secret_post")
+    assert secret_post(client, app.client_id, secret, content_type, "10.0.0.1").status_code == 200
+    assert_throttled(secret_post(client, app.client_id, secret, content_type, "10.0.0.2"))
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("application/x-www-form-urlencoded", ("application/x-www-form-urlencoded", {})),
+        ("Application/JSON; Charset=UTF-8", ("application/json", {"charset": "UTF-8"})),
+        ('  multipart/form-data ; boundary="a b"', ("multipart/form-data", {"boundary": "a b"})),
+        ("", ("", {})),
+        ("text/plain; charset*=bogus''x", ("", {})),  # an unparsable header names no media type
+    ],
+)
+def test_media_type_parser(header, expected):
+    from server.oauth2.requests import parse_media_type
+
+    parsed = parse_media_type(header)
+    assert (parsed.essence, parsed.params) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [("Application/JSON; Charset=UTF-8", 201), ("text/plain", 400), ("application/jsonx", 400)],
+)
+def test_registration_reads_its_media_type_with_the_same_parser(operator, client, content_type, status):
+    """Registration's JSON check goes through the one media-type parser too."""
+    issued = services.create_initial_access_token(
+        actor=Actor.operator(operator), created_by=operator, allowed_scope=["profile"]
+    )
+    _, token = issued
+    metadata = {"client_name": "Spelled app", "redirect_uris": ["https://spelled.example.com/cb"]}
+    response = client.post(
+        "/oauth/register",
+        json.dumps(metadata),
+        content_type=content_type,
+        secure=True,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["error"] == "invalid_request"

@@ -1,0 +1,175 @@
+"""Rate limits on the protocol endpoints, the sign-in forms and self sign-up, counted in the cache.
+
+Fixed-window counters (`cache.add` + `cache.incr`, one key per window): cheap, shared by every
+worker when the cache is Redis, and good enough here; a window boundary can let through up to
+twice a limit in a short burst, which the limits' sizes allow for.
+
+What is limited (names are the keys of `settings.OAUTH2_RATE_LIMITS`, "count/seconds"):
+
+- requests per address and per claimed client_id at `/oauth/token`, `/oauth/introspect`,
+  `/oauth/revoke` (`token_ip`, `token_client`, ...), per address at `/oauth/register*`;
+- failed client authentications (secret guessing), see `clients.py`;
+- failed sign-ins (POSTs) per address and per account at `/accounts/login/` and
+  `/admin/login/`, never locking the real user out where they signed in before, see
+  `signin.py`;
+- sign-up attempts per address (`signup_ip`), through `throttle_form_post` in the view.
+
+A throttled protocol request gets 429 with `Retry-After` and the JSON error `slow_down` (the
+IANA-registered "you are asking too fast" code); a throttled person gets a 429 page. Each throttle
+sends `server.signals.request_throttled`. When the cache fails (Redis down), limiting is skipped
+for a few seconds at a time and the failure is logged: an outage must neither break the
+endpoints nor lock everyone out.
+
+The package's modules: `counters` (rates, windows, the cache guard), `identity` (who a request
+is counted as), `clients` (secret guessing), `signin` (password guessing), `responses` (429 and
+the signal). This module holds the entry points, and reads the clock (`time.time()`) once per
+request: the seam tests pin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+
+from . import signin
+from .clients import Claim, locked, record_outcome
+from .counters import Rate, Throttle, cache_guard, count, rate
+from .identity import claimed_client_id, client_ip, login_identity
+from .responses import announce, throttled_response
+from .signin import DEVICE_COOKIE
+
+__all__ = [
+    "DEVICE_COOKIE",
+    "Claim",
+    "Rate",
+    "RateLimitMiddleware",
+    "Throttle",
+    "cache_guard",
+    "check_login_attempt",
+    "check_protocol_request",
+    "claimed_client_id",
+    "client_ip",
+    "login_identity",
+    "rate",
+    "throttle_form_post",
+    "throttled_response",
+]
+
+# URL name -> the scope its limits are named after. Registration's two doors share one scope.
+PROTOCOL_SCOPES = {
+    "oauth-token": "token",
+    "oauth-introspect": "introspect",
+    "oauth-revoke": "revoke",
+    "oauth-register": "register",
+    "oauth-client-configuration": "register",
+}
+LOGIN_VIEWS = ("login", "admin:login")
+# Scopes where a client authenticates: a claimed client_id is counted and may be locked.
+CLIENT_AUTH_SCOPES = ("token", "introspect", "revoke")
+
+
+def check_protocol_request(scope: str, request: HttpRequest) -> tuple[Throttle | None, Claim]:
+    """Count a protocol request against its limits: the Throttle if it must be refused, and
+    what the request claims."""
+    ip = client_ip(request)
+    client_id = claimed_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
+    now = time.time()
+    trusted = False
+    if client_id:
+        lock, trusted = locked(client_id, ip, now)
+        if lock:
+            return Throttle(scope, lock[0], lock[1], client_id, ip), Claim(client_id, ip, trusted)
+    claim = Claim(client_id, ip, trusted)
+    for name, identity in ((f"{scope}_ip", ip), (f"{scope}_client", client_id)):
+        wait = count(name, identity, now)
+        if wait:
+            return Throttle(scope, name, wait, client_id, ip), claim
+    return None, claim
+
+
+def check_login_attempt(request: HttpRequest) -> Throttle | None:
+    """Count a sign-in attempt (a POST) per address and per account; taken back if it succeeds."""
+    throttle, attempt = signin.check(request, time.time())
+    request._ratelimit_sign_in = attempt
+    return throttle
+
+
+def throttle_form_post(request: HttpRequest, scope: str) -> HttpResponse | None:
+    """Count a form POST per address against `<scope>_ip`; the 429 page if over, else None.
+
+    For views outside the middleware's list, called by the view itself once it knows the POST
+    is one to count (e.g. the portal's sign-up, after its on/off switch)."""
+    if not settings.OAUTH2_RATE_LIMIT_ENABLED or request.method != "POST" or not cache_guard.available:
+        return None
+    ip = client_ip(request)
+    try:
+        wait = count(f"{scope}_ip", ip, time.time())
+    except Exception as exc:
+        cache_guard.failed(exc)
+        return None
+    if not wait:
+        return None
+    throttle = Throttle(scope, f"{scope}_ip", wait, "", ip)
+    announce(request, throttle, RateLimitMiddleware)
+    return throttled_response(request, throttle)
+
+
+@receiver(user_logged_in, dispatch_uid="server.ratelimit.signed_in")
+def _on_user_logged_in(sender, request: HttpRequest | None = None, user=None, **kwargs) -> None:
+    # Any successful sign-in (the sign-in forms, the portal's sign-up): take its attempt back and
+    # remember where it came from, so a lockout of the account spares this address and browser.
+    if request is None or user is None or not cache_guard.available:
+        return
+    try:
+        request._ratelimit_signed_in = signin.signed_in(request, user.get_username())
+    except Exception as exc:
+        cache_guard.failed(exc)
+
+
+class RateLimitMiddleware:
+    """Applies the limits above to the views listed in PROTOCOL_SCOPES and LOGIN_VIEWS."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        identity = getattr(request, "_ratelimit_signed_in", None)
+        if identity:
+            signin.remember_device(request, response, identity)
+        claim = getattr(request, "_ratelimit_claim", None)
+        if claim is not None and cache_guard.available:
+            try:
+                record_outcome(claim, response, time.time())
+            except Exception as exc:
+                cache_guard.failed(exc)
+        return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        if not settings.OAUTH2_RATE_LIMIT_ENABLED or request.resolver_match is None:
+            return None
+        view_name = request.resolver_match.view_name
+        scope = PROTOCOL_SCOPES.get(view_name)
+        if scope is None and not (view_name in LOGIN_VIEWS and request.method == "POST"):
+            return None
+        if not cache_guard.available:
+            return None
+        try:
+            if scope is None:
+                throttle = check_login_attempt(request)
+            else:
+                throttle, claim = check_protocol_request(scope, request)
+                if throttle is None and claim.client_id:
+                    request._ratelimit_claim = claim
+        except Exception as exc:
+            cache_guard.failed(exc)
+            return None
+        if throttle is None:
+            return None
+        announce(request, throttle, RateLimitMiddleware)
+        return throttled_response(request, throttle)

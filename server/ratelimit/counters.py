@@ -1,0 +1,157 @@
+"""Fixed-window counters in the Django cache, the configured rates, and the cache-outage guard.
+
+Every function takes the current time (`now`) from its caller: the clock is read once per
+request, in `server.ratelimit` (the seam tests pin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+
+# One logger for the whole limiter, whichever module speaks.
+logger = logging.getLogger("server.ratelimit")
+
+# After a cache error, skip limiting for this long before trying the cache again, so an outage
+# costs one connect timeout per few seconds rather than one per request.
+CACHE_RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `limit` events per fixed window of `window` seconds."""
+
+    limit: int
+    window: int
+
+    @classmethod
+    def parse(cls, text: str | None) -> Rate | None:
+        """ "30/60" -> Rate(30, 60); "", "0" or "off" -> None (no limit). Raises ValueError."""
+        text = (text or "").strip().lower()
+        if text in {"", "0", "off", "none"}:
+            return None
+        count, _, seconds = text.partition("/")
+        rate = cls(int(count), int(seconds or 1))
+        if rate.limit < 1 or rate.window < 1:
+            raise ValueError(f"a rate needs a positive count and window, got {text!r}")
+        return rate
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Why a request was refused and when the caller may try again."""
+
+    scope: str
+    limit: str  # the OAUTH2_RATE_LIMITS key that tripped
+    retry_after: int
+    client_id: str = ""
+    ip: str = ""
+
+
+def rate(name: str) -> Rate | None:
+    """The configured rate called `name` (None: not limited)."""
+    return _parsed(settings.OAUTH2_RATE_LIMITS.get(name))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str | None) -> Rate | None:
+    # Settings may change in tests, so the text is the key, not the name.
+    return Rate.parse(text)
+
+
+def key(*parts: str) -> str:
+    """A cache key for `parts` (the first names what it counts)."""
+    # Hashed: client ids, user names and addresses may hold characters memcached/Redis keys
+    # should not, and the key must not grow with the input.
+    ident = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"ratelimit:{parts[0]}:{ident}"
+
+
+class _CacheGuard:
+    """Runs cache calls; after a failure, reports the cache as down for CACHE_RETRY_SECONDS."""
+
+    def __init__(self) -> None:
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def failed(self, exc: Exception) -> None:
+        with self._lock:
+            first = self.available
+            self._down_until = time.monotonic() + CACHE_RETRY_SECONDS
+        if first:
+            logger.warning(
+                "rate limiting skipped: the cache is unavailable (%s: %s); requests are allowed",
+                type(exc).__name__,
+                exc,
+            )
+
+    def reset(self) -> None:
+        self._down_until = 0.0
+
+
+cache_guard = _CacheGuard()
+
+
+def cache():
+    """The cache holding the counters (OAUTH2_RATE_LIMIT_CACHE)."""
+    return caches[settings.OAUTH2_RATE_LIMIT_CACHE]
+
+
+def window(rate_: Rate, now: float) -> tuple[int, int]:
+    """(window start, seconds until the window ends, at least 1)."""
+    start = int(now // rate_.window) * rate_.window
+    return start, max(1, math.ceil(start + rate_.window - now))
+
+
+def counter_key(name: str, identity: str, rate_: Rate, now: float) -> str:
+    """The key of `identity`'s counter for rate `name` in the window holding `now`."""
+    start, _ = window(rate_, now)
+    return key(name, identity, str(rate_.window), str(start))
+
+
+def _increment(cache_, key_: str, timeout: int) -> int:
+    try:
+        return cache_.incr(key_)
+    except ValueError:  # no counter yet in this window
+        if cache_.add(key_, 1, timeout=timeout):
+            return 1
+        return cache_.incr(key_)
+
+
+def count(name: str, identity: str, now: float, *, counted: list[str] | None = None) -> int | None:
+    """Count one event against rate `name` for `identity`; seconds to wait if over, else None.
+
+    The key of the counter is appended to `counted`, for a caller that may take the event back
+    (see `uncount`)."""
+    rate_ = rate(name)
+    if rate_ is None or not identity:
+        return None
+    _, remaining = window(rate_, now)
+    counter = counter_key(name, identity, rate_, now)
+    value = _increment(cache(), counter, rate_.window + 1)
+    if counted is not None:
+        counted.append(counter)
+    return remaining if value > rate_.limit else None
+
+
+def uncount(keys: Iterable[str]) -> None:
+    """Take back one event from each counter in `keys` (those `count` appended)."""
+    cache_ = cache()
+    for counter in keys:
+        # ValueError: the window ended and its counter expired, there is nothing to take back.
+        with contextlib.suppress(ValueError):
+            cache_.decr(counter)
