@@ -152,6 +152,17 @@ def test_anonymous_pages_and_error_pages_have_a_strict_policy_and_no_inline_code
 
 
 @pytest.mark.django_db
+def test_the_csrf_failure_page_has_no_inline_style():
+    """Django's built-in CSRF failure page has an inline <style>; ours (403_csrf.html) has none."""
+    browser = HttpClient(enforce_csrf_checks=True)
+    response = browser.post("/accounts/login/", {"username": "a", "password": "b"})
+    assert response.status_code == 403
+    assert_strict_policy(response)
+    assert inline_code_in(response) == []
+    assert "try again" in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_consent_page_has_the_full_policy_and_still_refuses_framing(client, end_user, app):
     client.force_login(end_user)
     _verifier, challenge = pkce_pair()
