@@ -202,9 +202,6 @@ def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age
         DEBUG="0",
         SECRET_KEY=secret_key,
         SECURE_PROXY_SSL_HEADER="1",
-        # The readiness probes speak plain HTTP straight to gunicorn, as a health check behind the
-        # proxy would; the load itself carries X-Forwarded-Proto: https (docs/deployment.md).
-        SECURE_SSL_REDIRECT="0",
         ALLOWED_HOSTS="127.0.0.1",
         CONN_MAX_AGE=str(conn_max_age),
         LOG_LEVEL="WARNING",
