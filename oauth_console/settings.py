@@ -197,9 +197,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and not _RUNNING_TESTS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Production answers only HTTPS, like OAUTH2_REQUIRE_HTTPS: a plain-HTTP request is redirected
-# (behind a proxy, set SECURE_PROXY_SSL_HEADER so proxied HTTPS requests count as secure).
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not _RUNNING_TESTS)
+# Redirect plain-HTTP requests to HTTPS. Off by default: the TLS proxy redirects port 80 itself
+# and health checks speak plain HTTP to gunicorn; docs/deployment.md sets it on in production
+# (behind the proxy, with SECURE_PROXY_SSL_HEADER, proxied HTTPS requests count as secure).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 # HTTP Strict Transport Security: once a browser has seen the header over HTTPS it refuses plain
 # HTTP to this host for that long. On by default in production (a year), off in DEBUG so a
 # development server on localhost never pins browsers to HTTPS. Django sends it on HTTPS only.
