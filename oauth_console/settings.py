@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "crispy_forms",
     "crispy_bootstrap5",
     "import_export",
@@ -86,6 +90,8 @@ if _RUNNING_TESTS:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Request id, IP and user agent for the audit log; early, so every later layer sees them.
     "oauth_console.audit.middleware.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -191,7 +197,40 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and not _RUNNING_TESTS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Redirect plain-HTTP requests to HTTPS. Off by default: the TLS proxy redirects port 80 itself
+# and health checks speak plain HTTP to gunicorn; docs/deployment.md sets it on in production
+# (behind the proxy, with SECURE_PROXY_SSL_HEADER, proxied HTTPS requests count as secure).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# HTTP Strict Transport Security: once a browser has seen the header over HTTPS it refuses plain
+# HTTP to this host for that long. On by default in production (a year), off in DEBUG so a
+# development server on localhost never pins browsers to HTTPS. Django sends it on HTTPS only.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a commitment the operator makes by submitting the domain to the browsers' list
+# (hstspreload.org), and only registrable domains qualify; the header alone does nothing, so it
+# is opt-in and Django's reminder about it (security.W021) is silenced while it is off.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Content-Security-Policy (django-csp 4): only our own origin's scripts, styles, images and
+# fonts; no inline script or style anywhere (templates load static files; a template that
+# really needs an inline block uses request.csp_nonce). No third-party images, so a client's
+# logo URL can never be loaded from our pages. Never framed (with X_FRAME_OPTIONS for old
+# browsers); forms post only to us (the consent page relaxes form-action: server/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF, CSP_NONCE],
+        "style-src": [CSP_SELF, CSP_NONCE],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "frame-ancestors": [CSP_NONE],
+        "form-action": [CSP_SELF],
+    }
+}
 
 # Request-size limits; protocol endpoints turn Django's own parse failures into RFC errors.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
@@ -332,6 +371,9 @@ OAUTH2_RATE_LIMIT_PROXY_COUNT = env_int("OAUTH2_RATE_LIMIT_PROXY_COUNT", AUDIT_P
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files whitenoise serves at the site's root rather than under STATIC_URL: /favicon.ico, which
+# browsers ask for on any page without a <link rel="icon"> (JSON endpoints, for one).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

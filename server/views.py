@@ -8,6 +8,8 @@ import functools
 import logging
 
 from authlib.common.urls import add_params_to_uri
+from csp.constants import NONE as CSP_NONE
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import DatabaseError, DataError, transaction
@@ -81,7 +83,8 @@ def _consent_headers(response: HttpResponse) -> HttpResponse:
     # query (state, code_challenge) through the Referer header. The page's own <meta> relaxes
     # this to same-origin: under no-referrer a browser sends "Origin: null" with the consent
     # form's POST and Django's CSRF check would refuse it; other origins still get nothing.
-    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    # The Content-Security-Policy is the site's (django-csp, settings.py) as changed by
+    # CONSENT_PAGE_CSP on `authorize`; setting the header here would replace the whole policy.
     response["X-Frame-Options"] = "DENY"
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
@@ -114,7 +117,16 @@ def _consent_covers(user, client, scope: str) -> bool:
     return set((scope or "").split()) <= set(granted.split())
 
 
+# The consent page's policy: the site's, never framed. form-action is dropped here only: after the
+# consent form's POST the server redirects to the client's redirect URI, and Chromium applies
+# form-action to every redirect of a form submission, so 'self' would block the answer to every
+# client. The redirect URI was checked against the client's registered ones before the page was
+# shown; the page itself has no other form target to protect (no inline script can run).
+CONSENT_PAGE_CSP = {"frame-ancestors": [CSP_NONE], "form-action": None}
+
+
 @never_cache
+@csp_replace(CONSENT_PAGE_CSP)
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     """RFC 6749 §4.1 authorization endpoint with a consent page (code flow + PKCE only)."""

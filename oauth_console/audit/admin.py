@@ -159,7 +159,7 @@ class AuditEventAdmin(ExportActionMixin, admin.ModelAdmin):
     @admin.display(description="detail")
     def detail_pretty(self, event: AuditEvent) -> str:
         return format_html(
-            '<pre class="audit-detail" style="white-space: pre-wrap; overflow-wrap: anywhere;">{}</pre>',
+            '<pre class="audit-detail">{}</pre>',
             json.dumps(event.detail, indent=2, sort_keys=True),
         )
 

@@ -58,7 +58,8 @@ class AutocompleteListFilter(admin.SimpleListFilter):
                     "data-autocomplete-filter": self.parameter_name,
                     "data-placeholder": f"Any {self.title}",
                     "aria-label": f"Filter by {self.title}",
-                    "style": "width: 100%",
+                    # select2 reads its width from data-width: a style attribute is blocked by the CSP.
+                    "data-width": "100%",
                 },
             ),
         )

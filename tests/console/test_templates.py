@@ -299,7 +299,9 @@ def test_admin_login_page_is_branded_and_keeps_admin_styles(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert re.search(r"<title>[^<]*\| oauth-console</title>", html)
-    assert re.search(r'<div id="site-name"><a href="/admin/">oauth-console</a></div>', html)
+    # The console's navbar brand (one look with /console/, issue 11 item 21).
+    brand = r'<a class="console-brand" href="/">.*<span id="site-name">oauth-console</span></a>'
+    assert re.search(brand, html)
     assert "/static/admin/css/base.css" in html
     assert "bootstrap" not in html
 
@@ -311,7 +313,8 @@ def test_admin_pages_are_branded_for_staff(client, django_user_model):
     # A model page rather than the index: the dashboard teammate owns the admin index template.
     response = client.get("/admin/auth/user/")
     assert response.status_code == 200
-    assert b'<div id="site-name"><a href="/admin/">oauth-console</a></div>' in response.content
+    assert b'<span id="site-name">oauth-console</span>' in response.content
+    assert b'<a class="active" aria-current="page" href="/admin/">Console</a>' in response.content
     assert b"Django administration" not in response.content
     assert re.search(rb"<title>[^<]*\| oauth-console</title>", response.content)
 

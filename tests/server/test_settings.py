@@ -55,3 +55,36 @@ def test_redis_url_selects_the_redis_cache():
     script = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
     result = _manage("shell", "--no-imports", "-c", script, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/0")
     assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_deploy_checks_are_clean_in_production_settings(tmp_path):
+    """`manage.py check --deploy` with the environment docs/deployment.md prescribes: no warning."""
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="k" * 20 + "-production-secret-key-with-enough-variety-0123456789abcdef",
+        OAUTH2_CREDENTIAL_KEY="c" * 64,
+        AUDIT_HASH_KEY="a" * 64,
+        OAUTH2_ISSUER="https://auth.example.com",
+        ALLOWED_HOSTS="auth.example.com",
+        SECURE_PROXY_SSL_HEADER="1",
+        SECURE_SSL_REDIRECT="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout, result.stdout + result.stderr
+
+
+def test_hsts_defaults_on_in_production_and_off_in_debug():
+    code = "from django.conf import settings; print(settings.SECURE_HSTS_SECONDS)"
+    production = _manage("shell", "--no-imports", "-c", code, DEBUG="0", SECRET_KEY="x" * 64)
+    assert production.stdout.split() == ["31536000"], production.stderr
+    debug = _manage("shell", "--no-imports", "-c", code, DEBUG="1")
+    assert debug.stdout.split() == ["0"], debug.stderr
+    chosen = _manage(
+        "shell", "--no-imports", "-c", code, DEBUG="0", SECRET_KEY="x" * 64, SECURE_HSTS_SECONDS="60"
+    )
+    assert chosen.stdout.split()[0] == "60", chosen.stderr

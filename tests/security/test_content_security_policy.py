@@ -1,0 +1,246 @@
+"""Content-Security-Policy on every page, and no inline script or style that would need 'unsafe-inline'.
+
+The policy (settings.CONTENT_SECURITY_POLICY, django-csp) is what turns a stored-XSS bug into a
+dead payload; it only holds if no page of ours needs 'unsafe-inline'. So every representative
+page is fetched and its header parsed, and its HTML is scanned for inline <script>/<style>
+without the request's nonce, style="" attributes and on*="" handlers. The template sources are
+scanned too, so a page no test renders cannot bring inline code back.
+"""
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from tests.server.helpers import authorize_url, pkce_pair
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def policy_of(response) -> dict[str, list[str]]:
+    header = response.headers.get("Content-Security-Policy")
+    assert header, f"no Content-Security-Policy on {response.request['PATH_INFO']}"
+    directives = {}
+    for part in header.split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+def assert_strict_policy(response) -> dict[str, list[str]]:
+    policy = policy_of(response)
+    path = response.request["PATH_INFO"]
+    for directive in ("script-src", "style-src"):
+        sources = policy.get(directive) or policy["default-src"]
+        assert "'unsafe-inline'" not in sources, f"{directive} allows inline on {path}: {sources}"
+        assert "'unsafe-eval'" not in sources, f"{directive} allows eval on {path}: {sources}"
+        assert "*" not in sources and "https:" not in sources and "data:" not in sources, (path, sources)
+    assert policy["default-src"] == ["'self'"], (path, policy)
+    assert policy["object-src"] == ["'none'"], (path, policy)
+    # No third-party images: a client's logo URL must never be fetched from our pages.
+    assert set(policy["img-src"]) <= {"'self'", "data:"}, (path, policy)
+    assert policy["frame-ancestors"] == ["'none'"], (path, policy)
+    return policy
+
+
+class InlineCodeScanner(HTMLParser):
+    """Collects every piece of markup that a policy without 'unsafe-inline' would block."""
+
+    def __init__(self, nonce: str | None):
+        super().__init__()
+        self.nonce = nonce
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        for name, value in attrs:
+            if name == "style":
+                self.problems.append(f'<{tag} style="{value}">')
+            if name.startswith("on"):
+                self.problems.append(f'<{tag} {name}="{value}">')
+            if name == "href" and (value or "").strip().lower().startswith("javascript:"):
+                self.problems.append(f'<{tag} href="{value}">')
+        if tag == "script" and "src" not in names:
+            if (names.get("type") or "").lower() in {"application/json", "application/ld+json"}:
+                return  # a data block (json_script), never executed
+            if not self.nonce or names.get("nonce") != self.nonce:
+                self.problems.append("<script> inline without the request's nonce")
+        if tag == "style" and (not self.nonce or names.get("nonce") != self.nonce):
+            self.problems.append("<style> inline without the request's nonce")
+
+
+def inline_code_in(response) -> list[str]:
+    nonce = None
+    for source in policy_of(response).get("script-src", []) + policy_of(response).get("style-src", []):
+        if source.startswith("'nonce-"):
+            nonce = source[len("'nonce-") : -1]
+    scanner = InlineCodeScanner(nonce)
+    scanner.feed(response.content.decode())
+    return scanner.problems
+
+
+@pytest.fixture
+def app(make_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # its audit event is written
+        client, _secret = make_client("Photo Printer")
+    return client
+
+
+@pytest.fixture
+def operator_http(operator):
+    http = HttpClient()
+    http.force_login(operator)
+    return http
+
+
+def operator_pages(app) -> list[str]:
+    from oauth_console.audit.models import AuditEvent
+
+    event = AuditEvent.objects.order_by("-pk").first()
+    return [
+        reverse("admin:audit_auditevent_change", args=[event.pk]),
+        "/",
+        "/console/",
+        "/developers/",
+        "/developers/apps/new/",
+        "/account/apps/",
+        "/admin/",
+        reverse("admin:server_client_changelist"),
+        reverse("admin:server_client_add"),
+        reverse("admin:server_client_change", args=[app.pk]),
+        reverse("admin:server_client_import"),
+        reverse("admin:server_client_export"),
+        reverse("admin:server_token_changelist"),
+        reverse("admin:audit_auditevent_changelist"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:auth_user_add"),
+        reverse("admin:password_change"),
+    ]
+
+
+@pytest.mark.django_db
+def test_every_operator_page_has_a_strict_policy_and_no_inline_code(operator_http, app):
+    for path in operator_pages(app):
+        response = operator_http.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        assert_strict_policy(response)
+        assert inline_code_in(response) == [], path
+
+
+@pytest.mark.django_db
+def test_anonymous_pages_and_error_pages_have_a_strict_policy_and_no_inline_code(client, settings):
+    settings.PORTAL_SELF_SIGNUP = True
+    pages = {
+        "/": 200,
+        "/accounts/login/": 200,
+        "/admin/login/": 200,
+        "/developers/signup/": 200,
+        "/no-such-page/": 404,
+        # An unknown client: the authorization endpoint's own error page.
+        "/oauth/authorize?response_type=code&client_id=nobody": 400,
+    }
+    for path, status in pages.items():
+        response = client.get(path)
+        assert response.status_code == status, (path, response.status_code)
+        assert_strict_policy(response)
+        if "text/html" in response.headers["Content-Type"]:
+            assert inline_code_in(response) == [], path
+
+
+@pytest.mark.django_db
+def test_the_csrf_failure_page_has_no_inline_style():
+    """Django's built-in CSRF failure page has an inline <style>; ours (403_csrf.html) has none."""
+    browser = HttpClient(enforce_csrf_checks=True)
+    response = browser.post("/accounts/login/", {"username": "a", "password": "b"})
+    assert response.status_code == 403
+    assert_strict_policy(response)
+    assert inline_code_in(response) == []
+    assert "try again" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_consent_page_has_the_full_policy_and_still_refuses_framing(client, end_user, app):
+    client.force_login(end_user)
+    _verifier, challenge = pkce_pair()
+    response = client.get(authorize_url(app.client_id, challenge, scope="profile"))
+    assert response.status_code == 200
+    assert 'name="confirm"' in response.content.decode()
+    policy = assert_strict_policy(response)
+    assert "script-src" in policy and "style-src" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert inline_code_in(response) == []
+
+
+@pytest.mark.django_db
+def test_a_nonce_is_only_sent_when_a_page_uses_one_and_differs_per_request(operator_http, app):
+    """Nonces in the header are harmless, but one repeated across responses would be worthless."""
+    first = policy_of(operator_http.get("/console/"))
+    second = policy_of(operator_http.get("/console/"))
+    nonces = [s for s in first["script-src"] + second["script-src"] if s.startswith("'nonce-")]
+    assert len(nonces) == len(set(nonces))
+
+
+@pytest.mark.django_db
+def test_hsts_is_sent_over_https_when_debug_is_off(client):
+    assert settings.DEBUG is False
+    response = client.get("/", secure=True)
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    # Never over plain HTTP (RFC 6797 §7.2): a man in the middle could strip or forge it.
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+@pytest.mark.django_db
+def test_favicon_is_served_and_linked_from_every_layout(client, operator_http, app):
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:4] == b"\x00\x00\x01\x00", "not an ICO file"
+    layouts = [
+        (client, "/"),
+        (client, "/accounts/login/"),
+        (operator_http, "/admin/"),
+        (operator_http, "/console/"),
+    ]
+    for http, path in layouts:
+        html = http.get(path).content.decode()
+        assert re.search(r'<link rel="icon"[^>]+href="/static/img/favicon\.svg"', html), path
+
+
+# --- The template sources: nothing inline in any template of ours ------------------------------
+
+TEMPLATE_DIRS = [ROOT / "templates", *sorted((ROOT / "oauth_console").glob("*/templates"))]
+INLINE_PATTERNS = {
+    "style attribute": re.compile(r"\sstyle\s*=", re.IGNORECASE),
+    "event handler attribute": re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE),
+    "javascript: URL": re.compile(r"=\s*[\"']?\s*javascript:", re.IGNORECASE),
+    "inline <script> without nonce": re.compile(r"<script(?![^>]*\b(src|nonce)=)[^>]*>", re.IGNORECASE),
+    "inline <style> without nonce": re.compile(r"<style(?![^>]*\bnonce=)[^>]*>", re.IGNORECASE),
+}
+
+
+def test_no_template_of_ours_contains_inline_script_or_style():
+    templates = [path for folder in TEMPLATE_DIRS for path in folder.rglob("*.html")]
+    assert len(templates) > 30
+    found = []
+    for path in templates:
+        source = path.read_text()
+        for what, pattern in INLINE_PATTERNS.items():
+            for match in pattern.finditer(source):
+                found.append(f"{path.relative_to(ROOT)}: {what}: {match.group(0)[:60]}")
+    assert found == []
+
+
+def test_no_python_module_of_ours_renders_inline_style_or_handlers():
+    """HTML built in Python (format_html in admin columns, widget attrs) is checked too."""
+    attribute = re.compile(r"""(\bstyle|\bon[a-z]+)\s*=\s*\\?["']|["'](style|on[a-z]+)["']\s*:""")
+    found = []
+    for folder in (ROOT / "oauth_console", ROOT / "server"):
+        for path in folder.rglob("*.py"):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if attribute.search(line):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == []
