@@ -22,6 +22,7 @@ class EventType(models.TextChoices):
     CONSENT_GRANTED = "consent_granted", "Consent granted"
     CONSENT_DENIED = "consent_denied", "Consent denied"
     CONSENT_REVOKED = "consent_revoked", "Consent revoked"
+    USER_ACCESS_REVOKED = "user_access_revoked", "User deactivated or deleted: OAuth access revoked"
     CLIENT_CREATED = "client_created", "Client created"
     CLIENT_CHANGED = "client_changed", "Client changed"
     CLIENT_APPROVED = "client_approved", "Client approved"
