@@ -1,5 +1,8 @@
 """Who did something: the actor that every service call and signal names."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -34,3 +37,23 @@ class Actor:
     @classmethod
     def system(cls, what: str = "system") -> "Actor":
         return cls("system", f"system:{what}")
+
+
+# Who is behind the writes that model signals trigger (a user saved or deleted): a model signal
+# carries no actor, so the door that knows one (the admin) says it around the save.
+_acting: ContextVar[Actor | None] = ContextVar("server_acting_actor", default=None)
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    """Name `actor` for the writes that model-signal receivers make inside this block."""
+    reset = _acting.set(actor)
+    try:
+        yield actor
+    finally:
+        _acting.reset(reset)
+
+
+def current_actor(default: Actor) -> Actor:
+    """The actor named by the innermost `acting_as`, else `default`."""
+    return _acting.get() or default

@@ -10,3 +10,5 @@ class ServerConfig(AppConfig):
         # Connects the rate limiter's user_logged_in receiver (a successful sign-in is taken
         # back from the sign-in throttle), whether or not its middleware has been loaded yet.
         from server import ratelimit  # noqa: F401
+        # Deactivating or deleting a user revokes their OAuth access (server/receivers.py).
+        from server import receivers  # noqa: F401

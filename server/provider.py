@@ -57,6 +57,14 @@ def _digest_or_none(value: str | None) -> str | None:
     return credentials.digest(value)
 
 
+def _user_inactive(token: Token) -> bool:
+    """True when the token acts for a user who is no longer active. The user came with the
+    token's own lookup (`statements.token_by_digest` joins it), so this costs no query. Tokens
+    without a user (client credentials) do not depend on one."""
+    user = token.user
+    return user is not None and not user.is_active
+
+
 def save_token(token: dict, request) -> Token:
     """Store an issued token (digests only). The grant has already claimed the code or refresh
     token it was exchanged for, in the same transaction."""
@@ -192,7 +200,7 @@ class TokenIntrospection(IntrospectionEndpoint):
         return client.can_introspect_any_token or token.client_id == client.pk
 
     def is_active(self, token: Token) -> bool:
-        if token.revoked_at is not None or not token.client.is_active:
+        if token.revoked_at is not None or not token.client.is_active or _user_inactive(token):
             return False
         if token.matched_as == "refresh_token":
             return token.rotated_at is None and not token.is_refresh_token_expired()
@@ -226,8 +234,9 @@ class TokenValidator(BearerTokenValidator):
         return statements.token_by_digest(found)
 
     def token_revoked(self, token: Token) -> bool:
-        # A disabled client's tokens stop validating at once, without being revoked.
-        return token.revoked_at is not None or not token.client.is_active
+        # A disabled client's tokens, and a deactivated user's, stop validating at once, even
+        # when nothing revoked them (a bulk UPDATE of is_active sends no signal).
+        return token.revoked_at is not None or not token.client.is_active or _user_inactive(token)
 
     def token_expired(self, token: Token) -> bool:
         return token.is_expired()

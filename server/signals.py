@@ -15,6 +15,8 @@ client_secret_rotated     client, secret (the new ClientSecret row), previous_ex
 client_secret_expired     client, secret (the ClientSecret row that was expired)
 tokens_revoked            count, reason, criteria (dict describing the set, e.g. {"client_id": ...})
 consent_revoked           client, user, tokens_revoked (int)
+user_access_revoked       user_id, username, reason, tokens_revoked (int), codes_voided (int):
+                          a user was deactivated or deleted, and lost every token and code
 initial_access_token_created  initial_access_token (row)
 request_throttled         request, scope ("token", "introspect", "revoke", "register", "login"),
                           limit (the OAUTH2_RATE_LIMITS name that tripped, e.g. "token_ip" or
@@ -33,5 +35,6 @@ client_secret_rotated = django.dispatch.Signal()
 client_secret_expired = django.dispatch.Signal()
 tokens_revoked = django.dispatch.Signal()
 consent_revoked = django.dispatch.Signal()
+user_access_revoked = django.dispatch.Signal()
 initial_access_token_created = django.dispatch.Signal()
 request_throttled = django.dispatch.Signal()

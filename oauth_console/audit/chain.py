@@ -14,8 +14,10 @@ from typing import Any
 
 from django.conf import settings
 
-# The fields an event's hash covers, in no particular order (the JSON is key-sorted). The id is
-# not among them: it is assigned by the INSERT itself, and checkpoints cover ids instead.
+# The fields an event's content hash covers, in no particular order (the JSON is key-sorted).
+# The id is not among them: the content hash is made in the request, before the event has an
+# id, and goes to the SIEM as is. `position_hash` binds that hash to the id the writer gives
+# the row, so a copy of a row under another id verifies nowhere.
 HASHED_FIELDS = (
     "occurred_at",
     "event_type",
@@ -66,6 +68,19 @@ def entry_hash(canonical: str) -> str:
 def event_hash(event) -> str:
     """Recompute the hash of a stored AuditEvent (or any object with the hashed attributes)."""
     return entry_hash(canonical_content({name: getattr(event, name) for name in HASHED_FIELDS}))
+
+
+def position_hash(event_id: int, content_hash: str) -> str:
+    """HMAC binding an event's content hash to its id (its position in the log)."""
+    message = f"audit event position v1\x00{int(event_id)}\x00{content_hash}"
+    return hmac.new(hash_key(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_digest(*, last_event_id: int) -> str:
+    """HMAC of the legacy record: events up to `last_event_id` were written before position
+    hashes existed, and are bound to their ids by checkpoints only."""
+    payload = json.dumps({"kind": "legacy", "last": last_event_id}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(hash_key(), payload.encode(), hashlib.sha256).hexdigest()
 
 
 def _plain(value: Any) -> bool:

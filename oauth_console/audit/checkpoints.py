@@ -1,7 +1,9 @@
 """Sealing, verifying and pruning the log (the chained checkpoints).
 
-Events are inserted without any lock (one INSERT each, its own content HMAC). `seal` then covers
-the next run of settled events with a checkpoint whose digest chains to the previous one;
+Events are inserted without any lock (one INSERT each, its own content HMAC, and a position HMAC
+binding that to its id, so a copied row verifies nowhere). `seal` then covers the next run of
+settled events with a checkpoint whose digest chains to the previous one, leaving out (and
+reporting) any row whose hash is not bound to its id;
 `verify` walks events and checkpoints in id order and names the first altered, inserted or
 deleted event; `prune` deletes whole sealed ranges and leaves a prune record so what remains
 still verifies. Why checkpoints and not a per-row chain: docs/audit.md (measured).
@@ -47,12 +49,95 @@ def latest_prune() -> Checkpoint | None:
     return Checkpoint.objects.filter(kind=Checkpoint.Kind.PRUNE).order_by("-last_event_id", "-id").first()
 
 
+@dataclass(frozen=True)
+class Problem:
+    """The first thing verification found wrong, said so that a person can act on it."""
+
+    event_id: int | None
+    kind: str  # "altered" | "inserted" | "deleted" | "checkpoint"
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    checked: int
+    sealed: int
+    problem: Problem | None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def legacy_boundary() -> tuple[int, Problem | None]:
+    """The last event written before position hashes existed (0: none), and a problem if the
+    legacy record was altered."""
+    boundary = 0
+    for record in Checkpoint.objects.filter(kind=Checkpoint.Kind.LEGACY):
+        if chain.legacy_digest(last_event_id=record.last_event_id) != record.digest:
+            return 0, Problem(
+                None, "checkpoint", f"The legacy record #{record.pk} was altered (its digest does not match)."
+            )
+        boundary = max(boundary, record.last_event_id)
+    return boundary, None
+
+
+def _misplaced(pk: int, entry_hash: str, position_hash: str, legacy_until: int) -> bool:
+    """True when the row's hash is not bound to its id: a copy of another row, or a forgery.
+    Rows up to the legacy boundary have no position hash; checkpoints bind their ids."""
+    if not position_hash and pk <= legacy_until:
+        return False
+    return position_hash != chain.position_hash(pk, entry_hash)
+
+
+def _legacy_copies(rows: list[tuple]) -> set[int]:
+    """Among legacy rows (no position hash), those that repeat another row of the log: same
+    time and same hash. One indexed query (on occurred_at) for the whole batch."""
+    times = {occurred_at for _, occurred_at, _, _ in rows}
+    if not times:
+        return set()
+    seen: dict[tuple, int] = {}
+    copies = set()
+    stored = AuditEvent.objects.filter(occurred_at__in=times).order_by("pk")
+    for pk, occurred_at, entry_hash in stored.values_list("pk", "occurred_at", "entry_hash"):
+        key = (occurred_at, entry_hash)
+        if key in seen:
+            copies.add(pk)  # the later of two identical rows is the copy
+        else:
+            seen[key] = pk
+    return copies
+
+
+def copy_source(event) -> int | None:
+    """The id of the event a copied row was taken from, when it is still in the log."""
+    candidates = AuditEvent.objects.filter(
+        occurred_at=event.occurred_at, entry_hash=event.entry_hash
+    ).exclude(pk=event.pk)
+    for pk, position_hash in candidates.order_by("pk").values_list("pk", "position_hash"):
+        if event.position_hash and event.position_hash == position_hash:
+            return pk
+        if not position_hash or position_hash == chain.position_hash(pk, event.entry_hash):
+            return pk
+    return None
+
+
+def misplaced_message(event) -> str:
+    source = copy_source(event)
+    if source is not None:
+        return f"Event #{event.pk} was inserted: it is a copy of event #{source}."
+    return (
+        f"Event #{event.pk} was inserted or forged: its hash is not bound to its position "
+        "(a copy of a deleted event, or written without the key)."
+    )
+
+
 def seal(
     *,
     now: datetime | None = None,
     delay: int | None = None,
     batch: int = SEAL_BATCH,
     through_event_id: int | None = None,
+    refused: list[str] | None = None,
 ) -> int:
     """Seal settled events (older than AUDIT_CHECKPOINT_DELAY) into checkpoints; return how many.
 
@@ -60,22 +145,48 @@ def seal(
     constraint and the loser stops. Events still inside the delay wait for the next run, so a
     transaction that committed late is not left out of a range the chain already covers.
     `through_event_id` stops the seal there (prune seals up to its cutoff, not across it).
+    A row whose hash is not bound to its id (a copy, a forgery) is never sealed: it is left out
+    of the checkpoint (which lists exact ids, so verification names it), logged at ERROR, and
+    described in `refused` when a list is given.
     """
     delay = settings.AUDIT_CHECKPOINT_DELAY if delay is None else delay
     horizon = (now or timezone.now()) - timedelta(seconds=delay)
+    legacy_until, problem = legacy_boundary()
+    if problem is not None:
+        raise ValueError(problem.message)
     sealed = 0
+    skip_to = 0  # past a whole batch of refused rows
     while True:
         after, prev_digest = _chain_start()
-        pending = AuditEvent.objects.filter(pk__gt=after)
+        pending = AuditEvent.objects.filter(pk__gt=max(after, skip_to))
         if through_event_id is not None:
             pending = pending.filter(pk__lte=through_event_id)
-        rows = list(pending.order_by("pk").values_list("pk", "occurred_at", "entry_hash")[:batch])
-        settled = []
-        for pk, occurred_at, entry_hash in rows:
-            if occurred_at > horizon:
+        rows = list(
+            pending.order_by("pk").values_list("pk", "occurred_at", "entry_hash", "position_hash")[:batch]
+        )
+        considered = []
+        for row in rows:
+            if row[1] > horizon:
                 break
+            considered.append(row)
+        copies = _legacy_copies([row for row in considered if not row[3] and row[0] <= legacy_until])
+        settled = []
+        for pk, _occurred_at, entry_hash, position_hash in considered:
+            if pk in copies or _misplaced(pk, entry_hash, position_hash, legacy_until):
+                message = misplaced_message(AuditEvent.objects.get(pk=pk))
+                logger.error('{"audit_event_not_sealed":%d} %s', pk, message)
+                if refused is not None:
+                    refused.append(message)
+                continue
             settled.append((pk, entry_hash))
+        # A full batch, all settled (sealed or refused): there may be more; the next read starts
+        # after it, so a refused row is looked at once per run.
+        whole_batch = len(considered) == len(rows) == batch
+        if whole_batch:
+            skip_to = rows[-1][0]
         if not settled:
+            if whole_batch:
+                continue
             return sealed
         ids = [pk for pk, _ in settled]
         ranges = chain.id_ranges_of(ids)
@@ -110,31 +221,11 @@ def seal(
             prev_digest,
         )
         sealed += len(ids)
-        if len(settled) < len(rows) or len(rows) < batch:
+        if not whole_batch:
             return sealed
 
 
 # --- verification ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """The first thing verification found wrong, said so that a person can act on it."""
-
-    event_id: int | None
-    kind: str  # "altered" | "inserted" | "deleted" | "checkpoint"
-    message: str
-
-
-@dataclass(frozen=True)
-class Report:
-    checked: int
-    sealed: int
-    problem: Problem | None
-
-    @property
-    def intact(self) -> bool:
-        return self.problem is None
 
 
 def _expected_ids(ranges: list) -> Iterator[int]:
@@ -162,6 +253,9 @@ def verify(*, progress: Progress | None = None, progress_every: int = 100_000) -
         if problem:
             return Report(0, 0, problem)
         floor, expected_prev = prune.last_event_id, prune.prev_digest
+    legacy_until, problem = legacy_boundary()
+    if problem:
+        return Report(0, 0, problem)
 
     seals = list(
         Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL)
@@ -249,6 +343,8 @@ def verify(*, progress: Progress | None = None, progress_every: int = 100_000) -
                     pk, "altered", f"Event #{pk} was altered or forged: its hash does not match its content."
                 ),
             )
+        if _misplaced(pk, event.entry_hash, event.position_hash, legacy_until):
+            return Report(checked, sealed, Problem(pk, "inserted", misplaced_message(event)))
         if current is not None:
             if next_expected is None or pk < next_expected:
                 return Report(

@@ -1,7 +1,8 @@
 """The audit log's tables: events and the checkpoints that chain them.
 
 An event is written once (one INSERT, by a signal receiver) and never changed. `entry_hash` is an
-HMAC over the event's own content (`oauth_console.audit.chain`); checkpoints seal consecutive
+HMAC over the event's own content and `position_hash` binds it to the row's id
+(`oauth_console.audit.chain`), so a copied row verifies nowhere; checkpoints seal consecutive
 ranges of events into a chain, so that deleting or inserting a row is detected as well as
 altering one. See docs/audit.md for why checkpoints rather than a per-row chain.
 """
@@ -22,6 +23,7 @@ class EventType(models.TextChoices):
     CONSENT_GRANTED = "consent_granted", "Consent granted"
     CONSENT_DENIED = "consent_denied", "Consent denied"
     CONSENT_REVOKED = "consent_revoked", "Consent revoked"
+    USER_ACCESS_REVOKED = "user_access_revoked", "User deactivated or deleted: OAuth access revoked"
     CLIENT_CREATED = "client_created", "Client created"
     CLIENT_CHANGED = "client_changed", "Client changed"
     CLIENT_APPROVED = "client_approved", "Client approved"
@@ -75,6 +77,9 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     # HMAC-SHA256 over the canonical JSON of the fields above (oauth_console.audit.chain).
     entry_hash = models.CharField(max_length=64)
+    # HMAC of the id and entry_hash: a copy of this row under another id does not verify.
+    # Empty only on rows written before it existed (up to the `legacy` checkpoint's event).
+    position_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         # Newest first, on an index that also breaks ties, so pages can be read by keyset.
@@ -108,11 +113,15 @@ class Checkpoint(models.Model):
     A `prune` records where the log now begins after old seals and events were deleted: its
     `prev_digest` is the digest of the last deleted seal, which the first remaining seal
     names as its predecessor.
+    A `legacy` record says up to which event the log was written before events carried a
+    position hash; its digest covers that id.
     """
 
     class Kind(models.TextChoices):
         SEAL = "seal", "Seal"
         PRUNE = "prune", "Prune"
+        # Events up to last_event_id predate position hashes (migration audit.0007).
+        LEGACY = "legacy", "Legacy events"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SEAL)
     created_at = models.DateTimeField(default=timezone.now)

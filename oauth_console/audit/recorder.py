@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -69,18 +69,56 @@ def build_event(
     return event
 
 
+def _allocate_ids(count: int) -> list[int]:
+    """The ids the next `count` events will have, taken before the INSERT so that each row's
+    position hash can cover its id. PostgreSQL: from the table's sequence (concurrent writers
+    get distinct ids without waiting). SQLite: after the highest id ever handed out, read inside
+    the INSERT's transaction, whose write lock (transaction_mode IMMEDIATE) serialises writers."""
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [connection.ops.quote_name(table), count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        quoted = connection.ops.quote_name(table)
+        # AUTOINCREMENT's own counter too: an id once used (then deleted) is never given again.
+        cursor.execute(
+            f'SELECT MAX(n) FROM (SELECT seq AS n FROM "sqlite_sequence" WHERE name = %s '  # noqa: S608
+            f"UNION ALL SELECT MAX(id) FROM {quoted})",
+            [table],
+        )
+        start = (cursor.fetchone()[0] or 0) + 1
+    return list(range(start, start + count))
+
+
+def _place(events: list[AuditEvent]) -> None:
+    """Give `events` their ids and the position hashes that bind their content to them."""
+    for event, event_id in zip(events, _allocate_ids(len(events)), strict=True):
+        event.pk = event_id
+        event.position_hash = chain.position_hash(event_id, event.entry_hash)
+
+
 def insert(events: list[AuditEvent]) -> None:
     """Store `events` with one INSERT; never raises (a failure is logged, with the events)."""
     if not events:
         return
     try:
-        if len(events) == 1 and not transaction.get_connection().in_atomic_block:
+        if (
+            len(events) == 1
+            and connection.vendor == "postgresql"
+            and not transaction.get_connection().in_atomic_block
+        ):
             # Autocommit makes one INSERT atomic already; bulk_create would add BEGIN/COMMIT.
+            # (The sequence hands out the id without a transaction; SQLite needs one, below.)
+            _place(events)
             events[0].save(force_insert=True)
         else:
             # Inside the writer's transaction this is a savepoint: a failure here must not
             # break the rest of the batch's work.
             with transaction.atomic():
+                _place(events)
                 AuditEvent.objects.bulk_create(events)
     except Exception:
         logger.exception("Could not write %d audit event(s)", len(events))

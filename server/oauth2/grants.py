@@ -73,6 +73,12 @@ def _owner_filter(model: type, name: str, obj: Any, plain_value: Any) -> dict[st
     return {}
 
 
+def _is_active(user: Any) -> bool:
+    """False for a deactivated user (Django's `is_active`); a user model without the flag is
+    always active. A deactivated user's codes and refresh tokens get nothing new."""
+    return bool(getattr(user, "is_active", True))
+
+
 def mark_token_revoked(token: Any) -> bool:
     """Mark `token` revoked with one conditional UPDATE; True when this call revoked it.
 
@@ -312,6 +318,8 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
         user = self.authenticate_user(authorization_code)
         if not user:
             raise InvalidGrantError("There is no 'user' for this code.")
+        if not _is_active(user):
+            raise InvalidGrantError("The user who granted this code is no longer active.")
         self.request.user = user
         self.request.credential = authorization_code
         with transaction.atomic():
@@ -408,6 +416,8 @@ class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
         user = self.authenticate_user(refresh_token)
         if not user:
             raise InvalidGrantError("There is no 'user' for this token.")
+        if not _is_active(user):
+            raise InvalidGrantError("The user of this refresh token is no longer active.")
         self.request.user = user
         self.request.credential = refresh_token
         with transaction.atomic():

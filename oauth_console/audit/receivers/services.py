@@ -166,6 +166,28 @@ def on_consent_revoked(
     )
 
 
+@receiver(server_signals.user_access_revoked, dispatch_uid="audit.user_access_revoked")
+@guarded
+def on_user_access_revoked(
+    sender,
+    user_id=None,
+    username="",
+    reason="",
+    tokens_revoked=0,
+    codes_voided=0,
+    actor=None,
+    at=None,
+    **kwargs,
+) -> None:
+    # The user's id and name, not the instance: a deleted user's instance has no pk by now.
+    recorder.record(
+        EventType.USER_ACCESS_REVOKED,
+        at=at,
+        detail={"reason": reason, "tokens_revoked": tokens_revoked, "codes_voided": codes_voided},
+        **{**actor_fields(actor), "user_id": user_id, "username": username},
+    )
+
+
 @receiver(server_signals.initial_access_token_created, dispatch_uid="audit.initial_access_token_created")
 @guarded
 def on_initial_access_token_created(sender, initial_access_token=None, actor=None, at=None, **kwargs) -> None:

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from oauth_console.audit import checkpoints, recorder
+from oauth_console.audit import chain, checkpoints, recorder
 from oauth_console.audit.models import AuditEvent, Checkpoint, EventType
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -180,3 +180,127 @@ def test_verify_reports_progress_on_big_logs():
     err = StringIO()
     call_command("verify_audit_log", "--progress-every", "2", stdout=StringIO(), stderr=err)
     assert "2 events checked" in err.getvalue() and "4 events checked" in err.getvalue()
+
+
+# --- copies: every event's hash is bound to its id (issue 11, item 8) ------------------------------
+
+
+def insert_select_copy(source_id: int) -> int:
+    """`INSERT … SELECT` of an event, the database choosing the new id; returns that id."""
+    columns = [f.column for f in AuditEvent._meta.concrete_fields if f.column != "id"]
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(columns)} FROM {table} WHERE id = %s",
+            [source_id],
+        )
+    return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+
+
+def sealed_ids() -> set[int]:
+    return {
+        event_id
+        for seal in Checkpoint.objects.filter(kind="seal")
+        for first, last in seal.id_ranges
+        for event_id in range(first, last + 1)
+    }
+
+
+def test_copy_of_a_sealed_event_into_the_tail_is_named_and_never_sealed(settings):
+    settings.AUDIT_CHECKPOINT_DELAY = 0
+    ids = make_events(3)
+    assert checkpoints.seal(delay=0) == 3
+    copy = insert_select_copy(ids[1])
+    expected = f"Event #{copy} was inserted: it is a copy of event #{ids[1]}."
+    assert verify_fails() == f"Audit log NOT intact: {expected}"
+
+    refused = []
+    assert checkpoints.seal(delay=0, refused=refused) == 0
+    assert refused == [expected]
+    # Events after the copy are sealed; the copy never is, and stays named.
+    later = make_events(1)[-1]
+    with pytest.raises(CommandError) as failure:
+        call_command("seal_audit_log", stdout=StringIO(), stderr=StringIO())
+    assert expected in str(failure.value)
+    assert later in sealed_ids() and copy not in sealed_ids()
+    assert verify_fails() == f"Audit log NOT intact: {expected}"
+
+
+def test_copy_of_an_unsealed_event_is_named_and_not_sealed():
+    ids = make_events(2)
+    copy = insert_select_copy(ids[0])
+    expected = f"Event #{copy} was inserted: it is a copy of event #{ids[0]}."
+    assert verify_fails() == f"Audit log NOT intact: {expected}"
+    refused = []
+    assert checkpoints.seal(delay=0, refused=refused) == 2
+    assert refused == [expected] and copy not in sealed_ids()
+    assert verify_fails() == f"Audit log NOT intact: {expected}"
+
+
+def test_copy_of_a_deleted_event_is_still_caught():
+    ids = make_events(3)
+    copy = insert_select_copy(ids[2])
+    AuditEvent.objects.filter(pk=ids[2]).delete()
+    assert f"Event #{copy} was inserted or forged: its hash is not bound to its position" in verify_fails()
+
+
+def legacy(ids: list[int]) -> None:
+    """The log as migration audit.0007 finds it: rows without position hashes, and the legacy
+    record it writes."""
+    AuditEvent.objects.update(position_hash="")
+    Checkpoint.objects.create(
+        kind="legacy",
+        first_event_id=ids[0],
+        last_event_id=ids[-1],
+        event_count=0,
+        digest=chain.legacy_digest(last_event_id=ids[-1]),
+    )
+
+
+def test_rows_from_before_position_hashes_verify_under_the_legacy_record():
+    ids = make_events(3)
+    legacy(ids)
+    assert "intact: 3 events checked, 0 under checkpoints" in verify()
+    assert checkpoints.seal(delay=0) == 3
+    make_events(2)  # new rows carry position hashes
+    assert "intact: 5 events checked, 3 under checkpoints" in verify()
+
+
+def test_copy_of_a_legacy_row_into_the_tail_is_named():
+    ids = make_events(3)
+    legacy(ids)
+    checkpoints.seal(delay=0)
+    copy = insert_select_copy(ids[0])
+    assert (
+        verify_fails()
+        == f"Audit log NOT intact: Event #{copy} was inserted: it is a copy of event #{ids[0]}."
+    )
+
+
+def test_copy_of_a_legacy_row_into_a_gap_below_the_boundary_is_not_sealed():
+    ids = make_events(4)
+    AuditEvent.objects.filter(pk=ids[2]).delete()  # a gap, as a rolled-back write leaves one
+    legacy(ids)
+    raw_copy(ids[0], ids[2])
+    refused = []
+    assert checkpoints.seal(delay=0, refused=refused) == 3
+    assert refused == [f"Event #{ids[2]} was inserted: it is a copy of event #{ids[0]}."]
+    assert f"Event #{ids[2]} was inserted" in verify_fails()
+
+
+def test_altered_legacy_record_is_detected_and_stops_sealing(settings):
+    settings.AUDIT_CHECKPOINT_DELAY = 0
+    ids = make_events(3)
+    legacy(ids)
+    Checkpoint.objects.filter(kind="legacy").update(last_event_id=ids[-1] + 100)
+    assert "legacy record" in verify_fails()
+    with pytest.raises(CommandError, match="legacy record"):
+        call_command("seal_audit_log", stdout=StringIO(), stderr=StringIO())
+
+
+def test_deleting_the_legacy_record_exposes_the_unbound_rows():
+    ids = make_events(2)
+    legacy(ids)
+    Checkpoint.objects.filter(kind="legacy").delete()
+    assert f"Event #{ids[0]} was inserted or forged" in verify_fails()

@@ -1,6 +1,6 @@
 """manage.py seal_audit_log: cover settled events with checkpoints (run it from cron)."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from oauth_console.audit import checkpoints
 
@@ -9,5 +9,15 @@ class Command(BaseCommand):
     help = "Write checkpoints over audit events older than AUDIT_CHECKPOINT_DELAY seconds."
 
     def handle(self, *args, **options):
-        count = checkpoints.seal()
+        refused: list[str] = []
+        try:
+            count = checkpoints.seal(refused=refused)
+        except ValueError as exc:  # the legacy record was altered: nothing is sealed
+            raise CommandError(f"Nothing sealed: {exc}") from None
         self.stdout.write(f"Sealed {count:,} events.")
+        if refused:
+            # Exit 1, so that cron reports it: a row that cannot be sealed is a copy or a forgery.
+            raise CommandError(
+                "Refused to seal (run verify_audit_log, and compare with the SIEM's copy):\n"
+                + "\n".join(refused)
+            )

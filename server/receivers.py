@@ -1,0 +1,52 @@
+"""The server's reactions to changes of models it does not own: the user model.
+
+A user who is deactivated (`is_active` True -> False) or deleted loses every OAuth grant at
+once, through `services.revoke_user_access`, whichever door made the change: the admin, a
+form, a management command or `user.save()` in a shell. A bulk `QuerySet.update()` sends no
+signal; for that path the protocol checks refuse an inactive user's tokens themselves
+(`server.provider`, `server.oauth2.grants`). Connected by `ServerConfig.ready`.
+"""
+
+from django.conf import settings
+from django.db.models.signals import post_save, pre_delete, pre_save
+from django.dispatch import receiver
+
+from server import services
+from server.actors import Actor, current_actor
+
+_DEACTIVATING = "_oauth_deactivating"
+
+
+def _touches_is_active(update_fields) -> bool:
+    return update_fields is None or "is_active" in update_fields
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="server.user_deactivation_seen")
+def note_deactivation(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    # Only a save that writes is_active=False can deactivate; only then read the stored value
+    # (one small query, on a rare save), so ordinary saves (last_login on every sign-in) cost
+    # nothing.
+    if raw or instance.pk is None or getattr(instance, "is_active", True):
+        return
+    if not _touches_is_active(update_fields):
+        return
+    was_active = sender._default_manager.filter(pk=instance.pk, is_active=True).exists()
+    setattr(instance, _DEACTIVATING, was_active)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="server.user_deactivated")
+def revoke_on_deactivation(sender, instance, created=False, raw=False, **kwargs) -> None:
+    if raw or created or not instance.__dict__.pop(_DEACTIVATING, False):
+        return
+    services.revoke_user_access(
+        instance, actor=current_actor(Actor.system("user-deactivated")), reason="user deactivated"
+    )
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="server.user_deleted")
+def revoke_on_deletion(sender, instance, **kwargs) -> None:
+    # Before the cascade deletes the rows: the revocation is what the audit log records (and
+    # what ends a token whose deletion a long-running transaction has not seen yet).
+    services.revoke_user_access(
+        instance, actor=current_actor(Actor.system("user-deleted")), reason="user deleted"
+    )
