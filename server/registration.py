@@ -202,6 +202,24 @@ def _as_str_list(data: dict, key: str) -> list[str] | None:
     return value
 
 
+def _check_people_facing_metadata(data: dict) -> None:
+    """The name and the pages people are shown, by the same policy as every other door.
+
+    authlib only checks that these URIs have a scheme and a host (javascript://host/ passes);
+    policy_uri and tos_uri are dropped after this check, but a hostile value is still refused.
+    """
+    try:
+        for key in policies.CLIENT_WEB_URI_FIELDS:
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise InvalidClientMetadataError(f"{key} must be a string.")
+            if data.get(key):
+                policies.validate_web_uri(data[key], field=key)
+        if (data.get("client_name") or "").strip():
+            policies.validate_client_name(data["client_name"])
+    except policies.PolicyError as error:
+        raise InvalidClientMetadataError(error_text(f"{error.field}: {error}")) from None
+
+
 class MetadataValidation:
     """RFC 7591 metadata checks shared by registration and update."""
 
@@ -222,6 +240,7 @@ class MetadataValidation:
         for key in ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method"):
             if key in data and not isinstance(data[key], str):
                 raise InvalidClientMetadataError(f"{key} must be a string.")
+        _check_people_facing_metadata(data)
         try:
             metadata = super().extract_client_metadata(request)
         except (KeyError, TypeError, AttributeError, ValueError):

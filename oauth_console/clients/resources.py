@@ -167,9 +167,7 @@ class ClientResource(resources.ModelResource):
     def _check(self, instance: Client) -> None:
         """Raise the PolicyError that create_client would, before anything is written."""
         kwargs = self._create_kwargs(instance)
-        name = kwargs["name"].strip()
-        if not name or len(name) > 100:
-            raise policies.PolicyError("A client name has 1 to 100 characters.", field="name")
+        policies.validate_client_name(kwargs["name"])
         if kwargs["status"] not in Client.Status.values:
             raise policies.PolicyError(
                 f"Unknown status {kwargs['status']!r}: use {', '.join(Client.Status.values)}.", field="status"
@@ -180,6 +178,8 @@ class ClientResource(resources.ModelResource):
             grant_types=kwargs["grant_types"],
             scope=kwargs["scope"],
             token_endpoint_auth_method=kwargs["token_endpoint_auth_method"],
+            client_uri=kwargs["client_uri"],
+            logo_uri=kwargs["logo_uri"],
         )
 
     def _create_kwargs(self, instance: Client) -> dict:
