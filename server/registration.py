@@ -9,7 +9,7 @@ protocol machinery.
 
 import json
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, JsonPayload, JsonRequest
@@ -208,16 +208,19 @@ def _check_people_facing_metadata(data: dict) -> None:
     authlib only checks that these URIs have a scheme and a host (javascript://host/ passes);
     policy_uri and tos_uri are dropped after this check, but a hostile value is still refused.
     """
-    try:
-        for key in policies.CLIENT_WEB_URI_FIELDS:
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise InvalidClientMetadataError(f"{key} must be a string.")
-            if data.get(key):
-                policies.validate_web_uri(data[key], field=key)
-        if (data.get("client_name") or "").strip():
-            policies.validate_client_name(data["client_name"])
-    except policies.PolicyError as error:
-        raise InvalidClientMetadataError(error_text(f"{error.field}: {error}")) from None
+    checks = [("client_name", policies.validate_client_name)]
+    checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
+    for key, check in checks:
+        value = data.get(key)
+        if value is None:
+            continue  # a JSON null is a field left out
+        if not isinstance(value, str):
+            raise InvalidClientMetadataError(f"{key} must be a string.")
+        if value.strip():
+            try:
+                check(value)
+            except policies.PolicyError as error:
+                raise InvalidClientMetadataError(error_text(f"{key}: {error}")) from None
 
 
 class MetadataValidation:

@@ -188,6 +188,7 @@ def test_registration_refuses_hostile_names(client, initial_access_token, name):
     response = register(client, {**METADATA, "client_name": name}, initial_access_token)
     assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_client_metadata"
+    assert response.json()["error_description"].startswith("client_name: ")
     assert not Client.objects.exists()
 
 
