@@ -60,8 +60,20 @@ class ClientSettingsForm(forms.ModelForm):
         required=False,
         help_text="Leave empty for the type's default (client_secret_basic, or none for public clients).",
     )
-    client_uri = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Client URI")
-    logo_uri = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Logo URI")
+    client_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Client URI",
+        help_text="https:// only, no user information: end users are linked to it.",
+    )
+    logo_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Logo URI",
+        help_text="https:// only. Kept as metadata: our pages never load it.",
+    )
     contacts = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -50,8 +50,20 @@ class ClientForm(forms.Form):
 
     name = forms.CharField(max_length=100, help_text="Shown to people when your app asks for access.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
-    client_uri = forms.URLField(label="Homepage URL", required=False, max_length=500, assume_scheme="https")
-    logo_uri = forms.URLField(label="Logo URL", required=False, max_length=500, assume_scheme="https")
+    client_uri = forms.URLField(
+        label="Homepage URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address, without a user name or password in it.",
+    )
+    logo_uri = forms.URLField(
+        label="Logo URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address. Our pages do not load it; operators see it in their review.",
+    )
     redirect_uris = forms.CharField(
         label="Redirect URIs",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
