@@ -29,6 +29,13 @@ def spreadsheet_safe(value: object) -> object:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def from_spreadsheet(value: object) -> object:
+    """The value `spreadsheet_safe` was given, for a cell it made: an export imports unchanged."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def spreadsheet_safe_dataset(dataset: tablib.Dataset) -> tablib.Dataset:
     """A copy of `dataset` with every cell made spreadsheet-safe (the headers are ours)."""
     safe = tablib.Dataset(headers=dataset.headers, title=dataset.title)

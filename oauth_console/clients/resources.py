@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
 from server.models import Client
@@ -120,6 +121,11 @@ class ClientResource(resources.ModelResource):
         return " ".join(client.redirect_uri_list)
 
     # --- import -------------------------------------------------------------------------------
+
+    def before_import_row(self, row, **kwargs) -> None:
+        # A file this console exported has "'" before cells a spreadsheet would evaluate.
+        for column, value in row.items():
+            row[column] = from_spreadsheet(value)
 
     def after_init_instance(self, instance: Client, new: bool, row, **kwargs) -> None:
         instance._imported_new = new

@@ -13,6 +13,7 @@ import json
 import openpyxl
 import pytest
 from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 from django.urls import reverse
 from import_export.admin import ExportMixin
@@ -175,3 +176,22 @@ def test_every_admin_that_exports_is_spreadsheet_safe():
         if isinstance(model_admin, ExportMixin) and not isinstance(model_admin, SpreadsheetSafeExportMixin)
     ]
     assert unsafe == []
+
+
+def test_a_csv_export_imports_back_unchanged(ops, hostile):
+    fields = ("client_id", "name", "description", "client_type", "redirect_uris", "grant_types", "scope")
+    data = {"format": FORMATS["csv"], **{f"clientresource_{name}": "on" for name in fields}}
+    exported = ops.post(reverse("admin:server_client_export"), data).content
+    assert exported.decode().count("'=HYPERLINK") == 1
+    Client.objects.all().delete()
+
+    upload = SimpleUploadedFile("clients.csv", exported, content_type="text/csv")
+    preview = ops.post(
+        reverse("admin:server_client_import"), {"import_file": upload, "format": "0", "resource": "0"}
+    )
+    assert not preview.context["result"].has_validation_errors(), preview.context["result"].invalid_rows
+    ops.post(reverse("admin:server_client_process_import"), preview.context["confirm_form"].initial)
+
+    imported = Client.objects.get()
+    assert imported.name == FORMULA
+    assert imported.description == HOSTILE["description"]
