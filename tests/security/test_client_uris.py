@@ -377,7 +377,7 @@ def test_account_apps_renders_stored_hostile_uris_inert(client, end_user, make_c
     assert "tracker.example.net" not in body
     assert "cdn.example" not in body
     assert "<img" not in body
-    assert 'class="client-avatar"' in body
+    assert 'class="client-avatar client-avatar-sm"' in body
     # A URL that passes the policy is still a link, one that tells the browser not to trust it.
     assert 'href="https://good.example.com/" rel="noopener noreferrer nofollow"' in body
 
@@ -395,4 +395,4 @@ def test_portal_detail_renders_stored_hostile_uris_inert(client, make_client, dj
     assert 'href="javascript' not in body.lower()
     assert "tracker.example.net" not in body
     assert "<img" not in body
-    assert 'class="client-avatar"' in body
+    assert 'class="client-avatar client-avatar-sm"' in body
