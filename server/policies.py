@@ -1,12 +1,16 @@
-"""What a client may do: redirect URI rules, scopes, grant types, PKCE.
+"""What a client may do: redirect URI rules, scopes, grant types, PKCE; what it may call itself.
 
 Pure functions over plain values, shared by the models (what authlib calls at request time) and
-by every form, import and registration path (what is accepted when a client is written).
+by every form, import and registration path (what is accepted when a client is written), and by
+the templates that show a client's name and links (what is safe to render).
 """
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from server.oauth2.requests import has_control_characters
 
@@ -16,6 +20,17 @@ SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
 MAX_REDIRECT_URI_LENGTH = 2000
+MAX_CLIENT_NAME_LENGTH = 100
+# The column's size (Client.client_uri, Client.logo_uri): a longer value would fail in the database.
+MAX_WEB_URI_LENGTH = 500
+# RFC 7591 §2: the pages about a client that people may be sent to (or, for the logo, that a
+# browser would fetch). We store client_uri and logo_uri; registration checks all four.
+CLIENT_WEB_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
+# Unicode categories a name or URI must not hold: controls, format characters (bidi overrides such
+# as U+202E, zero-width characters), line and paragraph separators, lone surrogates. A name with
+# them can read differently from what an operator approved; a URI with them is not a URI.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_WEB_URL_SYNTAX = URLValidator(schemes=["https"])
 
 
 class PolicyError(ValueError):
@@ -30,6 +45,69 @@ class PolicyError(ValueError):
 def configured_scopes() -> dict[str, str]:
     """Scope name -> description shown on the consent page."""
     return dict(settings.OAUTH2_SCOPES)
+
+
+def has_invisible_characters(text: str) -> bool:
+    """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
+    return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
+
+
+def validate_client_name(name: str) -> str:
+    """Return the name, stripped, if people may be shown it; else raise PolicyError saying why."""
+    name = (name or "").strip()
+    if not name or len(name) > MAX_CLIENT_NAME_LENGTH:
+        raise PolicyError(f"A client name has 1 to {MAX_CLIENT_NAME_LENGTH} characters.", field="name")
+    if has_invisible_characters(name) or any(ch.isspace() and ch != " " for ch in name):
+        raise PolicyError(
+            "A client name cannot contain line breaks, tabs, control characters or invisible "
+            "formatting characters (such as right-to-left overrides).",
+            field="name",
+        )
+    return name
+
+
+def validate_web_uri(uri: str, *, field: str) -> str:
+    """Return `uri` (stripped; "" for none) if it may be stored as a client's page, else raise.
+
+    A page people are linked to (client_uri, policy_uri, tos_uri) or a logo: an absolute
+    https:// URL with a host, no user information, no spaces or invisible characters, at most
+    MAX_WEB_URI_LENGTH characters. Plain http is refused even on loopback: the RFC 8252
+    exception is for redirect URIs of native apps, not for links shown to other people.
+    """
+    uri = (uri or "").strip()
+    if not uri:
+        return ""
+    if len(uri) > MAX_WEB_URI_LENGTH:
+        raise PolicyError(f"This URL is too long (at most {MAX_WEB_URI_LENGTH} characters).", field=field)
+    if any(ch.isspace() for ch in uri) or has_invisible_characters(uri):
+        raise PolicyError("This URL contains spaces, control or invisible characters.", field=field)
+    if "\\" in uri:
+        raise PolicyError("This URL contains a backslash; browsers read it differently.", field=field)
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise PolicyError("This is not a valid URL.", field=field) from None
+    if parts.scheme.lower() != "https":
+        raise PolicyError("Use an https:// address.", field=field)
+    if "@" in parts.netloc:
+        raise PolicyError("This URL must not contain user information (user@host).", field=field)
+    try:
+        _WEB_URL_SYNTAX(uri)
+    except ValidationError:
+        raise PolicyError("This is not a valid https:// URL.", field=field) from None
+    return uri
+
+
+def displayable_web_uri(uri: str) -> str:
+    """`uri` if it passes `validate_web_uri`, else "": what a page may put in an href.
+
+    Rows stored before the policy (or written around it) are checked again when shown.
+    """
+    try:
+        return validate_web_uri(uri, field="")
+    except PolicyError:
+        return ""
 
 
 def _is_loopback(parts) -> bool:
@@ -78,8 +156,12 @@ def validate_redirect_uri(uri: str) -> str:
         raise PolicyError("A redirect URI cannot be empty.", field="redirect_uris", code=code)
     if len(uri) > MAX_REDIRECT_URI_LENGTH:
         raise PolicyError("This redirect URI is too long.", field="redirect_uris", code=code)
-    if any(ch.isspace() for ch in uri) or has_control_characters(uri):
-        raise PolicyError(f"{uri!r} contains spaces or control characters.", field="redirect_uris", code=code)
+    if any(ch.isspace() for ch in uri) or has_control_characters(uri) or has_invisible_characters(uri):
+        raise PolicyError(
+            f"{uri!r} contains spaces, control or invisible characters.", field="redirect_uris", code=code
+        )
+    if "\\" in uri:
+        raise PolicyError(f"{uri}: a backslash is not allowed in a URI.", field="redirect_uris", code=code)
     if "*" in uri:
         raise PolicyError(
             f"{uri}: wildcards are not allowed; register each URI exactly.", field="redirect_uris", code=code
@@ -95,21 +177,18 @@ def validate_redirect_uri(uri: str) -> str:
         )
     if not parts.scheme:
         raise PolicyError(f"{uri} is not an absolute URI.", field="redirect_uris", code=code)
+    if "@" in parts.netloc:
+        # Whatever the scheme: credentials in a URI end up in logs and on pages.
+        raise PolicyError(
+            f"{uri}: user information (user@host) is not allowed.", field="redirect_uris", code=code
+        )
     scheme = parts.scheme.lower()
     if scheme == "https":
         if not parts.hostname:
             raise PolicyError(f"{uri} has no host.", field="redirect_uris", code=code)
-        if parts.username or parts.password:
-            raise PolicyError(
-                f"{uri}: user information (user@host) is not allowed.", field="redirect_uris", code=code
-            )
         return uri
     if scheme == "http":
         if _is_loopback(parts) or parts.hostname == "localhost":
-            if parts.username or parts.password:
-                raise PolicyError(
-                    f"{uri}: user information is not allowed.", field="redirect_uris", code=code
-                )
             return uri
         raise PolicyError(
             f"{uri}: plain http is only allowed for loopback addresses (127.0.0.1, [::1]); use https.",

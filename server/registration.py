@@ -9,7 +9,7 @@ protocol machinery.
 
 import json
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidRequestError, JsonPayload, JsonRequest
@@ -203,6 +203,27 @@ def _as_str_list(data: dict, key: str) -> list[str] | None:
     return value
 
 
+def _check_people_facing_metadata(data: dict) -> None:
+    """The name and the pages people are shown, by the same policy as every other door.
+
+    authlib only checks that these URIs have a scheme and a host (javascript://host/ passes);
+    policy_uri and tos_uri are dropped after this check, but a hostile value is still refused.
+    """
+    checks = [("client_name", policies.validate_client_name)]
+    checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
+    for key, check in checks:
+        value = data.get(key)
+        if value is None:
+            continue  # a JSON null is a field left out
+        if not isinstance(value, str):
+            raise InvalidClientMetadataError(f"{key} must be a string.")
+        if value.strip():
+            try:
+                check(value)
+            except policies.PolicyError as error:
+                raise InvalidClientMetadataError(error_text(f"{key}: {error}")) from None
+
+
 class MetadataValidation:
     """RFC 7591 metadata checks shared by registration and update."""
 
@@ -223,6 +244,7 @@ class MetadataValidation:
         for key in ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method"):
             if key in data and not isinstance(data[key], str):
                 raise InvalidClientMetadataError(f"{key} must be a string.")
+        _check_people_facing_metadata(data)
         try:
             metadata = super().extract_client_metadata(request)
         except (KeyError, TypeError, AttributeError, ValueError):

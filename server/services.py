@@ -48,6 +48,9 @@ class ClientSettings:
     grant_types: str
     scope: str
     token_endpoint_auth_method: str
+    name: str | None = None
+    client_uri: str = ""
+    logo_uri: str = ""
 
 
 def validate_client_settings(
@@ -57,8 +60,18 @@ def validate_client_settings(
     grant_types: Iterable[str],
     scope: Iterable[str],
     token_endpoint_auth_method: str | None = None,
+    name: str | None = None,
+    client_uri: str = "",
+    logo_uri: str = "",
 ) -> ClientSettings:
-    """Check a client's settings against the server's policies; raise PolicyError if any is refused."""
+    """Check a client's settings against the server's policies; raise PolicyError if any is refused.
+
+    `name` is checked only when given (forms check it as a field of their own first).
+    """
+    if name is not None:
+        name = policies.validate_client_name(name)
+    client_uri = policies.validate_web_uri(client_uri, field="client_uri")
+    logo_uri = policies.validate_web_uri(logo_uri, field="logo_uri")
     if client_type not in Client.Type.values:
         raise policies.PolicyError(
             f"Unknown client type {client_type!r}: use confidential or public.", field="client_type"
@@ -83,7 +96,9 @@ def validate_client_settings(
             "Public clients authenticate with 'none'; confidential clients with a secret.",
             field="token_endpoint_auth_method",
         )
-    return ClientSettings("\n".join(uris), " ".join(grants), " ".join(scopes), method)
+    return ClientSettings(
+        "\n".join(uris), " ".join(grants), " ".join(scopes), method, name, client_uri, logo_uri
+    )
 
 
 def _new_secret(client: Client, *, now) -> tuple[str, ClientSecret]:
@@ -122,17 +137,15 @@ def create_client(
     The secret exists in clear only in this return value: show it once, store it nowhere.
     `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
     """
-    name = (name or "").strip()
-    if not name:
-        raise policies.PolicyError("A client needs a name.", field="name")
-    if len(name) > 100:
-        raise policies.PolicyError("A client name has at most 100 characters.", field="name")
     valid = validate_client_settings(
         client_type=client_type,
         redirect_uris=redirect_uris,
         grant_types=grant_types,
         scope=scope,
         token_endpoint_auth_method=token_endpoint_auth_method,
+        name=name or "",
+        client_uri=client_uri,
+        logo_uri=logo_uri,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -146,7 +159,7 @@ def create_client(
             raise policies.PolicyError(f"The client_id {client_id!r} is already taken.", field="client_id")
         client = Client.objects.create(
             client_id=client_id or credentials.generate_client_id(),
-            name=name,
+            name=valid.name,
             description=description,
             owner=owner,
             client_type=client_type,
@@ -156,8 +169,8 @@ def create_client(
             grant_types=valid.grant_types,
             scope=valid.scope,
             token_endpoint_auth_method=valid.token_endpoint_auth_method,
-            client_uri=client_uri,
-            logo_uri=logo_uri,
+            client_uri=valid.client_uri,
+            logo_uri=valid.logo_uri,
             contacts=contacts or [],
             require_consent=require_consent,
             can_introspect_any_token=can_introspect_any_token,
@@ -173,10 +186,6 @@ def update_client(client: Client, *, actor: Actor, **changes) -> Client:
     unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
     if unknown:
         raise policies.PolicyError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    if "name" in changes:
-        changes["name"] = (changes["name"] or "").strip()
-        if not changes["name"] or len(changes["name"]) > 100:
-            raise policies.PolicyError("A client name has 1 to 100 characters.", field="name")
 
     def listed(field, current):
         value = changes.get(field, current)
@@ -190,12 +199,20 @@ def update_client(client: Client, *, actor: Actor, **changes) -> Client:
         token_endpoint_auth_method=changes.get(
             "token_endpoint_auth_method", client.token_endpoint_auth_method
         ),
+        # The values the client will have, changed or not: a stored value from before the
+        # policy is refused too, so an edit cannot keep a hostile link alive.
+        name=changes.get("name", client.name) or "",
+        client_uri=changes.get("client_uri", client.client_uri) or "",
+        logo_uri=changes.get("logo_uri", client.logo_uri) or "",
     )
     changes.update(
         redirect_uris=valid.redirect_uris,
         grant_types=valid.grant_types,
         scope=valid.scope,
         token_endpoint_auth_method=valid.token_endpoint_auth_method,
+        name=valid.name,
+        client_uri=valid.client_uri,
+        logo_uri=valid.logo_uri,
     )
     diff = {
         field: [getattr(client, field), value]

@@ -15,9 +15,10 @@ from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console.audit.context import normalise_ip
-from oauth_console.audit.export import AuditEventResource, spreadsheet_safe
+from oauth_console.audit.export import AuditEventResource
 from oauth_console.audit.filters import ClientFilter, DateRangeFilter, IPAddressFilter, UsernameFilter
 from oauth_console.audit.models import AuditEvent
+from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 
 # Count at most this many matching rows; beyond it the list says "more than" and the reviewer
 # narrows the filters. A full COUNT(*) over millions of rows on every page is what this avoids.
@@ -49,7 +50,7 @@ def _admin_link(viewname: str, pk, text: str) -> str:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ExportActionMixin, admin.ModelAdmin):
+class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.ModelAdmin):
     resource_classes = [AuditEventResource]
     formats = [CSV, JSON, XLSX]
     # The change form is a read-only detail page; its export button would POST to it.
@@ -165,6 +166,10 @@ class AuditEventAdmin(ExportActionMixin, admin.ModelAdmin):
 
     # --- export ---------------------------------------------------------------------------------
 
+    def export_native_types(self, file_format) -> bool:
+        # Numbers stay numbers in JSON; XLSX needs them anyway.
+        return True
+
     def get_export_data(self, file_format, request, queryset, **kwargs):
         if not self.has_export_permission(request):
             raise PermissionDenied
@@ -173,10 +178,6 @@ class AuditEventAdmin(ExportActionMixin, admin.ModelAdmin):
                 f"More than {EXPORT_LIMIT:,} events match: narrow the filters, or use "
                 "`manage.py export_audit_log --since … --until …` for big ranges."
             )
-        # Native values (numbers stay numbers in JSON; XLSX needs them anyway).
-        data = self.get_data_for_export(request, queryset, force_native_type=True, **kwargs)
-        if not isinstance(file_format, JSON):
-            # Spreadsheets would evaluate "=..." from a user agent or a typed user name.
-            for index in range(len(data)):
-                data[index] = [spreadsheet_safe(cell) for cell in data[index]]
-        return file_format.export_data(data)
+        # SpreadsheetSafeExportMixin: spreadsheets would evaluate "=..." from a user agent or
+        # a typed user name.
+        return super().get_export_data(file_format, request, queryset, **kwargs)

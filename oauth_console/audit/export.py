@@ -2,33 +2,23 @@
 
 Several exported values come from the outside world (user agent, attempted user names, client
 ids that failed to authenticate). A spreadsheet would run a cell that starts with "=" as a
-formula, so CSV and XLSX cells get a leading apostrophe there; JSON keeps the values as they are.
+formula, so CSV and XLSX cells get a leading apostrophe there (`oauth_console.spreadsheets`, the
+rule every export follows); JSON keeps the values as they are.
 """
 
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 
 from import_export import fields, resources
 
 from oauth_console.audit.chain import HASHED_FIELDS, iso_utc
 from oauth_console.audit.models import AuditEvent
+from oauth_console.spreadsheets import spreadsheet_safe
 
 # The export shows what the hash covers, framed by the row id and the stored hash.
 COLUMNS = ("id", *HASHED_FIELDS, "entry_hash")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Control characters a spreadsheet file cannot hold (openpyxl refuses them).
-ILLEGAL_SPREADSHEET_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A cell value that a spreadsheet shows as text, never evaluates."""
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_SPREADSHEET_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", value)
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 class AuditEventResource(resources.ModelResource):

@@ -16,6 +16,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 from oauth_console.clients import views
 from oauth_console.clients.forms import ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
+from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from server import policies, selectors, services
 from server.actors import Actor
 from server.models import Client, ClientSecret, Token
@@ -97,7 +98,7 @@ class GrantTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Client)
-class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
+class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmin):
     """List, create, change, disable, approve, rotate, import and export clients."""
 
     form = ClientSettingsForm

@@ -24,6 +24,14 @@ def _lines(value: str) -> list[str]:
     return [item for item in value.split() if item]
 
 
+def policy_checked(check, value: str, field: str | None = None) -> str:
+    """`check(value)` (a `server.policies` validator), its refusal as this field's error."""
+    try:
+        return check(value, field=field) if field else check(value)
+    except policies.PolicyError as error:
+        raise forms.ValidationError(str(error)) from None
+
+
 class ClientSettingsForm(forms.ModelForm):
     """A client's editable settings, checked against `server.policies` field by field.
 
@@ -52,8 +60,20 @@ class ClientSettingsForm(forms.ModelForm):
         required=False,
         help_text="Leave empty for the type's default (client_secret_basic, or none for public clients).",
     )
-    client_uri = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Client URI")
-    logo_uri = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Logo URI")
+    client_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Client URI",
+        help_text="https:// only, no user information: end users are linked to it.",
+    )
+    logo_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Logo URI",
+        help_text="https:// only. Kept as metadata: our pages never load it.",
+    )
     contacts = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -106,6 +126,18 @@ class ClientSettingsForm(forms.ModelForm):
 
     def clean_redirect_uris(self) -> list[str]:
         return _lines(self.cleaned_data.get("redirect_uris", ""))
+
+    # The name and the client's pages: the server's policy, each refusal next to its field.
+    def clean_name(self) -> str:
+        return policy_checked(policies.validate_client_name, self.cleaned_data.get("name", ""))
+
+    def clean_client_uri(self) -> str:
+        return policy_checked(
+            policies.validate_web_uri, self.cleaned_data.get("client_uri", ""), "client_uri"
+        )
+
+    def clean_logo_uri(self) -> str:
+        return policy_checked(policies.validate_web_uri, self.cleaned_data.get("logo_uri", ""), "logo_uri")
 
     def _post_clean(self):
         # Instead of copying values onto the model (the service does the write), check them

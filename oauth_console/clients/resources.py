@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
 from server.models import Client
@@ -121,6 +122,11 @@ class ClientResource(resources.ModelResource):
 
     # --- import -------------------------------------------------------------------------------
 
+    def before_import_row(self, row, **kwargs) -> None:
+        # A file this console exported has "'" before cells a spreadsheet would evaluate.
+        for column, value in row.items():
+            row[column] = from_spreadsheet(value)
+
     def after_init_instance(self, instance: Client, new: bool, row, **kwargs) -> None:
         instance._imported_new = new
 
@@ -167,9 +173,7 @@ class ClientResource(resources.ModelResource):
     def _check(self, instance: Client) -> None:
         """Raise the PolicyError that create_client would, before anything is written."""
         kwargs = self._create_kwargs(instance)
-        name = kwargs["name"].strip()
-        if not name or len(name) > 100:
-            raise policies.PolicyError("A client name has 1 to 100 characters.", field="name")
+        policies.validate_client_name(kwargs["name"])
         if kwargs["status"] not in Client.Status.values:
             raise policies.PolicyError(
                 f"Unknown status {kwargs['status']!r}: use {', '.join(Client.Status.values)}.", field="status"
@@ -180,6 +184,8 @@ class ClientResource(resources.ModelResource):
             grant_types=kwargs["grant_types"],
             scope=kwargs["scope"],
             token_endpoint_auth_method=kwargs["token_endpoint_auth_method"],
+            client_uri=kwargs["client_uri"],
+            logo_uri=kwargs["logo_uri"],
         )
 
     def _create_kwargs(self, instance: Client) -> dict:

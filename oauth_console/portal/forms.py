@@ -1,8 +1,6 @@
 """Forms of the developer portal. They validate with the server's own policies, so a form
 accepts exactly what `server.services` will store, and every refusal lands next to its field."""
 
-from urllib.parse import urlsplit
-
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -10,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from oauth_console.clients.forms import policy_checked
 from server import policies, services
 from server.models import Client
 
@@ -30,16 +29,6 @@ def _helper(submit_label: str) -> FormHelper:
     helper = FormHelper()
     helper.add_input(Submit("submit", submit_label))
     return helper
-
-
-def validate_web_url(value: str) -> str:
-    """A homepage or logo URL: https, or http on this machine while developing."""
-    parts = urlsplit(value)
-    if parts.scheme == "https" or (
-        parts.scheme == "http" and parts.hostname in {"localhost", "127.0.0.1", "::1"}
-    ):
-        return value
-    raise forms.ValidationError("Use an https:// address.")
 
 
 # User names nobody signs up with: they would pass for the operators or the service itself.
@@ -90,8 +79,20 @@ class ClientForm(forms.Form):
 
     name = forms.CharField(max_length=100, help_text="Shown to people when your app asks for access.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
-    client_uri = forms.URLField(label="Homepage URL", required=False, max_length=500, assume_scheme="https")
-    logo_uri = forms.URLField(label="Logo URL", required=False, max_length=500, assume_scheme="https")
+    client_uri = forms.URLField(
+        label="Homepage URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address, without a user name or password in it.",
+    )
+    logo_uri = forms.URLField(
+        label="Logo URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address. Our pages do not load it; operators see it in their review.",
+    )
     redirect_uris = forms.CharField(
         label="Redirect URIs",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
@@ -126,13 +127,15 @@ class ClientForm(forms.Form):
         ]
         self.helper = _helper(self.submit_label)
 
+    # The same policy as every other door (server.policies), each refusal next to its field.
+    def clean_name(self) -> str:
+        return policy_checked(policies.validate_client_name, self.cleaned_data["name"])
+
     def clean_client_uri(self) -> str:
-        value = self.cleaned_data["client_uri"]
-        return validate_web_url(value) if value else ""
+        return policy_checked(policies.validate_web_uri, self.cleaned_data["client_uri"], "client_uri")
 
     def clean_logo_uri(self) -> str:
-        value = self.cleaned_data["logo_uri"]
-        return validate_web_url(value) if value else ""
+        return policy_checked(policies.validate_web_uri, self.cleaned_data["logo_uri"], "logo_uri")
 
     def clean_redirect_uris(self) -> list[str]:
         uris = [line.strip() for line in self.cleaned_data["redirect_uris"].splitlines() if line.strip()]

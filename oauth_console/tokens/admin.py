@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
+from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from oauth_console.tokens import filters, views
 from oauth_console.tokens.forms import RevokeReasonForm
 from oauth_console.tokens.paginator import CappedCountPaginator
@@ -25,7 +26,7 @@ STATUS_BADGES = {
 
 
 @admin.register(Token)
-class TokenAdmin(ExportMixin, admin.ModelAdmin):
+class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
     """Read-only token list and detail; the only change an operator makes is to revoke."""
 
     resource_classes = [TokenMetadataResource]
