@@ -37,7 +37,9 @@ def chart_data(now) -> dict:
     days = selectors.days_back(DAYS, now)
     revoked_name, revoked_compute = revocation_series()
     with_audit = audit_stats.audit_available()
-    book = history.DayHistory(["issued", revoked_name, *(["auth"] if with_audit else [])], days, now)
+    book = history.DayHistory(
+        ["issued", revoked_name, *([audit_stats.AUTH_SERIES] if with_audit else [])], days, now
+    )
     # grant type -> {date: tokens issued}
     issued_by_day = book.series("issued", selectors.tokens_issued_per_day, dict)
     grants = sorted({grant for counts in issued_by_day.values() for grant in counts})
@@ -45,7 +47,11 @@ def chart_data(now) -> dict:
     revoked = book.series(revoked_name, revoked_compute, int)
     # {date: {"success": n, "failure": n}}, or None without an audit log
     auth = (
-        book.series("auth", audit_stats.client_authentications_per_day, lambda: {"success": 0, "failure": 0})
+        book.series(
+            audit_stats.AUTH_SERIES,
+            audit_stats.client_authentications_per_day,
+            lambda: {"success": 0, "failure": 0},
+        )
         if with_audit
         else None
     )
