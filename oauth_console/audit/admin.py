@@ -3,6 +3,8 @@
 import json
 from functools import cached_property
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.contrib.admin.views.main import ChangeList
@@ -46,6 +48,16 @@ def _admin_link(viewname: str, pk, text: str) -> str:
         return format_html('<a href="{}">{}</a>', reverse(viewname, args=[pk]), text)
     except NoReverseMatch:
         return text
+
+
+# The detail page's fields that link to another admin page: the model each one leads to, and
+# the field that says the same without the link. A reviewer who may read the log but not the
+# clients (the `security` group) gets the plain one: no link that ends in a 403.
+LINKED_FIELDS = {
+    "client_link": ("server.Client", "client_text"),
+    "user_link": (settings.AUTH_USER_MODEL, "user_text"),
+    "token_link": ("server.Token", "token_text"),
+}
 
 
 @admin.register(AuditEvent)
@@ -133,28 +145,65 @@ class AuditEventAdmin(ExportActionMixin, admin.ModelAdmin):
 
     # --- the detail page ------------------------------------------------------------------------
 
+    def get_fields(self, request, obj=None):
+        return tuple(
+            name
+            if name not in LINKED_FIELDS or self._may_view(request, LINKED_FIELDS[name][0])
+            else LINKED_FIELDS[name][1]
+            for name in self.fields
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def _may_view(self, request, model_label: str) -> bool:
+        """Whether the user may open the admin pages of that model (its own admin decides)."""
+        model = apps.get_model(model_label)
+        if not self.admin_site.is_registered(model):
+            return False
+        return self.admin_site.get_model_admin(model).has_view_permission(request)
+
+    def _client_pk(self, event: AuditEvent) -> int | None:
+        from server.models import Client
+
+        return Client.objects.filter(client_id=event.client_id).values_list("pk", flat=True).first()
+
     @admin.display(description="client")
     def client_link(self, event: AuditEvent) -> str:
         if not event.client_id:
             return "—"
-        from server.models import Client
-
-        pk = Client.objects.filter(client_id=event.client_id).values_list("pk", flat=True).first()
+        pk = self._client_pk(event)
         if pk is None:
             return format_html("{} (no longer exists)", event.client_id)
         return _admin_link("admin:server_client_change", pk, event.client_id)
+
+    @admin.display(description="client")
+    def client_text(self, event: AuditEvent) -> str:
+        if not event.client_id:
+            return "—"
+        if self._client_pk(event) is None:
+            return format_html("{} (no longer exists)", event.client_id)
+        return event.client_id
 
     @admin.display(description="user")
     def user_link(self, event: AuditEvent) -> str:
         if event.user_id is None:
             return event.username or "—"
-        return _admin_link("admin:auth_user_change", event.user_id, event.username or f"#{event.user_id}")
+        return _admin_link("admin:auth_user_change", event.user_id, self.user_text(event))
+
+    @admin.display(description="user")
+    def user_text(self, event: AuditEvent) -> str:
+        return event.username or (f"#{event.user_id}" if event.user_id is not None else "—")
 
     @admin.display(description="token")
     def token_link(self, event: AuditEvent) -> str:
         if event.token_id is None:
             return "—"
         return _admin_link("admin:server_token_change", event.token_id, self.token_reference(event))
+
+    @admin.display(description="token")
+    def token_text(self, event: AuditEvent) -> str:
+        return self.token_reference(event) if event.token_id is not None else "—"
 
     @admin.display(description="detail")
     def detail_pretty(self, event: AuditEvent) -> str:

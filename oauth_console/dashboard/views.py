@@ -10,14 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from oauth_console.dashboard import audit_stats, history
+from oauth_console.dashboard import access, audit_stats, history
 from server import selectors
 from server.models import Client
 
 DAYS = 30
 CHARTS_CACHE_KEY = "console:dashboard:charts:v1"
 TOP_CLIENTS_CACHE_KEY = "console:dashboard:top-clients:v1"
-VIEW_PERMISSIONS = ("server.view_client", "server.view_token", "server.manage_clients")
 
 
 def revocation_series() -> tuple[str, object]:
@@ -117,7 +116,7 @@ def top_clients(
 
 
 def _dashboard(request: HttpRequest) -> HttpResponse:
-    if not any(request.user.has_perm(permission) for permission in VIEW_PERMISSIONS):
+    if not access.may_open_dashboard(request.user):
         raise PermissionDenied
     now = timezone.now()
     by_status = selectors.client_counts_by_status()
