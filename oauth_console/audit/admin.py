@@ -3,6 +3,8 @@
 import json
 from functools import cached_property
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.contrib.admin.views.main import ChangeList
@@ -14,6 +16,7 @@ from django.utils.html import format_html
 from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
+from oauth_console import admin_cells as cells
 from oauth_console.audit.context import normalise_ip
 from oauth_console.audit.export import AuditEventResource
 from oauth_console.audit.filters import ClientFilter, DateRangeFilter, IPAddressFilter, UsernameFilter
@@ -49,6 +52,16 @@ def _admin_link(viewname: str, pk, text: str) -> str:
         return text
 
 
+# The detail page's fields that link to another admin page: the model each one leads to, and
+# the field that says the same without the link. A reviewer who may read the log but not the
+# clients (the `security` group) gets the plain one: no link that ends in a 403.
+LINKED_FIELDS = {
+    "client_link": ("server.Client", "client_text"),
+    "user_link": (settings.AUTH_USER_MODEL, "user_text"),
+    "token_link": ("server.Token", "token_text"),
+}
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.ModelAdmin):
     resource_classes = [AuditEventResource]
@@ -57,21 +70,25 @@ class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.Model
     show_change_form_export = False
 
     list_display = (
-        "occurred_at",
+        "list_occurred_at",
         "event_type",
         "outcome",
-        "actor_label",
-        "client_id",
-        "username",
+        "list_actor",
+        "list_client_id",
+        "list_username",
         "ip_address",
         "token_reference",
     )
-    list_display_links = ("occurred_at", "event_type")
+    list_display_links = ("list_occurred_at", "event_type")
+
+    class Media:
+        css = {"all": [cells.LIST_CSS]}
+
     list_filter = ("event_type", "outcome", ClientFilter, UsernameFilter, IPAddressFilter, DateRangeFilter)
     search_fields = ("client_id", "username", "ip_address")
     search_help_text = "Exact client_id, username or IP address."
     ordering = ("-occurred_at", "-id")
-    sortable_by = ("occurred_at",)
+    sortable_by = ("list_occurred_at",)
     list_per_page = 100
     paginator = CappedCountPaginator
     show_full_result_count = False
@@ -126,6 +143,23 @@ class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.Model
             match |= Q(ip_address=ip)
         return queryset.filter(match), False
 
+    # Values of any length cut to their column: the list fits 1366 px (admin_cells).
+    @admin.display(description="occurred at", ordering="occurred_at")
+    def list_occurred_at(self, event: AuditEvent) -> str:
+        return cells.moment(event.occurred_at, seconds=True)
+
+    @admin.display(description="actor")
+    def list_actor(self, event: AuditEvent) -> str:
+        return cells.shortened(event.actor_label, kind="identifier")
+
+    @admin.display(description="client")
+    def list_client_id(self, event: AuditEvent) -> str:
+        return cells.shortened(event.client_id, kind="identifier") if event.client_id else ""
+
+    @admin.display(description="user")
+    def list_username(self, event: AuditEvent) -> str:
+        return cells.shortened(event.username, kind="person") if event.username else ""
+
     @admin.display(description="token")
     def token_reference(self, event: AuditEvent) -> str:
         if event.token_id is None:
@@ -134,28 +168,65 @@ class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.Model
 
     # --- the detail page ------------------------------------------------------------------------
 
+    def get_fields(self, request, obj=None):
+        return tuple(
+            name
+            if name not in LINKED_FIELDS or self._may_view(request, LINKED_FIELDS[name][0])
+            else LINKED_FIELDS[name][1]
+            for name in self.fields
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def _may_view(self, request, model_label: str) -> bool:
+        """Whether the user may open the admin pages of that model (its own admin decides)."""
+        model = apps.get_model(model_label)
+        if not self.admin_site.is_registered(model):
+            return False
+        return self.admin_site.get_model_admin(model).has_view_permission(request)
+
+    def _client_pk(self, event: AuditEvent) -> int | None:
+        from server.models import Client
+
+        return Client.objects.filter(client_id=event.client_id).values_list("pk", flat=True).first()
+
     @admin.display(description="client")
     def client_link(self, event: AuditEvent) -> str:
         if not event.client_id:
             return "—"
-        from server.models import Client
-
-        pk = Client.objects.filter(client_id=event.client_id).values_list("pk", flat=True).first()
+        pk = self._client_pk(event)
         if pk is None:
             return format_html("{} (no longer exists)", event.client_id)
         return _admin_link("admin:server_client_change", pk, event.client_id)
+
+    @admin.display(description="client")
+    def client_text(self, event: AuditEvent) -> str:
+        if not event.client_id:
+            return "—"
+        if self._client_pk(event) is None:
+            return format_html("{} (no longer exists)", event.client_id)
+        return event.client_id
 
     @admin.display(description="user")
     def user_link(self, event: AuditEvent) -> str:
         if event.user_id is None:
             return event.username or "—"
-        return _admin_link("admin:auth_user_change", event.user_id, event.username or f"#{event.user_id}")
+        return _admin_link("admin:auth_user_change", event.user_id, self.user_text(event))
+
+    @admin.display(description="user")
+    def user_text(self, event: AuditEvent) -> str:
+        return event.username or (f"#{event.user_id}" if event.user_id is not None else "—")
 
     @admin.display(description="token")
     def token_link(self, event: AuditEvent) -> str:
         if event.token_id is None:
             return "—"
         return _admin_link("admin:server_token_change", event.token_id, self.token_reference(event))
+
+    @admin.display(description="token")
+    def token_text(self, event: AuditEvent) -> str:
+        return self.token_reference(event) if event.token_id is not None else "—"
 
     @admin.display(description="detail")
     def detail_pretty(self, event: AuditEvent) -> str:

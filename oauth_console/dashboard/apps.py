@@ -11,6 +11,25 @@ class DashboardConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        # The admin index links to the dashboard; "View site" leads there too.
-        admin.site.index_template = "console/dashboard/admin_index.html"
-        admin.site.site_url = "/console/"
+        from oauth_console.dashboard import access
+
+        # The admin index links to the dashboard; "View site" leads there too, for those who
+        # may open it. The security team (audit log only) would get a 403 there: its "View
+        # site" leads to the home page instead. AdminSite has no per-user site_url, so its
+        # page context is wrapped.
+        site = admin.site
+        site.index_template = "console/dashboard/admin_index.html"
+        site.site_url = "/console/"
+        # The admin's model sidebar takes 300 of a 1366-pixel screen's pixels from every list,
+        # enough to push the columns operators need (created, last used, status) off screen.
+        # The breadcrumbs, the index and the console's own navigation lead to every list.
+        site.enable_nav_sidebar = False
+        site_context = site.each_context
+
+        def each_context(request):
+            context = site_context(request)
+            if not access.may_open_dashboard(request.user):
+                context["site_url"] = access.HOME
+            return context
+
+        site.each_context = each_context

@@ -10,14 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from oauth_console.dashboard import audit_stats, history
+from oauth_console.dashboard import access, audit_stats, history
 from server import selectors
 from server.models import Client
 
 DAYS = 30
 CHARTS_CACHE_KEY = "console:dashboard:charts:v1"
 TOP_CLIENTS_CACHE_KEY = "console:dashboard:top-clients:v1"
-VIEW_PERMISSIONS = ("server.view_client", "server.view_token", "server.manage_clients")
 
 
 def revocation_series() -> tuple[str, object]:
@@ -37,7 +36,9 @@ def chart_data(now) -> dict:
     days = selectors.days_back(DAYS, now)
     revoked_name, revoked_compute = revocation_series()
     with_audit = audit_stats.audit_available()
-    book = history.DayHistory(["issued", revoked_name, *(["auth"] if with_audit else [])], days, now)
+    book = history.DayHistory(
+        ["issued", revoked_name, *([audit_stats.AUTH_SERIES] if with_audit else [])], days, now
+    )
     # grant type -> {date: tokens issued}
     issued_by_day = book.series("issued", selectors.tokens_issued_per_day, dict)
     grants = sorted({grant for counts in issued_by_day.values() for grant in counts})
@@ -45,7 +46,11 @@ def chart_data(now) -> dict:
     revoked = book.series(revoked_name, revoked_compute, int)
     # {date: {"success": n, "failure": n}}, or None without an audit log
     auth = (
-        book.series("auth", audit_stats.client_authentications_per_day, lambda: {"success": 0, "failure": 0})
+        book.series(
+            audit_stats.AUTH_SERIES,
+            audit_stats.client_authentications_per_day,
+            lambda: {"success": 0, "failure": 0},
+        )
         if with_audit
         else None
     )
@@ -111,7 +116,7 @@ def top_clients(
 
 
 def _dashboard(request: HttpRequest) -> HttpResponse:
-    if not any(request.user.has_perm(permission) for permission in VIEW_PERMISSIONS):
+    if not access.may_open_dashboard(request.user):
         raise PermissionDenied
     now = timezone.now()
     by_status = selectors.client_counts_by_status()

@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
+from oauth_console import admin_cells as cells
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from oauth_console.tokens import filters, views
 from oauth_console.tokens.forms import RevokeReasonForm
@@ -36,14 +37,14 @@ class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
 
     list_display = (
         "masked_token",
-        "client",
-        "user",
+        "list_client",
+        "list_user",
         "grant_type",
         "scope",
-        "issued_at",
-        "expires_at",
+        "list_issued_at",
+        "list_expires_at",
         "status_label",
-        "revoked_by",
+        "list_revoked_by",
     )
     list_display_links = ("masked_token",)
     list_select_related = ("client", "user")
@@ -59,7 +60,7 @@ class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
     search_fields = ("=access_token_prefix", "=refresh_token_prefix")
     search_help_text = "Exact token prefix, e.g. oat_3fQ9xY1b (the first 12 characters)."
     ordering = ("-issued_at",)
-    sortable_by = ("issued_at", "expires_at")
+    sortable_by = ("list_issued_at", "list_expires_at")
     show_full_result_count = False
     # Facet counts are one COUNT per filter choice over the whole table: never at this size.
     show_facets = admin.ShowFacets.NEVER
@@ -114,6 +115,27 @@ class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
     def masked_token(self, token: Token) -> str:
         return f"{token.access_token_prefix}…"
 
+    # Names and labels of any length cut to their column: the list fits 1366 px (admin_cells).
+    @admin.display(description="client")
+    def list_client(self, token: Token) -> str:
+        return cells.shortened(token.client.name)
+
+    @admin.display(description="user")
+    def list_user(self, token: Token) -> str:
+        return cells.shortened(token.user.get_username() if token.user_id else "", kind="person")
+
+    @admin.display(description="issued", ordering="issued_at")
+    def list_issued_at(self, token: Token) -> str:
+        return cells.moment(token.issued_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def list_expires_at(self, token: Token) -> str:
+        return cells.moment(token.expires_at)
+
+    @admin.display(description="revoked by")
+    def list_revoked_by(self, token: Token) -> str:
+        return cells.shortened(token.revoked_by, kind="person") if token.revoked_by else ""
+
     @admin.display(description="refresh token")
     def masked_refresh_token(self, token: Token) -> str:
         return f"{token.refresh_token_prefix}…" if token.refresh_token_prefix else "—"
@@ -161,7 +183,7 @@ class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
 
     @property
     def media(self):
-        return super().media + filters.autocomplete_filter_media(self)
+        return super().media + filters.autocomplete_filter_media(self) + cells.LIST_MEDIA
 
     # --- bulk revocation ----------------------------------------------------------------------
 

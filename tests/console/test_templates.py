@@ -25,6 +25,9 @@ OUR_TEMPLATES = [
     "oauth/consent.html",
     "oauth/error.html",
     "admin/base_site.html",
+    "403.html",
+    "404.html",
+    "500.html",
 ]
 
 

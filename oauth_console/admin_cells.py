@@ -1,0 +1,62 @@
+"""How the console's admin lists show long values, so every column an operator needs fits a
+1366-pixel screen: one helper for the markup, one stylesheet (static/css/admin-lists.css).
+
+A client name, a user name or an actor label can be 100 characters with no space in them; left
+alone, one such cell pushes every column after it off screen. `shortened` cuts it to its column
+with an ellipsis and keeps the whole value on hover (title) and for screen readers and copying.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+# Add to a ModelAdmin's media: `media = super().media + LIST_MEDIA` or `class Media` with its css.
+LIST_CSS = "css/admin-lists.css"
+LIST_MEDIA = forms.Media(css={"all": [LIST_CSS]})
+
+
+# How wide each kind of value may grow before it is cut (static/css/admin-lists.css): a name
+# is what an operator reads a row by; an identifier (a client_id, an actor label) is shown
+# whole when generated (22 characters), only longer ones are cut; a person (an owner, a user)
+# is secondary and gets the least room.
+KINDS = {
+    "name": "cell-truncate",
+    "identifier": "cell-truncate cell-identifier",
+    "person": "cell-truncate cell-person",
+}
+
+
+def shortened(value: object, *, kind: str = "name") -> str:
+    """`value` in one line cut to its column's width with an ellipsis, whole in the title."""
+    text = "" if value is None else str(value)
+    if not text:
+        return "—"
+    return format_html('<span class="{}" title="{}">{}</span>', KINDS[kind], text, text)
+
+
+def one_per_line(values: Iterable[object]) -> str:
+    """Short values (grant types, scopes) one under the other: the column is as wide as the
+    longest one, not as all of them side by side."""
+    items = [str(value) for value in values]
+    if not items:
+        return "—"
+    return format_html(
+        '<span class="cell-lines">{}</span>', format_html_join("", "<span>{}</span>", ((i,) for i in items))
+    )
+
+
+def moment(value: datetime | None, *, seconds: bool = False) -> str:
+    """A time as date over time, in the current time zone ("2026-12-06" / "09:41"): about half
+    as wide as the admin's "Dec. 6, 2026, 9:41 a.m." on one line, and sorts by eye."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value)
+    return format_html(
+        '<time class="cell-lines" datetime="{}"><span>{}</span><span>{}</span></time>',
+        local.isoformat(),
+        local.strftime("%Y-%m-%d"),
+        local.strftime("%H:%M:%S" if seconds else "%H:%M"),
+    )
