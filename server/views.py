@@ -105,13 +105,23 @@ def _scope_descriptions(scope: str) -> list[tuple[str, str]]:
     return [(name, known.get(name, name)) for name in (scope or "").split()]
 
 
-def _consent_covers(user, client, scope: str) -> bool:
+def _client_identity_is_assured(client, redirect_uri: str) -> bool:
+    """Whether the redirect URI proves which app is asking. A confidential client proves it at
+    the token endpoint; a public client's https URI is bound to its domain. A loopback or
+    private-use-scheme URI can be claimed by any app on the device (RFC 8252 §8.6)."""
+    return not client.is_public or redirect_uri.lower().startswith("https://")
+
+
+def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
+    """Whether a remembered consent already approves `scope` (the request's effective scope)."""
     if client.require_consent or settings.OAUTH2_ALWAYS_ASK_CONSENT:
+        return False
+    if not _client_identity_is_assured(client, redirect_uri):
         return False
     granted = Consent.objects.filter(user=user, client=client).values_list("scope", flat=True).first()
     if granted is None:
         return False
-    return set((scope or "").split()) <= set(granted.split())
+    return set(scope.split()) <= set(granted.split())
 
 
 @never_cache
@@ -147,7 +157,10 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         return _authorization_error(request, error)
 
     client = grant.client
-    scope = grant.request.payload.scope or ""
+    # The effective scope, resolved once by the grant (the client's default scopes when the
+    # request named none): what the page shows, the consent records, the code and token carry.
+    scope = grant.request.scope or ""
+    redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri() or ""
     prompt = (grant.request.payload.data.get("prompt") or "").split()
     if end_user is None:
         if "none" in prompt:
@@ -161,11 +174,10 @@ def _authorize(request: HttpRequest) -> HttpResponse:
                 return authorization_server.create_authorization_response(request, grant_user=end_user)
         return authorization_server.create_authorization_response(request, grant_user=None)
 
-    if "consent" not in prompt and _consent_covers(end_user, client, scope):
+    if "consent" not in prompt and _consent_covers(end_user, client, scope, redirect_uri):
         return authorization_server.create_authorization_response(request, grant_user=end_user)
     if "none" in prompt:
         return _authorization_error(request, _redirectable(grant, "consent_required"))
-    redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri() or ""
     context = {
         "client": client,
         "scopes": _scope_descriptions(scope),

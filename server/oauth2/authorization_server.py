@@ -40,6 +40,22 @@ _FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
 
 
+class _ResolvedScopeTokenGenerator(BearerTokenGenerator):
+    """Bearer tokens for the scope the grant already resolved.
+
+    Every grant passes the scope it settled (the authorization request's, the code's, the
+    refresh token's, client credentials' resolved one). It may still narrow (the client lost a
+    scope since), but an empty scope stays empty: authlib would resolve "" again into the
+    client's default and give the token more than was approved.
+    """
+
+    @staticmethod
+    def get_allowed_scope(client: Any, scope: str | None) -> str:
+        if not scope:
+            return ""
+        return BearerTokenGenerator.get_allowed_scope(client, scope)
+
+
 def _token_generator(length: int) -> Callable[..., str]:
     def generate(**_kwargs: Any) -> str:
         return secrets.token_urlsafe(length)
@@ -104,7 +120,7 @@ class AuthorizationServer(_AuthorizationServer):
             refresh = None
         else:
             refresh = refresh_token_generator or _token_generator(48)
-        return BearerTokenGenerator(
+        return _ResolvedScopeTokenGenerator(
             access_token_generator=access_token_generator or _token_generator(32),
             refresh_token_generator=refresh,
             expires_generator=expires_generator
