@@ -154,6 +154,12 @@ def _authorize(request: HttpRequest) -> HttpResponse:
     try:
         grant = authorization_server.validate_consent_request(request, end_user=end_user)
     except OAuth2Error as error:
+        silent = "none" in (request.GET.get("prompt") or "").split()
+        if end_user is None and getattr(error, "redirect_uri", None) and not silent:
+            # RFC 9700 §4.11.2: a deliberately broken request (a bad scope, no PKCE) must not
+            # bounce a visitor who has not even signed in to whatever site registered the
+            # client. Sign in first; the error goes back to the client after that.
+            return redirect_to_login(request.get_full_path())
         return _authorization_error(request, error)
 
     client = grant.client
