@@ -181,7 +181,9 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         return authorization_server.create_authorization_response(request, grant_user=None)
 
     if "consent" not in prompt and _consent_covers(end_user, client, scope, redirect_uri):
-        return authorization_server.create_authorization_response(request, grant_user=end_user)
+        return authorization_server.create_authorization_response(
+            request, grant_user=end_user, remembered=True
+        )
     if "none" in prompt:
         return _authorization_error(request, _redirectable(grant, "consent_required"))
     context = {

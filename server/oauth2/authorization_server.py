@@ -339,12 +339,14 @@ class AuthorizationServer(_AuthorizationServer):
         return self.validate_consent_request(request, end_user=end_user)
 
     def create_authorization_response(
-        self, request: HttpRequest, grant_user: Any = None, grant: Any = None
+        self, request: HttpRequest, grant_user: Any = None, grant: Any = None, *, remembered: bool = False
     ) -> HttpResponse:
         """Answer the consent decision: redirect with a code (`grant_user` given) or access_denied.
 
-        Sends `consent_granted` / `consent_denied`; every redirect carries `iss` (RFC 9207);
-        errors before the redirect URI is trusted are answered as JSON 400.
+        Sends `consent_granted` / `consent_denied`; pass `remembered=True` when no page was shown
+        because an earlier consent already covered the request (the signal says so, so that an
+        audit log does not record a silent re-authorisation as a new consent). Every redirect
+        carries `iss` (RFC 9207); errors before the redirect URI is trusted are answered as JSON 400.
         """
         oauth_request: DjangoOAuth2Request | None = None
         state = None
@@ -359,7 +361,7 @@ class AuthorizationServer(_AuthorizationServer):
                 state = oauth_request.payload.state
                 grant = self.get_authorization_grant(oauth_request)
                 redirect_uri = grant.validate_authorization_request()
-            response = self._decide(request, grant, redirect_uri, grant_user)
+            response = self._decide(request, grant, redirect_uri, grant_user, remembered)
         except OAuth2Error as error:
             error.state = state
             response = self.handle_error_response(request, error)
@@ -370,13 +372,20 @@ class AuthorizationServer(_AuthorizationServer):
         self.execute_hook("after_create_authorization_response", response)
         return self._add_issuer(request, response)
 
-    def _decide(self, request: HttpRequest, grant: Any, redirect_uri: str, grant_user: Any) -> HttpResponse:
+    def _decide(
+        self, request: HttpRequest, grant: Any, redirect_uri: str, grant_user: Any, remembered: bool
+    ) -> HttpResponse:
         oauth_request = grant.request
         client = oauth_request.client
         if grant_user:
             status, body, headers = grant.create_authorization_response(redirect_uri, grant_user)
             signals.consent_granted.send(
-                sender=type(self), client=client, user=grant_user, scope=oauth_request.scope, request=request
+                sender=type(self),
+                client=client,
+                user=grant_user,
+                scope=oauth_request.scope,
+                request=request,
+                remembered=remembered,
             )
             return self.handle_response(status, body, headers)
         user = getattr(request, "user", None)
