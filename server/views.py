@@ -6,10 +6,11 @@ write in `server.services`.
 
 import functools
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,9 +21,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
-from server.models import Consent
+from server.models import Client, Consent
 from server.oauth2 import OAuth2Error
-from server.provider import authorization_server, issuer_for, require_oauth
+from server.provider import MAX_CLIENT_ID_LENGTH, authorization_server, issuer_for, require_oauth
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +283,38 @@ def api_me(request: HttpRequest) -> JsonResponse:
         if "email" in token.scope.split():
             body["user"]["email"] = user.email
     return JsonResponse(body)
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def requesting_app_name(next_url: str) -> str | None:
+    """The name of the active client an authorization request in `next_url` comes from, or None.
+
+    Only for a same-site path to the authorization endpoint (LoginView has already dropped an
+    unsafe `next`): the name is the one an operator approved, rendered escaped; an unknown,
+    pending or disabled client is not named."""
+    parts = urlsplit(next_url or "")
+    if parts.scheme or parts.netloc or parts.path != reverse("oauth-authorize"):
+        return None
+    client_ids = parse_qs(parts.query).get("client_id") or [""]
+    client_id = client_ids[0]
+    if len(client_ids) != 1 or not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+        return None
+    return (
+        Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE)
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
+class SignInView(LoginView):
+    """Django's sign-in page, naming the app that sent the person here from /oauth/authorize."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["requesting_app"] = requesting_app_name(context.get(self.redirect_field_name, ""))
+        return context
 
 
 def home(request: HttpRequest) -> HttpResponse:

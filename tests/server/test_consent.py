@@ -10,7 +10,7 @@ from django.test import Client as HttpClient
 
 from server import services
 from server.actors import Actor
-from server.models import AuthorizationCode, Consent, Token
+from server.models import AuthorizationCode, Client, Consent, Token
 from tests.server.helpers import (
     REDIRECT_URI,
     authorize_url,
@@ -253,3 +253,50 @@ def test_require_consent_stays_respected_with_prompt_none(browser, wide_app):
     _verifier, challenge = pkce_pair()
     response = browser.get(authorize_url(app.client_id, challenge, prompt="none"))
     assert query_of(response["Location"])["error"] == "consent_required"
+
+
+# --- the sign-in page names the app asking (issue 11 item 20) --------------------------------
+
+
+def _sign_in_page(http, next_url: str):
+    from urllib.parse import urlencode
+
+    return http.get("/accounts/login/?" + urlencode({"next": next_url}))
+
+
+def test_sign_in_page_reached_from_authorize_names_the_app(client, make_client):
+    app, _ = make_client('Calendar <b>"Pro"</b>')
+    _verifier, challenge = pkce_pair()
+    response = client.get(authorize_url(app.client_id, challenge))
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Calendar &lt;b&gt;&quot;Pro&quot;&lt;/b&gt;" in html
+    assert "<b>" not in html
+    assert "wants you to sign in" in html
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/oauth/authorize?client_id=no-such-client&response_type=code",
+        "https://evil.example.com/oauth/authorize?client_id={id}",
+        "//evil.example.com/oauth/authorize?client_id={id}",
+        "/account/apps/?client_id={id}",
+        "/oauth/authorize?response_type=code",
+        "/oauth/authorize?client_id=" + "x" * 500,
+    ],
+)
+def test_sign_in_page_names_no_app_it_cannot_vouch_for(client, make_client, next_url):
+    app, _ = make_client("Calendar")
+    page = _sign_in_page(client, next_url.format(id=app.client_id))
+    assert page.status_code == 200
+    assert "Calendar" not in page.content.decode()
+
+
+def test_sign_in_page_does_not_name_a_disabled_app(client, make_client):
+    app, _ = make_client("Calendar")
+    services.set_client_status(app, Client.Status.DISABLED, actor=Actor.system("tests"), reason="x")
+    page = _sign_in_page(client, f"/oauth/authorize?client_id={app.client_id}&response_type=code")
+    assert "Calendar" not in page.content.decode()
