@@ -270,6 +270,16 @@ OAUTH2_SCOPES = {
     "read": "Read your data",
     "write": "Create and change your data",
 }
+# What a request that names no scope gets (RFC 6749 §3.3 "pre-defined default"), narrowed to
+# the scopes the client may have; never "everything the client may have", so that leaving the
+# scope out can never ask for more than the consent page shows. Space- or comma-separated; empty:
+# a request without a scope is refused with invalid_scope.
+OAUTH2_DEFAULT_SCOPES = os.environ.get("OAUTH2_DEFAULT_SCOPES", "profile").replace(",", " ").split()
+if set(OAUTH2_DEFAULT_SCOPES) - set(OAUTH2_SCOPES):
+    raise ImproperlyConfigured(
+        f"OAUTH2_DEFAULT_SCOPES names scopes that are not in OAUTH2_SCOPES: "
+        f"{' '.join(sorted(set(OAUTH2_DEFAULT_SCOPES) - set(OAUTH2_SCOPES)))}."
+    )
 
 # Dynamic client registration (RFC 7591/7592). Off: registering needs an initial access token
 # that an operator issued in the admin. On: anyone may register (user-facing grants only).

@@ -116,7 +116,9 @@ class Client(models.Model):
         # RFC 6749 §3.1.2.3: a default only when exactly one URI is registered.
         return uris[0] if len(uris) == 1 else None
 
-    def get_allowed_scope(self, scope: str) -> str:
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """The requested scopes this client may have; with none requested, the configured
+        default scopes (None when there is no default: the request is invalid_scope)."""
         return policies.allowed_scope(self.scope_list, scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:

@@ -241,15 +241,25 @@ def validate_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
     return list(dict.fromkeys(grant_types))
 
 
-def allowed_scope(client_scopes: list[str], requested: str | None) -> str:
-    """The scope to grant: the requested scopes, all of which the client must be allowed.
+def default_scope(client_scopes: list[str]) -> str:
+    """The scope a request that names none gets: OAUTH2_DEFAULT_SCOPES that the client may have.
 
-    With no scope requested, the client's whole allowed scope (RFC 6749 §3.3 default).
-    Returns "" for nothing allowed. Callers that must refuse rather than narrow use
-    `scope_is_allowed`.
+    "" when none of them is allowed to the client (the request is then refused).
+    """
+    configured = getattr(settings, "OAUTH2_DEFAULT_SCOPES", ())
+    return " ".join(dict.fromkeys(s for s in configured if s in client_scopes))
+
+
+def allowed_scope(client_scopes: list[str], requested: str | None) -> str | None:
+    """The scope to grant: the requested scopes the client is allowed.
+
+    With no scope requested, the configured default scopes the client may have (RFC 6749 §3.3
+    "pre-defined default"), never everything the client may have: an omitted scope must not
+    ask for more than the consent page shows. None when there is no default: authlib then
+    answers invalid_scope. Callers that must refuse rather than narrow use `scope_is_allowed`.
     """
     if not requested:
-        return " ".join(client_scopes)
+        return default_scope(client_scopes) or None
     wanted = requested.split()
     return " ".join(dict.fromkeys(s for s in wanted if s in client_scopes))
 

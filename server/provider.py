@@ -23,7 +23,7 @@ from server.oauth2 import (
     RevocationEndpoint,
     grants,
 )
-from server.oauth2.errors import InvalidClientError, InvalidRequestError
+from server.oauth2.errors import InvalidClientError, InvalidRequestError, UnsupportedResponseTypeError
 
 MAX_CLIENT_ID_LENGTH = 64
 MAX_CREDENTIAL_LENGTH = 512
@@ -245,8 +245,23 @@ class TokenValidator(BearerTokenValidator):
         return token.scope.split()
 
 
+class OurAuthorizationServer(AuthorizationServer):
+    """The package's server; an authorization error is redirected only once a grant has
+    validated the client and its redirect URI as a pair (RFC 9700 §4.11.2)."""
+
+    def get_authorization_grant(self, request):
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            # No grant ran, so nothing checked the redirect URI against the client's rules
+            # (exact match, the confidential-client loopback rule): anyone who registered a
+            # client could use this error to bounce visitors to their site. Shown, not redirected.
+            error.redirect_uri = None
+            raise
+
+
 def _build_server() -> AuthorizationServer:
-    server = AuthorizationServer(
+    server = OurAuthorizationServer(
         query_client=query_client,
         save_token=save_token,
         access_token_generator=lambda **_: credentials.generate("access_token"),

@@ -408,7 +408,12 @@ def redeem_authorization_code(code: AuthorizationCode) -> bool:
     """Mark a code used. True for the one caller that wins; False if it was already used
     (one conditional UPDATE, so parallel redemptions of one code yield one winner)."""
     _hold_client_for_issuance(code.client_id)
-    won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now())
+    now = timezone.now()
+    # Also unexpired at the claim: a consent revoked between the lookup and this UPDATE
+    # expired the code (`revoke_consent`), and that must win.
+    won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True, expires_at__gt=now).update(
+        used_at=now
+    )
     return won == 1
 
 
@@ -508,13 +513,26 @@ def record_consent(*, user, client: Client, scope: str) -> Consent:
     return consent
 
 
+def expire_unredeemed_codes(codes: QuerySet[AuthorizationCode]) -> int:
+    """Make every unredeemed code in `codes` unusable with one UPDATE; return how many.
+
+    Expired rather than deleted or marked used: a later redemption is then a plain
+    invalid_grant, not a replay that revokes tokens. Expired as of their own creation time, so
+    no clock difference between the database and this process can leave one usable."""
+    return codes.filter(used_at__isnull=True).update(expires_at=F("created_at"))
+
+
 def revoke_consent(*, user, client: Client, actor: Actor) -> int:
-    """Forget `user`'s consent for `client` and revoke every token of that user for it."""
+    """Forget `user`'s consent for `client`, revoke every token of that user for it and expire
+    the codes it was given but has not redeemed yet (they would mint tokens the user can no
+    longer see). Returns how many tokens were revoked."""
     with transaction.atomic():
-        # A refresh racing this must not leave a new token behind (see revoke_tokens).
+        # A refresh or a code exchange racing this must not leave a new token behind (see
+        # revoke_tokens; redeem_authorization_code waits on this lock, then finds the code expired).
         _hold_clients_for_revocation(Q(pk=client.pk))
         now = statements.database_now()
         Consent.objects.filter(user=user, client=client).delete()
+        codes = expire_unredeemed_codes(AuthorizationCode.objects.filter(user=user, client=client))
         count = _stamp_revoked(
             Token.objects.filter(user=user, client=client),
             actor=actor,
@@ -522,7 +540,13 @@ def revoke_consent(*, user, client: Client, actor: Actor) -> int:
             at=now,
         )
         _send_after_commit(
-            signals.consent_revoked, client=client, user=user, tokens_revoked=count, actor=actor, at=now
+            signals.consent_revoked,
+            client=client,
+            user=user,
+            tokens_revoked=count,
+            codes_expired=codes,
+            actor=actor,
+            at=now,
         )
     return count
 

@@ -14,7 +14,7 @@ client_deleted            client_id, name, tokens_revoked (int)
 client_secret_rotated     client, secret (the new ClientSecret row), previous_expires_at
 client_secret_expired     client, secret (the ClientSecret row that was expired)
 tokens_revoked            count, reason, criteria (dict describing the set, e.g. {"client_id": ...})
-consent_revoked           client, user, tokens_revoked (int)
+consent_revoked           client, user, tokens_revoked (int), codes_expired (int: unredeemed codes)
 user_access_revoked       user_id, username, reason, tokens_revoked (int), codes_voided (int):
                           a user was deactivated or deleted, and lost every token and code
 initial_access_token_created  initial_access_token (row)

@@ -13,6 +13,6 @@ urlpatterns = [
     path("oauth/introspect", views.introspect, name="oauth-introspect"),
     path(".well-known/oauth-authorization-server", views.server_metadata, name="oauth-metadata"),
     path("api/me", views.api_me, name="api-me"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

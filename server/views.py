@@ -6,12 +6,13 @@ write in `server.services`.
 
 import functools
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.db import DatabaseError, DataError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -22,9 +23,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
-from server.models import Consent
+from server.models import Client, Consent
 from server.oauth2 import OAuth2Error
-from server.provider import authorization_server, issuer_for, require_oauth
+from server.provider import MAX_CLIENT_ID_LENGTH, authorization_server, issuer_for, require_oauth
 
 logger = logging.getLogger(__name__)
 
@@ -108,13 +109,23 @@ def _scope_descriptions(scope: str) -> list[tuple[str, str]]:
     return [(name, known.get(name, name)) for name in (scope or "").split()]
 
 
-def _consent_covers(user, client, scope: str) -> bool:
+def _client_identity_is_assured(client, redirect_uri: str) -> bool:
+    """Whether the redirect URI proves which app is asking. A confidential client proves it at
+    the token endpoint; a public client's https URI is bound to its domain. A loopback or
+    private-use-scheme URI can be claimed by any app on the device (RFC 8252 §8.6)."""
+    return not client.is_public or redirect_uri.lower().startswith("https://")
+
+
+def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
+    """Whether a remembered consent already approves `scope` (the request's effective scope)."""
     if client.require_consent or settings.OAUTH2_ALWAYS_ASK_CONSENT:
+        return False
+    if not _client_identity_is_assured(client, redirect_uri):
         return False
     granted = Consent.objects.filter(user=user, client=client).values_list("scope", flat=True).first()
     if granted is None:
         return False
-    return set((scope or "").split()) <= set(granted.split())
+    return set(scope.split()) <= set(granted.split())
 
 
 # The consent page's policy: the site's, never framed. form-action is dropped here only: after the
@@ -156,10 +167,19 @@ def _authorize(request: HttpRequest) -> HttpResponse:
     try:
         grant = authorization_server.validate_consent_request(request, end_user=end_user)
     except OAuth2Error as error:
+        silent = "none" in (request.GET.get("prompt") or "").split()
+        if end_user is None and getattr(error, "redirect_uri", None) and not silent:
+            # RFC 9700 §4.11.2: a deliberately broken request (a bad scope, no PKCE) must not
+            # bounce a visitor who has not even signed in to whatever site registered the
+            # client. Sign in first; the error goes back to the client after that.
+            return redirect_to_login(request.get_full_path())
         return _authorization_error(request, error)
 
     client = grant.client
-    scope = grant.request.payload.scope or ""
+    # The effective scope, resolved once by the grant (the client's default scopes when the
+    # request named none): what the page shows, the consent records, the code and token carry.
+    scope = grant.request.scope or ""
+    redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri() or ""
     prompt = (grant.request.payload.data.get("prompt") or "").split()
     if end_user is None:
         if "none" in prompt:
@@ -173,11 +193,12 @@ def _authorize(request: HttpRequest) -> HttpResponse:
                 return authorization_server.create_authorization_response(request, grant_user=end_user)
         return authorization_server.create_authorization_response(request, grant_user=None)
 
-    if "consent" not in prompt and _consent_covers(end_user, client, scope):
-        return authorization_server.create_authorization_response(request, grant_user=end_user)
+    if "consent" not in prompt and _consent_covers(end_user, client, scope, redirect_uri):
+        return authorization_server.create_authorization_response(
+            request, grant_user=end_user, remembered=True
+        )
     if "none" in prompt:
         return _authorization_error(request, _redirectable(grant, "consent_required"))
-    redirect_uri = grant.request.payload.redirect_uri or client.get_default_redirect_uri() or ""
     context = {
         "client": client,
         "scopes": _scope_descriptions(scope),
@@ -274,6 +295,38 @@ def api_me(request: HttpRequest) -> JsonResponse:
         if "email" in token.scope.split():
             body["user"]["email"] = user.email
     return JsonResponse(body)
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def requesting_app_name(next_url: str) -> str | None:
+    """The name of the active client an authorization request in `next_url` comes from, or None.
+
+    Only for a same-site path to the authorization endpoint (LoginView has already dropped an
+    unsafe `next`): the name is the one an operator approved, rendered escaped; an unknown,
+    pending or disabled client is not named."""
+    parts = urlsplit(next_url or "")
+    if parts.scheme or parts.netloc or parts.path != reverse("oauth-authorize"):
+        return None
+    client_ids = parse_qs(parts.query).get("client_id") or [""]
+    client_id = client_ids[0]
+    if len(client_ids) != 1 or not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+        return None
+    return (
+        Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE)
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
+class SignInView(LoginView):
+    """Django's sign-in page, naming the app that sent the person here from /oauth/authorize."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["requesting_app"] = requesting_app_name(context.get(self.redirect_field_name, ""))
+        return context
 
 
 def home(request: HttpRequest) -> HttpResponse:

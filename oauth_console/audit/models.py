@@ -21,6 +21,7 @@ class EventType(models.TextChoices):
     REFRESH_TOKEN_REUSED = "refresh_token_reused", "Refresh token reuse detected"
     AUTHORIZATION_CODE_REPLAYED = "authorization_code_replayed", "Authorization code replayed"
     CONSENT_GRANTED = "consent_granted", "Consent granted"
+    CONSENT_REMEMBERED = "consent_remembered", "Authorized under remembered consent"
     CONSENT_DENIED = "consent_denied", "Consent denied"
     CONSENT_REVOKED = "consent_revoked", "Consent revoked"
     USER_ACCESS_REVOKED = "user_access_revoked", "User deactivated or deleted: OAuth access revoked"

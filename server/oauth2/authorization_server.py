@@ -40,6 +40,22 @@ _FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
 
 
+class _ResolvedScopeTokenGenerator(BearerTokenGenerator):
+    """Bearer tokens for the scope the grant already resolved.
+
+    Every grant passes the scope it settled (the authorization request's, the code's, the
+    refresh token's, client credentials' resolved one). It may still narrow (the client lost a
+    scope since), but an empty scope stays empty: authlib would resolve "" again into the
+    client's default and give the token more than was approved.
+    """
+
+    @staticmethod
+    def get_allowed_scope(client: Any, scope: str | None) -> str:
+        if not scope:
+            return ""
+        return BearerTokenGenerator.get_allowed_scope(client, scope)
+
+
 def _token_generator(length: int) -> Callable[..., str]:
     def generate(**_kwargs: Any) -> str:
         return secrets.token_urlsafe(length)
@@ -104,7 +120,7 @@ class AuthorizationServer(_AuthorizationServer):
             refresh = None
         else:
             refresh = refresh_token_generator or _token_generator(48)
-        return BearerTokenGenerator(
+        return _ResolvedScopeTokenGenerator(
             access_token_generator=access_token_generator or _token_generator(32),
             refresh_token_generator=refresh,
             expires_generator=expires_generator
@@ -323,12 +339,14 @@ class AuthorizationServer(_AuthorizationServer):
         return self.validate_consent_request(request, end_user=end_user)
 
     def create_authorization_response(
-        self, request: HttpRequest, grant_user: Any = None, grant: Any = None
+        self, request: HttpRequest, grant_user: Any = None, grant: Any = None, *, remembered: bool = False
     ) -> HttpResponse:
         """Answer the consent decision: redirect with a code (`grant_user` given) or access_denied.
 
-        Sends `consent_granted` / `consent_denied`; every redirect carries `iss` (RFC 9207);
-        errors before the redirect URI is trusted are answered as JSON 400.
+        Sends `consent_granted` / `consent_denied`; pass `remembered=True` when no page was shown
+        because an earlier consent already covered the request (the signal says so, so that an
+        audit log does not record a silent re-authorisation as a new consent). Every redirect
+        carries `iss` (RFC 9207); errors before the redirect URI is trusted are answered as JSON 400.
         """
         oauth_request: DjangoOAuth2Request | None = None
         state = None
@@ -343,7 +361,7 @@ class AuthorizationServer(_AuthorizationServer):
                 state = oauth_request.payload.state
                 grant = self.get_authorization_grant(oauth_request)
                 redirect_uri = grant.validate_authorization_request()
-            response = self._decide(request, grant, redirect_uri, grant_user)
+            response = self._decide(request, grant, redirect_uri, grant_user, remembered)
         except OAuth2Error as error:
             error.state = state
             response = self.handle_error_response(request, error)
@@ -354,13 +372,20 @@ class AuthorizationServer(_AuthorizationServer):
         self.execute_hook("after_create_authorization_response", response)
         return self._add_issuer(request, response)
 
-    def _decide(self, request: HttpRequest, grant: Any, redirect_uri: str, grant_user: Any) -> HttpResponse:
+    def _decide(
+        self, request: HttpRequest, grant: Any, redirect_uri: str, grant_user: Any, remembered: bool
+    ) -> HttpResponse:
         oauth_request = grant.request
         client = oauth_request.client
         if grant_user:
             status, body, headers = grant.create_authorization_response(redirect_uri, grant_user)
             signals.consent_granted.send(
-                sender=type(self), client=client, user=grant_user, scope=oauth_request.scope, request=request
+                sender=type(self),
+                client=client,
+                user=grant_user,
+                scope=oauth_request.scope,
+                request=request,
+                remembered=remembered,
             )
             return self.handle_response(status, body, headers)
         user = getattr(request, "user", None)

@@ -111,13 +111,28 @@ def _setting(name: str, default: Any) -> Any:
 
 
 class _ScopeCheck:
-    """A requested scope the client may not have is invalid_scope, never silently narrowed."""
+    """Resolves the request's effective scope once, into `request.scope`.
+
+    A requested scope the client may not have is invalid_scope, never silently narrowed. With no
+    scope requested, the effective scope is `client.get_allowed_scope(None)` (the client's
+    default); None there is invalid_scope. Everything after this (the consent check and page,
+    the stored code, the token) must read `request.scope`, never the raw `payload.scope`.
+    """
 
     def validate_requested_scope(self) -> None:
         super().validate_requested_scope()
         requested = scope_to_list(self.request.payload.scope) or []
         client = self.request.client
-        if not requested or client is None:
+        if client is None:
+            return
+        if not requested:
+            default = client.get_allowed_scope(None)
+            if default is None:
+                raise InvalidScopeError(
+                    "No scope was requested and this client has no default scope; "
+                    "name the scopes you need in the 'scope' parameter."
+                )
+            self.request.scope = default
             return
         allowed = client.get_allowed_scope(" ".join(requested))
         if allowed is None:
@@ -126,6 +141,7 @@ class _ScopeCheck:
         if refused:
             names = clean_error_text(" ".join(refused), limit=100)
             raise InvalidScopeError(f"The client may not request: {names}.")
+        self.request.scope = allowed
 
 
 # --- PKCE ------------------------------------------------------------------------------------
@@ -436,3 +452,8 @@ class ClientCredentialsGrant(_ScopeCheck, rfc6749_grants.ClientCredentialsGrant)
     """RFC 6749 §4.4 (authlib's), with requested scopes beyond the client's as invalid_scope."""
 
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+
+    def generate_token(self, user: Any = None, scope: str | None = None, **kwargs: Any) -> dict:
+        # authlib hands over the raw requested scope; the token gets the one resolved (and
+        # reported in the response) by validate_requested_scope: the default when none was named.
+        return super().generate_token(user=user, scope=self.request.scope, **kwargs)

@@ -111,7 +111,10 @@ class ClientMixin(rfc6749_models.ClientMixin):
         """The requested scopes this client may have (all allowed ones when `scope` is empty).
 
         This narrows silently, as the spec says; the package's grants compare the result with
-        the request and answer `invalid_scope` when something was dropped.
+        the request and answer `invalid_scope` when something was dropped. With no scope, the
+        result is the request's effective scope: the consent page must show it and the code and
+        token carry it. The spec's answer (every allowed scope) suits its example; a model for
+        real users should return a small default set, or None to refuse (`invalid_scope`).
         """
         allowed = getattr(self, "allowed_scopes", "") or ""
         if not scope:

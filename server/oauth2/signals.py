@@ -13,7 +13,8 @@ token_issued                   token (the dict sent to the client), client, user
                                scope, request, record (what save_token returned, if anything)
 authorization_code_replayed    client, code (the stored code object), request
 refresh_token_reused           client, token (the stored refresh token object), request
-consent_granted                client, user, scope, request
+consent_granted                client, user, scope, request, remembered (True: no page was
+                               shown, an earlier consent covered the request)
 consent_denied                 client, user, scope, request
 
 The spec's three signals are sent with `send_robust`: they report something that already

@@ -231,8 +231,13 @@ def _consent(event_type: str, outcome: str, client, user, scope, request) -> Non
 
 @receiver(oauth2_signals.consent_granted, dispatch_uid="audit.consent_granted")
 @guarded
-def on_consent_granted(sender, client=None, user=None, scope=None, request=None, **kwargs) -> None:
-    _consent(EventType.CONSENT_GRANTED, Outcome.SUCCESS, client, user, scope, request)
+def on_consent_granted(
+    sender, client=None, user=None, scope=None, request=None, remembered=False, **kwargs
+) -> None:
+    # A silent re-authorisation (an earlier consent covered it) is not a new consent: its own
+    # event, so "Consent granted" means the person approved on the page.
+    event_type = EventType.CONSENT_REMEMBERED if remembered else EventType.CONSENT_GRANTED
+    _consent(event_type, Outcome.SUCCESS, client, user, scope, request)
 
 
 @receiver(oauth2_signals.consent_denied, dispatch_uid="audit.consent_denied")

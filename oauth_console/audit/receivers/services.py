@@ -155,13 +155,13 @@ def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=
 @receiver(server_signals.consent_revoked, dispatch_uid="audit.consent_revoked")
 @guarded
 def on_consent_revoked(
-    sender, client=None, user=None, tokens_revoked=0, actor=None, at=None, **kwargs
+    sender, client=None, user=None, tokens_revoked=0, codes_expired=0, actor=None, at=None, **kwargs
 ) -> None:
     recorder.record(
         EventType.CONSENT_REVOKED,
         client_id=client.client_id,
         at=at,
-        detail={"tokens_revoked": tokens_revoked},
+        detail={"tokens_revoked": tokens_revoked, "codes_expired": codes_expired},
         **{**actor_fields(actor), **user_fields(user)},
     )
 

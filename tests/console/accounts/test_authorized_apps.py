@@ -126,3 +126,32 @@ def test_revoke_needs_post_or_get(user_client, end_user, make_client):
     services.record_consent(user=end_user, client=client, scope="profile")
     assert user_client.delete(f"/account/apps/{client.client_id}/revoke/").status_code == 405
     assert Consent.objects.filter(user=end_user).exists()
+
+
+def test_revoking_an_app_kills_its_unredeemed_codes(user_client, end_user, bob, make_client):
+    """Issue 11 item 10: approve, revoke at /account/apps/, then redeem the earlier code."""
+    from django.test import Client as HttpClient
+
+    from server.models import AuthorizationCode
+    from tests.server.helpers import exchange_code, get_code
+
+    client, secret = make_client("Calendar")
+    code, verifier = get_code(user_client, client.client_id, scope="profile")
+    bobs_browser = HttpClient()
+    bobs_browser.force_login(bob)
+    bobs_code, bobs_verifier = get_code(bobs_browser, client.client_id, scope="profile")
+    other_app, other_secret = make_client("Mail")
+    other_code, other_verifier = get_code(user_client, other_app.client_id, scope="profile")
+
+    response = user_client.post(f"/account/apps/{client.client_id}/revoke/")
+    assert response.status_code == 302
+
+    redeemed = exchange_code(HttpClient(), client.client_id, secret, code, verifier)
+    assert redeemed.status_code == 400
+    assert redeemed.json()["error"] == "invalid_grant"
+    assert not Token.objects.filter(user=end_user, client=client).exists()
+    # Only this user's codes for this app: bob's code and alice's code for another app still work.
+    assert exchange_code(HttpClient(), client.client_id, secret, bobs_code, bobs_verifier).status_code == 200
+    other = exchange_code(HttpClient(), other_app.client_id, other_secret, other_code, other_verifier)
+    assert other.status_code == 200
+    assert AuthorizationCode.objects.filter(user=end_user, client=client).count() == 1

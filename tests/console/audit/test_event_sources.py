@@ -317,6 +317,33 @@ def test_consent_granted_and_denied(signed_in, app):
     assert REDIRECT_URI not in json.dumps(denied.detail)
 
 
+def test_silent_reauthorisation_is_not_logged_as_a_new_consent(signed_in, app):
+    """Issue 11 item 20: six silent re-authorisations in a minute logged six identical
+    "Consent granted". Only the approval on the page is a consent; an authorization that a
+    remembered consent covered is its own event."""
+    client, _ = app
+    get_code(signed_in, client.client_id, scope="profile email")
+    assert count("consent_granted") == 1
+
+    for _ in range(3):
+        _, challenge = pkce_pair()
+        response = signed_in.get(authorize_url(client.client_id, challenge, scope="profile"))
+        assert response.status_code == 302 and "code=" in response["Location"]
+
+    assert count("consent_granted") == 1
+    assert count("consent_remembered") == 3
+    silent = last("consent_remembered")
+    assert silent.username == "alice" and silent.outcome == "success"
+    assert silent.detail["scope"] == "profile"
+    assert silent.get_event_type_display() == "Authorized under remembered consent"
+
+    # Approving on the page again (prompt=consent) is a consent decision: logged as one.
+    _, challenge = pkce_pair()
+    url = authorize_url(client.client_id, challenge, scope="profile", prompt="consent")
+    assert signed_in.post(url, {"confirm": "yes"}).status_code == 302
+    assert count("consent_granted") == 2
+
+
 def test_revoking_an_app_in_the_account_page_records_consent_revoked(signed_in, app, end_user):
     client, _ = app
     code_flow_tokens(signed_in, app)
@@ -327,6 +354,7 @@ def test_revoking_an_app_in_the_account_page_records_consent_revoked(signed_in, 
     assert revoked.actor_label == "user:alice"
     assert revoked.username == "alice" and revoked.client_id == client.client_id
     assert revoked.detail["tokens_revoked"] == 1
+    assert revoked.detail["codes_expired"] == 0  # the one code was redeemed
 
 
 # --- sign-ins -----------------------------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""The authorization endpoint is not an open redirector (RFC 9700 §4.11.2, issue 11 item 9).
+
+Anyone holding an initial access token can register a client whose redirect URI is a phishing
+page. An error is sent there only once the client and its redirect URI were validated as a
+pair, and never to a visitor who has not signed in (except the silent prompt=none answer).
+"""
+
+import pytest
+from django.test import Client as HttpClient
+
+from server.models import AuthorizationCode
+from tests.server.helpers import REDIRECT_URI, authorize_url, pkce_pair, query_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def attacker_app(make_client):
+    client, _ = make_client("Registered by anyone", source="dcr")
+    return client
+
+
+@pytest.fixture
+def signed_in(end_user):
+    browser = HttpClient()
+    browser.force_login(end_user)
+    return browser
+
+
+def _bare_url(client_id: str, response_type: str) -> str:
+    return f"/oauth/authorize?client_id={client_id}&response_type={response_type}"
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code token", "none", "bogus"])
+def test_anonymous_unsupported_response_type_is_shown_not_redirected(client, attacker_app, response_type):
+    """The report's repro: no redirect_uri, the client's only registered URI is the default."""
+    response = client.get(_bare_url(attacker_app.client_id, response_type.replace(" ", "+")))
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert b"unsupported_response_type" in response.content
+
+
+def test_unsupported_response_type_is_shown_even_to_a_signed_in_user(signed_in, attacker_app):
+    _, challenge = pkce_pair()
+    url = authorize_url(attacker_app.client_id, challenge, response_type="token")
+    for response in (signed_in.get(url), signed_in.post(url, {"confirm": "yes"})):
+        assert response.status_code == 400
+        assert "Location" not in response
+    assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"scope": "profile admin"}, {"code_challenge": None}, {"code_challenge_method": "plain"}],
+)
+def test_anonymous_visitor_signs_in_before_any_error_is_redirected(client, attacker_app, change):
+    """A deliberately invalid request (bad scope, no PKCE) must not bounce a visitor who has
+    not even signed in to the client's site: sign in first (RFC 9700 §4.11.2)."""
+    _, challenge = pkce_pair()
+    url = authorize_url(attacker_app.client_id, challenge, **change)
+    if change.get("code_challenge", "") is None:
+        url = authorize_url(attacker_app.client_id, None)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    assert not response["Location"].startswith(REDIRECT_URI)
+
+
+def test_signed_in_user_still_gets_the_error_at_the_client(signed_in, attacker_app):
+    """RFC 6749 §4.1.2.1: once the pair is valid (and the user signed in), errors go back."""
+    _, challenge = pkce_pair()
+    response = signed_in.get(authorize_url(attacker_app.client_id, challenge, scope="profile admin"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    assert query_of(response["Location"])["error"] == "invalid_scope"
+
+
+def test_silent_request_still_answers_login_required(client, attacker_app):
+    _, challenge = pkce_pair()
+    response = client.get(authorize_url(attacker_app.client_id, challenge, prompt="none"))
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "login_required"
