@@ -7,8 +7,7 @@ class ServerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the rate limiter's user_logged_in receiver (a successful sign-in is taken
-        # back from the sign-in throttle), whether or not its middleware has been loaded yet.
-        from server import ratelimit  # noqa: F401
-        # Deactivating or deleting a user revokes their OAuth access (server/receivers.py).
-        from server import receivers  # noqa: F401
+        # Connects the receivers: the rate limiter's user_logged_in (a successful sign-in is
+        # taken back from the sign-in throttle), whether or not its middleware has been loaded
+        # yet; and server/receivers.py (deactivating or deleting a user revokes their OAuth access).
+        from server import ratelimit, receivers  # noqa: F401
