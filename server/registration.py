@@ -24,6 +24,7 @@ from django.urls import reverse
 from server import credentials, policies, services
 from server.actors import Actor
 from server.models import Client, InitialAccessToken
+from server.oauth2.requests import read_json_body
 
 REALM = "oauth-console"
 # Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, jwks, ...) are
@@ -123,12 +124,10 @@ class RegistrationPayload(JsonPayload):
         request = self._request
         if request.method not in ("POST", "PUT"):
             return {}
-        if request.content_type != "application/json":
+        if (request.content_type or "").lower() != "application/json":
             raise InvalidRequestError("Send the client metadata as application/json.")
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequestError("The request body is not valid JSON.") from None
+        # Size, encoding and nesting limits: a 3 MB body or 100,000 brackets are RFC errors too.
+        data = read_json_body(request)
         if not isinstance(data, dict):
             raise InvalidClientMetadataError("The client metadata must be a JSON object.")
         return data
