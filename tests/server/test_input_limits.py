@@ -53,7 +53,7 @@ def test_every_stored_column_has_a_parameter_limit_no_longer_than_the_column():
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_an_over_long_nonce_is_redirected_as_invalid_request_and_stores_no_code(browser, confidential, method):
+def test_an_over_long_nonce_is_redirected_as_invalid_request(browser, confidential, method):
     app, _secret = confidential
     _verifier, challenge = pkce_pair()
     limit = authorization_server.parameter_limits["nonce"]
@@ -145,7 +145,10 @@ def iat(operator):
 def registered(iat):
     metadata = {"client_name": "Registered", "redirect_uris": ["https://registered.example.com/cb"]}
     response = HttpClient().post(
-        "/oauth/register", json.dumps(metadata), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {iat}"
+        "/oauth/register",
+        json.dumps(metadata),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {iat}",
     )
     assert response.status_code == 201, response.content
     return response.json()
