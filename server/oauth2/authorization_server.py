@@ -46,6 +46,29 @@ _FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
 
+# The start of authlib's description when no client authentication method succeeded.
+_AUTHLIB_METHODS_DESCRIPTION = "The client cannot authenticate with methods"
+
+
+def _failed_authentication_text(methods: list[str]) -> str:
+    accepted = ", ".join(m for m in methods if m != "none") or "none"
+    return (
+        "The client could not be authenticated: the client_id is unknown, the secret is wrong or "
+        f"expired, or the client may not use this method here (accepted: {accepted})."
+    )
+
+
+def _refuse_a_second_client(request: OAuth2Request, basic_client_id: str | None) -> None:
+    """With Basic credentials, the body may repeat the same client_id but name no other client
+    and carry no secret (RFC 6749 §2.3: one authentication method, so one client, per request)."""
+    if "client_secret" in request.form:
+        raise InvalidRequestError("Use one client authentication method, not Basic and a form secret.")
+    body_client_id = request.payload.client_id
+    if body_client_id is not None and body_client_id != basic_client_id:
+        raise InvalidRequestError(
+            "The client_id in the request body is not the client of the Authorization header."
+        )
+
 
 def _token_generator(length: int) -> Callable[..., str]:
     def generate(**_kwargs: Any) -> str:
@@ -213,7 +236,8 @@ class AuthorizationServer(_AuthorizationServer):
     def authenticate_client(self, request: OAuth2Request, methods: list[str], endpoint: str = "token") -> Any:
         """Authenticate the client and send `client_authenticated` / `client_authentication_failed`.
 
-        Refuses an unreadable Basic header and more than one credential at once (RFC 6749 §2.3).
+        Refuses an unreadable Basic header, more than one credential at once, and a body client_id
+        naming another client than the Basic header (RFC 6749 §2.3).
         """
         django_request = getattr(request, "django_request", None)
         method = attempted_auth_method(request)
@@ -223,15 +247,17 @@ class AuthorizationServer(_AuthorizationServer):
                 broken = basic_credentials_error(django_request)
                 if broken is not None:
                     raise broken
-            if method == "client_secret_basic" and "client_secret" in request.form:
-                raise InvalidRequestError(
-                    "Use one client authentication method, not Basic and a form secret."
-                )
+            if method == "client_secret_basic":
+                _refuse_a_second_client(request, claimed_id)
             client = super().authenticate_client(request, methods, endpoint)
         except OAuth2Error as error:
-            if method == "client_secret_basic" and isinstance(error, InvalidClientError):
-                # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
-                error.status_code = 401
+            if isinstance(error, InvalidClientError):
+                if (error.description or "").startswith(_AUTHLIB_METHODS_DESCRIPTION):
+                    # authlib's text shows a Python list of method names; say it in words.
+                    error.description = _failed_authentication_text(methods)
+                if method == "client_secret_basic":
+                    # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
+                    error.status_code = 401
             signals.client_authentication_failed.send(
                 sender=type(self),
                 client_id=claimed_id,
