@@ -433,10 +433,27 @@ class AuthorizationServer(_AuthorizationServer):
         def answer() -> HttpResponse:
             oauth_request = self.parse_request(request, TOKEN_STYLE)
             grant = self.get_token_grant(oauth_request)
-            grant.validate_token_request()
-            return self.handle_response(*grant.create_token_response())
+            try:
+                grant.validate_token_request()
+                return self.handle_response(*grant.create_token_response())
+            except OAuth2Error as error:
+                self._report_refused(oauth_request, error)
+                raise
 
         return _no_store(self._answer_or_error(request, answer))
+
+    def _report_refused(self, request: DjangoOAuth2Request, error: OAuth2Error) -> None:
+        # Only once the client authenticated: before that, client_authentication_failed told.
+        if request.client is None:
+            return
+        signals.token_request_refused.send_robust(
+            sender=type(self),
+            client=request.client,
+            grant_type=request.payload.grant_type,
+            error=error.error,
+            description=clean_error_text(error.get_error_description()),
+            request=request.django_request,
+        )
 
     # --- revocation and introspection ----------------------------------------------------------
 
