@@ -223,3 +223,17 @@ def test_a_too_large_body_read_by_a_view_is_still_a_json_error(rf):
     request = rf.post("/oauth/token", "a" * OVER_THE_LIMIT, content_type="application/octet-stream")
     response = reads_the_body(request)
     assert "too large" in assert_json_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "contacts",
+    [
+        pytest.param([f"dev{i}@example.com" for i in range(50_000)], id="fifty-thousand"),
+        pytest.param(["x" * 10_000 + "@example.com"], id="one-huge"),
+    ],
+)
+def test_registration_bounds_the_contacts_it_stores_and_echoes(iat, contacts):
+    metadata = {"client_name": "Many", "redirect_uris": ["https://many.example.com/cb"], "contacts": contacts}
+    response = json_call("POST", "/oauth/register", json.dumps(metadata), iat)
+    assert "contacts" in assert_json_error(response, 400, "invalid_client_metadata")
+    assert not Client.objects.filter(name="Many").exists()
