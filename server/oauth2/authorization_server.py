@@ -28,7 +28,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import signals
-from .client_auth import attempted_auth_method, basic_credentials_error, claimed_client_id
+from .client_auth import (
+    attempted_auth_method,
+    basic_credentials_error,
+    claimed_client_id,
+    failed_authentication_text,
+    is_authlib_methods_error,
+    refuse_a_second_client,
+)
 from .errors import NO_STORE_HEADERS, OAuth2Error, clean_error_text, error_response, json_response
 from .requests import (
     AUTHORIZATION_STYLE,
@@ -45,29 +52,6 @@ __all__ = ["AuthorizationServer"]
 _FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
-
-# The start of authlib's description when no client authentication method succeeded.
-_AUTHLIB_METHODS_DESCRIPTION = "The client cannot authenticate with methods"
-
-
-def _failed_authentication_text(methods: list[str]) -> str:
-    accepted = ", ".join(m for m in methods if m != "none") or "none"
-    return (
-        "The client could not be authenticated: the client_id is unknown, the secret is wrong or "
-        f"expired, or the client may not use this method here (accepted: {accepted})."
-    )
-
-
-def _refuse_a_second_client(request: OAuth2Request, basic_client_id: str | None) -> None:
-    """With Basic credentials, the body may repeat the same client_id but name no other client
-    and carry no secret (RFC 6749 §2.3: one authentication method, so one client, per request)."""
-    if "client_secret" in request.form:
-        raise InvalidRequestError("Use one client authentication method, not Basic and a form secret.")
-    body_client_id = request.payload.client_id
-    if body_client_id is not None and body_client_id != basic_client_id:
-        raise InvalidRequestError(
-            "The client_id in the request body is not the client of the Authorization header."
-        )
 
 
 def _token_generator(length: int) -> Callable[..., str]:
@@ -248,13 +232,13 @@ class AuthorizationServer(_AuthorizationServer):
                 if broken is not None:
                     raise broken
             if method == "client_secret_basic":
-                _refuse_a_second_client(request, claimed_id)
+                refuse_a_second_client(request, claimed_id)
             client = super().authenticate_client(request, methods, endpoint)
         except OAuth2Error as error:
             if isinstance(error, InvalidClientError):
-                if (error.description or "").startswith(_AUTHLIB_METHODS_DESCRIPTION):
+                if is_authlib_methods_error(error):
                     # authlib's text shows a Python list of method names; say it in words.
-                    error.description = _failed_authentication_text(methods)
+                    error.description = failed_authentication_text(methods)
                 if method == "client_secret_basic":
                     # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
                     error.status_code = 401

@@ -35,6 +35,7 @@ __all__ = [
     "check_parameter_lengths",
     "read_json_body",
     "read_query",
+    "within_limit",
 ]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
