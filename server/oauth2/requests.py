@@ -63,6 +63,9 @@ DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
 # Checked while parsing the authorization request: they say which client asks and where its
 # errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).
 IDENTITY_PARAMETERS = ("client_id", "redirect_uri")
+# Checked while parsing a token-style request: the parameters those endpoints use. Others (a
+# stray `state`) are ignored, as RFC 6749 §3.2 requires of unrecognized parameters.
+TOKEN_PARAMETERS = ("client_id", "redirect_uri", "scope")
 # Client metadata is a few levels deep (a JWK set is four); Python's JSON parser recurses, and
 # a few thousand nested brackets would exhaust the stack (RecursionError, a 500).
 MAX_JSON_DEPTH = 16
@@ -350,7 +353,7 @@ def build_oauth2_request(
     `style` is "token" (token, revocation, introspection: POST with a form body, parameters from
     the body only) or "authorization" (GET query or POST form). Repeated parameters, client
     secrets in the URL and bodies that are not UTF-8 forms are refused (RFC 6749 §3.1, §2.3.1),
-    and so are values over their `limits`: all of them for the token style, only the
+    and so are values over their `limits`: of the TOKEN_PARAMETERS for the token style, of the
     IDENTITY_PARAMETERS for the authorization style (the grant checks the others once the
     client and redirect URI are known, so that the error can be redirected).
     """
@@ -376,5 +379,5 @@ def build_oauth2_request(
     if repeated:
         name = clean_error_text(repeated[0], limit=60)
         raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")
-    check_parameter_lengths(params, limits, None if style == TOKEN_STYLE else IDENTITY_PARAMETERS)
+    check_parameter_lengths(params, limits, TOKEN_PARAMETERS if style == TOKEN_STYLE else IDENTITY_PARAMETERS)
     return DjangoOAuth2Request(request, query=query, form=form, params=params)

@@ -237,3 +237,15 @@ def test_registration_bounds_the_contacts_it_stores_and_echoes(iat, contacts):
     response = json_call("POST", "/oauth/register", json.dumps(metadata), iat)
     assert "contacts" in assert_json_error(response, 400, "invalid_client_metadata")
     assert not Client.objects.filter(name="Many").exists()
+
+
+def test_an_unrecognized_long_parameter_at_the_token_endpoint_is_ignored(confidential):
+    # RFC 6749 §3.2: unrecognized parameters are ignored, whatever their length.
+    app, secret = confidential
+    response = form(
+        HttpClient(),
+        "/oauth/token",
+        {"grant_type": "client_credentials", "state": "s" * 10_000},
+        HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
