@@ -203,6 +203,8 @@ def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age
         SECRET_KEY=secret_key,
         SECURE_PROXY_SSL_HEADER="1",
         ALLOWED_HOSTS="127.0.0.1",
+        # Production requires a configured issuer (system check server.E001, run by migrate).
+        OAUTH2_ISSUER=f"https://127.0.0.1:{spec.port}",
         CONN_MAX_AGE=str(conn_max_age),
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class ServerConfig(AppConfig):
@@ -11,3 +12,7 @@ class ServerConfig(AppConfig):
         # taken back from the sign-in throttle), whether or not its middleware has been loaded
         # yet; and server/receivers.py (deactivating or deleting a user revokes their OAuth access).
         from server import ratelimit, receivers  # noqa: F401
+        from server.checks import CHECKS
+
+        for check, tags in CHECKS:
+            checks.register(check, *tags)

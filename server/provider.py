@@ -12,7 +12,7 @@ import json
 from django.conf import settings
 from django.http import HttpRequest
 
-from server import credentials, services, statements
+from server import credentials, policies, services, statements
 from server.actors import Actor
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import (
@@ -260,10 +260,24 @@ class OurAuthorizationServer(AuthorizationServer):
             raise
 
 
+def parameter_limits() -> dict[str, int]:
+    """The longest value accepted per stored parameter: the length of the column that stores it
+    (PostgreSQL refuses a longer value with a DataError; SQLite would store it)."""
+    code = AuthorizationCode._meta
+    return {
+        "client_id": MAX_CLIENT_ID_LENGTH,
+        "redirect_uri": policies.MAX_REDIRECT_URI_LENGTH,
+        "nonce": code.get_field("nonce").max_length,
+        "code_challenge": code.get_field("code_challenge").max_length,
+        "code_challenge_method": code.get_field("code_challenge_method").max_length,
+    }
+
+
 def _build_server() -> AuthorizationServer:
     server = OurAuthorizationServer(
         query_client=query_client,
         save_token=save_token,
+        parameter_limits=parameter_limits(),
         access_token_generator=lambda **_: credentials.generate("access_token"),
         refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
     )

@@ -24,7 +24,7 @@ from django.urls import reverse
 from server import credentials, policies, services
 from server.actors import Actor
 from server.models import Client, InitialAccessToken
-from server.oauth2.requests import request_media_type
+from server.oauth2.requests import read_json_body, request_media_type
 
 REALM = "oauth-console"
 # Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, jwks, ...) are
@@ -43,6 +43,9 @@ STORED_METADATA = (
 # Open registration (no initial access token) is limited to flows in which a user consents.
 OPEN_REGISTRATION_GRANT_TYPES = ("authorization_code", "refresh_token")
 DEFAULT_CLIENT_NAME = "Unnamed client"
+# Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
+MAX_CONTACTS = 20
+MAX_CONTACT_LENGTH = 320
 
 
 def error_text(message: str) -> str:
@@ -126,10 +129,8 @@ class RegistrationPayload(JsonPayload):
             return {}
         if request_media_type(request).essence != "application/json":
             raise InvalidRequestError("Send the client metadata as application/json.")
-        try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequestError("The request body is not valid JSON.") from None
+        # Size, encoding and nesting limits: a 3 MB body or 100,000 brackets are RFC errors too.
+        data = read_json_body(request)
         if not isinstance(data, dict):
             raise InvalidClientMetadataError("The client metadata must be a JSON object.")
         return data
@@ -239,8 +240,13 @@ class MetadataValidation:
                 policies.validate_redirect_uri(uri)
             except policies.PolicyError as error:
                 raise policy_error(error) from None
-        for key in ("grant_types", "response_types", "contacts"):
+        for key in ("grant_types", "response_types"):
             _as_str_list(data, key)
+        contacts = _as_str_list(data, "contacts") or []
+        if len(contacts) > MAX_CONTACTS or any(len(contact) > MAX_CONTACT_LENGTH for contact in contacts):
+            raise InvalidClientMetadataError(
+                f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
+            )
         for key in ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method"):
             if key in data and not isinstance(data[key], str):
                 raise InvalidClientMetadataError(f"{key} must be a string.")

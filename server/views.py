@@ -13,7 +13,8 @@ from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.auth.views import LoginView, redirect_to_login
-from django.db import DatabaseError, DataError, transaction
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -37,26 +38,58 @@ def _json_error(error: str, description: str, status: int) -> JsonResponse:
     return response
 
 
+# Django's InterfaceError (a connection already closed) is not a DatabaseError; both are Errors.
+DATABASE_ERRORS = (DatabaseError, InterfaceError)
+
+
+def _database_failure(error: Exception) -> tuple[str, str, int] | None:
+    """(error, description, status) for a database error, or None when it is a bug to surface.
+
+    Only a lost or refused connection is an outage (OperationalError, InterfaceError): retrying
+    later helps. A DataError (a value too long, or a NUL byte, for its column) or an
+    IntegrityError (a row that contradicts another) is the request, not the database: a 503
+    would tell the client to retry a request that can never succeed, and hide a validation gap.
+    """
+    if isinstance(error, OperationalError | InterfaceError):
+        return "temporarily_unavailable", "The server cannot reach its database; try again shortly.", 503
+    if isinstance(error, DataError | IntegrityError):
+        return "invalid_request", "The request contains a value that cannot be stored.", 400
+    return None
+
+
+def _log_database_failure(request: HttpRequest, status: int) -> None:
+    if status == 503:
+        logger.exception("database unavailable at %s", request.path)
+    else:
+        # Validation should have refused the value: the traceback says where it slipped through.
+        logger.exception("database refused a value at %s", request.path)
+
+
 def database_outage_guard(view):
-    """A JSON 503 `temporarily_unavailable` (with Retry-After) instead of a traceback when the
-    database is down; Django reconnects on a later request by itself, so nothing else is needed
-    to recover (tests/security/test_database_faults.py)."""
+    """The RFC's JSON instead of a traceback when the database fails: 503
+    `temporarily_unavailable` (with Retry-After) when it is down, 400 `invalid_request` when it
+    refuses a value; Django reconnects on a later request by itself, so nothing else is needed
+    to recover (tests/security/test_database_faults.py). A body over DATA_UPLOAD_MAX_MEMORY_SIZE,
+    wherever it is first read, is a JSON 400 too (Django would answer an HTML page)."""
 
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except DataError:
-            # Not an outage: a value the database refuses (a NUL byte in PostgreSQL text) got past
-            # validation. The client must not retry it, so no 503.
-            logger.exception("database refused a value at %s", request.path)
-            return _json_error("invalid_request", "The request contains a value that cannot be stored.", 400)
-        except DatabaseError:
-            logger.exception("database unavailable at %s", request.path)
-            response = _json_error(
-                "temporarily_unavailable", "The server cannot reach its database; try again shortly.", 503
+        except RequestDataTooBig:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return _json_error(
+                "invalid_request", f"The request body is too large (at most {limit} bytes).", 400
             )
-            response["Retry-After"] = "5"
+        except DATABASE_ERRORS as exc:
+            failure = _database_failure(exc)
+            if failure is None:
+                raise
+            error, description, status = failure
+            _log_database_failure(request, status)
+            response = _json_error(error, description, status)
+            if status == 503:
+                response["Retry-After"] = "5"
             return response
 
     return guarded
@@ -143,18 +176,19 @@ def authorize(request: HttpRequest) -> HttpResponse:
     """RFC 6749 §4.1 authorization endpoint with a consent page (code flow + PKCE only)."""
     try:
         return _authorize(request)
-    except DatabaseError:
+    except DATABASE_ERRORS as exc:
+        failure = _database_failure(exc)
+        if failure is None:
+            raise
         # A person is looking at this page: tell them, in the page's own words, not with a 500.
-        logger.exception("database unavailable at %s", request.path)
-        context = {
-            "error": "temporarily_unavailable",
-            "description": "The server cannot reach its database; try again shortly.",
-            "status": 503,
-        }
+        error, description, status = failure
+        _log_database_failure(request, status)
+        context = {"error": error, "description": description, "status": status}
         # Rendered without the request: its session and user live in the database too.
         page = render_to_string("oauth/error.html", context)
-        response = _consent_headers(HttpResponse(page, status=503))
-        response["Retry-After"] = "5"
+        response = _consent_headers(HttpResponse(page, status=status))
+        if status == 503:
+            response["Retry-After"] = "5"
         return response
 
 

@@ -85,6 +85,8 @@ def configure_environment(url: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
+        # Production requires a configured issuer (system check server.E001).
+        "OAUTH2_ISSUER": "https://127.0.0.1",
         "SECURE_PROXY_SSL_HEADER": "1",
         "SESSION_COOKIE_SECURE": "0",
         "CONN_MAX_AGE": "60",

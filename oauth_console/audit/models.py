@@ -15,6 +15,7 @@ class EventType(models.TextChoices):
     CLIENT_AUTHENTICATED = "client_authenticated", "Client authenticated"
     CLIENT_AUTHENTICATION_FAILED = "client_authentication_failed", "Client authentication failed"
     TOKEN_ISSUED = "token_issued", "Token issued"
+    TOKEN_REFUSED = "token_refused", "Token request refused"
     TOKEN_AUTHENTICATED = "token_authenticated", "Token used at a resource"
     TOKEN_REVOKED = "token_revoked", "Token revoked"
     TOKENS_REVOKED = "tokens_revoked", "Tokens revoked (bulk)"

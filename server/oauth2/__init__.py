@@ -20,6 +20,7 @@ from .signals import (
     refresh_token_reused,
     token_authenticated,
     token_issued,
+    token_request_refused,
     token_revoked,
 )
 
@@ -42,5 +43,6 @@ __all__ = [
     "refresh_token_reused",
     "token_authenticated",
     "token_issued",
+    "token_request_refused",
     "token_revoked",
 ]

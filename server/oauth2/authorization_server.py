@@ -8,7 +8,7 @@ authlib's deprecated call paths run (the tests turn AuthlibDeprecationWarning in
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -28,9 +28,23 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import signals
-from .client_auth import attempted_auth_method, basic_credentials_error, claimed_client_id
+from .client_auth import (
+    attempted_auth_method,
+    basic_credentials_error,
+    claimed_client_id,
+    failed_authentication_text,
+    is_authlib_methods_error,
+    refuse_a_second_client,
+)
 from .errors import NO_STORE_HEADERS, OAuth2Error, clean_error_text, error_response, json_response
-from .requests import AUTHORIZATION_STYLE, TOKEN_STYLE, DjangoOAuth2Request, build_oauth2_request
+from .requests import (
+    AUTHORIZATION_STYLE,
+    DEFAULT_PARAMETER_LIMITS,
+    TOKEN_STYLE,
+    DjangoOAuth2Request,
+    build_oauth2_request,
+    within_limit,
+)
 
 __all__ = ["AuthorizationServer"]
 
@@ -76,7 +90,9 @@ class AuthorizationServer(_AuthorizationServer):
     `(client, grant_type) -> seconds` callable; default setting OAUTH2_ACCESS_TOKEN_LIFETIME or
     3600), `access_token_generator` / `refresh_token_generator` (callables; refresh False turns
     refresh tokens off), `require_pkce` (default setting OAUTH2_REQUIRE_PKCE or True), `realm`
-    (for `WWW-Authenticate: Basic`).
+    (for `WWW-Authenticate: Basic`), `parameter_limits` (the longest value accepted per
+    parameter, merged over `requests.DEFAULT_PARAMETER_LIMITS`; keep them within the columns
+    that store the values: a longer one is invalid_request before anything is written).
     """
 
     def __init__(
@@ -91,6 +107,7 @@ class AuthorizationServer(_AuthorizationServer):
         refresh_token_generator: Callable[..., str] | bool | None = None,
         require_pkce: bool | None = None,
         realm: str | None = None,
+        parameter_limits: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(scopes_supported=scopes_supported)
         self._query_client = query_client
@@ -98,6 +115,7 @@ class AuthorizationServer(_AuthorizationServer):
         self.issuer = (issuer or "").rstrip("/") or None
         self.realm = realm
         self.require_pkce = require_pkce
+        self.parameter_limits = {**DEFAULT_PARAMETER_LIMITS, **(parameter_limits or {})}
         self.token_expires_in = token_expires_in
         self.register_token_generator(
             "default",
@@ -187,11 +205,15 @@ class AuthorizationServer(_AuthorizationServer):
                 sender=type(self), token=kwargs.get("token"), client=kwargs.get("client"), request=None
             )
 
+    def parse_request(self, request: HttpRequest, style: str) -> DjangoOAuth2Request:
+        """`requests.build_oauth2_request` with this server's parameter limits."""
+        return build_oauth2_request(request, style=style, limits=self.parameter_limits)
+
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         """Wrap a Django request (authorization-endpoint rules); OAuth2Requests pass through."""
         if isinstance(request, OAuth2Request):
             return request
-        return build_oauth2_request(request, style=AUTHORIZATION_STYLE)
+        return self.parse_request(request, AUTHORIZATION_STYLE)
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> HttpResponse:
         """Turn authlib's (status, body, headers) into a Django response."""
@@ -214,7 +236,8 @@ class AuthorizationServer(_AuthorizationServer):
     def authenticate_client(self, request: OAuth2Request, methods: list[str], endpoint: str = "token") -> Any:
         """Authenticate the client and send `client_authenticated` / `client_authentication_failed`.
 
-        Refuses an unreadable Basic header and more than one credential at once (RFC 6749 §2.3).
+        Refuses an unreadable Basic header, more than one credential at once, and a body client_id
+        naming another client than the Basic header (RFC 6749 §2.3).
         """
         django_request = getattr(request, "django_request", None)
         method = attempted_auth_method(request)
@@ -224,15 +247,17 @@ class AuthorizationServer(_AuthorizationServer):
                 broken = basic_credentials_error(django_request)
                 if broken is not None:
                     raise broken
-            if method == "client_secret_basic" and "client_secret" in request.form:
-                raise InvalidRequestError(
-                    "Use one client authentication method, not Basic and a form secret."
-                )
+            if method == "client_secret_basic":
+                refuse_a_second_client(request, claimed_id)
             client = super().authenticate_client(request, methods, endpoint)
         except OAuth2Error as error:
-            if method == "client_secret_basic" and isinstance(error, InvalidClientError):
-                # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
-                error.status_code = 401
+            if isinstance(error, InvalidClientError):
+                if is_authlib_methods_error(error):
+                    # authlib's text shows a Python list of method names; say it in words.
+                    error.description = failed_authentication_text(methods)
+                if method == "client_secret_basic":
+                    # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
+                    error.status_code = 401
             signals.client_authentication_failed.send(
                 sender=type(self),
                 client_id=claimed_id,
@@ -322,17 +347,22 @@ class AuthorizationServer(_AuthorizationServer):
         the page. The grant is kept on `request` so that `create_authorization_response` on the
         same request does not validate twice.
         """
-        oauth_request = build_oauth2_request(request, style=AUTHORIZATION_STYLE)
+        oauth_request = self.parse_request(request, AUTHORIZATION_STYLE)
         try:
             oauth_request.user = end_user
             grant = self.get_authorization_grant(oauth_request)
             grant.validate_no_multiple_request_parameter(oauth_request)
             grant.validate_consent_request()
         except OAuth2Error as error:
-            error.state = oauth_request.payload.state
+            error.state = self.echoable_state(oauth_request)
             raise
         request._oauth2_consent_grant = grant
         return grant
+
+    def echoable_state(self, request: OAuth2Request) -> str | None:
+        """The request's `state`, to repeat in an error, unless it is over its length limit
+        (then the error says so and repeats nothing)."""
+        return within_limit(request.payload.data, "state", self.parameter_limits)
 
     def get_consent_grant(self, request: Any = None, end_user: Any = None) -> Any:
         """authlib 1.9's name for `validate_consent_request`."""
@@ -354,11 +384,11 @@ class AuthorizationServer(_AuthorizationServer):
             grant = grant or getattr(request, "_oauth2_consent_grant", None)
             if grant is not None:
                 oauth_request = grant.request
-                state = oauth_request.payload.state
+                state = self.echoable_state(oauth_request)
                 redirect_uri = grant.redirect_uri or grant.validate_authorization_request()
             else:
-                oauth_request = build_oauth2_request(request, style=AUTHORIZATION_STYLE)
-                state = oauth_request.payload.state
+                oauth_request = self.parse_request(request, AUTHORIZATION_STYLE)
+                state = self.echoable_state(oauth_request)
                 grant = self.get_authorization_grant(oauth_request)
                 redirect_uri = grant.validate_authorization_request()
             response = self._decide(request, grant, redirect_uri, grant_user, remembered)
@@ -410,12 +440,29 @@ class AuthorizationServer(_AuthorizationServer):
         """Answer a token request (RFC 6749 §3.2): POST, form body, JSON answer, never cached."""
 
         def answer() -> HttpResponse:
-            oauth_request = build_oauth2_request(request, style=TOKEN_STYLE)
+            oauth_request = self.parse_request(request, TOKEN_STYLE)
             grant = self.get_token_grant(oauth_request)
-            grant.validate_token_request()
-            return self.handle_response(*grant.create_token_response())
+            try:
+                grant.validate_token_request()
+                return self.handle_response(*grant.create_token_response())
+            except OAuth2Error as error:
+                self._report_refused(oauth_request, error)
+                raise
 
         return _no_store(self._answer_or_error(request, answer))
+
+    def _report_refused(self, request: DjangoOAuth2Request, error: OAuth2Error) -> None:
+        # Only once the client authenticated: before that, client_authentication_failed told.
+        if request.client is None:
+            return
+        signals.token_request_refused.send_robust(
+            sender=type(self),
+            client=request.client,
+            grant_type=request.payload.grant_type,
+            error=error.error,
+            description=clean_error_text(error.get_error_description()),
+            request=request.django_request,
+        )
 
     # --- revocation and introspection ----------------------------------------------------------
 
@@ -430,7 +477,7 @@ class AuthorizationServer(_AuthorizationServer):
         """Run `endpoint` on a strictly parsed POST form; JSON answer, never cached."""
 
         def answer() -> HttpResponse:
-            oauth_request = build_oauth2_request(request, style=TOKEN_STYLE)
+            oauth_request = self.parse_request(request, TOKEN_STYLE)
             return self.handle_response(*endpoint.create_endpoint_response(oauth_request))
 
         return _no_store(self._answer_or_error(request, answer))

@@ -12,13 +12,23 @@ import binascii
 from urllib.parse import unquote_to_bytes
 
 from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from django.http import HttpRequest
 
 from .requests import has_control_characters
 
-__all__ = ["attempted_auth_method", "basic_credentials_error", "claimed_client_id"]
+__all__ = [
+    "attempted_auth_method",
+    "basic_credentials_error",
+    "claimed_client_id",
+    "failed_authentication_text",
+    "is_authlib_methods_error",
+    "refuse_a_second_client",
+]
+
+# The start of authlib's description when no client authentication method succeeded.
+_AUTHLIB_METHODS_DESCRIPTION = "The client cannot authenticate with methods"
 
 
 def _malformed() -> InvalidClientError:
@@ -71,3 +81,29 @@ def claimed_client_id(request: OAuth2Request) -> str | None:
     except (UnicodeDecodeError, ValueError):
         client_id = None
     return client_id or request.payload.client_id
+
+
+def is_authlib_methods_error(error: InvalidClientError) -> bool:
+    """True for authlib's "cannot authenticate with methods: [...]" error (a Python list)."""
+    return (error.description or "").startswith(_AUTHLIB_METHODS_DESCRIPTION)
+
+
+def failed_authentication_text(methods: list[str]) -> str:
+    """Why no client authenticated, in words, naming the methods the endpoint accepts."""
+    accepted = ", ".join(m for m in methods if m != "none") or "none"
+    return (
+        "The client could not be authenticated: the client_id is unknown, the secret is wrong or "
+        f"expired, or the client may not use this method here (accepted: {accepted})."
+    )
+
+
+def refuse_a_second_client(request: OAuth2Request, basic_client_id: str | None) -> None:
+    """With Basic credentials, the body may repeat the same client_id but name no other client
+    and carry no secret (RFC 6749 §2.3: one authentication method, so one client, per request)."""
+    if "client_secret" in request.form:
+        raise InvalidRequestError("Use one client authentication method, not Basic and a form secret.")
+    body_client_id = request.payload.client_id
+    if body_client_id is not None and body_client_id != basic_client_id:
+        raise InvalidRequestError(
+            "The client_id in the request body is not the client of the Authorization header."
+        )

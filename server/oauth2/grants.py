@@ -33,6 +33,7 @@ from django.utils import timezone
 from . import signals
 from .errors import clean_error_text
 from .mixins import AuthorizationCodeMixin, TokenMixin, related_user, relation_field
+from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
 
 __all__ = [
     "AuthorizationCodeGrant",
@@ -108,6 +109,11 @@ def _django_request(request: Any) -> Any:
 
 def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
+
+
+def _check_parameter_lengths(grant: Any, redirect_uri: str) -> None:
+    limits = getattr(grant.server, "parameter_limits", DEFAULT_PARAMETER_LIMITS)
+    check_parameter_lengths(grant.request.payload.data, limits)
 
 
 class _ScopeCheck:
@@ -211,6 +217,13 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
     authorization_code_model: type | None = None
     AUTHORIZATION_CODE_EXPIRES_IN: int | None = None
     REDEEMED_CODE_MEMORY = 3600
+
+    def __init__(self, request: Any, server: Any) -> None:
+        super().__init__(request, server)
+        # Runs once the client and redirect URI are known and before the payload is validated,
+        # so an over-long value is an invalid_request redirected to the client (RFC 6749
+        # §4.1.2.1), before anything is stored.
+        self.register_hook("before_validate_authorization_request_payload", _check_parameter_lengths)
 
     # -- authorization endpoint --
 

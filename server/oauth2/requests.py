@@ -9,9 +9,11 @@ limits raise exceptions that become HTML error pages. Here every parse failure i
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl
 
 from authlib.common.security import is_secure_transport
@@ -27,13 +29,18 @@ from django.utils.http import parse_header_parameters
 from .errors import MethodNotAllowedError, clean_error_text
 
 __all__ = [
+    "DEFAULT_PARAMETER_LIMITS",
+    "MAX_JSON_DEPTH",
     "DjangoOAuth2Payload",
     "DjangoOAuth2Request",
     "MediaType",
     "build_oauth2_request",
+    "check_parameter_lengths",
     "parse_media_type",
+    "read_json_body",
     "read_query",
     "request_media_type",
+    "within_limit",
 ]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -44,6 +51,29 @@ TOKEN_STYLE = "token"
 AUTHORIZATION_STYLE = "authorization"
 
 Params = dict[str, list[str]]
+
+# The longest value accepted for each parameter the server stores or sends back. RFC 6749 sets
+# no limits; a database column does (PostgreSQL refuses a longer value with an exception in the
+# middle of the request), and an echoed value should not grow a redirect without bound.
+# AuthorizationServer(parameter_limits=...) narrows them to the columns of its models.
+DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
+    "client_id": 255,
+    "redirect_uri": 2048,
+    "scope": 1024,
+    "state": 2048,
+    "nonce": 255,
+    "code_challenge": 128,  # RFC 7636 §4.2
+    "code_challenge_method": 16,
+}
+# Checked while parsing the authorization request: they say which client asks and where its
+# errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).
+IDENTITY_PARAMETERS = ("client_id", "redirect_uri")
+# Checked while parsing a token-style request: the parameters those endpoints use. Others (a
+# stray `state`) are ignored, as RFC 6749 §3.2 requires of unrecognized parameters.
+TOKEN_PARAMETERS = ("client_id", "redirect_uri", "scope")
+# Client metadata is a few levels deep (a JWK set is four); Python's JSON parser recurses, and
+# a few thousand nested brackets would exhaust the stack (RecursionError, a 500).
+MAX_JSON_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -146,13 +176,74 @@ def read_form(request: HttpRequest, *, required: bool) -> Params:
     charset = media_type.params.get("charset")
     if charset and charset.strip().lower() not in ("utf-8", "utf8"):
         raise InvalidRequestError("The request body must be encoded in UTF-8.")
+    return _decode_pairs(read_body(request), "request body")
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The raw body; InvalidRequestError when it is over DATA_UPLOAD_MAX_MEMORY_SIZE or unreadable."""
     try:
-        body = request.body
+        return request.body
     except RequestDataTooBig:
-        raise InvalidRequestError("The request body is too large.") from None
+        raise InvalidRequestError(
+            f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
+        ) from None
     except (RawPostDataException, SuspiciousOperation, OSError):
         raise InvalidRequestError("The request body could not be read.") from None
-    return _decode_pairs(body, "request body")
+
+
+def read_json_body(request: HttpRequest, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse an `application/json` body (RFC 7591 §3.1); raise InvalidRequestError for another
+    content type, a body over the size limit, text that is not UTF-8 JSON, or nesting deeper
+    than `max_depth`."""
+    if request_media_type(request).essence != "application/json":
+        raise InvalidRequestError("Send the request body as application/json.")
+    body = read_body(request)
+    too_deep = f"The JSON body is nested too deeply (at most {max_depth} levels)."
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except RecursionError:
+        raise InvalidRequestError(too_deep) from None
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequestError("The request body is not valid JSON.") from None
+    if _nesting_exceeds(data, max_depth):
+        raise InvalidRequestError(too_deep)
+    return data
+
+
+def _nesting_exceeds(value: Any, limit: int) -> bool:
+    # Iterative: the point is not to recurse on input the client controls.
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def check_parameter_lengths(
+    params: Mapping[str, Any], limits: Mapping[str, int], names: Iterable[str] | None = None
+) -> None:
+    """Raise InvalidRequestError naming the first parameter (of `names`, default every limited
+    one) whose value in `params` (a string, or a list of strings) is longer than its limit."""
+    for name in limits if names is None else names:
+        limit = limits.get(name)
+        value = params.get(name)
+        values = value if isinstance(value, list) else [value]
+        if limit is not None and any(isinstance(v, str) and len(v) > limit for v in values):
+            raise InvalidRequestError(f"The '{name}' parameter is too long (at most {limit} characters).")
+
+
+def within_limit(params: Mapping[str, Any], name: str, limits: Mapping[str, int]) -> Any:
+    """`params[name]` when it is within its limit, else None (for values echoed in an error)."""
+    value = params.get(name)
+    limit = limits.get(name)
+    if isinstance(value, str) and limit is not None and len(value) > limit:
+        return None
+    return value
 
 
 def _read_multipart(request: HttpRequest) -> Params:
@@ -287,12 +378,17 @@ def _refuse_in_query(query: Params, names: Iterable[str], message: str) -> None:
         raise InvalidRequestError(message)
 
 
-def build_oauth2_request(request: HttpRequest, *, style: str) -> DjangoOAuth2Request:
+def build_oauth2_request(
+    request: HttpRequest, *, style: str, limits: Mapping[str, int] = DEFAULT_PARAMETER_LIMITS
+) -> DjangoOAuth2Request:
     """Parse `request` for an endpoint of the given style; raise an OAuth2Error if it is malformed.
 
     `style` is "token" (token, revocation, introspection: POST with a form body, parameters from
     the body only) or "authorization" (GET query or POST form). Repeated parameters, client
-    secrets in the URL and bodies that are not UTF-8 forms are refused (RFC 6749 §3.1, §2.3.1).
+    secrets in the URL and bodies that are not UTF-8 forms are refused (RFC 6749 §3.1, §2.3.1),
+    and so are values over their `limits`: of the TOKEN_PARAMETERS for the token style, of the
+    IDENTITY_PARAMETERS for the authorization style (the grant checks the others once the
+    client and redirect URI are known, so that the error can be redirected).
     """
     if style == TOKEN_STYLE:
         if request.method != "POST":
@@ -316,4 +412,5 @@ def build_oauth2_request(request: HttpRequest, *, style: str) -> DjangoOAuth2Req
     if repeated:
         name = clean_error_text(repeated[0], limit=60)
         raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")
+    check_parameter_lengths(params, limits, TOKEN_PARAMETERS if style == TOKEN_STYLE else IDENTITY_PARAMETERS)
     return DjangoOAuth2Request(request, query=query, form=form, params=params)

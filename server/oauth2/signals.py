@@ -11,19 +11,23 @@ token_authenticated            token, request (a bearer token accepted at a reso
 token_revoked                  token, request, client (revoked through the RFC 7009 endpoint)
 token_issued                   token (the dict sent to the client), client, user, grant_type,
                                scope, request, record (what save_token returned, if anything)
+token_request_refused          client (authenticated), grant_type, error, description, request
+                               (the grant refused a request of an authenticated client: a bad,
+                               expired or revoked code or refresh token, a scope beyond it ...)
 authorization_code_replayed    client, code (the stored code object), request
 refresh_token_reused           client, token (the stored refresh token object), request
 consent_granted                client, user, scope, request, remembered (True: no page was
                                shown, an earlier consent covered the request)
 consent_denied                 client, user, scope, request
 
-The spec's three signals are sent with `send_robust`: they report something that already
-happened (the client authenticated, the token was accepted, the token was revoked), and the
-spec's own receivers do side work there ("update client statistics", "update user last
-activity", "notify user"). A receiver that raises is logged at ERROR with its traceback by the
-`django.dispatch` logger and the protocol answer goes on; it must not turn an API call or a
-revocation that took effect into a 500. The richer events keep `send`: a receiver of
-`token_issued` runs inside the issuing transaction and may veto it.
+The spec's three signals and `token_request_refused` are sent with `send_robust`: they report
+something that already happened (the client authenticated, the token was accepted, the token
+was revoked, the request was refused), and the spec's own receivers do side work there ("update
+client statistics", "update user last activity", "notify user"). A receiver that raises is
+logged at ERROR with its traceback by the `django.dispatch` logger and the protocol answer goes
+on; it must not turn an API call or a revocation that took effect into a 500. The other richer
+events keep `send`: a receiver of `token_issued` runs inside the issuing transaction and may
+veto it.
 """
 
 import django.dispatch
@@ -36,6 +40,7 @@ token_revoked = django.dispatch.Signal()  # token
 # Richer events.
 client_authentication_failed = django.dispatch.Signal()
 token_issued = django.dispatch.Signal()
+token_request_refused = django.dispatch.Signal()
 authorization_code_replayed = django.dispatch.Signal()
 refresh_token_reused = django.dispatch.Signal()
 consent_granted = django.dispatch.Signal()

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import requests
-from django.db import DataError, OperationalError, connection, connections
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, connections
 
 from server.models import Token
 from tests.security.conftest import basic
@@ -206,3 +206,74 @@ def test_database_outage_at_the_authorization_page_is_a_readable_503(client, con
     assert response["Retry-After"] == "5"
     assert "Sign-in is briefly unavailable" in response.content.decode()
     assert client.get(url).status_code == 200  # back by itself
+
+
+def authorization_url(app):
+    return (
+        f"/oauth/authorize?response_type=code&client_id={app.client_id}"
+        "&redirect_uri=https://app.example.com/callback&scope=profile&code_challenge="
+        + "a" * 43
+        + "&code_challenge_method=S256"
+    )
+
+
+@pytest.mark.parametrize("error_class", [DataError, IntegrityError])
+def test_a_value_the_database_refuses_at_the_authorization_page_is_not_an_outage(
+    client, confidential, end_user, caplog, error_class
+):
+    """PostgreSQL refused a value (a nonce longer than its column was the reviewer's case): a
+    400 that names bad input, not "cannot reach its database" and a Retry-After."""
+    app, _secret = confidential
+    client.force_login(end_user)
+
+    def refuse_code(execute, sql, params, many, context):
+        if 'INSERT INTO "server_authorizationcode"' in sql:
+            raise error_class("value too long for type character varying(255)")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_code):
+        response = client.post(authorization_url(app), {"confirm": "yes"})
+    assert response.status_code == 400, response.status_code
+    assert "Retry-After" not in response
+    page = response.content.decode()
+    assert "cannot reach its database" not in page and "briefly unavailable" not in page
+    assert "invalid_request" in page
+    assert not any("unavailable" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("error_class", [DataError, IntegrityError])
+def test_a_refused_value_at_a_protocol_endpoint_is_a_400_json(client, confidential, error_class):
+    app, secret = confidential
+
+    def refuse_token(execute, sql, params, many, context):
+        if 'INSERT INTO "server_token"' in sql:
+            raise error_class("duplicate key value violates unique constraint")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_token):
+        response = client.post(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic_header(app.client_id, secret),
+        )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "Retry-After" not in response
+    assert Token.objects.count() == 0
+
+
+def test_a_broken_connection_is_an_outage(client, confidential):
+    app, secret = confidential
+
+    def broken(execute, sql, params, many, context):
+        raise InterfaceError("connection already closed")
+
+    with connection.execute_wrapper(broken):
+        response = client.post(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic_header(app.client_id, secret),
+        )
+    assert_unavailable(response)

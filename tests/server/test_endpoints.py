@@ -475,3 +475,61 @@ def test_introspection_of_another_clients_token_is_inactive_unless_allowed(clien
     assert (
         form(client, "/oauth/introspect", {"token": token}, HTTP_AUTHORIZATION=auth).json()["active"] is True
     )
+
+
+# --- one client per request (RFC 6749 §2.3) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/oauth/token", {"grant_type": "client_credentials"}),
+        ("/oauth/revoke", {"token": "oat_unknown"}),
+        ("/oauth/introspect", {"token": "oat_unknown"}),
+    ],
+)
+def test_basic_auth_as_one_client_with_another_client_id_in_the_body_is_refused(
+    client, confidential, make_client, path, data
+):
+    app, secret = confidential
+    other, _ = make_client("Other app")
+    response = form(
+        client,
+        path,
+        {**data, "client_id": other.client_id},
+        HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+    )
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert "client_id" in body["error_description"]
+    assert not Token.objects.exists()
+
+
+def test_basic_auth_with_its_own_client_id_in_the_body_is_accepted(client, confidential):
+    app, secret = confidential
+    response = form(
+        client,
+        "/oauth/token",
+        {"grant_type": "client_credentials", "client_id": app.client_id},
+        HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("auth", ["basic", "post"])
+def test_failed_client_authentication_is_described_in_plain_words(client, confidential, auth):
+    app, _secret = confidential
+    if auth == "basic":
+        response = client_credentials(client, app.client_id, "ocs_wrong")
+    else:
+        response = form(
+            client,
+            "/oauth/token",
+            {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": "ocs_wrong"},
+        )
+    description = response.json()["error_description"]
+    assert response.json()["error"] == "invalid_client"
+    # Not a Python list ("methods: ['client_secret_basic', ...]"): words a developer can act on.
+    assert "[" not in description and "'" not in description, description
+    assert "client_secret_basic, client_secret_post" in description

@@ -12,7 +12,16 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CACHE_URL", "REDIS_URL", "OAUTH_CONSOLE_TESTING"}
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "CACHE_URL",
+            "REDIS_URL",
+            "OAUTH_CONSOLE_TESTING",
+            "OAUTH2_ISSUER",
+        }
     }
     clean.update(env)
     return subprocess.run(
@@ -27,7 +36,7 @@ def test_production_refuses_the_default_secret_key_with_an_explanation():
 
 
 def test_production_starts_with_a_real_secret_key():
-    result = _manage("check", DEBUG="0", SECRET_KEY="x" * 64)
+    result = _manage("check", DEBUG="0", SECRET_KEY="x" * 64, OAUTH2_ISSUER="https://auth.example.com")
     assert result.returncode == 0, result.stderr
 
 

@@ -132,6 +132,28 @@ def on_token_issued(
     )
 
 
+@receiver(oauth2_signals.token_request_refused, dispatch_uid="audit.token_request_refused")
+@guarded
+def on_token_request_refused(
+    sender, client=None, grant_type=None, error=None, description=None, request=None, **kwargs
+) -> None:
+    client_id = client_id_of(client)
+    detail = {"grant_type": grant_type, "error": error, "description": description}
+    # Like token_issued, the refusal absorbs the request's client_authenticated: one event that
+    # says the client authenticated (and how) and what it was refused.
+    authenticated = take_deferred_authentication(client_id)
+    if authenticated is not None:
+        detail["client_auth_method"] = authenticated.method
+    recorder.record(
+        EventType.TOKEN_REFUSED,
+        outcome=Outcome.FAILURE,
+        client_id=client_id,
+        request=request,
+        detail=detail,
+        **client_actor(client_id),
+    )
+
+
 @receiver(oauth2_signals.token_authenticated, dispatch_uid="audit.token_authenticated")
 @guarded
 def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:

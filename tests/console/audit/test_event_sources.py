@@ -280,6 +280,40 @@ def test_refresh_token_reuse_records_detection_and_family_revocation(signed_in, 
     assert family.detail["criteria"] == {"family_id": str(first.family_id)}
 
 
+def test_refresh_with_a_revoked_refresh_token_records_the_refusal(signed_in, app, http):
+    """Found in review: the refused refresh left only "Client authenticated / Success"."""
+    client, secret = app
+    tokens, _, _ = code_flow_tokens(signed_in, app)
+    revoke = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+    auth = {"HTTP_AUTHORIZATION": basic_auth(client.client_id, secret)}
+    assert form(http, "/oauth/revoke", revoke, **auth).status_code == 200
+    before = AuditEvent.objects.count()
+
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    response = form(http, "/oauth/token", refresh, **auth)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+    new_events = list(AuditEvent.objects.filter(id__gt=AuditEvent.objects.order_by("id")[before - 1].id))
+    assert [event.event_type for event in new_events] == ["token_refused"]
+    refused = new_events[0]
+    assert refused.outcome == "failure"
+    assert refused.client_id == client.client_id
+    assert refused.actor_label == f"client:{client.client_id}"
+    assert refused.detail["grant_type"] == "refresh_token"
+    assert refused.detail["error"] == "invalid_grant"
+    assert refused.detail["client_auth_method"] == "client_secret_basic"
+    assert refused.ip_address == "203.0.113.9"
+    assert tokens["refresh_token"] not in all_stored_text()
+
+
+def test_a_token_request_refused_before_client_authentication_records_only_that_failure(http, app):
+    client, _ = app
+    response = client_credentials(http, (client, "ocs_wrong"))
+    assert response.status_code == 401
+    assert count("client_authentication_failed") == 1
+    assert count("token_refused") == 0
+
+
 def test_authorization_code_replay_records_replay_and_revocation(signed_in, app):
     client, secret = app
     _, code, verifier = code_flow_tokens(signed_in, app)
