@@ -198,6 +198,11 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
                 name="server_client_rotate_secret",
             ),
             path(
+                "<path:object_id>/secret/",
+                wrap(lambda request, object_id: views.show_secret_once(request, self, object_id)),
+                name="server_client_secret_once",
+            ),
+            path(
                 "<path:object_id>/secrets/<int:secret_id>/expire/",
                 wrap(
                     lambda request, object_id, secret_id: views.expire_secret(

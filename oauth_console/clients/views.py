@@ -2,8 +2,9 @@
 
 Served from the client's admin URLs (so the admin's login, staff check and CSRF apply) and
 rendered in the site layout with crispy forms. Every write is one call to `server.services`.
-A plain secret exists only in the response to the POST that created it: it is rendered into
-that page, marked `no-store`, and kept nowhere (not in the session, not in a message).
+A plain secret is shown by the GET that follows the POST which made it (`shown_once`): the
+POST keeps it in the session and redirects, the page takes it out as it renders it, `no-store`.
+A reload shows "already shown" and repeats nothing.
 """
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from oauth_console.clients import shown_once
 from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
 from server import policies, selectors, services
 from server.actors import Actor
@@ -64,10 +66,27 @@ def _client_page(client: Client, model_admin) -> str:
     return reverse("admin:server_client_change", args=[client.pk], current_app=model_admin.admin_site.name)
 
 
-def secret_once_response(
-    request: HttpRequest, model_admin, *, client: Client, secret: str | None, heading: str
-) -> HttpResponse:
-    """The one page that shows a plain secret; never cached, never stored."""
+def _secret_page_url(client: Client, model_admin) -> str:
+    return reverse(
+        "admin:server_client_secret_once", args=[client.pk], current_app=model_admin.admin_site.name
+    )
+
+
+def redirect_to_secret(request: HttpRequest, model_admin, client: Client, secret: str | None, kind: str):
+    """Keep `secret` for one showing and send the browser to the page that shows it."""
+    shown_once.keep(request, shown_once.client_slot(client.pk), secret, kind)
+    return HttpResponseRedirect(_secret_page_url(client, model_admin))
+
+
+def show_secret_once(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """The one page that shows a plain secret, on its first GET after the create or rotate."""
+    if not (request.user.has_perm(MANAGE_PERMISSION) or request.user.has_perm(ROTATE_PERMISSION)):
+        raise PermissionDenied
+    client = get_object_or_404(Client, pk=object_id)
+    entry = shown_once.take(request, shown_once.client_slot(client.pk))
+    waiting, secret = entry is not None, (entry or {}).get("secret")
+    headings = {"created": f"Client {client.name} created", "rotated": f"New secret for {client.name}"}
+    heading = headings.get((entry or {}).get("kind"), f"Secret of {client.name}")
     response = TemplateResponse(
         request,
         "console/clients/secret_once.html",
@@ -78,7 +97,12 @@ def secret_once_response(
             heading=heading,
             client=client,
             secret=secret,
+            waiting=waiting,
             client_url=_client_page(client, model_admin),
+            rotate_url=reverse(
+                "admin:server_client_rotate_secret", args=[client.pk], current_app=model_admin.admin_site.name
+            ),
+            can_rotate=request.user.has_perm(ROTATE_PERMISSION),
         ),
     )
     add_never_cache_headers(response)
@@ -86,7 +110,7 @@ def secret_once_response(
 
 
 def create_client(request: HttpRequest, model_admin) -> HttpResponse:
-    """GET: the form. POST: create through services.create_client and show the secret once."""
+    """GET: the form. POST: create through services.create_client, then show the secret once."""
     _require(request, MANAGE_PERMISSION)
     form = ClientCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -97,9 +121,7 @@ def create_client(request: HttpRequest, model_admin) -> HttpResponse:
         except policies.PolicyError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
-            return secret_once_response(
-                request, model_admin, client=client, secret=secret, heading=f"Client {client.name} created"
-            )
+            return redirect_to_secret(request, model_admin, client, secret, "created")
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(
         request,
@@ -110,7 +132,7 @@ def create_client(request: HttpRequest, model_admin) -> HttpResponse:
 
 
 def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
-    """GET: grace-period form and the client's secrets. POST: rotate and show the new secret once."""
+    """GET: grace-period form and the client's secrets. POST: rotate, then show the new secret once."""
     _require(request, ROTATE_PERMISSION)
     client = get_object_or_404(Client, pk=object_id)
     if client.is_public:
@@ -120,9 +142,7 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
         secret, _row = services.rotate_client_secret(
             client, actor=Actor.operator(request.user), grace=form.grace_period()
         )
-        return secret_once_response(
-            request, model_admin, client=client, secret=secret, heading=f"New secret for {client.name}"
-        )
+        return redirect_to_secret(request, model_admin, client, secret, "rotated")
     return TemplateResponse(
         request,
         "console/clients/rotate_secret.html",
