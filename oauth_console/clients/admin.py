@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
-from oauth_console.clients import views
+from oauth_console.clients import import_files, import_report, views
 from oauth_console.clients.forms import ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
 from server import policies, selectors, services
@@ -102,8 +102,10 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
 
     form = ClientSettingsForm
     resource_classes = [ClientResource]
-    import_formats = [CSV, JSON, XLSX]
+    import_formats = import_files.IMPORT_FORMATS  # CSV, JSON, XLSX, read strictly
     export_formats = [CSV, JSON, XLSX]
+    import_form_class = import_files.ClientImportForm
+    import_template_name = "console/clients/import.html"
     change_form_template = "console/clients/client_change_form.html"
 
     list_display = (
@@ -290,6 +292,19 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
             **super().get_import_resource_kwargs(request, **kwargs),
             "actor": Actor.operator(request.user),
         }
+
+    def add_data_read_fail_error_to_form(self, form, e: Exception) -> None:
+        # import-export would show the exception's class name ("'BadZipFile' encountered…").
+        form.add_error("import_file", import_files.read_error_message(e))
+
+    def import_action(self, request: HttpRequest, **kwargs):
+        response = super().import_action(request, **kwargs)
+        result = getattr(response, "context_data", {}).get("result")
+        if result is not None:
+            # Our template lists these instead of import-export's tracebacks and hover badges.
+            response.context_data["file_problems"] = import_report.file_problems(result)
+            response.context_data["row_problems"] = import_report.row_problems(result)
+        return response
 
     def process_result(self, result, request: HttpRequest):
         response = super().process_result(result, request)
