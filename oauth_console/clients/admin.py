@@ -223,6 +223,10 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
         ]
         return custom + super().get_urls()
 
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        # The client's audit events: services write every change, ModelAdmin's LogEntry sees none.
+        return views.client_history(request, self, object_id)
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         # A ModelAdmin save would bypass services and lose the secret: a view of our own instead.
         return views.create_client(request, self)

@@ -14,7 +14,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
 
+from oauth_console.audit import selectors as audit_selectors
 from oauth_console.clients import shown_once
 from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
 from server import policies, selectors, services
@@ -221,4 +223,51 @@ def change_status(request: HttpRequest, model_admin, object_id: str, action: str
             consequence=consequence,
             client_url=client_url,
         ),
+    )
+
+
+def _describe(value) -> str:
+    """An audit detail value as words, not a Python repr: lists joined, [old, new] as a change."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_describe(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        if len(value) == 2 and not any(isinstance(item, list | tuple | dict) for item in value):
+            return f"{_describe(value[0])} → {_describe(value[1])}"
+        return ", ".join(_describe(item) for item in value) or "—"
+    if value in (None, ""):
+        return "—"
+    return str(value)
+
+
+def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """The admin's History page of a client: its audit events (every write goes through services,
+    so Django's LogEntry history would be empty), and a link to the filtered audit log."""
+    client = get_object_or_404(Client, pk=object_id)
+    if not model_admin.has_view_or_change_permission(request, client):
+        raise PermissionDenied
+    events = [
+        (event, [(key.replace("_", " "), _describe(value)) for key, value in event.detail.items()])
+        for event in audit_selectors.client_history(client.client_id)
+    ]
+    audit_url = None
+    if request.user.has_perm("audit.view_auditevent"):
+        audit_url = (
+            reverse("admin:audit_auditevent_changelist", current_app=model_admin.admin_site.name)
+            + "?"
+            + urlencode({"client_id": client.client_id})
+        )
+    opts = model_admin.opts
+    return TemplateResponse(
+        request,
+        "console/clients/client_history.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": f"History: {client.name}",
+            "subtitle": None,
+            "object": client,
+            "opts": opts,
+            "module_name": str(opts.verbose_name_plural).capitalize(),
+            "events": events,
+            "audit_url": audit_url,
+        },
     )
