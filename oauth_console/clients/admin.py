@@ -108,12 +108,15 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     import_template_name = "console/clients/import.html"
     change_form_template = "console/clients/client_change_form.html"
 
+    class Media:
+        css = {"all": ("console/clients/admin.css",)}
+
     list_display = (
         "name",
         "client_id",
         "owner",
         "client_type",
-        "status",
+        "status_badge",
         "grant_types",
         "created_at",
         "active_tokens",
@@ -128,7 +131,17 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("name", "client_id", "client_type", "status", "status_reason", "owner", "source")},
+            {
+                "fields": (
+                    "name",
+                    "client_id",
+                    "client_type",
+                    "status_badge",
+                    "status_reason",
+                    "owner",
+                    "source",
+                )
+            },
         ),
         (
             "What it may do",
@@ -143,7 +156,7 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
     readonly_fields = (
         "client_id",
         "client_type",
-        "status",
+        "status_badge",
         "status_reason",
         "owner",
         "source",
@@ -178,6 +191,12 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return ClientChangeList
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, client: Client) -> str:
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>', client.status, client.get_status_display()
+        )
 
     @admin.display(description="active tokens")
     def active_tokens(self, client: Client) -> int | str:
@@ -258,8 +277,15 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
         clients = list(objs)
         tokens = Token.objects.filter(client__in=clients).count()
         secrets = ClientSecret.objects.filter(client__in=clients).count()
+        stats = selectors.client_token_stats([client.pk for client in clients])
+        active = sum(stat.active_tokens for stat in stats.values())
         summary = [str(client) for client in clients]
-        counts = {"clients": len(clients), "secrets": secrets, "tokens": tokens}
+        counts = {
+            "clients": len(clients),
+            "secrets": secrets,
+            "tokens": tokens,
+            "active tokens (they stop working at once)": active,
+        }
         perms_needed = set() if self.has_delete_permission(request) else {"client"}
         return summary, counts, perms_needed, []
 
