@@ -1,19 +1,14 @@
 """Clients in the admin. Thin: forms validate through policies, views and hooks call services."""
 
-import csv
-import io
-
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
-from oauth_console.clients import import_files, import_report, views
+from oauth_console.clients import import_files, import_report, shown_once, views
 from oauth_console.clients.forms import ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
 from server import policies, selectors, services
@@ -219,6 +214,11 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
                 name="server_client_rotate_secret",
             ),
             path(
+                "import/secrets/",
+                wrap(lambda request: views.imported_secrets(request, self)),
+                name="server_client_imported_secrets",
+            ),
+            path(
                 "<path:object_id>/secret/",
                 wrap(lambda request, object_id: views.show_secret_once(request, self, object_id)),
                 name="server_client_secret_once",
@@ -336,25 +336,22 @@ class ClientAdmin(ImportExportMixin, admin.ModelAdmin):
             response.context_data["row_problems"] = import_report.row_problems(result)
         return response
 
+    def process_import(self, request: HttpRequest, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:
+            # The confirmed file is removed once imported: this is the same confirmation again
+            # (a resubmitted form), or one left so long that the temporary file is gone.
+            messages.warning(
+                request, "This import was already done (or waited too long): nothing was imported again."
+            )
+            return HttpResponseRedirect(reverse("admin:server_client_changelist"))
+
     def process_result(self, result, request: HttpRequest):
         response = super().process_result(result, request)
         secrets = getattr(result, "issued_secrets", [])
         if not secrets:
             return response
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["client_id", "name", "client_secret"])
-        writer.writerows(secrets)
-        page = TemplateResponse(
-            request,
-            "console/clients/import_secrets.html",
-            {
-                **self.admin_site.each_context(request),
-                "console_section": "clients",
-                "title": "Imported clients' secrets",
-                "secrets": secrets,
-                "secrets_csv": buffer.getvalue(),
-            },
-        )
-        add_never_cache_headers(page)
-        return page
+        # Shown once by a GET after this redirect, as for a single client (`shown_once`).
+        shown_once.keep(request, views.IMPORT_SLOT, [list(row) for row in secrets], "imported")
+        return HttpResponseRedirect(reverse("admin:server_client_imported_secrets"))

@@ -15,8 +15,9 @@ SESSION_KEY = "secrets_shown_once"
 MAX_AGE = 10 * 60  # seconds a secret waits in the session for its one showing
 
 
-def keep(request: HttpRequest, slot: str, secret: str | None, kind: str = "") -> None:
-    """Keep `secret` for the next `take` of `slot` in this session (None: a client without one).
+def keep(request: HttpRequest, slot: str, secret: str | list | None, kind: str = "") -> None:
+    """Keep `secret` for the next `take` of `slot` in this session (None: a client without one;
+    a list: an import's [client_id, name, secret] rows).
 
     `kind` says what made it ("created", "rotated"), for the page's wording.
     """

@@ -7,6 +7,9 @@ POST keeps it in the session and redirects, the page takes it out as it renders 
 A reload shows "already shown" and repeats nothing.
 """
 
+import csv
+import io
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,6 +27,7 @@ from server.actors import Actor
 from server.models import Client, ClientSecret
 
 MANAGE_PERMISSION = "server.manage_clients"
+IMPORT_SLOT = "client-import"  # the shown_once slot of an import's new secrets
 ROTATE_PERMISSION = "server.rotate_client_secret"
 
 # action -> (new status, statuses it applies to, button text, what happens)
@@ -271,3 +275,28 @@ def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpRes
             "audit_url": audit_url,
         },
     )
+
+
+def imported_secrets(request: HttpRequest, model_admin) -> HttpResponse:
+    """The secrets of the clients an import just created, on the first GET after it; then gone."""
+    _require(request, MANAGE_PERMISSION)
+    entry = shown_once.take(request, IMPORT_SLOT)
+    secrets = [tuple(row) for row in entry["secret"]] if entry else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["client_id", "name", "client_secret"])
+    writer.writerows(secrets)
+    page = TemplateResponse(
+        request,
+        "console/clients/import_secrets.html",
+        _context(
+            request,
+            model_admin,
+            title="Imported clients' secrets",
+            secrets=secrets,
+            waiting=entry is not None,
+            secrets_csv=buffer.getvalue(),
+        ),
+    )
+    add_never_cache_headers(page)
+    return page

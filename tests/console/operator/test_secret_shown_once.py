@@ -94,3 +94,35 @@ def test_the_show_page_of_someone_elses_session_shows_nothing(ops, ops_user, cli
 def test_the_show_page_needs_the_manage_or_rotate_permission(ops, readonly):
     created = ops.post(reverse("admin:server_client_add"), create_form())
     assert readonly.get(created["Location"]).status_code == 403
+
+
+def test_imported_clients_secrets_are_shown_once_after_a_redirect(ops):
+    from tests.console.operator.test_import_export import GOOD_ROWS, confirm, csv_file, preview
+
+    checked = preview(ops, csv_file(GOOD_ROWS))
+    done = confirm(ops, checked)
+    assert done.status_code == 302
+    first = ops.get(done["Location"])
+    assert first.status_code == 200
+    assert "no-store" in first["Cache-Control"]
+    secrets = first.context["secrets"]
+    assert len(secrets) == 2
+    for client_id, _name, secret in secrets:
+        assert secret in first.content.decode()
+        assert Client.objects.get(client_id=client_id).check_client_secret(secret)
+    again = ops.get(done["Location"])
+    assert "already shown" in again.content.decode()
+    assert all(secret not in again.content.decode() for _c, _n, secret in secrets)
+    assert Client.objects.count() == 3
+
+
+def test_confirming_the_same_import_twice_is_a_message_not_an_error(ops):
+    from tests.console.operator.test_import_export import GOOD_ROWS, confirm, csv_file, preview
+
+    checked = preview(ops, csv_file(GOOD_ROWS))
+    assert confirm(ops, checked).status_code == 302
+    again = confirm(ops, checked)
+    assert again.status_code == 302
+    assert Client.objects.count() == 3
+    followed = ops.get(again["Location"])
+    assert "already" in followed.content.decode()
