@@ -53,3 +53,30 @@ def test_rotate_redirects_and_shows_the_new_secret_once(dev_client, app):
 def test_the_show_page_of_another_developers_app_is_not_found(dev_client, others_app):
     client, _secret = others_app
     assert dev_client.get(f"/developers/apps/{client.client_id}/secret/").status_code == 404
+
+
+def test_an_initial_access_token_is_shown_once_after_a_redirect(client, operator):
+    from server.models import InitialAccessToken
+
+    client.force_login(operator)
+    response = client.post(
+        "/admin/server/initialaccesstoken/add/",
+        {
+            "description": "Partner onboarding",
+            "max_registrations": "3",
+            "allowed_scope": ["profile"],
+            "allowed_grant_types": ["authorization_code"],
+        },
+    )
+    assert response.status_code == 302
+    assert "oia_" not in response["Location"]
+    first = client.get(response["Location"])
+    assert first.status_code == 200
+    assert "no-store" in first["Cache-Control"]
+    plain = first.context["plain"]
+    assert plain.startswith("oia_") and plain in first.content.decode()
+    assert 'data-copy-target="initial-access-token"' in first.content.decode()
+    again = client.get(response["Location"])
+    assert plain not in again.content.decode()
+    assert "already shown" in again.content.decode()
+    assert InitialAccessToken.objects.count() == 1
