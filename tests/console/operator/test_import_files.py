@@ -150,17 +150,28 @@ def test_a_file_over_the_row_cap_is_refused(ops, settings, file_format):
     assert_plain(preview(ops, upload_file, file_format), "at most 2 rows")
 
 
-def test_an_xlsx_and_a_json_file_still_import(ops):
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(HEADERS)
-    for row in GOOD_ROWS:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = preview(ops, upload("clients.xlsx", buffer.getvalue()), "xlsx")
+@pytest.mark.parametrize("file_format", ["xlsx", "json"])
+def test_an_xlsx_or_a_json_file_still_imports(ops, file_format):
+    import json
+
+    from tests.console.operator.test_import_export import confirm
+
+    if file_format == "xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(HEADERS)
+        for row in GOOD_ROWS:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        content = buffer.getvalue()
+    else:
+        content = json.dumps([dict(zip(HEADERS, row, strict=True)) for row in GOOD_ROWS]).encode()
+    response = preview(ops, upload(f"clients.{file_format}", content), file_format)
     assert response.context["confirm_form"] is not None, page_text(response)[-2000:]
-    assert not response.context["result"].has_validation_errors()
+    assert confirm(ops, response).status_code == 302
+    assert Client.objects.count() == len(GOOD_ROWS)
+    assert Client.objects.get(client_id="imported-spa").token_endpoint_auth_method == "none"
 
 
 def test_the_import_page_states_the_caps(ops, settings):
