@@ -27,8 +27,8 @@ from server.actors import Actor
 from server.models import Client, ClientSecret
 
 MANAGE_PERMISSION = "server.manage_clients"
-IMPORT_SLOT = "client-import"  # the shown_once slot of an import's new secrets
 ROTATE_PERMISSION = "server.rotate_client_secret"
+IMPORT_SLOT = "client-import"  # the shown_once slot of an import's new secrets
 
 # action -> (new status, statuses it applies to, button text, what happens)
 STATUS_ACTIONS = {
@@ -231,16 +231,26 @@ def change_status(request: HttpRequest, model_admin, object_id: str, action: str
 
 
 def _describe(value) -> str:
-    """An audit detail value as words, not a Python repr: lists joined, [old, new] as a change."""
+    """An audit detail value as words, not a Python repr."""
     if isinstance(value, dict):
         return "; ".join(f"{key}: {_describe(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):
-        if len(value) == 2 and not any(isinstance(item, list | tuple | dict) for item in value):
-            return f"{_describe(value[0])} → {_describe(value[1])}"
         return ", ".join(_describe(item) for item in value) or "—"
     if value in (None, ""):
         return "—"
     return str(value)
+
+
+def _describe_detail(key: str, value) -> str:
+    # client_changed records {"changes": {field: [old, new]}}.
+    if key == "changes" and isinstance(value, dict):
+        return "; ".join(
+            f"{field}: {_describe(change[0])} → {_describe(change[1])}"
+            if isinstance(change, list | tuple) and len(change) == 2
+            else f"{field}: {_describe(change)}"
+            for field, change in value.items()
+        )
+    return _describe(value)
 
 
 def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
@@ -250,7 +260,10 @@ def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpRes
     if not model_admin.has_view_or_change_permission(request, client):
         raise PermissionDenied
     events = [
-        (event, [(key.replace("_", " "), _describe(value)) for key, value in event.detail.items()])
+        (
+            event,
+            [(key.replace("_", " "), _describe_detail(key, value)) for key, value in event.detail.items()],
+        )
         for event in audit_selectors.client_history(client.client_id)
     ]
     audit_url = None

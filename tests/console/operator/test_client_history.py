@@ -69,6 +69,17 @@ def test_history_lists_the_clients_audit_events_newest_first(root, viewer):
     assert "/admin/audit/auditevent/" not in body
 
 
+def test_history_shows_changes_as_old_and_new_values(root):
+    client = lifecycle(root)
+    from server import services
+    from server.actors import Actor
+
+    services.update_client(client, actor=Actor.system("tests"), name="Payroll v2")
+    body = root.get(reverse("admin:server_client_history", args=[client.pk])).content.decode()
+    assert "name: Payroll → Payroll v2" in body
+    assert "[" not in body.split('id="change-history"')[1].split("</table>")[0]  # no Python lists
+
+
 def test_history_links_to_the_filtered_audit_log_for_those_who_may_read_it(root):
     client = lifecycle(root)
     body = root.get(reverse("admin:server_client_history", args=[client.pk])).content.decode()
