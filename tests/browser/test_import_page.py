@@ -56,3 +56,19 @@ def test_a_file_without_client_id_gets_a_sentence(live_server, page, operator, t
     page.get_by_text("The file has no client_id column").wait_for()
     assert "Traceback" not in page.content()
     screenshot(page, "console-import-missing-column")
+
+
+def test_the_preview_of_a_long_file_fits_the_window(live_server, page, operator, tmp_path):
+    base = live_server.url
+    sign_in(page, base, "/admin/server/client/import/")
+    rows = "".join(
+        f"wide{i},{'Wide name ' * 8},public,https://a.example.com/{'p' * 150},authorization_code,profile\n"
+        for i in range(1, 4)
+    )
+    upload(page, base, tmp_path, HEADER + rows)
+    page.get_by_role("button", name="Confirm import").wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], width
+    # What will be saved: a public client authenticates with "none".
+    assert "none" in page.locator("table.import-preview").inner_text()
+    screenshot(page, "console-import-preview-wide")
