@@ -350,6 +350,11 @@ PORTAL_AUTO_APPROVE = env_bool("PORTAL_AUTO_APPROVE", False)
 CONSOLE_EXACT_COUNT_LIMIT = env_int("CONSOLE_EXACT_COUNT_LIMIT", 10_000)
 # Seconds the dashboard's charts are cached (0: computed on every view).
 CONSOLE_DASHBOARD_CACHE_SECONDS = env_int("CONSOLE_DASHBOARD_CACHE_SECONDS", 60)
+# Client imports: files larger or longer than this are refused with a message. Every row goes
+# through create_client twice (preview, then save), each within one request: the defaults keep
+# both well inside gunicorn's 30-second timeout.
+CONSOLE_IMPORT_MAX_BYTES = env_int("CONSOLE_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+CONSOLE_IMPORT_MAX_ROWS = env_int("CONSOLE_IMPORT_MAX_ROWS", 1_000)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

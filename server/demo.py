@@ -1,4 +1,4 @@
-"""Demo data for `make run`: two users and two clients, created once and reset on every run.
+"""Demo data for `make run`: one user per role and two clients, created once and reset on every run.
 
 Secrets are stored only as digests, so a second run cannot print the first run's secret: it
 rotates the confidential client's secret (the old one stops working at once) and prints the new
@@ -9,6 +9,7 @@ unless forced.
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from server import policies, services
@@ -21,6 +22,13 @@ OPERATOR_USERNAME = "admin"
 OPERATOR_PASSWORD = "admin-demo-password"
 END_USER_USERNAME = "alice"
 END_USER_PASSWORD = "alice-demo-password"
+DEVELOPER_USERNAME = "dev"
+DEVELOPER_PASSWORD = "dev-demo-password"
+SECURITY_USERNAME = "security"
+SECURITY_PASSWORD = "security-demo-password"
+# The console's read-only audit group (made by its audit app's data migration). Looked up by
+# name: the server layer imports nothing from the console.
+SECURITY_GROUP = "security"
 
 # Fixed, readable client ids, so that a re-run finds the same clients and the printed commands
 # stay the same from one run to the next.
@@ -71,6 +79,8 @@ class DemoData:
 
     operator: DemoUser
     end_user: DemoUser
+    developer: DemoUser
+    security: DemoUser
     confidential: DemoClient
     public: DemoClient
 
@@ -88,9 +98,24 @@ def seed_demo() -> DemoData:
         end_user = _demo_user(
             END_USER_USERNAME, END_USER_PASSWORD, email="alice@example.com", first_name="Alice"
         )
-        confidential = _demo_client(CONFIDENTIAL_CLIENT_ID, owner=operator.user)
-        public = _demo_client(PUBLIC_CLIENT_ID, owner=operator.user)
-    return DemoData(operator=operator, end_user=end_user, confidential=confidential, public=public)
+        developer = _demo_user(DEVELOPER_USERNAME, DEVELOPER_PASSWORD, email="dev@example.com")
+        security = _demo_user(
+            SECURITY_USERNAME, SECURITY_PASSWORD, email="security@example.com", is_staff=True
+        )
+        group = Group.objects.filter(name=SECURITY_GROUP).first()
+        if group is not None:
+            security.user.groups.add(group)
+        # The developer owns the demo apps, so the portal has something to show.
+        confidential = _demo_client(CONFIDENTIAL_CLIENT_ID, owner=developer.user)
+        public = _demo_client(PUBLIC_CLIENT_ID, owner=developer.user)
+    return DemoData(
+        operator=operator,
+        end_user=end_user,
+        developer=developer,
+        security=security,
+        confidential=confidential,
+        public=public,
+    )
 
 
 def _demo_user(username: str, password: str, **attributes) -> DemoUser:

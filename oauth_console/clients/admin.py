@@ -1,20 +1,15 @@
 """Clients in the admin. Thin: forms validate through policies, views and hooks call services."""
 
-import csv
-import io
-
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
-from oauth_console.clients import views
+from oauth_console.clients import import_files, import_report, shown_once, views
 from oauth_console.clients.forms import ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
@@ -104,8 +99,10 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
 
     form = ClientSettingsForm
     resource_classes = [ClientResource]
-    import_formats = [CSV, JSON, XLSX]
+    import_formats = import_files.IMPORT_FORMATS  # CSV, JSON, XLSX, read strictly
     export_formats = [CSV, JSON, XLSX]
+    import_form_class = import_files.ClientImportForm
+    import_template_name = "console/clients/import.html"
     change_form_template = "console/clients/client_change_form.html"
 
     list_display = (
@@ -113,7 +110,7 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
         "client_id",
         "list_owner",
         "client_type",
-        "status",
+        "status_badge",
         "list_grant_types",
         "list_created_at",
         "active_tokens",
@@ -122,7 +119,7 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
     list_filter = ("status", "client_type", GrantTypeFilter, "source")
 
     class Media:
-        css = {"all": [cells.LIST_CSS]}
+        css = {"all": [cells.LIST_CSS, "console/clients/admin.css"]}
 
     search_fields = ("name", "client_id", "owner__username", "owner__email")
     list_select_related = ("owner",)
@@ -132,7 +129,17 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
     fieldsets = (
         (
             None,
-            {"fields": ("name", "client_id", "client_type", "status", "status_reason", "owner", "source")},
+            {
+                "fields": (
+                    "name",
+                    "client_id",
+                    "client_type",
+                    "status_badge",
+                    "status_reason",
+                    "owner",
+                    "source",
+                )
+            },
         ),
         (
             "What it may do",
@@ -147,7 +154,7 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
     readonly_fields = (
         "client_id",
         "client_type",
-        "status",
+        "status_badge",
         "status_reason",
         "owner",
         "source",
@@ -200,6 +207,12 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
     def list_created_at(self, client: Client) -> str:
         return cells.moment(client.created_at)
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, client: Client) -> str:
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>', client.status, client.get_status_display()
+        )
+
     @admin.display(description="active tokens")
     def active_tokens(self, client: Client) -> int | str:
         stats = getattr(client, "token_stats", None)
@@ -221,6 +234,16 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
                 name="server_client_rotate_secret",
             ),
             path(
+                "import/secrets/",
+                wrap(lambda request: views.imported_secrets(request, self)),
+                name="server_client_imported_secrets",
+            ),
+            path(
+                "<path:object_id>/secret/",
+                wrap(lambda request, object_id: views.show_secret_once(request, self, object_id)),
+                name="server_client_secret_once",
+            ),
+            path(
                 "<path:object_id>/secrets/<int:secret_id>/expire/",
                 wrap(
                     lambda request, object_id, secret_id: views.expire_secret(
@@ -238,6 +261,10 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
             ),
         ]
         return custom + super().get_urls()
+
+    def history_view(self, request: HttpRequest, object_id, extra_context=None):
+        # The client's audit events: services write every change, ModelAdmin's LogEntry sees none.
+        return views.client_history(request, self, object_id)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         # A ModelAdmin save would bypass services and lose the secret: a view of our own instead.
@@ -270,8 +297,15 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
         clients = list(objs)
         tokens = Token.objects.filter(client__in=clients).count()
         secrets = ClientSecret.objects.filter(client__in=clients).count()
+        stats = selectors.client_token_stats([client.pk for client in clients])
+        active = sum(stat.active_tokens for stat in stats.values())
         summary = [str(client) for client in clients]
-        counts = {"clients": len(clients), "secrets": secrets, "tokens": tokens}
+        counts = {
+            "clients": len(clients),
+            "secrets": secrets,
+            "tokens": tokens,
+            "active tokens (they stop working at once)": active,
+        }
         perms_needed = set() if self.has_delete_permission(request) else {"client"}
         return summary, counts, perms_needed, []
 
@@ -309,25 +343,35 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
             "actor": Actor.operator(request.user),
         }
 
+    def add_data_read_fail_error_to_form(self, form, e: Exception) -> None:
+        # import-export would show the exception's class name ("'BadZipFile' encountered…").
+        form.add_error("import_file", import_files.read_error_message(e))
+
+    def import_action(self, request: HttpRequest, **kwargs):
+        response = super().import_action(request, **kwargs)
+        result = getattr(response, "context_data", {}).get("result")
+        if result is not None:
+            # Our template lists these instead of import-export's tracebacks and hover badges.
+            response.context_data["file_problems"] = import_report.file_problems(result)
+            response.context_data["row_problems"] = import_report.row_problems(result)
+        return response
+
+    def process_import(self, request: HttpRequest, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:
+            # The confirmed file is removed once imported: this is the same confirmation again
+            # (a resubmitted form), or one left so long that the temporary file is gone.
+            messages.warning(
+                request, "This import was already done (or waited too long): nothing was imported again."
+            )
+            return HttpResponseRedirect(reverse("admin:server_client_changelist"))
+
     def process_result(self, result, request: HttpRequest):
         response = super().process_result(result, request)
         secrets = getattr(result, "issued_secrets", [])
         if not secrets:
             return response
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["client_id", "name", "client_secret"])
-        writer.writerows(secrets)
-        page = TemplateResponse(
-            request,
-            "console/clients/import_secrets.html",
-            {
-                **self.admin_site.each_context(request),
-                "console_section": "clients",
-                "title": "Imported clients' secrets",
-                "secrets": secrets,
-                "secrets_csv": buffer.getvalue(),
-            },
-        )
-        add_never_cache_headers(page)
-        return page
+        # Shown once by a GET after this redirect, as for a single client (`shown_once`).
+        shown_once.keep(request, views.IMPORT_SLOT, [list(row) for row in secrets], "imported")
+        return HttpResponseRedirect(reverse("admin:server_client_imported_secrets"))

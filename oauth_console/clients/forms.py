@@ -95,6 +95,12 @@ class ClientSettingsForm(forms.ModelForm):
             "require_consent",
             "can_introspect_any_token",
         ]
+        help_texts = {
+            "require_consent": "Ask the user to approve this client every time, even when an earlier "
+            "approval covers the scopes it asks for.",
+            "can_introspect_any_token": "May ask /oauth/introspect about tokens issued to other clients "
+            "(for a resource server). Without it, a client learns only about its own tokens.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -224,8 +224,10 @@ class ClientResource(resources.ModelResource):
         except policies.PolicyError as error:
             field = error.field if error.field in self.fields else "__all__"
             raise ValidationError({field: [str(error)]}) from None
-        instance.pk, instance.client_id = client.pk, client.client_id
-        instance.created_at, instance.source = client.created_at, client.source
+        # The preview's diff reads `instance`: make it what was saved (the auth method derived
+        # from the client type, the normalised lists...), not what the row said.
+        for field in Client._meta.concrete_fields:
+            setattr(instance, field.attname, getattr(client, field.attname))
         if secret:
             self.issued_secrets.append((client.client_id, client.name, secret))
 

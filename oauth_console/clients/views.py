@@ -2,9 +2,13 @@
 
 Served from the client's admin URLs (so the admin's login, staff check and CSRF apply) and
 rendered in the site layout with crispy forms. Every write is one call to `server.services`.
-A plain secret exists only in the response to the POST that created it: it is rendered into
-that page, marked `no-store`, and kept nowhere (not in the session, not in a message).
+A plain secret is shown by the GET that follows the POST which made it (`shown_once`): the
+POST keeps it in the session and redirects, the page takes it out as it renders it, `no-store`.
+A reload shows "already shown" and repeats nothing.
 """
+
+import csv
+import io
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -13,7 +17,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
 
+from oauth_console.audit import selectors as audit_selectors
+from oauth_console.clients import shown_once
 from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
 from server import policies, selectors, services
 from server.actors import Actor
@@ -21,6 +28,7 @@ from server.models import Client, ClientSecret
 
 MANAGE_PERMISSION = "server.manage_clients"
 ROTATE_PERMISSION = "server.rotate_client_secret"
+IMPORT_SLOT = "client-import"  # the shown_once slot of an import's new secrets
 
 # action -> (new status, statuses it applies to, button text, what happens)
 STATUS_ACTIONS = {
@@ -64,10 +72,27 @@ def _client_page(client: Client, model_admin) -> str:
     return reverse("admin:server_client_change", args=[client.pk], current_app=model_admin.admin_site.name)
 
 
-def secret_once_response(
-    request: HttpRequest, model_admin, *, client: Client, secret: str | None, heading: str
-) -> HttpResponse:
-    """The one page that shows a plain secret; never cached, never stored."""
+def _secret_page_url(client: Client, model_admin) -> str:
+    return reverse(
+        "admin:server_client_secret_once", args=[client.pk], current_app=model_admin.admin_site.name
+    )
+
+
+def redirect_to_secret(request: HttpRequest, model_admin, client: Client, secret: str | None, kind: str):
+    """Keep `secret` for one showing and send the browser to the page that shows it."""
+    shown_once.keep(request, shown_once.client_slot(client.pk), secret, kind)
+    return HttpResponseRedirect(_secret_page_url(client, model_admin))
+
+
+def show_secret_once(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """The one page that shows a plain secret, on its first GET after the create or rotate."""
+    if not (request.user.has_perm(MANAGE_PERMISSION) or request.user.has_perm(ROTATE_PERMISSION)):
+        raise PermissionDenied
+    client = get_object_or_404(Client, pk=object_id)
+    entry = shown_once.take(request, shown_once.client_slot(client.pk))
+    waiting, secret = entry is not None, (entry or {}).get("secret")
+    headings = {"created": f"Client {client.name} created", "rotated": f"New secret for {client.name}"}
+    heading = headings.get((entry or {}).get("kind"), f"Secret of {client.name}")
     response = TemplateResponse(
         request,
         "console/clients/secret_once.html",
@@ -78,7 +103,12 @@ def secret_once_response(
             heading=heading,
             client=client,
             secret=secret,
+            waiting=waiting,
             client_url=_client_page(client, model_admin),
+            rotate_url=reverse(
+                "admin:server_client_rotate_secret", args=[client.pk], current_app=model_admin.admin_site.name
+            ),
+            can_rotate=request.user.has_perm(ROTATE_PERMISSION),
         ),
     )
     add_never_cache_headers(response)
@@ -86,7 +116,7 @@ def secret_once_response(
 
 
 def create_client(request: HttpRequest, model_admin) -> HttpResponse:
-    """GET: the form. POST: create through services.create_client and show the secret once."""
+    """GET: the form. POST: create through services.create_client, then show the secret once."""
     _require(request, MANAGE_PERMISSION)
     form = ClientCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -97,9 +127,7 @@ def create_client(request: HttpRequest, model_admin) -> HttpResponse:
         except policies.PolicyError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
-            return secret_once_response(
-                request, model_admin, client=client, secret=secret, heading=f"Client {client.name} created"
-            )
+            return redirect_to_secret(request, model_admin, client, secret, "created")
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(
         request,
@@ -110,7 +138,7 @@ def create_client(request: HttpRequest, model_admin) -> HttpResponse:
 
 
 def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
-    """GET: grace-period form and the client's secrets. POST: rotate and show the new secret once."""
+    """GET: grace-period form and the client's secrets. POST: rotate, then show the new secret once."""
     _require(request, ROTATE_PERMISSION)
     client = get_object_or_404(Client, pk=object_id)
     if client.is_public:
@@ -120,9 +148,7 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
         secret, _row = services.rotate_client_secret(
             client, actor=Actor.operator(request.user), grace=form.grace_period()
         )
-        return secret_once_response(
-            request, model_admin, client=client, secret=secret, heading=f"New secret for {client.name}"
-        )
+        return redirect_to_secret(request, model_admin, client, secret, "rotated")
     return TemplateResponse(
         request,
         "console/clients/rotate_secret.html",
@@ -202,3 +228,88 @@ def change_status(request: HttpRequest, model_admin, object_id: str, action: str
             client_url=client_url,
         ),
     )
+
+
+def _describe(value) -> str:
+    """An audit detail value as words, not a Python repr."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_describe(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_describe(item) for item in value) or "—"
+    if value in (None, ""):
+        return "—"
+    return str(value)
+
+
+def _describe_detail(key: str, value) -> str:
+    # client_changed records {"changes": {field: [old, new]}}.
+    if key == "changes" and isinstance(value, dict):
+        return "; ".join(
+            f"{field}: {_describe(change[0])} → {_describe(change[1])}"
+            if isinstance(change, list | tuple) and len(change) == 2
+            else f"{field}: {_describe(change)}"
+            for field, change in value.items()
+        )
+    return _describe(value)
+
+
+def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """The admin's History page of a client: its audit events (every write goes through services,
+    so Django's LogEntry history would be empty), and a link to the filtered audit log."""
+    client = get_object_or_404(Client, pk=object_id)
+    if not model_admin.has_view_or_change_permission(request, client):
+        raise PermissionDenied
+    events = [
+        (
+            event,
+            [(key.replace("_", " "), _describe_detail(key, value)) for key, value in event.detail.items()],
+        )
+        for event in audit_selectors.client_history(client.client_id)
+    ]
+    audit_url = None
+    if request.user.has_perm("audit.view_auditevent"):
+        audit_url = (
+            reverse("admin:audit_auditevent_changelist", current_app=model_admin.admin_site.name)
+            + "?"
+            + urlencode({"client_id": client.client_id})
+        )
+    opts = model_admin.opts
+    return TemplateResponse(
+        request,
+        "console/clients/client_history.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": f"History: {client.name}",
+            "subtitle": None,
+            "object": client,
+            "opts": opts,
+            "module_name": str(opts.verbose_name_plural).capitalize(),
+            "events": events,
+            "audit_url": audit_url,
+        },
+    )
+
+
+def imported_secrets(request: HttpRequest, model_admin) -> HttpResponse:
+    """The secrets of the clients an import just created, on the first GET after it; then gone."""
+    _require(request, MANAGE_PERMISSION)
+    entry = shown_once.take(request, IMPORT_SLOT)
+    secrets = [tuple(row) for row in entry["secret"]] if entry else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["client_id", "name", "client_secret"])
+    writer.writerows(secrets)
+    page = TemplateResponse(
+        request,
+        "console/clients/import_secrets.html",
+        _context(
+            request,
+            model_admin,
+            title="Imported clients' secrets",
+            secrets=secrets,
+            waiting=entry is not None,
+            secrets_csv=buffer.getvalue(),
+        ),
+    )
+    add_never_cache_headers(page)
+    return page

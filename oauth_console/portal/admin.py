@@ -1,15 +1,20 @@
 """Admin for initial access tokens (RFC 7591 §3): operators issue them, developers register with them.
 
-A token is created through `services.create_initial_access_token` and shown once, on the page
-that answers the "add" form; afterwards the admin shows only its prefix. Tokens are revoked,
+A token is created through `services.create_initial_access_token` and shown once, by the GET
+that follows the "add" form's redirect (`shown_once`: a reload repeats nothing); afterwards the
+admin shows only its prefix. Tokens are revoked,
 never edited or deleted, so the record of who could register what stays.
 """
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from oauth_console.clients import shown_once
 from oauth_console.portal.forms import GRANT_TYPE_LABELS
 from server import policies, services
 from server.actors import Actor
@@ -128,6 +133,24 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
         plain = getattr(request, "_initial_access_token_plain", None)
         if plain is None:
             return super().response_add(request, obj, post_url_continue)
+        shown_once.keep(request, _slot(obj.pk), plain)
+        return HttpResponseRedirect(reverse("admin:server_initialaccesstoken_created", args=[obj.pk]))
+
+    def get_urls(self):
+        created = path(
+            "<int:object_id>/created/",
+            self.admin_site.admin_view(self.created_view),
+            name="server_initialaccesstoken_created",
+        )
+        return [created, *super().get_urls()]
+
+    def created_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The new token, on the first GET after the add form; then "already shown"."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        obj = get_object_or_404(InitialAccessToken, pk=object_id)
+        entry = shown_once.take(request, _slot(obj.pk))
+        plain = entry["secret"] if entry else None
         response = TemplateResponse(
             request,
             "admin/portal/initialaccesstoken/created.html",
@@ -150,3 +173,7 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("server.add_initialaccesstoken")
+
+
+def _slot(pk: int) -> str:
+    return f"initial-access-token:{pk}"

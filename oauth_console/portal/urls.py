@@ -14,6 +14,7 @@ urlpatterns = [
     # comes last so that it does not swallow the others.
     path("apps/<path:client_id>/edit/", views.client_edit, name="client_edit"),
     path("apps/<path:client_id>/rotate-secret/", views.client_rotate_secret, name="client_rotate_secret"),
+    path("apps/<path:client_id>/secret/", views.client_secret, name="client_secret"),
     path("apps/<path:client_id>/delete/", views.client_delete, name="client_delete"),
     path("apps/<path:client_id>/", views.client_detail, name="client_detail"),
 ]

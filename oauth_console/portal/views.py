@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from oauth_console.clients import shown_once
 from oauth_console.portal import selectors
 from oauth_console.portal.forms import (
     ClientEditForm,
@@ -20,16 +21,15 @@ from oauth_console.portal.forms import (
     RotateSecretForm,
     add_policy_error,
 )
-from server import policies, ratelimit, services
+from server import credentials, policies, ratelimit, services
 from server.actors import Actor
 from server.models import Client
 
 
-def _shows_secret(response: HttpResponse) -> HttpResponse:
-    """A page that carries a plain-text secret must not be stored by any cache or the browser."""
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
+def _redirect_to_secret(request: HttpRequest, client: Client, secret: str | None, kind: str):
+    """Keep `secret` for one showing (see `shown_once`) and send the browser to the page that shows it."""
+    shown_once.keep(request, shown_once.client_slot(client.pk), secret, kind)
+    return redirect("portal:client_secret", client_id=client.client_id)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -62,7 +62,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def client_create(request: HttpRequest) -> HttpResponse:
-    """Register a new app; its secret is shown once, in this response."""
+    """Register a new app, then show its secret once (`client_secret`)."""
     form = ClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -84,10 +84,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
         except policies.PolicyError as error:
             add_policy_error(form, error)
         else:
-            response = render(
-                request, "portal/client_secret.html", {"client": client, "secret": secret, "created": True}
-            )
-            return _shows_secret(response)
+            return _redirect_to_secret(request, client, secret, "created")
     return render(request, "portal/client_form.html", {"form": form, "creating": True})
 
 
@@ -130,19 +127,34 @@ def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
         return response
     form = RotateSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        secret, row = services.rotate_client_secret(
+        secret, _row = services.rotate_client_secret(
             client,
             actor=Actor.developer(request.user),
             grace=services.GRACE_PERIODS[form.cleaned_data["grace"]],
         )
-        previous = client.secrets.exclude(pk=row.pk).order_by("-created_at")
-        response = render(
-            request,
-            "portal/client_secret.html",
-            {"client": client, "secret": secret, "rotated": True, "previous": previous},
-        )
-        return _shows_secret(response)
+        return _redirect_to_secret(request, client, secret, "rotated")
     return render(request, "portal/client_rotate.html", {"client": client, "form": form})
+
+
+@login_required
+@require_http_methods(["GET"])
+def client_secret(request: HttpRequest, client_id: str) -> HttpResponse:
+    """The secret of a new app or a rotation, shown on the first GET after it; then "already shown"."""
+    client = selectors.owned_client(request.user, client_id)
+    entry = shown_once.take(request, shown_once.client_slot(client.pk)) or {}
+    secret, kind = entry.get("secret"), entry.get("kind")
+    context = {
+        "client": client,
+        "secret": secret,
+        "waiting": bool(entry),
+        "created": kind == "created",
+        "rotated": kind == "rotated",
+    }
+    if kind == "rotated" and secret:
+        context["previous"] = client.secrets.exclude(digest=credentials.digest(secret)).order_by(
+            "-created_at"
+        )
+    return shown_once.never_store(render(request, "portal/client_secret.html", context))
 
 
 @login_required

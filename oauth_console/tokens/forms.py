@@ -75,6 +75,18 @@ class BulkRevokeForm(RevokeReasonForm):
             tokens = tokens.filter(issued_at__lt=self.cleaned_data["issued_before"])
         return tokens
 
+    def criteria_in_words(self) -> list[tuple[str, str]]:
+        """What was selected, labelled for people (the confirmation page)."""
+        words = []
+        if self.cleaned_data.get("client_id"):
+            client = self.cleaned_data["client_id"]
+            words.append(("Client", f"{client.name} ({client.client_id})"))
+        if self.cleaned_data.get("username"):
+            words.append(("User", self.cleaned_data["username"].get_username()))
+        if self.cleaned_data.get("issued_before"):
+            words.append(("Issued before", f"{self.cleaned_data['issued_before']:%Y-%m-%d %H:%M} UTC"))
+        return words
+
     def criteria(self) -> dict:
         """What was selected, for the `tokens_revoked` signal and the audit log."""
         described = {}

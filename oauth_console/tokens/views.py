@@ -36,7 +36,11 @@ def bulk_revoke(request: HttpRequest, model_admin) -> HttpResponse:
     """GET: the form. POST: the confirmation page with the count. POST with confirm: revoke."""
     if not request.user.has_perm(REVOKE_PERMISSION):
         raise PermissionDenied
-    context = {**model_admin.admin_site.each_context(request), "title": "Revoke tokens in bulk"}
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Revoke tokens in bulk",
+        "console_section": "tokens",
+    }
     if request.method != "POST":
         form = BulkRevokeForm(initial=_initial_from_query(request))
         return TemplateResponse(request, "console/tokens/bulk_revoke.html", {**context, "form": form})
@@ -52,7 +56,7 @@ def bulk_revoke(request: HttpRequest, model_admin) -> HttpResponse:
         return TemplateResponse(
             request,
             "console/tokens/bulk_revoke_confirm.html",
-            {**context, "form": form, "count": count, "criteria": form.criteria()},
+            {**context, "form": form, "count": count, "criteria": form.criteria_in_words()},
         )
     revoked = services.revoke_tokens(
         tokens,

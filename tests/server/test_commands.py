@@ -446,7 +446,7 @@ def test_seed_demo_is_idempotent_and_prints_working_credentials(settings):
     second, _ = run("seed_demo")
     assert user_model.objects.filter(username="admin").count() == 1
     assert user_model.objects.filter(username="alice").count() == 1
-    assert user_model.objects.count() == 2
+    assert user_model.objects.count() == 4  # admin, alice, dev, security (issue 11: one per role)
     assert Client.objects.count() == 2
     assert "NEW secret" in second
     second_secret = secret_from(second)

@@ -13,9 +13,9 @@ from server import demo, policies
 
 class Command(BaseCommand):
     help = (
-        "Create (or reset) demo data: an operator 'admin', an end user 'alice', a confidential and a "
-        "public demo client; print their credentials. Uses public demo passwords, so it runs only "
-        "with DEBUG on unless --force."
+        "Create (or reset) demo data: an operator 'admin', an end user 'alice', a developer 'dev', "
+        "a security analyst 'security', a confidential and a public demo client; print their "
+        "credentials. Uses public demo passwords, so it runs only with DEBUG on unless --force."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,8 +31,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
-                "seed_demo gives accounts the publicly known passwords admin-demo-password and "
-                "alice-demo-password, so it runs only with DEBUG on (make run sets DEBUG=1). "
+                "seed_demo gives accounts publicly known passwords (admin-demo-password, "
+                "alice-demo-password, ...), so it runs only with DEBUG on (make run sets DEBUG=1). "
                 "Pass --force if you really want demo accounts on this server."
             )
         if not settings.DEBUG:
@@ -56,6 +56,7 @@ class Command(BaseCommand):
         for label, path in (
             ("Home", "/"),
             ("Operator console (admin)", "/admin/"),
+            ("Operator dashboard", "/console/"),
             ("Developer portal", "/developers/"),
             ("Your authorized apps", "/account/apps/"),
             ("Server metadata", "/.well-known/oauth-authorization-server"),
@@ -63,9 +64,14 @@ class Command(BaseCommand):
             out(f"  {label + ':':28} {base}{path}")
 
         out(heading("Users (demo passwords: never use them on a real server)"))
-        for role, account in (("operator, superuser", data.operator), ("end user", data.end_user)):
+        for role, account in (
+            ("operator, superuser: /admin/, /console/", data.operator),
+            ("end user: consent, /account/apps/", data.end_user),
+            ("developer: /developers/ (owns the demo clients)", data.developer),
+            ("security analyst: the audit log in /admin/", data.security),
+        ):
             state = "created" if account.created else "password reset"
-            out(f"  {account.user.get_username():6} / {account.password:22} {role} ({state})")
+            out(f"  {account.user.get_username():8} / {account.password:24} {role} ({state})")
 
         out(heading("Clients"))
         out(f"  {confidential.client.name} (confidential, {'created' if confidential.created else 'reset'})")

@@ -442,6 +442,7 @@ def test_client_lifecycle_through_the_admin(ops):
             "logo_uri": "",
             "contacts": "",
         },
+        follow=True,  # POST -> redirect -> the page that shows the secret once
     )
     assert created.status_code == 200
     client = Client.objects.get(name="Payroll")
@@ -479,7 +480,9 @@ def test_client_lifecycle_through_the_admin(ops):
     ops.post(reverse(status, args=[client.pk, "enable"]), {"reason": ""})
     assert last("client_enabled").detail["new_status"] == "active"
 
-    rotated = ops.post(reverse("admin:server_client_rotate_secret", args=[client.pk]), {"grace": "1h"})
+    rotated = ops.post(
+        reverse("admin:server_client_rotate_secret", args=[client.pk]), {"grace": "1h"}, follow=True
+    )
     assert rotated.status_code == 200
     rotation = last("client_secret_rotated")
     assert (

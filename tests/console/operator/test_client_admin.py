@@ -111,7 +111,7 @@ def test_list_filters_by_status_type_and_grant_type_and_searches_owner(ops, make
 
 
 def test_create_confidential_client_shows_the_secret_once_and_stores_only_its_digest(ops, ops_user):
-    response = ops.post(add_url(), create_form())
+    response = ops.post(add_url(), create_form(), follow=True)  # POST -> 302 -> shown-once page
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -140,6 +140,7 @@ def test_create_public_client_has_no_secret(ops):
         create_form(
             name="Phone app", client_type="public", grant_types=["authorization_code", "refresh_token"]
         ),
+        follow=True,
     )
     assert response.status_code == 200
     client = Client.objects.get(name="Phone app")
@@ -184,7 +185,7 @@ def test_create_refuses_bad_input_next_to_the_field_and_writes_nothing(ops, over
 
 
 def test_loopback_http_redirect_uri_is_accepted(ops):
-    response = ops.post(add_url(), create_form(redirect_uris="http://127.0.0.1:8080/cb"))
+    response = ops.post(add_url(), create_form(redirect_uris="http://127.0.0.1:8080/cb"), follow=True)
     assert response.status_code == 200
     assert Client.objects.get().redirect_uri_list == ["http://127.0.0.1:8080/cb"]
 
@@ -238,7 +239,7 @@ def test_rotate_with_grace_period_keeps_both_secrets_working_until_it_ends(ops, 
     client, old_secret = make_client()
     before = timezone.now()
 
-    response = ops.post(rotate_url(client), {"grace": "1h"})
+    response = ops.post(rotate_url(client), {"grace": "1h"}, follow=True)  # POST -> 302 -> GET
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -262,7 +263,7 @@ def test_rotate_with_grace_period_keeps_both_secrets_working_until_it_ends(ops, 
 
 def test_rotate_immediately_ends_the_old_secret_at_once(ops, make_client):
     client, old_secret = make_client()
-    new_secret = ops.post(rotate_url(client), {"grace": "immediately"}).context["secret"]
+    new_secret = ops.post(rotate_url(client), {"grace": "immediately"}, follow=True).context["secret"]
     assert not client.check_client_secret(old_secret)
     assert client.check_client_secret(new_secret)
 

@@ -99,6 +99,8 @@ def test_preview_changes_nothing_and_confirming_creates_clients_through_the_serv
     assert not ClientSecret.objects.exists()
 
     done = confirm(ops, response)
+    assert done.status_code == 302  # POST -> redirect -> the page that shows the secrets once
+    done = ops.get(done["Location"])
 
     assert done.status_code == 200
     assert "no-store" in done["Cache-Control"]

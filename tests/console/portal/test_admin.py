@@ -32,6 +32,7 @@ def test_create_shows_the_token_once(admin_client, operator):
             "allowed_scope": ["profile", "read"],
             "allowed_grant_types": ["authorization_code", "refresh_token"],
         },
+        follow=True,  # POST -> redirect -> the page that shows the token once
     )
 
     assert response.status_code == 200, response.content

@@ -107,7 +107,9 @@ def test_edit_refuses_bad_input(dev_client, app):
 def test_rotate_secret_with_a_grace_period(dev_client, app, grace, hours):
     client, old_secret = app
     before = timezone.now()
-    response = dev_client.post(f"/developers/apps/{client.client_id}/rotate-secret/", {"grace": grace})
+    response = dev_client.post(
+        f"/developers/apps/{client.client_id}/rotate-secret/", {"grace": grace}, follow=True
+    )
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"

@@ -48,7 +48,7 @@ def test_the_form_offers_what_the_server_allows(dev_client, settings):
 
 
 def test_register_a_confidential_app(dev_client, developer):
-    response = dev_client.post(NEW, VALID)
+    response = dev_client.post(NEW, VALID, follow=True)  # POST -> 302 -> shown-once page
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -78,7 +78,7 @@ def test_auto_approve_setting_makes_apps_active(dev_client, settings):
 
 
 def test_a_public_app_gets_no_secret(dev_client):
-    response = dev_client.post(NEW, {**VALID, "client_type": "public"})
+    response = dev_client.post(NEW, {**VALID, "client_type": "public"}, follow=True)
     assert response.status_code == 200
     client = Client.objects.get()
     assert client.is_public
