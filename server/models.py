@@ -66,6 +66,9 @@ class Client(models.Model):
     # May introspect tokens issued to other clients (a resource server's client).
     can_introspect_any_token = models.BooleanField(default=False)
     registration_access_token_digest = models.CharField(max_length=64, blank=True, default="")
+    # A developer's changes to an approved app that wait for an operator (services.REVIEWED_FIELDS):
+    # {field: stored value}; the app keeps its approved settings until they are approved.
+    pending_changes = models.JSONField(blank=True, default=dict)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -183,9 +183,25 @@ def create_client(
 
 def update_client(client: Client, *, actor: Actor, **changes) -> Client:
     """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client."""
+    diff = _changed_settings(client, changes)
+    if not diff:
+        return client
+    now = timezone.now()
+    with transaction.atomic():
+        for field, (_old, new) in diff.items():
+            setattr(client, field, new)
+        client.save(update_fields=[*diff, "updated_at"])
+        _send_after_commit(signals.client_changed, client=client, changes=diff, actor=actor, at=now)
+    return client
+
+
+def _changed_settings(client: Client, changes: dict) -> dict[str, list]:
+    """Validate `changes` as the settings the client would have; return {field: [old, new]} of
+    the fields whose stored value would change. Raises PolicyError."""
     unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
     if unknown:
         raise policies.PolicyError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    changes = dict(changes)
 
     def listed(field, current):
         value = changes.get(field, current)
@@ -214,19 +230,76 @@ def update_client(client: Client, *, actor: Actor, **changes) -> Client:
         client_uri=valid.client_uri,
         logo_uri=valid.logo_uri,
     )
-    diff = {
+    return {
         field: [getattr(client, field), value]
         for field, value in changes.items()
         if getattr(client, field) != value
     }
-    if not diff:
-        return client
-    now = timezone.now()
+
+
+# --- changes held for an operator's review -----------------------------------------------------
+
+# What an end user judges an app by on the consent page and where it sends them: on an app an
+# operator has approved, a developer's change to these waits for an operator (issue 11, item 11).
+REVIEWED_FIELDS = ("name", "redirect_uris", "client_uri", "logo_uri")
+
+
+def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client:
+    """A developer's change to their own app.
+
+    On an app still pending review everything applies at once (the operator reviews the whole
+    app). Otherwise changes to REVIEWED_FIELDS are validated now and held in `pending_changes`
+    (replacing any earlier proposal) until `approve_client_changes`; the rest applies at once.
+    """
+    if client.status == Client.Status.PENDING:
+        return update_client(client, actor=actor, **changes)
+    diff = _changed_settings(client, changes)
+    held = {field: new for field, (_old, new) in diff.items() if field in REVIEWED_FIELDS}
+    applied = {field: new for field, (_old, new) in diff.items() if field not in REVIEWED_FIELDS}
     with transaction.atomic():
-        for field, (_old, new) in diff.items():
-            setattr(client, field, new)
-        client.save(update_fields=[*diff, "updated_at"])
-        _send_after_commit(signals.client_changed, client=client, changes=diff, actor=actor, at=now)
+        client = update_client(client, actor=actor, **applied) if applied else client
+        if held != client.pending_changes:
+            client.pending_changes = held
+            client.save(update_fields=["pending_changes", "updated_at"])
+            _send_after_commit(
+                signals.client_changed,
+                client=client,
+                changes={field: [getattr(client, field), new] for field, new in held.items()},
+                actor=actor,
+                at=timezone.now(),
+                review="held",
+            )
+    return client
+
+
+def approve_client_changes(client: Client, *, actor: Actor) -> Client:
+    """Apply the app's held changes (validated again: the policy may have moved since)."""
+    held = dict(client.pending_changes or {})
+    if not held:
+        return client
+    with transaction.atomic():
+        client = update_client(client, actor=actor, **held)
+        client.pending_changes = {}
+        client.save(update_fields=["pending_changes", "updated_at"])
+    return client
+
+
+def reject_client_changes(client: Client, *, actor: Actor) -> Client:
+    """Drop the app's held changes; the app keeps the settings an operator approved."""
+    held = dict(client.pending_changes or {})
+    if not held:
+        return client
+    with transaction.atomic():
+        client.pending_changes = {}
+        client.save(update_fields=["pending_changes", "updated_at"])
+        _send_after_commit(
+            signals.client_changed,
+            client=client,
+            changes={field: [new, getattr(client, field)] for field, new in held.items()},
+            actor=actor,
+            at=timezone.now(),
+            review="rejected",
+        )
     return client
 
 

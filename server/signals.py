@@ -8,7 +8,9 @@ modules; the server never calls the console. Every signal is sent after the writ
 Keyword arguments (every signal also gets `actor`, a `server.actors.Actor`, and `at`, a datetime):
 
 client_created            client, secret (plain text or None; receivers must not store it)
-client_changed            client, changes (dict field -> [old, new], secrets never included)
+client_changed            client, changes (dict field -> [old, new], secrets never included),
+                          review (optional: "held" - a developer's change waits for an operator,
+                          changes are [current, proposed]; "rejected" - an operator dropped it)
 client_status_changed     client, old_status, new_status, reason
 client_deleted            client_id, name, tokens_revoked (int)
 client_secret_rotated     client, secret (the new ClientSecret row), previous_expires_at

@@ -12,6 +12,7 @@ from oauth_console import admin_cells as cells
 from oauth_console.clients import import_files, import_report, shown_once, views
 from oauth_console.clients.forms import ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
+from oauth_console.clients.review import ClientReviewAdminMixin
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from server import policies, selectors, services
 from server.actors import Actor
@@ -94,7 +95,7 @@ class GrantTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Client)
-class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmin):
+class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmin):
     """List, create, change, disable, approve, rotate, import and export clients."""
 
     form = ClientSettingsForm
@@ -124,7 +125,13 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
     search_fields = ("name", "client_id", "owner__username", "owner__email")
     list_select_related = ("owner",)
     ordering = ("-created_at",)
-    actions = ["approve_selected", "reject_selected", "disable_selected"]
+    actions = [
+        "approve_selected",
+        "reject_selected",
+        "disable_selected",
+        "approve_pending_changes",
+        "reject_pending_changes",
+    ]
     inlines = [ClientSecretInline]
     fieldsets = (
         (
@@ -136,6 +143,7 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
                     "client_type",
                     "status_badge",
                     "status_reason",
+                    "pending_review",
                     "owner",
                     "source",
                 )
@@ -156,6 +164,7 @@ class ClientAdmin(SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmi
         "client_type",
         "status_badge",
         "status_reason",
+        "pending_review",
         "owner",
         "source",
         "created_at",

@@ -107,11 +107,21 @@ def client_edit(request: HttpRequest, client_id: str) -> HttpResponse:
     form = ClientEditForm(request.POST or None, client=client, initial=ClientEditForm.initial_for(client))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_client(client, actor=Actor.developer(request.user), **form.cleaned_data)
+            # Unless operators trust every portal app (PORTAL_AUTO_APPROVE), a change to what end
+            # users judge an approved app by waits for an operator.
+            write = (
+                services.update_client if settings.PORTAL_AUTO_APPROVE else services.propose_client_changes
+            )
+            client = write(client, actor=Actor.developer(request.user), **form.cleaned_data)
         except policies.PolicyError as error:
             add_policy_error(form, error)
         else:
-            messages.success(request, "Your changes are saved.")
+            if client.pending_changes:
+                messages.info(
+                    request, "Saved. The new name, addresses or logo wait for an operator's review."
+                )
+            else:
+                messages.success(request, "Your changes are saved.")
             return redirect("portal:client_detail", client_id=client.client_id)
     return render(request, "portal/client_form.html", {"form": form, "client": client})
 

@@ -41,17 +41,18 @@ def on_client_created(sender, client=None, actor=None, at=None, **kwargs) -> Non
 
 @receiver(server_signals.client_changed, dispatch_uid="audit.client_changed")
 @guarded
-def on_client_changed(sender, client=None, changes=None, actor=None, at=None, **kwargs) -> None:
+def on_client_changed(sender, client=None, changes=None, actor=None, at=None, review=None, **kwargs) -> None:
     safe = {
         field: change
         for field, change in (changes or {}).items()
         if not any(marker in field.lower() for marker in SECRET_MARKERS)
     }
+    detail = {"changes": safe, **({"review": review} if review else {})}
     recorder.record(
         EventType.CLIENT_CHANGED,
         client_id=client.client_id,
         at=at,
-        detail={"changes": safe},
+        detail=detail,
         **actor_fields(actor),
     )
 

@@ -75,15 +75,21 @@ def test_renaming_an_approved_app_is_held_for_review(dev_client, approved, end_u
     assert "Dana&#x27;s app" in page or "Dana's app" in page
 
 
-def test_an_operator_approves_the_held_change_and_it_is_audited(dev_client, approved, operator):
-    dev_client.post(f"/developers/apps/{approved.client_id}/edit/", RENAME)
+def test_an_operator_approves_the_held_change_and_it_is_audited(
+    dev_client, approved, operator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        dev_client.post(f"/developers/apps/{approved.client_id}/edit/", RENAME)
+    held = AuditEvent.objects.get(event_type="client_changed", detail__review="held")
+    assert held.detail["changes"]["name"] == ["Dana's app", "Totally Google"]
     ops = HttpClient()
     ops.force_login(operator)
 
-    response = ops.post(
-        reverse("admin:server_client_changelist"),
-        {"action": "approve_pending_changes", "_selected_action": [approved.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ops.post(
+            reverse("admin:server_client_changelist"),
+            {"action": "approve_pending_changes", "_selected_action": [approved.pk]},
+        )
 
     assert response.status_code == 302
     approved.refresh_from_db()
