@@ -2,10 +2,10 @@
 
 Events with fixed content, times and ids go through the production write path (recorder →
 insert → seal → prune); every stored hash must equal both a value recomputed here by hand from
-the construction in docs/audit.md ("Tamper evidence: the exact construction", with hashlib and
-hmac only) and a hex literal computed once. A change to any construction (a field, the JSON
-form, the key derivation, a separator, what a checkpoint covers) fails here, where a test that
-compares `entry_hash` with `chain.event_hash(event)` checks the code against itself.
+the construction in docs/audit.md ("The exact construction", under "Tamper evidence"; with
+hashlib and hmac only) and a hex literal computed once. A change to any construction (a field,
+the JSON form, the key derivation, a separator, what a checkpoint covers) fails here, where a
+test that compares `entry_hash` with `chain.event_hash(event)` checks the code against itself.
 """
 
 import hashlib
@@ -20,6 +20,7 @@ from django.utils import timezone as django_timezone
 
 from oauth_console.audit import chain, checkpoints, recorder
 from oauth_console.audit.models import AuditEvent, Checkpoint
+from server import credentials
 
 # reset_sequences: the ids are part of what is hashed, so they must be 1, 2, 3… on any database.
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
@@ -301,6 +302,4 @@ def test_without_an_audit_key_the_key_comes_from_secret_key(fixed_keys):
 def test_the_audit_key_is_not_the_credential_key(fixed_keys):
     # Same material, different domain separators: a credential digest is never an audit hash.
     fixed_keys.OAUTH2_CREDENTIAL_KEY = AUDIT_KEY
-    from server import credentials
-
     assert credentials.digest(CANONICAL_1) != HASH_1
