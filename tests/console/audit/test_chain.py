@@ -1,5 +1,7 @@
 """The content hash, canonical form and request context of events."""
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
 import pytest
@@ -12,16 +14,34 @@ from oauth_console.audit.models import AuditEvent, EventType
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_recorded_event_hash_survives_the_database_round_trip():
-    request = RequestFactory().get("/x", REMOTE_ADDR="::ffff:10.0.0.1", HTTP_USER_AGENT="curl/8")
+def test_recorded_event_hash_survives_the_database_round_trip(settings):
+    settings.AUDIT_HASH_KEY = "test_chain key"
+    request = RequestFactory().get(
+        "/x", REMOTE_ADDR="::ffff:10.0.0.1", HTTP_USER_AGENT="curl/8", HTTP_X_REQUEST_ID="req-1"
+    )
     recorder.record(
         EventType.CLIENT_AUTHENTICATED,
         client_id="abc",
         request=request,
         detail={"method": "client_secret_basic", "n": 3, "when": datetime(2025, 1, 1, tzinfo=UTC)},
+        at=datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
     )
     event = AuditEvent.objects.get()
-    assert event.entry_hash == chain.event_hash(event)
+    # A known answer, by hand from docs/audit.md, not the code checked against itself.
+    canonical = (
+        '{"actor_kind":"system","actor_label":"","client_id":"abc",'
+        '"detail":{"method":"client_secret_basic","n":3,"when":"2025-01-01 00:00:00+00:00"},'
+        '"event_type":"client_authenticated","ip_address":"::ffff:10.0.0.1",'
+        '"occurred_at":"2025-01-02T03:04:05.678901+00:00","outcome":"success","request_id":"req-1",'
+        '"token_id":null,"token_prefix":"","user_agent":"curl/8","user_id":null,"username":""}'
+    )
+    key = hashlib.sha256(b"oauth-console audit chain v1\x00test_chain key").digest()
+    expected = "ccbaac6a57b23c27d67b1b4cae40c3e5a9b194f96d603fa802773f73117cfdaf"
+    assert hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest() == expected
+    assert event.entry_hash == expected  # hashed in the request, before the INSERT
+    assert chain.event_hash(event) == expected  # recomputed from the row read back
+    position = f"audit event position v1\x00{event.pk}\x00{expected}"
+    assert event.position_hash == hmac.new(key, position.encode(), hashlib.sha256).hexdigest()
     assert event.ip_address == "::ffff:10.0.0.1"
     assert event.user_agent == "curl/8"
     assert event.detail == {"method": "client_secret_basic", "n": 3, "when": "2025-01-01 00:00:00+00:00"}
