@@ -52,6 +52,16 @@ def has_invisible_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
 
 
+# ASCII characters RFC 3986 never allows in a URI (they must be percent-encoded): a URL holding
+# one is either broken or built to break out of an HTML attribute or a log line.
+_NOT_IN_URIS = frozenset('"<>`{}|^\\')
+
+
+def has_characters_not_allowed_in_uris(text: str) -> bool:
+    """True when `text` holds a character RFC 3986 excludes from URIs (quote, angle brackets ...)."""
+    return any(ch in _NOT_IN_URIS for ch in text)
+
+
 def validate_client_name(name: str) -> str:
     """Return the name, stripped, if people may be shown it; else raise PolicyError saying why."""
     name = (name or "").strip()
@@ -83,6 +93,11 @@ def validate_web_uri(uri: str, *, field: str) -> str:
         raise PolicyError("This URL contains spaces, control or invisible characters.", field=field)
     if "\\" in uri:
         raise PolicyError("This URL contains a backslash; browsers read it differently.", field=field)
+    if has_characters_not_allowed_in_uris(uri):
+        raise PolicyError(
+            'This URL contains a character URLs cannot hold (" < > ` { } | ^); percent-encode it.',
+            field=field,
+        )
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - validates the port
@@ -162,6 +177,12 @@ def validate_redirect_uri(uri: str) -> str:
         )
     if "\\" in uri:
         raise PolicyError(f"{uri}: a backslash is not allowed in a URI.", field="redirect_uris", code=code)
+    if has_characters_not_allowed_in_uris(uri):
+        raise PolicyError(
+            f'{uri}: contains a character URIs cannot hold (" < > ` {{ }} | ^); percent-encode it.',
+            field="redirect_uris",
+            code=code,
+        )
     if "*" in uri:
         raise PolicyError(
             f"{uri}: wildcards are not allowed; register each URI exactly.", field="redirect_uris", code=code

@@ -32,6 +32,13 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's cost protects stored passwords in production; in tests it only burns the CPU
+    (every user a fixture makes). Password checks behave the same with a fast hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def end_user(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password-123")
