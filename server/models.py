@@ -22,8 +22,8 @@ class Client(models.Model):
     """An OAuth 2.0 client (RFC 6749 §2, metadata of RFC 7591)."""
 
     class Type(models.TextChoices):
-        CONFIDENTIAL = "confidential", "Confidential (web app with a secret)"
-        PUBLIC = "public", "Public (SPA or native app, no secret)"
+        CONFIDENTIAL = policies.CONFIDENTIAL_CLIENT, "Confidential (web app with a secret)"
+        PUBLIC = policies.PUBLIC_CLIENT, "Public (SPA or native app, no secret)"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

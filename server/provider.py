@@ -12,8 +12,9 @@ import json
 from django.conf import settings
 from django.http import HttpRequest
 
-from server import credentials, policies, services, statements
+from server import credentials, policies, services
 from server.actors import Actor
+from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import (
     AuthorizationServer,
@@ -42,7 +43,7 @@ def query_client(client_id: str) -> Client | None:
     if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
         return None
     # One query: the client and its unexpired secret digests, for check_client_secret.
-    return statements.active_client(client_id)
+    return sql.active_client(client_id)
 
 
 def _only(rows):
@@ -59,7 +60,7 @@ def _digest_or_none(value: str | None) -> str | None:
 
 def _user_inactive(token: Token) -> bool:
     """True when the token acts for a user who is no longer active. The user came with the
-    token's own lookup (`statements.token_by_digest` joins it), so this costs no query. Tokens
+    token's own lookup (`sql.token_by_digest` joins it), so this costs no query. Tokens
     without a user (client credentials) do not depend on one."""
     user = token.user
     return user is not None and not user.is_active
@@ -79,7 +80,7 @@ def save_token(token: dict, request) -> Token:
             authorization_code=credential if grant_type == "authorization_code" else None,
             parent=credential if grant_type == "refresh_token" else None,
         )
-    except statements.ClientGone:
+    except sql.ClientGone:
         raise InvalidClientError(description="The client was deleted.") from None
 
 
@@ -142,7 +143,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         found = _digest_or_none(refresh_token)
         if found is None:
             return None
-        row = statements.token_by_digest(found, by="refresh_token")
+        row = sql.token_by_digest(found, by="refresh_token")
         if row is None or row.client_id != getattr(self.request.client, "pk", None):
             return None
         if row.rotated_at is not None:
@@ -176,7 +177,7 @@ class TokenRevocation(RevocationEndpoint):
         found = _digest_or_none(token)
         if found is None:
             return None
-        return statements.token_by_digest(found, by="either")
+        return sql.token_by_digest(found, by="either")
 
     def revoke_token(self, token: Token, client=None) -> None:
         actor = Actor.client(token.client.client_id)
@@ -231,7 +232,7 @@ class TokenValidator(BearerTokenValidator):
         found = _digest_or_none(token_string)
         if found is None:
             return None
-        return statements.token_by_digest(found)
+        return sql.token_by_digest(found)
 
     def token_revoked(self, token: Token) -> bool:
         # A disabled client's tokens, and a deactivated user's, stop validating at once, even
