@@ -130,7 +130,7 @@ class Client(models.Model):
             return False
         candidates = getattr(self, "loaded_secrets", None)
         if candidates is None:
-            # Not read by `statements.active_client` (console, commands): read them now, not
+            # Not read by `hotpath.sql.active_client` (console, commands): read them now, not
             # cached, so a rotation in between is seen.
             candidates = list(self.secrets.values_list("digest", "expires_at"))
         return credentials.matches_unexpired(client_secret, candidates, timezone.now())

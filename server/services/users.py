@@ -20,7 +20,7 @@ def revoke_user_access(user, *, actor: Actor, reason: str) -> int:
     Called when a user is deactivated or deleted (`server.receivers`). Sends
     `user_access_revoked` even when there was nothing to revoke: the deactivation itself is
     worth a line in the audit log. Tokens issued while this runs are refused anyway: the
-    protocol checks refuse an inactive user's tokens (`provider`)."""
+    protocol checks refuse an inactive user's tokens (`server.bindings`)."""
     with transaction.atomic():
         tokens = Token.objects.filter(user=user)
         # A refresh racing this must not leave a new token behind (see revoke_tokens).
