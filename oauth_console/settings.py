@@ -292,7 +292,7 @@ OAUTH2_OPEN_REGISTRATION = env_bool("OAUTH2_OPEN_REGISTRATION", False)
 # initial access token); turn off to make them wait for approval like portal apps.
 OAUTH2_DCR_AUTO_APPROVE = env_bool("OAUTH2_DCR_AUTO_APPROVE", True)
 
-# PostgreSQL: the protocol hot paths' statements (server/statements.py) are prepared once per
+# PostgreSQL: the protocol hot paths' statements (server/hotpath/sql.py) are prepared once per
 # connection. Turn off behind a transaction-mode pooler that cannot keep prepared statements
 # (PgBouncer before 1.21, or without max_prepared_statements).
 OAUTH2_PREPARED_STATEMENTS = env_bool("OAUTH2_PREPARED_STATEMENTS", True)

@@ -22,8 +22,8 @@ class Client(models.Model):
     """An OAuth 2.0 client (RFC 6749 §2, metadata of RFC 7591)."""
 
     class Type(models.TextChoices):
-        CONFIDENTIAL = "confidential", "Confidential (web app with a secret)"
-        PUBLIC = "public", "Public (SPA or native app, no secret)"
+        CONFIDENTIAL = policies.CONFIDENTIAL_CLIENT, "Confidential (web app with a secret)"
+        PUBLIC = policies.PUBLIC_CLIENT, "Public (SPA or native app, no secret)"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -133,7 +133,7 @@ class Client(models.Model):
             return False
         candidates = getattr(self, "loaded_secrets", None)
         if candidates is None:
-            # Not read by `statements.active_client` (console, commands): read them now, not
+            # Not read by `hotpath.sql.active_client` (console, commands): read them now, not
             # cached, so a rotation in between is seen.
             candidates = list(self.secrets.values_list("digest", "expires_at"))
         return credentials.matches_unexpired(client_secret, candidates, timezone.now())

@@ -6,6 +6,8 @@ the templates that show a client's name and links (what is safe to render).
 """
 
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -14,6 +16,9 @@ from django.core.validators import URLValidator
 
 from server.oauth2.requests import has_control_characters
 
+# Client.Type's values (the model takes them from here: server.models imports this module).
+CONFIDENTIAL_CLIENT = "confidential"
+PUBLIC_CLIENT = "public"
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_RESPONSE_TYPES = ("code",)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -289,3 +294,69 @@ def scope_is_allowed(client_scopes: list[str], requested: str | None) -> bool:
     if not requested:
         return True
     return set(requested.split()) <= set(client_scopes)
+
+
+# --- a client's settings as a whole -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Validated, normalised client settings, ready to store."""
+
+    redirect_uris: str
+    grant_types: str
+    scope: str
+    token_endpoint_auth_method: str
+    name: str | None = None
+    client_uri: str = ""
+    logo_uri: str = ""
+
+
+def validate_client_settings(
+    *,
+    client_type: str,
+    redirect_uris: Iterable[str],
+    grant_types: Iterable[str],
+    scope: Iterable[str],
+    token_endpoint_auth_method: str | None = None,
+    name: str | None = None,
+    client_uri: str = "",
+    logo_uri: str = "",
+) -> ClientSettings:
+    """Check a client's settings against the server's policies; raise PolicyError if any is refused.
+
+    Every path that writes a client's settings calls this (services, forms, imports).
+
+    `name` is checked only when given (forms check it as a field of their own first).
+    """
+    if name is not None:
+        name = validate_client_name(name)
+    client_uri = validate_web_uri(client_uri, field="client_uri")
+    logo_uri = validate_web_uri(logo_uri, field="logo_uri")
+    if client_type not in (CONFIDENTIAL_CLIENT, PUBLIC_CLIENT):
+        raise PolicyError(
+            f"Unknown client type {client_type!r}: use confidential or public.", field="client_type"
+        )
+    public = client_type == PUBLIC_CLIENT
+    uris = validate_redirect_uris(list(redirect_uris))
+    grants = validate_grant_types(list(grant_types), public=public)
+    if "authorization_code" in grants and not uris:
+        raise PolicyError(
+            "The authorization_code grant needs at least one redirect URI.",
+            field="redirect_uris",
+            code="invalid_redirect_uri",
+        )
+    scopes = validate_scopes(list(scope))
+    method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
+    if method not in SUPPORTED_AUTH_METHODS:
+        raise PolicyError(
+            f"Unsupported token endpoint auth method {method!r}.", field="token_endpoint_auth_method"
+        )
+    if public != (method == "none"):
+        raise PolicyError(
+            "Public clients authenticate with 'none'; confidential clients with a secret.",
+            field="token_endpoint_auth_method",
+        )
+    return ClientSettings(
+        "\n".join(uris), " ".join(grants), " ".join(scopes), method, name, client_uri, logo_uri
+    )

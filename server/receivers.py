@@ -4,7 +4,7 @@ A user who is deactivated (`is_active` True -> False) or deleted loses every OAu
 once, through `services.revoke_user_access`, whichever door made the change: the admin, a
 form, a management command or `user.save()` in a shell. A bulk `QuerySet.update()` sends no
 signal; for that path the protocol checks refuse an inactive user's tokens themselves
-(`server.provider`, `server.oauth2.grants`). Connected by `ServerConfig.ready`.
+(`server.bindings`, `server.oauth2.grants`). Connected by `ServerConfig.ready`.
 """
 
 from django.conf import settings

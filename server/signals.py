@@ -20,6 +20,7 @@ consent_revoked           client, user, tokens_revoked (int), codes_expired (int
 user_access_revoked       user_id, username, reason, tokens_revoked (int), codes_voided (int):
                           a user was deactivated or deleted, and lost every token and code
 initial_access_token_created  initial_access_token (row)
+developer_signed_up       user (the new account; actor is that developer)
 request_throttled         request, scope ("token", "introspect", "revoke", "register", "login"),
                           limit (the OAUTH2_RATE_LIMITS name that tripped, e.g. "token_ip" or
                           "auth_failures_client_ip"), client_id (claimed, unverified; may be ""),
@@ -39,4 +40,5 @@ tokens_revoked = django.dispatch.Signal()
 consent_revoked = django.dispatch.Signal()
 user_access_revoked = django.dispatch.Signal()
 initial_access_token_created = django.dispatch.Signal()
+developer_signed_up = django.dispatch.Signal()
 request_throttled = django.dispatch.Signal()

@@ -1,6 +1,6 @@
 """Protocol endpoints: authorize (with consent), token, revoke, introspect, metadata, /api/me.
 
-Thin: the RFC logic is in `server.oauth2` (on authlib), our policies in `server.provider`, every
+Thin: the RFC logic is in `server.oauth2` (on authlib), our models' hooks in `server.bindings`, every
 write in `server.services`.
 """
 
@@ -24,9 +24,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
+from server.bindings import MAX_CLIENT_ID_LENGTH, authorization_server, issuer_for, require_oauth
 from server.models import Client, Consent
 from server.oauth2 import OAuth2Error
-from server.provider import MAX_CLIENT_ID_LENGTH, authorization_server, issuer_for, require_oauth
 
 logger = logging.getLogger(__name__)
 

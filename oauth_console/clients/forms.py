@@ -152,7 +152,7 @@ class ClientSettingsForm(forms.ModelForm):
             return
         data = self.cleaned_data
         try:
-            services.validate_client_settings(
+            policies.validate_client_settings(
                 client_type=self.effective_client_type(),
                 redirect_uris=data.get("redirect_uris", []),
                 grant_types=data.get("grant_types", []),

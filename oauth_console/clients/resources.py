@@ -178,7 +178,7 @@ class ClientResource(resources.ModelResource):
             raise policies.PolicyError(
                 f"Unknown status {kwargs['status']!r}: use {', '.join(Client.Status.values)}.", field="status"
             )
-        services.validate_client_settings(
+        policies.validate_client_settings(
             client_type=kwargs["client_type"],
             redirect_uris=kwargs["redirect_uris"],
             grant_types=kwargs["grant_types"],

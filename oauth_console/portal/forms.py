@@ -157,7 +157,7 @@ class ClientForm(forms.Form):
         needed = ("redirect_uris", "grant_types", "scope")
         if self.client_type_value() and all(field in cleaned for field in needed):
             try:
-                services.validate_client_settings(
+                policies.validate_client_settings(
                     client_type=self.client_type_value(),
                     redirect_uris=cleaned["redirect_uris"],
                     grant_types=cleaned["grant_types"],

@@ -52,7 +52,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         return throttled
     form = DeveloperSignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        data = form.cleaned_data
+        user = services.sign_up_developer(
+            username=data["username"], email=data["email"], password=data["password1"]
+        )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Your developer account is ready.")
         return redirect("portal:home")

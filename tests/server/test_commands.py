@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from server import credentials, demo, services, signals
+from server.actors import Actor
 from server.models import Client, ClientSecret, Token
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -240,7 +241,7 @@ def tokens(make_client, end_user, django_user_model):
         "second_bob": issue_token(second, bob),
     }
     already = issue_token(second, bob)
-    services.revoke_single_token(already, actor=services.Actor.system("tests"), reason="earlier")
+    services.revoke_single_token(already, actor=Actor.system("tests"), reason="earlier")
     rows["second_revoked"] = already
     return {"first": first, "second": second, "bob": bob, "alice": end_user, **rows}
 
@@ -440,8 +441,8 @@ def test_seed_demo_is_idempotent_and_prints_working_credentials(settings):
     alice = user_model.objects.get(username="alice")
     alice.set_password("something-else-123")
     alice.save()
-    services.update_client(confidential, actor=services.Actor.system("tests"), scope=["profile"])
-    services.set_client_status(confidential, Client.Status.DISABLED, actor=services.Actor.system("tests"))
+    services.update_client(confidential, actor=Actor.system("tests"), scope=["profile"])
+    services.set_client_status(confidential, Client.Status.DISABLED, actor=Actor.system("tests"))
 
     second, _ = run("seed_demo")
     assert user_model.objects.filter(username="admin").count() == 1

@@ -11,8 +11,8 @@ import json
 import pytest
 from django.test import Client as HttpClient
 
+from server.bindings import authorization_server
 from server.models import AuthorizationCode, Client, Token
-from server.provider import authorization_server
 from tests.server.helpers import REDIRECT_URI, authorize_url, basic_auth, form, pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from server import credentials, services
+from server import credentials, policies, services
 from server.actors import Actor
 from server.models import Client, InitialAccessToken
 
@@ -195,7 +195,7 @@ def test_a_registration_that_lost_the_race_writes_nothing(make_iat):
     row, _iat = make_iat(max_registrations=1)
     stale = InitialAccessToken.objects.get(pk=row.pk)
     assert services.use_initial_access_token(row)  # the other request wins
-    with pytest.raises(services.policies.PolicyError) as caught:
+    with pytest.raises(policies.PolicyError) as caught:
         services.register_dynamic_client(
             initial_access_token=stale,
             actor=Actor.system("tests"),

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from server import services
+from server import credentials, services
 from server.actors import Actor
 from server.models import Client, ClientSecret, Token
 
@@ -117,7 +117,7 @@ def test_rotate_secret_with_a_grace_period(dev_client, app, grace, hours):
     assert new_secret != old_secret
     assert new_secret in response.content.decode()
     assert client.check_client_secret(new_secret)
-    old = ClientSecret.objects.get(digest=services.credentials.digest(old_secret))
+    old = ClientSecret.objects.get(digest=credentials.digest(old_secret))
     assert abs(old.expires_at - (before + timedelta(hours=hours))) < timedelta(seconds=5)
     assert client.check_client_secret(old_secret) == (hours > 0)
 

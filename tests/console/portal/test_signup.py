@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from server import signals
+
 pytestmark = pytest.mark.django_db
 
 SIGNUP = "/developers/signup/"
@@ -46,3 +48,34 @@ def test_weak_passwords_are_refused(client, settings, password, text):
     assert response.status_code == 200
     assert text in " ".join(response.context["form"].errors["password2"])
     assert not get_user_model().objects.filter(username="newdev").exists()
+
+
+def test_signup_goes_through_the_service_and_is_announced(
+    client, settings, django_capture_on_commit_callbacks
+):
+    """The portal writes no user itself: `services.sign_up_developer` does, and says so after commit."""
+    settings.PORTAL_SELF_SIGNUP = True
+    heard = []
+
+    def hear(sender, **kwargs):
+        heard.append(kwargs)
+
+    signals.developer_signed_up.connect(hear)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                SIGNUP,
+                {
+                    "username": "newdev",
+                    "email": "new@example.com",
+                    "password1": "a-Long-pass-phrase-42",
+                    "password2": "a-Long-pass-phrase-42",
+                },
+            )
+    finally:
+        signals.developer_signed_up.disconnect(hear)
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="newdev")
+    assert user.check_password("a-Long-pass-phrase-42")
+    announced = [(event["user"], event["actor"].label) for event in heard]
+    assert announced == [(user, "developer:newdev")]

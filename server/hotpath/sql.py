@@ -9,9 +9,8 @@ names, the backend's converters and adapters) the first time they run, then only
   secret check that follows needs none;
 - `token_by_digest`: a token joined with its client and user, by access or refresh digest;
 - `insert_token`: one INSERT. On PostgreSQL the same statement share-locks the client row first
-  (a CTE), which is what orders issuance against bulk revocation (`services.revoke_tokens`), and
-  stamps `issued_at` from the database clock after the lock, so a token that had to wait for a
-  revocation is stamped after it.
+  (a CTE) and stamps `issued_at` from the database clock after the lock: its part of the rules
+  that order issuance against bulk revocation, which `server.hotpath.locks` states.
 
 Rows come back as ordinary model instances with their relations cached, so callers see no
 difference from the ORM.
@@ -304,7 +303,7 @@ def _convert(field, value):
 
 def database_now() -> datetime:
     """The database's clock (PostgreSQL) or ours (SQLite): bulk revocation stamps with it, so
-    its instant and `insert_token`'s `issued_at` come from one clock."""
+    its instant and `insert_token`'s `issued_at` come from one clock (`server.hotpath.locks`)."""
     if connection.vendor != "postgresql":
         return timezone.now()
     with _cursor() as cursor:

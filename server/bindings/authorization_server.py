@@ -1,0 +1,96 @@
+"""The configured authorization server: the client lookup and token storage hooks, the grants and
+endpoints it serves, and the issuer it speaks as."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from server import credentials, policies, services
+from server.bindings.endpoints import TokenIntrospection, TokenRevocation
+from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from server.hotpath import sql
+from server.models import AuthorizationCode, Client, Token
+from server.oauth2 import AuthorizationServer
+from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
+
+MAX_CLIENT_ID_LENGTH = 64
+
+
+def issuer_for(request: HttpRequest | None) -> str:
+    """The issuer identifier: OAUTH2_ISSUER, else this request's scheme and host."""
+    if settings.OAUTH2_ISSUER or request is None:
+        return settings.OAUTH2_ISSUER
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def query_client(client_id: str) -> Client | None:
+    """The active client with this client_id. Pending, disabled and rejected clients are
+    unknown to the protocol: they cannot authenticate, be authorized or get tokens."""
+    if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+        return None
+    # One query: the client and its unexpired secret digests, for check_client_secret.
+    return sql.active_client(client_id)
+
+
+def save_token(token: dict, request) -> Token:
+    """Store an issued token (digests only). The grant has already claimed the code or refresh
+    token it was exchanged for, in the same transaction."""
+    grant_type = request.grant_type
+    credential = getattr(request, "credential", None)
+    try:
+        return services.store_token(
+            token,
+            client=request.client,
+            user=request.user if grant_type != "client_credentials" else None,
+            grant_type=grant_type,
+            authorization_code=credential if grant_type == "authorization_code" else None,
+            parent=credential if grant_type == "refresh_token" else None,
+        )
+    except sql.ClientGone:
+        raise InvalidClientError(description="The client was deleted.") from None
+
+
+class OurAuthorizationServer(AuthorizationServer):
+    """The package's server; an authorization error is redirected only once a grant has
+    validated the client and its redirect URI as a pair (RFC 9700 §4.11.2)."""
+
+    def get_authorization_grant(self, request):
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            # No grant ran, so nothing checked the redirect URI against the client's rules
+            # (exact match, the confidential-client loopback rule): anyone who registered a
+            # client could use this error to bounce visitors to their site. Shown, not redirected.
+            error.redirect_uri = None
+            raise
+
+
+def parameter_limits() -> dict[str, int]:
+    """The longest value accepted per stored parameter: the length of the column that stores it
+    (PostgreSQL refuses a longer value with a DataError; SQLite would store it)."""
+    code = AuthorizationCode._meta
+    return {
+        "client_id": MAX_CLIENT_ID_LENGTH,
+        "redirect_uri": policies.MAX_REDIRECT_URI_LENGTH,
+        "nonce": code.get_field("nonce").max_length,
+        "code_challenge": code.get_field("code_challenge").max_length,
+        "code_challenge_method": code.get_field("code_challenge_method").max_length,
+    }
+
+
+def _build_server() -> AuthorizationServer:
+    server = OurAuthorizationServer(
+        query_client=query_client,
+        save_token=save_token,
+        parameter_limits=parameter_limits(),
+        access_token_generator=lambda **_: credentials.generate("access_token"),
+        refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
+    )
+    server.register_grant(AuthorizationCodeGrant)
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(TokenRevocation)
+    server.register_endpoint(TokenIntrospection)
+    return server
+
+
+authorization_server = _build_server()

@@ -1,0 +1,93 @@
+"""The grants bound to our models: codes stored as digests and claimed by a conditional UPDATE,
+refresh tokens rotated, and a replayed code or a reused refresh token revokes what it issued."""
+
+from server import services
+from server.bindings.lookups import digest_or_none, only_row
+from server.hotpath import sql
+from server.models import AuthorizationCode, Client, Token
+from server.oauth2 import grants
+from server.oauth2.errors import InvalidRequestError
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """Codes stored as digests, claimed by a conditional UPDATE, kept until expiry so that a
+    replay is recognised and revokes what the code issued."""
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri = super().validate_authorization_request()
+        requested = self.request.payload.redirect_uri
+        client = self.request.client
+        if requested and not client.is_public and requested not in client.redirect_uri_list:
+            # The any-port loopback rule (RFC 8252 §7.3) is for native apps, which are public
+            # clients; a confidential client's loopback URI must match exactly (RFC 9700 §4.1.3).
+            # No redirect_uri on the error: it is shown to the person, never redirected.
+            raise InvalidRequestError("The redirect_uri is not registered for this client.")
+        return redirect_uri
+
+    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+        data = request.payload.data
+        return services.store_authorization_code(
+            code=code,
+            client=request.client,
+            user=request.user,
+            redirect_uri=request.payload.redirect_uri or "",
+            scope=request.scope or "",
+            code_challenge=data.get("code_challenge") or "",
+            code_challenge_method=data.get("code_challenge_method") or "",
+            nonce=data.get("nonce") or "",
+        )
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        found = digest_or_none(code)
+        if found is None:
+            return None
+        row = only_row(AuthorizationCode.objects.select_related("user").filter(code_digest=found))
+        if row is None or row.client_id != client.pk:
+            return None
+        if row.used_at is not None:
+            # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+            services.revoke_tokens_from_code(row)
+            self.report_replayed_code(row)
+            return None
+        if row.is_expired():
+            return None
+        return row
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> bool:
+        # Not deleted: marked used (one winner among concurrent exchanges), kept until expiry.
+        return services.redeem_authorization_code(authorization_code)
+
+    def authenticate_user(self, authorization_code: AuthorizationCode):
+        return authorization_code.user
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """Refresh tokens looked up by digest and rotated; reuse of a rotated one revokes its family."""
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        found = digest_or_none(refresh_token)
+        if found is None:
+            return None
+        row = sql.token_by_digest(found, by="refresh_token")
+        if row is None or row.client_id != getattr(self.request.client, "pk", None):
+            return None
+        if row.rotated_at is not None:
+            # RFC 9700 §4.14.2: a rotated refresh token presented again has leaked (or the
+            # client is confused); revoke the whole family so no copy stays usable.
+            services.revoke_token_family(row)
+            self.report_reused_refresh_token(row)
+            return None
+        if row.revoked_at is not None or row.is_refresh_token_expired():
+            return None
+        return row
+
+    def authenticate_user(self, refresh_token: Token):
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token: Token) -> bool:
+        # Claimed with a conditional UPDATE: of concurrent refreshes, one wins.
+        return services.rotate_refresh_token(refresh_token)
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """authlib's client credentials grant with our scope check (no refresh token)."""

@@ -1,0 +1,92 @@
+"""Every write the server makes, one function per operation, one module per concept.
+
+The admin, the portal, the management commands and the protocol endpoints all call these,
+as `services.<function>` (everything public is re-exported here). Each does its write in one
+transaction, in as few statements as the work allows, and sends one signal (after commit) that
+says what happened. Validation failures raise `policies.PolicyError` before anything is written.
+
+- `clients`: create, change settings, change status, delete;
+- `client_review`: a developer's changes to an approved app, held until an operator approves them;
+- `secrets`: rotate, expire;
+- `tokens`: store issued tokens, rotate refresh tokens, revoke (one, a family, a set), clean up;
+- `codes_and_consent`: authorization codes, and the consent a user gave a client;
+- `registration`: initial access tokens and dynamic client registration (RFC 7591/7592);
+- `users`: a user's grants when they go, developer sign-up.
+
+The locking rules that order issuance against revocation are in `server.hotpath.locks`.
+"""
+
+from server.services.client_review import (
+    REVIEWED_FIELDS,
+    approve_client_changes,
+    propose_client_changes,
+    reject_client_changes,
+)
+from server.services.clients import (
+    CLIENT_FIELDS_EDITABLE,
+    create_client,
+    delete_client,
+    set_client_status,
+    update_client,
+)
+from server.services.codes_and_consent import (
+    expire_unredeemed_codes,
+    record_consent,
+    redeem_authorization_code,
+    revoke_consent,
+    store_authorization_code,
+)
+from server.services.registration import (
+    create_initial_access_token,
+    issue_registration_access_token,
+    register_dynamic_client,
+    revoke_initial_access_tokens,
+    use_initial_access_token,
+)
+from server.services.secrets import GRACE_PERIODS, expire_client_secret, rotate_client_secret
+from server.services.tokens import (
+    clear_expired_tokens,
+    revoke_single_token,
+    revoke_token_family,
+    revoke_tokens,
+    revoke_tokens_from_code,
+    rotate_refresh_token,
+    store_token,
+    touch_token,
+)
+from server.services.users import revoke_user_access, sign_up_developer
+
+__all__ = [
+    "CLIENT_FIELDS_EDITABLE",
+    "GRACE_PERIODS",
+    "REVIEWED_FIELDS",
+    "approve_client_changes",
+    "clear_expired_tokens",
+    "create_client",
+    "create_initial_access_token",
+    "delete_client",
+    "expire_client_secret",
+    "expire_unredeemed_codes",
+    "issue_registration_access_token",
+    "propose_client_changes",
+    "record_consent",
+    "redeem_authorization_code",
+    "register_dynamic_client",
+    "reject_client_changes",
+    "revoke_consent",
+    "revoke_initial_access_tokens",
+    "revoke_single_token",
+    "revoke_token_family",
+    "revoke_tokens",
+    "revoke_tokens_from_code",
+    "revoke_user_access",
+    "rotate_client_secret",
+    "rotate_refresh_token",
+    "set_client_status",
+    "sign_up_developer",
+    "store_authorization_code",
+    "store_token",
+    "touch_token",
+    "update_client",
+    "use_initial_access_token",
+]

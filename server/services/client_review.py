@@ -1,0 +1,73 @@
+"""Changes to an approved app that wait for an operator: held, approved, rejected (issue 11, item 11)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from server import signals
+from server.actors import Actor
+from server.models import Client
+from server.services._after_commit import send_after_commit
+from server.services.clients import changed_settings, update_client
+
+# What an end user judges an app by on the consent page and where it sends them: on an app an
+# operator has approved, a developer's change to these waits for an operator (issue 11, item 11).
+REVIEWED_FIELDS = ("name", "redirect_uris", "client_uri", "logo_uri")
+
+
+def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client:
+    """A developer's change to their own app.
+
+    On an app still pending review everything applies at once (the operator reviews the whole
+    app). Otherwise changes to REVIEWED_FIELDS are validated now and held in `pending_changes`
+    (replacing any earlier proposal) until `approve_client_changes`; the rest applies at once.
+    """
+    if client.status == Client.Status.PENDING:
+        return update_client(client, actor=actor, **changes)
+    diff = changed_settings(client, changes)
+    held = {field: new for field, (_old, new) in diff.items() if field in REVIEWED_FIELDS}
+    applied = {field: new for field, (_old, new) in diff.items() if field not in REVIEWED_FIELDS}
+    with transaction.atomic():
+        client = update_client(client, actor=actor, **applied) if applied else client
+        if held != client.pending_changes:
+            client.pending_changes = held
+            client.save(update_fields=["pending_changes", "updated_at"])
+            send_after_commit(
+                signals.client_changed,
+                client=client,
+                changes={field: [getattr(client, field), new] for field, new in held.items()},
+                actor=actor,
+                at=timezone.now(),
+                review="held",
+            )
+    return client
+
+
+def approve_client_changes(client: Client, *, actor: Actor) -> Client:
+    """Apply the app's held changes (validated again: the policy may have moved since)."""
+    held = dict(client.pending_changes or {})
+    if not held:
+        return client
+    with transaction.atomic():
+        client = update_client(client, actor=actor, **held)
+        client.pending_changes = {}
+        client.save(update_fields=["pending_changes", "updated_at"])
+    return client
+
+
+def reject_client_changes(client: Client, *, actor: Actor) -> Client:
+    """Drop the app's held changes; the app keeps the settings an operator approved."""
+    held = dict(client.pending_changes or {})
+    if not held:
+        return client
+    with transaction.atomic():
+        client.pending_changes = {}
+        client.save(update_fields=["pending_changes", "updated_at"])
+        send_after_commit(
+            signals.client_changed,
+            client=client,
+            changes={field: [new, getattr(client, field)] for field, new in held.items()},
+            actor=actor,
+            at=timezone.now(),
+            review="rejected",
+        )
+    return client

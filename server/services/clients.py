@@ -1,0 +1,197 @@
+"""Clients: create, change settings, change status, delete.
+
+Each write runs in one transaction and sends one signal after commit; a refused setting raises
+`policies.PolicyError` before anything is written.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from server import credentials, policies, signals
+from server.actors import Actor
+from server.models import Client, Token
+from server.services._after_commit import send_after_commit
+from server.services.secrets import _new_secret
+
+CLIENT_FIELDS_EDITABLE = (
+    "name",
+    "description",
+    "redirect_uris",
+    "grant_types",
+    "scope",
+    "client_uri",
+    "logo_uri",
+    "contacts",
+    "require_consent",
+    "can_introspect_any_token",
+    "token_endpoint_auth_method",
+)
+
+
+def create_client(
+    *,
+    name: str,
+    actor: Actor,
+    client_type: str = Client.Type.CONFIDENTIAL,
+    redirect_uris: Iterable[str] = (),
+    grant_types: Iterable[str] = ("authorization_code", "refresh_token"),
+    scope: Iterable[str] = (),
+    owner=None,
+    status: str = Client.Status.ACTIVE,
+    source: str = Client.Source.OPERATOR,
+    description: str = "",
+    client_uri: str = "",
+    logo_uri: str = "",
+    contacts: list | None = None,
+    token_endpoint_auth_method: str | None = None,
+    require_consent: bool = False,
+    can_introspect_any_token: bool = False,
+    client_id: str | None = None,
+) -> tuple[Client, str | None]:
+    """Create a client; return it and its plain-text secret (None for public clients).
+
+    The secret exists in clear only in this return value: show it once, store it nowhere.
+    `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
+    """
+    valid = policies.validate_client_settings(
+        client_type=client_type,
+        redirect_uris=redirect_uris,
+        grant_types=grant_types,
+        scope=scope,
+        token_endpoint_auth_method=token_endpoint_auth_method,
+        name=name or "",
+        client_uri=client_uri,
+        logo_uri=logo_uri,
+    )
+    if client_id is not None:
+        client_id = client_id.strip()
+        if not client_id or len(client_id) > 64 or not client_id.isprintable() or " " in client_id:
+            raise policies.PolicyError(
+                "A client_id is 1 to 64 printable characters without spaces.", field="client_id"
+            )
+    now = timezone.now()
+    with transaction.atomic():
+        if client_id is not None and Client.objects.filter(client_id=client_id).exists():
+            raise policies.PolicyError(f"The client_id {client_id!r} is already taken.", field="client_id")
+        client = Client.objects.create(
+            client_id=client_id or credentials.generate_client_id(),
+            name=valid.name,
+            description=description,
+            owner=owner,
+            client_type=client_type,
+            status=status,
+            source=source,
+            redirect_uris=valid.redirect_uris,
+            grant_types=valid.grant_types,
+            scope=valid.scope,
+            token_endpoint_auth_method=valid.token_endpoint_auth_method,
+            client_uri=valid.client_uri,
+            logo_uri=valid.logo_uri,
+            contacts=contacts or [],
+            require_consent=require_consent,
+            can_introspect_any_token=can_introspect_any_token,
+            created_at=now,
+        )
+        secret = None if client.is_public else _new_secret(client, now=now)[0]
+        send_after_commit(signals.client_created, client=client, secret=secret, actor=actor, at=now)
+    return client, secret
+
+
+def update_client(client: Client, *, actor: Actor, **changes) -> Client:
+    """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client."""
+    diff = changed_settings(client, changes)
+    if not diff:
+        return client
+    now = timezone.now()
+    with transaction.atomic():
+        for field, (_old, new) in diff.items():
+            setattr(client, field, new)
+        client.save(update_fields=[*diff, "updated_at"])
+        send_after_commit(signals.client_changed, client=client, changes=diff, actor=actor, at=now)
+    return client
+
+
+def changed_settings(client: Client, changes: dict) -> dict[str, list]:
+    """Validate `changes` as the settings the client would have; return {field: [old, new]} of
+    the fields whose stored value would change. Raises PolicyError."""
+    unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
+    if unknown:
+        raise policies.PolicyError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    changes = dict(changes)
+
+    def listed(field, current):
+        value = changes.get(field, current)
+        return value.split() if isinstance(value, str) else list(value)
+
+    valid = policies.validate_client_settings(
+        client_type=client.client_type,
+        redirect_uris=listed("redirect_uris", client.redirect_uris),
+        grant_types=listed("grant_types", client.grant_types),
+        scope=listed("scope", client.scope),
+        token_endpoint_auth_method=changes.get(
+            "token_endpoint_auth_method", client.token_endpoint_auth_method
+        ),
+        # The values the client will have, changed or not: a stored value from before the
+        # policy is refused too, so an edit cannot keep a hostile link alive.
+        name=changes.get("name", client.name) or "",
+        client_uri=changes.get("client_uri", client.client_uri) or "",
+        logo_uri=changes.get("logo_uri", client.logo_uri) or "",
+    )
+    changes.update(
+        redirect_uris=valid.redirect_uris,
+        grant_types=valid.grant_types,
+        scope=valid.scope,
+        token_endpoint_auth_method=valid.token_endpoint_auth_method,
+        name=valid.name,
+        client_uri=valid.client_uri,
+        logo_uri=valid.logo_uri,
+    )
+    return {
+        field: [getattr(client, field), value]
+        for field, value in changes.items()
+        if getattr(client, field) != value
+    }
+
+
+def set_client_status(client: Client, status: str, *, actor: Actor, reason: str = "") -> Client:
+    """Activate, approve, disable or reject a client. A client that is not active gets no tokens
+    and its existing tokens stop validating at once; nothing is deleted, so enabling again
+    restores the tokens that have not expired."""
+    if status not in Client.Status.values:
+        raise policies.PolicyError(f"Unknown status {status!r}.", field="status")
+    old = client.status
+    if old == status and client.status_reason == reason:
+        return client
+    now = timezone.now()
+    with transaction.atomic():
+        Client.objects.filter(pk=client.pk).update(status=status, status_reason=reason[:500], updated_at=now)
+        client.status, client.status_reason = status, reason[:500]
+        send_after_commit(
+            signals.client_status_changed,
+            client=client,
+            old_status=old,
+            new_status=status,
+            reason=reason,
+            actor=actor,
+            at=now,
+        )
+    return client
+
+
+def delete_client(client: Client, *, actor: Actor) -> int:
+    """Delete a client with its secrets, codes and tokens; return how many active tokens it had."""
+    now = timezone.now()
+    client_id, name = client.client_id, client.name
+    with transaction.atomic():
+        active = Token.objects.filter(client=client, revoked_at__isnull=True, expires_at__gt=now).count()
+        # One DELETE for the tokens: Django's cascade would load every token to clear `parent`
+        # links (all within this client's own rows, so nothing outside dangles).
+        tokens = Token.objects.filter(client=client)
+        tokens._raw_delete(tokens.db)
+        client.delete()
+        send_after_commit(
+            signals.client_deleted, client_id=client_id, name=name, tokens_revoked=active, actor=actor, at=now
+        )
+    return active

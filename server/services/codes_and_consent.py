@@ -1,0 +1,107 @@
+"""Authorization codes (store, redeem, expire) and the consent a user gave a client."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from server import credentials, signals
+from server.actors import Actor
+from server.hotpath import locks, sql
+from server.models import AuthorizationCode, Client, Consent, Token
+from server.services._after_commit import send_after_commit
+from server.services.tokens import _stamp_revoked
+
+
+def store_authorization_code(
+    *,
+    code: str,
+    client: Client,
+    user,
+    redirect_uri: str,
+    scope: str,
+    code_challenge: str = "",
+    code_challenge_method: str = "",
+    nonce: str = "",
+) -> AuthorizationCode:
+    """Store a newly issued authorization code (only its digest)."""
+    now = timezone.now()
+    return AuthorizationCode.objects.create(
+        code_digest=credentials.digest(code),
+        client=client,
+        user=user,
+        redirect_uri=redirect_uri or "",
+        scope=scope or "",
+        code_challenge=code_challenge or "",
+        code_challenge_method=code_challenge_method or "",
+        nonce=nonce or "",
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
+    )
+
+
+def redeem_authorization_code(code: AuthorizationCode) -> bool:
+    """Mark a code used. True for the one caller that wins; False if it was already used
+    (one conditional UPDATE, so parallel redemptions of one code yield one winner)."""
+    locks.hold_client_for_issuance(code.client_id)
+    now = timezone.now()
+    # Also unexpired at the claim: a consent revoked between the lookup and this UPDATE
+    # expired the code (`revoke_consent`), and that must win.
+    won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True, expires_at__gt=now).update(
+        used_at=now
+    )
+    return won == 1
+
+
+def record_consent(*, user, client: Client, scope: str) -> Consent:
+    """Remember that `user` approved `client` for `scope` (merged with what they approved before)."""
+    with transaction.atomic():
+        consent, created = Consent.objects.select_for_update().get_or_create(
+            user=user, client=client, defaults={"scope": scope}
+        )
+        if not created:
+            merged = " ".join(dict.fromkeys([*consent.scope.split(), *scope.split()]))
+            if merged != consent.scope:
+                consent.scope = merged
+                consent.save(update_fields=["scope", "updated_at"])
+    return consent
+
+
+def expire_unredeemed_codes(codes: QuerySet[AuthorizationCode]) -> int:
+    """Make every unredeemed code in `codes` unusable with one UPDATE; return how many.
+
+    Expired rather than deleted or marked used: a later redemption is then a plain
+    invalid_grant, not a replay that revokes tokens. Expired as of their own creation time, so
+    no clock difference between the database and this process can leave one usable."""
+    return codes.filter(used_at__isnull=True).update(expires_at=F("created_at"))
+
+
+def revoke_consent(*, user, client: Client, actor: Actor) -> int:
+    """Forget `user`'s consent for `client`, revoke every token of that user for it and expire
+    the codes it was given but has not redeemed yet (they would mint tokens the user can no
+    longer see). Returns how many tokens were revoked."""
+    with transaction.atomic():
+        # A refresh or a code exchange racing this must not leave a new token behind (see
+        # revoke_tokens; redeem_authorization_code waits on this lock, then finds the code expired).
+        locks.hold_clients_for_revocation(Q(pk=client.pk))
+        now = sql.database_now()
+        Consent.objects.filter(user=user, client=client).delete()
+        codes = expire_unredeemed_codes(AuthorizationCode.objects.filter(user=user, client=client))
+        count = _stamp_revoked(
+            Token.objects.filter(user=user, client=client),
+            actor=actor,
+            reason="access revoked by the user",
+            at=now,
+        )
+        send_after_commit(
+            signals.consent_revoked,
+            client=client,
+            user=user,
+            tokens_revoked=count,
+            codes_expired=codes,
+            actor=actor,
+            at=now,
+        )
+    return count
