@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from server.oauth2.requests import has_control_characters
+from server.oauth2.bodies import has_control_characters
 
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_RESPONSE_TYPES = ("code",)

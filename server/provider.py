@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from server import credentials, policies, services, statements
 from server.actors import Actor
-from server.models import AuthorizationCode, Client, Token
+from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import (
     AuthorizationServer,
     BearerTokenValidator,
@@ -24,8 +24,8 @@ from server.oauth2 import (
     grants,
 )
 from server.oauth2.errors import InvalidClientError, InvalidRequestError, UnsupportedResponseTypeError
+from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 
-MAX_CLIENT_ID_LENGTH = 64
 MAX_CREDENTIAL_LENGTH = 512
 
 
@@ -286,6 +286,8 @@ def _build_server() -> AuthorizationServer:
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(TokenIntrospection)
+    server.register_endpoint(ClientRegistrationEndpoint)
+    server.register_endpoint(ClientConfigurationEndpoint)
     return server
 
 

@@ -24,18 +24,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
-from server.models import Client, Consent
-from server.oauth2 import OAuth2Error
-from server.provider import MAX_CLIENT_ID_LENGTH, authorization_server, issuer_for, require_oauth
+from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
+from server.oauth2 import OAuth2Error, json_error_response
+from server.provider import authorization_server, issuer_for, require_oauth
 
 logger = logging.getLogger(__name__)
-
-
-def _json_error(error: str, description: str, status: int) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
 
 
 # Django's InterfaceError (a connection already closed) is not a DatabaseError; both are Errors.
@@ -78,7 +71,7 @@ def database_outage_guard(view):
             return view(request, *args, **kwargs)
         except RequestDataTooBig:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return _json_error(
+            return json_error_response(
                 "invalid_request", f"The request body is too large (at most {limit} bytes).", 400
             )
         except DATABASE_ERRORS as exc:
@@ -87,7 +80,7 @@ def database_outage_guard(view):
                 raise
             error, description, status = failure
             _log_database_failure(request, status)
-            response = _json_error(error, description, status)
+            response = json_error_response(error, description, status)
             if status == 503:
                 response["Retry-After"] = "5"
             return response
@@ -103,7 +96,7 @@ def protocol_endpoint(view):
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs):
         if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
-            return _json_error("invalid_request", "This endpoint requires HTTPS.", 400)
+            return json_error_response("invalid_request", "This endpoint requires HTTPS.", 400)
         return view(request, *args, **kwargs)
 
     return csrf_exempt(guarded)

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from server import registration_views
+from . import views as registration_views
 
 
 class AnyTextConverter:
