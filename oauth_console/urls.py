@@ -5,7 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("server.urls")),
-    path("", include("server.registration.urls")),
+    path("", include("server.registration_urls")),
     path("developers/", include("oauth_console.portal.urls")),
     path("account/", include("oauth_console.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views as registration_views
+from server import registration_views
 
 
 class AnyTextConverter:

@@ -8,9 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from server.oauth2 import json_error_response
 from server.provider import authorization_server
+from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from server.views import database_outage_guard
-
-from .endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 
 
 def _insecure(request: HttpRequest) -> HttpResponse | None:
