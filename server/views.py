@@ -8,7 +8,6 @@ import functools
 import logging
 from urllib.parse import parse_qs, urlsplit
 
-from authlib.common.urls import add_params_to_uri
 from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
 from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
-from server.oauth2 import OAuth2Error, json_error_response
+from server.oauth2 import OAuth2Error, json_error_response, no_store
 from server.provider import authorization_server, issuer_for, require_oauth
 
 logger = logging.getLogger(__name__)
@@ -113,9 +112,8 @@ def _consent_headers(response: HttpResponse) -> HttpResponse:
     # The Content-Security-Policy is the site's (django-csp, settings.py) as changed by
     # CONSENT_PAGE_CSP on `authorize`; setting the header here would replace the whole policy.
     response["X-Frame-Options"] = "DENY"
-    response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
-    return response
+    return no_store(response)
 
 
 def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
@@ -124,8 +122,7 @@ def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpRespon
     if getattr(error, "redirect_uri", None):
         response = authorization_server.handle_error_response(request, error)
         # RFC 9207: every authorization response names its issuer, errors included.
-        response["Location"] = add_params_to_uri(response["Location"], [("iss", issuer_for(request))])
-        return response
+        return authorization_server.add_issuer(request, response)
     context = {"error": error.error, "description": error.get_error_description(), "status": 400}
     return _consent_headers(render(request, "oauth/error.html", context, status=400))
 

@@ -279,7 +279,7 @@ class AuthorizationServer(ProtocolServer):
         if grant is not None:
             grant.execute_hook("after_authorization_response", response)
         self.execute_hook("after_create_authorization_response", response)
-        return self._add_issuer(request, response)
+        return self.add_issuer(request, response)
 
     def _decide(
         self, request: HttpRequest, grant: Any, redirect_uri: str, grant_user: Any, remembered: bool
@@ -306,7 +306,8 @@ class AuthorizationServer(ProtocolServer):
         status, body, headers = grant.create_authorization_response(redirect_uri, None)
         return self.handle_response(status, body, headers)
 
-    def _add_issuer(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def add_issuer(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Add `iss` (RFC 9207) to a redirecting authorization response, errors included."""
         location = response.get("Location") if response.status_code in (301, 302, 303, 307) else None
         issuer = self.get_issuer(request)
         if location and issuer:

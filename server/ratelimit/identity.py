@@ -7,13 +7,13 @@ differently from what is authenticated would either escape its counter or lock s
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
 from server.models import MAX_CLIENT_ID_LENGTH
+from server.oauth2 import OAuth2Error
 from server.oauth2.bodies import read_form
 from server.oauth2.client_auth import claimed_client_id
 
