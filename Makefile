@@ -30,9 +30,11 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/properties tests/security/test_fuzzing.py $(PYTEST_ARGS)
 
+# Style (ruff) and the layer contracts of pyproject.toml's [tool.importlinter] (import-linter).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

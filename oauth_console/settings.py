@@ -243,7 +243,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "").rstrip("/")
 # The test run has DEBUG off but answers as http://testserver and on live-server ports, where
 # the host-derived issuer is what the tests compare; tests/server/test_checks.py un-silences it.
-SILENCED_SYSTEM_CHECKS = ["server.E001"] if _RUNNING_TESTS and not OAUTH2_ISSUER else []
+if _RUNNING_TESTS and not OAUTH2_ISSUER:
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "server.E001"]
 # Protocol endpoints refuse plain HTTP unless this is off (it is off in DEBUG).
 # (Tests speak plain HTTP through the test client; the HTTPS tests turn it on.)
 OAUTH2_REQUIRE_HTTPS = env_bool("OAUTH2_REQUIRE_HTTPS", not DEBUG and not _RUNNING_TESTS)

@@ -13,6 +13,10 @@ from django.utils import timezone
 
 from server import credentials, policies
 
+# The one client_id length limit: the column's, and so what the protocol endpoints, the rate
+# limiter and the services accept before anything reaches the database.
+MAX_CLIENT_ID_LENGTH = 64
+
 
 def _split(value: str) -> list[str]:
     return value.split() if value else []
@@ -38,7 +42,7 @@ class Client(models.Model):
         IMPORT = "import", "Import"
         COMMAND = "command", "Management command"
 
-    client_id = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=MAX_CLIENT_ID_LENGTH, unique=True)
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True, default="")
     owner = models.ForeignKey(

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from server.oauth2.requests import has_control_characters
+from server.oauth2.bodies import has_control_characters
 
 # Client.Type's values (the model takes them from here: server.models imports this module).
 CONFIDENTIAL_CLIENT = "confidential"

@@ -1,11 +1,14 @@
-"""HTTP views of dynamic client registration: thin doors onto `server.registration`."""
+"""HTTP views of dynamic client registration: thin doors onto the authorization server, which
+hosts the registration endpoints of `server.registration.endpoints`."""
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from server.registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint, registration_server
+from server.oauth2 import json_error_response
+from server.bindings import authorization_server
+from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from server.views import database_outage_guard
 
 
@@ -13,11 +16,7 @@ def _insecure(request: HttpRequest) -> HttpResponse | None:
     """The RFC error for plain HTTP when HTTPS is required (credentials travel in these requests)."""
     if not settings.OAUTH2_REQUIRE_HTTPS or request.is_secure():
         return None
-    response = JsonResponse(
-        {"error": "invalid_request", "error_description": "Use HTTPS for client registration."}, status=400
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return json_error_response("invalid_request", "Use HTTPS for client registration.")
 
 
 # Bearer-token authenticated JSON APIs: no cookies involved, so no CSRF token either.
@@ -26,7 +25,7 @@ def _insecure(request: HttpRequest) -> HttpResponse | None:
 @require_http_methods(["POST"])
 def register_client(request: HttpRequest) -> HttpResponse:
     """RFC 7591 §3: register a client from its metadata."""
-    return _insecure(request) or registration_server.create_endpoint_response(
+    return _insecure(request) or authorization_server.create_endpoint_response(
         ClientRegistrationEndpoint.ENDPOINT_NAME, request
     )
 
@@ -37,6 +36,6 @@ def register_client(request: HttpRequest) -> HttpResponse:
 def client_configuration(request: HttpRequest, client_id: str) -> HttpResponse:
     """RFC 7592 §2: read, replace or delete a registered client's metadata."""
     request.registration_client_id = client_id
-    return _insecure(request) or registration_server.create_endpoint_response(
+    return _insecure(request) or authorization_server.create_endpoint_response(
         ClientConfigurationEndpoint.ENDPOINT_NAME, request
     )

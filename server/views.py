@@ -8,7 +8,6 @@ import functools
 import logging
 from urllib.parse import parse_qs, urlsplit
 
-from authlib.common.urls import add_params_to_uri
 from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -24,18 +23,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
-from server.bindings import MAX_CLIENT_ID_LENGTH, authorization_server, issuer_for, require_oauth
-from server.models import Client, Consent
-from server.oauth2 import OAuth2Error
+from server.bindings import authorization_server, issuer_for, require_oauth
+from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
+from server.oauth2 import OAuth2Error, json_error_response, no_store
 
 logger = logging.getLogger(__name__)
-
-
-def _json_error(error: str, description: str, status: int) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
 
 
 # Django's InterfaceError (a connection already closed) is not a DatabaseError; both are Errors.
@@ -78,7 +70,7 @@ def database_outage_guard(view):
             return view(request, *args, **kwargs)
         except RequestDataTooBig:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            return _json_error(
+            return json_error_response(
                 "invalid_request", f"The request body is too large (at most {limit} bytes).", 400
             )
         except DATABASE_ERRORS as exc:
@@ -87,7 +79,7 @@ def database_outage_guard(view):
                 raise
             error, description, status = failure
             _log_database_failure(request, status)
-            response = _json_error(error, description, status)
+            response = json_error_response(error, description, status)
             if status == 503:
                 response["Retry-After"] = "5"
             return response
@@ -103,7 +95,7 @@ def protocol_endpoint(view):
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs):
         if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
-            return _json_error("invalid_request", "This endpoint requires HTTPS.", 400)
+            return json_error_response("invalid_request", "This endpoint requires HTTPS.", 400)
         return view(request, *args, **kwargs)
 
     return csrf_exempt(guarded)
@@ -120,9 +112,8 @@ def _consent_headers(response: HttpResponse) -> HttpResponse:
     # The Content-Security-Policy is the site's (django-csp, settings.py) as changed by
     # CONSENT_PAGE_CSP on `authorize`; setting the header here would replace the whole policy.
     response["X-Frame-Options"] = "DENY"
-    response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
-    return response
+    return no_store(response)
 
 
 def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
@@ -131,8 +122,7 @@ def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpRespon
     if getattr(error, "redirect_uri", None):
         response = authorization_server.handle_error_response(request, error)
         # RFC 9207: every authorization response names its issuer, errors included.
-        response["Location"] = add_params_to_uri(response["Location"], [("iss", issuer_for(request))])
-        return response
+        return authorization_server.add_issuer(request, response)
     context = {"error": error.error, "description": error.get_error_description(), "status": 400}
     return _consent_headers(render(request, "oauth/error.html", context, status=400))
 

@@ -8,11 +8,10 @@ from server import credentials, policies, services
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from server.hotpath import sql
-from server.models import AuthorizationCode, Client, Token
+from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
 from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
-
-MAX_CLIENT_ID_LENGTH = 64
+from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 
 
 def issuer_for(request: HttpRequest | None) -> str:
@@ -90,6 +89,8 @@ def _build_server() -> AuthorizationServer:
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(TokenIntrospection)
+    server.register_endpoint(ClientRegistrationEndpoint)
+    server.register_endpoint(ClientConfigurationEndpoint)
     return server
 
 

@@ -1,15 +1,27 @@
 """The spec's Django integration API for an OAuth 2.0 authorization server, on authlib's core.
 
-Model-agnostic: nothing here imports the project's models, so the package could be lifted out
-as a library. See the spec (`django_oauth2_spec.md`) for the usage; `server.oauth2.grants`
-holds the ORM-backed grants.
+The one adapter over authlib: everything that speaks a protocol lives here (authorize, token,
+revoke, introspect, register), and so do the request parsing (forms and JSON), the Basic
+credential reader, the error answers and the no-store JSON response. Model-agnostic: nothing
+here imports the project's models or anything else of `server`, so the package could be lifted
+out as a library (`make lint` checks it with import-linter). See the spec
+(`django_oauth2_spec.md`) for the usage; `server.oauth2.grants` holds the ORM-backed grants.
+
+Modules, one concept each: `protocol_server` (parse, authenticate clients, answer) and
+`authorization_server` (grants) on it; `endpoints` (RFC 7009, 7662) and `registration`
+(RFC 7591, 7592); `grants`, `pkce`; `requests` and `bodies` (reading requests); `client_auth`;
+`errors`; `resource_protector`, `middleware`; `mixins`; `signals`.
 """
 
 from .authorization_server import AuthorizationServer
+from .client_auth import claimed_client_id, read_basic_credentials
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
-from .errors import OAuth2Error
+from .errors import OAuth2Error, clean_error_text, json_error_response, no_store
 from .middleware import OAuthMiddleware
 from .mixins import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from .protocol_server import ProtocolServer
+from .registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint
+from .requests import DjangoJsonRequest, DjangoOAuth2Request
 from .resource_protector import BearerTokenValidator, ResourceProtector
 from .signals import (
     authorization_code_replayed,
@@ -28,18 +40,28 @@ __all__ = [
     "AuthorizationCodeMixin",
     "AuthorizationServer",
     "BearerTokenValidator",
+    "ClientConfigurationEndpoint",
     "ClientMixin",
+    "ClientRegistrationEndpoint",
+    "DjangoJsonRequest",
+    "DjangoOAuth2Request",
     "IntrospectionEndpoint",
     "OAuth2Error",
     "OAuthMiddleware",
+    "ProtocolServer",
     "ResourceProtector",
     "RevocationEndpoint",
     "TokenMixin",
     "authorization_code_replayed",
+    "claimed_client_id",
+    "clean_error_text",
     "client_authenticated",
     "client_authentication_failed",
     "consent_denied",
     "consent_granted",
+    "json_error_response",
+    "no_store",
+    "read_basic_credentials",
     "refresh_token_reused",
     "token_authenticated",
     "token_issued",

@@ -1,8 +1,9 @@
-"""The spec's AuthorizationServer: authlib's RFC logic answering Django requests.
+"""The spec's AuthorizationServer: authlib's grants answering Django requests.
 
-Every entry point parses the request strictly (`requests.build_oauth2_request`), turns every
-OAuth2Error into the RFC's JSON (or redirect) answer, sends the package's signals, and never lets
-authlib's deprecated call paths run (the tests turn AuthlibDeprecationWarning into errors).
+The authorization and token endpoints, token generation and the default revocation and
+introspection endpoints; parsing, client authentication and error answers come from
+`ProtocolServer`. Every entry point sends the package's signals and never lets authlib's
+deprecated call paths run (the tests turn AuthlibDeprecationWarning into errors).
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc6749 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.endpoint import Endpoint
 from authlib.oauth2.rfc6749.errors import (
-    InvalidClientError,
     InvalidRequestError,
     UnsupportedGrantTypeError,
     UnsupportedResponseTypeError,
@@ -28,28 +26,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import signals
-from .client_auth import (
-    attempted_auth_method,
-    basic_credentials_error,
-    claimed_client_id,
-    failed_authentication_text,
-    is_authlib_methods_error,
-    refuse_a_second_client,
-)
-from .errors import NO_STORE_HEADERS, OAuth2Error, clean_error_text, error_response, json_response
-from .requests import (
-    AUTHORIZATION_STYLE,
-    DEFAULT_PARAMETER_LIMITS,
-    TOKEN_STYLE,
-    DjangoOAuth2Request,
-    build_oauth2_request,
-    within_limit,
-)
+from .endpoints import IntrospectionEndpoint, RevocationEndpoint
+from .errors import OAuth2Error, clean_error_text, no_store
+from .pkce import S256CodeChallenge
+from .protocol_server import ProtocolServer
+from .requests import AUTHORIZATION_STYLE, TOKEN_STYLE, DjangoOAuth2Request, within_limit
 
 __all__ = ["AuthorizationServer"]
-
-# The start of the ValueError authlib raises for an error description it will not build.
-_FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
 
@@ -77,7 +60,7 @@ def _token_generator(length: int) -> Callable[..., str]:
     return generate
 
 
-class AuthorizationServer(_AuthorizationServer):
+class AuthorizationServer(ProtocolServer):
     """Django OAuth 2.0 authorization server (authorization, token, revocation, introspection).
 
     `query_client(client_id)` returns the client or None; `save_token(token, request)` stores
@@ -109,13 +92,15 @@ class AuthorizationServer(_AuthorizationServer):
         realm: str | None = None,
         parameter_limits: Mapping[str, int] | None = None,
     ) -> None:
-        super().__init__(scopes_supported=scopes_supported)
-        self._query_client = query_client
+        super().__init__(
+            query_client,
+            issuer=issuer,
+            scopes_supported=scopes_supported,
+            realm=realm,
+            parameter_limits=parameter_limits,
+        )
         self._save_token = save_token
-        self.issuer = (issuer or "").rstrip("/") or None
-        self.realm = realm
         self.require_pkce = require_pkce
-        self.parameter_limits = {**DEFAULT_PARAMETER_LIMITS, **(parameter_limits or {})}
         self.token_expires_in = token_expires_in
         self.register_token_generator(
             "default",
@@ -148,12 +133,6 @@ class AuthorizationServer(_AuthorizationServer):
 
     # --- what authlib calls --------------------------------------------------------------------
 
-    def query_client(self, client_id: str) -> Any:
-        """The client with this OAuth client_id, or None (calls the constructor's `query_client`)."""
-        if not client_id:
-            return None
-        return self._query_client(client_id)
-
     def save_token(self, token: dict, request: OAuth2Request) -> Any:
         """Store `token` through the constructor's `save_token`, then send `token_issued`."""
         if getattr(request, "credential", None) is None:
@@ -183,102 +162,11 @@ class AuthorizationServer(_AuthorizationServer):
             return conf
         return default
 
-    def get_issuer(self, request: HttpRequest | None = None) -> str | None:
-        """The issuer identifier: the option, the OAUTH2_ISSUER setting, else the request's origin."""
-        issuer = self.issuer or (getattr(settings, "OAUTH2_ISSUER", "") or "").rstrip("/")
-        if issuer:
-            return issuer
-        if request is None:
-            return None
-        return f"{request.scheme}://{request.get_host()}"
-
-    def get_realm(self, request: HttpRequest | None = None) -> str:
-        """The realm named in `WWW-Authenticate: Basic` challenges."""
-        return self.realm or self.get_issuer(request) or "oauth2"
-
-    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
-        """authlib's signal hook. Client authentication and revocation signals are sent where the
-        Django request is known (`authenticate_client`, the endpoints), so this only forwards a
-        revocation reported by a plain authlib endpoint."""
-        if name == "after_revoke_token":
-            signals.token_revoked.send_robust(
-                sender=type(self), token=kwargs.get("token"), client=kwargs.get("client"), request=None
-            )
-
-    def parse_request(self, request: HttpRequest, style: str) -> DjangoOAuth2Request:
-        """`requests.build_oauth2_request` with this server's parameter limits."""
-        return build_oauth2_request(request, style=style, limits=self.parameter_limits)
-
-    def create_oauth2_request(self, request: Any) -> OAuth2Request:
-        """Wrap a Django request (authorization-endpoint rules); OAuth2Requests pass through."""
-        if isinstance(request, OAuth2Request):
-            return request
-        return self.parse_request(request, AUTHORIZATION_STYLE)
-
-    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> HttpResponse:
-        """Turn authlib's (status, body, headers) into a Django response."""
-        if isinstance(body, dict):
-            return json_response(status, body, headers)
-        response = HttpResponse(body or "", status=status)
-        for name, value in headers:
-            response[name] = value
-        return response
-
-    def handle_error_response(self, request: Any, error: OAuth2Error) -> HttpResponse:
-        """The RFC's answer for `error` (JSON, or a redirect carrying it)."""
-        django_request = getattr(request, "django_request", request)
-        return error_response(
-            error,
-            realm=self.get_realm(django_request if isinstance(django_request, HttpRequest) else None),
-            error_uri=self.get_error_uri(request, error),
-        )
-
-    def authenticate_client(self, request: OAuth2Request, methods: list[str], endpoint: str = "token") -> Any:
-        """Authenticate the client and send `client_authenticated` / `client_authentication_failed`.
-
-        Refuses an unreadable Basic header, more than one credential at once, and a body client_id
-        naming another client than the Basic header (RFC 6749 §2.3).
-        """
-        django_request = getattr(request, "django_request", None)
-        method = attempted_auth_method(request)
-        claimed_id = claimed_client_id(request)
-        try:
-            if django_request is not None:
-                broken = basic_credentials_error(django_request)
-                if broken is not None:
-                    raise broken
-            if method == "client_secret_basic":
-                refuse_a_second_client(request, claimed_id)
-            client = super().authenticate_client(request, methods, endpoint)
-        except OAuth2Error as error:
-            if isinstance(error, InvalidClientError):
-                if is_authlib_methods_error(error):
-                    # authlib's text shows a Python list of method names; say it in words.
-                    error.description = failed_authentication_text(methods)
-                if method == "client_secret_basic":
-                    # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
-                    error.status_code = 401
-            signals.client_authentication_failed.send(
-                sender=type(self),
-                client_id=claimed_id,
-                request=django_request,
-                method=method,
-                reason=clean_error_text(error.get_error_description() or error.error),
-            )
-            raise
-        # send_robust: see signals.py (a failing receiver is logged, the client still authenticated).
-        signals.client_authenticated.send_robust(
-            sender=type(self), client=client, request=django_request, method=request.auth_method
-        )
-        return client
-
     # --- grants and endpoints ------------------------------------------------------------------
 
     def register_grant(self, grant_cls: type, extensions: list | None = None) -> None:
         """Register a grant class; authorization-code grants get PKCE (S256 only) unless
         `extensions` already holds a CodeChallenge."""
-        from .grants import S256CodeChallenge
-
         extensions = list(extensions or [])
         if issubclass(grant_cls, _AuthlibCodeGrant) and not any(
             isinstance(e, CodeChallenge) for e in extensions
@@ -288,15 +176,6 @@ class AuthorizationServer(_AuthorizationServer):
                 required = bool(getattr(settings, "OAUTH2_REQUIRE_PKCE", True))
             extensions.append(S256CodeChallenge(required=required))
         super().register_grant(grant_cls, extensions)
-
-    def register_endpoint(self, endpoint: type[Endpoint] | Endpoint) -> None:
-        """Add a RevocationEndpoint / IntrospectionEndpoint (an instance, or a class built with
-        no arguments)."""
-        if isinstance(endpoint, type):
-            endpoint = endpoint(server=self)
-        else:
-            endpoint.server = self
-        self._endpoints.setdefault(endpoint.ENDPOINT_NAME, []).append(endpoint)
 
     def get_authorization_grant(self, request: OAuth2Request) -> Any:
         """The registered grant for the request's response_type; errors never echo raw input."""
@@ -396,11 +275,11 @@ class AuthorizationServer(_AuthorizationServer):
             error.state = state
             response = self.handle_error_response(request, error)
         except ValueError as exc:
-            response = self._malformed(request, exc)
+            response = self.malformed_request_response(request, exc)
         if grant is not None:
             grant.execute_hook("after_authorization_response", response)
         self.execute_hook("after_create_authorization_response", response)
-        return self._add_issuer(request, response)
+        return self.add_issuer(request, response)
 
     def _decide(
         self, request: HttpRequest, grant: Any, redirect_uri: str, grant_user: Any, remembered: bool
@@ -427,7 +306,8 @@ class AuthorizationServer(_AuthorizationServer):
         status, body, headers = grant.create_authorization_response(redirect_uri, None)
         return self.handle_response(status, body, headers)
 
-    def _add_issuer(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def add_issuer(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Add `iss` (RFC 9207) to a redirecting authorization response, errors included."""
         location = response.get("Location") if response.status_code in (301, 302, 303, 307) else None
         issuer = self.get_issuer(request)
         if location and issuer:
@@ -449,7 +329,7 @@ class AuthorizationServer(_AuthorizationServer):
                 self._report_refused(oauth_request, error)
                 raise
 
-        return _no_store(self._answer_or_error(request, answer))
+        return no_store(self.answer_or_error(request, answer))
 
     def _report_refused(self, request: DjangoOAuth2Request, error: OAuth2Error) -> None:
         # Only once the client authenticated: before that, client_authentication_failed told.
@@ -466,54 +346,17 @@ class AuthorizationServer(_AuthorizationServer):
 
     # --- revocation and introspection ----------------------------------------------------------
 
-    def create_endpoint_response(self, name: str, request: Any = None) -> HttpResponse:
-        """Answer a request to the registered endpoint called `name` ("revocation", "introspection")."""
-        endpoints = self._endpoints.get(name)
-        if not endpoints:
-            raise RuntimeError(f"There is no '{name}' endpoint; register one with register_endpoint().")
-        return self.respond_with_endpoint(endpoints[0], request)
-
-    def respond_with_endpoint(self, endpoint: Any, request: HttpRequest) -> HttpResponse:
-        """Run `endpoint` on a strictly parsed POST form; JSON answer, never cached."""
-
-        def answer() -> HttpResponse:
-            oauth_request = self.parse_request(request, TOKEN_STYLE)
-            return self.handle_response(*endpoint.create_endpoint_response(oauth_request))
-
-        return _no_store(self._answer_or_error(request, answer))
-
     def create_revocation_response(self, request: HttpRequest) -> HttpResponse:
         """Answer an RFC 7009 revocation request with the registered RevocationEndpoint (or a
         default one that finds tokens through the client model)."""
-        from .endpoints import RevocationEndpoint
-
         endpoint = self._endpoint_or_default(RevocationEndpoint)
         return self.respond_with_endpoint(endpoint, request)
 
     def create_introspection_response(self, request: HttpRequest) -> HttpResponse:
         """Answer an RFC 7662 introspection request with the registered IntrospectionEndpoint (or
         a default one that finds tokens through the client model)."""
-        from .endpoints import IntrospectionEndpoint
-
         endpoint = self._endpoint_or_default(IntrospectionEndpoint)
         return self.respond_with_endpoint(endpoint, request)
-
-    # --- shared error handling -----------------------------------------------------------------
-
-    def _answer_or_error(self, request: HttpRequest, answer: Callable[[], HttpResponse]) -> HttpResponse:
-        try:
-            return answer()
-        except OAuth2Error as error:
-            return self.handle_error_response(request, error)
-        except ValueError as exc:
-            return self._malformed(request, exc)
-
-    def _malformed(self, request: HttpRequest, exc: ValueError) -> HttpResponse:
-        # authlib refuses to build an error whose description echoes characters RFC 6749 §5.2
-        # forbids (ValueError); answer a plain invalid_request instead of a 500.
-        if _FORBIDDEN_DESCRIPTION not in str(exc):
-            raise exc
-        return self.handle_error_response(request, InvalidRequestError("The request is malformed."))
 
     def _endpoint_or_default(self, endpoint_cls: type) -> Any:
         endpoints = self._endpoints.get(endpoint_cls.ENDPOINT_NAME)
@@ -521,9 +364,3 @@ class AuthorizationServer(_AuthorizationServer):
             return endpoints[0]
         self.register_endpoint(endpoint_cls)
         return self._endpoints[endpoint_cls.ENDPOINT_NAME][0]
-
-
-def _no_store(response: HttpResponse) -> HttpResponse:
-    for name, value in NO_STORE_HEADERS:
-        response[name] = value
-    return response

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from django.http import HttpRequest
 
-from .requests import has_control_characters
+from .bodies import has_control_characters
 
 __all__ = [
+    "MalformedCredentialsError",
     "attempted_auth_method",
     "basic_credentials_error",
     "claimed_client_id",
     "failed_authentication_text",
     "is_authlib_methods_error",
+    "read_basic_credentials",
     "refuse_a_second_client",
 ]
 
@@ -31,16 +33,37 @@ __all__ = [
 _AUTHLIB_METHODS_DESCRIPTION = "The client cannot authenticate with methods"
 
 
-def _malformed() -> InvalidClientError:
-    return InvalidClientError(status_code=401, description="The Basic credentials are malformed.")
+class MalformedCredentialsError(ValueError):
+    """An `Authorization: Basic` header that cannot be read as a client_id and a secret."""
+
+
+def read_basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """(client_id, secret) of an `Authorization` header value with the Basic scheme; None when
+    the header uses another scheme (or none).
+
+    The one Basic decoder of the server (RFC 6749 §2.3.1): strict base64, UTF-8, a colon, both
+    parts form-urlencoded before encoding. Raises MalformedCredentialsError when the value is not
+    that, or names an empty client_id, or holds control characters.
+    """
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    value = value.strip()
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        client_id, sep, secret = decoded.partition(":")
+        client_id = unquote_to_bytes(client_id).decode("utf-8")
+        secret = unquote_to_bytes(secret).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise MalformedCredentialsError("The Basic credentials are malformed.") from None
+    if not value or not sep or not client_id or has_control_characters(client_id, secret):
+        raise MalformedCredentialsError("The Basic credentials are malformed.")
+    return client_id, secret
 
 
 def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
     """A 401 invalid_client for an unreadable `Authorization: Basic` header (or a bare scheme
-    such as "Bearer "), else None.
-
-    Unreadable: not strict base64, not UTF-8, no colon, an empty client_id, or control characters.
-    """
+    such as "Bearer "), else None (see `read_basic_credentials` for what is unreadable)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
@@ -49,20 +72,30 @@ def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
             # it into one part and raises ValueError (a 500). It authenticates nobody; refuse it.
             return InvalidClientError(status_code=401, description="The Authorization header is malformed.")
         return None
-    value = value.strip()
     try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        client_id, sep, secret = decoded.partition(":")
-        # RFC 6749 §2.3.1: both parts are form-urlencoded before encoding; they must decode too.
-        client_id = unquote_to_bytes(client_id).decode("utf-8")
-        secret = unquote_to_bytes(secret).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return _malformed()
-    if not value or not sep or not client_id:
-        return _malformed()
-    if has_control_characters(client_id, secret):
-        return _malformed()
+        read_basic_credentials(header)
+    except MalformedCredentialsError as error:
+        return InvalidClientError(status_code=401, description=str(error))
     return None
+
+
+def claimed_client_id(
+    headers: Mapping[str, str], body_client_id: str | Callable[[], str | None] | None
+) -> str | None:
+    """The client_id a request claims, unverified: its Basic header's, else the body's.
+
+    None when the Basic header is unreadable (the endpoint refuses it before comparing any
+    secret) or nothing is claimed. `body_client_id` may be a callable, so that a caller that has
+    not parsed the body yet (the rate limiter) parses it only when there is no Basic header.
+    """
+    try:
+        basic = read_basic_credentials(headers.get("Authorization", ""))
+    except MalformedCredentialsError:
+        return None
+    if basic is not None:
+        return basic[0]
+    client_id = body_client_id() if callable(body_client_id) else body_client_id
+    return client_id or None
 
 
 def attempted_auth_method(request: OAuth2Request) -> str:
@@ -72,15 +105,6 @@ def attempted_auth_method(request: OAuth2Request) -> str:
     if "client_secret" in request.form:
         return "client_secret_post"
     return "none"
-
-
-def claimed_client_id(request: OAuth2Request) -> str | None:
-    """The client_id the request claims (Basic header first, then the form), if readable."""
-    try:
-        client_id, _ = extract_basic_authorization(request.headers)
-    except (UnicodeDecodeError, ValueError):
-        client_id = None
-    return client_id or request.payload.client_id
 
 
 def is_authlib_methods_error(error: InvalidClientError) -> bool:

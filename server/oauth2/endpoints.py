@@ -20,16 +20,19 @@ from django.http import HttpRequest, HttpResponse
 
 from . import signals
 from .errors import UnsupportedTokenTypeError
-from .grants import find_related_model, mark_token_revoked
-from .mixins import TokenMixin, belongs_to_client, oauth_client_id, related_user
+from .mixins import (
+    TokenMixin,
+    belongs_to_client,
+    find_related_model,
+    mark_token_revoked,
+    oauth_client_id,
+    related_user,
+)
+from .protocol_server import ProtocolServer
 
 __all__ = ["IntrospectionEndpoint", "RevocationEndpoint"]
 
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
-
-
-def _no_token_saving(token: dict, request: Any) -> None:
-    raise RuntimeError("A standalone endpoint's server issues no tokens.")
 
 
 class _TokenLookup:
@@ -39,9 +42,7 @@ class _TokenLookup:
 
     def _bind_server(self, server: Any, query_client: Callable | None) -> None:
         if server is None and query_client is not None:
-            from .authorization_server import AuthorizationServer
-
-            server = AuthorizationServer(query_client, _no_token_saving)
+            server = ProtocolServer(query_client)
         self.server = server
 
     def _require_server(self) -> Any:

@@ -43,7 +43,9 @@ __all__ = [
     "UnsupportedTokenTypeError",
     "clean_error_text",
     "error_response",
+    "json_error_response",
     "json_response",
+    "no_store",
 ]
 
 # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -122,6 +124,25 @@ def json_response(status: int, body: object, headers: Iterable[tuple[str, str]] 
     """A JSON answer with `application/json`; `headers` are added (and override defaults)."""
     response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
     for name, value in headers:
+        response[name] = value
+    return response
+
+
+def json_error_response(
+    error: str, description: str, status: int = 400, headers: Iterable[tuple[str, str]] = ()
+) -> HttpResponse:
+    """An RFC 6749 §5.2 JSON error that is never cached, for answers given without an authlib
+    error object (plain HTTP where HTTPS is required, a database outage, a throttled client).
+
+    `description` is cleaned like every other error_description; `headers` are added.
+    """
+    body = {"error": error, "error_description": clean_error_text(description)}
+    return json_response(status, body, [*NO_STORE_HEADERS, *headers])
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    """Mark `response` as never to be cached (RFC 6749 §5.1), and return it."""
+    for name, value in NO_STORE_HEADERS:
         response[name] = value
     return response
 

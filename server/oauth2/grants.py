@@ -23,53 +23,39 @@ from authlib.oauth2.rfc6749 import grants as rfc6749_grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc6749.util import scope_to_list
-from authlib.oauth2.rfc7636 import CodeChallenge
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from . import signals
 from .errors import clean_error_text
-from .mixins import AuthorizationCodeMixin, TokenMixin, related_user, relation_field
+from .mixins import (
+    AuthorizationCodeMixin,
+    TokenMixin,
+    field_names,
+    find_related_model,
+    mark_token_revoked,
+    related_user,
+    relation_field,
+)
 from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
 
 __all__ = [
     "AuthorizationCodeGrant",
     "ClientCredentialsGrant",
     "RefreshTokenGrant",
-    "S256CodeChallenge",
-    "mark_token_revoked",
 ]
 
 
 # --- model helpers ---------------------------------------------------------------------------
 
 
-def find_related_model(client: Any, mixin: type) -> type:
-    """The model holding `mixin` that points at the client's model (via a ForeignKey)."""
-    meta = getattr(type(client), "_meta", None)
-    if meta is not None:
-        for relation in meta.related_objects:
-            model = relation.related_model
-            if isinstance(model, type) and issubclass(model, mixin):
-                return model
-    raise ImproperlyConfigured(
-        f"No model with {mixin.__name__} has a ForeignKey to {type(client).__name__}; set the grant's "
-        f"model attribute or override its storage hooks."
-    )
-
-
-def _field_names(model: type) -> set[str]:
-    return {field.name for field in model._meta.concrete_fields}
-
-
 def _owner_filter(model: type, name: str, obj: Any, plain_value: Any) -> dict[str, Any]:
     """Filter/create kwargs for `name`: the object itself for a relation, else `plain_value`."""
     if relation_field(model, name) is not None:
         return {name: obj}
-    if f"{name}_id" in _field_names(model):
+    if f"{name}_id" in field_names(model):
         return {f"{name}_id": plain_value}
     return {}
 
@@ -78,29 +64,6 @@ def _is_active(user: Any) -> bool:
     """False for a deactivated user (Django's `is_active`); a user model without the flag is
     always active. A deactivated user's codes and refresh tokens get nothing new."""
     return bool(getattr(user, "is_active", True))
-
-
-def mark_token_revoked(token: Any) -> bool:
-    """Mark `token` revoked with one conditional UPDATE; True when this call revoked it.
-
-    Understands a boolean `revoked` field or a nullable `revoked_at` timestamp; False means the
-    token was already revoked (a concurrent request got there first).
-    """
-    model = type(token)
-    names = _field_names(model)
-    if "revoked" in names:
-        changes, still_active = {"revoked": True}, {"revoked": False}
-    elif "revoked_at" in names:
-        changes, still_active = {"revoked_at": timezone.now()}, {"revoked_at__isnull": True}
-    else:
-        raise ImproperlyConfigured(
-            f"{model.__name__} has neither a 'revoked' nor a 'revoked_at' field; override the hook "
-            f"that revokes tokens (revoke_old_credential / the endpoint's revoke_token)."
-        )
-    count = model._default_manager.filter(pk=token.pk, **still_active).update(**changes)
-    for name, value in changes.items():
-        setattr(token, name, value)
-    return count == 1
 
 
 def _django_request(request: Any) -> Any:
@@ -148,58 +111,6 @@ class _ScopeCheck:
             names = clean_error_text(" ".join(refused), limit=100)
             raise InvalidScopeError(f"The client may not request: {names}.")
         self.request.scope = allowed
-
-
-# --- PKCE ------------------------------------------------------------------------------------
-
-
-class S256CodeChallenge(CodeChallenge):
-    """PKCE (RFC 7636) allowing only S256; `required` demands a code_challenge of every client.
-
-    Public clients (those allowed to authenticate with "none") always need one, whatever
-    `required` says (RFC 9700 §2.1.1).
-    """
-
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
-    CODE_CHALLENGE_METHODS: ClassVar[dict] = {"S256": CodeChallenge.CODE_CHALLENGE_METHODS["S256"]}
-
-    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
-        request = grant.request
-        data = request.payload.data
-        challenge = data.get("code_challenge")
-        method = data.get("code_challenge_method")
-        client = request.client
-        is_public = bool(client) and client.check_endpoint_auth_method("none", "token")
-        if not challenge and (self.required or is_public):
-            raise InvalidRequestError("A PKCE code_challenge (S256) is required.")
-        if challenge and method != "S256":
-            # RFC 7636 §4.3: no method means "plain", which this server refuses.
-            raise InvalidRequestError("Only code_challenge_method=S256 is supported.")
-        super().validate_code_challenge(grant, redirect_uri)
-
-    def validate_code_verifier(self, grant: Any, result: Any = None) -> None:
-        code = grant.request.authorization_code
-        if code is not None:
-            challenge = self.get_authorization_code_challenge(code)
-            if not challenge and self.required:
-                # A code minted without a challenge (before PKCE was required, or injected) must
-                # not be redeemable now that PKCE is required (RFC 9700 §2.1.1, §4.8).
-                raise InvalidGrantError("The authorization code was issued without PKCE.")
-            method = self.get_authorization_code_challenge_method(code)
-            if challenge and method not in (None, "S256"):
-                # authlib would raise RuntimeError (a 500) for a stored method it cannot verify.
-                raise InvalidGrantError("The authorization code's PKCE method is not supported.")
-        super().validate_code_verifier(grant, result)
-
-    def get_authorization_code_challenge(self, authorization_code: Any) -> str:
-        getter = getattr(authorization_code, "get_code_challenge", None)
-        return getter() if getter else getattr(authorization_code, "code_challenge", "")
-
-    def get_authorization_code_challenge_method(self, authorization_code: Any) -> str | None:
-        getter = getattr(authorization_code, "get_code_challenge_method", None)
-        method = getter() if getter else getattr(authorization_code, "code_challenge_method", None)
-        return method or None
 
 
 # --- authorization code ----------------------------------------------------------------------
@@ -260,7 +171,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
         client = request.client
         model = self.get_authorization_code_model(client)
         data = request.payload.data
-        names = _field_names(model)
+        names = field_names(model)
         values: dict[str, Any] = {
             "code": code,
             # Only what the request named: the token request must repeat it (RFC 6749 §4.1.3).

@@ -16,10 +16,10 @@ from typing import Any
 from authlib.oauth2.rfc6749 import models as rfc6749_models
 from authlib.oauth2.rfc6749.util import scope_to_list
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.utils import timezone
 
-__all__ = ["AuthorizationCodeMixin", "ClientMixin", "TokenMixin"]
+__all__ = ["AuthorizationCodeMixin", "ClientMixin", "TokenMixin", "find_related_model", "mark_token_revoked"]
 
 
 def _as_list(value: Any) -> list[str]:
@@ -76,6 +76,47 @@ def related_user(obj: Any) -> Any:
     if user_id in (None, ""):
         return None
     return get_user_model()._default_manager.filter(pk=user_id).first()
+
+
+def find_related_model(client: Any, mixin: type) -> type:
+    """The model holding `mixin` that points at the client's model (via a ForeignKey)."""
+    meta = getattr(type(client), "_meta", None)
+    if meta is not None:
+        for relation in meta.related_objects:
+            model = relation.related_model
+            if isinstance(model, type) and issubclass(model, mixin):
+                return model
+    raise ImproperlyConfigured(
+        f"No model with {mixin.__name__} has a ForeignKey to {type(client).__name__}; set the grant's "
+        f"model attribute or override its storage hooks."
+    )
+
+
+def field_names(model: type) -> set[str]:
+    return {field.name for field in model._meta.concrete_fields}
+
+
+def mark_token_revoked(token: Any) -> bool:
+    """Mark `token` revoked with one conditional UPDATE; True when this call revoked it.
+
+    Understands a boolean `revoked` field or a nullable `revoked_at` timestamp; False means the
+    token was already revoked (a concurrent request got there first).
+    """
+    model = type(token)
+    names = field_names(model)
+    if "revoked" in names:
+        changes, still_active = {"revoked": True}, {"revoked": False}
+    elif "revoked_at" in names:
+        changes, still_active = {"revoked_at": timezone.now()}, {"revoked_at__isnull": True}
+    else:
+        raise ImproperlyConfigured(
+            f"{model.__name__} has neither a 'revoked' nor a 'revoked_at' field; override the hook "
+            f"that revokes tokens (revoke_old_credential / the endpoint's revoke_token)."
+        )
+    count = model._default_manager.filter(pk=token.pk, **still_active).update(**changes)
+    for name, value in changes.items():
+        setattr(token, name, value)
+    return count == 1
 
 
 class ClientMixin(rfc6749_models.ClientMixin):

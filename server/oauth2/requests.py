@@ -1,56 +1,43 @@
-"""The OAuth 2.0 view of a Django request, parsed strictly.
+"""The OAuth 2.0 view of a Django request, parsed strictly (the readers are in `bodies.py`).
 
-Django's own parsing is forgiving in ways an authorization server must not be: a repeated
-parameter wins last, undecodable bytes turn into replacement characters, and size or field-count
-limits raise exceptions that become HTML error pages. Here every parse failure is an
-`invalid_request` (RFC 6749 §5.2), and the request object exposes `grant_type`, `client_id`,
-`data`, ... as plain attributes, without authlib's deprecated proxies.
+Form requests (authorization, token, revocation, introspection): a repeated parameter is refused
+where Django would let the last one win, every parse failure is an `invalid_request` (RFC 6749
+§5.2), and the request object exposes `grant_type`, `client_id`, `data`, ... as plain
+attributes, without authlib's deprecated proxies. JSON requests (RFC 7591/7592 registration):
+the body is read with the same size, encoding and nesting limits, when an endpoint first asks.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qsl
 
 from authlib.common.security import is_secure_transport
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidRequestError
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest
-from django.http.multipartparser import MultiPartParserError
-from django.http.request import RawPostDataException
-from django.utils.http import parse_header_parameters
 
+from .bodies import Params, read_form, read_json_body, read_query
 from .errors import MethodNotAllowedError, clean_error_text
 
 __all__ = [
+    "AUTHORIZATION_STYLE",
     "DEFAULT_PARAMETER_LIMITS",
-    "MAX_JSON_DEPTH",
+    "TOKEN_STYLE",
+    "DjangoJsonPayload",
+    "DjangoJsonRequest",
     "DjangoOAuth2Payload",
     "DjangoOAuth2Request",
-    "MediaType",
     "build_oauth2_request",
     "check_parameter_lengths",
-    "parse_media_type",
-    "read_json_body",
-    "read_query",
-    "request_media_type",
     "within_limit",
 ]
 
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-MULTIPART_CONTENT_TYPE = "multipart/form-data"
 # Token, revocation and introspection: POST, form body only (RFC 6749 §3.2, RFC 7009, RFC 7662).
 TOKEN_STYLE = "token"
 # Authorization endpoint: GET query, or POST form (RFC 6749 §3.1).
 AUTHORIZATION_STYLE = "authorization"
-
-Params = dict[str, list[str]]
 
 # The longest value accepted for each parameter the server stores or sends back. RFC 6749 sets
 # no limits; a database column does (PostgreSQL refuses a longer value with an exception in the
@@ -71,157 +58,6 @@ IDENTITY_PARAMETERS = ("client_id", "redirect_uri")
 # Checked while parsing a token-style request: the parameters those endpoints use. Others (a
 # stray `state`) are ignored, as RFC 6749 §3.2 requires of unrecognized parameters.
 TOKEN_PARAMETERS = ("client_id", "redirect_uri", "scope")
-# Client metadata is a few levels deep (a JWK set is four); Python's JSON parser recurses, and
-# a few thousand nested brackets would exhaust the stack (RecursionError, a 500).
-MAX_JSON_DEPTH = 16
-
-
-@dataclass(frozen=True)
-class MediaType:
-    """A parsed Content-Type: `essence` is "type/subtype" in lower case (media types are
-    case-insensitive, RFC 9110 §8.3.1), `params` its parameters with lower-case names."""
-
-    essence: str
-    params: dict[str, str] = field(default_factory=dict)
-
-
-def parse_media_type(header: str | None) -> MediaType:
-    """Parse a Content-Type header value; an unparsable one names no media type ("").
-
-    The one media-type parser of the server: every comparison of a request's content type goes
-    through it, so none of them can disagree with another (or with Django's body parsing) about
-    spelling, surrounding spaces or parameters such as `; charset=utf-8`.
-    """
-    try:
-        essence, params = parse_header_parameters(header or "")
-    except ValueError:  # e.g. an RFC 2231 parameter in an unknown charset
-        return MediaType("")
-    return MediaType(essence.strip().lower(), {name.lower(): value for name, value in params.items()})
-
-
-def request_media_type(request: HttpRequest) -> MediaType:
-    """The media type of `request`'s body (its Content-Type header, parsed)."""
-    return parse_media_type(request.META.get("CONTENT_TYPE"))
-
-
-def _decode_pairs(raw: bytes, where: str) -> Params:
-    try:
-        text = raw.decode("utf-8")
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-        )
-    except UnicodeDecodeError:
-        raise InvalidRequestError(f"The {where} is not valid UTF-8.") from None
-    except ValueError:
-        # parse_qsl raises a bare ValueError only for max_num_fields.
-        raise InvalidRequestError(f"The {where} has too many fields.") from None
-    params: Params = {}
-    for name, value in pairs:
-        _add(params, name, value, where)
-    return params
-
-
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
-
-
-def has_control_characters(*texts: str) -> bool:
-    """True when any of `texts` holds an ASCII control character (NUL, CR, LF, DEL ...)."""
-    return any(_CONTROL_CHARACTER.search(text) for text in texts)
-
-
-def _add(params: Params, name: str, value: str, where: str) -> None:
-    # RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted
-    # from the request."
-    if value == "":
-        return
-    if has_control_characters(name, value):
-        # No OAuth parameter may hold control characters (RFC 6749 Appendix A), and a NUL would
-        # reach the database (PostgreSQL refuses it with an exception).
-        raise InvalidRequestError(f"The {where} contains control characters.")
-    params.setdefault(name, []).append(value)
-
-
-def read_query(request: HttpRequest) -> Params:
-    """Parse the URL query strictly; raise InvalidRequestError on bad encoding or too many fields."""
-    query = request.META.get("QUERY_STRING", "") or ""
-    if isinstance(query, str):
-        # WSGI hands the raw bytes over as latin-1 text (PEP 3333); ASGI servers may not.
-        try:
-            raw = query.encode("iso-8859-1")
-        except UnicodeEncodeError:
-            raw = query.encode("utf-8")
-    else:
-        raw = query
-    return _decode_pairs(raw, "URL query")
-
-
-def read_form(request: HttpRequest, *, required: bool) -> Params:
-    """Parse an `application/x-www-form-urlencoded` body strictly.
-
-    `required`: the endpoint only accepts form bodies, so any other content type is refused even
-    when the body is empty. A charset other than UTF-8 is refused (RFC 6749 Appendix B).
-    """
-    media_type = request_media_type(request)
-    if media_type.essence == MULTIPART_CONTENT_TYPE and not required:
-        return _read_multipart(request)
-    if media_type.essence != FORM_CONTENT_TYPE:
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if required or length not in ("0", ""):
-            raise InvalidRequestError(f"The request body must be {FORM_CONTENT_TYPE}.")
-        return {}
-    charset = media_type.params.get("charset")
-    if charset and charset.strip().lower() not in ("utf-8", "utf8"):
-        raise InvalidRequestError("The request body must be encoded in UTF-8.")
-    return _decode_pairs(read_body(request), "request body")
-
-
-def read_body(request: HttpRequest) -> bytes:
-    """The raw body; InvalidRequestError when it is over DATA_UPLOAD_MAX_MEMORY_SIZE or unreadable."""
-    try:
-        return request.body
-    except RequestDataTooBig:
-        raise InvalidRequestError(
-            f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
-        ) from None
-    except (RawPostDataException, SuspiciousOperation, OSError):
-        raise InvalidRequestError("The request body could not be read.") from None
-
-
-def read_json_body(request: HttpRequest, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse an `application/json` body (RFC 7591 §3.1); raise InvalidRequestError for another
-    content type, a body over the size limit, text that is not UTF-8 JSON, or nesting deeper
-    than `max_depth`."""
-    if request_media_type(request).essence != "application/json":
-        raise InvalidRequestError("Send the request body as application/json.")
-    body = read_body(request)
-    too_deep = f"The JSON body is nested too deeply (at most {max_depth} levels)."
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except RecursionError:
-        raise InvalidRequestError(too_deep) from None
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequestError("The request body is not valid JSON.") from None
-    if _nesting_exceeds(data, max_depth):
-        raise InvalidRequestError(too_deep)
-    return data
-
-
-def _nesting_exceeds(value: Any, limit: int) -> bool:
-    # Iterative: the point is not to recurse on input the client controls.
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
-    return False
 
 
 def check_parameter_lengths(
@@ -244,20 +80,6 @@ def within_limit(params: Mapping[str, Any], name: str, limits: Mapping[str, int]
     if isinstance(value, str) and limit is not None and len(value) > limit:
         return None
     return value
-
-
-def _read_multipart(request: HttpRequest) -> Params:
-    # Browsers may post a consent form as multipart; Django's parser is the only one at hand,
-    # so its failures (broken body, limits) are translated here.
-    try:
-        fields = list(request.POST.lists())
-    except (MultiPartParserError, SuspiciousOperation, RawPostDataException, UnicodeDecodeError, ValueError):
-        raise InvalidRequestError("The multipart request body could not be parsed.") from None
-    params: Params = {}
-    for name, values in fields:
-        for value in values:
-            _add(params, name, value, "request body")
-    return params
 
 
 def _first_values(params: Params) -> dict[str, str]:
@@ -414,3 +236,36 @@ def build_oauth2_request(
         raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")
     check_parameter_lengths(params, limits, TOKEN_PARAMETERS if style == TOKEN_STYLE else IDENTITY_PARAMETERS)
     return DjangoOAuth2Request(request, query=query, form=form, params=params)
+
+
+class DjangoJsonPayload(JsonPayload):
+    """The JSON body of a POST or PUT, read on first use (other methods have none: `{}`).
+
+    A wrong content type, a body over the size limit, bad JSON or deep nesting is an
+    InvalidRequestError, raised where the endpoint first reads `data`, so that it comes after
+    the endpoint's authentication. The value may be any JSON; endpoints check its shape.
+    """
+
+    def __init__(self, request: HttpRequest) -> None:
+        self._request = request
+
+    @cached_property
+    def data(self) -> Any:
+        if self._request.method not in ("POST", "PUT"):
+            return {}
+        return read_json_body(self._request)
+
+
+class DjangoJsonRequest(JsonRequest):
+    """authlib's JSON request built from a Django request; `django_request` is the original.
+
+    `credential` is what the endpoint authenticated (a registration access token, ...), and
+    `client` the client it acts on; both are set by the endpoint.
+    """
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request.method, request.build_absolute_uri(), request.headers)
+        self.payload = DjangoJsonPayload(request)
+        self.django_request = request
+        self.credential = None
+        self.client = None

@@ -32,8 +32,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.module_loading import import_string
 
 from . import signals
-from .errors import OAuth2Error, challenge_header, json_response, prepare_error
-from .requests import read_query
+from .bodies import read_query
+from .errors import NO_STORE_HEADERS, OAuth2Error, challenge_header, json_response, prepare_error
 
 __all__ = ["BearerTokenValidator", "ResourceProtector"]
 
@@ -272,7 +272,7 @@ class ResourceProtector(_ResourceProtector):
                 "Bearer", realm, error=error.error, error_description=error.description
             )
             status = error.status_code
-        return json_response(status, body, [("WWW-Authenticate", challenge), ("Cache-Control", "no-store")])
+        return json_response(status, body, [("WWW-Authenticate", challenge), *NO_STORE_HEADERS])
 
 
 def csrf_refusal(request: HttpRequest, view: Callable) -> HttpResponse | None:

@@ -39,7 +39,7 @@ from django.http import HttpRequest, HttpResponse
 from . import signin
 from .clients import Claim, locked, record_outcome
 from .counters import Rate, Throttle, cache_guard, count, rate
-from .identity import claimed_client_id, client_ip, login_identity
+from .identity import client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
 from .signin import DEVICE_COOKIE
 
@@ -52,8 +52,8 @@ __all__ = [
     "cache_guard",
     "check_login_attempt",
     "check_protocol_request",
-    "claimed_client_id",
     "client_ip",
+    "counted_client_id",
     "login_identity",
     "rate",
     "throttle_form_post",
@@ -77,7 +77,7 @@ def check_protocol_request(scope: str, request: HttpRequest) -> tuple[Throttle |
     """Count a protocol request against its limits: the Throttle if it must be refused, and
     what the request claims."""
     ip = client_ip(request)
-    client_id = claimed_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
+    client_id = counted_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
     now = time.time()
     trusted = False
     if client_id:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpResponse
 
-from server.oauth2.requests import parse_media_type
+from server.oauth2.bodies import parse_media_type
 
 from .counters import cache, count, counter_key, key, rate, window
 

@@ -7,21 +7,17 @@ differently from what is authenticated would either escape its counter or lock s
 
 from __future__ import annotations
 
-import base64
-import binascii
-from urllib.parse import unquote
-
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
-from server.oauth2.requests import read_form
+from server.models import MAX_CLIENT_ID_LENGTH
+from server.oauth2 import OAuth2Error
+from server.oauth2.bodies import read_form
+from server.oauth2.client_auth import claimed_client_id
 
 from .counters import logger
-
-MAX_CLIENT_ID_LENGTH = 64
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -42,28 +38,22 @@ def client_ip(request: HttpRequest) -> str:
     return address
 
 
-def claimed_client_id(request: HttpRequest) -> str:
-    """The client_id a request claims (Basic auth, else the form body), unverified: only a counter
-    key. Read as the token endpoint reads it (server.oauth2: the header stripped, the body parsed
-    by `read_form`, whose one media-type parser ignores case and parameters), so a request the
-    endpoint authenticates is always counted under the client it names."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() == "basic" and value.strip():
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return ""  # refused by the endpoint as malformed, before any secret is compared
-        client_id = unquote(decoded.partition(":")[0])
-    else:
+def counted_client_id(request: HttpRequest) -> str:
+    """The client_id a protocol request is counted under: the one it claims, read as the token
+    endpoint reads it (`server.oauth2.claimed_client_id`: the Basic header, else the form body
+    parsed by `read_form`), unverified; "" when none, or one no client can have."""
+
+    def body_client_id() -> str | None:
         if request.method != "POST":
-            return ""
+            return None
         try:
             form = read_form(request, required=True)
         except OAuth2Error:
-            return ""  # not a body the endpoint reads: it refuses the request before authentication
-        client_id = (form.get("client_id") or [""])[0]
-    return client_id if 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH else ""
+            return None  # not a body the endpoint reads: it refuses the request before authentication
+        return (form.get("client_id") or [None])[0]
+
+    client_id = claimed_client_id(request.headers, body_client_id) or ""
+    return client_id if len(client_id) <= MAX_CLIENT_ID_LENGTH else ""
 
 
 def login_identity(username: str) -> str:

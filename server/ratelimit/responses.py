@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from server import signals
 from server.actors import Actor
+from server.oauth2 import json_error_response, no_store
 
 from .counters import Throttle, logger
 
@@ -25,11 +26,9 @@ def throttled_response(request: HttpRequest, throttle: Throttle) -> HttpResponse
             description = "Too many failed client authentications; try again later."
         else:
             description = "Too many requests; slow down and try again later."
-        response = JsonResponse({"error": "slow_down", "error_description": description}, status=429)
-        response["Pragma"] = "no-cache"
+        response = json_error_response("slow_down", description, 429)
     response["Retry-After"] = str(throttle.retry_after)
-    response["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 def announce(request: HttpRequest, throttle: Throttle, sender: type) -> None:

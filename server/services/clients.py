@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from server import credentials, policies, signals
 from server.actors import Actor
-from server.models import Client, Token
+from server.models import MAX_CLIENT_ID_LENGTH, Client, Token
 from server.services._after_commit import send_after_commit
 from server.services.secrets import _new_secret
 
@@ -67,9 +67,15 @@ def create_client(
     )
     if client_id is not None:
         client_id = client_id.strip()
-        if not client_id or len(client_id) > 64 or not client_id.isprintable() or " " in client_id:
+        if (
+            not client_id
+            or len(client_id) > MAX_CLIENT_ID_LENGTH
+            or not client_id.isprintable()
+            or " " in client_id
+        ):
             raise policies.PolicyError(
-                "A client_id is 1 to 64 printable characters without spaces.", field="client_id"
+                f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces.",
+                field="client_id",
             )
     now = timezone.now()
     with transaction.atomic():

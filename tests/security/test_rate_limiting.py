@@ -344,7 +344,7 @@ def test_per_client_limit_whatever_the_media_type_spelling(
     ],
 )
 def test_media_type_parser(header, expected):
-    from server.oauth2.requests import parse_media_type
+    from server.oauth2.bodies import parse_media_type
 
     parsed = parse_media_type(header)
     assert (parsed.essence, parsed.params) == expected

@@ -1,0 +1,122 @@
+"""What registration reads and answers: RFC 7591 metadata to and from our Client model.
+
+The checks our policies add to RFC 7591's (redirect URIs, the names and pages people are
+shown, contacts), the fields we keep, and a client as RFC 7591 §3.2.1 spells it.
+"""
+
+from functools import partial
+
+from server import policies
+from server.models import Client
+from server.oauth2.errors import InvalidTokenError, clean_error_text
+from server.oauth2.registration import InvalidClientMetadataError, InvalidRedirectURIError
+
+REALM = "oauth-console"
+# Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, jwks, ...) are
+# accepted, validated by authlib and dropped, which RFC 7591 §3.2.1 allows.
+STORED_METADATA = (
+    "client_name",
+    "redirect_uris",
+    "grant_types",
+    "response_types",
+    "token_endpoint_auth_method",
+    "scope",
+    "client_uri",
+    "logo_uri",
+    "contacts",
+)
+DEFAULT_CLIENT_NAME = "Unnamed client"
+# Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
+MAX_CONTACTS = 20
+MAX_CONTACT_LENGTH = 320
+
+
+def policy_error(error: policies.PolicyError):
+    """The RFC 7591 error that reports a refused client setting."""
+    description = clean_error_text(str(error))
+    if error.code == "invalid_redirect_uri":
+        return InvalidRedirectURIError(description)
+    if error.code == "invalid_token":
+        return InvalidTokenError(description, realm=REALM)
+    return InvalidClientMetadataError(description)
+
+
+def server_metadata() -> dict:
+    """What registration can ask for (also the RFC 8414 fields the metadata endpoint lists)."""
+    return {
+        "scopes_supported": list(policies.configured_scopes()),
+        "grant_types_supported": list(policies.SUPPORTED_GRANT_TYPES),
+        "response_types_supported": list(policies.SUPPORTED_RESPONSE_TYPES),
+        "token_endpoint_auth_methods_supported": list(policies.SUPPORTED_AUTH_METHODS),
+    }
+
+
+def check_redirect_uri(uri: str) -> None:
+    """Our redirect URI rules, as invalid_redirect_uri (RFC 7591 §3.2.2)."""
+    try:
+        policies.validate_redirect_uri(uri)
+    except policies.PolicyError as error:
+        raise policy_error(error) from None
+
+
+def check_client_metadata(data: dict) -> None:
+    """Contacts, and the name and pages people are shown, by the same policy as every other door.
+
+    authlib only checks that these URIs have a scheme and a host (javascript://host/ passes);
+    policy_uri and tos_uri are dropped after this check, but a hostile value is still refused.
+    """
+    contacts = data.get("contacts") or []
+    if len(contacts) > MAX_CONTACTS or any(len(contact) > MAX_CONTACT_LENGTH for contact in contacts):
+        raise InvalidClientMetadataError(
+            f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
+        )
+    checks = [("client_name", policies.validate_client_name)]
+    checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
+    for key, check in checks:
+        value = data.get(key)
+        if value is None:
+            continue  # a JSON null is a field left out
+        if not isinstance(value, str):
+            raise InvalidClientMetadataError(f"{key} must be a string.")
+        if value.strip():
+            try:
+                check(value)
+            except policies.PolicyError as error:
+                raise InvalidClientMetadataError(clean_error_text(f"{key}: {error}")) from None
+
+
+def client_settings(metadata: dict) -> dict:
+    """RFC 7591 metadata -> keyword arguments of the client services."""
+    return {
+        "name": (metadata.get("client_name") or "").strip() or DEFAULT_CLIENT_NAME,
+        "redirect_uris": metadata.get("redirect_uris") or [],
+        "grant_types": metadata["grant_types"],
+        "scope": (metadata.get("scope") or "").split(),
+        "token_endpoint_auth_method": metadata["token_endpoint_auth_method"],
+        "client_uri": metadata.get("client_uri") or "",
+        "logo_uri": metadata.get("logo_uri") or "",
+        "contacts": metadata.get("contacts") or [],
+    }
+
+
+def client_information(client: Client) -> dict:
+    """A client's registered metadata as RFC 7591 §3.2.1 spells it (never a secret)."""
+    info = {
+        "client_id": client.client_id,
+        "client_id_issued_at": client.client_id_issued_at,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uri_list,
+        "grant_types": client.grant_type_list,
+        "response_types": client.response_types.split(),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "scope": client.scope,
+    }
+    if not client.is_public:
+        # Secrets from registration never expire on their own (0, RFC 7591 §3.2.1).
+        info["client_secret_expires_at"] = 0
+    for field in ("client_uri", "logo_uri"):
+        if getattr(client, field):
+            info[field] = getattr(client, field)
+    if client.contacts:
+        info["contacts"] = client.contacts
+    return info
