@@ -1,30 +1,143 @@
 """Faults: the database goes away, then comes back. Protocol endpoints answer 503
-`temporarily_unavailable` as JSON (no traceback, no debug page) and recover by themselves."""
+`temporarily_unavailable` as JSON (no traceback, no debug page) and recover by themselves.
+
+The outages are real, on PostgreSQL: a second connection, as the superuser, cuts the server's
+connections with `pg_terminate_backend` (between requests, in the middle of one, and under load),
+or the live server is sent to a port where nothing listens. Only the refused-value case below
+injects its error, because validation keeps such values from ever reaching the database."""
 
 import base64
 import contextlib
 import json
 import threading
+import time
+from collections.abc import Callable
 
+import psycopg
 import pytest
 import requests
-from django.db import DataError, OperationalError, connection, connections
+from django.db import DataError, close_old_connections, connection, connections
 
 from server.models import Token
 from tests.security.conftest import basic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="cutting connections needs a PostgreSQL server (set DATABASE_URL=postgres://...)",
+)
 
-@contextlib.contextmanager
-def database_unreachable():
-    """Every query on this thread's connection fails as if the server were gone."""
+# How long a test waits for PostgreSQL or a worker thread before it fails (a hung fault is a
+# failure, not a hang): a bound on waiting for an event, never a budget the test measures.
+WAIT_SECONDS = 30
 
-    def refuse(execute, sql, params, many, context):
-        raise OperationalError("could not connect to server: Connection refused")
 
-    with connection.execute_wrapper(refuse):
-        yield
+def _connect(**extra) -> psycopg.Connection:
+    s = connection.settings_dict  # the test database's, once pytest-django has created it
+    return psycopg.connect(
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        user=s["USER"] or "postgres",
+        password=s["PASSWORD"] or None,
+        dbname=s["NAME"],
+        autocommit=True,
+        **extra,
+    )
+
+
+class DatabaseAdministrator:
+    """A connection of its own that watches and cuts the other connections to the test database."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def _pids(self, condition: str = "true") -> set[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND " + condition
+        ).fetchall()
+        return {pid for (pid,) in rows}
+
+    def wait_for(self, found: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not found():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            time.sleep(0.02)
+
+    def waiting_for_a_lock(self, count: int) -> set[int]:
+        """The `count` backends blocked on a lock (requests stopped in mid-transaction)."""
+        waiting: set[int] = set()
+
+        def enough():
+            waiting.clear()
+            waiting.update(self._pids("wait_event_type = 'Lock'"))
+            return len(waiting) >= count
+
+        self.wait_for(enough, f"{count} requests to block on the lock")
+        assert len(waiting) == count, waiting
+        return waiting
+
+    def cut(self, pids: set[int]) -> None:
+        """Terminate these backends, as a database restart or failover would, and wait until
+        they are gone."""
+        for pid in pids:
+            (terminated,) = self.conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+            assert terminated, pid
+        self.wait_for(lambda: not (self._pids() & pids), f"backends {pids} to exit")
+
+    @contextlib.contextmanager
+    def holding(self, sql: str, params=()):
+        """Hold the lock `sql` takes, in a transaction of a third connection, for the block."""
+        with _connect() as locker, locker.transaction():
+            locker.execute(sql, params)
+            yield
+
+
+@pytest.fixture
+def dba():
+    with _connect() as conn:
+        yield DatabaseAdministrator(conn)
+    # If the test failed with the test's own connection cut, let teardown open a fresh one.
+    connection.close()
+
+
+def cut_own_connection(dba: DatabaseAdministrator) -> None:
+    """Cut the connection this thread (and so the test client's requests) uses."""
+    connection.ensure_connection()
+    dba.cut({connection.connection.info.backend_pid})
+
+
+def end_of_request() -> None:
+    """What a WSGI server does after each response: Django's `close_old_connections` drops a
+    connection that saw an error and no longer answers. (The test client skips it on purpose.)"""
+    close_old_connections()
+
+
+class Worker(threading.Thread):
+    """A thread that keeps its function's result or exception for the test to check."""
+
+    def __init__(self, target: Callable[[], object]):
+        super().__init__(daemon=True)
+        self.target = target
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.target()
+        except BaseException as exc:  # reported by finish()
+            self.error = exc
+
+
+def finish(workers: list[Worker]) -> list:
+    """Join every worker, fail if one is still running or raised; their results, in order."""
+    for worker in workers:
+        worker.join(WAIT_SECONDS)
+    assert not [w for w in workers if w.is_alive()], "a worker thread did not finish"
+    errors = [w.error for w in workers if w.error is not None]
+    assert not errors, errors
+    return [w.result for w in workers]
 
 
 def basic_header(client_id, secret):
@@ -41,6 +154,13 @@ def assert_unavailable(response):
     )
     assert int(response["Retry-After"]) > 0
     assert response["Cache-Control"] == "no-store"
+
+
+def assert_unavailable_over_http(response: requests.Response):
+    assert response.status_code == 503, (response.status_code, response.text[:300])
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert "Traceback" not in response.text
+    assert int(response.headers["Retry-After"]) > 0
 
 
 @pytest.fixture
@@ -83,43 +203,118 @@ def send(client, method, path, body, content_type, headers):
     return client.post(path, body, content_type=content_type, **headers)
 
 
-def test_database_outage_answers_503_json_at_every_protocol_endpoint_and_recovers(client, issued):
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_between_requests_answers_503_json_at_every_protocol_endpoint_and_recovers(
+    client, issued, dba
+):
+    """A persistent connection (CONN_MAX_AGE) dies while idle: the request that finds it dead
+    gets a 503, and the one after it reconnects."""
     app, secret, token = issued
-    calls = requests_to_every_protocol_endpoint(app, secret, token)
-    with database_unreachable():
-        for method, path, body, content_type, headers in calls:
-            assert_unavailable(send(client, method, path, body, content_type, headers))
+    for method, path, body, content_type, headers in requests_to_every_protocol_endpoint(app, secret, token):
+        cut_own_connection(dba)
+        assert_unavailable(send(client, method, path, body, content_type, headers))
+        end_of_request()
     # The database is back: the very next requests work, with nothing to restart.
-    response = send(client, *calls[0][:2], *calls[0][2:])
+    response = send(client, *requests_to_every_protocol_endpoint(app, secret, token)[0])
     assert response.status_code == 200
     response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     assert Token.objects.count() == 2
 
 
-def test_database_outage_mid_request_rolls_back_and_answers_503(client, confidential):
-    """The outage starts after the client was authenticated: the token INSERT fails, nothing is
-    half-written, and the client gets a 503 it can retry."""
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_mid_request_rolls_back_and_answers_503_then_recovers(live, confidential, dba):
+    """The cut comes after the client was authenticated, while its token INSERT waits on the
+    client row: nothing is half-written, and the client gets a 503 it can retry."""
     app, secret = confidential
 
-    def fail_on_insert(execute, sql, params, many, context):
-        # (On PostgreSQL the INSERT begins with a CTE that locks the client row.)
-        if 'INSERT INTO "server_token"' in sql:
-            raise OperationalError("server closed the connection unexpectedly")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(fail_on_insert):
-        response = client.post(
-            "/oauth/token",
-            "grant_type=client_credentials",
-            content_type="application/x-www-form-urlencoded",
-            HTTP_AUTHORIZATION=basic_header(app.client_id, secret),
+    def token_request():
+        return requests.post(
+            live + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=basic(app.client_id, secret),
+            timeout=WAIT_SECONDS,
         )
-    assert_unavailable(response)
+
+    # The INSERT starts by taking the client row FOR KEY SHARE (server/statements.py).
+    with dba.holding("SELECT id FROM server_client WHERE id = %s FOR UPDATE", [app.pk]):
+        worker = Worker(token_request)
+        worker.start()
+        dba.cut(dba.waiting_for_a_lock(1))
+    [response] = finish([worker])
+    assert_unavailable_over_http(response)
     assert Token.objects.count() == 0
+    assert token_request().status_code == 200
+    assert Token.objects.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database server to take away")
+@pytest.mark.postgres
+@postgresql_only
+def test_connections_cut_under_load_every_request_answers_and_all_recover(live, confidential, dba):
+    """Eight requests at three endpoints are in flight, each stopped on the token table, when
+    every one of their connections is cut: each gets a 503 (no 500, no dropped socket), and each
+    client's next request succeeds."""
+    app, secret = confidential
+    issued = requests.post(
+        live + "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "profile"},
+        auth=basic(app.client_id, secret),
+        timeout=WAIT_SECONDS,
+    )
+    assert issued.status_code == 200
+    token = issued.json()["access_token"]
+    calls = {
+        "token": lambda: requests.post(
+            live + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=basic(app.client_id, secret),
+            timeout=WAIT_SECONDS,
+        ),
+        "introspect": lambda: requests.post(
+            live + "/oauth/introspect",
+            data={"token": token},
+            auth=basic(app.client_id, secret),
+            timeout=WAIT_SECONDS,
+        ),
+        "userinfo": lambda: requests.get(
+            live + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_SECONDS
+        ),
+    }
+    kinds = [list(calls)[i % len(calls)] for i in range(8)]
+    recovered = threading.Event()
+
+    def client_session(kind):
+        def run():
+            during = calls[kind]()
+            assert recovered.wait(WAIT_SECONDS)
+            return during, calls[kind]()
+
+        return run
+
+    with dba.holding("LOCK TABLE server_token IN ACCESS EXCLUSIVE MODE"):
+        workers = [Worker(client_session(kind)) for kind in kinds]
+        for worker in workers:
+            worker.start()
+        dba.cut(dba.waiting_for_a_lock(len(workers)))
+    recovered.set()
+    results = finish(workers)
+
+    assert len(results) == len(workers) == 8
+    for kind, (during, after) in zip(kinds, results, strict=True):
+        assert_unavailable_over_http(during)
+        assert after.status_code == 200, (kind, after.status_code, after.text[:300])
+    introspected = [
+        after.json() for kind, (_, after) in zip(kinds, results, strict=True) if kind == "introspect"
+    ]
+    assert introspected and all(body["active"] for body in introspected)
+    # The one token issued before, and one for each token request after the recovery.
+    assert Token.objects.count() == 1 + kinds.count("token")
+
+
+@pytest.mark.postgres
+@postgresql_only
 def test_postgresql_server_unreachable_over_http_then_back(live, confidential, settings):
     """Black box: the live server's new connections go to a port where nothing listens."""
     app, secret = confidential
@@ -135,34 +330,30 @@ def test_postgresql_server_unreachable_over_http_then_back(live, confidential, s
     connections.settings["default"]["PORT"] = "1"
     try:
         # The live server handles each request in a new thread, with a new connection.
-        results = []
-
         def call():
-            results.append(
+            return [
                 requests.post(
                     live + "/oauth/token",
                     data={"grant_type": "client_credentials"},
                     auth=basic(app.client_id, secret),
-                    timeout=30,
-                )
-            )
-            results.append(
+                    timeout=WAIT_SECONDS,
+                ),
                 requests.get(
                     live + "/api/me",
                     headers={"Authorization": f"Bearer {ok.json()['access_token']}"},
-                    timeout=30,
-                )
-            )
+                    timeout=WAIT_SECONDS,
+                ),
+            ]
 
-        worker = threading.Thread(target=call)
+        worker = Worker(call)
         worker.start()
-        worker.join(60)
-        for response in results:
-            assert response.status_code == 503, (response.status_code, response.text[:300])
-            assert response.json()["error"] == "temporarily_unavailable"
+        [results] = finish([worker])
     finally:
         connections.settings["default"].clear()
         connections.settings["default"].update(original)
+    assert len(results) == 2
+    for response in results:
+        assert_unavailable_over_http(response)
     again = requests.post(
         live + "/oauth/token",
         data={"grant_type": "client_credentials"},
@@ -174,7 +365,8 @@ def test_postgresql_server_unreachable_over_http_then_back(live, confidential, s
 
 def test_a_value_the_database_refuses_is_a_400_not_an_outage(client, confidential):
     """A DataError (PostgreSQL refuses NUL bytes in text) is bad input that got past validation:
-    the client must not be told to retry, as a 503 would."""
+    the client must not be told to retry, as a 503 would. Injected: validation refuses such
+    values first, so no real request can make the database raise it."""
     app, secret = confidential
 
     def refuse_value(execute, sql, params, many, context):
@@ -191,7 +383,9 @@ def test_a_value_the_database_refuses_is_a_400_not_an_outage(client, confidentia
     assert response.json()["error"] == "invalid_request"
 
 
-def test_database_outage_at_the_authorization_page_is_a_readable_503(client, confidential, end_user):
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_at_the_authorization_page_is_a_readable_503(client, confidential, end_user, dba):
     app, _secret = confidential
     client.force_login(end_user)
     url = (
@@ -200,9 +394,10 @@ def test_database_outage_at_the_authorization_page_is_a_readable_503(client, con
         + "a" * 43
         + "&code_challenge_method=S256"
     )
-    with database_unreachable():
-        response = client.get(url)
+    cut_own_connection(dba)
+    response = client.get(url)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "Sign-in is briefly unavailable" in response.content.decode()
+    end_of_request()
     assert client.get(url).status_code == 200  # back by itself
