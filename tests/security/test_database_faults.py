@@ -12,12 +12,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 import requests
 from django.db import DataError, close_old_connections, connection, connections
 
+from oauth_console.db.postgresql import base as postgresql_backend
 from server.models import Token
 from tests.security.conftest import basic
 
@@ -208,8 +210,9 @@ def send(client, method, path, body, content_type, headers):
 def test_connection_cut_between_requests_answers_503_json_at_every_protocol_endpoint_and_recovers(
     client, issued, dba
 ):
-    """A persistent connection (CONN_MAX_AGE) dies while idle: the request that finds it dead
-    gets a 503, and the one after it reconnects."""
+    """A persistent connection (CONN_MAX_AGE) dies moments after its last request, too soon for
+    the idle health check (DB_HEALTH_CHECK_AFTER_IDLE): the request that finds it dead gets a
+    503, and the one after it reconnects."""
     app, secret, token = issued
     for method, path, body, content_type, headers in requests_to_every_protocol_endpoint(app, secret, token):
         cut_own_connection(dba)
@@ -221,6 +224,29 @@ def test_connection_cut_between_requests_answers_503_json_at_every_protocol_endp
     response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     assert Token.objects.count() == 2
+
+
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_while_idle_is_caught_by_the_health_check_and_costs_no_request(
+    client, issued, dba, settings, monkeypatch
+):
+    """The connection dies after sitting idle longer than DB_HEALTH_CHECK_AFTER_IDLE (a database
+    restart overnight): the next request's health check finds it dead and reconnects first."""
+    app, secret, token = issued
+    token_request = requests_to_every_protocol_endpoint(app, secret, token)[0]
+    settings.DB_HEALTH_CHECK_AFTER_IDLE = 5
+    # The backend's clock (its seam), moved by the test: idle time is not waited out.
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(postgresql_backend, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    end_of_request()
+    assert send(client, *token_request).status_code == 200
+    cut_own_connection(dba)
+    end_of_request()
+    clock.now += 6
+    response = send(client, *token_request)
+    assert response.status_code == 200, response.content[:300]
+    assert Token.objects.count() == 3  # issued, and one per request here
 
 
 @pytest.mark.postgres
