@@ -7,14 +7,10 @@ or the live server is sent to a port where nothing listens. Only the refused-val
 injects its error, because validation keeps such values from ever reaching the database."""
 
 import base64
-import contextlib
 import json
 import threading
-import time
-from collections.abc import Callable
 from types import SimpleNamespace
 
-import psycopg
 import pytest
 import requests
 from django.db import DataError, close_old_connections, connection, connections
@@ -22,6 +18,13 @@ from django.db import DataError, close_old_connections, connection, connections
 from oauth_console.db.postgresql import base as postgresql_backend
 from server.models import Token
 from tests.security.conftest import basic
+from tests.security.faults import (
+    WAIT_SECONDS,
+    DatabaseAdministrator,
+    Worker,
+    connect_to_test_database,
+    finish,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,75 +33,10 @@ postgresql_only = pytest.mark.skipif(
     reason="cutting connections needs a PostgreSQL server (set DATABASE_URL=postgres://...)",
 )
 
-# How long a test waits for PostgreSQL or a worker thread before it fails (a hung fault is a
-# failure, not a hang): a bound on waiting for an event, never a budget the test measures.
-WAIT_SECONDS = 30
-
-
-def _connect(**extra) -> psycopg.Connection:
-    s = connection.settings_dict  # the test database's, once pytest-django has created it
-    return psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"] or "postgres",
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-        autocommit=True,
-        **extra,
-    )
-
-
-class DatabaseAdministrator:
-    """A connection of its own that watches and cuts the other connections to the test database."""
-
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-
-    def _pids(self, condition: str = "true") -> set[int]:
-        rows = self.conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND " + condition
-        ).fetchall()
-        return {pid for (pid,) in rows}
-
-    def wait_for(self, found: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while not found():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            time.sleep(0.02)
-
-    def waiting_for_a_lock(self, count: int) -> set[int]:
-        """The `count` backends blocked on a lock (requests stopped in mid-transaction)."""
-        waiting: set[int] = set()
-
-        def enough():
-            waiting.clear()
-            waiting.update(self._pids("wait_event_type = 'Lock'"))
-            return len(waiting) >= count
-
-        self.wait_for(enough, f"{count} requests to block on the lock")
-        assert len(waiting) == count, waiting
-        return waiting
-
-    def cut(self, pids: set[int]) -> None:
-        """Terminate these backends, as a database restart or failover would, and wait until
-        they are gone."""
-        for pid in pids:
-            (terminated,) = self.conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
-            assert terminated, pid
-        self.wait_for(lambda: not (self._pids() & pids), f"backends {pids} to exit")
-
-    @contextlib.contextmanager
-    def holding(self, sql: str, params=()):
-        """Hold the lock `sql` takes, in a transaction of a third connection, for the block."""
-        with _connect() as locker, locker.transaction():
-            locker.execute(sql, params)
-            yield
-
 
 @pytest.fixture
 def dba():
-    with _connect() as conn:
+    with connect_to_test_database() as conn:
         yield DatabaseAdministrator(conn)
     # If the test failed with the test's own connection cut, let teardown open a fresh one.
     connection.close()
@@ -114,32 +52,6 @@ def end_of_request() -> None:
     """What a WSGI server does after each response: Django's `close_old_connections` drops a
     connection that saw an error and no longer answers. (The test client skips it on purpose.)"""
     close_old_connections()
-
-
-class Worker(threading.Thread):
-    """A thread that keeps its function's result or exception for the test to check."""
-
-    def __init__(self, target: Callable[[], object]):
-        super().__init__(daemon=True)
-        self.target = target
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.target()
-        except BaseException as exc:  # reported by finish()
-            self.error = exc
-
-
-def finish(workers: list[Worker]) -> list:
-    """Join every worker, fail if one is still running or raised; their results, in order."""
-    for worker in workers:
-        worker.join(WAIT_SECONDS)
-    assert not [w for w in workers if w.is_alive()], "a worker thread did not finish"
-    errors = [w.error for w in workers if w.error is not None]
-    assert not errors, errors
-    return [w.result for w in workers]
 
 
 def basic_header(client_id, secret):
