@@ -164,7 +164,10 @@ def test_disabling_a_client_rejects_its_token_at_once(live_server, page, operato
 
     assert api_me(base, access_token).status_code == 401
     assert introspect(base, resource_server, access_token) == {"active": False}
-    assert get_token(base, client.client_id, secret).status_code in (400, 401)
+    # A disabled client cannot authenticate: invalid_client, 401 as it used Basic (RFC 6749 §5.2).
+    refused = get_token(base, client.client_id, secret)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
     # Nothing was deleted or revoked: enabling brings the unexpired token back.
     page.get_by_role("link", name="Enable client").click()
     page.get_by_role("button", name="Enable client").click()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.oauth2.exampleapp.models import AuthorizationCode, Token
 from tests.oauth2.flow import (
@@ -102,29 +104,32 @@ def test_code_is_single_use(web, api, oauth_client):
     assert Token.objects.count() == 1
 
 
-def test_expired_code_is_invalid_grant(web, api, oauth_client):
+def freeze(time_machine):
+    """Stop the clock at the current instant; returns that instant."""
+    now = timezone.now()
+    time_machine.move_to(now, tick=False)
+    return now
+
+
+def test_expired_code_is_invalid_grant(web, api, oauth_client, time_machine):
+    # Lifetimes are checked against a frozen clock (time-machine), not against a busy machine's.
+    frozen = freeze(time_machine)
     code, verifier = get_code(web)
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     stored = AuthorizationCode.objects.get()
     # Default lifetime is 60 s (OAUTH2_AUTHORIZATION_CODE_LIFETIME).
-    assert 55 <= (stored.expires_at - timezone.now()).total_seconds() <= 60
-    AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert stored.expires_at == frozen + timedelta(seconds=60)
+    time_machine.shift(61)
     response = exchange(api, code, verifier)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert Token.objects.count() == 0
 
 
-def test_code_lifetime_follows_the_setting(web, oauth_client, settings):
+def test_code_lifetime_follows_the_setting(web, oauth_client, settings, time_machine):
     settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME = 300
+    frozen = freeze(time_machine)
     get_code(web)
-    from django.utils import timezone
-
-    remaining = (AuthorizationCode.objects.get().expires_at - timezone.now()).total_seconds()
-    assert 290 <= remaining <= 300
+    assert AuthorizationCode.objects.get().expires_at == frozen + timedelta(seconds=300)
 
 
 def test_code_of_another_client_is_invalid_grant(web, api, oauth_client, other_client):

@@ -1,30 +1,64 @@
 """Faults: the database goes away, then comes back. Protocol endpoints answer 503
-`temporarily_unavailable` as JSON (no traceback, no debug page) and recover by themselves."""
+`temporarily_unavailable` as JSON (no traceback, no debug page) and recover by themselves.
+
+The outages are real, on PostgreSQL: a second connection, as the superuser, cuts the server's
+connections with `pg_terminate_backend` (between requests, in the middle of one, and under load),
+or the live server is sent to a port where nothing listens. Only the refused-value case below
+injects its error, because validation keeps such values from ever reaching the database."""
 
 import base64
-import contextlib
 import json
 import threading
+from types import SimpleNamespace
 
 import pytest
 import requests
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, connections
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    close_old_connections,
+    connection,
+    connections,
+)
 
+from oauth_console.db.postgresql import base as postgresql_backend
 from server.models import Token
 from tests.security.conftest import basic
+from tests.security.faults import (
+    WAIT_SECONDS,
+    DatabaseAdministrator,
+    Worker,
+    connect_to_test_database,
+    finish,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="cutting connections needs a PostgreSQL server (set DATABASE_URL=postgres://...)",
+)
 
-@contextlib.contextmanager
-def database_unreachable():
-    """Every query on this thread's connection fails as if the server were gone."""
 
-    def refuse(execute, sql, params, many, context):
-        raise OperationalError("could not connect to server: Connection refused")
+@pytest.fixture
+def dba():
+    with connect_to_test_database() as conn:
+        yield DatabaseAdministrator(conn)
+    # If the test failed with the test's own connection cut, let teardown open a fresh one.
+    connection.close()
 
-    with connection.execute_wrapper(refuse):
-        yield
+
+def cut_own_connection(dba: DatabaseAdministrator) -> None:
+    """Cut the connection this thread (and so the test client's requests) uses."""
+    connection.ensure_connection()
+    dba.cut({connection.connection.info.backend_pid})
+
+
+def end_of_request() -> None:
+    """What a WSGI server does after each response: Django's `close_old_connections` drops a
+    connection that saw an error and no longer answers. (The test client skips it on purpose.)"""
+    close_old_connections()
 
 
 def basic_header(client_id, secret):
@@ -41,6 +75,13 @@ def assert_unavailable(response):
     )
     assert int(response["Retry-After"]) > 0
     assert response["Cache-Control"] == "no-store"
+
+
+def assert_unavailable_over_http(response: requests.Response):
+    assert response.status_code == 503, (response.status_code, response.text[:300])
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert "Traceback" not in response.text
+    assert int(response.headers["Retry-After"]) > 0
 
 
 @pytest.fixture
@@ -83,43 +124,142 @@ def send(client, method, path, body, content_type, headers):
     return client.post(path, body, content_type=content_type, **headers)
 
 
-def test_database_outage_answers_503_json_at_every_protocol_endpoint_and_recovers(client, issued):
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_between_requests_answers_503_json_at_every_protocol_endpoint_and_recovers(
+    client, issued, dba
+):
+    """A persistent connection (CONN_MAX_AGE) dies moments after its last request, too soon for
+    the idle health check (DB_HEALTH_CHECK_AFTER_IDLE): the request that finds it dead gets a
+    503, and the one after it reconnects."""
     app, secret, token = issued
-    calls = requests_to_every_protocol_endpoint(app, secret, token)
-    with database_unreachable():
-        for method, path, body, content_type, headers in calls:
-            assert_unavailable(send(client, method, path, body, content_type, headers))
+    for method, path, body, content_type, headers in requests_to_every_protocol_endpoint(app, secret, token):
+        cut_own_connection(dba)
+        assert_unavailable(send(client, method, path, body, content_type, headers))
+        end_of_request()
     # The database is back: the very next requests work, with nothing to restart.
-    response = send(client, *calls[0][:2], *calls[0][2:])
+    response = send(client, *requests_to_every_protocol_endpoint(app, secret, token)[0])
     assert response.status_code == 200
     response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     assert Token.objects.count() == 2
 
 
-def test_database_outage_mid_request_rolls_back_and_answers_503(client, confidential):
-    """The outage starts after the client was authenticated: the token INSERT fails, nothing is
-    half-written, and the client gets a 503 it can retry."""
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_while_idle_is_caught_by_the_health_check_and_costs_no_request(
+    client, issued, dba, settings, monkeypatch
+):
+    """The connection dies after sitting idle longer than DB_HEALTH_CHECK_AFTER_IDLE (a database
+    restart overnight): the next request's health check finds it dead and reconnects first."""
+    app, secret, token = issued
+    token_request = requests_to_every_protocol_endpoint(app, secret, token)[0]
+    settings.DB_HEALTH_CHECK_AFTER_IDLE = 5
+    # The backend's clock (its seam), moved by the test: idle time is not waited out.
+    clock = SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(postgresql_backend, "time", SimpleNamespace(monotonic=lambda: clock.now))
+    end_of_request()
+    assert send(client, *token_request).status_code == 200
+    cut_own_connection(dba)
+    end_of_request()
+    clock.now += 6
+    response = send(client, *token_request)
+    assert response.status_code == 200, response.content[:300]
+    assert Token.objects.count() == 3  # issued, and one per request here
+
+
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_mid_request_rolls_back_and_answers_503_then_recovers(live, confidential, dba):
+    """The cut comes after the client was authenticated, while its token INSERT waits on the
+    client row: nothing is half-written, and the client gets a 503 it can retry."""
     app, secret = confidential
 
-    def fail_on_insert(execute, sql, params, many, context):
-        # (On PostgreSQL the INSERT begins with a CTE that locks the client row.)
-        if 'INSERT INTO "server_token"' in sql:
-            raise OperationalError("server closed the connection unexpectedly")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(fail_on_insert):
-        response = client.post(
-            "/oauth/token",
-            "grant_type=client_credentials",
-            content_type="application/x-www-form-urlencoded",
-            HTTP_AUTHORIZATION=basic_header(app.client_id, secret),
+    def token_request():
+        return requests.post(
+            live + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=basic(app.client_id, secret),
+            timeout=WAIT_SECONDS,
         )
-    assert_unavailable(response)
+
+    # The INSERT starts by taking the client row FOR KEY SHARE (server/statements.py).
+    with dba.holding("SELECT id FROM server_client WHERE id = %s FOR UPDATE", [app.pk]):
+        worker = Worker(token_request)
+        worker.start()
+        dba.cut(dba.waiting_for_a_lock(1))
+    [response] = finish([worker])
+    assert_unavailable_over_http(response)
     assert Token.objects.count() == 0
+    assert token_request().status_code == 200
+    assert Token.objects.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a database server to take away")
+@pytest.mark.postgres
+@postgresql_only
+def test_connections_cut_under_load_every_request_answers_and_all_recover(live, confidential, dba):
+    """Eight requests at three endpoints are in flight, each stopped on the token table, when
+    every one of their connections is cut: each gets a 503 (no 500, no dropped socket), and each
+    client's next request succeeds."""
+    app, secret = confidential
+    issued = requests.post(
+        live + "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "profile"},
+        auth=basic(app.client_id, secret),
+        timeout=WAIT_SECONDS,
+    )
+    assert issued.status_code == 200
+    token = issued.json()["access_token"]
+    calls = {
+        "token": lambda: requests.post(
+            live + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=basic(app.client_id, secret),
+            timeout=WAIT_SECONDS,
+        ),
+        "introspect": lambda: requests.post(
+            live + "/oauth/introspect",
+            data={"token": token},
+            auth=basic(app.client_id, secret),
+            timeout=WAIT_SECONDS,
+        ),
+        "userinfo": lambda: requests.get(
+            live + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=WAIT_SECONDS
+        ),
+    }
+    kinds = [list(calls)[i % len(calls)] for i in range(8)]
+    recovered = threading.Event()
+
+    def client_session(kind):
+        def run():
+            during = calls[kind]()
+            assert recovered.wait(WAIT_SECONDS)
+            return during, calls[kind]()
+
+        return run
+
+    with dba.holding("LOCK TABLE server_token IN ACCESS EXCLUSIVE MODE"):
+        workers = [Worker(client_session(kind)) for kind in kinds]
+        for worker in workers:
+            worker.start()
+        dba.cut(dba.waiting_for_a_lock(len(workers)))
+    recovered.set()
+    results = finish(workers)
+
+    assert len(results) == len(workers) == 8
+    for kind, (during, after) in zip(kinds, results, strict=True):
+        assert_unavailable_over_http(during)
+        assert after.status_code == 200, (kind, after.status_code, after.text[:300])
+    introspected = [
+        after.json() for kind, (_, after) in zip(kinds, results, strict=True) if kind == "introspect"
+    ]
+    assert introspected and all(body["active"] for body in introspected)
+    # The one token issued before, and one for each token request after the recovery.
+    assert Token.objects.count() == 1 + kinds.count("token")
+
+
+@pytest.mark.postgres
+@postgresql_only
 def test_postgresql_server_unreachable_over_http_then_back(live, confidential, settings):
     """Black box: the live server's new connections go to a port where nothing listens."""
     app, secret = confidential
@@ -135,34 +275,30 @@ def test_postgresql_server_unreachable_over_http_then_back(live, confidential, s
     connections.settings["default"]["PORT"] = "1"
     try:
         # The live server handles each request in a new thread, with a new connection.
-        results = []
-
         def call():
-            results.append(
+            return [
                 requests.post(
                     live + "/oauth/token",
                     data={"grant_type": "client_credentials"},
                     auth=basic(app.client_id, secret),
-                    timeout=30,
-                )
-            )
-            results.append(
+                    timeout=WAIT_SECONDS,
+                ),
                 requests.get(
                     live + "/api/me",
                     headers={"Authorization": f"Bearer {ok.json()['access_token']}"},
-                    timeout=30,
-                )
-            )
+                    timeout=WAIT_SECONDS,
+                ),
+            ]
 
-        worker = threading.Thread(target=call)
+        worker = Worker(call)
         worker.start()
-        worker.join(60)
-        for response in results:
-            assert response.status_code == 503, (response.status_code, response.text[:300])
-            assert response.json()["error"] == "temporarily_unavailable"
+        [results] = finish([worker])
     finally:
         connections.settings["default"].clear()
         connections.settings["default"].update(original)
+    assert len(results) == 2
+    for response in results:
+        assert_unavailable_over_http(response)
     again = requests.post(
         live + "/oauth/token",
         data={"grant_type": "client_credentials"},
@@ -174,7 +310,8 @@ def test_postgresql_server_unreachable_over_http_then_back(live, confidential, s
 
 def test_a_value_the_database_refuses_is_a_400_not_an_outage(client, confidential):
     """A DataError (PostgreSQL refuses NUL bytes in text) is bad input that got past validation:
-    the client must not be told to retry, as a 503 would."""
+    the client must not be told to retry, as a 503 would. Injected: validation refuses such
+    values first, so no real request can make the database raise it."""
     app, secret = confidential
 
     def refuse_value(execute, sql, params, many, context):
@@ -191,7 +328,9 @@ def test_a_value_the_database_refuses_is_a_400_not_an_outage(client, confidentia
     assert response.json()["error"] == "invalid_request"
 
 
-def test_database_outage_at_the_authorization_page_is_a_readable_503(client, confidential, end_user):
+@pytest.mark.postgres
+@postgresql_only
+def test_connection_cut_at_the_authorization_page_is_a_readable_503(client, confidential, end_user, dba):
     app, _secret = confidential
     client.force_login(end_user)
     url = (
@@ -200,11 +339,12 @@ def test_database_outage_at_the_authorization_page_is_a_readable_503(client, con
         + "a" * 43
         + "&code_challenge_method=S256"
     )
-    with database_unreachable():
-        response = client.get(url)
+    cut_own_connection(dba)
+    response = client.get(url)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "Sign-in is briefly unavailable" in response.content.decode()
+    end_of_request()
     assert client.get(url).status_code == 200  # back by itself
 
 

@@ -44,10 +44,13 @@ def sign_in(http, username, password=PASSWORD, ip="10.0.0.1", path="/accounts/lo
 
 
 def lock_by_guessing(username, count, prefix="10.66.0"):
-    """`count` wrong passwords for `username`, each from its own address and cookie-less client
-    (refused with the form's error, or 429 once the limit is reached)."""
-    for n in range(count):
-        assert sign_in(Client(), username, "wrong-guess", ip=f"{prefix}.{n}").status_code in (200, 429)
+    """`count` wrong passwords for `username`, each from its own address and cookie-less client:
+    refused with the form's error up to the per-account limit, then 429."""
+    limit = ratelimit.rate("login_username").limit
+    statuses = [
+        sign_in(Client(), username, "wrong-guess", ip=f"{prefix}.{n}").status_code for n in range(count)
+    ]
+    assert statuses == [200] * min(count, limit) + [429] * max(0, count - limit), statuses
 
 
 def test_guessing_from_many_addresses_does_not_lock_out_where_the_user_signed_in_before(

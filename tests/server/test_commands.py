@@ -157,8 +157,16 @@ def test_create_client_refuses_bad_settings_and_writes_nothing(args, message):
 # --- rotate_client_secret --------------------------------------------------------------------
 
 
-def test_rotate_with_grace_keeps_both_secrets_valid_until_the_grace_ends(make_client):
+def freeze(time_machine):
+    """Stop the clock at the current instant (time-machine); returns that instant."""
+    now = timezone.now()
+    time_machine.move_to(now, tick=False)
+    return now
+
+
+def test_rotate_with_grace_keeps_both_secrets_valid_until_the_grace_ends(make_client, time_machine):
     client, old_secret = make_client()
+    rotated_at = freeze(time_machine)
     out, _ = run("rotate_client_secret", "--grace", "2h", "--json", "--", client.client_id)
     document = json.loads(out)
     assert document["client_id"] == client.client_id
@@ -167,13 +175,15 @@ def test_rotate_with_grace_keeps_both_secrets_valid_until_the_grace_ends(make_cl
     assert client.check_client_secret(old_secret)
     assert client.check_client_secret(new_secret)
     old_row = ClientSecret.objects.get(digest=credentials.digest(old_secret))
-    expected_expiry = timezone.now() + timedelta(hours=2)
-    assert abs(old_row.expires_at - expected_expiry) < timedelta(seconds=30)
+    assert old_row.expires_at == rotated_at + timedelta(hours=2)
     assert document["previous_secrets_expire_at"] == old_row.expires_at.isoformat()
     assert ClientSecret.objects.get(digest=credentials.digest(new_secret)).expires_at is None
 
     # Once the grace period is over only the new secret works.
-    ClientSecret.objects.filter(pk=old_row.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    time_machine.shift(timedelta(hours=2) - timedelta(seconds=1))
+    assert client.check_client_secret(old_secret)  # the last second of the grace period
+    time_machine.shift(timedelta(seconds=1))
+    assert not client.check_client_secret(old_secret)
     assert not client.check_client_secret(old_secret)
     assert client.check_client_secret(new_secret)
 
@@ -191,11 +201,12 @@ def test_rotate_immediately_stops_the_old_secret_at_once(make_client):
     ("grace", "expected"),
     [("90s", timedelta(seconds=90)), ("15m", timedelta(minutes=15)), ("3d", timedelta(days=3))],
 )
-def test_rotate_accepts_custom_grace_periods(make_client, grace, expected):
+def test_rotate_accepts_custom_grace_periods(make_client, grace, expected, time_machine):
     client, old_secret = make_client()
+    rotated_at = freeze(time_machine)
     run("rotate_client_secret", "--grace", grace, "--", client.client_id)
     old_row = ClientSecret.objects.get(digest=credentials.digest(old_secret))
-    assert abs(old_row.expires_at - (timezone.now() + expected)) < timedelta(seconds=30)
+    assert old_row.expires_at == rotated_at + expected
 
 
 @pytest.mark.parametrize("grace", ["5y", "-1h", "soon", "", "9999d", "999999999d"])

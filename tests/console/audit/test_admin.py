@@ -135,7 +135,7 @@ def test_nobody_adds_changes_or_deletes_events(request, who, log):
     response = http.post(
         CHANGELIST, {"action": "delete_selected", "_selected_action": [event.pk], "index": 0}
     )
-    assert response.status_code in (200, 302)
+    assert response.status_code == 302  # the action does not exist: back to the list, nothing done
     assert AuditEvent.objects.filter(pk=event.pk, username="alice").exists()
     assert AuditEvent.objects.count() == 4
 

@@ -183,6 +183,7 @@ def test_failed_authentication_of_an_unknown_client_keeps_the_claimed_id(http):
         "/oauth/token",
         {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
     )
+    # No Authorization header was sent, so RFC 6749 §5.2 allows 401 or 400 for invalid_client.
     assert response.status_code in (400, 401)
     assert response.json()["error"] == "invalid_client"
     failed = last("client_authentication_failed")
@@ -539,7 +540,7 @@ def test_initial_access_token_created_in_the_admin(ops):
             "allowed_grant_types": ["authorization_code"],
         },
     )
-    assert response.status_code in (200, 302)
+    assert response.status_code == 200  # the new token is shown once, on this page
     event = last("initial_access_token_created")
     assert event.detail["description"] == "partner onboarding"
     assert event.detail["max_registrations"] == 2
