@@ -21,6 +21,8 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
             "REDIS_URL",
             "OAUTH_CONSOLE_TESTING",
             "OAUTH2_ISSUER",
+            # Set by the browser tests' fixture for Playwright; never in a deployment.
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
     }
     clean.update(env)

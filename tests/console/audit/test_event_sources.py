@@ -539,8 +539,9 @@ def test_initial_access_token_created_in_the_admin(ops):
             "allowed_scope": ["profile"],
             "allowed_grant_types": ["authorization_code"],
         },
+        follow=True,
     )
-    assert response.status_code == 200  # the new token is shown once, on this page
+    assert response.status_code == 200  # the new token is shown once, on the page after the redirect
     event = last("initial_access_token_created")
     assert event.detail["description"] == "partner onboarding"
     assert event.detail["max_registrations"] == 2
