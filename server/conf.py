@@ -1,11 +1,12 @@
 """The settings the `server` app reads, each with its default: the app runs in a project that
 sets none of them (tests/server/test_standalone.py proves it).
 
-Read them as `server_settings.OAUTH2_ISSUER`: every read goes to `django.conf.settings` (so
-`override_settings` and the pytest `settings` fixture keep working), falling back to the
-default here. Nothing is cached: a read costs one Python attribute lookup more than
-`settings.X` (well under a microsecond; measured in tests/server/test_conf.py), against
-requests that take milliseconds.
+Read them as `server_settings.OAUTH2_ISSUER`: the project's setting, else the default here. The
+first read of each is kept as a plain attribute (a later read costs less than `settings.X`; an
+uncached lookup through `__getattr__` cost ~4x `settings.X` per read, on the protocol hot path),
+and every `setting_changed` (sent by `override_settings` and the pytest `settings` fixture)
+forgets them all. Defaults computed from other settings (OAUTH2_REQUIRE_HTTPS from DEBUG, which
+the test runner changes without that signal) are never kept.
 
 `server.oauth2` is model- and project-agnostic and imports nothing of `server`: the few
 settings it reads (marked "also server.oauth2" below) it reads itself, with the same defaults.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,9 @@ SETTINGS: dict[str, Setting] = {
         "`server.W002` with `--deploy`).",
     ),
     "OAUTH2_RATE_LIMIT_PROXY_COUNT": Setting(
-        0, "Trusted reverse proxies in front of the app (0: the client is REMOTE_ADDR)."
+        0,
+        "Trusted reverse proxies in front of the app (0: the client is REMOTE_ADDR); this project's "
+        "settings default it to `AUDIT_PROXY_COUNT`.",
     ),
     "OAUTH2_RESOURCE_PROTECTOR": Setting(
         "", "server.oauth2 only: dotted path of the ResourceProtector `OAuthMiddleware` uses."
@@ -154,21 +158,34 @@ class ServerSettings:
         value = setting.value(name)
         if name == "OAUTH2_RATE_LIMITS":
             # A project that sets a few rates keeps the others.
-            return {**DEFAULT_RATE_LIMITS, **value}
+            value = {**DEFAULT_RATE_LIMITS, **value}
+        if setting.computed is None or hasattr(settings, name):
+            # Kept: the next read finds the instance attribute and skips __getattr__.
+            self.__dict__[name] = value
         return value
 
     def __dir__(self):
         return list(SETTINGS)
 
+    def forget(self, **kwargs) -> None:
+        self.__dict__.clear()
+
 
 server_settings = ServerSettings()
+setting_changed.connect(server_settings.forget, dispatch_uid="server.conf.forget")
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return f"`{default}`" if default != "" else "empty"
 
 
 def settings_table() -> str:
     """The Markdown table of SETTINGS for docs/deployment.md."""
     rows = ["| Setting | Default | Meaning |", "| --- | --- | --- |"]
     for name, setting in SETTINGS.items():
-        shown = setting.shown or f"`{setting.default!r}`"
+        shown = setting.shown or _shown(setting.default)
         rows.append(f"| `{name}` | {shown} | {setting.meaning} |")
     return "\n".join(rows)
 
