@@ -286,8 +286,9 @@ OAUTH2_TOKEN_MODEL = os.environ.get("OAUTH2_TOKEN_MODEL", "")
 # sets its own dict here). Clients can only be given, and can only request, scopes listed here.
 OAUTH2_SCOPES = dict(server_default("OAUTH2_SCOPES"))
 # What a request that names no scope gets (RFC 6749 §3.3 "pre-defined default"), narrowed to
-# the scopes the client may have. Space- or comma-separated; empty: a request without a scope is
-# refused with invalid_scope.
+# the scopes the client may have; never "everything the client may have", so that leaving the
+# scope out can never ask for more than the consent page shows. Space- or comma-separated; empty:
+# a request without a scope is refused with invalid_scope.
 OAUTH2_DEFAULT_SCOPES = (
     os.environ.get("OAUTH2_DEFAULT_SCOPES", " ".join(server_default("OAUTH2_DEFAULT_SCOPES")))
     .replace(",", " ")
