@@ -15,6 +15,8 @@ from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from server.conf import SETTINGS as SERVER_SETTINGS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -237,6 +239,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
 
 # --- OAuth 2.0 server -------------------------------------------------------------------------
+# What each setting means and its default: server/conf.py (the app runs without any of them; the
+# table in docs/deployment.md). Here they are only read from the environment.
+
+
+def server_default(name: str):
+    return SERVER_SETTINGS[name].default
+
 
 # The issuer identifier (RFC 8414 / RFC 9207), e.g. https://auth.example.com. Required with DEBUG
 # off (system check server.E001); empty in development: derived from the request's host.
@@ -254,32 +263,37 @@ if not OAUTH2_REQUIRE_HTTPS:
 # Key for the keyed digests of secrets and tokens. Defaults to one derived from SECRET_KEY;
 # set it separately so that rotating SECRET_KEY does not invalidate every credential.
 OAUTH2_CREDENTIAL_KEY = os.environ.get("OAUTH2_CREDENTIAL_KEY", "")
-OAUTH2_ACCESS_TOKEN_LIFETIME = env_int("OAUTH2_ACCESS_TOKEN_LIFETIME", 3600)
-OAUTH2_REFRESH_TOKEN_LIFETIME = env_int("OAUTH2_REFRESH_TOKEN_LIFETIME", 30 * 24 * 3600)
-OAUTH2_AUTHORIZATION_CODE_LIFETIME = env_int("OAUTH2_AUTHORIZATION_CODE_LIFETIME", 60)
+OAUTH2_ACCESS_TOKEN_LIFETIME = env_int(
+    "OAUTH2_ACCESS_TOKEN_LIFETIME", server_default("OAUTH2_ACCESS_TOKEN_LIFETIME")
+)
+OAUTH2_REFRESH_TOKEN_LIFETIME = env_int(
+    "OAUTH2_REFRESH_TOKEN_LIFETIME", server_default("OAUTH2_REFRESH_TOKEN_LIFETIME")
+)
+OAUTH2_AUTHORIZATION_CODE_LIFETIME = env_int(
+    "OAUTH2_AUTHORIZATION_CODE_LIFETIME", server_default("OAUTH2_AUTHORIZATION_CODE_LIFETIME")
+)
 # PKCE (S256) is required for every authorization-code flow unless this is turned off; it is
 # always required for public clients.
-OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", True)
+OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", server_default("OAUTH2_REQUIRE_PKCE"))
 # A user who already approved a client for the same or broader scopes is not asked again,
 # unless this is on (or the client's own "require consent" flag is set).
-OAUTH2_ALWAYS_ASK_CONSENT = env_bool("OAUTH2_ALWAYS_ASK_CONSENT", False)
+OAUTH2_ALWAYS_ASK_CONSENT = env_bool("OAUTH2_ALWAYS_ASK_CONSENT", server_default("OAUTH2_ALWAYS_ASK_CONSENT"))
 # What server.oauth2.OAuthMiddleware checks bearer tokens with (only read if it is installed):
 # a dotted path to a ResourceProtector, else a token model "app_label.Model". Empty: unset.
 OAUTH2_RESOURCE_PROTECTOR = os.environ.get("OAUTH2_RESOURCE_PROTECTOR", "")
 OAUTH2_TOKEN_MODEL = os.environ.get("OAUTH2_TOKEN_MODEL", "")
-# The scopes this server knows, with the text the consent page shows. Clients can only be
-# given, and can only request, scopes listed here.
-OAUTH2_SCOPES = {
-    "profile": "See your user name and basic profile",
-    "email": "See your email address",
-    "read": "Read your data",
-    "write": "Create and change your data",
-}
+# The scopes this server knows, with the text the consent page shows (server/conf.py's; a project
+# sets its own dict here). Clients can only be given, and can only request, scopes listed here.
+OAUTH2_SCOPES = dict(server_default("OAUTH2_SCOPES"))
 # What a request that names no scope gets (RFC 6749 §3.3 "pre-defined default"), narrowed to
 # the scopes the client may have; never "everything the client may have", so that leaving the
 # scope out can never ask for more than the consent page shows. Space- or comma-separated; empty:
 # a request without a scope is refused with invalid_scope.
-OAUTH2_DEFAULT_SCOPES = os.environ.get("OAUTH2_DEFAULT_SCOPES", "profile").replace(",", " ").split()
+OAUTH2_DEFAULT_SCOPES = (
+    os.environ.get("OAUTH2_DEFAULT_SCOPES", " ".join(server_default("OAUTH2_DEFAULT_SCOPES")))
+    .replace(",", " ")
+    .split()
+)
 if set(OAUTH2_DEFAULT_SCOPES) - set(OAUTH2_SCOPES):
     raise ImproperlyConfigured(
         f"OAUTH2_DEFAULT_SCOPES names scopes that are not in OAUTH2_SCOPES: "
@@ -288,44 +302,25 @@ if set(OAUTH2_DEFAULT_SCOPES) - set(OAUTH2_SCOPES):
 
 # Dynamic client registration (RFC 7591/7592). Off: registering needs an initial access token
 # that an operator issued in the admin. On: anyone may register (user-facing grants only).
-OAUTH2_OPEN_REGISTRATION = env_bool("OAUTH2_OPEN_REGISTRATION", False)
+OAUTH2_OPEN_REGISTRATION = env_bool("OAUTH2_OPEN_REGISTRATION", server_default("OAUTH2_OPEN_REGISTRATION"))
 # Dynamically registered clients start active (an operator vouched for them by issuing the
 # initial access token); turn off to make them wait for approval like portal apps.
-OAUTH2_DCR_AUTO_APPROVE = env_bool("OAUTH2_DCR_AUTO_APPROVE", True)
+OAUTH2_DCR_AUTO_APPROVE = env_bool("OAUTH2_DCR_AUTO_APPROVE", server_default("OAUTH2_DCR_AUTO_APPROVE"))
 
 # PostgreSQL: the protocol hot paths' statements (server/hotpath/sql.py) are prepared once per
 # connection. Turn off behind a transaction-mode pooler that cannot keep prepared statements
 # (PgBouncer before 1.21, or without max_prepared_statements).
-OAUTH2_PREPARED_STATEMENTS = env_bool("OAUTH2_PREPARED_STATEMENTS", True)
+OAUTH2_PREPARED_STATEMENTS = env_bool(
+    "OAUTH2_PREPARED_STATEMENTS", server_default("OAUTH2_PREPARED_STATEMENTS")
+)
 
 # Rate limits (server/ratelimit.py, docs/security.md): "count/seconds" per fixed window, counted
 # in the cache (use Redis in production, so every worker shares the counters). Override one
 # with OAUTH2_RATE_LIMIT_<NAME>, e.g. OAUTH2_RATE_LIMIT_TOKEN_IP=600/60; "off" turns it off.
-OAUTH2_RATE_LIMIT_ENABLED = env_bool("OAUTH2_RATE_LIMIT_ENABLED", True)
-_RATE_LIMIT_DEFAULTS = {
-    # Requests per client address and per claimed client_id.
-    "token_ip": "600/60",
-    "token_client": "1200/60",
-    "introspect_ip": "1200/60",
-    "introspect_client": "2400/60",
-    "revoke_ip": "300/60",
-    "revoke_client": "600/60",
-    "register_ip": "60/3600",
-    # Failed sign-ins (/accounts/login/, /admin/login/) per address and per account; a successful
-    # sign-in is not counted, and an account at its limit still lets in the browsers and addresses
-    # it signed in from before (OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL).
-    "login_ip": "30/300",
-    "login_username": "10/300",
-    # Developer self sign-up POSTs (/developers/signup/) per address.
-    "signup_ip": "10/3600",
-    # Failed client authentications (secret guessing): a client_id is locked at one address after
-    # this many, and at every address it never authenticated from after the higher number.
-    "auth_failures_client_ip": "10/900",
-    "auth_failures_client": "100/900",
-}
+OAUTH2_RATE_LIMIT_ENABLED = env_bool("OAUTH2_RATE_LIMIT_ENABLED", server_default("OAUTH2_RATE_LIMIT_ENABLED"))
 OAUTH2_RATE_LIMITS = {
     name: os.environ.get(f"OAUTH2_RATE_LIMIT_{name.upper()}", default)
-    for name, default in _RATE_LIMIT_DEFAULTS.items()
+    for name, default in server_default("OAUTH2_RATE_LIMITS").items()
 }
 for _name, _rate in OAUTH2_RATE_LIMITS.items():
     if not re.fullmatch(r"\s*(off|none|0|[1-9][0-9]*/[1-9][0-9]*)?\s*", _rate, re.IGNORECASE):
@@ -335,9 +330,11 @@ for _name, _rate in OAUTH2_RATE_LIMITS.items():
 # How long an address a client authenticated from stays exempt from that client's
 # across-addresses lockout, and an address or browser a user signed in from stays exempt from
 # that account's sign-in lockout (seconds).
-OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = env_int("OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL", 7 * 24 * 3600)
+OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = env_int(
+    "OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL", server_default("OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL")
+)
 # The cache alias holding the counters.
-OAUTH2_RATE_LIMIT_CACHE = os.environ.get("OAUTH2_RATE_LIMIT_CACHE", "default")
+OAUTH2_RATE_LIMIT_CACHE = os.environ.get("OAUTH2_RATE_LIMIT_CACHE", server_default("OAUTH2_RATE_LIMIT_CACHE"))
 
 # --- Console ----------------------------------------------------------------------------------
 

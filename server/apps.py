@@ -14,5 +14,5 @@ class ServerConfig(AppConfig):
         from server import ratelimit, receivers  # noqa: F401
         from server.checks import CHECKS
 
-        for check, tags in CHECKS:
-            checks.register(check, *tags)
+        for check, tags, deploy in CHECKS:
+            checks.register(check, *tags, deploy=deploy)

@@ -1,13 +1,17 @@
 """System checks of the server's settings: misconfiguration becomes a `manage.py check` message
 (run by `check`, `migrate` and `runserver`), not a surprise in production.
 
-Registered in `ServerConfig.ready`. Ids: server.E001 ... (errors), server.W001 ... (warnings).
+Registered in `ServerConfig.ready`. Ids: server.E001 ... (errors), server.W001 ... (warnings);
+the warnings are deployment checks (`check --deploy`), each about a production setting (DEBUG off).
+Settings are read through server/conf.py, so an unset one is checked at its default.
 """
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags
+from django.core.checks import CheckMessage, Error, Tags, Warning
+
+from server.conf import server_settings
 
 ISSUER_HINT = (
     "Set OAUTH2_ISSUER to the server's public https origin, e.g. "
@@ -23,7 +27,7 @@ def check_issuer(app_configs=None, **kwargs) -> list[CheckMessage]:
     proxy or under several host names it is not one stable value, and a client that compares
     `iss` (RFC 9207, the mix-up defence) can be told a name the caller chose.
     """
-    issuer = getattr(settings, "OAUTH2_ISSUER", "") or ""
+    issuer = server_settings.OAUTH2_ISSUER or ""
     if not issuer:
         if settings.DEBUG:
             return []
@@ -47,4 +51,112 @@ def check_issuer(app_configs=None, **kwargs) -> list[CheckMessage]:
     return []
 
 
-CHECKS = ((check_issuer, (Tags.security,)),)
+def check_rate_limits(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E003: a rate in OAUTH2_RATE_LIMITS that the limiter cannot read (it would fail on
+    the first request it counts). server.E005: OAUTH2_RATE_LIMIT_CACHE names no cache."""
+    from server.ratelimit.counters import Rate
+
+    messages: list[CheckMessage] = []
+    for name, text in server_settings.OAUTH2_RATE_LIMITS.items():
+        try:
+            Rate.parse(text)
+        except (AttributeError, TypeError, ValueError):  # what the limiter would raise
+            messages.append(
+                Error(
+                    f"OAUTH2_RATE_LIMITS[{name!r}] = {text!r} is not a rate.",
+                    hint=f'Write "count/seconds", e.g. "30/60", or "off" '
+                    f"(environment: OAUTH2_RATE_LIMIT_{name.upper()}).",
+                    id="server.E003",
+                )
+            )
+    alias = server_settings.OAUTH2_RATE_LIMIT_CACHE
+    if alias not in settings.CACHES:
+        messages.append(
+            Error(
+                f"OAUTH2_RATE_LIMIT_CACHE={alias!r} is not a cache in CACHES.",
+                hint=f"Name one of: {', '.join(settings.CACHES) or '(none)'}.",
+                id="server.E005",
+            )
+        )
+    return messages
+
+
+def check_default_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E004: OAUTH2_DEFAULT_SCOPES names a scope OAUTH2_SCOPES does not define: a request
+    without a scope would be given something the consent page cannot describe."""
+    unknown = sorted(set(server_settings.OAUTH2_DEFAULT_SCOPES) - set(server_settings.OAUTH2_SCOPES))
+    if not unknown:
+        return []
+    return [
+        Error(
+            f"OAUTH2_DEFAULT_SCOPES names scopes that are not in OAUTH2_SCOPES: {' '.join(unknown)}.",
+            hint="Add them to OAUTH2_SCOPES (with the text the consent page shows) or drop them.",
+            id="server.E004",
+        )
+    ]
+
+
+def check_https_required(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W001 (deploy): DEBUG is off but the protocol endpoints accept plain HTTP, where
+    secrets, codes and tokens travel in the clear (RFC 6749 §10.9, RFC 9700 §2.6)."""
+    if settings.DEBUG or server_settings.OAUTH2_REQUIRE_HTTPS:
+        return []
+    return [
+        Warning(
+            "OAUTH2_REQUIRE_HTTPS is off with DEBUG off: the protocol endpoints accept plain HTTP.",
+            hint="Unset OAUTH2_REQUIRE_HTTPS (on by default with DEBUG off); behind a TLS proxy, "
+            "set SECURE_PROXY_SSL_HEADER so proxied HTTPS requests count as secure.",
+            id="server.W001",
+        )
+    ]
+
+
+# Caches whose counters are not shared between processes (or not kept at all).
+_PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+def check_shared_rate_limit_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W002 (deploy): the rate limiter counts in a per-process cache: with N workers every
+    limit and lockout is N times looser, and a restart forgets them."""
+    alias = server_settings.OAUTH2_RATE_LIMIT_CACHE
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if settings.DEBUG or backend not in _PER_PROCESS_CACHES:
+        return []
+    return [
+        Warning(
+            f"The rate-limit cache {alias!r} is {backend.rsplit('.', 1)[-1]}: rate limits and "
+            "lockouts are counted per process.",
+            hint="Use a shared cache: set REDIS_URL=redis://host:6379/0 (docs/deployment.md), or "
+            "point OAUTH2_RATE_LIMIT_CACHE at one.",
+            id="server.W002",
+        )
+    ]
+
+
+def check_credential_key(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W003 (deploy): the digests of every secret and token are keyed from SECRET_KEY, so
+    rotating SECRET_KEY (after a leak, say) would invalidate every credential at once."""
+    if settings.DEBUG or server_settings.OAUTH2_CREDENTIAL_KEY:
+        return []
+    return [
+        Warning(
+            "OAUTH2_CREDENTIAL_KEY is not set: the credential digests are keyed from SECRET_KEY.",
+            hint="Set OAUTH2_CREDENTIAL_KEY to its own long random value before issuing "
+            "credentials (changing it later invalidates the existing ones).",
+            id="server.W003",
+        )
+    ]
+
+
+# (check, tags, deploy): deploy checks run only with `check --deploy`.
+CHECKS = (
+    (check_issuer, (Tags.security,), False),
+    (check_rate_limits, (Tags.security,), False),
+    (check_default_scopes, (Tags.security,), False),
+    (check_https_required, (Tags.security,), True),
+    (check_shared_rate_limit_cache, (Tags.security, Tags.caches), True),
+    (check_credential_key, (Tags.security,), True),
+)

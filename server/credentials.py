@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from server.conf import server_settings
+
 # Each kind of credential carries a short, greppable prefix: it tells a leaked value's kind at a
 # glance and lets secret scanners find it. It is not secret.
 PREFIXES = {
@@ -52,7 +54,7 @@ def _key(configured: str, secret_key: str) -> bytes:
 
 def digest(value: str) -> str:
     """Return the keyed SHA-256 hex digest under which `value` is stored and looked up."""
-    key = _key(settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY)
+    key = _key(server_settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY)
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 

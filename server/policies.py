@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from server.conf import server_settings
 from server.oauth2.bodies import has_control_characters
 
 # Client.Type's values (the model takes them from here: server.models imports this module).
@@ -49,7 +49,7 @@ class PolicyError(ValueError):
 
 def configured_scopes() -> dict[str, str]:
     """Scope name -> description shown on the consent page."""
-    return dict(settings.OAUTH2_SCOPES)
+    return dict(server_settings.OAUTH2_SCOPES)
 
 
 def has_invisible_characters(text: str) -> bool:
@@ -272,7 +272,7 @@ def default_scope(client_scopes: list[str]) -> str:
 
     "" when none of them is allowed to the client (the request is then refused).
     """
-    configured = getattr(settings, "OAUTH2_DEFAULT_SCOPES", ())
+    configured = server_settings.OAUTH2_DEFAULT_SCOPES
     return " ".join(dict.fromkeys(s for s in configured if s in client_scopes))
 
 

@@ -1,20 +1,20 @@
 """HTTP views of dynamic client registration: thin doors onto the authorization server, which
 hosts the registration endpoints of `server.registration.endpoints`."""
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from server.oauth2 import json_error_response
 from server.bindings import authorization_server
+from server.conf import server_settings
+from server.oauth2 import json_error_response
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from server.views import database_outage_guard
 
 
 def _insecure(request: HttpRequest) -> HttpResponse | None:
     """The RFC error for plain HTTP when HTTPS is required (credentials travel in these requests)."""
-    if not settings.OAUTH2_REQUIRE_HTTPS or request.is_secure():
+    if not server_settings.OAUTH2_REQUIRE_HTTPS or request.is_secure():
         return None
     return json_error_response("invalid_request", "Use HTTPS for client registration.")
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services
 from server.bindings import authorization_server, issuer_for, require_oauth
+from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
 from server.oauth2 import OAuth2Error, json_error_response, no_store
 
@@ -94,7 +95,7 @@ def protocol_endpoint(view):
 
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs):
-        if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
+        if server_settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
             return json_error_response("invalid_request", "This endpoint requires HTTPS.", 400)
         return view(request, *args, **kwargs)
 
@@ -141,7 +142,7 @@ def _client_identity_is_assured(client, redirect_uri: str) -> bool:
 
 def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
     """Whether a remembered consent already approves `scope` (the request's effective scope)."""
-    if client.require_consent or settings.OAUTH2_ALWAYS_ASK_CONSENT:
+    if client.require_consent or server_settings.OAUTH2_ALWAYS_ASK_CONSENT:
         return False
     if not _client_identity_is_assured(client, redirect_uri):
         return False
@@ -183,7 +184,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 def _authorize(request: HttpRequest) -> HttpResponse:
-    if settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
+    if server_settings.OAUTH2_REQUIRE_HTTPS and not request.is_secure():
         return _authorization_error(
             request, OAuth2Error("This endpoint requires HTTPS.", error="invalid_request")
         )

@@ -1,12 +1,12 @@
 """The configured authorization server: the client lookup and token storage hooks, the grants and
 endpoints it serves, and the issuer it speaks as."""
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from server import credentials, policies, services
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from server.conf import server_settings
 from server.hotpath import sql
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
@@ -16,8 +16,8 @@ from server.registration.endpoints import ClientConfigurationEndpoint, ClientReg
 
 def issuer_for(request: HttpRequest | None) -> str:
     """The issuer identifier: OAUTH2_ISSUER, else this request's scheme and host."""
-    if settings.OAUTH2_ISSUER or request is None:
-        return settings.OAUTH2_ISSUER
+    if server_settings.OAUTH2_ISSUER or request is None:
+        return server_settings.OAUTH2_ISSUER
     return f"{request.scheme}://{request.get_host()}"
 
 

@@ -24,12 +24,12 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
+from server.conf import server_settings
 from server.models import Client, ClientSecret, Token
 
 NEVER_BY_COUNT = 2**31 - 1
@@ -42,7 +42,7 @@ def _cursor():
     join in more time than it takes to run it, so each worker connection plans it once.
     OAUTH2_PREPARED_STATEMENTS off: for a transaction-mode pooler that cannot keep them."""
     with connection.cursor() as wrapper:
-        if connection.vendor == "postgresql" and settings.OAUTH2_PREPARED_STATEMENTS:
+        if connection.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS:
             raw = connection.connection
             if raw.prepare_threshold is None:
                 # Django turns preparing off (None) for poolers' sake; a threshold no query

@@ -4,7 +4,7 @@ Fixed-window counters (`cache.add` + `cache.incr`, one key per window): cheap, s
 worker when the cache is Redis, and good enough here; a window boundary can let through up to
 twice a limit in a short burst, which the limits' sizes allow for.
 
-What is limited (names are the keys of `settings.OAUTH2_RATE_LIMITS`, "count/seconds"):
+What is limited (names are the keys of `server_settings.OAUTH2_RATE_LIMITS`, "count/seconds"):
 
 - requests per address and per claimed client_id at `/oauth/token`, `/oauth/introspect`,
   `/oauth/revoke` (`token_ip`, `token_client`, ...), per address at `/oauth/register*`;
@@ -31,10 +31,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+
+from server.conf import server_settings
 
 from . import signin
 from .clients import Claim, locked, record_outcome
@@ -104,7 +105,7 @@ def throttle_form_post(request: HttpRequest, scope: str) -> HttpResponse | None:
 
     For views outside the middleware's list, called by the view itself once it knows the POST
     is one to count (e.g. the portal's sign-up, after its on/off switch)."""
-    if not settings.OAUTH2_RATE_LIMIT_ENABLED or request.method != "POST" or not cache_guard.available:
+    if not server_settings.OAUTH2_RATE_LIMIT_ENABLED or request.method != "POST" or not cache_guard.available:
         return None
     ip = client_ip(request)
     try:
@@ -151,7 +152,7 @@ class RateLimitMiddleware:
         return response
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
-        if not settings.OAUTH2_RATE_LIMIT_ENABLED or request.resolver_match is None:
+        if not server_settings.OAUTH2_RATE_LIMIT_ENABLED or request.resolver_match is None:
             return None
         view_name = request.resolver_match.view_name
         scope = PROTOCOL_SCOPES.get(view_name)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.http import HttpResponse
 
+from server.conf import server_settings
 from server.oauth2.bodies import parse_media_type
 
 from .counters import cache, count, counter_key, key, rate, window
@@ -73,4 +73,6 @@ def record_outcome(claim: Claim, response: HttpResponse, now: float) -> None:
         count("auth_failures_client_ip", f"{client_id}|{ip}", now)
         count("auth_failures_client", client_id, now)
     elif response.status_code == 200 and not claim.trusted:
-        cache().add(_trusted_key(client_id, ip), 1, timeout=settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL)
+        cache().add(
+            _trusted_key(client_id, ip), 1, timeout=server_settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL
+        )

@@ -16,8 +16,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import caches
+
+from server.conf import server_settings
 
 # One logger for the whole limiter, whichever module speaks.
 logger = logging.getLogger("server.ratelimit")
@@ -60,7 +61,7 @@ class Throttle:
 
 def rate(name: str) -> Rate | None:
     """The configured rate called `name` (None: not limited)."""
-    return _parsed(settings.OAUTH2_RATE_LIMITS.get(name))
+    return _parsed(server_settings.OAUTH2_RATE_LIMITS.get(name))
 
 
 @functools.lru_cache(maxsize=64)
@@ -108,7 +109,7 @@ cache_guard = _CacheGuard()
 
 def cache():
     """The cache holding the counters (OAUTH2_RATE_LIMIT_CACHE)."""
-    return caches[settings.OAUTH2_RATE_LIMIT_CACHE]
+    return caches[server_settings.OAUTH2_RATE_LIMIT_CACHE]
 
 
 def window(rate_: Rate, now: float) -> tuple[int, int]:

@@ -7,11 +7,11 @@ differently from what is authenticated would either escape its counter or lock s
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
+from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH
 from server.oauth2 import OAuth2Error
 from server.oauth2.bodies import read_form
@@ -23,7 +23,7 @@ from .counters import logger
 def client_ip(request: HttpRequest) -> str:
     """REMOTE_ADDR, or the address the outermost of OAUTH2_RATE_LIMIT_PROXY_COUNT trusted proxies
     saw (the left part of X-Forwarded-For is the client's word only, so it is never used)."""
-    proxies = settings.OAUTH2_RATE_LIMIT_PROXY_COUNT
+    proxies = server_settings.OAUTH2_RATE_LIMIT_PROXY_COUNT
     address = request.META.get("REMOTE_ADDR", "")
     if proxies > 0:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]

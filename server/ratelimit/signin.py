@@ -18,6 +18,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
+from server.conf import server_settings
+
 from .counters import Throttle, cache, count, key, uncount
 from .identity import client_ip, login_identity
 
@@ -43,7 +45,7 @@ def _account_mark(identity: str) -> str:
 
 
 def _trust_ttl() -> int:
-    return settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL
+    return server_settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL
 
 
 def _device_marks(request: HttpRequest) -> list[str]:

@@ -9,11 +9,11 @@ as digests), our policies, and our one write path (`services.register_dynamic_cl
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.urls import reverse
 
 from server import credentials, policies, services
 from server.actors import Actor
+from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH, Client, InitialAccessToken
 from server.oauth2.registration import ClientConfigurationEndpoint as _ConfigurationEndpoint
 from server.oauth2.registration import ClientRegistrationEndpoint as _RegistrationEndpoint
@@ -54,8 +54,8 @@ class RegistrationAccessToken:
 
 def _configuration_uri(request: DjangoJsonRequest, client: Client) -> str:
     path = reverse("oauth-client-configuration", args=[client.client_id])
-    if settings.OAUTH2_ISSUER:
-        return settings.OAUTH2_ISSUER + path
+    if server_settings.OAUTH2_ISSUER:
+        return server_settings.OAUTH2_ISSUER + path
     return request.django_request.build_absolute_uri(path)
 
 
@@ -79,7 +79,7 @@ class ClientRegistrationEndpoint(OurMetadata, _RegistrationEndpoint):
     """POST /oauth/register: create a client from RFC 7591 metadata."""
 
     def open_registration(self, request: DjangoJsonRequest) -> RegistrationAllowance | None:
-        if not settings.OAUTH2_OPEN_REGISTRATION:
+        if not server_settings.OAUTH2_OPEN_REGISTRATION:
             return None
         return RegistrationAllowance(None, tuple(policies.configured_scopes()), OPEN_REGISTRATION_GRANT_TYPES)
 
@@ -124,7 +124,9 @@ class ClientRegistrationEndpoint(OurMetadata, _RegistrationEndpoint):
                 initial_access_token=allowance.initial_access_token,
                 actor=allowance.actor,
                 client_type=Client.Type.PUBLIC if method == "none" else Client.Type.CONFIDENTIAL,
-                status=Client.Status.ACTIVE if settings.OAUTH2_DCR_AUTO_APPROVE else Client.Status.PENDING,
+                status=Client.Status.ACTIVE
+                if server_settings.OAUTH2_DCR_AUTO_APPROVE
+                else Client.Status.PENDING,
                 **client_settings,
             )
         except policies.PolicyError as error:

@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from server import credentials, signals
 from server.actors import Actor
+from server.conf import server_settings
 from server.hotpath import locks, sql
 from server.models import AuthorizationCode, Client, Consent, Token
 from server.services._after_commit import send_after_commit
@@ -38,7 +38,7 @@ def store_authorization_code(
         code_challenge_method=code_challenge_method or "",
         nonce=nonce or "",
         created_at=now,
-        expires_at=now + timedelta(seconds=settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
+        expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )
 
 

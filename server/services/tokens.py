@@ -7,13 +7,13 @@ Revocations that must also catch tokens still being issued take the client locks
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from server import credentials, signals
 from server.actors import Actor
+from server.conf import server_settings
 from server.hotpath import locks, sql
 from server.models import AuthorizationCode, Client, Token
 from server.services._after_commit import send_after_commit
@@ -86,8 +86,8 @@ def store_token(
         values,
         client=client,
         user=user,
-        access_lifetime=int(token.get("expires_in") or settings.OAUTH2_ACCESS_TOKEN_LIFETIME),
-        refresh_lifetime=settings.OAUTH2_REFRESH_TOKEN_LIFETIME if refresh else None,
+        access_lifetime=int(token.get("expires_in") or server_settings.OAUTH2_ACCESS_TOKEN_LIFETIME),
+        refresh_lifetime=server_settings.OAUTH2_REFRESH_TOKEN_LIFETIME if refresh else None,
     )
 
 

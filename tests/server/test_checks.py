@@ -69,3 +69,117 @@ def test_manage_check_in_production_names_the_missing_issuer():
 def test_make_run_settings_pass_manage_check():
     result = _manage("check", DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+# --- the settings' checks (server/checks.py), each at the level `manage.py check` reports it ----
+
+
+def deploy_messages():
+    return [m for m in run_checks(include_deployment_checks=True) if m.id.startswith("server.")]
+
+
+@pytest.fixture
+def deployed(production):
+    """The documented production configuration (docs/deployment.md), in process."""
+    production.OAUTH2_ISSUER = "https://auth.example.com"
+    production.OAUTH2_REQUIRE_HTTPS = True
+    production.OAUTH2_CREDENTIAL_KEY = "c" * 64
+    production.OAUTH2_RATE_LIMIT_CACHE = "default"
+    production.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+        }
+    }
+    return production
+
+
+def test_the_documented_production_configuration_passes_the_deploy_checks(deployed):
+    assert deploy_messages() == []
+
+
+@pytest.mark.parametrize("rate", ["lots", "thirty/60", "/60", "30/0", "-1/60", 30])
+def test_an_unparseable_rate_is_an_error(deployed, rate):
+    deployed.OAUTH2_RATE_LIMITS = {"token_ip": rate}
+    [error] = server_messages()
+    assert error.id == "server.E003" and error.is_serious()
+    assert "token_ip" in error.msg and "OAUTH2_RATE_LIMIT_TOKEN_IP" in error.hint
+    with pytest.raises(SystemCheckError, match=r"server\.E003"):
+        call_command("check")
+
+
+@pytest.mark.parametrize("rate", ["30/60", "30/", "OFF", "", "0", None])
+def test_a_rate_or_off_passes(deployed, rate):
+    deployed.OAUTH2_RATE_LIMITS = {"token_ip": rate}
+    assert server_messages() == []
+
+
+def test_a_rate_limit_cache_that_does_not_exist_is_an_error(deployed):
+    deployed.OAUTH2_RATE_LIMIT_CACHE = "ratelimits"
+    [error] = server_messages()
+    assert error.id == "server.E005" and "default" in error.hint
+
+
+def test_default_scopes_must_be_configured_scopes(deployed):
+    deployed.OAUTH2_DEFAULT_SCOPES = ["profile", "admin"]
+    [error] = server_messages()
+    assert error.id == "server.E004" and "admin" in error.msg and "OAUTH2_SCOPES" in error.hint
+
+
+def test_plain_http_in_production_is_a_deploy_warning(deployed):
+    deployed.OAUTH2_REQUIRE_HTTPS = False
+    assert server_messages() == []  # not in a plain `check`
+    [warning] = deploy_messages()
+    assert warning.id == "server.W001" and not warning.is_serious()
+    assert "SECURE_PROXY_SSL_HEADER" in warning.hint
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"],
+)
+def test_a_per_process_rate_limit_cache_in_production_is_a_deploy_warning(deployed, backend):
+    deployed.CACHES = {"default": {"BACKEND": backend}}
+    assert server_messages() == []
+    [warning] = deploy_messages()
+    assert warning.id == "server.W002" and "per process" in warning.msg and "REDIS_URL" in warning.hint
+
+
+def test_a_credential_key_derived_from_the_secret_key_is_a_deploy_warning(deployed):
+    deployed.OAUTH2_CREDENTIAL_KEY = ""
+    [warning] = deploy_messages()
+    assert warning.id == "server.W003" and "SECRET_KEY" in warning.msg
+    assert "OAUTH2_CREDENTIAL_KEY" in warning.hint
+
+
+def test_development_gets_no_deploy_warnings(deployed):
+    deployed.DEBUG = True
+    deployed.OAUTH2_REQUIRE_HTTPS = False
+    deployed.OAUTH2_CREDENTIAL_KEY = ""
+    deployed.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert deploy_messages() == []
+
+
+def test_unset_settings_are_checked_at_their_defaults(production):
+    """With none of the OAUTH2_* settings, the checks see server/conf.py's defaults: HTTPS
+    required (DEBUG off), so only the issuer, the credential key and the cache remain."""
+    from server.conf import SETTINGS
+
+    for name in SETTINGS:
+        if hasattr(production, name):
+            delattr(production, name)
+    assert sorted(m.id for m in deploy_messages()) == ["server.E001", "server.W002", "server.W003"]
+
+
+def test_manage_check_deploy_names_each_production_warning():
+    result = _manage(
+        "check",
+        "--deploy",
+        DEBUG="0",
+        SECRET_KEY="x" * 64,
+        OAUTH2_ISSUER="https://auth.example.com",
+        OAUTH2_REQUIRE_HTTPS="0",
+    )
+    for id_ in ("server.W001", "server.W002", "server.W003"):
+        assert id_ in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -81,6 +81,9 @@ def test_deploy_checks_are_clean_in_production_settings(tmp_path):
         AUDIT_HASH_KEY="a" * 64,
         OAUTH2_ISSUER="https://auth.example.com",
         ALLOWED_HOSTS="auth.example.com",
+        # Rate limits and lockouts shared by every worker (server.W002 without it); the check
+        # does not connect.
+        REDIS_URL="redis://redis:6379/0",
         SECURE_PROXY_SSL_HEADER="1",
         SECURE_SSL_REDIRECT="1",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",

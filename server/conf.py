@@ -1,0 +1,194 @@
+"""The settings the `server` app reads, each with its default: the app runs in a project that
+sets none of them (tests/server/test_standalone.py proves it).
+
+Read them as `server_settings.OAUTH2_ISSUER`: the project's setting, else the default here. The
+first read of each is kept as a plain attribute (a later read costs less than `settings.X`; an
+uncached lookup through `__getattr__` cost ~4x `settings.X` per read, on the protocol hot path),
+and every `setting_changed` (sent by `override_settings` and the pytest `settings` fixture)
+forgets them all. Defaults computed from other settings (OAUTH2_REQUIRE_HTTPS from DEBUG, which
+the test runner changes without that signal) are never kept.
+
+`server.oauth2` is model- and project-agnostic and imports nothing of `server`: the few
+settings it reads (marked "also server.oauth2" below) it reads itself, with the same defaults.
+`docs/deployment.md`'s "Settings" table is generated from SETTINGS (`python -m server.conf`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    meaning: str
+    # Shown in the docs instead of repr(default), for defaults computed from other settings.
+    shown: str = ""
+    # Computes the default from django.conf.settings at read time (e.g. "on unless DEBUG").
+    computed: Callable[[], Any] | None = None
+
+    def value(self, name: str) -> Any:
+        try:
+            return getattr(settings, name)
+        except AttributeError:
+            return self.computed() if self.computed else self.default
+
+
+# The rates (server/ratelimit): "count/seconds" per fixed window; "off" (or "", "0") turns one off.
+DEFAULT_RATE_LIMITS = {
+    # Requests per client address and per claimed client_id.
+    "token_ip": "600/60",
+    "token_client": "1200/60",
+    "introspect_ip": "1200/60",
+    "introspect_client": "2400/60",
+    "revoke_ip": "300/60",
+    "revoke_client": "600/60",
+    "register_ip": "60/3600",
+    # Failed sign-ins (/accounts/login/, /admin/login/) per address and per account; a successful
+    # sign-in is not counted, and an account at its limit still lets in the browsers and addresses
+    # it signed in from before (OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL).
+    "login_ip": "30/300",
+    "login_username": "10/300",
+    # Developer self sign-up POSTs (/developers/signup/) per address.
+    "signup_ip": "10/3600",
+    # Failed client authentications (secret guessing): a client_id is locked at one address after
+    # this many, and at every address it never authenticated from after the higher number.
+    "auth_failures_client_ip": "10/900",
+    "auth_failures_client": "100/900",
+}
+
+DEFAULT_SCOPES_TEXT = {
+    "profile": "See your user name and basic profile",
+    "email": "See your email address",
+    "read": "Read your data",
+    "write": "Create and change your data",
+}
+
+SETTINGS: dict[str, Setting] = {
+    "OAUTH2_ISSUER": Setting(
+        "",
+        "The issuer identifier (RFC 8414, RFC 9207), e.g. `https://auth.example.com`. Empty: taken "
+        "from each request's host, allowed only with `DEBUG` on (check `server.E001`). "
+        "Also server.oauth2.",
+        shown="from the request's host",
+    ),
+    "OAUTH2_REQUIRE_HTTPS": Setting(
+        True,
+        "Protocol endpoints refuse plain HTTP (check `server.W001` with `--deploy` when it is off "
+        "with `DEBUG` off).",
+        shown="on unless `DEBUG`",
+        computed=lambda: not settings.DEBUG,
+    ),
+    "OAUTH2_CREDENTIAL_KEY": Setting(
+        "",
+        "Key of the HMAC digests of secrets and tokens. Empty: derived from `SECRET_KEY`, so rotating "
+        "that invalidates every credential (check `server.W003` with `--deploy`).",
+        shown="derived from `SECRET_KEY`",
+    ),
+    "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
+    "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),
+    "OAUTH2_AUTHORIZATION_CODE_LIFETIME": Setting(60, "Seconds an authorization code lives."),
+    "OAUTH2_REQUIRE_PKCE": Setting(
+        True, "PKCE S256 for every code flow (always for public clients). Also server.oauth2."
+    ),
+    "OAUTH2_ALWAYS_ASK_CONSENT": Setting(
+        False, "Ask for consent on every authorization, even when an earlier one covers the scopes."
+    ),
+    "OAUTH2_SCOPES": Setting(
+        DEFAULT_SCOPES_TEXT,
+        "The scopes this server knows, name -> the text the consent page shows.",
+        shown="`profile`, `email`, `read`, `write`",
+    ),
+    "OAUTH2_DEFAULT_SCOPES": Setting(
+        ("profile",),
+        "What a request that names no scope gets (those of these the client may have); empty: "
+        "`invalid_scope`. Each must be in `OAUTH2_SCOPES` (check `server.E004`).",
+        shown="`profile`",
+    ),
+    "OAUTH2_OPEN_REGISTRATION": Setting(False, "RFC 7591 registration without an initial access token."),
+    "OAUTH2_DCR_AUTO_APPROVE": Setting(
+        True, "Clients registered with an operator's initial access token start active."
+    ),
+    "OAUTH2_PREPARED_STATEMENTS": Setting(
+        True, "PostgreSQL: prepare the hot-path statements once per connection (off behind PgBouncer < 1.21)."
+    ),
+    "OAUTH2_RATE_LIMIT_ENABLED": Setting(True, "Rate limiting on the protocol endpoints and sign-in forms."),
+    "OAUTH2_RATE_LIMITS": Setting(
+        DEFAULT_RATE_LIMITS,
+        'name -> "count/seconds" or "off"; names left out keep their default (check `server.E003`).',
+        shown="see `server/conf.py`",
+    ),
+    "OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL": Setting(
+        7 * 24 * 3600,
+        "Seconds an address a client authenticated from, or a user signed in from, stays exempt "
+        "from that client's or account's lockout.",
+    ),
+    "OAUTH2_RATE_LIMIT_CACHE": Setting(
+        "default",
+        "The cache alias holding the counters; a shared one (Redis) in production (check "
+        "`server.W002` with `--deploy`).",
+    ),
+    "OAUTH2_RATE_LIMIT_PROXY_COUNT": Setting(
+        0,
+        "Trusted reverse proxies in front of the app (0: the client is REMOTE_ADDR); this project's "
+        "settings default it to `AUDIT_PROXY_COUNT`.",
+    ),
+    "OAUTH2_RESOURCE_PROTECTOR": Setting(
+        "", "server.oauth2 only: dotted path of the ResourceProtector `OAuthMiddleware` uses."
+    ),
+    "OAUTH2_TOKEN_MODEL": Setting(
+        "", 'server.oauth2 only: "app_label.Model" of the tokens `OAuthMiddleware` checks.'
+    ),
+}
+
+
+class ServerSettings:
+    """`server_settings.NAME`: the project's setting NAME, else its default in SETTINGS."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            setting = SETTINGS[name]
+        except KeyError:
+            raise AttributeError(f"{name} is not a setting of the server app (server/conf.py)") from None
+        value = setting.value(name)
+        if name == "OAUTH2_RATE_LIMITS":
+            # A project that sets a few rates keeps the others.
+            value = {**DEFAULT_RATE_LIMITS, **value}
+        if setting.computed is None or hasattr(settings, name):
+            # Kept: the next read finds the instance attribute and skips __getattr__.
+            self.__dict__[name] = value
+        return value
+
+    def __dir__(self):
+        return list(SETTINGS)
+
+    def forget(self, **kwargs) -> None:
+        self.__dict__.clear()
+
+
+server_settings = ServerSettings()
+setting_changed.connect(server_settings.forget, dispatch_uid="server.conf.forget")
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return f"`{default}`" if default != "" else "empty"
+
+
+def settings_table() -> str:
+    """The Markdown table of SETTINGS for docs/deployment.md."""
+    rows = ["| Setting | Default | Meaning |", "| --- | --- | --- |"]
+    for name, setting in SETTINGS.items():
+        shown = setting.shown or _shown(setting.default)
+        rows.append(f"| `{name}` | {shown} | {setting.meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())
