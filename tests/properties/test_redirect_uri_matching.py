@@ -41,6 +41,7 @@ EXAMPLES = settings(
 # registered URI. Userinfo, a fragment or anything else in the authority does not fit the pattern.
 LOOPBACK = re.compile(r"http://(?P<host>127\.0\.0\.1|\[::1\])(?::(?P<port>[0-9]{1,5}))?(?P<rest>[/?][^#]*)?")
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HTTPS_HOSTS = ["app.example.com", "login.example.org", "xn--bcher-kva.example", "bücher.example"]
 # The same host in its other IDN spelling (RFC 5891): a different string, so a different URI.
 IDN_TWIN = {"xn--bcher-kva.example": "bücher.example", "bücher.example": "xn--bcher-kva.example"}
@@ -416,7 +417,11 @@ def test_authorize_redirects_only_to_a_registered_uri_and_the_code_only_with_the
     if token_redirect_uri != presented:
         refused = _redeem(http, client, secret, code, verifier, token_redirect_uri)
         assert refused.status_code == 400, (presented, token_redirect_uri, refused.content)
-        assert refused.json()["error"] == "invalid_grant", (presented, token_redirect_uri, refused.json())
+        # RFC 6749 §4.1.3: a different URI is invalid_grant; one with control characters is not a
+        # URI at all (Appendix A), so the request is malformed: invalid_request (§5.2).
+        malformed = token_redirect_uri is not None and CONTROL.search(token_redirect_uri)
+        wanted = "invalid_request" if malformed else "invalid_grant"
+        assert refused.json()["error"] == wanted, (presented, token_redirect_uri, refused.json())
         assert not Token.objects.filter(client=client).exists()
     issued = _redeem(http, client, secret, code, verifier, presented)
     assert issued.status_code == 200, (presented, issued.content)
