@@ -5,7 +5,8 @@ S256 one, `plain`, no method, a lower-case method, none at all, well-formed ones
 S256 of the verifier, malformed ones) and random sequences of token requests (another verifier, the
 verifier of another code, none, too short, too long, a forbidden character, one character changed),
 driven through the production `/oauth/authorize` → consent → `/oauth/token`, confidential and public
-clients alike. For every example:
+clients alike. Every example tries every kind of challenge, and the right challenge's code meets
+every kind of wrong verifier, in a random order with random details. For every one:
 
 - a code is issued only for a well-formed challenge with `code_challenge_method=S256`; anything
   else is refused with `invalid_request`, redirected to the (valid) redirect URI (RFC 7636 §4.4.1,
@@ -56,55 +57,60 @@ def s256(verifier: str) -> str:
 verifiers = st.text(alphabet=UNRESERVED, min_size=43, max_size=128)
 
 
+CHALLENGE_KINDS = [
+    "s256",
+    "plain",
+    "no_method",
+    "lowercase_method",
+    "missing",
+    "method_only",
+    "hex_sha256",
+    "other_wellformed",
+    "padded_base64",
+    "standard_base64",
+    "too_short",
+    "too_long",
+]
+ATTEMPT_KINDS = [
+    "another_verifier",
+    "other_codes_verifier",
+    "missing",
+    "empty",
+    "length_42",
+    "length_129",
+    "forbidden_character",
+    "one_character_changed",
+    "challenge_as_verifier",
+]
+
+
 @st.composite
-def challenges(draw, verifier: str):
-    """(kind, code_challenge or None, code_challenge_method or None) for an authorization request."""
-    kind = draw(
-        st.sampled_from(
-            [
-                "s256",
-                "s256",
-                "s256",
-                "s256",
-                "s256",
-                "plain",
-                "no_method",
-                "lowercase_method",
-                "missing",
-                "method_only",
-                "hex_sha256",
-                "other_wellformed",
-                "padded_base64",
-                "standard_base64",
-                "too_short",
-                "too_long",
-            ]
-        )
-    )
+def challenges(draw, kind: str, verifier: str):
+    """(code_challenge or None, code_challenge_method or None) of this kind for `verifier`."""
     digest = hashlib.sha256(verifier.encode()).digest()
     if kind == "s256":
-        return kind, s256(verifier), "S256"
+        return s256(verifier), "S256"
     if kind == "plain":
-        return kind, verifier, "plain"
+        return verifier, "plain"
     if kind == "no_method":
-        return kind, s256(verifier), None  # no method means plain (RFC 7636 §4.3)
+        return s256(verifier), None  # no method means plain (RFC 7636 §4.3)
     if kind == "lowercase_method":
-        return kind, s256(verifier), "s256"
+        return s256(verifier), "s256"
     if kind == "missing":
-        return kind, None, None
+        return None, None
     if kind == "method_only":
-        return kind, None, "S256"
+        return None, "S256"
     if kind == "hex_sha256":
-        return kind, digest.hex(), "S256"  # well-formed, but not base64url
+        return digest.hex(), "S256"  # well-formed, but not base64url
     if kind == "other_wellformed":
-        return kind, _different(draw(verifiers), s256(verifier), draw), "S256"
+        return _different(draw(verifiers), s256(verifier), draw), "S256"
     if kind == "padded_base64":
-        return kind, base64.urlsafe_b64encode(digest).decode(), "S256"  # ends in "="
+        return base64.urlsafe_b64encode(digest).decode(), "S256"  # ends in "="
     if kind == "standard_base64":
-        return kind, base64.b64encode(digest).decode().rstrip("=") + "+/", "S256"
+        return base64.b64encode(digest).decode().rstrip("=") + "+/", "S256"
     if kind == "too_short":
-        return kind, s256(verifier)[:42], "S256"
-    return kind, s256(verifier) + "A" * 86, "S256"  # 129
+        return s256(verifier)[:42], "S256"
+    return s256(verifier) + "A" * 86, "S256"  # 129
 
 
 def _mutate_char(text: str, draw) -> str:
@@ -120,42 +126,27 @@ def _different(drawn: str, avoid: str, draw) -> str:
 
 
 @st.composite
-def wrong_attempts(draw, verifier: str, other_code_verifier: str):
-    """(kind, code_verifier or None): a token request's verifier that is not `verifier`."""
-    kind = draw(
-        st.sampled_from(
-            [
-                "another_verifier",
-                "other_codes_verifier",
-                "missing",
-                "empty",
-                "length_42",
-                "length_129",
-                "forbidden_character",
-                "one_character_changed",
-                "challenge_as_verifier",
-            ]
-        )
-    )
+def wrong_attempts(draw, kind: str, verifier: str, other_code_verifier: str):
+    """A token request's code_verifier (None: absent) of this kind, never `verifier` itself."""
     if kind == "another_verifier":
-        return kind, _different(draw(verifiers), verifier, draw)
+        return _different(draw(verifiers), verifier, draw)
     if kind == "other_codes_verifier":
-        return kind, other_code_verifier
+        return other_code_verifier
     if kind == "missing":
-        return kind, None
+        return None
     if kind == "empty":
-        return kind, ""
+        return ""
     if kind == "length_42":
-        return kind, (verifier * 2)[:42]
+        return (verifier * 2)[:42]
     if kind == "length_129":
-        return kind, (verifier * 4)[:129]
+        return (verifier * 4)[:129]
     if kind == "forbidden_character":
         i = draw(st.integers(min_value=0, max_value=len(verifier) - 1))
         bad = draw(st.sampled_from(["+", "/", "=", " ", "%", "é", "\n", "\x00"]))
-        return kind, verifier[:i] + bad + verifier[i + 1 :]
+        return verifier[:i] + bad + verifier[i + 1 :]
     if kind == "one_character_changed":
-        return kind, _mutate_char(verifier, draw)
-    return kind, s256(verifier)  # the plain-method confusion: sending the challenge back
+        return _mutate_char(verifier, draw)
+    return s256(verifier)  # the plain-method confusion: sending the challenge back
 
 
 def expected_refusal(attempt: str | None) -> set[str]:
@@ -200,26 +191,11 @@ def _redeem(http, client: Client, secret: str | None, code: str, verifier: str |
     return form(http, "/oauth/token", data, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret))
 
 
-@st.composite
-def cases(draw):
-    verifier = draw(verifiers)
-    other_code_verifier = _different(draw(verifiers), verifier, draw)
-    return (
-        draw(st.booleans()),
-        verifier,
-        other_code_verifier,
-        draw(challenges(verifier)),
-        draw(st.lists(wrong_attempts(verifier, other_code_verifier), max_size=3)),
-    )
-
-
 @EXAMPLES
-@given(case=cases())
+@given(public=st.booleans(), verifier=verifiers, data=st.data())
 def test_a_code_is_redeemed_only_with_the_verifier_whose_s256_is_its_challenge(
-    django_user_model, make_client, case
+    django_user_model, make_client, public, verifier, data
 ):
-    public, verifier, other_code_verifier, (kind, challenge, method), attempts = case
-    event(f"challenge: {kind}")
     user = django_user_model.objects.create_user("u-" + secrets.token_hex(6))  # no password: no hashing
     kind_of_client = Client.Type.PUBLIC if public else Client.Type.CONFIDENTIAL
     client, secret = make_client("PKCE app", client_type=kind_of_client)
@@ -227,45 +203,52 @@ def test_a_code_is_redeemed_only_with_the_verifier_whose_s256_is_its_challenge(
     http.force_login(user)
 
     # Another code of the same client and user, whose verifier is one of the wrong attempts.
+    other_code_verifier = _different(data.draw(verifiers, label="other code's verifier"), verifier, data.draw)
     other = _authorize(http, client.client_id, s256(other_code_verifier), "S256")
     assert other.status_code == 302 and "code" in query_of(other["Location"]), other.content[:300]
 
-    response = _authorize(http, client.client_id, challenge, method)
-    codes_before = AuthorizationCode.objects.filter(client=client).count()
-    if not (challenge is not None and method == "S256" and WELL_FORMED.fullmatch(challenge)):
+    # Every kind of challenge in every example, in a random order.
+    for kind in data.draw(st.permutations(CHALLENGE_KINDS), label="challenge kinds"):
+        challenge, method = data.draw(challenges(kind, verifier), label=kind)
+        codes_before = AuthorizationCode.objects.filter(client=client).count()
+        response = _authorize(http, client.client_id, challenge, method)
+        if not (challenge is not None and method == "S256" and WELL_FORMED.fullmatch(challenge)):
+            assert response.status_code == 302, (kind, response.status_code, response.content[:300])
+            assert response["Location"].startswith(REDIRECT_URI + "?")
+            answer = query_of(response["Location"])
+            assert "code" not in answer, (kind, answer)
+            assert answer["error"] == "invalid_request", (kind, answer)
+            assert AuthorizationCode.objects.filter(client=client).count() == codes_before
+            continue
+
         assert response.status_code == 302, (kind, response.status_code, response.content[:300])
-        assert response["Location"].startswith(REDIRECT_URI + "?")
-        answer = query_of(response["Location"])
-        assert "code" not in answer, (kind, answer)
-        assert answer["error"] == "invalid_request", (kind, answer)
-        assert codes_before == 1  # only the other code
-        return
+        code = query_of(response["Location"])["code"]
+        tokens_before = Token.objects.filter(client=client).count()
+        redeemable = challenge == s256(verifier)
+        # The code of the right challenge meets every kind of wrong verifier first.
+        attempts = data.draw(st.permutations(ATTEMPT_KINDS), label="attempts") if redeemable else []
+        for attempt_kind in attempts:
+            attempt = data.draw(
+                wrong_attempts(attempt_kind, verifier, other_code_verifier), label=attempt_kind
+            )
+            refused = _redeem(http, client, secret, code, attempt)
+            assert refused.status_code == 400, (kind, attempt_kind, attempt, refused.content)
+            wanted = expected_refusal(attempt)
+            assert refused.json()["error"] in wanted, (kind, attempt_kind, attempt, refused.json())
+            assert Token.objects.filter(client=client).count() == tokens_before
 
-    assert response.status_code == 302, (kind, response.status_code, response.content[:300])
-    code = query_of(response["Location"])["code"]
-    for attempt_kind, attempt in attempts:
-        refused = _redeem(http, client, secret, code, attempt)
-        assert refused.status_code == 400, (kind, attempt_kind, attempt, refused.content)
-        assert refused.json()["error"] in expected_refusal(attempt), (
-            kind,
-            attempt_kind,
-            attempt,
-            refused.json(),
-        )
-        assert not Token.objects.filter(client=client).exists()
-
-    redeemable = challenge == s256(verifier)
-    issued = _redeem(http, client, secret, code, verifier)
-    if not redeemable:
-        # A challenge that is not BASE64URL(SHA256(verifier)): no verifier we hold matches it.
-        assert issued.status_code == 400, (kind, issued.content)
-        assert issued.json()["error"] == "invalid_grant", (kind, issued.json())
-        assert not Token.objects.filter(client=client).exists()
-        return
-    assert issued.status_code == 200, (kind, [a for a, _ in attempts], issued.content)
-    assert issued.json()["access_token"]
-    # Spent: the right verifier a second time is refused and issues nothing more.
-    again = _redeem(http, client, secret, code, verifier)
-    assert again.status_code == 400, again.content
-    assert again.json()["error"] == "invalid_grant", again.json()
-    assert Token.objects.filter(client=client).count() == 1
+        issued = _redeem(http, client, secret, code, verifier)
+        if not redeemable:
+            # A challenge that is not BASE64URL(SHA256(verifier)): no verifier we hold matches it.
+            assert issued.status_code == 400, (kind, issued.content)
+            assert issued.json()["error"] == "invalid_grant", (kind, issued.json())
+            assert Token.objects.filter(client=client).count() == tokens_before
+            continue
+        event("redeemed after every kind of wrong verifier")
+        assert issued.status_code == 200, (kind, issued.content)
+        assert issued.json()["access_token"]
+        # Spent: the right verifier a second time is refused and issues nothing more.
+        again = _redeem(http, client, secret, code, verifier)
+        assert again.status_code == 400, again.content
+        assert again.json()["error"] == "invalid_grant", again.json()
+        assert Token.objects.filter(client=client).count() == tokens_before + 1

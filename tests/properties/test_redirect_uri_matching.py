@@ -4,7 +4,9 @@ Random registered URIs (https with paths, queries and ports; loopback http with 
 `localhost`; private-use schemes) and presented variants of them (case of scheme, host or path,
 trailing slash, added, removed, reordered or repeated query parameters, fragments, user information,
 percent-encoding, dot segments, ports, IDN vs punycode, whitespace), driven through the production
-`/oauth/authorize` → consent → `/oauth/token`. For every example:
+`/oauth/authorize` → consent → `/oauth/token`. Every example tries every mutation of every
+registered URI (with random details, some stacked two deep), so a lenient matcher is caught by the
+one near miss it lets through. For every presented URI:
 
 - `/oauth/authorize` redirects (302, to the presented URI) exactly when the presented URI is one of
   the registered ones, string for string (RFC 9700 §4.1.3), or, for a public client only, a
@@ -15,9 +17,11 @@ percent-encoding, dot segments, ports, IDN vs punycode, whitespace), driven thro
   `invalid_grant` (RFC 6749 §4.1.3) and spends nothing; the exact one then gets the token.
 
 The oracle (`should_redirect`) is written from the RFCs, not from `server.policies`: it compares
-strings, and for the loopback exception parses with its own pattern.
+strings, and for the loopback exception parses with its own pattern. Four deviations of the
+server's loopback matching found by this property are set aside by `known_deviation` until fixed.
 """
 
+import itertools
 import re
 import secrets
 from urllib.parse import urlencode
@@ -41,6 +45,8 @@ EXAMPLES = settings(
 # registered URI. Userinfo, a fragment or anything else in the authority does not fit the pattern.
 LOOPBACK = re.compile(r"http://(?P<host>127\.0\.0\.1|\[::1\])(?::(?P<port>[0-9]{1,5}))?(?P<rest>[/?][^#]*)?")
 
+# Each example's requests come from an address of their own (the token endpoint's per-address limit).
+_ADDRESSES = (f"10.17.{200 + n // 250}.{n % 250 + 1}" for n in itertools.count())
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HTTPS_HOSTS = ["app.example.com", "login.example.org", "xn--bcher-kva.example", "bücher.example"]
 # The same host in its other IDN spelling (RFC 5891): a different string, so a different URI.
@@ -282,15 +288,20 @@ MUTATIONS = [
 
 
 @st.composite
-def presented_uris(draw, registered: list[str]):
-    """A registered URI as is (a third of the time), or one, two or three mutations of one."""
-    uri = draw(st.sampled_from(registered))
-    if draw(st.integers(min_value=0, max_value=2)) == 0:
-        return uri
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        mutation = draw(st.sampled_from(MUTATIONS))
-        uri = mutation(uri, draw) or uri
-    return uri
+def presented_variants(draw, registered: list[str]):
+    """The registered URIs themselves, and every mutation of every one of them (each with its own
+    random details), a quarter of them with a second random mutation on top. Every mutation in
+    every example: a lenient matcher is caught by the one near miss it lets through."""
+    variants = list(registered)
+    for uri in registered:
+        for mutation in MUTATIONS:
+            variant = mutation(uri, draw)
+            if variant is None:
+                continue
+            if draw(st.integers(min_value=0, max_value=3)) == 0:
+                variant = draw(st.sampled_from(MUTATIONS))(variant, draw) or variant
+            variants.append(variant)
+    return list(dict.fromkeys(variants))
 
 
 # --- the oracle ---------------------------------------------------------------------------------
@@ -365,64 +376,58 @@ def _redeem(http, client: Client, secret: str | None, code: str, verifier: str, 
     return form(http, "/oauth/token", data, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret))
 
 
-@st.composite
-def cases(draw):
-    registered = draw(registered_uri_lists)
-    public = draw(st.booleans())
-    presented = draw(presented_uris(registered))
-    # What the token request names instead of the authorization request's URI.
-    other = draw(
-        st.one_of(
-            st.none(),
-            st.sampled_from(registered),
-            presented_uris(registered),
-            st.just(presented).flatmap(lambda uri: presented_uris([uri])),
-        )
-    )
-    return registered, public, presented, other
-
-
 @EXAMPLES
-@given(case=cases())
+@given(registered=registered_uri_lists, public=st.sampled_from([True, True, False]), data=st.data())
 def test_authorize_redirects_only_to_a_registered_uri_and_the_code_only_with_the_same_uri(
-    django_user_model, make_client, case
+    django_user_model, make_client, registered, public, data
 ):
-    registered, public, presented, token_redirect_uri = case
     user = django_user_model.objects.create_user("u-" + secrets.token_hex(6))  # no password: no hashing
     kind = Client.Type.PUBLIC if public else Client.Type.CONFIDENTIAL
     client, secret = make_client("Redirect app", client_type=kind, redirect_uris=registered)
-    http = HttpClient(HTTP_HOST="testserver", secure=True)
+    http = HttpClient(HTTP_HOST="testserver", secure=True, REMOTE_ADDR=next(_ADDRESSES))
     http.force_login(user)
+    redeemed = 0
 
-    response, verifier, shown_page = _authorize(http, client.client_id, presented)
+    for presented in data.draw(presented_variants(registered), label="presented"):
+        if known_deviation(presented, registered, public=public):
+            event("known deviation (not checked)")
+            continue
+        codes_before = AuthorizationCode.objects.filter(client=client).count()
+        response, verifier, shown_page = _authorize(http, client.client_id, presented)
 
-    expected = should_redirect(presented, registered, public=public)
-    if known_deviation(presented, registered, public=public):
-        event("known deviation (not checked)")
-        return
-    event("redirected" if expected else "refused")
-    if not expected:
-        assert not shown_page, f"a consent page for an unregistered redirect_uri {presented!r}"
-        assert response.status_code == 400, (presented, response.status_code, response.get("Location"))
-        assert not response.has_header("Location")
-        assert not AuthorizationCode.objects.filter(client=client).exists()
-        return
+        if not should_redirect(presented, registered, public=public):
+            assert not shown_page, f"a consent page for an unregistered redirect_uri {presented!r}"
+            assert response.status_code == 400, (presented, response.status_code, response.get("Location"))
+            assert not response.has_header("Location")
+            assert AuthorizationCode.objects.filter(client=client).count() == codes_before
+            continue
 
-    assert response.status_code == 302, (presented, response.status_code, response.content[:300])
-    location = response["Location"]
-    assert location.startswith(presented + ("&" if "?" in presented else "?")), (presented, location)
-    code = query_of(location)["code"]
+        assert response.status_code == 302, (presented, response.status_code, response.content[:300])
+        location = response["Location"]
+        assert location.startswith(presented + ("&" if "?" in presented else "?")), (presented, location)
+        if redeemed == 2:
+            continue  # two codes per example are redeemed: the token requests cost more
+        redeemed += 1
+        code = query_of(location)["code"]
 
-    # The token request must repeat the authorization request's URI, string for string.
-    if token_redirect_uri != presented:
-        refused = _redeem(http, client, secret, code, verifier, token_redirect_uri)
-        assert refused.status_code == 400, (presented, token_redirect_uri, refused.content)
-        # RFC 6749 §4.1.3: a different URI is invalid_grant; one with control characters is not a
-        # URI at all (Appendix A), so the request is malformed: invalid_request (§5.2).
-        malformed = token_redirect_uri is not None and CONTROL.search(token_redirect_uri)
-        wanted = "invalid_request" if malformed else "invalid_grant"
-        assert refused.json()["error"] == wanted, (presented, token_redirect_uri, refused.json())
-        assert not Token.objects.filter(client=client).exists()
-    issued = _redeem(http, client, secret, code, verifier, presented)
-    assert issued.status_code == 200, (presented, issued.content)
-    assert issued.json()["access_token"]
+        # The token request must repeat the authorization request's URI, string for string:
+        # omitted, another registered one, or a variant of this one are all refused.
+        instead = data.draw(st.sampled_from(["omitted", "registered", "variant"]), label="token redirect_uri")
+        token_redirect_uri = None
+        if instead == "registered":
+            token_redirect_uri = data.draw(st.sampled_from(registered))
+        elif instead == "variant":
+            token_redirect_uri = data.draw(st.sampled_from(MUTATIONS))(presented, data.draw)
+        tokens_before = Token.objects.filter(client=client).count()
+        if token_redirect_uri != presented:
+            refused = _redeem(http, client, secret, code, verifier, token_redirect_uri)
+            assert refused.status_code == 400, (presented, token_redirect_uri, refused.content)
+            # RFC 6749 §4.1.3: a different URI is invalid_grant; one with control characters is not a
+            # URI at all (Appendix A), so the request is malformed: invalid_request (§5.2).
+            malformed = token_redirect_uri is not None and CONTROL.search(token_redirect_uri)
+            wanted = "invalid_request" if malformed else "invalid_grant"
+            assert refused.json()["error"] == wanted, (presented, token_redirect_uri, refused.json())
+            assert Token.objects.filter(client=client).count() == tokens_before
+        issued = _redeem(http, client, secret, code, verifier, presented)
+        assert issued.status_code == 200, (presented, issued.content)
+        assert issued.json()["access_token"]
