@@ -5,6 +5,7 @@ by every form, import and registration path (what is accepted when a client is w
 the templates that show a client's name and links (what is safe to render).
 """
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -134,34 +135,28 @@ def _is_loopback(parts) -> bool:
     return parts.scheme == "http" and (parts.hostname or "") in {"127.0.0.1", "::1"}
 
 
+# RFC 8252 §7.3: a loopback IP literal over plain http, where only the port may differ. The
+# pattern is matched against the raw string, so nothing a URL parser normalises (scheme case,
+# leading spaces, an empty fragment, a host like "[::1].evil.example") can make two URIs equal.
+_LOOPBACK_REDIRECT = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?((?:[/?][^#\s]*)?)")
+
+
+def _loopback_without_port(uri: str) -> str | None:
+    """`uri` with its port removed when it is a loopback redirect URI, else None."""
+    found = _LOOPBACK_REDIRECT.fullmatch(uri)
+    return f"http://{found.group(1)}{found.group(2)}" if found else None
+
+
 def redirect_uri_matches(requested: str, registered: list[str]) -> bool:
     """Exact string comparison (RFC 9700 §4.1.3), except that a registered loopback
-    `http://127.0.0.1` or `http://[::1]` URI matches any port (RFC 8252 §7.3)."""
+    `http://127.0.0.1` or `http://[::1]` URI matches any port (RFC 8252 §7.3): the two strings
+    must be equal once the port is removed from both, nothing else."""
     if not requested:
         return False
     if requested in registered:
         return True
-    try:
-        req = urlsplit(requested)
-        if not _is_loopback(req):
-            return False
-        req_port = req.port  # may raise ValueError on junk
-    except ValueError:
-        return False
-    del req_port
-    for uri in registered:
-        reg = urlsplit(uri)
-        if (
-            _is_loopback(reg)
-            and reg.hostname == req.hostname
-            and reg.path == req.path
-            and reg.query == req.query
-            and not req.fragment
-            and not req.username
-            and not req.password
-        ):
-            return True
-    return False
+    portless = _loopback_without_port(requested)
+    return portless is not None and any(_loopback_without_port(uri) == portless for uri in registered)
 
 
 def validate_redirect_uri(uri: str) -> str:

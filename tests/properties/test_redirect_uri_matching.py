@@ -17,8 +17,9 @@ one near miss it lets through. For every presented URI:
   `invalid_grant` (RFC 6749 §4.1.3) and spends nothing; the exact one then gets the token.
 
 The oracle (`should_redirect`) is written from the RFCs, not from `server.policies`: it compares
-strings, and for the loopback exception parses with its own pattern. Four deviations of the
-server's loopback matching found by this property are set aside by `known_deviation` until fixed.
+strings, and for the loopback exception parses with its own pattern. It found four deviations of
+the server's loopback matching (`HTTP://127.0.0.1/cb`, a leading space, an empty fragment and
+`http://[::1].evil.example/cb` all redirected), fixed in `policies.redirect_uri_matches`.
 """
 
 import itertools
@@ -28,7 +29,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client as HttpClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.models import AuthorizationCode, Client, Token
@@ -69,25 +70,6 @@ def should_redirect(presented: str, registered: list[str], *, public: bool) -> b
         if known and (known["host"], known["rest"]) == (asked["host"], asked["rest"]):
             return True
     return False
-
-
-def known_deviation(presented: str, registered: list[str], *, public: bool) -> bool:
-    """A presented URI the server redirects to today although the rule above refuses it.
-
-    Found by this property (issue 17) and left to a fix in `server.policies.redirect_uri_matches`,
-    which compares a public client's loopback URI after `urlsplit`: that lowercases the scheme
-    (`HTTP://127.0.0.1/cb`), strips leading whitespace (` http://127.0.0.1/cb`), reads an empty
-    fragment as none (`http://127.0.0.1/cb#`) and takes `::1` as the host of `[::1]` followed by
-    anything (`http://[::1].evil.example/cb`, a code sent to a URI that was never registered).
-    Delete this function, and its one use, with that fix: the property then holds as written.
-    """
-    if not public:
-        return False
-    normalised = presented.lstrip(" ")
-    if normalised[:7].lower() == "http://":
-        normalised = "http://" + normalised[7:]
-    normalised = re.sub(r"^(http://\[::1\])[^:/?#]+", r"\1", normalised).removesuffix("#")
-    return normalised != presented and should_redirect(normalised, registered, public=True)
 
 
 # --- driving the endpoints ----------------------------------------------------------------------
@@ -142,9 +124,6 @@ def test_authorize_redirects_only_to_a_registered_uri_and_the_code_only_with_the
 def _check_client(http, data, client, secret, registered, presented_uris, *, public: bool):
     redeemed = 0
     for presented in presented_uris:
-        if known_deviation(presented, registered, public=public):
-            event("known deviation (not checked)")
-            continue
         codes_before = AuthorizationCode.objects.filter(client=client).count()
         response, verifier, shown_page = _authorize(http, client.client_id, presented)
 
