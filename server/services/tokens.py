@@ -126,9 +126,12 @@ def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
     return count == 1
 
 
-def clear_expired_tokens(*, batch_size: int = 10_000, progress=None) -> int:
+def clear_expired_tokens(*, batch_size: int = 10_000, progress=None, actor: Actor | None = None) -> int:
     """Delete tokens whose access and refresh tokens have both expired, and expired codes,
-    in batches of `batch_size` (each its own short transaction). Returns tokens deleted."""
+    in batches of `batch_size` (each its own short transaction). Returns tokens deleted.
+
+    Sends `expired_tokens_cleared` (how many tokens and codes) once, after the last batch."""
+    actor = actor or Actor.system("cleartokens")
     now = timezone.now()
     total = 0
     expired = Token.objects.filter(expires_at__lte=now).exclude(refresh_expires_at__gt=now)
@@ -150,7 +153,10 @@ def clear_expired_tokens(*, batch_size: int = 10_000, progress=None) -> int:
     old_codes = AuthorizationCode.objects.filter(expires_at__lte=now - timedelta(hours=1))
     with transaction.atomic():
         Token.objects.filter(authorization_code__in=old_codes.values("pk")).update(authorization_code=None)
-        old_codes._raw_delete(old_codes.db)
+        codes = old_codes._raw_delete(old_codes.db)
+        send_after_commit(
+            signals.expired_tokens_cleared, tokens_deleted=total, codes_deleted=codes, actor=actor, at=now
+        )
     return total
 
 

@@ -231,3 +231,41 @@ def on_request_throttled(
         detail={"scope": scope, "limit": limit, "retry_after": retry_after, "ip": ip},
         **actor_fields(actor),
     )
+
+
+@receiver(server_signals.initial_access_token_revoked, dispatch_uid="audit.initial_access_token_revoked")
+@guarded
+def on_initial_access_token_revoked(
+    sender, initial_access_tokens=(), count=0, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.INITIAL_ACCESS_TOKEN_REVOKED,
+        at=at,
+        detail={"initial_access_tokens": list(initial_access_tokens), "count": count},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.expired_tokens_cleared, dispatch_uid="audit.expired_tokens_cleared")
+@guarded
+def on_expired_tokens_cleared(
+    sender, tokens_deleted=0, codes_deleted=0, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.EXPIRED_TOKENS_CLEARED,
+        at=at,
+        detail={"tokens_deleted": tokens_deleted, "codes_deleted": codes_deleted},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.developer_signed_up, dispatch_uid="audit.developer_signed_up")
+@guarded
+def on_developer_signed_up(sender, user=None, actor=None, at=None, **kwargs) -> None:
+    recorder.record(
+        EventType.DEVELOPER_SIGNED_UP,
+        at=at,
+        detail={"email_given": bool(getattr(user, "email", ""))},
+        # The actor is the new developer: actor_fields names their user id and name.
+        **{**user_fields(user), **actor_fields(actor)},
+    )
