@@ -6,7 +6,7 @@ from django.dispatch import receiver
 
 from oauth_console.audit import recorder
 from oauth_console.audit.models import EventType, Outcome
-from oauth_console.audit.receivers.common import actor_fields, guarded, remember, user_fields
+from oauth_console.audit.receivers.common import actor_fields, guarded, user_fields
 from server import signals as server_signals
 
 # Keys of a client's changes that must never reach the log, whatever a caller puts there.
@@ -132,24 +132,17 @@ def on_client_secret_expired(sender, client=None, secret=None, actor=None, at=No
 @receiver(server_signals.tokens_revoked, dispatch_uid="audit.tokens_revoked")
 @guarded
 def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs) -> None:
+    # A bulk or family revocation; an RFC 7009 one arrives as the spec's `token_revoked` alone.
     criteria = dict(criteria or {})
-    fields: dict[str, Any] = {}
-    single = set(criteria) == {"token_id"}
-    if single:
-        fields["token_id"] = criteria["token_id"]
-        remember(("revoked", criteria["token_id"]))
-    elif set(criteria) == {"family_id"}:
-        remember(("revoked-family", str(criteria["family_id"])))
     client_id = criteria.get("client_id") if isinstance(criteria.get("client_id"), str) else ""
     if not client_id and actor is not None and actor.kind == "client":
         client_id = actor.client_id or ""
     recorder.record(
-        EventType.TOKEN_REVOKED if single else EventType.TOKENS_REVOKED,
+        EventType.TOKENS_REVOKED,
         client_id=client_id,
         at=at,
         detail={"count": count, "reason": reason, "criteria": criteria},
         **actor_fields(actor),
-        **fields,
     )
 
 
