@@ -13,10 +13,10 @@ then its payload and who listens.
 
 client_authenticated (spec)   AuthorizationServer.authenticate_client
     payload: client, request, method
-    listeners: audit, spec receivers
+    listeners: audit, spec receivers, server.ratelimit (trusted addresses)
 client_authentication_failed  AuthorizationServer.authenticate_client
     payload: client_id (claimed, may be None), request, method, reason
-    listeners: audit, server.ratelimit
+    listeners: audit, server.ratelimit (secret-guessing counters)
 token_authenticated (spec)    ResourceProtector (a bearer token accepted)
     payload: token, request
     listeners: audit, spec receivers
