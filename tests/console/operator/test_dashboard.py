@@ -176,7 +176,7 @@ def test_admin_index_links_to_the_dashboard(ops):
 def test_dashboard_without_audit_log(ops, populated, monkeypatch):
     from oauth_console.dashboard import audit_stats
 
-    monkeypatch.setattr(audit_stats, "_audit_event_model", lambda: None)
+    monkeypatch.setattr(audit_stats, "_audit_selectors", lambda: None)
     response = ops.get(DASHBOARD)
     assert response.status_code == 200
     assert response.context["failed_auth_today"] is None
