@@ -119,7 +119,8 @@ def revoke_token_family(token: Token, *, reason: str = "refresh token reused") -
 def _note_revocation(token: Token, *, actor: Actor, reason: str, at, count: int, criteria: dict) -> None:
     # What the write did, on the object the RFC 7009 endpoint passes to `token_revoked`: that
     # signal is the one event for this fact, and its receivers read who, why and how many here.
-    token.revoked_at, token.revoked_by, token.revoked_reason = at, actor.label[:200], reason[:200]
+    if count and token.revoked_at is None:  # an earlier revocation keeps its own who and why
+        token.revoked_at, token.revoked_by, token.revoked_reason = at, actor.label[:200], reason[:200]
     token.revocation_count = count
     token.revocation_criteria = criteria
 
