@@ -15,11 +15,18 @@ client_status_changed     client, old_status, new_status, reason
 client_deleted            client_id, name, tokens_revoked (int)
 client_secret_rotated     client, secret (the new ClientSecret row), previous_expires_at
 client_secret_expired     client, secret (the ClientSecret row that was expired)
-tokens_revoked            count, reason, criteria (dict describing the set, e.g. {"client_id": ...})
+tokens_revoked            count, reason, criteria (dict describing the set, e.g. {"client_id": ...}):
+                          a bulk or family revocation. A single token revoked through the
+                          RFC 7009 endpoint is the spec's `server.oauth2.signals.token_revoked`
+                          alone (the catalogue, `server.events`, lists who sends what)
 consent_revoked           client, user, tokens_revoked (int), codes_expired (int: unredeemed codes)
 user_access_revoked       user_id, username, reason, tokens_revoked (int), codes_voided (int):
                           a user was deactivated or deleted, and lost every token and code
 initial_access_token_created  initial_access_token (row)
+initial_access_token_revoked  initial_access_tokens (list of ids), count (int: how many were
+                          still usable and are now revoked)
+expired_tokens_cleared    tokens_deleted (int), codes_deleted (int): `cleartokens` removed
+                          expired tokens and old authorization codes
 developer_signed_up       user (the new account; actor is that developer)
 request_throttled         request, scope ("token", "introspect", "revoke", "register", "login"),
                           limit (the OAUTH2_RATE_LIMITS name that tripped, e.g. "token_ip" or
@@ -40,5 +47,7 @@ tokens_revoked = django.dispatch.Signal()
 consent_revoked = django.dispatch.Signal()
 user_access_revoked = django.dispatch.Signal()
 initial_access_token_created = django.dispatch.Signal()
+initial_access_token_revoked = django.dispatch.Signal()
+expired_tokens_cleared = django.dispatch.Signal()
 developer_signed_up = django.dispatch.Signal()
 request_throttled = django.dispatch.Signal()

@@ -41,9 +41,6 @@ class RequestContext:
     ip_address: str | None
     user_agent: str
     request_id: str
-    # What receivers already recorded in this request, so two signals about one thing (the
-    # revocation service's and the revocation endpoint's) make one event.
-    notes: set = field(default_factory=set, compare=False)
     # Events waiting for the end of the request (one INSERT for all); None: write at once.
     pending: list | None = field(default=None, compare=False)
     # Events a later event of the same request may absorb (client_authenticated into

@@ -36,10 +36,16 @@ class EventType(models.TextChoices):
     CLIENT_SECRET_ROTATED = "client_secret_rotated", "Client secret rotated"
     CLIENT_SECRET_EXPIRED = "client_secret_expired", "Client secret expired"
     INITIAL_ACCESS_TOKEN_CREATED = "initial_access_token_created", "Initial access token created"
+    INITIAL_ACCESS_TOKEN_REVOKED = "initial_access_token_revoked", "Initial access tokens revoked"
+    EXPIRED_TOKENS_CLEARED = "expired_tokens_cleared", "Expired tokens cleared"
+    DEVELOPER_SIGNED_UP = "developer_signed_up", "Developer signed up"
     OPERATOR_LOGIN = "operator_login", "Operator signed in"
     USER_LOGIN = "user_login", "User signed in"
     LOGIN_FAILED = "login_failed", "Sign-in failed"
     AUDIT_LOG_PRUNED = "audit_log_pruned", "Audit log pruned"
+    AUDIT_LOG_EXPORTED = "audit_log_exported", "Audit log exported"
+    AUDIT_LOG_SEALED = "audit_log_sealed", "Audit log sealed"
+    AUDIT_LOG_VERIFIED = "audit_log_verified", "Audit log verified"
     REQUEST_THROTTLED = "request_throttled", "Request throttled"
 
 

@@ -1,8 +1,20 @@
-"""Reads of the audit log for other console pages (the audit admin has its own queries)."""
+"""Reads of the audit log for other console pages (the audit admin has its own queries).
 
-from django.db.models import QuerySet
+Other apps call these and never name the audit table or its event types themselves: what an
+event type means (which events are a successful client authentication, where a revocation
+keeps its count) is this app's knowledge.
+"""
 
-from oauth_console.audit.models import AuditEvent, EventType
+from datetime import date, datetime
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from oauth_console.audit.models import AuditEvent, EventType, Outcome
+from server.selectors import day_bounds, start_of_day
 
 # What was done to a client, by whom: its History page. Token traffic (issued, used,
 # authenticated) is left to the audit log itself, where it can be filtered.
@@ -28,3 +40,105 @@ def client_history(client_id: str, *, limit: int = 200) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(client_id=client_id, event_type__in=CLIENT_HISTORY_EVENTS).order_by(
         "-occurred_at", "-id"
     )[:limit]
+
+
+def log_url_for_client(user, client_id: str, *, current_app: str = "admin") -> str | None:
+    """The audit log's admin list filtered to one client, or None if `user` may not read it."""
+    if not user.has_perm(f"{AuditEvent._meta.app_label}.view_auditevent"):
+        return None
+    changelist = f"admin:{AuditEvent._meta.app_label}_{AuditEvent._meta.model_name}_changelist"
+    return reverse(changelist, current_app=current_app) + "?" + urlencode({"client_id": client_id})
+
+
+# --- counts per day and type (the operator dashboard) ------------------------------------------
+
+# The token endpoint folds the client's authentication into the token it issues: one
+# `token_issued` event whose detail keeps `client_auth_method`, and no `client_authenticated`
+# event (receivers.protocol.on_token_issued). Both are a success.
+ABSORBED_AUTH_KEY = "client_auth_method"
+SUCCESSFUL_AUTHENTICATION = Q(event_type=EventType.CLIENT_AUTHENTICATED) | Q(
+    event_type=EventType.TOKEN_ISSUED, detail__has_key=ABSORBED_AUTH_KEY
+)
+# The events a revocation leaves (receivers.services and receivers.protocol), and where each
+# keeps how many tokens it revoked: one event per revocation, however many tokens it covered.
+# token_revoked: RFC 7009 (detail.count); tokens_revoked: bulk or family (detail.count);
+# consent_revoked: a user withdrew an app's access (detail.tokens_revoked).
+REVOCATION_EVENTS = (EventType.TOKEN_REVOKED, EventType.TOKENS_REVOKED, EventType.CONSENT_REVOKED)
+
+
+def failed_client_authentications_since(since: datetime) -> int:
+    """Failed client authentications recorded since `since`."""
+    return AuditEvent.objects.filter(
+        event_type=EventType.CLIENT_AUTHENTICATION_FAILED, outcome=Outcome.FAILURE, occurred_at__gte=since
+    ).count()
+
+
+def failed_client_authentications_today(now: datetime | None = None) -> int:
+    """Failed client authentications since midnight."""
+    return failed_client_authentications_since(start_of_day(now))
+
+
+def client_authentications_per_day(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[date, dict[str, int]]:
+    """{date: {"success": n, "failure": n}} for the days `first` to `last` (days without events
+    left out; only events in [`since`, `until`) where given), in one query.
+
+    A success is a `client_authenticated` event or a `token_issued` event that absorbed one, so
+    successful authentications are counted wherever they are recorded. Counts what the log
+    recorded: a client authenticating again and again at the introspection or revocation
+    endpoint is recorded once per AUDIT_CLIENT_AUTH_INTERVAL, so counted once.
+    """
+    since, until = day_bounds(first, last, since=since, until=until)
+    failure = EventType.CLIENT_AUTHENTICATION_FAILED
+    # One pass over the (event_type, occurred_at) index for the three event types; only the
+    # `token_issued` rows need their detail read, to tell a token endpoint's from the others.
+    rows = (
+        AuditEvent.objects.filter(
+            event_type__in=[EventType.CLIENT_AUTHENTICATED, EventType.TOKEN_ISSUED, failure],
+            occurred_at__gte=since,
+            occurred_at__lt=until,
+        )
+        .annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(
+            success=Count("pk", filter=SUCCESSFUL_AUTHENTICATION),
+            failure=Count("pk", filter=Q(event_type=failure)),
+        )
+        .order_by()
+        .values_list("day", "success", "failure")
+    )
+    per_day: dict[date, dict[str, int]] = {}
+    for day, success, failed in rows:
+        if success or failed:
+            per_day[day] = {"success": success, "failure": failed}
+    return per_day
+
+
+def revocations_per_day(
+    first: date, last: date, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[date, int]:
+    """{date: tokens revoked that day} for the days `first` to `last`, from the revocation
+    events (days without any left out; only events in [`since`, `until`) where given), in one
+    query.
+
+    A range scan of the (event_type, occurred_at) index over a few event types, where the token
+    table would have to be read whole (`revoked_at` is deliberately in no index). Counts what
+    the log recorded: a revocation whose event failed to be written is not in it.
+    """
+    since, until = day_bounds(first, last, since=since, until=until)
+    tokens_in_event = Case(
+        When(event_type=EventType.CONSENT_REVOKED, then=Cast(KT("detail__tokens_revoked"), IntegerField())),
+        default=Cast(KT("detail__count"), IntegerField()),
+    )
+    rows = (
+        AuditEvent.objects.filter(
+            event_type__in=REVOCATION_EVENTS, occurred_at__gte=since, occurred_at__lt=until
+        )
+        .annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(n=Coalesce(Sum(tokens_in_event), Value(0)))
+        .order_by()
+        .values_list("day", "n")
+    )
+    return {day: n for day, n in rows if n}

@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import urlencode
 
 from oauth_console.audit import selectors as audit_selectors
 from oauth_console.clients import shown_once
@@ -266,13 +265,9 @@ def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpRes
         )
         for event in audit_selectors.client_history(client.client_id)
     ]
-    audit_url = None
-    if request.user.has_perm("audit.view_auditevent"):
-        audit_url = (
-            reverse("admin:audit_auditevent_changelist", current_app=model_admin.admin_site.name)
-            + "?"
-            + urlencode({"client_id": client.client_id})
-        )
+    audit_url = audit_selectors.log_url_for_client(
+        request.user, client.client_id, current_app=model_admin.admin_site.name
+    )
     opts = model_admin.opts
     return TemplateResponse(
         request,

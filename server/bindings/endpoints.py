@@ -21,12 +21,10 @@ class TokenRevocation(RevocationEndpoint):
 
     def revoke_token(self, token: Token, client=None) -> None:
         actor = Actor.client(token.client.client_id)
+        # The endpoint then sends the spec's `token_revoked`: the one event for this revocation.
         if getattr(token, "matched_as", "") == "refresh_token":
-            services.revoke_tokens(
-                Token.objects.filter(family_id=token.family_id),
-                actor=actor,
-                reason="refresh token revoked by the client",
-                criteria={"family_id": str(token.family_id)},
+            services.revoke_refresh_token_family(
+                token, actor=actor, reason="refresh token revoked by the client"
             )
         else:
             services.revoke_single_token(token, actor=actor, reason="revoked by the client")

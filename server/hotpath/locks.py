@@ -7,10 +7,10 @@ The guarantee: no token issued before a revocation instant stays active
   before a code or refresh token is claimed (`services.redeem_authorization_code`,
   `services.rotate_refresh_token`), and `sql.insert_token` takes the same lock in its INSERT (a
   CTE) and stamps `issued_at` from the database clock *after* the lock is granted.
-- Bulk revocations (`services.revoke_tokens`, `revoke_consent`, `revoke_user_access`) lock the
-  same rows FOR UPDATE with `hold_clients_for_revocation`, in primary-key order so revocations
-  never deadlock each other, and only then read the database clock (`sql.database_now`) for
-  `revoked_at`.
+- Bulk revocations (`services.revoke_tokens`, `revoke_refresh_token_family`, `revoke_consent`,
+  `revoke_user_access`) lock the same rows FOR UPDATE with `hold_clients_for_revocation`, in
+  primary-key order so revocations never deadlock each other, and only then read the database
+  clock (`sql.database_now`) for `revoked_at`.
 
 So a bulk revocation waits for issuances in flight and revokes them, and an issuance that
 starts meanwhile waits for the revocation and is stamped after its instant. A single-token

@@ -8,7 +8,9 @@ What is limited (names are the keys of `server_settings.OAUTH2_RATE_LIMITS`, "co
 
 - requests per address and per claimed client_id at `/oauth/token`, `/oauth/introspect`,
   `/oauth/revoke` (`token_ip`, `token_client`, ...), per address at `/oauth/register*`;
-- failed client authentications (secret guessing), see `clients.py`;
+- failed client authentications (secret guessing), see `clients.py`, counted from
+  `server.oauth2.signals.client_authentication_failed` (and an address trusted from
+  `client_authenticated`): the authentication code says what happened, once;
 - failed sign-ins (POSTs) per address and per account at `/accounts/login/` and
   `/admin/login/`, never locking the real user out where they signed in before, see
   `signin.py`;
@@ -36,9 +38,10 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from server.conf import server_settings
+from server.oauth2 import signals as oauth2_signals
 
 from . import signin
-from .clients import Claim, locked, record_outcome
+from .clients import Claim, locked, record_failure, record_success
 from .counters import Rate, Throttle, cache_guard, count, rate
 from .identity import client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
@@ -132,6 +135,36 @@ def _on_user_logged_in(sender, request: HttpRequest | None = None, user=None, **
         cache_guard.failed(exc)
 
 
+def _claim_of(request: HttpRequest | None) -> Claim | None:
+    # Only a request this middleware counted carries a claim (a protocol request of a
+    # client-authenticating scope, limits on); any other authentication is not ours to count.
+    claim = getattr(request, "_ratelimit_claim", None)
+    return claim if claim is not None and cache_guard.available else None
+
+
+@receiver(oauth2_signals.client_authentication_failed, dispatch_uid="server.ratelimit.client_auth_failed")
+def _on_client_authentication_failed(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    # Sent with `send`, inside the endpoint: never raise into it.
+    claim = _claim_of(request)
+    if claim is None:
+        return
+    try:
+        record_failure(claim, time.time())
+    except Exception as exc:
+        cache_guard.failed(exc)
+
+
+@receiver(oauth2_signals.client_authenticated, dispatch_uid="server.ratelimit.client_authenticated")
+def _on_client_authenticated(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    claim = _claim_of(request)
+    if claim is None:
+        return
+    try:
+        record_success(claim)
+    except Exception as exc:
+        cache_guard.failed(exc)
+
+
 class RateLimitMiddleware:
     """Applies the limits above to the views listed in PROTOCOL_SCOPES and LOGIN_VIEWS."""
 
@@ -143,12 +176,6 @@ class RateLimitMiddleware:
         identity = getattr(request, "_ratelimit_signed_in", None)
         if identity:
             signin.remember_device(request, response, identity)
-        claim = getattr(request, "_ratelimit_claim", None)
-        if claim is not None and cache_guard.available:
-            try:
-                record_outcome(claim, response, time.time())
-            except Exception as exc:
-                cache_guard.failed(exc)
         return response
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:

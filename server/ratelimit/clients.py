@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import HttpResponse
-
 from server.conf import server_settings
-from server.oauth2.bodies import parse_media_type
 
 from .counters import cache, count, counter_key, key, rate, window
 
@@ -58,21 +55,17 @@ def locked(client_id: str, ip: str, now: float) -> tuple[tuple[str, int] | None,
     return None, trusted
 
 
-def _is_client_auth_failure(response: HttpResponse) -> bool:
-    if response.status_code not in (400, 401):
-        return False
-    if not parse_media_type(response.get("Content-Type")).essence.endswith("json"):
-        return False
-    return b'"invalid_client"' in response.content
+def record_failure(claim: Claim, now: float) -> None:
+    """Count a failed client authentication (`client_authentication_failed` was sent)."""
+    count("auth_failures_client_ip", f"{claim.client_id}|{claim.ip}", now)
+    count("auth_failures_client", claim.client_id, now)
 
 
-def record_outcome(claim: Claim, response: HttpResponse, now: float) -> None:
-    """Count a failed client authentication, or remember the address of a successful one."""
-    client_id, ip = claim.client_id, claim.ip
-    if _is_client_auth_failure(response):
-        count("auth_failures_client_ip", f"{client_id}|{ip}", now)
-        count("auth_failures_client", client_id, now)
-    elif response.status_code == 200 and not claim.trusted:
+def record_success(claim: Claim) -> None:
+    """Remember the address of a successful client authentication (`client_authenticated`)."""
+    if not claim.trusted:
         cache().add(
-            _trusted_key(client_id, ip), 1, timeout=server_settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL
+            _trusted_key(claim.client_id, claim.ip),
+            1,
+            timeout=server_settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL,
         )

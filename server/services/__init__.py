@@ -46,6 +46,7 @@ from server.services.registration import (
 from server.services.secrets import GRACE_PERIODS, expire_client_secret, rotate_client_secret
 from server.services.tokens import (
     clear_expired_tokens,
+    revoke_refresh_token_family,
     revoke_single_token,
     revoke_token_family,
     revoke_tokens,
@@ -75,6 +76,7 @@ __all__ = [
     "reject_client_changes",
     "revoke_consent",
     "revoke_initial_access_tokens",
+    "revoke_refresh_token_family",
     "revoke_single_token",
     "revoke_token_family",
     "revoke_tokens",

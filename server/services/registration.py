@@ -102,10 +102,23 @@ def register_dynamic_client(
 def revoke_initial_access_tokens(tokens: QuerySet[InitialAccessToken], *, actor: Actor) -> int:
     """Revoke initial access tokens so they register no more clients; return how many changed.
 
-    Clients already registered with them are not affected.
+    Clients already registered with them are not affected. Sends `initial_access_token_revoked`
+    (which ones, how many) after commit when any was still usable.
     """
-    del actor  # no signal for this yet; kept so every caller names who did it
-    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    now = timezone.now()
+    with transaction.atomic():
+        # The ids first, so the event names the tokens this call revoked (not ones revoked earlier).
+        ids = list(tokens.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+        count = InitialAccessToken.objects.filter(pk__in=ids, revoked_at__isnull=True).update(revoked_at=now)
+        if count:
+            send_after_commit(
+                signals.initial_access_token_revoked,
+                initial_access_tokens=ids,
+                count=count,
+                actor=actor,
+                at=now,
+            )
+    return count
 
 
 # --- token use (the audit log's bearer-check hook) ---------------------------------------------

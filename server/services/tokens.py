@@ -27,19 +27,27 @@ def _stamp_revoked(tokens: QuerySet[Token], *, actor: Actor, reason: str, at) ->
     )
 
 
+def _revoke_holding_locks(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteria: dict):
+    """Stamp every still-active token in `tokens`, holding the client locks that catch tokens
+    still being issued. Call inside a transaction. Returns (how many changed, when)."""
+    # The clients of the matched tokens, and the one the criteria name (whose tokens may all
+    # still be in flight, so not matched yet).
+    clients = Q(pk__in=tokens.order_by().values("client_id"))
+    if isinstance(criteria.get("client_id"), str):
+        clients |= Q(client_id=criteria["client_id"])
+    locks.hold_clients_for_revocation(clients)
+    now = sql.database_now()
+    return _stamp_revoked(tokens, actor=actor, reason=reason, at=now), now
+
+
 def revoke_tokens(tokens: QuerySet[Token], *, actor: Actor, reason: str, criteria: dict | None = None) -> int:
-    """Revoke every still-active token in `tokens` with one UPDATE; return how many changed."""
+    """Revoke every still-active token in `tokens` with one UPDATE; return how many changed.
+    Sends `tokens_revoked` (a bulk or family revocation) after commit."""
+    criteria = criteria or {}
     with transaction.atomic():
-        # The clients of the matched tokens, and the one the criteria name (whose tokens may all
-        # still be in flight, so not matched yet).
-        clients = Q(pk__in=tokens.order_by().values("client_id"))
-        if isinstance((criteria or {}).get("client_id"), str):
-            clients |= Q(client_id=criteria["client_id"])
-        locks.hold_clients_for_revocation(clients)
-        now = sql.database_now()
-        count = _stamp_revoked(tokens, actor=actor, reason=reason, at=now)
+        count, now = _revoke_holding_locks(tokens, actor=actor, reason=reason, criteria=criteria)
         send_after_commit(
-            signals.tokens_revoked, count=count, reason=reason, criteria=criteria or {}, actor=actor, at=now
+            signals.tokens_revoked, count=count, reason=reason, criteria=criteria, actor=actor, at=now
         )
     return count
 
@@ -108,27 +116,50 @@ def revoke_token_family(token: Token, *, reason: str = "refresh token reused") -
     )
 
 
+def _note_revocation(token: Token, *, actor: Actor, reason: str, at, count: int, criteria: dict) -> None:
+    # What the write did, on the object the RFC 7009 endpoint passes to `token_revoked`: that
+    # signal is the one event for this fact, and its receivers read who, why and how many here.
+    if count and token.revoked_at is None:  # an earlier revocation keeps its own who and why
+        token.revoked_at, token.revoked_by, token.revoked_reason = at, actor.label[:200], reason[:200]
+    token.revocation_count = count
+    token.revocation_criteria = criteria
+
+
 def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
-    """Revoke one token pair (RFC 7009). True if it was active.
+    """Revoke one token pair through RFC 7009. True if it was active.
+
+    Sends no event of ours: the revocation endpoint that calls it sends the spec's
+    `token_revoked` with this token, whose `revoked_*`, `revocation_count` and
+    `revocation_criteria` then say what was written (`server.events`). Other callers revoke
+    through `revoke_tokens`, which announces itself.
 
     One conditional UPDATE, without `revoke_tokens`' client lock: that lock is for revocations
     that must also catch tokens still being issued, and one existing row has none in flight."""
     now = timezone.now()
     count = _stamp_revoked(Token.objects.filter(pk=token.pk), actor=actor, reason=reason, at=now)
-    send_after_commit(
-        signals.tokens_revoked,
-        count=count,
-        reason=reason,
-        criteria={"token_id": token.pk},
-        actor=actor,
-        at=now,
-    )
+    _note_revocation(token, actor=actor, reason=reason, at=now, count=count, criteria={"token_id": token.pk})
     return count == 1
 
 
-def clear_expired_tokens(*, batch_size: int = 10_000, progress=None) -> int:
+def revoke_refresh_token_family(token: Token, *, actor: Actor, reason: str) -> int:
+    """Revoke a refresh token through RFC 7009, and with it its whole rotation family (RFC 7009
+    §2.1); return how many tokens changed. Like `revoke_single_token`, it leaves the event to
+    the endpoint's `token_revoked` (the family's count and id are on `token`)."""
+    criteria = {"family_id": str(token.family_id)}
+    with transaction.atomic():
+        count, now = _revoke_holding_locks(
+            Token.objects.filter(family_id=token.family_id), actor=actor, reason=reason, criteria=criteria
+        )
+    _note_revocation(token, actor=actor, reason=reason, at=now, count=count, criteria=criteria)
+    return count
+
+
+def clear_expired_tokens(*, batch_size: int = 10_000, progress=None, actor: Actor | None = None) -> int:
     """Delete tokens whose access and refresh tokens have both expired, and expired codes,
-    in batches of `batch_size` (each its own short transaction). Returns tokens deleted."""
+    in batches of `batch_size` (each its own short transaction). Returns tokens deleted.
+
+    Sends `expired_tokens_cleared` (how many tokens and codes) once, after the last batch."""
+    actor = actor or Actor.system("cleartokens")
     now = timezone.now()
     total = 0
     expired = Token.objects.filter(expires_at__lte=now).exclude(refresh_expires_at__gt=now)
@@ -150,7 +181,10 @@ def clear_expired_tokens(*, batch_size: int = 10_000, progress=None) -> int:
     old_codes = AuthorizationCode.objects.filter(expires_at__lte=now - timedelta(hours=1))
     with transaction.atomic():
         Token.objects.filter(authorization_code__in=old_codes.values("pk")).update(authorization_code=None)
-        old_codes._raw_delete(old_codes.db)
+        codes = old_codes._raw_delete(old_codes.db)
+        send_after_commit(
+            signals.expired_tokens_cleared, tokens_deleted=total, codes_deleted=codes, actor=actor, at=now
+        )
     return total
 
 

@@ -372,3 +372,40 @@ def test_registration_reads_its_media_type_with_the_same_parser(operator, client
     assert response.status_code == status, response.content
     if status == 400:
         assert response.json()["error"] == "invalid_request"
+
+
+# --- counted from the authentication signals (issue 12), not from response bytes ------------------
+
+
+def test_an_address_where_the_client_proved_its_secret_is_trusted_even_if_the_grant_refused(
+    rate_limit_cache, client, confidential, limits
+):
+    limits(auth_failures_client_ip="100/900", auth_failures_client="3/900")
+    app, secret = confidential
+    # The secret is right; the scope is not: `client_authenticated` was sent, the answer is 400.
+    refused = form_post(
+        client,
+        "/oauth/token",
+        {"grant_type": "client_credentials", "scope": "no-such-scope"},
+        HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+        REMOTE_ADDR="192.0.2.20",
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
+    for n in range(3):
+        assert client_credentials(client, app.client_id, "ocs_guess", ip=f"10.8.0.{n}").status_code == 401
+    assert_throttled(client_credentials(client, app.client_id, secret, ip="10.8.1.1"))
+    assert client_credentials(client, app.client_id, secret, ip="192.0.2.20").status_code == 200
+
+
+def test_the_limiter_listens_to_the_client_authentication_signals():
+    import inspect
+    import weakref
+
+    from server.oauth2 import signals as oauth2_signals
+
+    for signal in (oauth2_signals.client_authentication_failed, oauth2_signals.client_authenticated):
+        receivers = [r() if isinstance(r, weakref.ReferenceType) else r for _, r, *_ in signal.receivers]
+        assert any(getattr(r, "__module__", "").startswith("server.ratelimit") for r in receivers)
+    # Nothing in the limiter reads a response body for the error code.
+    assert "invalid_client" not in inspect.getsource(ratelimit.clients)
+    assert "invalid_client" not in inspect.getsource(ratelimit)

@@ -5,7 +5,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from oauth_console.audit.context import current_request
 from oauth_console.audit.models import ActorKind
 
 logger = logging.getLogger("oauth_console.audit")
@@ -62,14 +61,3 @@ def token_fields(token: Any) -> dict[str, Any]:
     if token is None:
         return {}
     return {"token_id": getattr(token, "pk", None), "token_prefix": getattr(token, "access_token_prefix", "")}
-
-
-def remember(note: tuple) -> None:
-    context = current_request.get()
-    if context is not None:
-        context.notes.add(note)
-
-
-def already_noted(note: tuple) -> bool:
-    context = current_request.get()
-    return context is not None and note in context.notes

@@ -12,7 +12,6 @@ from oauth_console.audit import recorder
 from oauth_console.audit.context import DeferredEvent, current_request
 from oauth_console.audit.models import ActorKind, EventType, Outcome
 from oauth_console.audit.receivers.common import (
-    already_noted,
     client_actor,
     client_id_of,
     guarded,
@@ -182,18 +181,20 @@ def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
 @receiver(oauth2_signals.token_revoked, dispatch_uid="audit.token_revoked")
 @guarded
 def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) -> None:
-    # The revocation service already recorded who revoked what and why in this request (it runs
-    # first, inside the endpoint); a second event for the same token would only be noise.
-    if already_noted(("revoked", getattr(token, "pk", None))) or already_noted(
-        ("revoked-family", str(getattr(token, "family_id", "")))
-    ):
-        return
+    # The one event of an RFC 7009 revocation (the revocation service sends none): the service
+    # left on `token` why, how many tokens (a refresh token takes its family) and which.
     client_id = client_id_of(client) or client_id_of(getattr(token, "client", None))
+    detail = {"via": "revocation endpoint", "count": getattr(token, "revocation_count", 1)}
+    if getattr(token, "revoked_reason", ""):
+        detail["reason"] = token.revoked_reason
+    criteria = getattr(token, "revocation_criteria", None)
+    if isinstance(criteria, dict):
+        detail["criteria"] = criteria
     recorder.record(
         EventType.TOKEN_REVOKED,
         client_id=client_id,
         request=request,
-        detail={"via": "revocation endpoint"},
+        detail=detail,
         **client_actor(client_id),
         **user_fields(getattr(token, "user", None)),
         **token_fields(token),

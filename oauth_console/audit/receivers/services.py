@@ -6,7 +6,7 @@ from django.dispatch import receiver
 
 from oauth_console.audit import recorder
 from oauth_console.audit.models import EventType, Outcome
-from oauth_console.audit.receivers.common import actor_fields, guarded, remember, user_fields
+from oauth_console.audit.receivers.common import actor_fields, guarded, user_fields
 from server import signals as server_signals
 
 # Keys of a client's changes that must never reach the log, whatever a caller puts there.
@@ -132,24 +132,17 @@ def on_client_secret_expired(sender, client=None, secret=None, actor=None, at=No
 @receiver(server_signals.tokens_revoked, dispatch_uid="audit.tokens_revoked")
 @guarded
 def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs) -> None:
+    # A bulk or family revocation; an RFC 7009 one arrives as the spec's `token_revoked` alone.
     criteria = dict(criteria or {})
-    fields: dict[str, Any] = {}
-    single = set(criteria) == {"token_id"}
-    if single:
-        fields["token_id"] = criteria["token_id"]
-        remember(("revoked", criteria["token_id"]))
-    elif set(criteria) == {"family_id"}:
-        remember(("revoked-family", str(criteria["family_id"])))
     client_id = criteria.get("client_id") if isinstance(criteria.get("client_id"), str) else ""
     if not client_id and actor is not None and actor.kind == "client":
         client_id = actor.client_id or ""
     recorder.record(
-        EventType.TOKEN_REVOKED if single else EventType.TOKENS_REVOKED,
+        EventType.TOKENS_REVOKED,
         client_id=client_id,
         at=at,
         detail={"count": count, "reason": reason, "criteria": criteria},
         **actor_fields(actor),
-        **fields,
     )
 
 
@@ -230,4 +223,42 @@ def on_request_throttled(
         at=at,
         detail={"scope": scope, "limit": limit, "retry_after": retry_after, "ip": ip},
         **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.initial_access_token_revoked, dispatch_uid="audit.initial_access_token_revoked")
+@guarded
+def on_initial_access_token_revoked(
+    sender, initial_access_tokens=(), count=0, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.INITIAL_ACCESS_TOKEN_REVOKED,
+        at=at,
+        detail={"initial_access_tokens": list(initial_access_tokens), "count": count},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.expired_tokens_cleared, dispatch_uid="audit.expired_tokens_cleared")
+@guarded
+def on_expired_tokens_cleared(
+    sender, tokens_deleted=0, codes_deleted=0, actor=None, at=None, **kwargs
+) -> None:
+    recorder.record(
+        EventType.EXPIRED_TOKENS_CLEARED,
+        at=at,
+        detail={"tokens_deleted": tokens_deleted, "codes_deleted": codes_deleted},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.developer_signed_up, dispatch_uid="audit.developer_signed_up")
+@guarded
+def on_developer_signed_up(sender, user=None, actor=None, at=None, **kwargs) -> None:
+    recorder.record(
+        EventType.DEVELOPER_SIGNED_UP,
+        at=at,
+        detail={"email_given": bool(getattr(user, "email", ""))},
+        # The actor is the new developer: actor_fields names their user id and name.
+        **{**user_fields(user), **actor_fields(actor)},
     )

@@ -261,6 +261,58 @@ def test_revocation_endpoint_records_one_event_with_who_and_why(http, app):
     assert revoked.ip_address == "203.0.113.9"
 
 
+@pytest.fixture
+def sent():
+    """The revocation signals sent, by name (issue 12: each fact is sent once, by its owner)."""
+    from server import signals as server_signals
+    from server.oauth2 import signals as oauth2_signals
+
+    seen: dict[str, list[dict]] = {"token_revoked": [], "tokens_revoked": []}
+
+    def spec(sender, **kwargs):
+        seen["token_revoked"].append(kwargs)
+
+    def ours(sender, **kwargs):
+        seen["tokens_revoked"].append(kwargs)
+
+    oauth2_signals.token_revoked.connect(spec, dispatch_uid="test.sent.token_revoked")
+    server_signals.tokens_revoked.connect(ours, dispatch_uid="test.sent.tokens_revoked")
+    yield seen
+    oauth2_signals.token_revoked.disconnect(dispatch_uid="test.sent.token_revoked")
+    server_signals.tokens_revoked.disconnect(dispatch_uid="test.sent.tokens_revoked")
+
+
+def test_an_rfc7009_revocation_is_sent_once_as_the_spec_signal(http, app, sent):
+    client, secret = app
+    access = client_credentials(http, app).json()["access_token"]
+    response = form(
+        http, "/oauth/revoke", {"token": access}, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret)
+    )
+    assert response.status_code == 200
+    assert len(sent["token_revoked"]) == 1
+    assert sent["tokens_revoked"] == []
+    assert count("token_revoked") + count("tokens_revoked") == 1
+
+
+def test_revoking_a_refresh_token_is_one_event_that_counts_its_family(signed_in, app, http, sent):
+    client, secret = app
+    tokens, _, _ = code_flow_tokens(signed_in, app)
+    auth = {"HTTP_AUTHORIZATION": basic_auth(client.client_id, secret)}
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    rotated = form(signed_in, "/oauth/token", refresh, **auth).json()
+    revoke = {"token": rotated["refresh_token"], "token_type_hint": "refresh_token"}
+    assert form(http, "/oauth/revoke", revoke, **auth).status_code == 200
+    assert len(sent["token_revoked"]) == 1
+    assert sent["tokens_revoked"] == []
+    assert count("token_revoked") == 1 and count("tokens_revoked") == 0
+    revoked = last("token_revoked")
+    family = Token.objects.get(refresh_token_prefix=rotated["refresh_token"][:12]).family_id
+    assert revoked.detail["count"] == 2  # the rotated pair and the one it was rotated into
+    assert revoked.detail["criteria"] == {"family_id": str(family)}
+    assert revoked.detail["reason"] == "refresh token revoked by the client"
+    assert Token.objects.filter(family_id=family, revoked_at__isnull=True).count() == 0
+
+
 def test_refresh_token_reuse_records_detection_and_family_revocation(signed_in, app):
     client, secret = app
     tokens, _, _ = code_flow_tokens(signed_in, app)

@@ -242,7 +242,7 @@ def test_revocations_are_counted_from_the_audit_log(
 def test_revocations_fall_back_to_the_token_table_without_an_audit_log(
     ops, make_client, make_token, monkeypatch
 ):
-    monkeypatch.setattr(audit_stats, "_audit_event_model", lambda: None)
+    monkeypatch.setattr(audit_stats, "_audit_selectors", lambda: None)
     client, _ = make_client()
     make_token(client, revoked=True)
     make_token(client, revoked=True)

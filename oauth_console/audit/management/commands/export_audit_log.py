@@ -3,8 +3,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.export import csv_lines, jsonl_lines
-from oauth_console.audit.models import AuditEvent
+from oauth_console.audit.models import AuditEvent, EventType
 from server.management.arguments import parse_moment
 
 WRITERS = {"jsonl": jsonl_lines, "csv": csv_lines}
@@ -49,6 +50,15 @@ class Command(BaseCommand):
         finally:
             if out is not None:
                 out.close()
+        record_command(
+            EventType.AUDIT_LOG_EXPORTED,
+            "export_audit_log",
+            since=since.isoformat() if since is not None else None,
+            until=until.isoformat(),
+            format=fmt,
+            exported=count,
+            output=options["output"] or "stdout",
+        )
         self.stderr.write(f"Exported {count:,} events.")
 
     def _counted(self, events, every):

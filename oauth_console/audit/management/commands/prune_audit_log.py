@@ -2,9 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
-from oauth_console.audit import checkpoints, recorder, writer
+from oauth_console.audit import checkpoints
+from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.management.commands._durations import parse_age
-from oauth_console.audit.models import ActorKind, EventType
+from oauth_console.audit.models import EventType
 
 
 class Command(BaseCommand):
@@ -25,17 +26,13 @@ class Command(BaseCommand):
             self.stderr.write(f"  {count:,} events deleted…")
 
         result = checkpoints.prune(older_than=age, batch=batch, progress=progress)
-        recorder.record(
+        record_command(
             EventType.AUDIT_LOG_PRUNED,
-            actor_kind=ActorKind.SYSTEM,
-            actor_label="system:prune_audit_log",
-            detail={
-                "older_than": options["older_than"],
-                "deleted": result.deleted,
-                "through_event_id": result.through_event_id,
-            },
+            "prune_audit_log",
+            older_than=options["older_than"],
+            deleted=result.deleted,
+            through_event_id=result.through_event_id,
         )
-        writer.flush()  # the event must be stored before the process exits
         self.stdout.write(
             f"Deleted {result.deleted:,} audit events"
             + (f" (up to event #{result.through_event_id})." if result.through_event_id else ".")

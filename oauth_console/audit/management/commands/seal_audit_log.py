@@ -3,6 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oauth_console.audit import checkpoints
+from oauth_console.audit.commands_log import record_command
+from oauth_console.audit.models import EventType, Outcome
 
 
 class Command(BaseCommand):
@@ -13,7 +15,15 @@ class Command(BaseCommand):
         try:
             count = checkpoints.seal(refused=refused)
         except ValueError as exc:  # the legacy record was altered: nothing is sealed
+            record_command(EventType.AUDIT_LOG_SEALED, "seal_audit_log", outcome=Outcome.FAILURE, sealed=0)
             raise CommandError(f"Nothing sealed: {exc}") from None
+        record_command(
+            EventType.AUDIT_LOG_SEALED,
+            "seal_audit_log",
+            outcome=Outcome.FAILURE if refused else Outcome.SUCCESS,
+            sealed=count,
+            refused=len(refused),
+        )
         self.stdout.write(f"Sealed {count:,} events.")
         if refused:
             # Exit 1, so that cron reports it: a row that cannot be sealed is a copy or a forgery.

@@ -3,6 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from oauth_console.audit import checkpoints
+from oauth_console.audit.commands_log import record_command
+from oauth_console.audit.models import EventType, Outcome
 
 
 class Command(BaseCommand):
@@ -23,6 +25,15 @@ class Command(BaseCommand):
             self.stderr.write(f"  {count:,} events checked…")
 
         report = checkpoints.verify(progress=progress, progress_every=every)
+        # Recorded after the check, so it never checks its own line.
+        record_command(
+            EventType.AUDIT_LOG_VERIFIED,
+            "verify_audit_log",
+            outcome=Outcome.FAILURE if report.problem is not None else Outcome.SUCCESS,
+            checked=report.checked,
+            sealed=report.sealed,
+            intact=report.problem is None,
+        )
         if report.problem is not None:
             raise CommandError(f"Audit log NOT intact: {report.problem.message}")
         unsealed = report.checked - report.sealed

@@ -1,0 +1,151 @@
+"""Every event the server emits, in one place. A new event is added here first.
+
+Each event is a Django signal sent exactly once, by the one place that owns the fact. Service
+events (`server.signals`) are sent after the write committed (`server.services._after_commit`);
+protocol events (`server.oauth2.signals`) are sent by the endpoint or grant that saw them, with
+the Django `request`. The spec's three signals (client_authenticated, token_authenticated,
+token_revoked) keep the spec's names and arguments; no event of ours repeats one of them.
+Every receiver also gets `sender`; service events also get `actor` (`server.actors.Actor`) and
+`at` (a datetime).
+
+Each entry: the event (and whether the spec defines it), its sender (the owner of the fact),
+then its payload and who listens.
+
+client_authenticated (spec)   AuthorizationServer.authenticate_client
+    payload: client, request, method
+    listeners: audit, spec receivers, server.ratelimit (trusted addresses)
+client_authentication_failed  AuthorizationServer.authenticate_client
+    payload: client_id (claimed, may be None), request, method, reason
+    listeners: audit, server.ratelimit (secret-guessing counters)
+token_authenticated (spec)    ResourceProtector (a bearer token accepted)
+    payload: token, request
+    listeners: audit, spec receivers
+token_revoked (spec)          RevocationEndpoint (RFC 7009)
+    payload: token, request, client
+    listeners: audit, spec receivers
+token_issued                  AuthorizationServer (token endpoint)
+    payload: token (the dict sent; never stored), client, user, grant_type, scope, request, record
+    listeners: audit
+token_request_refused         AuthorizationServer (token endpoint)
+    payload: client, grant_type, error, description, request
+    listeners: audit
+authorization_code_replayed   authorization-code grant
+    payload: client, code, request
+    listeners: audit
+refresh_token_reused          refresh-token grant
+    payload: client, token, request
+    listeners: audit
+consent_granted               AuthorizationServer (authorize)
+    payload: client, user, scope, request, remembered
+    listeners: audit
+consent_denied                AuthorizationServer (authorize)
+    payload: client, user, scope, request
+    listeners: audit
+client_created                services.clients
+    payload: client, secret (plain text or None; never stored)
+    listeners: audit
+client_changed                services.clients, services.client_review
+    payload: client, changes, review
+    listeners: audit
+client_status_changed         services.clients, services.client_review
+    payload: client, old_status, new_status, reason
+    listeners: audit
+client_deleted                services.clients
+    payload: client_id, name, tokens_revoked
+    listeners: audit
+client_secret_rotated         services.secrets
+    payload: client, secret (row), previous_expires_at
+    listeners: audit
+client_secret_expired         services.secrets
+    payload: client, secret (row)
+    listeners: audit
+tokens_revoked                services.tokens (bulk and family revocations)
+    payload: count, reason, criteria
+    listeners: audit
+consent_revoked               services.codes_and_consent
+    payload: client, user, tokens_revoked, codes_expired
+    listeners: audit
+user_access_revoked           services.users
+    payload: user_id, username, reason, tokens_revoked, codes_voided
+    listeners: audit
+developer_signed_up           services.users
+    payload: user (actor: that developer)
+    listeners: audit
+initial_access_token_created  services.registration
+    payload: initial_access_token (row)
+    listeners: audit
+initial_access_token_revoked  services.registration
+    payload: initial_access_tokens (ids), count
+    listeners: audit
+expired_tokens_cleared        services.tokens (cleartokens)
+    payload: tokens_deleted, codes_deleted
+    listeners: audit
+request_throttled             server.ratelimit (at once: a throttle writes nothing)
+    payload: request, scope, limit, client_id, ip, retry_after
+    listeners: audit
+
+The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
+(`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
+"""
+
+from server.oauth2.signals import (
+    authorization_code_replayed,
+    client_authenticated,
+    client_authentication_failed,
+    consent_denied,
+    consent_granted,
+    refresh_token_reused,
+    token_authenticated,
+    token_issued,
+    token_request_refused,
+    token_revoked,
+)
+from server.signals import (
+    client_changed,
+    client_created,
+    client_deleted,
+    client_secret_expired,
+    client_secret_rotated,
+    client_status_changed,
+    consent_revoked,
+    developer_signed_up,
+    expired_tokens_cleared,
+    initial_access_token_created,
+    initial_access_token_revoked,
+    request_throttled,
+    tokens_revoked,
+    user_access_revoked,
+)
+
+# name -> signal, in the table's order.
+CATALOGUE = {
+    "client_authenticated": client_authenticated,
+    "client_authentication_failed": client_authentication_failed,
+    "token_authenticated": token_authenticated,
+    "token_revoked": token_revoked,
+    "token_issued": token_issued,
+    "token_request_refused": token_request_refused,
+    "authorization_code_replayed": authorization_code_replayed,
+    "refresh_token_reused": refresh_token_reused,
+    "consent_granted": consent_granted,
+    "consent_denied": consent_denied,
+    "client_created": client_created,
+    "client_changed": client_changed,
+    "client_status_changed": client_status_changed,
+    "client_deleted": client_deleted,
+    "client_secret_rotated": client_secret_rotated,
+    "client_secret_expired": client_secret_expired,
+    "tokens_revoked": tokens_revoked,
+    "consent_revoked": consent_revoked,
+    "user_access_revoked": user_access_revoked,
+    "developer_signed_up": developer_signed_up,
+    "initial_access_token_created": initial_access_token_created,
+    "initial_access_token_revoked": initial_access_token_revoked,
+    "expired_tokens_cleared": expired_tokens_cleared,
+    "request_throttled": request_throttled,
+}
+
+# Events the audit log deliberately does not record, and why. Empty: every event is audited.
+NOT_AUDITED: dict[str, str] = {}
+
+__all__ = [*CATALOGUE, "CATALOGUE", "NOT_AUDITED"]
