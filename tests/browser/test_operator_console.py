@@ -238,7 +238,7 @@ def test_export_then_reimport_clients(live_server, page, operator, tmp_path):
         scope=["profile"],
     )
     sign_in(page, base, "/admin/server/client/")
-    page.get_by_role("link", name="Export").click()
+    page.get_by_role("link", name="Export", exact=True).click()
     page.locator("#id_format").select_option(label="csv")
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Submit").click()

@@ -116,7 +116,7 @@ def test_security_reviewer_filters_opens_and_exports_failed_client_authenticatio
     # --- export the filtered list ------------------------------------------------------------------
     page.go_back()
     page.wait_for_url("**since=**")
-    page.get_by_role("link", name="Export").click()
+    page.get_by_role("link", name="Export", exact=True).click()
     page.wait_for_url("**/export/**")
     page.locator("select[name=format]").select_option(label="csv")
     screenshot(page, "security-audit-export")
