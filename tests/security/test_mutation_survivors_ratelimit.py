@@ -65,3 +65,85 @@ def test_a_sign_up_during_a_cache_outage_is_allowed_and_the_error_is_logged(
         "requests are allowed"
     ]
     assert ratelimit.cache_guard.available is False
+
+
+# --- rates, windows and counter keys ------------------------------------------------------------
+
+
+def test_rate_parsing_edges():
+    """Kills counters.xǁRateǁparse mutants: the words for "no limit", the default window, the
+    positive-count and positive-window checks."""
+    parse = counters.Rate.parse
+    for off in ("", None, "0", "off", " OFF ", "none", "None"):
+        assert parse(off) is None, off
+    assert parse("30") == counters.Rate(30, 1)
+    assert parse(" 5/60 ") == counters.Rate(5, 60)
+    assert parse("1/1") == counters.Rate(1, 1)
+    for bad in ("0/60", "5/0", "-1/60", "5/-1"):
+        with pytest.raises(ValueError, match="a rate needs a positive count and window"):
+            parse(bad)
+
+
+def test_windows_are_fixed_and_the_wait_is_rounded_up():
+    """Kills counters.x_window mutants: the window's start and the seconds left (at least 1)."""
+    rate = counters.Rate(3, 60)
+    assert counters.window(rate, 3600.0) == (3600, 60)
+    assert counters.window(rate, 3601.0) == (3600, 59)
+    assert counters.window(rate, 3659.5) == (3600, 1)
+    assert counters.window(rate, 3659.999) == (3600, 1)
+    assert counters.window(counters.Rate(1, 3600), 7199.0) == (3600, 1)
+
+
+def test_counter_keys_are_hashed_known_answers():
+    """Kills counters.x_key and x_counter_key mutants: the separator, the digest's length, the parts."""
+    rate = counters.Rate(3, 60)
+    # SHA-256("token_ip" NUL "10.0.0.1" NUL "60" NUL "3600"), first 32 hex digits.
+    expected = "ratelimit:token_ip:df814950006484360feeee43885365c7"
+    assert counters.key("token_ip", "10.0.0.1", "60", "3600") == expected
+    assert counters.counter_key("token_ip", "10.0.0.1", rate, 3601.5) == expected
+    assert counters.counter_key("token_ip", "10.0.0.1", rate, 3660.0) != expected
+    # A lone surrogate (from a badly decoded header) still makes a key.
+    assert (
+        counters.key("login_username", "\udcff")
+        == "ratelimit:login_username:247afd28be808be912108c23b22b6b15"
+    )
+
+
+class RecordingCache:
+    """A cache with nothing in it that records how counters are created."""
+
+    def __init__(self):
+        self.added = []
+
+    def incr(self, key):
+        raise ValueError(key)
+
+    def add(self, key, value, timeout):
+        self.added.append((key, value, timeout))
+        return True
+
+
+def test_a_counter_lives_one_second_longer_than_its_window(monkeypatch, limits_for_units):
+    """Kills counters.x_count mutants on the counter's lifetime and counters.x__increment mutants
+    on its first value."""
+    fake = RecordingCache()
+    monkeypatch.setattr(counters, "cache", lambda: fake)
+    counted = []
+    assert counters.count("token_ip", "10.0.0.1", 3601.0, counted=counted) is None
+    assert fake.added == [(counters.counter_key("token_ip", "10.0.0.1", counters.Rate(2, 1), 3601.0), 1, 2)]
+    assert counted == [fake.added[0][0]]
+
+
+def test_nothing_is_counted_without_an_identity_or_a_rate(monkeypatch, limits_for_units):
+    """Kills counters.x_count mutants on `rate is None or not identity`."""
+    fake = RecordingCache()
+    monkeypatch.setattr(counters, "cache", lambda: fake)
+    assert counters.count("token_ip", "", 3601.0) is None
+    assert counters.count("not_a_configured_rate", "10.0.0.1", 3601.0) is None
+    assert fake.added == []
+
+
+@pytest.fixture
+def limits_for_units(settings):
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "token_ip": "2/1"}
+    settings.OAUTH2_RATE_LIMITS.pop("not_a_configured_rate", None)
