@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from server import ratelimit
+from server import ratelimit, signals
+from server.actors import Actor
 from server.ratelimit import counters
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +148,39 @@ def test_nothing_is_counted_without_an_identity_or_a_rate(monkeypatch, limits_fo
 def limits_for_units(settings):
     settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "token_ip": "2/1"}
     settings.OAUTH2_RATE_LIMITS.pop("not_a_configured_rate", None)
+
+
+# --- a throttled sign-up: what is announced and what the person sees -----------------------------
+
+
+def test_a_throttled_sign_up_is_announced_and_shown_as_the_page_of_that_request(settings, client):
+    """Kills server.ratelimit.x_throttle_form_post__mutmut_20 to _37: the Throttle's fields, the
+    signal's request and sender, and the 429 page rendered for the request (its navigation)."""
+    settings.PORTAL_SELF_SIGNUP = True
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "signup_ip": "1/3600"}
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append((sender, kwargs))
+
+    signals.request_throttled.connect(receiver, dispatch_uid="test-signup-throttled")
+    try:
+        data = {"username": "probe", "email": "p@example.com", "password1": "short", "password2": "short"}
+        assert client.post("/developers/signup/", data, REMOTE_ADDR="10.0.0.9").status_code == 200
+        response = client.post("/developers/signup/", data, REMOTE_ADDR="10.0.0.9")
+    finally:
+        signals.request_throttled.disconnect(dispatch_uid="test-signup-throttled")
+    assert response.status_code == 429
+    assert b"Too many sign-up attempts" in response.content
+    assert b'aria-current="page" href="/developers/"' in response.content
+    [(sender, sent)] = seen
+    assert sender is ratelimit.RateLimitMiddleware
+    assert sent["request"].path == "/developers/signup/"
+    assert (sent["scope"], sent["limit"], sent["client_id"], sent["ip"]) == (
+        "signup",
+        "signup_ip",
+        "",
+        "10.0.0.9",
+    )
+    assert sent["retry_after"] == int(response["Retry-After"]) >= 1
+    assert sent["actor"] == Actor.system("rate-limit")
