@@ -7,10 +7,11 @@ test should kill are explained in tests/mutation_survivors.txt.
 import logging
 
 import pytest
+from django.http import HttpResponse
 
 from server import ratelimit, signals
 from server.actors import Actor
-from server.ratelimit import counters
+from server.ratelimit import clients, counters
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +185,25 @@ def test_a_throttled_sign_up_is_announced_and_shown_as_the_page_of_that_request(
     )
     assert sent["retry_after"] == int(response["Retry-After"]) >= 1
     assert sent["actor"] == Actor.system("rate-limit")
+
+
+# --- what counts as a failed client authentication ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "counted"),
+    [
+        (401, "application/json", b'{"error": "invalid_client"}', True),
+        (400, "application/json", b'{"error": "invalid_client"}', True),  # RFC 6749 5.2 allows 400
+        (400, "application/json; charset=utf-8", b'{"error":"invalid_client"}', True),
+        (401, "text/html", b'<p>"invalid_client"</p>', False),
+        (401, "application/json", b'{"error": "invalid_grant"}', False),
+        (403, "application/json", b'{"error": "invalid_client"}', False),
+        (200, "application/json", b'{"error": "invalid_client"}', False),
+    ],
+)
+def test_which_responses_are_failed_client_authentications(status, content_type, body, counted):
+    """Kills clients.x__is_client_auth_failure__mutmut_2 (400 not counted) and _14 (a response
+    that is not JSON counted)."""
+    response = HttpResponse(body, status=status, content_type=content_type)
+    assert clients._is_client_auth_failure(response) is counted
