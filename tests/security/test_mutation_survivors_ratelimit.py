@@ -207,3 +207,26 @@ def test_which_responses_are_failed_client_authentications(status, content_type,
     that is not JSON counted)."""
     response = HttpResponse(body, status=status, content_type=content_type)
     assert clients._is_client_auth_failure(response) is counted
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "trusted"),
+    [
+        (200, b'{"access_token": "x"}', True),
+        (400, b'{"error": "invalid_request"}', False),  # refused before any secret was checked
+        (400, b'{"error": "unsupported_grant_type"}', False),
+        (503, b"", False),
+    ],
+)
+def test_only_a_success_makes_an_address_trusted_and_only_for_a_while(
+    monkeypatch, settings, status, body, trusted
+):
+    """Kills clients.x_record_outcome__mutmut_19 (any answer that is not a failed authentication
+    trusted the address) and _25 (trusted for ever)."""
+    settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = 1234
+    fake = RecordingCache()
+    monkeypatch.setattr(clients, "cache", lambda: fake)
+    response = HttpResponse(body, status=status, content_type="application/json")
+    clients.record_outcome(clients.Claim("app", "10.0.0.1"), response, 3601.0)
+    expected = [(clients._trusted_key("app", "10.0.0.1"), 1, 1234)] if trusted else []
+    assert fake.added == expected
