@@ -230,3 +230,16 @@ def test_only_a_success_makes_an_address_trusted_and_only_for_a_while(
     clients.record_outcome(clients.Claim("app", "10.0.0.1"), response, 3601.0)
     expected = [(clients._trusted_key("app", "10.0.0.1"), 1, 1234)] if trusted else []
     assert fake.added == expected
+
+
+def test_an_address_is_trusted_for_the_client_that_authenticated_there_only(settings):
+    """Kills clients.x__trusted_key__mutmut_4 to _8: the trusted-address key names the client, the
+    address and its own namespace (an address trusted for one client is not for another)."""
+    # SHA-256("trusted" NUL "app" NUL "10.0.0.1"), first 32 hex digits.
+    assert clients._trusted_key("app", "10.0.0.1") == "ratelimit:trusted:ea89cb9aa958e7f64d410f0546f4000f"
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "auth_failures_client": "5/900"}
+    ok = HttpResponse(b'{"access_token": "x"}', status=200, content_type="application/json")
+    clients.record_outcome(clients.Claim("app", "10.0.0.1"), ok, 3601.0)
+    assert clients.locked("app", "10.0.0.1", 3601.0) == (None, True)
+    assert clients.locked("other-app", "10.0.0.1", 3601.0) == (None, False)
+    assert clients.locked("app", "10.0.0.2", 3601.0) == (None, False)
