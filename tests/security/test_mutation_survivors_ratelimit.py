@@ -243,3 +243,13 @@ def test_an_address_is_trusted_for_the_client_that_authenticated_there_only(sett
     assert clients.locked("app", "10.0.0.1", 3601.0) == (None, True)
     assert clients.locked("other-app", "10.0.0.1", 3601.0) == (None, False)
     assert clients.locked("app", "10.0.0.2", 3601.0) == (None, False)
+
+
+def test_with_no_limit_on_failed_authentications_no_address_is_called_trusted(settings):
+    """Kills clients.x_locked__mutmut_36 (trusted reported without looking)."""
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "auth_failures_client": "off",
+        "auth_failures_client_ip": "off",
+    }
+    assert clients.locked("app", "10.0.0.1", 3601.0) == (None, False)
