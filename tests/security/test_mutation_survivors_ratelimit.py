@@ -253,3 +253,13 @@ def test_with_no_limit_on_failed_authentications_no_address_is_called_trusted(se
         "auth_failures_client_ip": "off",
     }
     assert clients.locked("app", "10.0.0.1", 3601.0) == (None, False)
+
+
+def test_a_client_with_no_failures_is_not_locked_even_at_a_limit_of_one(settings):
+    """Kills clients.x_locked__mutmut_55 (a missing counter read as one failure)."""
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "auth_failures_client": "1/900",
+        "auth_failures_client_ip": "1/900",
+    }
+    assert clients.locked("app", "10.0.0.1", 3601.0) == (None, False)
