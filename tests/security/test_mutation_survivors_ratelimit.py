@@ -4,16 +4,20 @@ Each test names the mutants it kills (mutmut's names, see docs/testing.md); the 
 test should kill are explained in tests/mutation_survivors.txt.
 """
 
+import base64
 import logging
 
 import pytest
 from django.http import HttpResponse
+from django.test import RequestFactory
 
 from server import ratelimit, signals
 from server.actors import Actor
 from server.ratelimit import clients, counters
 
 pytestmark = pytest.mark.django_db
+
+FORM = "application/x-www-form-urlencoded"
 
 
 # --- the cache-outage guard ---------------------------------------------------------------------
@@ -263,3 +267,36 @@ def test_a_client_with_no_failures_is_not_locked_even_at_a_limit_of_one(settings
         "auth_failures_client_ip": "1/900",
     }
     assert clients.locked("app", "10.0.0.1", 3601.0) == (None, False)
+
+
+# --- the client_id a request claims ---------------------------------------------------------------
+
+
+def _basic(raw: str) -> str:
+    return "Basic " + base64.b64encode(raw.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("authorization", "form", "content_type", "claimed"),
+    [
+        (_basic("app:secret"), "", FORM, "app"),
+        (_basic("app:sec:ret"), "", FORM, "app"),
+        (_basic("app:secret").replace(" ", "  "), "", FORM, "app"),  # two spaces after the scheme  # the secret may hold a colon, the id may not
+        (_basic("app:secret") + "*", "", FORM, ""),  # not base64: refused as malformed
+        ("Basic !!!", "client_id=other", FORM, ""),
+        ("Bearer xyz", "client_id=app", FORM, "app"),  # not Basic: the body names the client
+        ("", "client_id=app", "application/json", ""),  # not a body the endpoint reads
+        ("", "client_id=app", None, ""),  # multipart: the token endpoint refuses it
+    ],
+)
+def test_the_claimed_client_id_is_read_as_the_token_endpoint_reads_it(
+    authorization, form, content_type, claimed
+):
+    """Kills identity.x_claimed_client_id__mutmut_11, _13, _23, _24, _27, _31, _37 and _40."""
+    factory = RequestFactory()
+    extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    if content_type is None:
+        request = factory.post("/oauth/token", {"client_id": "app"}, **extra)
+    else:
+        request = factory.post("/oauth/token", form, content_type=content_type, **extra)
+    assert ratelimit.claimed_client_id(request) == claimed
