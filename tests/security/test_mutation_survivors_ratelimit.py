@@ -280,8 +280,8 @@ def _basic(raw: str) -> str:
     ("authorization", "form", "content_type", "claimed"),
     [
         (_basic("app:secret"), "", FORM, "app"),
-        (_basic("app:sec:ret"), "", FORM, "app"),
-        (_basic("app:secret").replace(" ", "  "), "", FORM, "app"),  # two spaces after the scheme  # the secret may hold a colon, the id may not
+        (_basic("app:sec:ret"), "", FORM, "app"),  # the secret may hold a colon, the id may not
+        (_basic("app:secret").replace(" ", "  "), "", FORM, "app"),  # two spaces after the scheme
         (_basic("app:secret") + "*", "", FORM, ""),  # not base64: refused as malformed
         ("Basic !!!", "client_id=other", FORM, ""),
         ("Bearer xyz", "client_id=app", FORM, "app"),  # not Basic: the body names the client
