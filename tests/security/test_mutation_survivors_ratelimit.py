@@ -287,12 +287,17 @@ def _basic(raw: str) -> str:
         ("Bearer xyz", "client_id=app", FORM, "app"),  # not Basic: the body names the client
         ("", "client_id=app", "application/json", ""),  # not a body the endpoint reads
         ("", "client_id=app", None, ""),  # multipart: the token endpoint refuses it
+        ("", "grant_type=client_credentials", FORM, ""),  # no client_id at all
+        ("", "client_id=a", FORM, "a"),
+        ("", "client_id=" + "a" * 64, FORM, "a" * 64),  # MAX_CLIENT_ID_LENGTH
+        ("", "client_id=" + "a" * 65, FORM, ""),  # longer: not a client id, not counted
     ],
 )
 def test_the_claimed_client_id_is_read_as_the_token_endpoint_reads_it(
     authorization, form, content_type, claimed
 ):
-    """Kills identity.x_claimed_client_id__mutmut_11, _13, _23, _24, _27, _31, _37 and _40."""
+    """Kills identity.x_claimed_client_id__mutmut_11, _13, _23, _24, _27, _31, _37, _40, _43, _44,
+    _50, _53, _54 and _56."""
     factory = RequestFactory()
     extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     if content_type is None:
