@@ -305,3 +305,8 @@ def test_the_claimed_client_id_is_read_as_the_token_endpoint_reads_it(
     else:
         request = factory.post("/oauth/token", form, content_type=content_type, **extra)
     assert ratelimit.claimed_client_id(request) == claimed
+
+
+def test_a_request_that_is_not_a_post_claims_no_client_id_from_its_query():
+    """Kills identity.x_claimed_client_id__mutmut_37."""
+    assert ratelimit.claimed_client_id(RequestFactory().get("/oauth/token", {"client_id": "app"})) == ""
