@@ -28,6 +28,9 @@ OUR_TEMPLATES = [
     "403.html",
     "404.html",
     "500.html",
+    "error_page.html",
+    "403_csrf.html",
+    "throttled.html",
 ]
 
 
