@@ -37,7 +37,7 @@ def forget_legacy_boundary(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0006_user_access_revoked_event"),
+        ("audit", "0006_new_event_types"),
     ]
 
     operations = [

@@ -3,6 +3,8 @@
 from django.db import migrations, models
 
 
+# The event types added while fixing issue 11 and building the event catalogue (issue 12),
+# in one step: none of them had shipped when they were gathered here.
 class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0005_filter_indexes_end_in_id"),
@@ -17,12 +19,14 @@ class Migration(migrations.Migration):
                     ("client_authenticated", "Client authenticated"),
                     ("client_authentication_failed", "Client authentication failed"),
                     ("token_issued", "Token issued"),
+                    ("token_refused", "Token request refused"),
                     ("token_authenticated", "Token used at a resource"),
                     ("token_revoked", "Token revoked"),
                     ("tokens_revoked", "Tokens revoked (bulk)"),
                     ("refresh_token_reused", "Refresh token reuse detected"),
                     ("authorization_code_replayed", "Authorization code replayed"),
                     ("consent_granted", "Consent granted"),
+                    ("consent_remembered", "Authorized under remembered consent"),
                     ("consent_denied", "Consent denied"),
                     ("consent_revoked", "Consent revoked"),
                     ("user_access_revoked", "User deactivated or deleted: OAuth access revoked"),
@@ -36,10 +40,16 @@ class Migration(migrations.Migration):
                     ("client_secret_rotated", "Client secret rotated"),
                     ("client_secret_expired", "Client secret expired"),
                     ("initial_access_token_created", "Initial access token created"),
+                    ("initial_access_token_revoked", "Initial access tokens revoked"),
+                    ("expired_tokens_cleared", "Expired tokens cleared"),
+                    ("developer_signed_up", "Developer signed up"),
                     ("operator_login", "Operator signed in"),
                     ("user_login", "User signed in"),
                     ("login_failed", "Sign-in failed"),
                     ("audit_log_pruned", "Audit log pruned"),
+                    ("audit_log_exported", "Audit log exported"),
+                    ("audit_log_sealed", "Audit log sealed"),
+                    ("audit_log_verified", "Audit log verified"),
                     ("request_throttled", "Request throttled"),
                 ],
                 max_length=40,
