@@ -5,6 +5,7 @@ Each write runs in one transaction and sends one signal after commit; a refused 
 """
 
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from django.db import transaction
 from django.utils import timezone
@@ -83,18 +84,12 @@ def create_client(
             raise policies.PolicyError(f"The client_id {client_id!r} is already taken.", field="client_id")
         client = Client.objects.create(
             client_id=client_id or credentials.generate_client_id(),
-            name=valid.name,
+            **asdict(valid),
             description=description,
             owner=owner,
             client_type=client_type,
             status=status,
             source=source,
-            redirect_uris=valid.redirect_uris,
-            grant_types=valid.grant_types,
-            scope=valid.scope,
-            token_endpoint_auth_method=valid.token_endpoint_auth_method,
-            client_uri=valid.client_uri,
-            logo_uri=valid.logo_uri,
             contacts=contacts or [],
             require_consent=require_consent,
             can_introspect_any_token=can_introspect_any_token,
@@ -145,15 +140,7 @@ def changed_settings(client: Client, changes: dict) -> dict[str, list]:
         client_uri=changes.get("client_uri", client.client_uri) or "",
         logo_uri=changes.get("logo_uri", client.logo_uri) or "",
     )
-    changes.update(
-        redirect_uris=valid.redirect_uris,
-        grant_types=valid.grant_types,
-        scope=valid.scope,
-        token_endpoint_auth_method=valid.token_endpoint_auth_method,
-        name=valid.name,
-        client_uri=valid.client_uri,
-        logo_uri=valid.logo_uri,
-    )
+    changes.update(asdict(valid))
     return {
         field: [getattr(client, field), value]
         for field, value in changes.items()
