@@ -12,6 +12,7 @@ until it is listed below with its event, or with the reason it sends none of its
 - NO_EVENT: reads, and bookkeeping that is itself a listener's write.
 """
 
+import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable
@@ -43,7 +44,7 @@ def public_service_functions() -> dict[str, Callable]:
     for module_info in pkgutil.iter_modules(services.__path__):
         if module_info.name.startswith("_"):
             continue
-        module = __import__(f"server.services.{module_info.name}", fromlist=["_"])
+        module = importlib.import_module(f"server.services.{module_info.name}")
         for name, value in vars(module).items():
             if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_"):
                 found[name] = value
@@ -84,193 +85,212 @@ def _iat(w) -> InitialAccessToken:
     return services.create_initial_access_token(actor=OPERATOR, max_registrations=2)[0]
 
 
-def _expired(w):
+# name: (event, the payload it must carry besides actor and at, recipe(w) -> the write)
+SENDS: dict[str, tuple[str, dict, Callable]] = {}
+# name: (protocol event, why the service sends none, recipe(w) -> the write called directly)
+ANNOUNCED_BY_PROTOCOL: dict[str, tuple[str, str, Callable]] = {}
+
+
+def sends(event: str, **payload):
+    """Register a recipe for the service function of the same name, which sends `event`."""
+
+    def register(recipe):
+        SENDS[recipe.__name__] = (event, payload, recipe)
+        return recipe
+
+    return register
+
+
+def announced_by(event: str, reason: str):
+    """Register a recipe for a protocol step whose request sends `event`."""
+
+    def register(recipe):
+        ANNOUNCED_BY_PROTOCOL[recipe.__name__] = (event, reason, recipe)
+        return recipe
+
+    return register
+
+
+@sends("client_created")
+def create_client(w):
+    return lambda: services.create_client(name="New", actor=OPERATOR, grant_types=["client_credentials"])
+
+
+@sends("client_changed", changes={"description": ["", "Now described"]})
+def update_client(w):
+    return lambda: services.update_client(w.client, actor=OPERATOR, description="Now described")
+
+
+@sends("client_status_changed", old_status="active", new_status="disabled", reason="abuse")
+def set_client_status(w):
+    return lambda: services.set_client_status(w.client, "disabled", actor=OPERATOR, reason="abuse")
+
+
+@sends("client_deleted", tokens_revoked=1)
+def delete_client(w):
+    _token(w)
+    return lambda: services.delete_client(w.client, actor=OPERATOR)
+
+
+@sends("client_changed", review="held", changes={"name": ["Test app", "Renamed app"]})
+def propose_client_changes(w):
+    return lambda: services.propose_client_changes(w.client, actor=w.developer, name="Renamed app")
+
+
+@sends("client_changed", review="approved", changes={"name": ["Test app", "Renamed app"]})
+def approve_client_changes(w):
+    _held(w)
+    return lambda: services.approve_client_changes(w.client, actor=OPERATOR)
+
+
+@sends("client_changed", review="rejected", changes={"name": ["Renamed app", "Test app"]})
+def reject_client_changes(w):
+    _held(w)
+    return lambda: services.reject_client_changes(w.client, actor=OPERATOR)
+
+
+@sends("client_secret_rotated")
+def rotate_client_secret(w):
+    return lambda: services.rotate_client_secret(w.client, actor=OPERATOR)
+
+
+@sends("client_secret_expired")
+def expire_client_secret(w):
+    return lambda: services.expire_client_secret(w.client.secrets.get(), actor=OPERATOR)
+
+
+@sends("tokens_revoked", count=2, reason="bulk")
+def revoke_tokens(w):
+    _token(w, n=1)
+    _token(w, n=2)
+    return lambda: services.revoke_tokens(Token.objects.all(), actor=OPERATOR, reason="bulk")
+
+
+@sends("tokens_revoked", count=2, reason="refresh token reused")
+def revoke_token_family(w):
+    child = _token(w, n=2, parent=_token(w, n=1))
+    return lambda: services.revoke_token_family(child)
+
+
+@sends("tokens_revoked", count=1, reason="authorization code replayed")
+def revoke_tokens_from_code(w):
+    code = _code(w)
+    Token.objects.filter(pk=_token(w).pk).update(authorization_code=code)
+    return lambda: services.revoke_tokens_from_code(code)
+
+
+@sends("expired_tokens_cleared", tokens_deleted=1)
+def clear_expired_tokens(w):
     token = _token(w, refresh=False)
     Token.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    return lambda: services.clear_expired_tokens(actor=OPERATOR)
 
 
-SENDS: dict[str, tuple[str, Callable, dict]] = {
-    # name: (event, recipe(w) -> write, payload the event must carry besides actor and at)
-    "create_client": (
-        "client_created",
-        lambda w: (
-            lambda: services.create_client(name="New", actor=OPERATOR, grant_types=["client_credentials"])
-        ),
-        {},
-    ),
-    "update_client": (
-        "client_changed",
-        lambda w: lambda: services.update_client(w.client, actor=OPERATOR, description="Now described"),
-        {"changes": {"description": ["", "Now described"]}},
-    ),
-    "set_client_status": (
-        "client_status_changed",
-        lambda w: lambda: services.set_client_status(w.client, "disabled", actor=OPERATOR, reason="abuse"),
-        {"old_status": "active", "new_status": "disabled", "reason": "abuse"},
-    ),
-    "delete_client": (
-        "client_deleted",
-        lambda w: lambda: services.delete_client(w.client, actor=OPERATOR),
-        {},
-    ),
-    "propose_client_changes": (
-        "client_changed",
-        lambda w: lambda: services.propose_client_changes(w.client, actor=w.developer, name="Renamed app"),
-        {"review": "held"},
-    ),
-    "approve_client_changes": (
-        "client_changed",
-        lambda w: _held(w) and (lambda: services.approve_client_changes(w.client, actor=OPERATOR)),
-        {"review": "approved", "changes": {"name": ["Test app", "Renamed app"]}},
-    ),
-    "reject_client_changes": (
-        "client_changed",
-        lambda w: _held(w) and (lambda: services.reject_client_changes(w.client, actor=OPERATOR)),
-        {"review": "rejected"},
-    ),
-    "rotate_client_secret": (
-        "client_secret_rotated",
-        lambda w: lambda: services.rotate_client_secret(w.client, actor=OPERATOR),
-        {},
-    ),
-    "expire_client_secret": (
-        "client_secret_expired",
-        lambda w: lambda: services.expire_client_secret(w.client.secrets.get(), actor=OPERATOR),
-        {},
-    ),
-    "revoke_tokens": (
-        "tokens_revoked",
-        lambda w: (
-            _token(w) and (lambda: services.revoke_tokens(Token.objects.all(), actor=OPERATOR, reason="bulk"))
-        ),
-        {"count": 1, "reason": "bulk"},
-    ),
-    "revoke_token_family": (
-        "tokens_revoked",
-        lambda w: (lambda token: lambda: services.revoke_token_family(token))(_token(w)),
-        {"count": 1},
-    ),
-    "revoke_tokens_from_code": (
-        "tokens_revoked",
-        lambda w: (lambda code: lambda: services.revoke_tokens_from_code(code))(_code(w)),
-        {"count": 0},
-    ),
-    "clear_expired_tokens": (
-        "expired_tokens_cleared",
-        lambda w: _expired(w) or (lambda: services.clear_expired_tokens(actor=OPERATOR)),
-        {"tokens_deleted": 1},
-    ),
-    "expire_unredeemed_codes": (
-        "authorization_codes_expired",
-        lambda w: (
-            _code(w)
-            and (
-                lambda: services.expire_unredeemed_codes(
-                    AuthorizationCode.objects.filter(client=w.client), actor=OPERATOR, reason="incident"
-                )
-            )
-        ),
-        {"count": 1, "reason": "incident"},
-    ),
-    "revoke_consent": (
-        "consent_revoked",
-        lambda w: lambda: services.revoke_consent(user=w.user, client=w.client, actor=Actor.user(w.user)),
-        {},
-    ),
-    "create_initial_access_token": (
-        "initial_access_token_created",
-        lambda w: lambda: services.create_initial_access_token(actor=OPERATOR),
-        {},
-    ),
-    "revoke_initial_access_tokens": (
-        "initial_access_token_revoked",
-        lambda w: (
-            _iat(w)
-            and (
-                lambda: services.revoke_initial_access_tokens(
-                    InitialAccessToken.objects.all(), actor=OPERATOR
-                )
-            )
-        ),
-        {"count": 1},
-    ),
-    "register_dynamic_client": (
-        "client_created",
-        lambda w: (
-            lambda iat: (
-                lambda: services.register_dynamic_client(
-                    initial_access_token=iat,
-                    actor=Actor.system("registration"),
-                    name="Registered",
-                    redirect_uris=["https://registered.example.com/cb"],
-                )
-            )
-        )(_iat(w)),
-        {},
-    ),
-    "issue_registration_access_token": (
-        "registration_access_token_issued",
-        lambda w: lambda: services.issue_registration_access_token(w.client, actor=OPERATOR),
-        {"replaced": False},
-    ),
-    "revoke_user_access": (
-        "user_access_revoked",
-        lambda w: lambda: services.revoke_user_access(w.user, actor=OPERATOR, reason="deactivated"),
-        {"reason": "deactivated"},
-    ),
-    "sign_up_developer": (
-        "developer_signed_up",
-        lambda w: (
-            lambda: services.sign_up_developer(
-                username="newdev", email="newdev@example.com", password="a-long-password-1"
-            )
-        ),
-        {},
-    ),
-}
+@sends("authorization_codes_expired", count=2, reason="incident")
+def expire_unredeemed_codes(w):
+    _code(w, "oac_1")
+    _code(w, "oac_2")
+    codes = AuthorizationCode.objects.filter(client=w.client)
+    return lambda: services.expire_unredeemed_codes(codes, actor=OPERATOR, reason="incident")
 
-# name: (protocol event, recipe calling it directly, reason)
-ANNOUNCED_BY_PROTOCOL: dict[str, tuple[str, Callable, str]] = {
-    "store_authorization_code": (
-        "consent_granted",
-        lambda w: lambda: _code(w),
-        "the code is the authorization response; the authorize endpoint announces the consent it carries",
-    ),
-    "record_consent": (
-        "consent_granted",
-        lambda w: lambda: services.record_consent(user=w.user, client=w.client, scope="profile"),
-        "remembered inside the request the authorize endpoint announces (remembered=False)",
-    ),
-    "redeem_authorization_code": (
-        "token_issued",
-        lambda w: (lambda code: lambda: services.redeem_authorization_code(code))(_code(w)),
-        "claiming the code is a step of the token response; a lost race is authorization_code_replayed",
-    ),
-    "store_token": (
-        "token_issued",
-        lambda w: lambda: _token(w),
-        "the token endpoint announces the token it issued (with the client's authentication)",
-    ),
-    "rotate_refresh_token": (
-        "token_issued",
-        lambda w: (lambda token: lambda: services.rotate_refresh_token(token))(_token(w)),
-        "a step of the refresh response; reuse is refresh_token_reused",
-    ),
-    "revoke_single_token": (
-        "token_revoked",
-        lambda w: (lambda token: lambda: services.revoke_single_token(token, actor=OPERATOR, reason="x"))(
-            _token(w)
-        ),
-        "the RFC 7009 endpoint sends the spec's token_revoked with this token",
-    ),
-    "revoke_refresh_token_family": (
-        "token_revoked",
-        lambda w: (
-            lambda token: lambda: services.revoke_refresh_token_family(token, actor=OPERATOR, reason="x")
-        )(_token(w)),
-        "the RFC 7009 endpoint sends the spec's token_revoked, with the family's count",
-    ),
-}
+
+@sends("consent_revoked", tokens_revoked=1, codes_expired=1)
+def revoke_consent(w):
+    services.record_consent(user=w.user, client=w.client, scope="profile")
+    _token(w, user=w.user)
+    _code(w)
+    return lambda: services.revoke_consent(user=w.user, client=w.client, actor=Actor.user(w.user))
+
+
+@sends("initial_access_token_created")
+def create_initial_access_token(w):
+    return lambda: services.create_initial_access_token(actor=OPERATOR)
+
+
+@sends("initial_access_token_revoked", count=1)
+def revoke_initial_access_tokens(w):
+    _iat(w)
+    return lambda: services.revoke_initial_access_tokens(InitialAccessToken.objects.all(), actor=OPERATOR)
+
+
+@sends("client_created")
+def register_dynamic_client(w):
+    iat = _iat(w)
+    return lambda: services.register_dynamic_client(
+        initial_access_token=iat,
+        actor=Actor.system("registration"),
+        name="Registered",
+        redirect_uris=["https://registered.example.com/cb"],
+    )
+
+
+@sends("registration_access_token_issued", replaced=False)
+def issue_registration_access_token(w):
+    return lambda: services.issue_registration_access_token(w.client, actor=OPERATOR)
+
+
+@sends("user_access_revoked", reason="deactivated", tokens_revoked=1, codes_voided=1)
+def revoke_user_access(w):
+    _token(w, user=w.user)
+    _code(w)
+    return lambda: services.revoke_user_access(w.user, actor=OPERATOR, reason="deactivated")
+
+
+@sends("developer_signed_up")
+def sign_up_developer(w):
+    return lambda: services.sign_up_developer(
+        username="newdev", email="newdev@example.com", password="a-long-password-1"
+    )
+
+
+@announced_by(
+    "consent_granted",
+    "the code is the authorization response; the authorize endpoint announces the consent it carries",
+)
+def store_authorization_code(w):
+    return lambda: _code(w)
+
+
+@announced_by("consent_granted", "remembered inside the request the authorize endpoint announces")
+def record_consent(w):
+    return lambda: services.record_consent(user=w.user, client=w.client, scope="profile")
+
+
+@announced_by(
+    "token_issued",
+    "claiming the code is a step of the token response; a lost race is authorization_code_replayed",
+)
+def redeem_authorization_code(w):
+    code = _code(w)
+    return lambda: services.redeem_authorization_code(code)
+
+
+@announced_by(
+    "token_issued", "the token endpoint announces the token it issued (and the client's authentication)"
+)
+def store_token(w):
+    return lambda: _token(w)
+
+
+@announced_by("token_issued", "a step of the refresh response; a reuse is refresh_token_reused")
+def rotate_refresh_token(w):
+    token = _token(w)
+    return lambda: services.rotate_refresh_token(token)
+
+
+@announced_by("token_revoked", "the RFC 7009 endpoint sends the spec's token_revoked with this token")
+def revoke_single_token(w):
+    token = _token(w)
+    return lambda: services.revoke_single_token(token, actor=OPERATOR, reason="revoked by the client")
+
+
+@announced_by(
+    "token_revoked", "the RFC 7009 endpoint sends the spec's token_revoked, with the family's count"
+)
+def revoke_refresh_token_family(w):
+    token = _token(w)
+    return lambda: services.revoke_refresh_token_family(token, actor=OPERATOR, reason="revoked by the client")
+
 
 NO_EVENT: dict[str, str] = {
     "changed_settings": "a read: validates proposed settings and returns the difference, writes nothing",
@@ -315,13 +335,13 @@ def test_every_public_service_function_is_listed_once():
     assert sorted(found - set(listed)) == [], "unlisted: send an event, or say why not"
     assert sorted(set(listed) - found) == [], "listed but gone"
     assert all(reason.strip() for reason in NO_EVENT.values())
-    for event, _recipe, reason in ANNOUNCED_BY_PROTOCOL.values():
+    for event, reason, _recipe in ANNOUNCED_BY_PROTOCOL.values():
         assert event in events.CATALOGUE and event not in SERVICE_EVENTS and reason.strip()
 
 
 @pytest.mark.parametrize("name", sorted(SENDS))
 def test_each_write_sends_one_event_of_its_kind_after_commit(name, w, django_capture_on_commit_callbacks):
-    event, recipe, payload = SENDS[name]
+    event, payload, recipe = SENDS[name]
     assert event in SERVICE_EVENTS
     write = recipe(w)
     with catching() as sent:
@@ -338,7 +358,7 @@ def test_each_write_sends_one_event_of_its_kind_after_commit(name, w, django_cap
 
 @pytest.mark.parametrize("name", sorted(ANNOUNCED_BY_PROTOCOL))
 def test_a_protocol_step_sends_no_event_of_its_own(name, w, django_capture_on_commit_callbacks):
-    _event, recipe, _reason = ANNOUNCED_BY_PROTOCOL[name]
+    _event, _reason, recipe = ANNOUNCED_BY_PROTOCOL[name]
     write = recipe(w)
     with catching() as sent, django_capture_on_commit_callbacks(execute=True):
         write()
