@@ -62,6 +62,9 @@ client_secret_expired         services.secrets
 tokens_revoked                services.tokens (bulk and family revocations)
     payload: count, reason, criteria
     listeners: audit
+authorization_codes_expired   services.codes_and_consent (expire_unredeemed_codes)
+    payload: count, reason, criteria
+    listeners: audit
 consent_revoked               services.codes_and_consent
     payload: client, user, tokens_revoked, codes_expired
     listeners: audit
@@ -76,6 +79,9 @@ initial_access_token_created  services.registration
     listeners: audit
 initial_access_token_revoked  services.registration
     payload: initial_access_tokens (ids), count
+    listeners: audit
+registration_access_token_issued  services.registration (a new RFC 7592 token for a client)
+    payload: client, replaced (an earlier one stopped working)
     listeners: audit
 expired_tokens_cleared        services.tokens (cleartokens)
     payload: tokens_deleted, codes_deleted
@@ -101,6 +107,7 @@ from server.oauth2.signals import (
     token_revoked,
 )
 from server.signals import (
+    authorization_codes_expired,
     client_changed,
     client_created,
     client_deleted,
@@ -112,6 +119,7 @@ from server.signals import (
     expired_tokens_cleared,
     initial_access_token_created,
     initial_access_token_revoked,
+    registration_access_token_issued,
     request_throttled,
     tokens_revoked,
     user_access_revoked,
@@ -136,11 +144,13 @@ CATALOGUE = {
     "client_secret_rotated": client_secret_rotated,
     "client_secret_expired": client_secret_expired,
     "tokens_revoked": tokens_revoked,
+    "authorization_codes_expired": authorization_codes_expired,
     "consent_revoked": consent_revoked,
     "user_access_revoked": user_access_revoked,
     "developer_signed_up": developer_signed_up,
     "initial_access_token_created": initial_access_token_created,
     "initial_access_token_revoked": initial_access_token_revoked,
+    "registration_access_token_issued": registration_access_token_issued,
     "expired_tokens_cleared": expired_tokens_cleared,
     "request_throttled": request_throttled,
 }

@@ -10,7 +10,9 @@ Keyword arguments (every signal also gets `actor`, a `server.actors.Actor`, and 
 client_created            client, secret (plain text or None; receivers must not store it)
 client_changed            client, changes (dict field -> [old, new], secrets never included),
                           review (optional: "held" - a developer's change waits for an operator,
-                          changes are [current, proposed]; "rejected" - an operator dropped it)
+                          changes are [current, proposed]; "approved" - an operator applied the
+                          held changes, changes are what that changed (may be empty); "rejected" -
+                          an operator dropped them)
 client_status_changed     client, old_status, new_status, reason
 client_deleted            client_id, name, tokens_revoked (int)
 client_secret_rotated     client, secret (the new ClientSecret row), previous_expires_at
@@ -19,12 +21,17 @@ tokens_revoked            count, reason, criteria (dict describing the set, e.g.
                           a bulk or family revocation. A single token revoked through the
                           RFC 7009 endpoint is the spec's `server.oauth2.signals.token_revoked`
                           alone (the catalogue, `server.events`, lists who sends what)
+authorization_codes_expired  count (int: unredeemed codes made unusable), reason, criteria (dict
+                          describing the set, e.g. {"client_id": ...})
 consent_revoked           client, user, tokens_revoked (int), codes_expired (int: unredeemed codes)
 user_access_revoked       user_id, username, reason, tokens_revoked (int), codes_voided (int):
                           a user was deactivated or deleted, and lost every token and code
 initial_access_token_created  initial_access_token (row)
 initial_access_token_revoked  initial_access_tokens (list of ids), count (int: how many were
                           still usable and are now revoked)
+registration_access_token_issued  client, replaced (bool: an earlier RFC 7592 registration access
+                          token stopped working). Not sent by a registration: its token is part
+                          of `client_created`
 expired_tokens_cleared    tokens_deleted (int), codes_deleted (int): `cleartokens` removed
                           expired tokens and old authorization codes
 developer_signed_up       user (the new account; actor is that developer)
@@ -44,10 +51,12 @@ client_deleted = django.dispatch.Signal()
 client_secret_rotated = django.dispatch.Signal()
 client_secret_expired = django.dispatch.Signal()
 tokens_revoked = django.dispatch.Signal()
+authorization_codes_expired = django.dispatch.Signal()
 consent_revoked = django.dispatch.Signal()
 user_access_revoked = django.dispatch.Signal()
 initial_access_token_created = django.dispatch.Signal()
 initial_access_token_revoked = django.dispatch.Signal()
+registration_access_token_issued = django.dispatch.Signal()
 expired_tokens_cleared = django.dispatch.Signal()
 developer_signed_up = django.dispatch.Signal()
 request_throttled = django.dispatch.Signal()

@@ -41,7 +41,6 @@ from server.services.registration import (
     issue_registration_access_token,
     register_dynamic_client,
     revoke_initial_access_tokens,
-    use_initial_access_token,
 )
 from server.services.secrets import GRACE_PERIODS, expire_client_secret, rotate_client_secret
 from server.services.tokens import (
@@ -90,5 +89,4 @@ __all__ = [
     "store_token",
     "touch_token",
     "update_client",
-    "use_initial_access_token",
 ]

@@ -43,14 +43,23 @@ def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client
 
 
 def approve_client_changes(client: Client, *, actor: Actor) -> Client:
-    """Apply the app's held changes (validated again: the policy may have moved since)."""
+    """Apply the app's held changes (validated again: the policy may have moved since).
+
+    Sends one `client_changed` with review "approved" and what the approval changed, which is
+    empty when the held values were set meanwhile: the proposal still leaves the app."""
     held = dict(client.pending_changes or {})
     if not held:
         return client
+    diff = changed_settings(client, held)
+    now = timezone.now()
     with transaction.atomic():
-        client = update_client(client, actor=actor, **held)
+        for field, (_old, new) in diff.items():
+            setattr(client, field, new)
         client.pending_changes = {}
-        client.save(update_fields=["pending_changes", "updated_at"])
+        client.save(update_fields=[*diff, "pending_changes", "updated_at"])
+        send_after_commit(
+            signals.client_changed, client=client, changes=diff, actor=actor, at=now, review="approved"
+        )
     return client
 
 

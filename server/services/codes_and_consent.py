@@ -69,13 +69,33 @@ def record_consent(*, user, client: Client, scope: str) -> Consent:
     return consent
 
 
-def expire_unredeemed_codes(codes: QuerySet[AuthorizationCode]) -> int:
+def _expire_unredeemed(codes: QuerySet[AuthorizationCode]) -> int:
+    # Expired rather than deleted or marked used: a later redemption is then a plain
+    # invalid_grant, not a replay that revokes tokens. Expired as of their own creation time, so
+    # no clock difference between the database and this process can leave one usable.
+    return codes.filter(used_at__isnull=True).update(expires_at=F("created_at"))
+
+
+def expire_unredeemed_codes(
+    codes: QuerySet[AuthorizationCode], *, actor: Actor, reason: str, criteria: dict | None = None
+) -> int:
     """Make every unredeemed code in `codes` unusable with one UPDATE; return how many.
 
-    Expired rather than deleted or marked used: a later redemption is then a plain
-    invalid_grant, not a replay that revokes tokens. Expired as of their own creation time, so
-    no clock difference between the database and this process can leave one usable."""
-    return codes.filter(used_at__isnull=True).update(expires_at=F("created_at"))
+    A code being exchanged meanwhile either wins its own conditional UPDATE first (it is then
+    redeemed, and not counted here) or finds the code expired. Sends
+    `authorization_codes_expired` (how many, why, `criteria` describing the set) after commit."""
+    criteria = criteria or {}
+    with transaction.atomic():
+        count = _expire_unredeemed(codes)
+        send_after_commit(
+            signals.authorization_codes_expired,
+            count=count,
+            reason=reason,
+            criteria=criteria,
+            actor=actor,
+            at=timezone.now(),
+        )
+    return count
 
 
 def revoke_consent(*, user, client: Client, actor: Actor) -> int:
@@ -88,7 +108,7 @@ def revoke_consent(*, user, client: Client, actor: Actor) -> int:
         locks.hold_clients_for_revocation(Q(pk=client.pk))
         now = sql.database_now()
         Consent.objects.filter(user=user, client=client).delete()
-        codes = expire_unredeemed_codes(AuthorizationCode.objects.filter(user=user, client=client))
+        codes = _expire_unredeemed(AuthorizationCode.objects.filter(user=user, client=client))
         count = _stamp_revoked(
             Token.objects.filter(user=user, client=client),
             actor=actor,

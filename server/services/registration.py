@@ -47,11 +47,12 @@ def create_initial_access_token(
     return row, plain
 
 
-def use_initial_access_token(token: InitialAccessToken) -> bool:
+def _use_initial_access_token(token: InitialAccessToken) -> bool:
     """Count one registration against `token`; False if it expired, was revoked or is used up.
 
     One conditional UPDATE, so parallel registrations with one token can never exceed
-    `max_registrations`. Call it inside the transaction that creates the client.
+    `max_registrations`. A step of `register_dynamic_client`, inside the transaction that
+    creates the client (whose `client_created` announces the registration).
     """
     now = timezone.now()
     won = (
@@ -64,16 +65,28 @@ def use_initial_access_token(token: InitialAccessToken) -> bool:
     return won == 1
 
 
-def issue_registration_access_token(client: Client) -> str:
+def _new_registration_access_token(client: Client, *, now) -> str:
+    plain = credentials.generate("registration_token")
+    digest = credentials.digest(plain)
+    Client.objects.filter(pk=client.pk).update(registration_access_token_digest=digest, updated_at=now)
+    client.registration_access_token_digest = digest
+    return plain
+
+
+def issue_registration_access_token(client: Client, *, actor: Actor) -> str:
     """Give `client` a new RFC 7592 registration access token; return it in plain text, once.
 
-    Only its digest is stored; an earlier registration access token stops working.
+    Only its digest is stored; an earlier registration access token stops working. Sends
+    `registration_access_token_issued` after commit (a registration's own token is part of its
+    `client_created` instead).
     """
-    plain = credentials.generate("registration_token")
-    Client.objects.filter(pk=client.pk).update(
-        registration_access_token_digest=credentials.digest(plain), updated_at=timezone.now()
-    )
-    client.registration_access_token_digest = credentials.digest(plain)
+    replaced = bool(client.registration_access_token_digest)
+    now = timezone.now()
+    with transaction.atomic():
+        plain = _new_registration_access_token(client, now=now)
+        send_after_commit(
+            signals.registration_access_token_issued, client=client, replaced=replaced, actor=actor, at=now
+        )
     return plain
 
 
@@ -90,12 +103,12 @@ def register_dynamic_client(
     """
     client_settings["source"] = Client.Source.DCR
     with transaction.atomic():
-        if initial_access_token is not None and not use_initial_access_token(initial_access_token):
+        if initial_access_token is not None and not _use_initial_access_token(initial_access_token):
             raise policies.PolicyError(
                 "The initial access token has expired, was revoked or is used up.", code="invalid_token"
             )
         client, secret = create_client(actor=actor, **client_settings)
-        registration_token = issue_registration_access_token(client)
+        registration_token = _new_registration_access_token(client, now=timezone.now())
     return client, secret, registration_token
 
 
@@ -119,6 +132,3 @@ def revoke_initial_access_tokens(tokens: QuerySet[InitialAccessToken], *, actor:
                 at=now,
             )
     return count
-
-
-# --- token use (the audit log's bearer-check hook) ---------------------------------------------

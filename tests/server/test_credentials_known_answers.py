@@ -113,7 +113,7 @@ def test_issued_credentials_are_stored_under_the_documented_digest(fixed_keys, m
     assert token.access_token_digest == by_hand(CREDENTIAL_KEY, body["access_token"])
     assert token.refresh_token_digest == by_hand(CREDENTIAL_KEY, body["refresh_token"])
 
-    registration = services.issue_registration_access_token(client)
+    registration = services.issue_registration_access_token(client, actor=Actor.system("tests"))
     client.refresh_from_db()
     assert client.registration_access_token_digest == by_hand(CREDENTIAL_KEY, registration)
 

@@ -194,7 +194,12 @@ def test_a_registration_that_lost_the_race_writes_nothing(make_iat):
     """Two registrations read the token as usable; the conditional UPDATE lets only one count."""
     row, _iat = make_iat(max_registrations=1)
     stale = InitialAccessToken.objects.get(pk=row.pk)
-    assert services.use_initial_access_token(row)  # the other request wins
+    services.register_dynamic_client(  # the other request wins
+        initial_access_token=row,
+        actor=Actor.system("tests"),
+        name="Winner",
+        redirect_uris=["https://winner.example.com/cb"],
+    )
     with pytest.raises(policies.PolicyError) as caught:
         services.register_dynamic_client(
             initial_access_token=stale,
@@ -203,7 +208,7 @@ def test_a_registration_that_lost_the_race_writes_nothing(make_iat):
             redirect_uris=["https://loser.example.com/cb"],
         )
     assert caught.value.code == "invalid_token"
-    assert not Client.objects.exists()
+    assert list(Client.objects.values_list("name", flat=True)) == ["Winner"]
     row.refresh_from_db()
     assert row.registrations == 1
 

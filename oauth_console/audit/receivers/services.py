@@ -129,17 +129,52 @@ def on_client_secret_expired(sender, client=None, secret=None, actor=None, at=No
     )
 
 
+def _client_of(criteria: dict, actor) -> str:
+    """The client a bulk write's criteria name, else the client that acted, else ""."""
+    client_id = criteria.get("client_id") if isinstance(criteria.get("client_id"), str) else ""
+    if not client_id and actor is not None and actor.kind == "client":
+        client_id = actor.client_id or ""
+    return client_id
+
+
+@receiver(server_signals.registration_access_token_issued, dispatch_uid="audit.registration_token_issued")
+@guarded
+def on_registration_access_token_issued(
+    sender, client=None, replaced=False, actor=None, at=None, **kwargs
+) -> None:
+    # The token itself is never in the signal's payload, and so never here.
+    recorder.record(
+        EventType.REGISTRATION_ACCESS_TOKEN_ISSUED,
+        client_id=client.client_id,
+        at=at,
+        detail={"replaced": bool(replaced)},
+        **actor_fields(actor),
+    )
+
+
 @receiver(server_signals.tokens_revoked, dispatch_uid="audit.tokens_revoked")
 @guarded
 def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs) -> None:
     # A bulk or family revocation; an RFC 7009 one arrives as the spec's `token_revoked` alone.
     criteria = dict(criteria or {})
-    client_id = criteria.get("client_id") if isinstance(criteria.get("client_id"), str) else ""
-    if not client_id and actor is not None and actor.kind == "client":
-        client_id = actor.client_id or ""
     recorder.record(
         EventType.TOKENS_REVOKED,
-        client_id=client_id,
+        client_id=_client_of(criteria, actor),
+        at=at,
+        detail={"count": count, "reason": reason, "criteria": criteria},
+        **actor_fields(actor),
+    )
+
+
+@receiver(server_signals.authorization_codes_expired, dispatch_uid="audit.authorization_codes_expired")
+@guarded
+def on_authorization_codes_expired(
+    sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs
+) -> None:
+    criteria = dict(criteria or {})
+    recorder.record(
+        EventType.AUTHORIZATION_CODES_EXPIRED,
+        client_id=_client_of(criteria, actor),
         at=at,
         detail={"count": count, "reason": reason, "criteria": criteria},
         **actor_fields(actor),

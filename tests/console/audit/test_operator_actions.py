@@ -1,6 +1,6 @@
 """Every operator action reaches the audit log (issue 12): revoking initial access tokens,
-`cleartokens` (with the count), the audit commands themselves (who, what range, how many), and
-a developer's sign-up."""
+expiring unredeemed codes, issuing a registration access token, `cleartokens` (with the count),
+the audit commands themselves (who, what range, how many), and a developer's sign-up."""
 
 import uuid
 from datetime import timedelta
@@ -13,7 +13,7 @@ from django.utils import timezone
 from oauth_console.audit.models import AuditEvent, EventType
 from server import credentials, services
 from server.actors import Actor
-from server.models import InitialAccessToken, Token
+from server.models import AuthorizationCode, InitialAccessToken, Token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,3 +108,48 @@ def test_prune_records_who_ran_it():
     run("prune_audit_log", "--older-than", "365d")
     event = last(EventType.AUDIT_LOG_PRUNED)
     assert event.actor_label == "system:prune_audit_log" and "os_user" in event.detail
+
+
+def test_expiring_unredeemed_codes_is_recorded_with_who_why_and_how_many(make_client, end_user, admin_user):
+    client, _ = make_client()
+    for n in range(2):
+        services.store_authorization_code(
+            code=f"oac_audit_{n}", client=client, user=end_user, redirect_uri="", scope="profile"
+        )
+    operator = Actor.operator(admin_user)
+    codes = AuthorizationCode.objects.filter(client=client)
+    count = services.expire_unredeemed_codes(
+        codes, actor=operator, reason="incident 42", criteria={"client_id": client.client_id}
+    )
+    assert count == 2
+    event = last(EventType.AUTHORIZATION_CODES_EXPIRED)
+    assert event is not None
+    assert event.client_id == client.client_id
+    assert event.actor_label == operator.label
+    assert event.detail == {"count": 2, "reason": "incident 42", "criteria": {"client_id": client.client_id}}
+
+
+def test_issuing_a_registration_access_token_is_recorded_without_the_token(make_client, admin_user):
+    client, _ = make_client()
+    operator = Actor.operator(admin_user)
+    first = services.issue_registration_access_token(client, actor=operator)
+    second = services.issue_registration_access_token(client, actor=operator)
+    recorded = AuditEvent.objects.filter(event_type=EventType.REGISTRATION_ACCESS_TOKEN_ISSUED).order_by("id")
+    assert [(e.client_id, e.actor_label, e.detail) for e in recorded] == [
+        (client.client_id, operator.label, {"replaced": False}),
+        (client.client_id, operator.label, {"replaced": True}),
+    ]
+    stored = str(list(AuditEvent.objects.values()))
+    assert first not in stored and second not in stored
+
+
+def test_a_dynamic_registration_is_one_client_created_event(admin_user):
+    iat, _ = services.create_initial_access_token(actor=Actor.operator(admin_user))
+    client, _secret, _token = services.register_dynamic_client(
+        initial_access_token=iat,
+        actor=Actor.system("registration"),
+        name="Registered",
+        redirect_uris=["https://registered.example.com/cb"],
+    )
+    for_client = AuditEvent.objects.filter(client_id=client.client_id)
+    assert list(for_client.values_list("event_type", flat=True)) == [EventType.CLIENT_CREATED]

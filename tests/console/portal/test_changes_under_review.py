@@ -99,6 +99,10 @@ def test_an_operator_approves_the_held_change_and_it_is_audited(
     assert approved.pending_changes == {}
     changed = AuditEvent.objects.filter(event_type="client_changed", client_id=approved.client_id)
     assert changed.filter(actor_label=f"operator:{operator.get_username()}").exists()
+    # One event for the approval, saying so (issue 12, item 3).
+    by_operator = changed.get(actor_label=f"operator:{operator.get_username()}")
+    assert by_operator.detail["review"] == "approved"
+    assert by_operator.detail["changes"]["name"] == ["Dana's app", "Totally Google"]
 
 
 def test_an_operator_rejects_the_held_change(dev_client, approved, operator):
