@@ -381,3 +381,18 @@ class InitialAccessToken(models.Model):
             and (self.expires_at is None or self.expires_at > now)
             and self.registrations < self.max_registrations
         )
+
+
+# Defined in its own module (this one is long enough); imported here so Django finds it.
+from server.key_models import SigningKey  # noqa: E402
+
+__all__ = [
+    "MAX_CLIENT_ID_LENGTH",
+    "AuthorizationCode",
+    "Client",
+    "ClientSecret",
+    "Consent",
+    "InitialAccessToken",
+    "SigningKey",
+    "Token",
+]
