@@ -5,12 +5,20 @@ bound to our models in `server.bindings.oidc`; key writes go through `server.ser
 """
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from server import selectors, services
+from server.bindings import oidc
+from server.claims import STANDARD_CLAIM_NAMES
 from server.conf import server_settings
-from server.oauth2 import keys
-from server.views import database_outage_guard
+from server.oauth2 import discovery, keys
+from server.views import (
+    authorization_server_metadata,
+    database_outage_guard,
+    metadata_response,
+    protocol_endpoint,
+)
 
 
 @require_GET
@@ -27,3 +35,24 @@ def jwks(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = f"public, max-age={server_settings.OAUTH2_JWKS_MAX_AGE}"
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@protocol_endpoint
+def userinfo(request: HttpRequest) -> HttpResponse:
+    """OpenID Connect UserInfo: the signed-in user's claims for a token carrying `openid`."""
+    return oidc.userinfo(request)
+
+
+@require_GET
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    """OpenID Connect Discovery: the RFC 8414 document plus OpenID's fields."""
+    base = authorization_server_metadata(request)
+    issuer = base["issuer"]
+    document = discovery.openid_configuration(
+        base,
+        jwks_uri=issuer + reverse("oauth-jwks"),
+        userinfo_endpoint=issuer + reverse("oauth-userinfo"),
+        claims_supported=STANDARD_CLAIM_NAMES,
+    )
+    return metadata_response(document)
