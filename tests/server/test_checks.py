@@ -148,7 +148,7 @@ def test_a_per_process_rate_limit_cache_in_production_is_a_deploy_warning(deploy
 def test_a_credential_key_derived_from_the_secret_key_is_a_deploy_warning(deployed):
     deployed.OAUTH2_CREDENTIAL_KEY = ""
     # Both the digests' key and the signing keys' encryption key then come from SECRET_KEY.
-    warning, encryption = deploy_messages()
+    warning, encryption = sorted(deploy_messages(), key=lambda message: message.id)
     assert warning.id == "server.W003" and "SECRET_KEY" in warning.msg
     assert "OAUTH2_CREDENTIAL_KEY" in warning.hint
     assert encryption.id == "server.W004" and "OAUTH2_KEY_ENCRYPTION_KEY" in encryption.hint
