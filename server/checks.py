@@ -151,6 +151,39 @@ def check_credential_key(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_key_encryption_key(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W004 (deploy): the signing keys' private halves are encrypted under a key derived
+    from SECRET_KEY, so rotating SECRET_KEY would leave the server unable to read them."""
+    if settings.DEBUG or server_settings.OAUTH2_KEY_ENCRYPTION_KEY or server_settings.OAUTH2_CREDENTIAL_KEY:
+        return []
+    return [
+        Warning(
+            "Neither OAUTH2_KEY_ENCRYPTION_KEY nor OAUTH2_CREDENTIAL_KEY is set: the signing keys "
+            "are encrypted under a key derived from SECRET_KEY.",
+            hint="Set OAUTH2_KEY_ENCRYPTION_KEY to its own long random value before the first key "
+            "is made (changing it later makes the stored keys unreadable: rotate them).",
+            id="server.W004",
+        )
+    ]
+
+
+def check_jwks_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E006: a relying party may cache the JWKS for OAUTH2_JWKS_MAX_AGE seconds; a next
+    key published for less than that could sign tokens a cached JWKS cannot verify."""
+    max_age = server_settings.OAUTH2_JWKS_MAX_AGE
+    lead = server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME
+    if isinstance(max_age, int) and isinstance(lead, int) and 0 <= max_age < lead:
+        return []
+    return [
+        Error(
+            f"OAUTH2_JWKS_MAX_AGE ({max_age!r}) must be a whole number of seconds shorter than "
+            f"OAUTH2_SIGNING_KEY_LEAD_TIME ({lead!r}).",
+            hint="A relying party caching the JWKS must see a next key before it signs anything.",
+            id="server.E006",
+        )
+    ]
+
+
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
@@ -159,4 +192,6 @@ CHECKS = (
     (check_https_required, (Tags.security,), True),
     (check_shared_rate_limit_cache, (Tags.security, Tags.caches), True),
     (check_credential_key, (Tags.security,), True),
+    (check_key_encryption_key, (Tags.security,), True),
+    (check_jwks_max_age, (Tags.security,), False),
 )

@@ -63,6 +63,7 @@ DEFAULT_RATE_LIMITS = {
 }
 
 DEFAULT_SCOPES_TEXT = {
+    "openid": "Sign you in to the app with your account (it learns an identifier for you)",
     "profile": "See your user name and basic profile",
     "email": "See your email address",
     "read": "Read your data",
@@ -89,6 +90,29 @@ SETTINGS: dict[str, Setting] = {
         "Key of the HMAC digests of secrets and tokens. Empty: derived from `SECRET_KEY`, so rotating "
         "that invalidates every credential (check `server.W003` with `--deploy`).",
         shown="derived from `SECRET_KEY`",
+    ),
+    "OAUTH2_KEY_ENCRYPTION_KEY": Setting(
+        "",
+        "Key that encrypts the signing keys' private halves at rest (AES-GCM). Empty: derived from "
+        "`OAUTH2_CREDENTIAL_KEY`, else `SECRET_KEY`; changing it makes the stored keys unreadable "
+        "(check `server.W004` with `--deploy`).",
+        shown="derived from `OAUTH2_CREDENTIAL_KEY`",
+    ),
+    "OAUTH2_ID_TOKEN_LIFETIME": Setting(3600, "Seconds an ID token is valid (its `exp`)."),
+    "OAUTH2_SIGNING_KEY_LEAD_TIME": Setting(
+        2 * 24 * 3600,
+        "Seconds a *next* signing key is published before `rotate_signing_keys` activates it "
+        "(relying parties' cached JWKS must already hold it).",
+    ),
+    "OAUTH2_JWKS_MAX_AGE": Setting(
+        3600,
+        "`Cache-Control: max-age` of the JWKS; must be shorter than `OAUTH2_SIGNING_KEY_LEAD_TIME` "
+        "(check `server.E006`).",
+    ),
+    "OAUTH2_OIDC_CLAIMS": Setting(
+        "server.claims.standard_claims",
+        "Dotted path of `callable(user, scopes, client) -> dict`: the claims of the ID token and "
+        "UserInfo for the granted scopes (`sub` is set by the server). docs/oidc.md has an example.",
     ),
     "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
     "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),

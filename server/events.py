@@ -89,6 +89,18 @@ expired_tokens_cleared        services.tokens (cleartokens)
 request_throttled             server.ratelimit (at once: a throttle writes nothing)
     payload: request, scope, limit, client_id, ip, retry_after
     listeners: audit
+signing_key_created           services.signing_keys
+    payload: key (state next)
+    listeners: audit
+signing_key_activated         services.signing_keys (rotation, first need)
+    payload: key, retired (the key it replaced, or None)
+    listeners: audit
+signing_key_retired           services.signing_keys
+    payload: key
+    listeners: audit
+signing_key_revoked           services.signing_keys
+    payload: key, previous_state, reason
+    listeners: audit
 
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
@@ -121,6 +133,10 @@ from server.signals import (
     initial_access_token_revoked,
     registration_access_token_issued,
     request_throttled,
+    signing_key_activated,
+    signing_key_created,
+    signing_key_retired,
+    signing_key_revoked,
     tokens_revoked,
     user_access_revoked,
 )
@@ -153,6 +169,10 @@ CATALOGUE = {
     "registration_access_token_issued": registration_access_token_issued,
     "expired_tokens_cleared": expired_tokens_cleared,
     "request_throttled": request_throttled,
+    "signing_key_created": signing_key_created,
+    "signing_key_activated": signing_key_activated,
+    "signing_key_retired": signing_key_retired,
+    "signing_key_revoked": signing_key_revoked,
 }
 
 # Events the audit log deliberately does not record, and why. Empty: every event is audited.

@@ -69,6 +69,10 @@ class Client(models.Model):
     require_consent = models.BooleanField(default=False)
     # May introspect tokens issued to other clients (a resource server's client).
     can_introspect_any_token = models.BooleanField(default=False)
+    # OpenID Connect Registration §2: how this client's ID tokens are signed (never "none").
+    id_token_signed_response_alg = models.CharField(
+        max_length=8, choices=[(a, a) for a in policies.ID_TOKEN_SIGNING_ALGORITHMS], default="RS256"
+    )
     registration_access_token_digest = models.CharField(max_length=64, blank=True, default="")
     # A developer's changes to an approved app that wait for an operator (services.REVIEWED_FIELDS):
     # {field: stored value}; the app keeps its approved settings until they are approved.
@@ -189,6 +193,8 @@ class AuthorizationCode(models.Model):
     code_challenge = models.CharField(max_length=128, blank=True, default="")
     code_challenge_method = models.CharField(max_length=10, blank=True, default="")
     nonce = models.CharField(max_length=255, blank=True, default="")
+    # When the user signed in (OpenID Connect's auth_time); null when the session did not say.
+    auth_time = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -210,8 +216,8 @@ class AuthorizationCode(models.Model):
     def get_nonce(self) -> str:
         return self.nonce
 
-    def get_auth_time(self) -> int:
-        return int(self.created_at.timestamp())
+    def get_auth_time(self) -> int | None:
+        return int(self.auth_time.timestamp()) if self.auth_time else None
 
     def get_acr(self):
         return None
@@ -381,3 +387,7 @@ class InitialAccessToken(models.Model):
             and (self.expires_at is None or self.expires_at > now)
             and self.registrations < self.max_registrations
         )
+
+
+# Its own module (this one is long enough); imported here so that Django finds it.
+from server.key_models import SigningKey  # noqa: E402, F401

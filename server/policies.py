@@ -16,6 +16,7 @@ from django.core.validators import URLValidator
 
 from server.conf import server_settings
 from server.oauth2.bodies import has_control_characters
+from server.oauth2.keys import SIGNING_ALGORITHMS
 
 # Client.Type's values (the model takes them from here: server.models imports this module).
 CONFIDENTIAL_CLIENT = "confidential"
@@ -24,6 +25,8 @@ SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credenti
 SUPPORTED_RESPONSE_TYPES = ("code",)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
+# How a client's ID tokens may be signed (OpenID Connect Registration §2); never "none".
+ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
 MAX_REDIRECT_URI_LENGTH = 2000
 MAX_CLIENT_NAME_LENGTH = 100
@@ -305,6 +308,19 @@ class ClientSettings:
     name: str | None = None
     client_uri: str = ""
     logo_uri: str = ""
+    id_token_signed_response_alg: str = "RS256"
+
+
+def validate_id_token_signing_alg(alg: str | None) -> str:
+    """RS256 (the default, which every relying party supports) or ES256; never `none`."""
+    alg = alg or "RS256"
+    if alg not in ID_TOKEN_SIGNING_ALGORITHMS:
+        raise PolicyError(
+            f"Unsupported id_token_signed_response_alg {alg!r}: use "
+            f"{' or '.join(ID_TOKEN_SIGNING_ALGORITHMS)} (unsigned ID tokens are never issued).",
+            field="id_token_signed_response_alg",
+        )
+    return alg
 
 
 def validate_client_settings(
@@ -317,6 +333,7 @@ def validate_client_settings(
     name: str | None = None,
     client_uri: str = "",
     logo_uri: str = "",
+    id_token_signed_response_alg: str | None = None,
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
@@ -353,5 +370,12 @@ def validate_client_settings(
             field="token_endpoint_auth_method",
         )
     return ClientSettings(
-        "\n".join(uris), " ".join(grants), " ".join(scopes), method, name, client_uri, logo_uri
+        "\n".join(uris),
+        " ".join(grants),
+        " ".join(scopes),
+        method,
+        name,
+        client_uri,
+        logo_uri,
+        id_token_signed_response_alg=validate_id_token_signing_alg(id_token_signed_response_alg),
     )

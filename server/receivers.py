@@ -1,4 +1,4 @@
-"""The server's reactions to changes of models it does not own: the user model.
+"""The server's reactions to changes of models it does not own: the user model, and sign-ins.
 
 A user who is deactivated (`is_active` True -> False) or deleted loses every OAuth grant at
 once, through `services.revoke_user_access`, whichever door made the change: the admin, a
@@ -8,11 +8,13 @@ signal; for that path the protocol checks refuse an inactive user's tokens thems
 """
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from server import services
 from server.actors import Actor, current_actor
+from server.oauth2 import id_tokens
 
 _DEACTIVATING = "_oauth_deactivating"
 
@@ -50,3 +52,12 @@ def revoke_on_deletion(sender, instance, **kwargs) -> None:
     services.revoke_user_access(
         instance, actor=current_actor(Actor.system("user-deleted")), reason="user deleted"
     )
+
+
+@receiver(user_logged_in, dispatch_uid="server.oidc_auth_time")
+def remember_sign_in_time(sender, request=None, user=None, **kwargs) -> None:
+    """Keep the sign-in time in the session: an ID token's `auth_time`, and what `max_age` and
+    `prompt=login` are judged against."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        id_tokens.record_sign_in(session)

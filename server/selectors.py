@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connections
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from server.models import Client, ClientSecret, Token
+from server.conf import server_settings
+from server.models import Client, ClientSecret, SigningKey, Token
 
 
 def _now(now: datetime | None) -> datetime:
@@ -306,3 +307,15 @@ def client_token_stats(client_pks: Iterable[int], now: datetime | None = None) -
 def client_secrets(client: Client) -> list[ClientSecret]:
     """A client's secrets, newest first (digests are never read into the console)."""
     return list(client.secrets.defer("digest").order_by("-created_at", "-pk"))
+
+
+def published_signing_keys(now: datetime | None = None) -> QuerySet[SigningKey]:
+    """The keys the JWKS publishes: next, active, and retired ones whose tokens may still be
+    valid (retired less than OAUTH2_ID_TOKEN_LIFETIME ago, plus a minute for clock skew).
+    Revoked keys never."""
+    window = timedelta(seconds=server_settings.OAUTH2_ID_TOKEN_LIFETIME + 60)
+    state = SigningKey.State
+    recent_retired = Q(state=state.RETIRED, retired_at__gt=_now(now) - window)
+    return SigningKey.objects.filter(Q(state__in=[state.NEXT, state.ACTIVE]) | recent_retired).order_by(
+        "alg", "-created_at"
+    )

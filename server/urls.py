@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from server import views
+from server import oidc_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +11,9 @@ urlpatterns = [
     path("oauth/token", views.token, name="oauth-token"),
     path("oauth/revoke", views.revoke, name="oauth-revoke"),
     path("oauth/introspect", views.introspect, name="oauth-introspect"),
+    path("oauth/jwks", oidc_views.jwks, name="oauth-jwks"),
+    path("oauth/userinfo", oidc_views.userinfo, name="oauth-userinfo"),
+    path(".well-known/openid-configuration", oidc_views.openid_configuration, name="oidc-configuration"),
     path(".well-known/oauth-authorization-server", views.server_metadata, name="oauth-metadata"),
     path("api/me", views.api_me, name="api-me"),
     path("accounts/login/", views.SignInView.as_view(), name="login"),

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from server import policies, services
+from server import policies, services, sign_in_checks
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
@@ -209,7 +209,16 @@ def _authorize(request: HttpRequest) -> HttpResponse:
     if end_user is None:
         if "none" in prompt:
             return _authorization_error(request, _redirectable(grant, "login_required"))
-        return redirect_to_login(request.get_full_path())
+        return sign_in_checks.sign_in_again(request)
+    if request.method == "GET":
+        try:
+            stale = sign_in_checks.sign_in_needed(request, grant, end_user)
+        except OAuth2Error as error:
+            return _authorization_error(request, error)
+        if stale:
+            if "none" in prompt:
+                return _authorization_error(request, _redirectable(grant, "login_required"))
+            return sign_in_checks.sign_in_again(request)
 
     if request.method == "POST":
         if request.POST.get("confirm"):
@@ -270,6 +279,19 @@ def introspect(request: HttpRequest) -> HttpResponse:
 @require_GET
 def server_metadata(request: HttpRequest) -> JsonResponse:
     """RFC 8414 authorization server metadata."""
+    return metadata_response(authorization_server_metadata(request))
+
+
+def metadata_response(metadata: dict) -> JsonResponse:
+    """A metadata document: public, cacheable for an hour, readable from any origin."""
+    response = JsonResponse(metadata)
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def authorization_server_metadata(request: HttpRequest) -> dict:
+    """The RFC 8414 document (OpenID's discovery document is built on it)."""
     issuer = issuer_for(request)
 
     def url(name: str) -> str:
@@ -282,6 +304,7 @@ def server_metadata(request: HttpRequest) -> JsonResponse:
         "token_endpoint": url("oauth-token"),
         "revocation_endpoint": url("oauth-revoke"),
         "introspection_endpoint": url("oauth-introspect"),
+        "jwks_uri": url("oauth-jwks"),
         "scopes_supported": list(policies.configured_scopes()),
         "response_types_supported": list(policies.SUPPORTED_RESPONSE_TYPES),
         "response_modes_supported": ["query"],
@@ -297,10 +320,7 @@ def server_metadata(request: HttpRequest) -> JsonResponse:
         metadata["registration_endpoint"] = url("oauth-register")
     except Exception:
         logger.debug("no registration endpoint configured")
-    response = JsonResponse(metadata)
-    response["Cache-Control"] = "public, max-age=3600"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return metadata
 
 
 @protocol_endpoint
@@ -347,6 +367,14 @@ def requesting_app_name(next_url: str) -> str | None:
 
 class SignInView(LoginView):
     """Django's sign-in page, naming the app that sent the person here from /oauth/authorize."""
+
+    def get_initial(self):
+        # OpenID Connect's login_hint: the account the app expects, typed in for the person.
+        initial = super().get_initial()
+        hint = sign_in_checks.login_hint_from(self.get_redirect_url())
+        if hint:
+            initial["username"] = hint
+        return initial
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

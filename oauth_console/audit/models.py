@@ -49,6 +49,10 @@ class EventType(models.TextChoices):
     AUDIT_LOG_SEALED = "audit_log_sealed", "Audit log sealed"
     AUDIT_LOG_VERIFIED = "audit_log_verified", "Audit log verified"
     REQUEST_THROTTLED = "request_throttled", "Request throttled"
+    SIGNING_KEY_CREATED = "signing_key_created", "Signing key created"
+    SIGNING_KEY_ACTIVATED = "signing_key_activated", "Signing key activated"
+    SIGNING_KEY_RETIRED = "signing_key_retired", "Signing key retired"
+    SIGNING_KEY_REVOKED = "signing_key_revoked", "Signing key revoked"
 
 
 class Outcome(models.TextChoices):

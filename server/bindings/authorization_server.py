@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from server import credentials, policies, services
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from server.bindings.oidc import OpenIDCode, OpenIDRefresh
 from server.conf import server_settings
 from server.hotpath import sql
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
@@ -84,8 +85,8 @@ def _build_server() -> AuthorizationServer:
         access_token_generator=lambda **_: credentials.generate("access_token"),
         refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
     )
-    server.register_grant(AuthorizationCodeGrant)
-    server.register_grant(RefreshTokenGrant)
+    server.register_grant(AuthorizationCodeGrant, [OpenIDCode()])
+    server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(TokenIntrospection)

@@ -5,7 +5,7 @@ from server import services
 from server.bindings.lookups import digest_or_none, only_row
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
-from server.oauth2 import grants
+from server.oauth2 import grants, id_tokens
 from server.oauth2.errors import InvalidRequestError
 
 
@@ -35,6 +35,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge") or "",
             code_challenge_method=data.get("code_challenge_method") or "",
             nonce=data.get("nonce") or "",
+            auth_time=id_tokens.auth_time_of(getattr(request.django_request, "session", None)),
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

@@ -1,7 +1,7 @@
 """The spec's Django integration API for an OAuth 2.0 authorization server, on authlib's core.
 
 The one adapter over authlib: everything that speaks a protocol lives here (authorize, token,
-revoke, introspect, register), and so do the request parsing (forms and JSON), the Basic
+revoke, introspect, register, OpenID Connect), and so do the request parsing (forms and JSON), the Basic
 credential reader, the error answers and the no-store JSON response. Model-agnostic: nothing
 here imports the project's models or anything else of `server`, so the package could be lifted
 out as a library (`make lint` checks it with import-linter). See the spec
@@ -10,13 +10,15 @@ out as a library (`make lint` checks it with import-linter). See the spec
 Modules, one concept each: `protocol_server` (parse, authenticate clients, answer) and
 `authorization_server` (grants) on it; `endpoints` (RFC 7009, 7662) and `registration`
 (RFC 7591, 7592); `grants`, `pkce`; `requests` and `bodies` (reading requests); `client_auth`;
-`errors`; `resource_protector`, `middleware`; `mixins`; `signals`.
+`errors`; `resource_protector`, `middleware`; `mixins`; `signals`; OpenID Connect: `id_tokens`
+(the ID-token extensions of the code and refresh grants), `userinfo`, `discovery`, `keys` (JWKs).
 """
 
 from .authorization_server import AuthorizationServer
 from .client_auth import claimed_client_id, read_basic_credentials
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .errors import OAuth2Error, clean_error_text, json_error_response, no_store
+from .id_tokens import OpenIDCode, OpenIDRefresh
 from .middleware import OAuthMiddleware
 from .mixins import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from .protocol_server import ProtocolServer
@@ -35,6 +37,7 @@ from .signals import (
     token_request_refused,
     token_revoked,
 )
+from .userinfo import UserInfoEndpoint
 
 __all__ = [
     "AuthorizationCodeMixin",
@@ -48,10 +51,13 @@ __all__ = [
     "IntrospectionEndpoint",
     "OAuth2Error",
     "OAuthMiddleware",
+    "OpenIDCode",
+    "OpenIDRefresh",
     "ProtocolServer",
     "ResourceProtector",
     "RevocationEndpoint",
     "TokenMixin",
+    "UserInfoEndpoint",
     "authorization_code_replayed",
     "claimed_client_id",
     "clean_error_text",

@@ -147,6 +147,10 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
             if not client.check_redirect_uri(redirect_uri):
                 raise InvalidRequestError("The redirect_uri is not registered for this client.")
             return redirect_uri
+        if "openid" in (scope_to_list(request.payload.scope) or []):
+            # OIDC Core §3.1.2.1: REQUIRED, even when the client registered only one. Shown to
+            # the person, never redirected: no URI was named to send it to.
+            raise InvalidRequestError("An OpenID Connect request must name its redirect_uri.")
         redirect_uri = client.get_default_redirect_uri()
         if not redirect_uri:
             raise InvalidRequestError("Missing 'redirect_uri' in request.", state=request.payload.state)

@@ -51,6 +51,10 @@ DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
     "nonce": 255,
     "code_challenge": 128,  # RFC 7636 §4.2
     "code_challenge_method": 16,
+    # OpenID Connect (never stored, but echoed into a sign-in form or verified).
+    "login_hint": 255,
+    "id_token_hint": 8192,
+    "max_age": 10,
 }
 # Checked while parsing the authorization request: they say which client asks and where its
 # errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).

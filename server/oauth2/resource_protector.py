@@ -32,7 +32,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.module_loading import import_string
 
 from . import signals
-from .bodies import read_query
+from .bodies import read_form, read_query
 from .errors import NO_STORE_HEADERS, OAuth2Error, challenge_header, json_response, prepare_error
 
 __all__ = ["BearerTokenValidator", "ResourceProtector"]
@@ -201,8 +201,14 @@ class ResourceProtector(_ResourceProtector):
                 raise
             return None
 
-    def validate_request(self, request: HttpRequest, scopes: Any = None, **_kwargs: Any) -> Any:
-        """Validate the request's bearer token against `scopes`; return the token or raise OAuth2Error."""
+    def validate_request(
+        self, request: HttpRequest, scopes: Any = None, *, form_body: bool = False, **_kwargs: Any
+    ) -> Any:
+        """Validate the request's bearer token against `scopes`; return the token or raise OAuth2Error.
+
+        `form_body`: also accept the token as the `access_token` field of a POSTed form (RFC 6750
+        §2.2; OpenID Connect's UserInfo allows it). Never in the URL, never two at once.
+        """
         required = as_scope_list(scopes)
         cache: dict[int, _Accepted] = request.__dict__.setdefault(_CACHE_ATTR, {})
         accepted = cache.get(id(self))
@@ -211,7 +217,7 @@ class ResourceProtector(_ResourceProtector):
             if "access_token" in query:
                 # RFC 6750 §2.3 / RFC 9700 §4.3.2: tokens in URLs leak through logs and referrers.
                 raise InvalidRequestError("Send the access token in the Authorization header, not the URL.")
-            validator, token_string = self.parse_request_authorization(request)
+            validator, token_string = self._bearer_credentials(request, form_body)
             token_string = token_string.strip()
             if len(token_string) > MAX_TOKEN_LENGTH or not _B64TOKEN.fullmatch(token_string):
                 raise InvalidTokenError("The access token is malformed.", realm=validator.realm)
@@ -231,6 +237,19 @@ class ResourceProtector(_ResourceProtector):
             # send_robust: see signals.py (a failing receiver is logged; the request goes on).
             signals.token_authenticated.send_robust(sender=type(self), token=accepted.token, request=request)
         return accepted.token
+
+    def _bearer_credentials(self, request: HttpRequest, form_body: bool) -> tuple[Any, str]:
+        in_body = None
+        if form_body and request.method == "POST":
+            values = read_form(request, required=False).get("access_token")
+            if values is not None:
+                if len(values) != 1 or "HTTP_AUTHORIZATION" in request.META:
+                    # RFC 6750 §2: one method, one token per request.
+                    raise InvalidRequestError("Send exactly one access token, in one place.")
+                in_body = values[0]
+        if in_body is None:
+            return self.parse_request_authorization(request)
+        return self.get_token_validator("bearer"), in_body
 
     # --- errors --------------------------------------------------------------------------------
 

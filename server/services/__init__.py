@@ -11,7 +11,8 @@ says what happened. Validation failures raise `policies.PolicyError` before anyt
 - `tokens`: store issued tokens, rotate refresh tokens, revoke (one, a family, a set), clean up;
 - `codes_and_consent`: authorization codes, and the consent a user gave a client;
 - `registration`: initial access tokens and dynamic client registration (RFC 7591/7592);
-- `users`: a user's grants when they go, developer sign-up.
+- `users`: a user's grants when they go, developer sign-up;
+- `signing_keys`: the OpenID Provider's signing keys (create, activate, retire, revoke, rotate).
 
 The locking rules that order issuance against revocation are in `server.hotpath.locks`.
 """
@@ -43,6 +44,16 @@ from server.services.registration import (
     revoke_initial_access_tokens,
 )
 from server.services.secrets import GRACE_PERIODS, expire_client_secret, rotate_client_secret
+from server.services.signing_keys import (
+    SigningKeyError,
+    activate_signing_key,
+    create_signing_key,
+    private_key_of,
+    retire_signing_key,
+    revoke_signing_key,
+    rotate_signing_keys,
+    signing_key_for,
+)
 from server.services.tokens import (
     clear_expired_tokens,
     revoke_refresh_token_family,
@@ -60,22 +71,28 @@ __all__ = [
     "CLIENT_FIELDS_EDITABLE",
     "GRACE_PERIODS",
     "REVIEWED_FIELDS",
+    "SigningKeyError",
+    "activate_signing_key",
     "approve_client_changes",
     "clear_expired_tokens",
     "create_client",
     "create_initial_access_token",
+    "create_signing_key",
     "delete_client",
     "expire_client_secret",
     "expire_unredeemed_codes",
     "issue_registration_access_token",
+    "private_key_of",
     "propose_client_changes",
     "record_consent",
     "redeem_authorization_code",
     "register_dynamic_client",
     "reject_client_changes",
+    "retire_signing_key",
     "revoke_consent",
     "revoke_initial_access_tokens",
     "revoke_refresh_token_family",
+    "revoke_signing_key",
     "revoke_single_token",
     "revoke_token_family",
     "revoke_tokens",
@@ -83,8 +100,10 @@ __all__ = [
     "revoke_user_access",
     "rotate_client_secret",
     "rotate_refresh_token",
+    "rotate_signing_keys",
     "set_client_status",
     "sign_up_developer",
+    "signing_key_for",
     "store_authorization_code",
     "store_token",
     "touch_token",

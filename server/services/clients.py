@@ -28,6 +28,7 @@ CLIENT_FIELDS_EDITABLE = (
     "require_consent",
     "can_introspect_any_token",
     "token_endpoint_auth_method",
+    "id_token_signed_response_alg",
 )
 
 
@@ -50,6 +51,7 @@ def create_client(
     require_consent: bool = False,
     can_introspect_any_token: bool = False,
     client_id: str | None = None,
+    id_token_signed_response_alg: str | None = None,
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients).
 
@@ -65,6 +67,7 @@ def create_client(
         name=name or "",
         client_uri=client_uri,
         logo_uri=logo_uri,
+        id_token_signed_response_alg=id_token_signed_response_alg,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -139,6 +142,9 @@ def changed_settings(client: Client, changes: dict) -> dict[str, list]:
         name=changes.get("name", client.name) or "",
         client_uri=changes.get("client_uri", client.client_uri) or "",
         logo_uri=changes.get("logo_uri", client.logo_uri) or "",
+        id_token_signed_response_alg=changes.get(
+            "id_token_signed_response_alg", client.id_token_signed_response_alg
+        ),
     )
     changes.update(asdict(valid))
     return {

@@ -1,6 +1,6 @@
 """Authorization codes (store, redeem, expire) and the consent a user gave a client."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -25,8 +25,10 @@ def store_authorization_code(
     code_challenge: str = "",
     code_challenge_method: str = "",
     nonce: str = "",
+    auth_time: int | None = None,
 ) -> AuthorizationCode:
-    """Store a newly issued authorization code (only its digest)."""
+    """Store a newly issued authorization code (only its digest). `auth_time`: when the user
+    signed in (seconds since the epoch), for the ID token; None when unknown."""
     now = timezone.now()
     return AuthorizationCode.objects.create(
         code_digest=credentials.digest(code),
@@ -37,6 +39,7 @@ def store_authorization_code(
         code_challenge=code_challenge or "",
         code_challenge_method=code_challenge_method or "",
         nonce=nonce or "",
+        auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else None,
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )

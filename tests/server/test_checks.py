@@ -147,9 +147,17 @@ def test_a_per_process_rate_limit_cache_in_production_is_a_deploy_warning(deploy
 
 def test_a_credential_key_derived_from_the_secret_key_is_a_deploy_warning(deployed):
     deployed.OAUTH2_CREDENTIAL_KEY = ""
-    [warning] = deploy_messages()
+    # Both the digests' key and the signing keys' encryption key then come from SECRET_KEY.
+    warning, encryption = sorted(deploy_messages(), key=lambda message: message.id)
     assert warning.id == "server.W003" and "SECRET_KEY" in warning.msg
     assert "OAUTH2_CREDENTIAL_KEY" in warning.hint
+    assert encryption.id == "server.W004" and "OAUTH2_KEY_ENCRYPTION_KEY" in encryption.hint
+
+
+def test_a_key_encryption_key_of_its_own_silences_the_signing_key_warning(deployed):
+    deployed.OAUTH2_CREDENTIAL_KEY = ""
+    deployed.OAUTH2_KEY_ENCRYPTION_KEY = "k" * 64
+    assert [m.id for m in deploy_messages()] == ["server.W003"]
 
 
 def test_development_gets_no_deploy_warnings(deployed):
@@ -162,13 +170,19 @@ def test_development_gets_no_deploy_warnings(deployed):
 
 def test_unset_settings_are_checked_at_their_defaults(production):
     """With none of the OAUTH2_* settings, the checks see server/conf.py's defaults: HTTPS
-    required (DEBUG off), so only the issuer, the credential key and the cache remain."""
+    required (DEBUG off), so only the issuer, the credential key (and so the signing keys'
+    encryption key) and the cache remain."""
     from server.conf import SETTINGS
 
     for name in SETTINGS:
         if hasattr(production, name):
             delattr(production, name)
-    assert sorted(m.id for m in deploy_messages()) == ["server.E001", "server.W002", "server.W003"]
+    assert sorted(m.id for m in deploy_messages()) == [
+        "server.E001",
+        "server.W002",
+        "server.W003",
+        "server.W004",
+    ]
 
 
 def test_manage_check_deploy_names_each_production_warning():

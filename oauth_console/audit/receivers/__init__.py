@@ -6,6 +6,6 @@ turns one signal into at most one event and never raises (`common.guarded`). Imp
 package connects them all (AuditConfig.ready).
 """
 
-from oauth_console.audit.receivers import protocol, services, sign_ins
+from oauth_console.audit.receivers import keys, protocol, services, sign_ins
 
-__all__ = ["protocol", "services", "sign_ins"]
+__all__ = ["keys", "protocol", "services", "sign_ins"]

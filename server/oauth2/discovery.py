@@ -1,0 +1,45 @@
+"""OpenID Connect Discovery 1.0 (`/.well-known/openid-configuration`) on authlib's metadata model.
+
+The document is the RFC 8414 authorization server metadata plus OpenID's fields, so the two
+documents agree on everything they share (issuer, endpoints, scopes, methods) by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from authlib.oidc.discovery import OpenIDProviderMetadata
+
+from .keys import SIGNING_ALGORITHMS
+
+__all__ = ["openid_configuration"]
+
+
+def openid_configuration(
+    oauth_metadata: dict,
+    *,
+    jwks_uri: str,
+    userinfo_endpoint: str,
+    claims_supported: Iterable[str],
+    id_token_signing_alg_values_supported: Iterable[str] = SIGNING_ALGORITHMS,
+) -> dict:
+    """The OpenID Provider metadata built on `oauth_metadata` (RFC 8414's document, which should
+    already name `jwks_uri`); validated by authlib (ValueError when a required field is wrong)."""
+    metadata = {
+        **oauth_metadata,
+        "jwks_uri": jwks_uri,
+        "userinfo_endpoint": userinfo_endpoint,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(id_token_signing_alg_values_supported),
+        "claims_supported": sorted(
+            {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", *claims_supported}
+        ),
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+    }
+    OpenIDProviderMetadata(metadata).validate()
+    return metadata

@@ -1,0 +1,88 @@
+"""When an OpenID Connect authorization request needs a fresh sign-in, even from a signed-in user.
+
+`prompt=login` (always), `max_age` (the sign-in is older than that, or its time is unknown),
+`id_token_hint` naming another user than the one signed in. The sign-in page is then shown
+again, and the request goes on after it without those parameters (they were satisfied by the
+sign-in that just happened; keeping them would ask again forever). `login_hint` prefills the
+sign-in form (`SignInView`).
+"""
+
+import time
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from server.bindings import authorization_server
+from server.bindings.oidc import published_jwks
+from server.claims import subject_for
+from server.oauth2 import OAuth2Error, id_tokens
+
+MAX_LOGIN_HINT_LENGTH = 255
+# What a fresh sign-in satisfies: dropped from the request that continues after it.
+SATISFIED_BY_SIGN_IN = ("max_age", "id_token_hint")
+
+
+def sign_in_needed(request: HttpRequest, grant, end_user) -> str | None:
+    """Why `end_user` must sign in again for this request ("login", "max_age", "id_token_hint"),
+    or None. Raises OAuth2Error (redirectable to the client) for an id_token_hint we did not
+    issue."""
+    payload = grant.request.payload
+    if not id_tokens.is_openid_request(grant.request.scope):
+        return None
+    data = payload.data
+    if "login" in (data.get("prompt") or "").split():
+        return "login"
+    max_age = data.get("max_age")
+    if max_age is not None:
+        auth_time = id_tokens.auth_time_of(request.session)
+        if auth_time is None or time.time() - auth_time > int(max_age):
+            return "max_age"
+    hint = data.get("id_token_hint")
+    if hint:
+        try:
+            claims = id_tokens.read_id_token_hint(
+                hint, published_jwks(), authorization_server.get_issuer(request)
+            )
+        except OAuth2Error as error:
+            error.redirect_uri = payload.redirect_uri or grant.client.get_default_redirect_uri()
+            error.state = payload.state
+            raise
+        if claims["sub"] != subject_for(end_user, grant.client):
+            return "id_token_hint"
+    return None
+
+
+def sign_in_again(request: HttpRequest) -> HttpResponse:
+    """The sign-in page, then this request again without what the sign-in satisfies."""
+    pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    if not any(
+        name in SATISFIED_BY_SIGN_IN or (name == "prompt" and "login" in value.split())
+        for name, value in pairs
+    ):
+        # Nothing to drop: the request exactly as it came.
+        return redirect_to_login(request.get_full_path())
+    kept = []
+    for name, value in pairs:
+        if name in SATISFIED_BY_SIGN_IN:
+            continue
+        if name == "prompt":
+            value = " ".join(p for p in value.split() if p != "login")
+            if not value:
+                continue
+        kept.append((name, value))
+    return redirect_to_login(request.path + "?" + urlencode(kept))
+
+
+def login_hint_from(next_url: str) -> str | None:
+    """The `login_hint` of an authorization request in `next_url` (a same-site path to the
+    authorization endpoint), to prefill the sign-in form; None when absent or unusable."""
+    parts = urlsplit(next_url or "")
+    if parts.scheme or parts.netloc or parts.path != reverse("oauth-authorize"):
+        return None
+    hints = [value for name, value in parse_qsl(parts.query) if name == "login_hint"]
+    if len(hints) != 1 or not hints[0] or len(hints[0]) > MAX_LOGIN_HINT_LENGTH:
+        return None
+    hint = hints[0].strip()
+    return hint if hint.isprintable() else None
