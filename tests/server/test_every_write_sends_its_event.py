@@ -292,9 +292,36 @@ def revoke_refresh_token_family(w):
     return lambda: services.revoke_refresh_token_family(token, actor=OPERATOR, reason="revoked by the client")
 
 
+@sends("signing_key_created")
+def create_signing_key(w):
+    return lambda: services.create_signing_key(alg="ES256", actor=OPERATOR)
+
+
+@sends("signing_key_activated")
+def activate_signing_key(w):
+    key = services.create_signing_key(alg="RS256", actor=OPERATOR)
+    return lambda: services.activate_signing_key(key, actor=OPERATOR)
+
+
+@sends("signing_key_retired")
+def retire_signing_key(w):
+    key = services.activate_signing_key(services.create_signing_key(actor=OPERATOR), actor=OPERATOR)
+    return lambda: services.retire_signing_key(key, actor=OPERATOR)
+
+
+@sends("signing_key_revoked", previous_state="next", reason="leaked")
+def revoke_signing_key(w):
+    key = services.create_signing_key(actor=OPERATOR)
+    return lambda: services.revoke_signing_key(key, actor=OPERATOR, reason="leaked")
+
+
 NO_EVENT: dict[str, str] = {
     "changed_settings": "a read: validates proposed settings and returns the difference, writes nothing",
     "touch_token": "bookkeeping of token_authenticated, written by that event's own listener (audit)",
+    "rotate_signing_keys": "composes create_ and activate_signing_key, one event per step it reports"
+    " (test_rotation_sends_one_event_per_step)",
+    "signing_key_for": "a read, except on first need, when it composes create_ and activate_signing_key",
+    "private_key_of": "a read: decrypts the key that signs",
 }
 
 
@@ -439,3 +466,14 @@ def test_approving_held_changes_that_changed_nothing_is_still_announced(
     ]
     w.client.refresh_from_db()
     assert w.client.pending_changes == {}
+
+
+def test_rotation_sends_one_event_per_step(django_capture_on_commit_callbacks):
+    """A composite write announces each of its facts once: the key it activates, the one it makes."""
+    with catching() as sent, django_capture_on_commit_callbacks(execute=True):
+        services.rotate_signing_keys(actor=OPERATOR, algs=["RS256"])
+    assert [kind for kind, _ in sent] == ["signing_key_created"]
+    with catching() as sent, django_capture_on_commit_callbacks(execute=True):
+        steps = services.rotate_signing_keys(actor=OPERATOR, algs=["RS256"], force=True)
+    assert [step.action for step in steps] == ["activated", "created"]
+    assert [kind for kind, _ in sent] == ["signing_key_activated", "signing_key_created"]
