@@ -126,7 +126,7 @@ SETTINGS: dict[str, Setting] = {
     "OAUTH2_SCOPES": Setting(
         DEFAULT_SCOPES_TEXT,
         "The scopes this server knows, name -> the text the consent page shows.",
-        shown="`profile`, `email`, `read`, `write`",
+        shown="`openid`, `profile`, `email`, `read`, `write`",
     ),
     "OAUTH2_DEFAULT_SCOPES": Setting(
         ("profile",),
