@@ -1,0 +1,166 @@
+"""The Redis round trips each protocol endpoint makes, pinned (docs/architecture.md, "Hot paths").
+
+As `test_query_counts.py` pins SQL statements, this pins what the process sends to Redis: every
+write to a Redis connection (redis-py's `send_packed_command`) is one round trip, and the
+commands in it are read back from the bytes sent. The cache is a real Redis, configured as
+production configures it (oauth_console/settings.py), at TEST_REDIS_URL (default db 15 on
+127.0.0.1:6379, which CI starts), under a key prefix of the test's own.
+
+Every request is sent once first: a window's first request claims the marks that later ones only
+read (the address a client authenticated from, the audit log's once-per-interval marks), and
+the connection and the limiter's script are set up once per process, not per request.
+"""
+
+import os
+import uuid
+
+import pytest
+import redis
+from django.core.cache import caches
+from redis.connection import AbstractConnection
+
+from tests.server.helpers import basic_auth, form
+
+pytestmark = pytest.mark.django_db
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def commands_in(packed) -> list[str]:
+    """The command names in a packed RESP write (one or many arrays of bulk strings)."""
+    parts = [packed] if isinstance(packed, bytes | bytearray | memoryview | str) else list(packed)
+    data = b"".join(p.encode() if isinstance(p, str) else bytes(p) for p in parts)
+    names, at = [], 0
+    while at < len(data):
+        assert data[at : at + 1] == b"*", data[at : at + 20]
+        end = data.index(b"\r\n", at)
+        count, at = int(data[at + 1 : end]), end + 2
+        for index in range(count):
+            assert data[at : at + 1] == b"$", data[at : at + 20]
+            end = data.index(b"\r\n", at)
+            length, at = int(data[at + 1 : end]), end + 2
+            if index == 0:
+                names.append(data[at : at + length].decode().upper())
+            at += length + 2
+    return names
+
+
+class RoundTrips:
+    """Records each write to a Redis connection: one round trip, as the list of its commands."""
+
+    def __init__(self):
+        self.seen: list[list[str]] | None = None
+
+    def __call__(self, send):
+        self.seen = []
+        response = send()
+        seen, self.seen = self.seen, None
+        return response, seen
+
+
+@pytest.fixture
+def redis_cache(settings):
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.ConnectionError:
+        reason = f"needs a Redis at {REDIS_URL} (TEST_REDIS_URL)"
+        if os.environ.get("CI"):  # CI starts one (.ci/run): missing there is a failure, not a skip
+            pytest.fail(reason)
+        pytest.skip(reason)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-round-trips-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    caches["default"].get("warm-up")  # the connection (and its SELECT) is not a request's cost
+
+
+@pytest.fixture
+def round_trips(redis_cache, monkeypatch):
+    recorder = RoundTrips()
+    original = AbstractConnection.send_packed_command
+
+    def send_packed_command(connection, command, check_health=True):
+        if recorder.seen is not None:
+            recorder.seen.append(commands_in(command))
+        return original(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", send_packed_command)
+    return recorder
+
+
+@pytest.fixture
+def app(make_client):
+    return make_client("Round-trip app")
+
+
+def token_request(http, app_and_secret, ip="10.1.0.1"):
+    app, secret = app_and_secret
+    data = {"grant_type": "client_credentials", "scope": "profile"}
+    return form(http, "/oauth/token", data, HTTP_AUTHORIZATION=basic_auth(app.client_id, secret), REMOTE_ADDR=ip)
+
+
+def issue(http, app_and_secret) -> str:
+    response = token_request(http, app_and_secret)
+    assert response.status_code == 200, response.content[:300]
+    return response.json()["access_token"]
+
+
+def steady(round_trips, send, *, status=200):
+    """The round trips of `send()`'s second run (its first claims the window's marks)."""
+    assert send().status_code == status
+    response, seen = round_trips(send)
+    assert response.status_code == status, response.content[:300]
+    return seen
+
+
+ONE_SCRIPT = [["EVALSHA"]]
+
+
+def test_client_credentials_token_is_one_round_trip(client, app, round_trips):
+    # Lockout counters, trusted address, and the address and client counters: one script.
+    assert steady(round_trips, lambda: token_request(client, app)) == ONE_SCRIPT
+
+
+def test_introspection_is_one_round_trip(client, app, round_trips):
+    token = issue(client, app)
+    auth = basic_auth(app[0].client_id, app[1])
+    send = lambda: form(client, "/oauth/introspect", {"token": token}, HTTP_AUTHORIZATION=auth)  # noqa: E731
+    # The same script also reads the audit log's "client authenticated here" mark.
+    assert steady(round_trips, send) == ONE_SCRIPT
+
+
+def test_revocation_is_one_round_trip(client, app, round_trips):
+    tokens = iter([issue(client, app) for _ in range(2)])
+    auth = basic_auth(app[0].client_id, app[1])
+    send = lambda: form(client, "/oauth/revoke", {"token": next(tokens)}, HTTP_AUTHORIZATION=auth)  # noqa: E731
+    assert steady(round_trips, send) == ONE_SCRIPT
+
+
+def test_bearer_check_makes_no_round_trip_once_its_use_is_marked(client, app, round_trips):
+    token = issue(client, app)
+    send = lambda: client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")  # noqa: E731
+    # The first use claims the token's "used at a resource" mark for the interval (SET NX)...
+    response, first = round_trips(send)
+    assert response.status_code == 200
+    assert len(first) == 1, first
+    # ...and this worker remembers it: later uses in the interval make no Redis command at all.
+    for _ in range(3):
+        response, seen = round_trips(send)
+        assert response.status_code == 200
+        assert seen == []
+
+
+def test_a_failed_client_authentication_is_two_round_trips(client, app, round_trips):
+    wrong = (app[0], "ocs_wrong")
+    # The request's counters, then the two failure counters together.
+    assert steady(round_trips, lambda: token_request(client, wrong), status=401) == [["EVALSHA"], ["EVALSHA"]]
+
+
+def test_a_locked_client_is_refused_in_one_round_trip(client, app, round_trips, settings):
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "auth_failures_client_ip": "1/600"}
+    assert token_request(client, (app[0], "ocs_wrong")).status_code == 401
+    assert steady(round_trips, lambda: token_request(client, app), status=429) == ONE_SCRIPT
