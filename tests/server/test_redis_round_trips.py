@@ -183,3 +183,9 @@ def test_a_locked_client_is_refused_in_one_round_trip(client, app, round_trips, 
     settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "auth_failures_client_ip": "1/600"}
     assert token_request(client, (app[0], "ocs_wrong")).status_code == 401
     assert steady(round_trips, lambda: token_request(client, app), status=429) == ONE_SCRIPT
+
+
+def test_a_failed_sign_in_is_one_round_trip(client, end_user, round_trips):
+    # Its address's and account's counters, and whether the account signed in from here before.
+    send = lambda: client.post("/accounts/login/", {"username": "alice", "password": "wrong"})  # noqa: E731
+    assert steady(round_trips, send) == ONE_SCRIPT
