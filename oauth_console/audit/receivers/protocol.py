@@ -4,12 +4,11 @@ import functools
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.dispatch import receiver
 from django.utils import timezone
 
 from oauth_console.audit import recorder
-from oauth_console.audit.context import DeferredEvent, current_request
+from oauth_console.audit.context import DeferredEvent, context_for, current_request
 from oauth_console.audit.models import ActorKind, EventType, Outcome
 from oauth_console.audit.receivers.common import (
     client_actor,
@@ -18,7 +17,7 @@ from oauth_console.audit.receivers.common import (
     token_fields,
     user_fields,
 )
-from server import services
+from server import cache_marks, services
 from server.oauth2 import signals as oauth2_signals
 
 
@@ -42,7 +41,7 @@ def on_client_authenticated(sender, client=None, request=None, method=None, **kw
         # for one event, not two (nor for hashing one it throws away). If nothing absorbs it
         # (introspection, revocation), it is written once per window (`_first_in_window`).
         key = _client_auth_window_key(client_id, getattr(request, "path", ""), context.ip_address)
-        held = functools.partial(_first_in_window, key, build)
+        held = functools.partial(_first_in_window, key, build, request)
         context.deferred.append(DeferredEvent(EventType.CLIENT_AUTHENTICATED, client_id, method, held))
     else:
         recorder.write(build())
@@ -53,12 +52,22 @@ def _client_auth_window_key(client_id: str, path: str, ip: str | None) -> str:
     return f"audit:client-auth:{ident}"
 
 
-def _first_in_window(key: str, build):
+@cache_marks.read_with_protocol_requests
+def _client_auth_marks(request, client_id: str) -> list[str]:
+    # Read in the rate limiter's round trip, so that in the steady state an introspection or
+    # revocation asks the cache nothing more; the key is the one `on_client_authenticated` uses.
+    if settings.AUDIT_CLIENT_AUTH_INTERVAL <= 0:
+        return []
+    ip = context_for(request).ip_address
+    return [_client_auth_window_key(client_id, getattr(request, "path", ""), ip)]
+
+
+def _first_in_window(key: str, build, request=None):
     """The event, if it is the first for its client, endpoint and address in
-    AUDIT_CLIENT_AUTH_INTERVAL seconds (one cache `add` decides); else None. A resource server
+    AUDIT_CLIENT_AUTH_INTERVAL seconds, else None: the mark read in the request's round trip
+    decides, or else one cache claim (`server.cache_marks.first_in_interval`). A resource server
     introspecting on every API call would otherwise write an event per call."""
-    interval = settings.AUDIT_CLIENT_AUTH_INTERVAL
-    if interval > 0 and not cache.add(key, 1, timeout=interval):
+    if not cache_marks.first_in_interval(key, settings.AUDIT_CLIENT_AUTH_INTERVAL, request=request):
         return None
     return build()
 
@@ -159,9 +168,9 @@ def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
     token_id = getattr(token, "pk", None)
     if token_id is None:
         return
-    interval = settings.AUDIT_TOKEN_USE_INTERVAL
-    # The hot path: one cache round trip decides; only a new window costs the UPDATE and INSERT.
-    if interval > 0 and not cache.add(f"audit:token-used:{token_id}", 1, timeout=interval):
+    # The hot path: this worker remembers the token's mark until it ends, so a use inside the
+    # interval costs no cache command; a new window costs one claim, the UPDATE and the INSERT.
+    if not cache_marks.first_in_interval(f"audit:token-used:{token_id}", settings.AUDIT_TOKEN_USE_INTERVAL):
         return
     now = timezone.now()
     recorder.run_after_write(functools.partial(services.touch_token, token_id, now))
