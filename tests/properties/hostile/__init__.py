@@ -10,7 +10,7 @@ test file:
 - `doors.DOORS`: services, RFC 7591 registration, the RFC 7592 PUT, the portal, the admin, the
   import, and a legacy row written around every policy;
 - `outputs.OUTPUTS`: the pages (end user's apps, developer portal, admin), the consent page, the
-  client exports (CSV, XLSX), the registration JSON answers (RFC 7591 POST, RFC 7592 PUT and GET),
+  client and token exports (CSV, XLSX), the registration JSON answers (RFC 7591 POST, RFC 7592 PUT and GET),
   the audit event detail, the audit admin pages and the audit exports (CSV, XLSX).
 
 The oracles (`oracles.py`) are written from the threat (OWASP's XSS and CSV-injection cheat sheets,

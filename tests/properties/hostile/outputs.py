@@ -13,6 +13,7 @@ from django.utils.html import escape
 
 from oauth_console.audit.export import COLUMNS as AUDIT_COLUMNS
 from oauth_console.audit.models import AuditEvent, EventType
+from oauth_console.spreadsheets import from_spreadsheet
 from server import credentials, services
 from server.models import Client
 
@@ -110,19 +111,43 @@ def consent_page(world: World, passage: Passage, name: str) -> None:
         assert escape(client.client_uri) in page, "the consent page shows the client's site as text"
 
 
-# --- spreadsheets: the client exports ---------------------------------------------------------------
+# --- spreadsheets: the client and token exports -----------------------------------------------------
+
+
+def _spreadsheets(world: World, url: str, columns: dict[str, str], client: Client) -> None:
+    """The admin's CSV and XLSX exports at `url`: no cell a spreadsheet would run, and the
+    client's row is there (after the import's reading of a made-safe cell)."""
+    for label, file_format in (("CSV", "0"), ("XLSX", "2")):
+        response = world.ops.post(url, {"format": file_format, **columns})
+        assert response.status_code == 200, (url, label, response.status_code)
+        if label == "CSV":
+            oracles.assert_csv_cells_neutral(response.content, f"{url} {label}")
+            header, *rows = oracles.csv_rows(response.content)
+        else:
+            oracles.assert_xlsx_cells_neutral(response.content, f"{url} {label}")
+            header, *rows = oracles.xlsx_rows(response.content)
+        ids = [from_spreadsheet(row[header.index("client_id")]) for row in rows]
+        assert client.client_id in ids, f"{url} {label}: the client's row is exported"
 
 
 def client_exports(world: World, passage: Passage, name: str) -> None:
     names = ["client_id", "name", "description", "client_uri", "logo_uri", "redirect_uris", "scope"]
-    for label, file_format in (("clients.csv", "0"), ("clients.xlsx", "2")):
-        data = {"format": file_format, **{f"clientresource_{name}": "on" for name in names}}
-        response = world.ops.post(reverse("admin:server_client_export"), data)
-        assert response.status_code == 200, (label, response.status_code)
-        if label.endswith(".csv"):
-            oracles.assert_csv_cells_neutral(response.content, label)
-        else:
-            oracles.assert_xlsx_cells_neutral(response.content, label)
+    columns = {f"clientresource_{column}": "on" for column in names}
+    _spreadsheets(world, reverse("admin:server_client_export"), columns, passage.client)
+
+
+def token_exports(world: World, passage: Passage, name: str) -> None:
+    """The token export names each token's client (client_id, client_name columns)."""
+    client = Client.objects.get(pk=passage.client.pk)
+    services.store_token(
+        {"access_token": "oat_" + secrets.token_urlsafe(24), "expires_in": 3600},
+        client=client,
+        user=world.end_user,
+        grant_type="authorization_code",
+    )
+    names = ["id", "client_id", "client_name", "username", "scope", "issued_at"]
+    columns = {f"tokenmetadataresource_{column}": "on" for column in names}
+    _spreadsheets(world, reverse("admin:server_token_export"), columns, client)
 
 
 # --- the audit log ----------------------------------------------------------------------------------
@@ -209,4 +234,5 @@ OUTPUTS: dict[str, Callable[[World, Passage, str], None]] = {
     "pages": pages,
     "consent page": consent_page,
     "client exports": client_exports,
+    "token exports": token_exports,
 }
