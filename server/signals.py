@@ -40,6 +40,11 @@ request_throttled         request, scope ("token", "introspect", "revoke", "regi
                           "auth_failures_client_ip"), client_id (claimed, unverified; may be ""),
                           ip, retry_after (seconds). Sent at once by server.ratelimit, not after
                           a commit: a throttle writes nothing.
+backing_service_failed    service ("database" or "cache"), error (the exception's class name),
+                          request (or None). A request met an outage: the protocol endpoints'
+                          database guard answered 503, or the rate limiter's cache guard found
+                          the cache down (once per retry delay per process). Sent at once, with
+                          no `actor` or `at`: nothing was written, and nothing could be.
 """
 
 import django.dispatch
@@ -60,3 +65,4 @@ registration_access_token_issued = django.dispatch.Signal()
 expired_tokens_cleared = django.dispatch.Signal()
 developer_signed_up = django.dispatch.Signal()
 request_throttled = django.dispatch.Signal()
+backing_service_failed = django.dispatch.Signal()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.core.cache import caches
 
+from server import signals
 from server.conf import server_settings
 
 # One logger for the whole limiter, whichever module speaks.
@@ -99,6 +100,10 @@ class _CacheGuard:
                 type(exc).__name__,
                 exc,
             )
+        # send_robust: a receiver's failure must not break the request the limiter lets through.
+        signals.backing_service_failed.send_robust(
+            sender=_CacheGuard, service="cache", error=type(exc).__name__, request=None
+        )
 
     def reset(self) -> None:
         self._down_until = 0.0
