@@ -10,7 +10,10 @@ The names are the interface of docs/operations.md and docs/grafana-dashboard.jso
 from __future__ import annotations
 
 from django.conf import settings
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+# No `_created` series: multiprocess mode has none, and one scrape format for both is simpler.
+disable_created_metrics()
 
 # Label values outside a known set.
 OTHER = "other"
