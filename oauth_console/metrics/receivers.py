@@ -18,7 +18,7 @@ from server import events
 
 logger = logging.getLogger(__name__)
 
-REVOCATION_KINDS = frozenset({"single", "family", "bulk", "consent", "user", "client_deleted"})
+REVOCATION_KINDS = frozenset({"single", "family", "bulk", "consent", "user", "deleted_client"})
 # Criteria of `tokens_revoked` that name one family (or the families of one replayed code).
 FAMILY_CRITERIA = ("family_id", "authorization_code_id")
 
@@ -121,7 +121,7 @@ def on_user_access_revoked(sender, tokens_revoked=0, **kwargs) -> None:
 @receiver(events.client_deleted, dispatch_uid="metrics.client_deleted")
 @guarded
 def on_client_deleted(sender, tokens_revoked=0, **kwargs) -> None:
-    _count_revocation("client_deleted", tokens_revoked)
+    _count_revocation("deleted_client", tokens_revoked)
 
 
 @receiver(events.request_throttled, dispatch_uid="metrics.request_throttled")

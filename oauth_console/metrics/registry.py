@@ -115,7 +115,7 @@ CLIENT_AUTHENTICATION_FAILURES = Counter(
 REVOCATIONS = Counter(
     "oauth_revocations",
     "Revocations: single and family (RFC 7009 or reuse/replay detection), bulk, consent, user, "
-    "client_deleted.",
+    "deleted_client.",
     ["kind"],
 )
 TOKENS_REVOKED = Counter(

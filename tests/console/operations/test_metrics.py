@@ -138,3 +138,36 @@ def test_counters_match_the_traffic(
         assert d("oauth_audit_events_total", event_type=event_type, outcome=outcome) == n, event_type
     counted = {k: v for k, v in ours.items() if k[0] == "oauth_audit_events_total"}
     assert sum(counted.values()) == sum(recorded.values())
+
+
+def test_revocations_by_consent_user_and_deleted_client_are_counted_with_their_tokens(
+    client, make_client, end_user, django_capture_on_commit_callbacks
+):
+    def tokens_for(app, secret, count):
+        auth = {"HTTP_AUTHORIZATION": basic_auth(app.client_id, secret)}
+        client.force_login(end_user)
+        for _ in range(count):
+            code, verifier = get_code(client, app.client_id)
+            assert exchange_code(client, app.client_id, secret, code, verifier).status_code == 200
+        form(client, "/oauth/token", {"grant_type": "client_credentials"}, **auth)
+        client.logout()
+
+    consented, consented_secret = make_client("Consented app")
+    used, used_secret = make_client("Used app")
+    doomed, doomed_secret = make_client("Doomed app")
+    tokens_for(consented, consented_secret, 2)
+    tokens_for(doomed, doomed_secret, 1)
+    before = scrape(client)
+    actor = Actor.system("tests")
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_count = services.revoke_consent(user=end_user, client=consented, actor=actor)
+    tokens_for(used, used_secret, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_count = services.revoke_user_access(end_user, actor=actor, reason="tests")
+        deleted_count = services.delete_client(doomed, actor=actor)
+    after = scrape(client)
+
+    assert (consent_count, user_count, deleted_count) == (2, 2, 1)  # deleted: its client_credentials token
+    for kind, count in (("consent", 2), ("user", 2), ("deleted_client", 1)):
+        assert delta(before, after, "oauth_revocations_total", kind=kind) == 1, kind
+        assert delta(before, after, "oauth_tokens_revoked_total", kind=kind) == count, kind
