@@ -11,7 +11,8 @@ from server.models import Token
 from tests.console.operations.scraping import changed, delta, scrape
 from tests.server.helpers import basic_auth, exchange_code, form, get_code
 
-pytestmark = pytest.mark.django_db
+# Transactional: events are announced and audited after commit, as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def audit_counts() -> dict[tuple[str, str], int]:
