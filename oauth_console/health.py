@@ -15,6 +15,7 @@ and a driver's message can hold a host name or user.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -50,7 +51,8 @@ def _database_answers() -> None:
             # A broken connection is dropped now, so the next probe connects afresh (a request
             # would do the same at its end; inside a transaction Django must do it itself).
             if not connection.in_atomic_block:
-                connection.close()
+                with contextlib.suppress(Exception):  # closing a dead connection may fail too
+                    connection.close()
     if failures:
         raise CheckFailed("; ".join(failures))
 
