@@ -4,6 +4,7 @@ One module for every environment. Development, tests and production differ only 
 environment variables; see README.md for the list.
 """
 
+import ipaddress
 import os
 import re
 import sys
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "oauth_console.clients",
     "oauth_console.tokens",
     "oauth_console.dashboard",
+    "oauth_console.metrics",
 ]
 if _RUNNING_TESTS:
     # The spec's usage example, the test bed of server.oauth2 (tests/oauth2/).
@@ -68,6 +70,8 @@ if _RUNNING_TESTS:
     INSTALLED_APPS.append("tests.oauth2.verbatim")
 
 MIDDLEWARE = [
+    # Outermost: the protocol endpoints' latency histogram counts every layer below it.
+    "oauth_console.metrics.middleware.ProtocolLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -180,6 +184,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # and health checks speak plain HTTP to gunicorn; docs/deployment.md sets it on in production
 # (behind the proxy, with SECURE_PROXY_SSL_HEADER, proxied HTTPS requests count as secure).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Probes and scrapers speak plain HTTP to the pod (docs/operations.md): never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # HTTP Strict Transport Security: once a browser has seen the header over HTTPS it refuses plain
 # HTTP to this host for that long. On by default in production (a year), off in DEBUG so a
 # development server on localhost never pins browsers to HTTPS. Django sends it on HTTPS only.
@@ -359,6 +365,22 @@ AUDIT_WRITE_DELAY_MS = env_int("AUDIT_WRITE_DELAY_MS", 200)
 AUDIT_WRITE_BATCH = env_int("AUDIT_WRITE_BATCH", 500)
 # The same for rate limiting's idea of the client address (defaults to the audit log's).
 OAUTH2_RATE_LIMIT_PROXY_COUNT = env_int("OAUTH2_RATE_LIMIT_PROXY_COUNT", AUDIT_PROXY_COUNT)
+
+# --- Operations -------------------------------------------------------------------------------
+# /healthz, /readyz and /metrics (docs/operations.md). /metrics is served to a request that
+# passes both rules set here: its address (as the rate limiter reads it, so behind a proxy the
+# client's, not the proxy's) is in METRICS_ALLOWED_NETWORKS, if that is not empty, and it carries
+# `Authorization: Bearer <METRICS_TOKEN>`, if that is set. Both empty: /metrics is closed (403).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+try:
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from _exc
+# client_ids that get a `client` label of their own in oauth_tokens_issued_total (every other
+# client counts as "other"): list the few worth a graph, so the series stay bounded.
+METRICS_CLIENT_LABELS = env_list("METRICS_CLIENT_LABELS", [])
 
 # --- Static files -----------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import signals
+
 logger = logging.getLogger("server.cache")
 
 # After a cache error, leave the cache alone for this long, so an outage costs one connect
@@ -136,6 +138,11 @@ class CacheGuard:
             self._down_until = self._clock() + CACHE_RETRY_SECONDS
         if first:
             self._log.warning(self._message, type(exc).__name__, exc)
+        # Every failure is counted (metrics), not only the first of a window; send_robust: a
+        # receiver's failure must not break the request the guard lets through.
+        signals.backing_service_failed.send_robust(
+            sender=type(self), service="cache", error=type(exc).__name__, request=None
+        )
 
     def reset(self) -> None:
         self._down_until = 0.0

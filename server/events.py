@@ -41,6 +41,9 @@ consent_granted               AuthorizationServer (authorize)
 consent_denied                AuthorizationServer (authorize)
     payload: client, user, scope, request
     listeners: audit
+bearer_token_refused          ResourceProtector (a protected view refused the request)
+    payload: request, error, status
+    listeners: metrics (not audited: see NOT_AUDITED)
 client_created                services.clients
     payload: client, secret (plain text or None; never stored)
     listeners: audit
@@ -101,6 +104,16 @@ signing_key_retired           services.signing_keys
 signing_key_revoked           services.signing_keys
     payload: key, previous_state, reason
     listeners: audit
+backing_service_failed        database guard of the protocol endpoints (server.views), the cache
+                              guards (server.cache_round_trip: limiter and marks)
+    payload: service ("database" or "cache"), error (class name), request (or None)
+    listeners: metrics (not audited: see NOT_AUDITED)
+
+The metrics (`oauth_console/metrics/receivers.py`, docs/operations.md) listen to the events they
+count besides: token_issued, token_request_refused, client_authenticated (introspections),
+client_authentication_failed, token_authenticated, bearer_token_refused, token_revoked,
+tokens_revoked, consent_revoked, user_access_revoked, client_deleted, request_throttled,
+backing_service_failed.
 
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
@@ -108,6 +121,7 @@ The audit log's own commands (export, prune, seal, verify) record themselves in 
 
 from server.oauth2.signals import (
     authorization_code_replayed,
+    bearer_token_refused,
     client_authenticated,
     client_authentication_failed,
     consent_denied,
@@ -120,6 +134,7 @@ from server.oauth2.signals import (
 )
 from server.signals import (
     authorization_codes_expired,
+    backing_service_failed,
     client_changed,
     client_created,
     client_deleted,
@@ -153,6 +168,7 @@ CATALOGUE = {
     "refresh_token_reused": refresh_token_reused,
     "consent_granted": consent_granted,
     "consent_denied": consent_denied,
+    "bearer_token_refused": bearer_token_refused,
     "client_created": client_created,
     "client_changed": client_changed,
     "client_status_changed": client_status_changed,
@@ -173,9 +189,21 @@ CATALOGUE = {
     "signing_key_activated": signing_key_activated,
     "signing_key_retired": signing_key_retired,
     "signing_key_revoked": signing_key_revoked,
+    "backing_service_failed": backing_service_failed,
 }
 
-# Events the audit log deliberately does not record, and why. Empty: every event is audited.
-NOT_AUDITED: dict[str, str] = {}
+# Events the audit log deliberately does not record, and why.
+NOT_AUDITED: dict[str, str] = {
+    "bearer_token_refused": (
+        "an API called with a missing, expired or wrong token is refused on every call, so one "
+        "misconfigured resource client (or anyone at all) could flood the log; the refusals are "
+        "counted by outcome in the metrics (oauth_bearer_checks_total)"
+    ),
+    "backing_service_failed": (
+        "an outage is an operational fact, not a security one, and while the database is down the "
+        "log cannot be written anyway; it is logged at once and counted in the metrics "
+        "(oauth_backing_service_errors_total)"
+    ),
+}
 
 __all__ = [*CATALOGUE, "CATALOGUE", "NOT_AUDITED"]

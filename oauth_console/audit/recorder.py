@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from oauth_console.audit import chain, writer
+from oauth_console.audit import chain, signals, writer
 from oauth_console.audit.context import RequestContext, context_for, current_request
 from oauth_console.audit.models import ActorKind, AuditEvent, Outcome
 
@@ -141,6 +141,7 @@ def _store(event: AuditEvent) -> None:
     # The SIEM copy first, so it does not depend on the database write: the canonical content
     # the hash covers, and the hash (which identifies the row).
     logger.info('{"audit_event":%s,"entry_hash":"%s"}', event.canonical, event.entry_hash)
+    signals.event_recorded.send_robust(sender=AuditEvent, event_type=event.event_type, outcome=event.outcome)
     if writer.enabled():
         writer.get_writer().put(event)
         return
