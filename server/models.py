@@ -123,7 +123,7 @@ class Client(models.Model):
         return self.client_id
 
     def get_default_redirect_uri(self) -> str | None:
-        uris = self.redirect_uri_list
+        uris = policies.usable_redirect_uris(self.redirect_uri_list)
         # RFC 6749 §3.1.2.3: a default only when exactly one URI is registered.
         return uris[0] if len(uris) == 1 else None
 
@@ -133,7 +133,9 @@ class Client(models.Model):
         return policies.allowed_scope(self.scope_list, scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return policies.redirect_uri_matches(redirect_uri, self.redirect_uri_list)
+        return policies.redirect_uri_matches(
+            redirect_uri, policies.usable_redirect_uris(self.redirect_uri_list)
+        )
 
     def check_client_secret(self, client_secret: str) -> bool:
         """True when `client_secret` matches one of this client's unexpired secrets."""

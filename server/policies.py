@@ -235,6 +235,21 @@ def validate_redirect_uris(uris: list[str]) -> list[str]:
     return [validate_redirect_uri(uri) for uri in uris if uri.strip()]
 
 
+def usable_redirect_uris(registered: list[str]) -> list[str]:
+    """The registered URIs that today's policy accepts, exactly as stored: the only ones an
+    authorization response may be sent to. Every door validates what it stores, but a row may
+    predate the policy (or be restored, migrated, edited by hand); a URI the policy refuses is
+    treated as not registered, so the request gets an error page, never a redirect there."""
+    usable = []
+    for uri in registered:
+        try:
+            if validate_redirect_uri(uri) == uri:
+                usable.append(uri)
+        except PolicyError:
+            continue
+    return usable
+
+
 def validate_scopes(scopes: list[str]) -> list[str]:
     """Every scope must be configured in OAUTH2_SCOPES."""
     known = configured_scopes()

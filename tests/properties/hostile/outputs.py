@@ -99,8 +99,15 @@ def consent_page(world: World, passage: Passage, name: str) -> None:
     redirect_uri = client.redirect_uri_list[0]
     query = {"response_type": "code", "client_id": client.client_id, "redirect_uri": redirect_uri}
     query.update(scope="profile", state="s", code_challenge="x" * 43, code_challenge_method="S256")
-    response = world.visitor.get("/oauth/authorize?" + urlencode(query), secure=True)
-    if not oracles.uri_is_safe(redirect_uri, redirect=True) and response.status_code == 400:
+    url = "/oauth/authorize?" + urlencode(query)
+    response = world.visitor.get(url, secure=True)
+    if not oracles.uri_is_safe(redirect_uri, redirect=True):
+        # Matched against the registered URIs that today's policy accepts: a stored one it
+        # refuses is not registered, so this is an error page, never a page whose Allow redirects.
+        assert response.status_code == 400 and "Location" not in response, (
+            response.status_code,
+            redirect_uri,
+        )
         return
     assert response.status_code == 200, (response.status_code, response.get("Location", "")[:200])
     page = response.content.decode()
@@ -109,6 +116,12 @@ def consent_page(world: World, passage: Passage, name: str) -> None:
     assert escape(client.name) in page, "the consent page names the client, escaped"
     if client.client_uri:
         assert escape(client.client_uri) in page, "the consent page shows the client's site as text"
+    # Allow: the authorization response goes to the stored URI exactly, and only to it.
+    allowed = world.visitor.post(url, {"confirm": "yes"}, secure=True)
+    assert allowed.status_code == 302, allowed.status_code
+    assert allowed["Location"].startswith(redirect_uri + ("&" if "?" in redirect_uri else "?")), allowed[
+        "Location"
+    ][:200]
 
 
 # --- spreadsheets: the client and token exports -----------------------------------------------------
