@@ -86,7 +86,27 @@ request_throttled             server.ratelimit (at once: a throttle writes nothi
 
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
+
+Recorded with the fact (`IN_TRANSACTION`): an event that reports a write of ours (a token issued
+or revoked, a consent granted, every service event) has *recorders*, which run inside the
+transaction of that write, before it commits, so that the write and its record commit together
+or not at all: a crash (SIGKILL, power loss) can lose neither without the other. A listener
+that must never miss a fact (the audit log) registers one with `add_recorder`, not a signal
+receiver. Who runs them is the fact's owner: a service calls `emit` (the recorders at once, the
+public signal on commit, as always); the protocol package sends `token_issued` and
+`consent_granted` inside the transaction that stores what they report, and `add_recorder`
+bridges those signals to the recorders; an RFC 7009 revocation is recorded by the revocation
+service (`services.tokens`) with `record`, the spec's `token_revoked` signal following from the
+endpoint. A recorder that raises rolls the fact back: register only what must be durable, and
+keep it small (it runs on the hot path, in the fact's transaction). Events that report no write
+of ours (authentications, refusals, throttles, a bearer token's use) stay signals only.
 """
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.db import transaction
 
 from server.oauth2.signals import (
     authorization_code_replayed,
@@ -148,4 +168,83 @@ CATALOGUE = {
 # Events the audit log deliberately does not record, and why. Empty: every event is audited.
 NOT_AUDITED: dict[str, str] = {}
 
-__all__ = [*CATALOGUE, "CATALOGUE", "NOT_AUDITED"]
+# The events recorded inside the transaction of the fact they report, and who runs the recorders.
+_SERVICE = "the service, with `emit`"
+IN_TRANSACTION: dict[str, str] = {
+    "token_issued": "AuthorizationServer.save_token: the signal, sent in the token's transaction",
+    "consent_granted": "AuthorizationServer (authorize): the signal, sent in the code's transaction",
+    "token_revoked": "services.tokens (RFC 7009 revocations), with `record`",
+    **{
+        name: _SERVICE
+        for name in (
+            "client_created",
+            "client_changed",
+            "client_status_changed",
+            "client_deleted",
+            "client_secret_rotated",
+            "client_secret_expired",
+            "tokens_revoked",
+            "consent_revoked",
+            "user_access_revoked",
+            "developer_signed_up",
+            "initial_access_token_created",
+            "initial_access_token_revoked",
+            "expired_tokens_cleared",
+        )
+    },
+}
+# Of those, the ones whose signal is itself sent inside the fact's transaction (by server.oauth2).
+_BRIDGED = ("token_issued", "consent_granted")
+
+Recorder = Callable[..., None]
+_recorders: dict[str, list[Recorder]] = {}
+_names = {signal: name for name, signal in CATALOGUE.items()}
+
+
+def add_recorder(name: str, recorder: Recorder, /) -> None:
+    """Run `recorder(sender=..., **payload)` inside the transaction of every `name` fact.
+
+    The recorder's writes commit with the fact or not at all; if it raises, the fact is rolled
+    back (the caller sees the exception). Adding the same recorder twice adds it once."""
+    if name not in IN_TRANSACTION:
+        raise ValueError(f"{name!r} is not recorded in the transaction of its fact (IN_TRANSACTION).")
+    registered = _recorders.setdefault(name, [])
+    if recorder not in registered:
+        registered.append(recorder)
+    if name in _BRIDGED:
+        CATALOGUE[name].connect(_bridge, dispatch_uid=f"server.events.recorders.{name}")
+
+
+def recorders(name: str) -> list[Recorder]:
+    """The recorders registered for `name` (a copy)."""
+    return list(_recorders.get(name, ()))
+
+
+def _bridge(signal, sender, **payload) -> None:
+    record(_names[signal], sender=sender, **payload)
+
+
+def record(name: str, /, *, sender: Any, **payload: Any) -> None:
+    """Run `name`'s recorders now: call it inside the transaction that writes the fact."""
+    for recorder in _recorders.get(name, ()):
+        recorder(sender=sender, **payload)
+
+
+def emit(signal, /, *, sender: Any, **payload: Any) -> None:
+    """Report a service's fact: its recorders now, inside the caller's transaction (call it
+    there, after the write), and the public signal once that transaction commits, so that a
+    receiver never sees a change that was rolled back."""
+    record(_names[signal], sender=sender, **payload)
+    transaction.on_commit(partial(signal.send, sender=sender, **payload))
+
+
+__all__ = [
+    *CATALOGUE,
+    "CATALOGUE",
+    "IN_TRANSACTION",
+    "NOT_AUDITED",
+    "add_recorder",
+    "emit",
+    "record",
+    "recorders",
+]
