@@ -22,10 +22,10 @@ token_authenticated (spec)    ResourceProtector (a bearer token accepted)
     listeners: audit, spec receivers
 token_revoked (spec)          RevocationEndpoint (RFC 7009)
     payload: token, request, client
-    listeners: audit, spec receivers
+    recorders: audit (in the fact's transaction); listeners: spec receivers
 token_issued                  AuthorizationServer (token endpoint)
     payload: token (the dict sent; never stored), client, user, grant_type, scope, request, record
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 token_request_refused         AuthorizationServer (token endpoint)
     payload: client, grant_type, error, description, request
     listeners: audit
@@ -37,49 +37,49 @@ refresh_token_reused          refresh-token grant
     listeners: audit
 consent_granted               AuthorizationServer (authorize)
     payload: client, user, scope, request, remembered
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 consent_denied                AuthorizationServer (authorize)
     payload: client, user, scope, request
     listeners: audit
 client_created                services.clients
     payload: client, secret (plain text or None; never stored)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_changed                services.clients, services.client_review
     payload: client, changes, review
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_status_changed         services.clients, services.client_review
     payload: client, old_status, new_status, reason
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_deleted                services.clients
     payload: client_id, name, tokens_revoked
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_secret_rotated         services.secrets
     payload: client, secret (row), previous_expires_at
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_secret_expired         services.secrets
     payload: client, secret (row)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 tokens_revoked                services.tokens (bulk and family revocations)
     payload: count, reason, criteria
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 consent_revoked               services.codes_and_consent
     payload: client, user, tokens_revoked, codes_expired
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 user_access_revoked           services.users
     payload: user_id, username, reason, tokens_revoked, codes_voided
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 developer_signed_up           services.users
     payload: user (actor: that developer)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 initial_access_token_created  services.registration
     payload: initial_access_token (row)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 initial_access_token_revoked  services.registration
     payload: initial_access_tokens (ids), count
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 expired_tokens_cleared        services.tokens (cleartokens)
     payload: tokens_deleted, codes_deleted
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 request_throttled             server.ratelimit (at once: a throttle writes nothing)
     payload: request, scope, limit, client_id, ip, retry_after
     listeners: audit
@@ -215,6 +215,13 @@ def add_recorder(name: str, recorder: Recorder, /) -> None:
         CATALOGUE[name].connect(_bridge, dispatch_uid=f"server.events.recorders.{name}")
 
 
+def remove_recorder(name: str, recorder: Recorder, /) -> None:
+    """Stop running `recorder` for `name` (a benchmark that times a request without it)."""
+    registered = _recorders.get(name, [])
+    if recorder in registered:
+        registered.remove(recorder)
+
+
 def recorders(name: str) -> list[Recorder]:
     """The recorders registered for `name` (a copy)."""
     return list(_recorders.get(name, ()))
@@ -247,4 +254,5 @@ __all__ = [
     "emit",
     "record",
     "recorders",
+    "remove_recorder",
 ]

@@ -87,6 +87,36 @@ def test_a_code_exchange_whose_event_cannot_be_written_leaves_the_code_unused(ap
     assert AuditEvent.objects.get(event_type="token_issued").token_id == token.pk
 
 
+def test_a_revocation_whose_event_cannot_be_written_does_not_happen(app, monkeypatch):
+    client, secret = app
+    access = token_request(app).json()["access_token"]
+    break_audit_writes(monkeypatch)
+    response = form(
+        HttpClient(),
+        "/oauth/revoke",
+        {"token": access},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert response.status_code == 503
+    assert Token.objects.get(access_token_prefix=access[:12]).revoked_at is None
+    assert not AuditEvent.objects.filter(event_type="token_revoked").exists()
+
+
+def test_a_consent_whose_event_cannot_be_written_gives_no_code(app, end_user, broken_database):
+    from server.models import AuthorizationCode, Consent
+    from tests.server.helpers import authorize_url, pkce_pair
+
+    browser = HttpClient()
+    browser.force_login(end_user)
+    url = authorize_url(app[0].client_id, pkce_pair()[1])
+    assert browser.get(url).status_code == 200
+    response = browser.post(url, {"confirm": "yes"})
+    assert response.status_code == 503
+    assert "code=" not in response.get("Location", "")
+    assert AuthorizationCode.objects.count() == 0
+    assert Consent.objects.count() == 0  # recorded in the same transaction, rolled back with it
+
+
 def test_an_operator_action_whose_event_cannot_be_written_does_not_happen(app, broken_database):
     from django.db import DatabaseError
 
