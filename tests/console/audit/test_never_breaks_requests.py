@@ -36,8 +36,8 @@ def break_audit_writes(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise OperationalError("disk full")
 
-    monkeypatch.setattr(AuditEvent, "save", refuse)
-    monkeypatch.setattr(AuditEvent.objects, "bulk_create", refuse)
+    # Every INSERT of events goes through here (one row, or a batch through bulk_create).
+    monkeypatch.setattr(recorder, "_write_rows", refuse)
 
 
 @pytest.fixture
