@@ -112,20 +112,22 @@ def _place(events: list[AuditEvent]) -> None:
         event.position_hash = chain.position_hash(event_id, event.entry_hash)
 
 
+_FIELDS = AuditEvent._meta.concrete_fields
+
+
 @cache
 def _insert_one_sql(vendor: str) -> str:
     del vendor  # the cache key
     q = connection.ops.quote_name
-    fields = AuditEvent._meta.concrete_fields
-    columns = ", ".join(q(field.column) for field in fields)
-    values = ", ".join(["%s"] * len(fields))
+    columns = ", ".join(q(field.column) for field in _FIELDS)
+    values = ", ".join(["%s"] * len(_FIELDS))
     return f"INSERT INTO {q(AuditEvent._meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608
 
 
 def _write_rows(events: list[AuditEvent]) -> None:
     """INSERT complete rows (ids and position hashes set). One event, the common case and the
     one on the token endpoint's path: a statement built once, not compiled per call by the ORM
-    (measured: about half a millisecond of CPU less per event). Several: `bulk_create`, which
+    (measured: 0.15 to 0.2 ms of CPU less per event). Several: `bulk_create`, which
     splits what SQLite's parameter limit cannot take in one statement."""
     if len(events) > 1:
         AuditEvent.objects.bulk_create(events)
@@ -136,9 +138,6 @@ def _write_rows(events: list[AuditEvent]) -> None:
         cursor.execute(_insert_one_sql(connection.vendor), params)
     event._state.adding = False
     event._state.db = connection.alias
-
-
-_FIELDS = AuditEvent._meta.concrete_fields
 
 
 def _insert_or_raise(events: list[AuditEvent], *, savepoint: bool) -> None:
