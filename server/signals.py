@@ -3,7 +3,9 @@
 Protocol-level signals (client authenticated, token issued, ...) live in `server.oauth2.signals`.
 The console, and the audit log in particular, learn what happened only through these two
 modules; the server never calls the console. Every signal is sent after the write committed
-(`transaction.on_commit`), so a receiver never sees a change that was rolled back.
+(`transaction.on_commit`), so a receiver never sees a change that was rolled back. A listener
+that must commit with the write (the audit log) registers a recorder instead
+(`server.events.add_recorder`), which `server.events.emit` runs inside the write's transaction.
 
 Keyword arguments (every signal also gets `actor`, a `server.actors.Actor`, and `at`, a datetime):
 

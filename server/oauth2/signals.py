@@ -30,8 +30,9 @@ was accepted, the token was revoked, the request was refused), and the spec's ow
 side work there ("update client statistics", "update user last activity", "notify user"). A
 receiver that raises is logged at ERROR with its traceback by the `django.dispatch` logger and
 the protocol answer goes on; it must not turn an API call or a revocation that took effect into
-a 500. The other richer events keep `send`: a receiver of `token_issued` runs inside the issuing
-transaction and may veto it.
+a 500. The other richer events keep `send`. `token_issued` and `consent_granted` are sent inside
+the transaction that stores the token (the code): a receiver's writes commit with it, or not at
+all, and a receiver that raises vetoes it (rolls it back). A durable audit record belongs there.
 """
 
 import django.dispatch

@@ -1,4 +1,8 @@
-"""Protocol events, from `server.oauth2.signals` (each carries the Django request)."""
+"""Protocol events, from `server.oauth2.signals` (each carries the Django request).
+
+`token_issued`, `consent_granted` and `token_revoked` report writes: they are recorders
+(`records`), run inside the transaction of the token, code or revocation. The others are
+observations, written after commit and never raising (`guarded`)."""
 
 import functools
 import hashlib
@@ -14,6 +18,7 @@ from oauth_console.audit.receivers.common import (
     client_actor,
     client_id_of,
     guarded,
+    records,
     token_fields,
     user_fields,
 )
@@ -99,8 +104,7 @@ def take_deferred_authentication(client_id: str) -> DeferredEvent | None:
     return None
 
 
-@receiver(oauth2_signals.token_issued, dispatch_uid="audit.token_issued")
-@guarded
+@records("token_issued")
 def on_token_issued(
     sender,
     token=None,
@@ -129,7 +133,7 @@ def on_token_issued(
     authenticated = take_deferred_authentication(client_id)
     if authenticated is not None:
         detail["client_auth_method"] = authenticated.method
-    recorder.record(
+    recorder.record_with_fact(
         EventType.TOKEN_ISSUED,
         client_id=client_id,
         request=request,
@@ -187,11 +191,11 @@ def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
     )
 
 
-@receiver(oauth2_signals.token_revoked, dispatch_uid="audit.token_revoked")
-@guarded
+@records("token_revoked")
 def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) -> None:
-    # The one event of an RFC 7009 revocation (the revocation service sends none): the service
-    # left on `token` why, how many tokens (a refresh token takes its family) and which.
+    # The one event of an RFC 7009 revocation, recorded by the revocation service in its
+    # transaction (the endpoint's spec signal follows): the service left on `token` why, how
+    # many tokens (a refresh token takes its family) and which.
     client_id = client_id_of(client) or client_id_of(getattr(token, "client", None))
     detail = {"via": "revocation endpoint", "count": getattr(token, "revocation_count", 1)}
     if getattr(token, "revoked_reason", ""):
@@ -199,7 +203,7 @@ def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) ->
     criteria = getattr(token, "revocation_criteria", None)
     if isinstance(criteria, dict):
         detail["criteria"] = criteria
-    recorder.record(
+    recorder.record_with_fact(
         EventType.TOKEN_REVOKED,
         client_id=client_id,
         request=request,
@@ -247,9 +251,10 @@ def on_refresh_token_reused(sender, client=None, token=None, request=None, **kwa
     )
 
 
-def _consent(event_type: str, outcome: str, client, user, scope, request) -> None:
+def _consent(event_type: str, outcome: str, client, user, scope, request, *, with_fact: bool) -> None:
     person = user_fields(user)
-    recorder.record(
+    record = recorder.record_with_fact if with_fact else recorder.record
+    record(
         event_type,
         outcome=outcome,
         client_id=client_id_of(client),
@@ -261,18 +266,18 @@ def _consent(event_type: str, outcome: str, client, user, scope, request) -> Non
     )
 
 
-@receiver(oauth2_signals.consent_granted, dispatch_uid="audit.consent_granted")
-@guarded
+@records("consent_granted")
 def on_consent_granted(
     sender, client=None, user=None, scope=None, request=None, remembered=False, **kwargs
 ) -> None:
     # A silent re-authorisation (an earlier consent covered it) is not a new consent: its own
     # event, so "Consent granted" means the person approved on the page.
     event_type = EventType.CONSENT_REMEMBERED if remembered else EventType.CONSENT_GRANTED
-    _consent(event_type, Outcome.SUCCESS, client, user, scope, request)
+    _consent(event_type, Outcome.SUCCESS, client, user, scope, request, with_fact=True)
 
 
 @receiver(oauth2_signals.consent_denied, dispatch_uid="audit.consent_denied")
 @guarded
 def on_consent_denied(sender, client=None, user=None, scope=None, request=None, **kwargs) -> None:
-    _consent(EventType.CONSENT_DENIED, Outcome.FAILURE, client, user, scope, request)
+    # Nothing is written on a denial: an observed event, like an authentication.
+    _consent(EventType.CONSENT_DENIED, Outcome.FAILURE, client, user, scope, request, with_fact=False)
