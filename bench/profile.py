@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     pg = postgres_url()
     problem = servers.check_redis(servers.REDIS_URL)
     if problem:
-        raise SystemExit(f"bench.profile profiles production, which needs Redis at {servers.REDIS_URL}: {problem}")
+        raise SystemExit(f"bench.profile needs Redis at {servers.REDIS_URL} (production): {problem}")
     spec = servers.specs(args.base_port)["ours"]
     spec.name = "ours-profile"
     env = servers.server_env(
