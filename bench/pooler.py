@@ -65,6 +65,14 @@ class Pooler:
         )
 
 
+def traffic() -> str:
+    """What PgBouncer's log says it did: client logins against server connections opened."""
+    log = FOLDER / "pgbouncer.log"
+    text = log.read_text() if log.exists() else ""
+    logins, opened = text.count("login attempt"), text.count("new connection to server")
+    return f"{logins:,} client connections served by {opened} server connections (pgbouncer.log)"
+
+
 def find_pgbouncer() -> str:
     found = shutil.which("pgbouncer") or next(
         (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if Path(p).exists()), None

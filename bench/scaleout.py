@@ -266,6 +266,8 @@ def main() -> None:
             # flushed, and the chain both wrote with the one AUDIT_HASH_KEY must verify (the
             # commands, too, through the pooler).
             audit = audit_check(env)
+        if args.pooler:
+            database += f"; {pooler.traffic()}"
     finally:
         if not args.keep_database:
             servers.drop_database(DATABASE)
