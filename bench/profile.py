@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pg:
             servers.drop_database(env["DATABASE_URL"])
+        servers.forget_cache_keys(servers.REDIS_URL, env["CACHE_KEY_PREFIX"])
     now = datetime.now(UTC)
     backend = "postgresql" if pg else "sqlite"
     page = args.output / f"{now:%Y-%m-%d}-profile-{backend}.md"

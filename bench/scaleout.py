@@ -271,6 +271,7 @@ def main() -> None:
     finally:
         if not args.keep_database:
             servers.drop_database(DATABASE)
+        servers.forget_cache_keys(REDIS, shared["CACHE_KEY_PREFIX"])
     page = render(
         rounds=args.rounds,
         checks=checks,
