@@ -115,6 +115,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=CONN_MAX_AGE,
         conn_health_checks=True,
+        # Behind a transaction-mode pooler (PgBouncer): a server-side cursor outlives the
+        # transaction the pooler lends its connection for (docs/deployment.md).
+        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
