@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "oauth_console.audit",
     "oauth_console.clients",
     "oauth_console.tokens",
+    "oauth_console.keys",
     "oauth_console.dashboard",
 ]
 if _RUNNING_TESTS:
@@ -256,7 +257,9 @@ OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", server_default("OAUTH2_REQ
 # unless this is on (or the client's own "require consent" flag is set).
 OAUTH2_ALWAYS_ASK_CONSENT = env_bool("OAUTH2_ALWAYS_ASK_CONSENT", server_default("OAUTH2_ALWAYS_ASK_CONSENT"))
 # Signing keys (docs/oidc.md): automatic rotation by age (0: off) from `rotate_signing_keys --if-due`.
-OAUTH2_SIGNING_KEY_MAX_AGE = env_int("OAUTH2_SIGNING_KEY_MAX_AGE", server_default("OAUTH2_SIGNING_KEY_MAX_AGE"))
+OAUTH2_SIGNING_KEY_MAX_AGE = env_int(
+    "OAUTH2_SIGNING_KEY_MAX_AGE", server_default("OAUTH2_SIGNING_KEY_MAX_AGE")
+)
 OAUTH2_SIGNING_KEY_LEAD_TIME = env_int(
     "OAUTH2_SIGNING_KEY_LEAD_TIME", server_default("OAUTH2_SIGNING_KEY_LEAD_TIME")
 )

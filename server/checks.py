@@ -189,9 +189,9 @@ def check_signing_key_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
     maximum age at or under it could never be kept."""
     max_age = server_settings.OAUTH2_SIGNING_KEY_MAX_AGE
     lead = server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME
-    if isinstance(max_age, int) and not isinstance(max_age, bool) and max_age >= 0:
-        if max_age == 0 or not isinstance(lead, int) or max_age > lead:
-            return []
+    whole = isinstance(max_age, int) and not isinstance(max_age, bool) and max_age >= 0
+    if whole and (max_age == 0 or not isinstance(lead, int) or max_age > lead):
+        return []
     return [
         Error(
             f"OAUTH2_SIGNING_KEY_MAX_AGE ({max_age!r}) must be 0 (off) or a whole number of seconds "

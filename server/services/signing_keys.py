@@ -143,7 +143,10 @@ def rotate_signing_keys_if_due(*, actor: Actor, now=None) -> list[RotationStep]:
     if not max_age:
         return []
     now = now or timezone.now()
-    max_age, lead = timedelta(seconds=max_age), timedelta(seconds=server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME)
+    max_age, lead = (
+        timedelta(seconds=max_age),
+        timedelta(seconds=server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME),
+    )
     steps: list[RotationStep] = []
     for active in SigningKey.objects.filter(state=State.ACTIVE).order_by("alg"):
         signing_since = active.activated_at or active.created_at

@@ -76,7 +76,9 @@ def test_a_key_is_rotated_once_it_has_signed_for_the_maximum_age(
 
     types = list(AuditEvent.objects.order_by("id").values_list("event_type", flat=True))
     assert types.count("signing_key_activated") == 2  # the first key, then the rotation
-    actors = AuditEvent.objects.filter(event_type="signing_key_activated").values_list("actor_label", flat=True)
+    actors = AuditEvent.objects.filter(event_type="signing_key_activated").values_list(
+        "actor_label", flat=True
+    )
     assert any("--if-due" in actor for actor in actors)
 
 

@@ -59,7 +59,9 @@ class Command(BaseCommand):
             if options["now"] or options["alg"]:
                 raise CommandError("--if-due rotates what is due by age: it takes no --now or --alg.")
             if not server_settings.OAUTH2_SIGNING_KEY_MAX_AGE:
-                self.stdout.write("Automatic rotation is off (OAUTH2_SIGNING_KEY_MAX_AGE = 0): nothing to do.")
+                self.stdout.write(
+                    "Automatic rotation is off (OAUTH2_SIGNING_KEY_MAX_AGE = 0): nothing to do."
+                )
                 return
             steps = services.rotate_signing_keys_if_due(actor=Actor.system("rotate_signing_keys --if-due"))
             if not steps:
