@@ -45,7 +45,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
     change_form_template = "console/keys/change_form.html"
     list_display = (
         "list_kid",
-        "alg",
+        "list_alg",
         "state_badge",
         "list_created_at",
         "list_activated_at",
@@ -115,6 +115,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context=None):
         extra_context = {
             **(extra_context or {}),
+            "title": "Signing keys",
             "can_manage": request.user.has_perm(views.MANAGE_PERMISSION),
             "rotate_url": reverse("admin:server_signingkey_rotate", current_app=self.admin_site.name),
             "key_events": audit_selectors.signing_key_history(limit=10),
@@ -158,6 +159,10 @@ class SigningKeyAdmin(admin.ModelAdmin):
     def list_kid(self, key: SigningKey) -> str:
         return cells.shortened(key.kid, kind="identifier")
 
+    @admin.display(description="alg", ordering="alg")
+    def list_alg(self, key: SigningKey) -> str:
+        return key.alg
+
     @admin.display(description="state", ordering="state_order")
     def state_badge(self, key: SigningKey) -> str:
         return format_html(
@@ -191,7 +196,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
     @admin.display(description="fingerprint (SHA-256)")
     def short_fingerprint(self, key: SigningKey) -> str:
         whole = public_key_fingerprint(key.public_jwk)
-        return format_html('<code title="{}">{}…</code>', whole, whole[:23])
+        return format_html('<code title="{}">{}…</code>', whole, whole[:11])
 
     @admin.display(description="public key (as the JWKS publishes it)")
     def public_jwk_pretty(self, key: SigningKey) -> str:
