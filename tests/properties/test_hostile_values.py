@@ -156,7 +156,21 @@ BASE = {
     "logo_uri": "https://app.example.com/logo.png",
     "redirect_uris": "https://app.example.com/callback",
     "description": "An app of the matrix.",
+    "post_logout_redirect_uris": "https://app.example.com/logged-out",
 }
+# The OpenID Connect metadata that is not a URI: each door passes these through when a cell sets them.
+OIDC_SCALARS = ("id_token_signed_response_alg", "subject_type", "default_max_age", "require_auth_time")
+
+
+def _oidc(values: dict, *, json_numbers: bool = False) -> dict:
+    """The OIDC metadata a cell sets (the post-logout URIs always), as a door's caller sends it."""
+    found = {"post_logout_redirect_uris": values["post_logout_redirect_uris"].split()}
+    for name in OIDC_SCALARS:
+        if name in values:
+            found[name] = (
+                json.loads(values[name]) if json_numbers and name == "default_max_age" else values[name]
+            )
+    return found
 
 
 def _values(field: str, value: str) -> dict[str, str]:
@@ -180,6 +194,7 @@ def door_services(world: World, values: dict) -> Client | None:
             description=values["description"],
             client_uri=values["client_uri"],
             logo_uri=values["logo_uri"],
+            **_oidc(values, json_numbers=True),
         )
     except policies.PolicyError:
         return None
@@ -205,6 +220,7 @@ def _metadata(values: dict) -> dict:
         "scope": "profile",
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
+        **_oidc(values, json_numbers=True),
     }
 
 
@@ -299,7 +315,8 @@ def door_admin(world: World, values: dict) -> Client | None:
 def door_import(world: World, values: dict) -> Client | None:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
-    headers += ["description", "client_uri", "logo_uri"]
+    headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris"]
+    headers += [name for name in OIDC_SCALARS if name in values]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
@@ -312,6 +329,8 @@ def door_import(world: World, values: dict) -> Client | None:
             values["description"],
             values["client_uri"],
             values["logo_uri"],
+            values["post_logout_redirect_uris"],
+            *(values[name] for name in OIDC_SCALARS if name in values),
         ]
     )
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -346,6 +365,7 @@ def door_legacy_row(world: World, values: dict) -> Client | None:
                 client_uri=values["client_uri"],
                 logo_uri=values["logo_uri"],
                 description=values["description"],
+                post_logout_redirect_uris=values["post_logout_redirect_uris"],
             )
     except DataError:
         assert connection.vendor == "postgresql", "SQLite stores whatever it is given"
@@ -364,7 +384,12 @@ DOORS: dict[str, Callable[[World, dict], Client | None]] = {
     "legacy row": door_legacy_row,
 }
 # Fields a client's developer controls, with the oracle its stored value must satisfy.
-URI_FIELDS = {"client_uri": False, "logo_uri": False, "redirect_uris": True}
+URI_FIELDS = {
+    "client_uri": False,
+    "logo_uri": False,
+    "redirect_uris": True,
+    "post_logout_redirect_uris": True,
+}
 TEXT_FIELDS = ["name", "description"]
 
 
@@ -433,6 +458,10 @@ def _through_the_door(world: World, door: str, field: str, value: str) -> Client
 
 
 URI_CELLS = [(d, f, v) for d in DOORS for f in URI_FIELDS for v in HOSTILE_URIS]
+# Every hostile URI as a post-logout redirect URI is many cells at a few pages each: a few do.
+URI_CELLS = [
+    cell for cell in URI_CELLS if cell[1] != "post_logout_redirect_uris" or cell[2] in HOSTILE_URIS[::3]
+]
 TEXT_CELLS = [(d, f, v) for d in DOORS for f in TEXT_FIELDS for v in HOSTILE_TEXT]
 
 
@@ -461,3 +490,43 @@ def test_hostile_text_is_refused_at_the_door_or_stored_and_exported_and_rendered
     exports = client_exports(world)
     assert_csv_cells_neutral(exports["clients.csv"], f"{door}/{field} clients.csv")
     assert_xlsx_cells_neutral(exports["clients.xlsx"], f"{door}/{field} clients.xlsx")
+
+
+# OpenID Connect metadata that is not a URI: every value here is one the policy refuses, at every
+# door that takes it, with nothing written (the legacy row writes past the policy by definition).
+HOSTILE_OIDC_SCALARS = [
+    ("subject_type", "pairwise"),
+    ("subject_type", "none"),
+    ("id_token_signed_response_alg", "none"),
+    ("id_token_signed_response_alg", "HS256"),
+    ("default_max_age", "-1"),
+    ("default_max_age", "1.5"),
+    ("default_max_age", "99999999999"),
+]
+SCALAR_CELLS = [(d, f, v) for d in DOORS if d != "legacy row" for f, v in HOSTILE_OIDC_SCALARS]
+
+
+@pytest.mark.parametrize("door, field, value", SCALAR_CELLS, ids=_cell_ids(SCALAR_CELLS))
+def test_hostile_openid_connect_metadata_is_refused_at_every_door(world, door, field, value):
+    assert _through_the_door(world, door, field, value) is None, f"{door} stored {field}={value!r}"
+
+
+GOOD_OIDC_VALUES = {
+    "subject_type": "public",
+    "id_token_signed_response_alg": "ES256",
+    "default_max_age": "600",
+}
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if d != "legacy row"])
+def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world, door):
+    """The control of the refusals above: the same doors store good values as given."""
+    values = {**_values("name", f"Matrix {secrets.token_hex(4)}"), **GOOD_OIDC_VALUES}
+    client = DOORS[door](world, values)
+    assert client is not None, door
+    assert (client.id_token_signed_response_alg, client.subject_type, client.default_max_age) == (
+        "ES256",
+        "public",
+        600,
+    )
+    assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]
