@@ -3,10 +3,26 @@ RFC 7591 and RFC 7592: stored, answered, refused with a clear error and nothing 
 
 import pytest
 
+from server import services
+from server.actors import Actor
 from server.models import Client
-from tests.server.test_registration import METADATA, REGISTER, assert_error, make_iat, post_json, put_json  # noqa: F401
+from tests.server.test_registration import METADATA, REGISTER, assert_error, post_json, put_json
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def make_iat(operator):
+    def make():
+        return services.create_initial_access_token(
+            actor=Actor.operator(operator),
+            created_by=operator,
+            allowed_scope=["profile", "email", "read"],
+            allowed_grant_types=["authorization_code", "refresh_token"],
+        )
+
+    return make
+
 
 OIDC = {
     "id_token_signed_response_alg": "ES256",
