@@ -137,7 +137,7 @@ class ClientForm(forms.Form):
     )
     require_auth_time = forms.BooleanField(label="Always include auth_time in ID tokens", required=False)
     post_logout_redirect_uris = forms.CharField(
-        label="Post-logout redirect URIs",
+        label="Sign-out return URLs (post_logout_redirect_uris)",
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocapitalize": "off"}),
         required=False,
         help_text="Where people may be sent back to after signing out. One per line; the rules of "
