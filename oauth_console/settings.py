@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "oauth_console.audit",
     "oauth_console.clients",
     "oauth_console.tokens",
+    "oauth_console.keys",
     "oauth_console.dashboard",
     "oauth_console.metrics",
 ]
@@ -264,6 +265,13 @@ OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", server_default("OAUTH2_REQ
 # A user who already approved a client for the same or broader scopes is not asked again,
 # unless this is on (or the client's own "require consent" flag is set).
 OAUTH2_ALWAYS_ASK_CONSENT = env_bool("OAUTH2_ALWAYS_ASK_CONSENT", server_default("OAUTH2_ALWAYS_ASK_CONSENT"))
+# Signing keys (docs/oidc.md): automatic rotation by age (0: off) from `rotate_signing_keys --if-due`.
+OAUTH2_SIGNING_KEY_MAX_AGE = env_int(
+    "OAUTH2_SIGNING_KEY_MAX_AGE", server_default("OAUTH2_SIGNING_KEY_MAX_AGE")
+)
+OAUTH2_SIGNING_KEY_LEAD_TIME = env_int(
+    "OAUTH2_SIGNING_KEY_LEAD_TIME", server_default("OAUTH2_SIGNING_KEY_LEAD_TIME")
+)
 # What server.oauth2.OAuthMiddleware checks bearer tokens with (only read if it is installed):
 # a dotted path to a ResourceProtector, else a token model "app_label.Model". Empty: unset.
 OAUTH2_RESOURCE_PROTECTOR = os.environ.get("OAUTH2_RESOURCE_PROTECTOR", "")

@@ -184,6 +184,24 @@ def check_jwks_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_signing_key_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E007: automatic rotation activates the next key only after the lead time, so a
+    maximum age at or under it could never be kept."""
+    max_age = server_settings.OAUTH2_SIGNING_KEY_MAX_AGE
+    lead = server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME
+    whole = isinstance(max_age, int) and not isinstance(max_age, bool) and max_age >= 0
+    if whole and (max_age == 0 or not isinstance(lead, int) or max_age > lead):
+        return []
+    return [
+        Error(
+            f"OAUTH2_SIGNING_KEY_MAX_AGE ({max_age!r}) must be 0 (off) or a whole number of seconds "
+            f"longer than OAUTH2_SIGNING_KEY_LEAD_TIME ({lead!r}).",
+            hint="A next key is published for the lead time before it signs; e.g. 90 days (7776000).",
+            id="server.E007",
+        )
+    ]
+
+
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
@@ -194,4 +212,5 @@ CHECKS = (
     (check_credential_key, (Tags.security,), True),
     (check_key_encryption_key, (Tags.security,), True),
     (check_jwks_max_age, (Tags.security,), False),
+    (check_signing_key_max_age, (Tags.security,), False),
 )

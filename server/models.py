@@ -73,6 +73,13 @@ class Client(models.Model):
     id_token_signed_response_alg = models.CharField(
         max_length=8, choices=[(a, a) for a in policies.ID_TOKEN_SIGNING_ALGORITHMS], default="RS256"
     )
+    # OIDC Registration §2, RP-Initiated Logout §3.1 (policies); logout URIs one per line, kept for later.
+    subject_type = models.CharField(
+        max_length=16, choices=[(t, t) for t in policies.SUBJECT_TYPES], default="public"
+    )
+    default_max_age = models.PositiveIntegerField(null=True, blank=True)
+    require_auth_time = models.BooleanField(default=False)
+    post_logout_redirect_uris = models.TextField(blank=True, default="", help_text="One URI per line.")
     registration_access_token_digest = models.CharField(max_length=64, blank=True, default="")
     # A developer's changes to an approved app that wait for an operator (services.REVIEWED_FIELDS):
     # {field: stored value}; the app keeps its approved settings until they are approved.

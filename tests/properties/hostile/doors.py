@@ -17,7 +17,7 @@ from server import policies, services
 from server.actors import Actor
 from server.models import Client
 
-from .values import BASE
+from .values import BASE, OIDC_SCALARS
 
 
 @dataclass
@@ -59,6 +59,16 @@ def values_for(field_name: str, value: str) -> dict[str, str]:
     return values
 
 
+def _oidc(values: dict, *, json_numbers: bool = False) -> dict:
+    """The OIDC metadata a cell sets (the post-logout URIs always), as a door's caller sends it."""
+    found = {"post_logout_redirect_uris": values["post_logout_redirect_uris"].split()}
+    for name in OIDC_SCALARS:
+        if name in values:
+            number = json_numbers and name == "default_max_age"
+            found[name] = json.loads(values[name]) if number else values[name]
+    return found
+
+
 def door_services(world: World, values: dict) -> Passage:
     try:
         client, _secret = services.create_client(
@@ -72,6 +82,7 @@ def door_services(world: World, values: dict) -> Passage:
             description=values["description"],
             client_uri=values["client_uri"],
             logo_uri=values["logo_uri"],
+            **_oidc(values, json_numbers=True),
         )
     except policies.PolicyError:
         return Passage(None)
@@ -97,6 +108,7 @@ def _metadata(values: dict) -> dict:
         "scope": "profile",
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
+        **_oidc(values, json_numbers=True),
     }
 
 
@@ -191,13 +203,15 @@ def door_admin(world: World, values: dict) -> Passage:
 def door_import(world: World, values: dict) -> Passage:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
-    headers += ["description", "client_uri", "logo_uri"]
+    headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris"]
+    headers += [name for name in OIDC_SCALARS if name in values]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
     client_id = values["client_id"] or f"imp-{secrets.token_hex(4)}"
     row = [client_id, values["name"], "confidential", values["redirect_uris"]]
     row += ["authorization_code", "profile", values["description"], values["client_uri"], values["logo_uri"]]
+    row += [values["post_logout_redirect_uris"], *(values[name] for name in OIDC_SCALARS if name in values)]
     writer.writerow(row)
     upload = SimpleUploadedFile("clients.csv", buffer.getvalue().encode(), content_type="text/csv")
     preview = world.ops.post(
@@ -230,6 +244,7 @@ def door_legacy_row(world: World, values: dict) -> Passage:
                 client_uri=values["client_uri"],
                 logo_uri=values["logo_uri"],
                 description=values["description"],
+                post_logout_redirect_uris=values["post_logout_redirect_uris"],
             )
     except DataError:
         assert connection.vendor == "postgresql", "SQLite stores whatever it is given"

@@ -16,7 +16,7 @@ from server.models import Client
 from . import oracles
 from .doors import DOORS, Passage, World, values_for
 from .outputs import CLIENT_EVENTS, OUTPUTS
-from .values import BASE, FIELDS
+from .values import BASE, FIELDS, GOOD_OIDC_SCALARS, HOSTILE_OIDC_SCALARS
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,27 @@ def test_a_hostile_value_is_refused_at_the_door_or_stored_and_inert_in_every_out
             check(world, passage, field)
         except AssertionError as error:
             raise AssertionError(f"{door}/{field} in the output {output!r}: {error}") from error
+
+
+# OpenID Connect metadata that is not a URI: every value of HOSTILE_OIDC_SCALARS is one the policy
+# refuses, at every door that takes it, with nothing written (the legacy row writes past the policy).
+SCALAR_CELLS = [(d, f, v) for d in DOORS if DOORS[d].through_services for f, v in HOSTILE_OIDC_SCALARS]
+
+
+@pytest.mark.parametrize("door, field, value", SCALAR_CELLS, ids=_cell_ids(SCALAR_CELLS))
+def test_hostile_openid_connect_metadata_is_refused_at_every_door(
+    world, django_capture_on_commit_callbacks, door, field, value
+):
+    passage = through_the_door(world, django_capture_on_commit_callbacks, door, field, value)
+    assert passage.client is None, f"{door} stored {field}={value!r}"
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if DOORS[d].through_services])
+def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world, door):
+    """The control of the refusals above: the same doors store good values as given."""
+    values = {**values_for("name", "Matrix OIDC"), **GOOD_OIDC_SCALARS}
+    client = DOORS[door].send(world, values).client
+    assert client is not None, door
+    stored = (client.id_token_signed_response_alg, client.subject_type, client.default_max_age)
+    assert stored == ("ES256", "public", 600)
+    assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]

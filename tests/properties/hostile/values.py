@@ -45,6 +45,24 @@ BASE = {
     "logo_uri": "https://app.example.com/logo.png",
     "redirect_uris": "https://app.example.com/callback",
     "description": "An app of the matrix.",
+    "post_logout_redirect_uris": "https://app.example.com/logged-out",
+}
+# The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
+OIDC_SCALARS = ("id_token_signed_response_alg", "subject_type", "default_max_age", "require_auth_time")
+# Every one of them is refused by the policy, at every door that takes it.
+HOSTILE_OIDC_SCALARS = [
+    ("subject_type", "pairwise"),
+    ("subject_type", "none"),
+    ("id_token_signed_response_alg", "none"),
+    ("id_token_signed_response_alg", "HS256"),
+    ("default_max_age", "-1"),
+    ("default_max_age", "1.5"),
+    ("default_max_age", "99999999999"),
+]
+GOOD_OIDC_SCALARS = {
+    "subject_type": "public",
+    "id_token_signed_response_alg": "ES256",
+    "default_max_age": "600",
 }
 
 
@@ -83,4 +101,12 @@ FIELDS: dict[str, Field] = {
     ),
     "name": Field(HOSTILE_TEXT, lambda c: c.name, json_key="client_name", audit_key="name"),
     "description": Field(HOSTILE_TEXT, lambda c: c.description),
+    # Every hostile URI here is many cells at a few pages each: a third of them do.
+    "post_logout_redirect_uris": Field(
+        HOSTILE_URIS[::3],
+        lambda c: c.post_logout_redirect_uris.split(),
+        json_key="post_logout_redirect_uris",
+        uri=True,
+        redirect=True,
+    ),
 }
