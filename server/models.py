@@ -140,9 +140,8 @@ class Client(models.Model):
         return policies.allowed_scope(self.scope_list, scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return policies.redirect_uri_matches(
-            redirect_uri, policies.usable_redirect_uris(self.redirect_uri_list)
-        )
+        usable = policies.usable_redirect_uris(self.redirect_uri_list)
+        return policies.redirect_uri_matches(redirect_uri, usable)
 
     def check_client_secret(self, client_secret: str) -> bool:
         """True when `client_secret` matches one of this client's unexpired secrets."""
@@ -390,12 +389,8 @@ class InitialAccessToken(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        now = timezone.now()
-        return (
-            self.revoked_at is None
-            and (self.expires_at is None or self.expires_at > now)
-            and self.registrations < self.max_registrations
-        )
+        unexpired = self.expires_at is None or self.expires_at > timezone.now()
+        return self.revoked_at is None and unexpired and self.registrations < self.max_registrations
 
 
 # Its own module (this one is long enough); imported here so that Django finds it.
