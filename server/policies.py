@@ -56,6 +56,11 @@ def configured_scopes() -> dict[str, str]:
     return dict(server_settings.OAUTH2_SCOPES)
 
 
+def operator_scopes() -> dict[str, str]:
+    """The operator API's scopes, name -> meaning (never offered on the consent page)."""
+    return dict(server_settings.OAUTH2_OPERATOR_SCOPES)
+
+
 def has_invisible_characters(text: str) -> bool:
     """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
@@ -250,17 +255,35 @@ def usable_redirect_uris(registered: list[str]) -> list[str]:
     return usable
 
 
-def validate_scopes(scopes: list[str]) -> list[str]:
-    """Every scope must be configured in OAUTH2_SCOPES."""
+def validate_scopes(scopes: list[str], *, operator_scopes_allowed: Iterable[str] = ()) -> list[str]:
+    """Every scope must be configured in OAUTH2_SCOPES, or be one of the operator scopes
+    (OAUTH2_OPERATOR_SCOPES) that this door may grant (`operator_scopes_allowed`: none for
+    developers and dynamic registration; an operator's doors pass theirs)."""
     known = configured_scopes()
-    unknown = [s for s in scopes if s not in known]
+    operator = operator_scopes()
+    unknown = [s for s in scopes if s not in known and s not in operator]
     if unknown:
         raise PolicyError(
             f"Unknown scope(s): {', '.join(sorted(set(unknown)))}. Known scopes: {', '.join(known)}.",
             field="scope",
             code="invalid_client_metadata",
         )
+    allowed = set(operator_scopes_allowed)
+    refused = [s for s in scopes if s in operator and s not in known and s not in allowed]
+    if refused:
+        raise PolicyError(
+            f"Operator scope(s) {', '.join(sorted(set(refused)))} can only be granted by an operator "
+            "(who holds them).",
+            field="scope",
+            code="invalid_client_metadata",
+        )
     return list(dict.fromkeys(scopes))
+
+
+def holds_operator_scopes(scopes: Iterable[str]) -> bool:
+    """True when any of `scopes` is an operator scope."""
+    operator = operator_scopes()
+    return any(s in operator for s in scopes)
 
 
 def validate_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
@@ -349,12 +372,16 @@ def validate_client_settings(
     client_uri: str = "",
     logo_uri: str = "",
     id_token_signed_response_alg: str | None = None,
+    operator_scopes_allowed: Iterable[str] = (),
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
     Every path that writes a client's settings calls this (services, forms, imports).
 
     `name` is checked only when given (forms check it as a field of their own first).
+    `operator_scopes_allowed`: the operator scopes this door may grant (`validate_scopes`); a
+    client holding one must be confidential with client_credentials as its one grant type and
+    no redirect URI, so no user ever sees them on a consent page or holds a token with them.
     """
     if name is not None:
         name = validate_client_name(name)
@@ -373,7 +400,13 @@ def validate_client_settings(
             field="redirect_uris",
             code="invalid_redirect_uri",
         )
-    scopes = validate_scopes(list(scope))
+    scopes = validate_scopes(list(scope), operator_scopes_allowed=operator_scopes_allowed)
+    if holds_operator_scopes(scopes) and (grants != ["client_credentials"] or uris):
+        raise PolicyError(
+            "Operator scopes (console:...) are for a machine client: client_credentials as its one "
+            "grant type, no redirect URI.",
+            field="scope",
+        )
     method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
     if method not in SUPPORTED_AUTH_METHODS:
         raise PolicyError(

@@ -52,11 +52,13 @@ def create_client(
     can_introspect_any_token: bool = False,
     client_id: str | None = None,
     id_token_signed_response_alg: str | None = None,
+    operator_scopes_allowed: Iterable[str] = (),
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients).
 
     The secret exists in clear only in this return value: show it once, store it nowhere.
     `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
+    `operator_scopes_allowed`: the operator scopes (console:...) the calling door may grant.
     """
     valid = policies.validate_client_settings(
         client_type=client_type,
@@ -68,6 +70,7 @@ def create_client(
         client_uri=client_uri,
         logo_uri=logo_uri,
         id_token_signed_response_alg=id_token_signed_response_alg,
+        operator_scopes_allowed=operator_scopes_allowed,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -103,9 +106,12 @@ def create_client(
     return client, secret
 
 
-def update_client(client: Client, *, actor: Actor, **changes) -> Client:
-    """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client."""
-    diff = changed_settings(client, changes)
+def update_client(
+    client: Client, *, actor: Actor, operator_scopes_allowed: Iterable[str] = (), **changes
+) -> Client:
+    """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client.
+    The operator scopes the client holds stay allowed; new ones need `operator_scopes_allowed`."""
+    diff = changed_settings(client, changes, operator_scopes_allowed=operator_scopes_allowed)
     if not diff:
         return client
     now = timezone.now()
@@ -117,7 +123,9 @@ def update_client(client: Client, *, actor: Actor, **changes) -> Client:
     return client
 
 
-def changed_settings(client: Client, changes: dict) -> dict[str, list]:
+def changed_settings(
+    client: Client, changes: dict, *, operator_scopes_allowed: Iterable[str] = ()
+) -> dict[str, list]:
     """Validate `changes` as the settings the client would have; return {field: [old, new]} of
     the fields whose stored value would change. Raises PolicyError."""
     unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
@@ -145,6 +153,8 @@ def changed_settings(client: Client, changes: dict) -> dict[str, list]:
         id_token_signed_response_alg=changes.get(
             "id_token_signed_response_alg", client.id_token_signed_response_alg
         ),
+        # What the client holds already stays; only an operator's door adds operator scopes.
+        operator_scopes_allowed={*operator_scopes_allowed, *client.scope_list},
     )
     changes.update(asdict(valid))
     return {
