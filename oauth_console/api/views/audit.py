@@ -64,7 +64,8 @@ class AuditEventExport(_AuditView):
         filters = self.filters()
         events = selectors.events_matching(**filters, oldest_first=True)
         caller = request.user
-        recorder.record(
+        # Stored before a line is sent (an export that cannot be recorded is not made).
+        recorder.record_with_fact(
             EventType.AUDIT_LOG_EXPORTED,
             actor_kind=caller.actor.kind,
             actor_label=caller.actor.label,
