@@ -50,6 +50,17 @@ class StrictJSONParser(parsers.BaseParser):
             raise exceptions.ParseError(error.description) from None
 
 
+class OperatorBrowsableRenderer(BrowsableAPIRenderer):
+    """DRF's browsable pages for a signed-in operator: the answer and a raw JSON form (the views
+    have no queryset or filter backends to build HTML forms and filter forms from)."""
+
+    def get_filter_form(self, data, view, request):
+        return None
+
+    def get_rendered_html_form(self, data, view, method, request):
+        return None
+
+
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses fields it does not declare (or declares read-only)."""
 
@@ -84,7 +95,7 @@ class OperatorAPIView(generics.GenericAPIView):
     authentication_classes = [BearerTokenAuthentication, OperatorSessionAuthentication]
     permission_classes = [HasOperatorScope]
     parser_classes = [StrictJSONParser]
-    renderer_classes = [JSONRenderer, ProblemJSONRenderer, BrowsableAPIRenderer]
+    renderer_classes = [JSONRenderer, ProblemJSONRenderer, OperatorBrowsableRenderer]
     throttle_classes = []
     scopes: dict[str, tuple[str, ...]] = {}
 

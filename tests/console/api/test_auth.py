@@ -185,3 +185,13 @@ def test_a_session_without_staff_or_permission(django_user_model):
     staff = django_user_model.objects.create_user("staff", password="pw-123456789", is_staff=True)
     browser.force_login(staff)
     assert_problem(browser.get("/api/v1/clients"), 403, "forbidden")
+
+
+def test_the_browsable_pages_render_for_an_operator(operator):
+    browser = HttpClient()
+    browser.force_login(operator)
+    page = browser.get("/api/v1/clients", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert b"<script>" not in page.content  # only script files (and a JSON data block): our CSP holds
+    missing = browser.get("/api/v1/clients/nope", HTTP_ACCEPT="text/html")
+    assert missing.status_code == 404

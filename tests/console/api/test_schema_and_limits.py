@@ -75,3 +75,9 @@ def test_limits_off(settings):
     settings.OAUTH2_RATE_LIMITS = {"api_client": "1/60"}
     api = api_with(["console:clients:read"])
     assert all(api.get("/api/v1/clients").status_code == 200 for _ in range(3))
+
+
+def test_the_schema_as_json():
+    response = HttpClient().get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "oauth-console operator API"
