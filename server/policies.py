@@ -6,7 +6,6 @@ the templates that show a client's name and links (what is safe to render).
 """
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from server.characters import has_characters_not_allowed_in_uris, has_invisible_characters
 from server.conf import server_settings
 from server.oauth2.bodies import has_control_characters
 from server.oauth2.keys import SIGNING_ALGORITHMS
@@ -35,10 +35,6 @@ MAX_WEB_URI_LENGTH = 500
 # RFC 7591 §2: the pages about a client that people may be sent to (or, for the logo, that a
 # browser would fetch). We store client_uri and logo_uri; registration checks all four.
 CLIENT_WEB_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
-# Unicode categories a name or URI must not hold: controls, format characters (bidi overrides such
-# as U+202E, zero-width characters), line and paragraph separators, lone surrogates. A name with
-# them can read differently from what an operator approved; a URI with them is not a URI.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 _WEB_URL_SYNTAX = URLValidator(schemes=["https"])
 
 
@@ -59,21 +55,6 @@ def configured_scopes() -> dict[str, str]:
 def operator_scopes() -> dict[str, str]:
     """The operator API's scopes, name -> meaning (never offered on the consent page)."""
     return dict(server_settings.OAUTH2_OPERATOR_SCOPES)
-
-
-def has_invisible_characters(text: str) -> bool:
-    """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
-    return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
-
-
-# ASCII characters RFC 3986 never allows in a URI (they must be percent-encoded): a URL holding
-# one is either broken or built to break out of an HTML attribute or a log line.
-_NOT_IN_URIS = frozenset('"<>`{}|^\\')
-
-
-def has_characters_not_allowed_in_uris(text: str) -> bool:
-    """True when `text` holds a character RFC 3986 excludes from URIs (quote, angle brackets ...)."""
-    return any(ch in _NOT_IN_URIS for ch in text)
 
 
 def validate_client_name(name: str) -> str:
@@ -256,9 +237,8 @@ def usable_redirect_uris(registered: list[str]) -> list[str]:
 
 
 def validate_scopes(scopes: list[str], *, operator_scopes_allowed: Iterable[str] = ()) -> list[str]:
-    """Every scope must be configured in OAUTH2_SCOPES, or be one of the operator scopes
-    (OAUTH2_OPERATOR_SCOPES) that this door may grant (`operator_scopes_allowed`: none for
-    developers and dynamic registration; an operator's doors pass theirs)."""
+    """Every scope must be in OAUTH2_SCOPES, or be an operator scope (OAUTH2_OPERATOR_SCOPES) this
+    door may grant (`operator_scopes_allowed`: none for developers and registration)."""
     known = configured_scopes()
     operator = operator_scopes()
     unknown = [s for s in scopes if s not in known and s not in operator]
@@ -268,22 +248,10 @@ def validate_scopes(scopes: list[str], *, operator_scopes_allowed: Iterable[str]
             field="scope",
             code="invalid_client_metadata",
         )
-    allowed = set(operator_scopes_allowed)
-    refused = [s for s in scopes if s in operator and s not in known and s not in allowed]
+    refused = sorted({s for s in scopes if s in operator and s not in known} - set(operator_scopes_allowed))
     if refused:
-        raise PolicyError(
-            f"Operator scope(s) {', '.join(sorted(set(refused)))} can only be granted by an operator "
-            "(who holds them).",
-            field="scope",
-            code="invalid_client_metadata",
-        )
+        raise PolicyError(f"Only an operator holding them grants {', '.join(refused)}.", field="scope")
     return list(dict.fromkeys(scopes))
-
-
-def holds_operator_scopes(scopes: Iterable[str]) -> bool:
-    """True when any of `scopes` is an operator scope."""
-    operator = operator_scopes()
-    return any(s in operator for s in scopes)
 
 
 def validate_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
@@ -379,9 +347,8 @@ def validate_client_settings(
     Every path that writes a client's settings calls this (services, forms, imports).
 
     `name` is checked only when given (forms check it as a field of their own first).
-    `operator_scopes_allowed`: the operator scopes this door may grant (`validate_scopes`); a
-    client holding one must be confidential with client_credentials as its one grant type and
-    no redirect URI, so no user ever sees them on a consent page or holds a token with them.
+    `operator_scopes_allowed`: see `validate_scopes`. A client holding one has client_credentials
+    as its one grant and no redirect URI: no user sees them on a consent page or holds them.
     """
     if name is not None:
         name = validate_client_name(name)
@@ -401,12 +368,9 @@ def validate_client_settings(
             code="invalid_redirect_uri",
         )
     scopes = validate_scopes(list(scope), operator_scopes_allowed=operator_scopes_allowed)
-    if holds_operator_scopes(scopes) and (grants != ["client_credentials"] or uris):
-        raise PolicyError(
-            "Operator scopes (console:...) are for a machine client: client_credentials as its one "
-            "grant type, no redirect URI.",
-            field="scope",
-        )
+    if set(scopes) & set(operator_scopes()) and (grants != ["client_credentials"] or uris):
+        message = "Operator scopes are for a machine client: client_credentials only, no redirect URI."
+        raise PolicyError(message, field="scope")
     method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
     if method not in SUPPORTED_AUTH_METHODS:
         raise PolicyError(

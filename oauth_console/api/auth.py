@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rest_framework import authentication, permissions
 
 from oauth_console.api.problems import Problem
+from oauth_console.audit import selectors as audit_selectors
 from server import policies
 from server.actors import Actor
 from server.bindings import require_oauth
@@ -36,7 +37,7 @@ SCOPE_PERMISSIONS = {
     READ_CLIENTS: "server.view_client",
     WRITE_CLIENTS: "server.manage_clients",
     REVOKE_TOKENS: "server.revoke_tokens",
-    READ_AUDIT: "audit.view_auditevent",
+    READ_AUDIT: audit_selectors.READ_PERMISSION,
     WRITE_KEYS: "server.manage_signing_keys",
 }
 

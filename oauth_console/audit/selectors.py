@@ -44,9 +44,13 @@ def client_history(client_id: str, *, limit: int = 200) -> QuerySet[AuditEvent]:
     )[:limit]
 
 
+# Who may read the log (the operator API's session callers are checked against it).
+READ_PERMISSION = f"{AuditEvent._meta.app_label}.view_auditevent"
+
+
 def log_url_for_client(user, client_id: str, *, current_app: str = "admin") -> str | None:
     """The audit log's admin list filtered to one client, or None if `user` may not read it."""
-    if not user.has_perm(f"{AuditEvent._meta.app_label}.view_auditevent"):
+    if not user.has_perm(READ_PERMISSION):
         return None
     changelist = f"admin:{AuditEvent._meta.app_label}_{AuditEvent._meta.model_name}_changelist"
     return reverse(changelist, current_app=current_app) + "?" + urlencode({"client_id": client_id})
