@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "import_export",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "server",
     "oauth_console",
     "oauth_console.portal",
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "oauth_console.keys",
     "oauth_console.dashboard",
     "oauth_console.metrics",
+    "oauth_console.api",
 ]
 if _RUNNING_TESTS:
     # The spec's usage example, the test bed of server.oauth2 (tests/oauth2/).
@@ -224,6 +228,36 @@ CONTENT_SECURITY_POLICY = {
 # Request-size limits; protocol endpoints turn Django's own parse failures into RFC errors.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
+
+# --- Operator API (/api/v1/, oauth_console/api, docs/api.md) ------------------------------------
+# Its views set their own authentication, permissions, parsers and renderers; these are what
+# DRF reads globally: the schema generator, RFC 9457 errors, and no anonymous user object.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "oauth_console.api.problems.exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "oauth-console operator API",
+    "DESCRIPTION": "Clients, secrets, tokens, consents, initial access tokens, the audit log and "
+    "signing keys, for operators' tools. Authenticate with an access token of a client_credentials "
+    "client holding the console:* scopes (docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from our own static files (drf-spectacular-sidecar): the CSP allows no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "GrantTypeEnum": "server.policies.SUPPORTED_GRANT_TYPES",
+        "SigningAlgorithmEnum": "server.key_models.SIGNING_ALGORITHMS",
+    },
+}
 
 # --- OAuth 2.0 server -------------------------------------------------------------------------
 # What each setting means and its default: server/conf.py (the app runs without any of them; the

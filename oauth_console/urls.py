@@ -17,4 +17,5 @@ urlpatterns = [
     path("account/", include("oauth_console.accounts.urls")),
     path("admin/", admin.site.urls),
     path("console/", include("oauth_console.dashboard.urls")),
+    path("api/v1/", include("oauth_console.api.urls")),
 ]

@@ -96,6 +96,22 @@ def check_default_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_operator_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E010: a scope is both an ordinary scope (OAUTH2_SCOPES: the consent page offers
+    it, any client may be given it) and an operator scope (OAUTH2_OPERATOR_SCOPES: the operator
+    API's), so an end user's consent or a developer's app could reach the console's writes."""
+    both = sorted(set(server_settings.OAUTH2_SCOPES) & set(server_settings.OAUTH2_OPERATOR_SCOPES))
+    if not both:
+        return []
+    return [
+        Error(
+            f"These scopes are in both OAUTH2_SCOPES and OAUTH2_OPERATOR_SCOPES: {' '.join(both)}.",
+            hint="Operator scopes are granted by an operator only: remove them from OAUTH2_SCOPES.",
+            id="server.E010",
+        )
+    ]
+
+
 def check_https_required(app_configs=None, **kwargs) -> list[CheckMessage]:
     """server.W001 (deploy): DEBUG is off but the protocol endpoints accept plain HTTP, where
     secrets, codes and tokens travel in the clear (RFC 6749 §10.9, RFC 9700 §2.6)."""
@@ -207,6 +223,7 @@ CHECKS = (
     (check_issuer, (Tags.security,), False),
     (check_rate_limits, (Tags.security,), False),
     (check_default_scopes, (Tags.security,), False),
+    (check_operator_scopes, (Tags.security,), False),
     (check_https_required, (Tags.security,), True),
     (check_shared_rate_limit_cache, (Tags.security, Tags.caches), True),
     (check_credential_key, (Tags.security,), True),

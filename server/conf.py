@@ -60,6 +60,10 @@ DEFAULT_RATE_LIMITS = {
     # this many, and at every address it never authenticated from after the higher number.
     "auth_failures_client_ip": "10/900",
     "auth_failures_client": "100/900",
+    # The operator API (/api/v1/, oauth_console/api): requests per address (counted before the
+    # bearer token is checked, so token guessing is limited too) and per calling client.
+    "api_ip": "600/60",
+    "api_client": "1200/60",
 }
 
 DEFAULT_SCOPES_TEXT = {
@@ -68,6 +72,18 @@ DEFAULT_SCOPES_TEXT = {
     "email": "See your email address",
     "read": "Read your data",
     "write": "Create and change your data",
+}
+
+# The operator API's scopes (docs/api.md): never in OAUTH2_SCOPES, so the consent page, the
+# metadata's scopes_supported, the portal and dynamic registration never offer them and no
+# client gets one by default; an operator grants them (policies.validate_scopes), only to a
+# confidential client whose one grant is client_credentials.
+DEFAULT_OPERATOR_SCOPES = {
+    "console:clients:read": "Read clients, secrets' metadata, tokens, consents and initial access tokens",
+    "console:clients:write": "Create, change, disable, approve and delete clients; rotate secrets",
+    "console:tokens:revoke": "Revoke tokens and consents",
+    "console:audit:read": "Read and export the audit log",
+    "console:keys:write": "Read, rotate and revoke the OpenID Connect signing keys",
 }
 
 SETTINGS: dict[str, Setting] = {
@@ -133,6 +149,14 @@ SETTINGS: dict[str, Setting] = {
         DEFAULT_SCOPES_TEXT,
         "The scopes this server knows, name -> the text the consent page shows.",
         shown="`openid`, `profile`, `email`, `read`, `write`",
+    ),
+    "OAUTH2_OPERATOR_SCOPES": Setting(
+        DEFAULT_OPERATOR_SCOPES,
+        "The operator API's scopes, name -> meaning: granted only by an operator, only to a "
+        "client whose one grant type is client_credentials, never on the consent page; none may "
+        "be in `OAUTH2_SCOPES` (check `server.E010`).",
+        shown="`console:clients:read`, `console:clients:write`, `console:tokens:revoke`, "
+        "`console:audit:read`, `console:keys:write`",
     ),
     "OAUTH2_DEFAULT_SCOPES": Setting(
         ("profile",),

@@ -162,7 +162,9 @@ class Client(models.Model):
         return method in {"client_secret_basic", "client_secret_post"}
 
     def check_response_type(self, response_type: str) -> bool:
-        return response_type in _split(self.response_types)
+        # A client without the code grant (a client_credentials machine client, e.g. one holding
+        # the operator scopes) never reaches the consent page.
+        return response_type in _split(self.response_types) and "authorization_code" in self.grant_type_list
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_type_list

@@ -118,16 +118,26 @@ def displayable_web_uri(uri: str) -> str:
         return ""
 
 
-def validate_scopes(scopes: list[str]) -> list[str]:
-    """Every scope must be configured in OAUTH2_SCOPES."""
+def operator_scopes() -> dict[str, str]:
+    """The operator API's scopes, name -> meaning (never offered on the consent page)."""
+    return dict(server_settings.OAUTH2_OPERATOR_SCOPES)
+
+
+def validate_scopes(scopes: list[str], *, operator_scopes_allowed: Iterable[str] = ()) -> list[str]:
+    """Every scope must be in OAUTH2_SCOPES, or be an operator scope (OAUTH2_OPERATOR_SCOPES) this
+    door may grant (`operator_scopes_allowed`: none for developers and registration)."""
     known = configured_scopes()
-    unknown = [s for s in scopes if s not in known]
+    operator = operator_scopes()
+    unknown = [s for s in scopes if s not in known and s not in operator]
     if unknown:
         raise PolicyError(
             f"Unknown scope(s): {', '.join(sorted(set(unknown)))}. Known scopes: {', '.join(known)}.",
             field="scope",
             code="invalid_client_metadata",
         )
+    refused = sorted({s for s in scopes if s in operator and s not in known} - set(operator_scopes_allowed))
+    if refused:
+        raise PolicyError(f"Only an operator holding them grants {', '.join(refused)}.", field="scope")
     return list(dict.fromkeys(scopes))
 
 
@@ -259,12 +269,15 @@ def validate_client_settings(
     default_max_age: int | None = None,
     require_auth_time: bool = False,
     post_logout_redirect_uris: Iterable[str] = (),
+    operator_scopes_allowed: Iterable[str] = (),
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
     Every path that writes a client's settings calls this (services, forms, imports).
 
     `name` is checked only when given (forms check it as a field of their own first).
+    `operator_scopes_allowed`: see `validate_scopes`. A client holding one has client_credentials
+    as its one grant and no redirect URI: no user sees them on a consent page or holds them.
     """
     if name is not None:
         name = validate_client_name(name)
@@ -283,7 +296,10 @@ def validate_client_settings(
             field="redirect_uris",
             code="invalid_redirect_uri",
         )
-    scopes = validate_scopes(list(scope))
+    scopes = validate_scopes(list(scope), operator_scopes_allowed=operator_scopes_allowed)
+    if set(scopes) & set(operator_scopes()) and (grants != ["client_credentials"] or uris):
+        message = "Operator scopes are for a machine client: client_credentials only, no redirect URI."
+        raise PolicyError(message, field="scope")
     method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
     if method not in SUPPORTED_AUTH_METHODS:
         raise PolicyError(

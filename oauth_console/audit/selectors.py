@@ -44,9 +44,13 @@ def client_history(client_id: str, *, limit: int = 200) -> QuerySet[AuditEvent]:
     )[:limit]
 
 
+# Who may read the log (the operator API's session callers are checked against it).
+READ_PERMISSION = f"{AuditEvent._meta.app_label}.view_auditevent"
+
+
 def log_url_for_client(user, client_id: str, *, current_app: str = "admin") -> str | None:
     """The audit log's admin list filtered to one client, or None if `user` may not read it."""
-    if not user.has_perm(f"{AuditEvent._meta.app_label}.view_auditevent"):
+    if not user.has_perm(READ_PERMISSION):
         return None
     changelist = f"admin:{AuditEvent._meta.app_label}_{AuditEvent._meta.model_name}_changelist"
     return reverse(changelist, current_app=current_app) + "?" + urlencode({"client_id": client_id})
@@ -169,3 +173,39 @@ def revocations_per_day(
         .values_list("day", "n")
     )
     return {day: n for day, n in rows if n}
+
+
+# --- the operator API's audit reads -------------------------------------------------------------
+
+
+def events_matching(
+    *,
+    event_types=(),
+    client_id: str = "",
+    actor: str = "",
+    actor_kind: str = "",
+    outcome: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    oldest_first: bool = False,
+) -> QuerySet[AuditEvent]:
+    """Events filtered by type (any of `event_types`), client, actor label, actor kind, outcome
+    and time ([since, until)), newest first on the (occurred_at, id) index (oldest first for an
+    export). Type and client filters use their own indexes; the actor label has none, so narrow
+    it by time or type on a large log."""
+    found = AuditEvent.objects.all()
+    if event_types:
+        found = found.filter(event_type__in=list(event_types))
+    if client_id:
+        found = found.filter(client_id=client_id)
+    if actor:
+        found = found.filter(actor_label=actor)
+    if actor_kind:
+        found = found.filter(actor_kind=actor_kind)
+    if outcome:
+        found = found.filter(outcome=outcome)
+    if since is not None:
+        found = found.filter(occurred_at__gte=since)
+    if until is not None:
+        found = found.filter(occurred_at__lt=until)
+    return found.order_by("occurred_at", "id") if oldest_first else found.order_by("-occurred_at", "-id")

@@ -137,9 +137,10 @@ class ClientSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # An operator may also grant the operator API's scopes (to a client_credentials-only client).
         self.fields["scope"].choices = [
             (name, f"{name}: {text}") for name, text in policies.configured_scopes().items()
-        ]
+        ] + [(name, f"{name} (operator API): {text}") for name, text in policies.operator_scopes().items()]
         self.fields["token_endpoint_auth_method"].choices = [("", "(default)"), *AUTH_METHOD_CHOICES]
         for name in ("id_token_signed_response_alg", "subject_type"):
             if name in self.fields:
@@ -199,15 +200,18 @@ class ClientSettingsForm(forms.ModelForm):
                 scope=data.get("scope", []),
                 token_endpoint_auth_method=data.get("token_endpoint_auth_method") or None,
                 **{name: data[name] for name in OIDC_FIELDS if name in data},
+                operator_scopes_allowed=policies.operator_scopes(),
             )
         except policies.PolicyError as error:
             self.add_error(error.field if error.field in self.fields else None, str(error))
 
     def service_changes(self) -> dict:
-        """Keyword arguments for services.create_client / update_client."""
+        """Keyword arguments for services.create_client / update_client (an operator's door: it
+        may grant the operator scopes)."""
         data = self.cleaned_data
         changes = {name: data[name] for name in services.CLIENT_FIELDS_EDITABLE if name in data}
         changes["token_endpoint_auth_method"] = data.get("token_endpoint_auth_method") or None
+        changes["operator_scopes_allowed"] = list(policies.operator_scopes())
         return changes
 
 

@@ -60,11 +60,13 @@ def create_client(
     default_max_age: int | None = None,
     require_auth_time: bool = False,
     post_logout_redirect_uris: Iterable[str] = (),
+    operator_scopes_allowed: Iterable[str] = (),
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients).
 
     The secret exists in clear only in this return value: show it once, store it nowhere.
     `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
+    `operator_scopes_allowed`: the operator scopes (console:...) the calling door may grant.
     """
     valid = policies.validate_client_settings(
         client_type=client_type,
@@ -80,6 +82,7 @@ def create_client(
         default_max_age=default_max_age,
         require_auth_time=require_auth_time,
         post_logout_redirect_uris=post_logout_redirect_uris,
+        operator_scopes_allowed=operator_scopes_allowed,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -115,9 +118,12 @@ def create_client(
     return client, secret
 
 
-def update_client(client: Client, *, actor: Actor, **changes) -> Client:
-    """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client."""
-    diff = changed_settings(client, changes)
+def update_client(
+    client: Client, *, actor: Actor, operator_scopes_allowed: Iterable[str] = (), **changes
+) -> Client:
+    """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client.
+    The operator scopes the client holds stay allowed; new ones need `operator_scopes_allowed`."""
+    diff = changed_settings(client, changes, operator_scopes_allowed=operator_scopes_allowed)
     if not diff:
         return client
     now = timezone.now()
@@ -129,7 +135,9 @@ def update_client(client: Client, *, actor: Actor, **changes) -> Client:
     return client
 
 
-def changed_settings(client: Client, changes: dict) -> dict[str, list]:
+def changed_settings(
+    client: Client, changes: dict, *, operator_scopes_allowed: Iterable[str] = ()
+) -> dict[str, list]:
     """Validate `changes` as the settings the client would have; return {field: [old, new]} of
     the fields whose stored value would change. Raises PolicyError."""
     unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
@@ -161,6 +169,8 @@ def changed_settings(client: Client, changes: dict) -> dict[str, list]:
         default_max_age=changes.get("default_max_age", client.default_max_age),
         require_auth_time=changes.get("require_auth_time", client.require_auth_time),
         post_logout_redirect_uris=listed("post_logout_redirect_uris", client.post_logout_redirect_uris),
+        # What the client holds already stays; only an operator's door adds operator scopes.
+        operator_scopes_allowed={*operator_scopes_allowed, *client.scope_list},
     )
     changes.update(asdict(valid))
     return {

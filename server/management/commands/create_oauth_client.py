@@ -70,6 +70,8 @@ class Command(BaseCommand):
                 source=Client.Source.COMMAND,
                 description=options["description"],
                 can_introspect_any_token=options["can_introspect_any_token"],
+                # Whoever runs manage.py is an operator: the operator API's scopes may be given.
+                operator_scopes_allowed=policies.operator_scopes(),
             )
         except policies.PolicyError as exc:
             raise CommandError(str(exc)) from exc

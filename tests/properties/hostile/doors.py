@@ -30,6 +30,7 @@ class World:
     user: HttpClient
     visitor: HttpClient  # signed in, never consented to anything: sees the consent page
     anonymous: HttpClient
+    api_token: str = ""  # an operator API caller's access token (console:clients:write)
 
 
 @dataclass
@@ -253,6 +254,41 @@ def door_legacy_row(world: World, values: dict) -> Passage:
     return Passage(client)
 
 
+def door_operator_api(world: World, values: dict) -> Passage:
+    """The operator REST API (POST /api/v1/clients) with a client_credentials token: a refusal is
+    a 400 problem+json naming the field; a success answers the values exactly as stored."""
+    body = {
+        "name": values["name"],
+        "redirect_uris": [values["redirect_uris"]],
+        "scope": ["profile"],
+        "description": values["description"],
+        "client_uri": values["client_uri"],
+        "logo_uri": values["logo_uri"],
+        "owner": world.developer.username,
+    }
+    if values["client_id"]:
+        body["client_id"] = values["client_id"]
+    response = world.anonymous.post(
+        "/api/v1/clients",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_token}",
+    )
+    assert response.status_code in (201, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert response["Content-Type"] == "application/problem+json", response["Content-Type"]
+        problem = response.json()
+        assert problem["errors"] and problem["detail"], problem
+        return Passage(None)
+    answer = json.loads(response.content.decode("utf-8"))
+    assert response["Content-Type"] == "application/json" and response["X-Content-Type-Options"] == "nosniff"
+    client = Client.objects.get(client_id=answer["client_id"])
+    for name in ("name", "description", "client_uri", "logo_uri"):
+        assert answer[name] == getattr(client, name), (name, answer[name])
+    assert answer["redirect_uris"] == client.redirect_uri_list
+    return Passage(client)
+
+
 DOORS: dict[str, Door] = {
     "services": Door(door_services),
     "registration": Door(door_registration),
@@ -260,5 +296,6 @@ DOORS: dict[str, Door] = {
     "portal": Door(door_portal),
     "admin": Door(door_admin),
     "import": Door(door_import),
+    "operator API": Door(door_operator_api),
     "legacy row": Door(door_legacy_row, through_services=False),
 }

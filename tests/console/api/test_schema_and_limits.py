@@ -1,0 +1,83 @@
+"""The OpenAPI schema and its page, and the API's rate limits."""
+
+import pytest
+import yaml
+from django.test import Client as HttpClient
+
+from server import signals
+
+from .conftest import api_with, assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_is_served_and_lists_every_endpoint():
+    response = HttpClient().get("/api/v1/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    paths = schema["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/clients"])
+    assert {"get", "put", "patch", "delete"} <= set(paths["/api/v1/clients/{client_id}"])
+    assert "post" in paths["/api/v1/tokens/revoke"]
+    assert "get" in paths["/api/v1/audit-events/export"]
+    scheme = schema["components"]["securitySchemes"]["operatorToken"]
+    assert "console:clients:write" in scheme["flows"]["clientCredentials"]["scopes"]
+
+
+def test_the_docs_page_uses_only_our_own_assets():
+    response = HttpClient().get("/api/v1/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    assert "<script>" not in html  # the init script is a file (?script), the CSP allows no inline one
+    nonce = response["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<style nonce="{nonce}">' in html
+    script = HttpClient().get("/api/v1/docs/?script=")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+
+
+def test_requests_per_caller_are_limited(settings):
+    settings.OAUTH2_RATE_LIMITS = {"api_client": "3/60"}
+    api = api_with(["console:clients:read"])
+    for _ in range(3):
+        assert api.get("/api/v1/clients").status_code == 200
+    heard = []
+
+    def listener(sender, **kwargs):
+        heard.append(kwargs)
+
+    signals.request_throttled.connect(listener)
+    try:
+        response = api.get("/api/v1/clients")
+    finally:
+        signals.request_throttled.disconnect(listener)
+    assert_problem(response, 429, "rate-limited")
+    assert int(response["Retry-After"]) >= 1
+    [throttle] = heard
+    assert throttle["limit"] == "api_client" and throttle["client_id"] == api.client.client_id
+    assert throttle["actor"].label == f"client:{api.client.client_id}"
+    # Another caller is not affected.
+    assert api_with(["console:clients:read"]).get("/api/v1/clients").status_code == 200
+
+
+def test_requests_per_address_are_limited_before_the_token_is_checked(settings):
+    settings.OAUTH2_RATE_LIMITS = {"api_ip": "2/60"}
+    guesser = HttpClient()
+    for _ in range(2):
+        assert guesser.get("/api/v1/clients", HTTP_AUTHORIZATION="Bearer oat_guess").status_code == 401
+    assert_problem(guesser.get("/api/v1/clients", HTTP_AUTHORIZATION="Bearer oat_guess"), 429)
+
+
+def test_limits_off(settings):
+    settings.OAUTH2_RATE_LIMIT_ENABLED = False
+    settings.OAUTH2_RATE_LIMITS = {"api_client": "1/60"}
+    api = api_with(["console:clients:read"])
+    assert all(api.get("/api/v1/clients").status_code == 200 for _ in range(3))
+
+
+def test_the_schema_as_json():
+    response = HttpClient().get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "oauth-console operator API"
