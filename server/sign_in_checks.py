@@ -4,7 +4,7 @@
 `id_token_hint` naming another user than the one signed in. The sign-in page is then shown
 again, and the request goes on after it without those parameters (they were satisfied by the
 sign-in that just happened; keeping them would ask again forever). `login_hint` prefills the
-sign-in form (`SignInView`).
+sign-in form (`server.sign_in_page.SignInView`).
 """
 
 import time

@@ -6,12 +6,11 @@ write in `server.services`.
 
 import functools
 import logging
-from urllib.parse import parse_qs, urlsplit
 
 from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.contrib.auth.views import LoginView, redirect_to_login
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from server import policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
-from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
+from server.models import Consent
 from server.oauth2 import OAuth2Error, json_error_response, no_store
 
 logger = logging.getLogger(__name__)
@@ -347,46 +346,6 @@ def api_me(request: HttpRequest) -> JsonResponse:
         if "email" in token.scope.split():
             body["user"]["email"] = user.email
     return JsonResponse(body)
-
-
-# --- sign-in ---------------------------------------------------------------------------------
-
-
-def requesting_app_name(next_url: str) -> str | None:
-    """The name of the active client an authorization request in `next_url` comes from, or None.
-
-    Only for a same-site path to the authorization endpoint (LoginView has already dropped an
-    unsafe `next`): the name is the one an operator approved, rendered escaped; an unknown,
-    pending or disabled client is not named."""
-    parts = urlsplit(next_url or "")
-    if parts.scheme or parts.netloc or parts.path != reverse("oauth-authorize"):
-        return None
-    client_ids = parse_qs(parts.query).get("client_id") or [""]
-    client_id = client_ids[0]
-    if len(client_ids) != 1 or not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
-        return None
-    return (
-        Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE)
-        .values_list("name", flat=True)
-        .first()
-    )
-
-
-class SignInView(LoginView):
-    """Django's sign-in page, naming the app that sent the person here from /oauth/authorize."""
-
-    def get_initial(self):
-        # OpenID Connect's login_hint: the account the app expects, typed in for the person.
-        initial = super().get_initial()
-        hint = sign_in_checks.login_hint_from(self.get_redirect_url())
-        if hint:
-            initial["username"] = hint
-        return initial
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["requesting_app"] = requesting_app_name(context.get(self.redirect_field_name, ""))
-        return context
 
 
 def home(request: HttpRequest) -> HttpResponse:
