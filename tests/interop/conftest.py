@@ -23,6 +23,7 @@ from tests.security.conftest import LiveBrowser
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "alice-password-123"
 OIDC_SCOPES = ["openid", "profile", "email", "read"]
+RENEW_SECONDS = 2
 
 
 @pytest.fixture
@@ -85,6 +86,8 @@ def mozilla_rp(op, make_client, tmp_path):
         "RP_USERINFO_ENDPOINT": metadata["userinfo_endpoint"],
         "RP_JWKS_ENDPOINT": metadata["jwks_uri"],
         "PYTHONPATH": str(REPO),
+        # The RP renews its sign-in with prompt=none this long after it (SessionRefresh).
+        "RP_RENEW_SECONDS": str(RENEW_SECONDS),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DATABASE_URL", None)

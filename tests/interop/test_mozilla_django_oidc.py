@@ -10,7 +10,7 @@ signature against our JWKS, UserInfo for the email it matches users on.
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.interop.conftest import PASSWORD
+from tests.interop.conftest import PASSWORD, RENEW_SECONDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -39,6 +39,23 @@ def test_a_person_signs_in_to_the_rp_through_our_provider_then_again_without_con
     assert page.locator("#failed").count() == 0, mozilla_rp.log.read_text()[-3000:]
     assert page.locator("#email").inner_text() == "alice@example.com"
     assert page.locator("#sub").inner_text() == str(alice.pk)
+
+    # Once its ID token is older than RENEW_SECONDS, the RP's SessionRefresh middleware sends
+    # the browser to us with prompt=none: signed in and consented, it comes straight back.
+    answers = []
+
+    def record(response):
+        answers.append((response.status, response.url))
+
+    page.on("response", record)
+    page.wait_for_timeout(RENEW_SECONDS * 1000 + 300)
+    page.goto(mozilla_rp.url + "/")
+    page.wait_for_url(mozilla_rp.url + "/")
+    silent = [(s, u) for s, u in answers if u.startswith(op.url + "/oauth/authorize") and "prompt=none" in u]
+    assert [s for s, _ in silent] == [302], answers
+    assert any(u.startswith(mozilla_rp.url + "/oidc/callback/?code=") for _, u in answers), answers
+    assert page.locator("#sub").inner_text() == str(alice.pk)
+    page.remove_listener("response", record)
 
     # Signed out of both (no cookies left), the person signs in again. The consent is
     # remembered, so the sign-in form's submission ends in redirects to /oauth/authorize and on

@@ -25,6 +25,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Renews the sign-in silently (prompt=none) once the ID token is older than
+    # OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS.
+    "mozilla_django_oidc.middleware.SessionRefresh",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["RP_DATABASE"]}}
 # The browser keeps cookies per host, not per port: names of its own, so that the provider's
@@ -50,6 +53,7 @@ OIDC_RP_SCOPES = "openid email"
 OIDC_USE_PKCE = True
 OIDC_STORE_ID_TOKEN = True
 OIDC_TIMEOUT = 10
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = int(os.environ.get("RP_RENEW_SECONDS", "900"))
 
 LOGGING = {
     "version": 1,
