@@ -6,6 +6,7 @@ write in `server.services`.
 
 import functools
 import logging
+from urllib.parse import urlencode
 
 from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
@@ -13,12 +14,12 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services, sign_in_checks, signals
@@ -166,11 +167,43 @@ def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
 CONSENT_PAGE_CSP = {"frame-ancestors": [CSP_NONE], "form-action": None}
 
 
+# The consent decision needs the CSRF token of the page it answers (csrf_protect, below); an
+# authorization request sent as a form POST (OpenID Connect Core §3.1.2.1) comes from the client's
+# site and has none, so the view itself is exempt and tells the two apart first.
+@csrf_exempt
 @never_cache
 @csp_replace(CONSENT_PAGE_CSP)
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     """RFC 6749 §4.1 authorization endpoint with a consent page (code flow + PKCE only)."""
+    by_post = _authorization_request_by_post(request)
+    if by_post is not None:
+        return by_post
+    return _authorize_with_consent(request)
+
+
+# A consent form's fields: a POST carrying any of them is a decision, never a new request.
+CONSENT_FORM_FIELDS = ("confirm", "deny", "csrfmiddlewaretoken")
+
+
+def _authorization_request_by_post(request: HttpRequest) -> HttpResponse | None:
+    """OpenID Connect Core §3.1.2.1: the authorization endpoint takes the request as a form POST
+    as well as a GET (the conformance suite's oidcc-ensure-post-request-succeeds). Such a POST
+    (parameters in the body, none in the URL, no consent decision) is answered with a 303 to this
+    endpoint with the same parameters in the query: from there it is the GET flow, sign-in and
+    consent page included, so a POST can do nothing that a link could not. The consent page's
+    own POST (to the URL with its query, with a decision and its CSRF token) is not one of
+    these; a forged decision without a query is not either, and meets the CSRF check."""
+    if request.method != "POST" or request.META.get("QUERY_STRING"):
+        return None
+    if not request.POST or any(name in request.POST for name in CONSENT_FORM_FIELDS):
+        return None
+    pairs = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
+    return HttpResponseRedirect(request.path + "?" + urlencode(pairs), status=303)
+
+
+@csrf_protect
+def _authorize_with_consent(request: HttpRequest) -> HttpResponse:
     try:
         return _authorize(request)
     except DATABASE_ERRORS as exc:

@@ -154,3 +154,49 @@ def test_authlib_openid_integration_keeps_verifying_across_a_key_rotation(op, rp
     # And a wrong nonce is still refused by authlib.
     with pytest.raises((InvalidClaimError, MissingClaimError)):
         app.parse_id_token(second_token, nonce="another-nonce")
+
+
+@pytest.mark.parametrize(
+    ("client_kwargs", "session_kwargs"),
+    [
+        pytest.param({"id_token_signed_response_alg": "ES256"}, {}, id="ES256-client_secret_basic"),
+        pytest.param({}, {"token_endpoint_auth_method": "client_secret_post"}, id="RS256-client_secret_post"),
+        pytest.param(
+            {"client_type": "public", "grant_types": ["authorization_code", "refresh_token"]},
+            {"token_endpoint_auth_method": "none"},
+            id="public-client-none",
+        ),
+    ],
+)
+def test_authlib_oauth2session_other_client_shapes(
+    op, make_client, signed_in_agent, alice, client_kwargs, session_kwargs
+):
+    """The same flow for an ES256 client, client_secret_post and a public client (PKCE only)."""
+    client, secret = make_client("authlib RP", scope=OIDC_SCOPES, **client_kwargs)
+    metadata = op.metadata
+    session = OAuth2Session(
+        client.client_id,
+        secret,
+        scope=SCOPE,
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+        **session_kwargs,
+    )
+    verifier, nonce = generate_token(48), generate_token(20)
+    url, state = session.create_authorization_url(
+        metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+    )
+    location = front_channel(signed_in_agent, url)
+    token = session.fetch_token(
+        metadata["token_endpoint"], authorization_response=location, state=state, code_verifier=verifier
+    )
+    claims = validate_id_token(
+        op, client.client_id, token["id_token"], nonce=nonce, access_token=token["access_token"]
+    )
+    assert claims.header["alg"] == client.id_token_signed_response_alg
+    assert claims["sub"] == str(alice.pk)
+    refreshed = session.refresh_token(metadata["token_endpoint"])
+    again = validate_id_token(
+        op, client.client_id, refreshed["id_token"], access_token=refreshed["access_token"]
+    )
+    assert again["sub"] == claims["sub"]
