@@ -51,18 +51,29 @@ def test_a_person_signs_in_to_the_rp_through_our_provider_then_again_without_con
     page.wait_for_timeout(RENEW_SECONDS * 1000 + 300)
     page.goto(mozilla_rp.url + "/")
     page.wait_for_url(mozilla_rp.url + "/")
-    silent = [(s, u) for s, u in answers if u.startswith(op.url + "/oauth/authorize") and "prompt=none" in u]
-    assert [s for s, _ in silent] == [302], answers
+    assert [s for s, u in answers if u.startswith(op.url + "/oauth/authorize") and "prompt=none" in u] == [
+        302
+    ]
     assert any(u.startswith(mozilla_rp.url + "/oidc/callback/?code=") for _, u in answers), answers
     assert page.locator("#sub").inner_text() == str(alice.pk)
+
+    # Signed out of the provider only (its cookies gone; the browser keeps cookies per host, so
+    # the RP's on 127.0.0.1 stay), the next silent renewal gets login_required, with the RP's
+    # state, and the RP signs the person out.
+    page.context.clear_cookies(domain="localhost")
+    answers.clear()
+    page.wait_for_timeout(RENEW_SECONDS * 1000 + 300)
+    page.goto(mozilla_rp.url + "/")
+    page.wait_for_url(mozilla_rp.url + "/?failed=1")
+    callbacks = [u for _, u in answers if u.startswith(mozilla_rp.url + "/oidc/callback/")]
+    assert len(callbacks) == 1 and "error=login_required" in callbacks[0] and "state=" in callbacks[0]
+    assert page.locator("#failed").count() == 1 and page.locator("#sign-in").count() == 1
     page.remove_listener("response", record)
 
-    # Signed out of both (no cookies left), the person signs in again. The consent is
-    # remembered, so the sign-in form's submission ends in redirects to /oauth/authorize and on
-    # to the RP's callback: the sign-in page's CSP form-action must allow that last hop
-    # (Chromium applies form-action to every redirect after a form submission).
-    page.context.clear_cookies()
-    page.goto(mozilla_rp.url + "/")
+    # The person signs in again. The consent is remembered, so the sign-in form's submission
+    # ends in redirects to /oauth/authorize and on to the RP's callback: the sign-in page's CSP
+    # form-action must allow that last hop (Chromium applies form-action to every redirect
+    # after a form submission).
     page.get_by_role("link", name="Sign in with oauth-console").click()
     sign_in_on_the_provider(page, op.url)
     page.wait_for_url(mozilla_rp.url + "/", timeout=20_000)

@@ -280,6 +280,15 @@ def test_the_sign_in_page_lets_its_form_end_at_the_registered_redirect_uri(clien
     )
     loopback = authorize_url(native.client_id, challenge, redirect_uri="http://127.0.0.1:8123/cb")
     assert _sign_in_page_form_action(client, loopback) == ["'self'", "http://127.0.0.1:8123"]
+    # A private-use scheme (RFC 8252 §7.1): a scheme-source.
+    mobile, _ = make_client(
+        "Mobile app",
+        redirect_uris=["com.example.app:/cb"],
+        client_type="public",
+        grant_types=["authorization_code"],
+    )
+    private_use = authorize_url(mobile.client_id, challenge, redirect_uri="com.example.app:/cb")
+    assert _sign_in_page_form_action(client, private_use) == ["'self'", "com.example.app:"]
 
 
 @pytest.mark.django_db
