@@ -184,6 +184,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 # A consent form's fields: a POST carrying any of them is a decision, never a new request.
 CONSENT_FORM_FIELDS = ("confirm", "deny", "csrfmiddlewaretoken")
+NEVER_IN_A_URL = ("client_secret", "code_verifier", "password")
 
 
 def _authorization_request_by_post(request: HttpRequest) -> HttpResponse | None:
@@ -198,7 +199,14 @@ def _authorization_request_by_post(request: HttpRequest) -> HttpResponse | None:
         return None
     if not request.POST or any(name in request.POST for name in CONSENT_FORM_FIELDS):
         return None
-    pairs = [(name, value) for name in request.POST for value in request.POST.getlist(name)]
+    # Never a credential in a URL: a client that posts its secret here (no authorization request
+    # carries one) does not get it copied into the browser's history and our access logs.
+    pairs = [
+        (name, value)
+        for name in request.POST
+        if name not in NEVER_IN_A_URL
+        for value in request.POST.getlist(name)
+    ]
     return HttpResponseRedirect(request.path + "?" + urlencode(pairs), status=303)
 
 

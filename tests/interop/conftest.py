@@ -18,6 +18,8 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+# Debian's Chromium through Playwright, as in tests/browser (CI=1: a missing Chromium fails).
+from tests.browser.conftest import browser, page  # noqa: F401
 from tests.security.conftest import LiveBrowser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,7 +112,3 @@ def mozilla_rp(op, make_client, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-# Debian's Chromium through Playwright, as in tests/browser (CI=1: a missing Chromium fails).
-from tests.browser.conftest import browser, page  # noqa: E402, F401

@@ -182,7 +182,8 @@ def test_oidcc_ensure_post_request_succeeds(rp, user):
     strict = HttpClient(enforce_csrf_checks=True)
     strict.force_login(user)
     verifier, challenge = pkce_pair()
-    posted = strict.post("/oauth/authorize", authorize_params(client, challenge))
+    # A broken client also posts its secret: it is not copied into the URL.
+    posted = strict.post("/oauth/authorize", {**authorize_params(client, challenge), "client_secret": secret})
     assert posted.status_code == 303 and posted["Location"].startswith("/oauth/authorize?")
     assert query_of(posted["Location"]) == authorize_params(client, challenge)
     page = strict.get(posted["Location"])
