@@ -5,7 +5,7 @@ the client's `default_max_age` when the request names none), `id_token_hint` nam
 user than the one signed in, a client with `require_auth_time` and a sign-in of unknown time.
 The sign-in page is then shown again, and the request goes on after it without those parameters
 (they were satisfied by the sign-in that just happened; keeping them would ask again forever).
-`login_hint` prefills the sign-in form (`SignInView`).
+`login_hint` prefills the sign-in form (`server.sign_in_page.SignInView`).
 """
 
 import time

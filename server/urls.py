@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from server import oidc_views, views
+from server import oidc_views, sign_in_page, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,6 @@ urlpatterns = [
     path(".well-known/openid-configuration", oidc_views.openid_configuration, name="oidc-configuration"),
     path(".well-known/oauth-authorization-server", views.server_metadata, name="oauth-metadata"),
     path("api/me", views.api_me, name="api-me"),
-    path("accounts/login/", views.SignInView.as_view(), name="login"),
+    path("accounts/login/", sign_in_page.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

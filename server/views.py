@@ -6,26 +6,26 @@ write in `server.services`.
 
 import functools
 import logging
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlencode
 
 from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
-from django.contrib.auth.views import LoginView, redirect_to_login
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from server import policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
-from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
+from server.models import Consent
 from server.oauth2 import OAuth2Error, json_error_response, no_store
 
 logger = logging.getLogger(__name__)
@@ -167,11 +167,51 @@ def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
 CONSENT_PAGE_CSP = {"frame-ancestors": [CSP_NONE], "form-action": None}
 
 
+# The consent decision needs the CSRF token of the page it answers (csrf_protect, below); an
+# authorization request sent as a form POST (OpenID Connect Core §3.1.2.1) comes from the client's
+# site and has none, so the view itself is exempt and tells the two apart first.
+@csrf_exempt
 @never_cache
 @csp_replace(CONSENT_PAGE_CSP)
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     """RFC 6749 §4.1 authorization endpoint with a consent page (code flow + PKCE only)."""
+    by_post = _authorization_request_by_post(request)
+    if by_post is not None:
+        return by_post
+    return _authorize_with_consent(request)
+
+
+# A consent form's fields: a POST carrying any of them is a decision, never a new request.
+CONSENT_FORM_FIELDS = ("confirm", "deny", "csrfmiddlewaretoken")
+NEVER_IN_A_URL = ("client_secret", "code_verifier", "password")
+
+
+def _authorization_request_by_post(request: HttpRequest) -> HttpResponse | None:
+    """OpenID Connect Core §3.1.2.1: the authorization endpoint takes the request as a form POST
+    as well as a GET (the conformance suite's oidcc-ensure-post-request-succeeds). Such a POST
+    (parameters in the body, none in the URL, no consent decision) is answered with a 303 to this
+    endpoint with the same parameters in the query: from there it is the GET flow, sign-in and
+    consent page included, so a POST can do nothing that a link could not. The consent page's
+    own POST (to the URL with its query, with a decision and its CSRF token) is not one of
+    these; a forged decision without a query is not either, and meets the CSRF check."""
+    if request.method != "POST" or request.META.get("QUERY_STRING"):
+        return None
+    if not request.POST or any(name in request.POST for name in CONSENT_FORM_FIELDS):
+        return None
+    # Never a credential in a URL: a client that posts its secret here (no authorization request
+    # carries one) does not get it copied into the browser's history and our access logs.
+    pairs = [
+        (name, value)
+        for name in request.POST
+        if name not in NEVER_IN_A_URL
+        for value in request.POST.getlist(name)
+    ]
+    return HttpResponseRedirect(request.path + "?" + urlencode(pairs), status=303)
+
+
+@csrf_protect
+def _authorize_with_consent(request: HttpRequest) -> HttpResponse:
     try:
         return _authorize(request)
     except DATABASE_ERRORS as exc:
@@ -347,46 +387,6 @@ def api_me(request: HttpRequest) -> JsonResponse:
         if "email" in token.scope.split():
             body["user"]["email"] = user.email
     return JsonResponse(body)
-
-
-# --- sign-in ---------------------------------------------------------------------------------
-
-
-def requesting_app_name(next_url: str) -> str | None:
-    """The name of the active client an authorization request in `next_url` comes from, or None.
-
-    Only for a same-site path to the authorization endpoint (LoginView has already dropped an
-    unsafe `next`): the name is the one an operator approved, rendered escaped; an unknown,
-    pending or disabled client is not named."""
-    parts = urlsplit(next_url or "")
-    if parts.scheme or parts.netloc or parts.path != reverse("oauth-authorize"):
-        return None
-    client_ids = parse_qs(parts.query).get("client_id") or [""]
-    client_id = client_ids[0]
-    if len(client_ids) != 1 or not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
-        return None
-    return (
-        Client.objects.filter(client_id=client_id, status=Client.Status.ACTIVE)
-        .values_list("name", flat=True)
-        .first()
-    )
-
-
-class SignInView(LoginView):
-    """Django's sign-in page, naming the app that sent the person here from /oauth/authorize."""
-
-    def get_initial(self):
-        # OpenID Connect's login_hint: the account the app expects, typed in for the person.
-        initial = super().get_initial()
-        hint = sign_in_checks.login_hint_from(self.get_redirect_url())
-        if hint:
-            initial["username"] = hint
-        return initial
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["requesting_app"] = requesting_app_name(context.get(self.redirect_field_name, ""))
-        return context
 
 
 def home(request: HttpRequest) -> HttpResponse:

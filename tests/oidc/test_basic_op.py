@@ -20,7 +20,7 @@ from tests.oidc.conftest import (
     token_request,
     verify_id_token,
 )
-from tests.server.helpers import REDIRECT_URI, basic_auth, form, query_of
+from tests.server.helpers import REDIRECT_URI, basic_auth, form, pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +173,48 @@ def test_oidcc_ensure_redirect_uri_in_authorization_request(browser, rp):
     # Shown to the person, not redirected anywhere.
     assert response.status_code == 400 and "redirect_uri" in response.content.decode()
     assert "Location" not in response
+
+
+def test_oidcc_ensure_post_request_succeeds(rp, user):
+    """OIDC Core §3.1.2.1: the request as a form POST from the client's site (no CSRF token of
+    ours) is sent on to the GET flow (303), consent page and its CSRF check included."""
+    client, secret = rp
+    strict = HttpClient(enforce_csrf_checks=True)
+    strict.force_login(user)
+    verifier, challenge = pkce_pair()
+    # A broken client also posts its secret: it is not copied into the URL.
+    posted = strict.post("/oauth/authorize", {**authorize_params(client, challenge), "client_secret": secret})
+    assert posted.status_code == 303 and posted["Location"].startswith("/oauth/authorize?")
+    assert query_of(posted["Location"]) == authorize_params(client, challenge)
+    page = strict.get(posted["Location"])
+    assert page.status_code == 200 and 'name="confirm"' in page.content.decode()
+    decided = strict.post(
+        posted["Location"], {"confirm": "yes", "csrfmiddlewaretoken": strict.cookies["csrftoken"].value}
+    )
+    params = query_of(decided["Location"])
+    assert params["state"] == "st-123" and params["iss"] == ISSUER
+    tokens = token_request(client, secret, params["code"], verifier).json()
+    assert verify_id_token(tokens["id_token"], client, nonce=NONCE)["sub"] == str(user.pk)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"confirm": "yes", "client_id": "x", "response_type": "code"},  # a forged decision
+        {"deny": "yes"},
+        {},
+    ],
+)
+def test_a_post_that_is_not_an_authorization_request_meets_the_csrf_check(rp, user, body):
+    client, _ = rp
+    strict = HttpClient(enforce_csrf_checks=True)
+    strict.force_login(user)
+    if "client_id" in body:
+        body["client_id"] = client.client_id
+    response = strict.post("/oauth/authorize", body)
+    assert response.status_code == 403 and "Location" not in response
+    json_body = strict.post("/oauth/authorize", "{}", content_type="application/json")
+    assert json_body.status_code == 403
 
 
 def test_oidcc_ensure_registered_redirect_uri(browser, rp):

@@ -10,6 +10,7 @@ scanned too, so a page no test renders cannot bring inline code back.
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -244,3 +245,71 @@ def test_no_python_module_of_ours_renders_inline_style_or_handlers():
                 if attribute.search(line):
                     found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert found == []
+
+
+def _sign_in_page_form_action(http, next_url: str | None, **post) -> list[str]:
+    query = "?" + urlencode({"next": next_url}) if next_url else ""
+    response = http.post("/accounts/login/" + query, post) if post else http.get("/accounts/login/" + query)
+    assert response.status_code == 200
+    return assert_strict_policy(response)["form-action"]
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_lets_its_form_end_at_the_registered_redirect_uri(client, app, make_client):
+    """Found by mozilla-django-oidc (tests/interop): signing in redirects to /oauth/authorize, which
+    with a remembered consent redirects at once to the client; Chromium applies form-action to
+    every redirect after a form submission, so 'self' alone left the person on the sign-in page.
+    The page's form-action adds the origin of the redirect URI the request will answer at, only
+    when the client registered it."""
+    _verifier, challenge = pkce_pair()
+    authorize = authorize_url(app.client_id, challenge)
+    assert _sign_in_page_form_action(client, authorize) == ["'self'", "https://app.example.com"]
+    # The same after a failed attempt (the page is shown again by the POST).
+    failed = _sign_in_page_form_action(client, authorize, username="alice", password="wrong")
+    assert failed == ["'self'", "https://app.example.com"]
+    # No redirect_uri: the client's only registered one.
+    default = authorize_url(app.client_id, challenge, redirect_uri="")
+    default = default.replace("redirect_uri=&", "")
+    assert _sign_in_page_form_action(client, default) == ["'self'", "https://app.example.com"]
+    # A loopback redirect URI (RFC 8252 §7.3): the port the request names.
+    native, _ = make_client(
+        "Desktop app",
+        redirect_uris=["http://127.0.0.1/cb"],
+        client_type="public",
+        grant_types=["authorization_code"],
+    )
+    loopback = authorize_url(native.client_id, challenge, redirect_uri="http://127.0.0.1:8123/cb")
+    assert _sign_in_page_form_action(client, loopback) == ["'self'", "http://127.0.0.1:8123"]
+    # A private-use scheme (RFC 8252 §7.1): a scheme-source.
+    mobile, _ = make_client(
+        "Mobile app",
+        redirect_uris=["com.example.app:/cb"],
+        client_type="public",
+        grant_types=["authorization_code"],
+    )
+    private_use = authorize_url(mobile.client_id, challenge, redirect_uri="com.example.app:/cb")
+    assert _sign_in_page_form_action(client, private_use) == ["'self'", "com.example.app:"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example/callback",
+        "https://app.example.com/callback; script-src *",
+        "https://app.example.com",
+    ],
+)
+def test_the_sign_in_page_adds_no_origin_the_client_did_not_register(client, app, redirect_uri):
+    _verifier, challenge = pkce_pair()
+    next_url = authorize_url(app.client_id, challenge, redirect_uri=redirect_uri)
+    assert _sign_in_page_form_action(client, next_url) == ["'self'"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "next_url",
+    [None, "/console/", "/oauth/authorize?client_id=unknown&redirect_uri=https://app.example.com/callback"],
+)
+def test_the_sign_in_page_keeps_self_only_without_a_known_authorization_request(client, next_url):
+    assert _sign_in_page_form_action(client, next_url) == ["'self'"]
