@@ -72,7 +72,8 @@ def _enter_code(request: HttpRequest) -> HttpResponse:
     code = normalize_user_code(request.POST.get("user_code"))
     found = find_waiting_device(code) if code else None
     if found is None:
-        signals.user_code_refused.send(
+        # Robust: a failing listener must not turn a refused code into a 500.
+        signals.user_code_refused.send_robust(
             sender=device,
             request=request,
             user=request.user,
