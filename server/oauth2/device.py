@@ -43,7 +43,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .grants import resolve_scope
-from .requests import TOKEN_STYLE
+from .requests import DEVICE_AUTHORIZATION_STYLE
 
 __all__ = [
     "DEVICE_CODE_GRANT_TYPE",
@@ -108,6 +108,9 @@ class DeviceAuthorizationEndpoint(_AuthlibDeviceEndpoint):
     """
 
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    # ProtocolServer.respond_with_endpoint parses with these rules (the token endpoint's, but an
+    # empty body needs no content type).
+    REQUEST_STYLE = DEVICE_AUTHORIZATION_STYLE
     # Attempts at a user code no live device holds (a clash is ~1 in 10^10 per live code).
     USER_CODE_ATTEMPTS = 5
 
@@ -129,8 +132,8 @@ class DeviceAuthorizationEndpoint(_AuthlibDeviceEndpoint):
         return int(self._interval or _setting("OAUTH2_DEVICE_POLL_INTERVAL", 5))
 
     def create_endpoint_request(self, request: Any) -> Any:
-        """Strict parsing: POST, a form body, no credentials in the URL (as the token endpoint)."""
-        return self.server.parse_request(request, TOKEN_STYLE)
+        """Strict parsing: POST, a form body (or none at all), no credentials in the URL."""
+        return self.server.parse_request(request, DEVICE_AUTHORIZATION_STYLE)
 
     def create_endpoint_response(self, request: Any) -> tuple[int, dict, list]:
         """Authenticate the client, resolve the scope, issue and store the codes."""

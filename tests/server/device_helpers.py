@@ -17,9 +17,7 @@ def client_auth(app) -> dict:
 def start(http, app, **data):
     """POST /oauth/device_authorization for `app`; the response."""
     auth = client_auth(app)
-    # An empty form still says it is one (Django's test client drops the type of an empty body).
-    headers = {"CONTENT_TYPE": "application/x-www-form-urlencoded", **auth["headers"]}
-    return form(http, "/oauth/device_authorization", {**auth["data"], **data}, **headers)
+    return form(http, "/oauth/device_authorization", {**auth["data"], **data}, **auth["headers"])
 
 
 def poll(http, app, device_code: str, **extra):

@@ -13,6 +13,7 @@ from server import credentials
 from server.models import Client, Consent, DeviceAuthorization, Token
 from server.oauth2.device import DEVICE_CODE_GRANT_TYPE, USER_CODE_ALPHABET
 from tests.server.device_helpers import DEVICE_GRANTS, decide, enter_code, poll, start
+from tests.server.helpers import basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -299,4 +300,28 @@ def test_cleartokens_removes_device_authorizations_an_hour_past_expiry(tv):
         expires_at=timezone.now() - timedelta(hours=2)
     )
     services.clear_expired_tokens()
+    assert DeviceAuthorization.objects.count() == 1
+
+
+def test_the_request_is_parsed_as_the_token_endpoints_but_may_be_empty(tv, cli):
+    http = HttpClient()
+    client, secret = tv
+    auth = {"HTTP_AUTHORIZATION": basic_auth(client.client_id, secret)}
+    # No parameter at all (a confidential client, the default scope): no content type needed.
+    assert http.generic("POST", "/oauth/device_authorization", **auth).status_code == 200
+    multipart = http.post("/oauth/device_authorization", {"scope": "profile"}, **auth)
+    assert multipart.status_code == 400 and multipart.json()["error"] == "invalid_request"
+    as_json = http.post(
+        "/oauth/device_authorization", '{"scope": "profile"}', content_type="application/json", **auth
+    )
+    assert as_json.status_code == 400 and as_json.json()["error"] == "invalid_request"
+    in_query = http.post(f"/oauth/device_authorization?client_id={cli[0].client_id}", "", content_type="x/y")
+    assert in_query.status_code == 400 and in_query.json()["error"] == "invalid_request"
+    repeated = http.post(
+        "/oauth/device_authorization",
+        "scope=profile&scope=email",
+        content_type="application/x-www-form-urlencoded",
+        **auth,
+    )
+    assert repeated.status_code == 400 and repeated.json()["error"] == "invalid_request"
     assert DeviceAuthorization.objects.count() == 1

@@ -482,7 +482,7 @@ def test_each_protocol_step_is_announced_once_by_its_endpoint(
     services.update_client(
         w.client, actor=OPERATOR, grant_types=[*w.client.grant_type_list, DEVICE_CODE_GRANT_TYPE]
     )
-    device_data = {"CONTENT_TYPE": "application/x-www-form-urlencoded", **auth}
+    device_data = auth
     device_code = form(browser, "/oauth/device_authorization", {}, **device_data).json()["device_code"]
     # By someone else: w.user's consent page must still be shown by the authorize step.
     viewer = type(w.user).objects.create_user("tv-viewer", password="tv-viewer-password-1")
