@@ -64,6 +64,11 @@ DEFAULT_RATE_LIMITS = {
     # bearer token is checked, so token guessing is limited too) and per calling client.
     "api_ip": "600/60",
     "api_client": "1200/60",
+    # User codes typed at /device (RFC 8628 §5.1): attempts per address and per signed-in user;
+    # one that finds a waiting device is taken back. 20^8 codes, so guessing one live code at
+    # these rates takes centuries.
+    "user_code_ip": "30/900",
+    "user_code_user": "10/900",
 }
 
 DEFAULT_SCOPES_TEXT = {
@@ -139,6 +144,19 @@ SETTINGS: dict[str, Setting] = {
     "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
     "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),
     "OAUTH2_AUTHORIZATION_CODE_LIFETIME": Setting(60, "Seconds an authorization code lives."),
+    "OAUTH2_DEVICE_CODE_LIFETIME": Setting(
+        600, "Seconds a device code and its user code live (RFC 8628 §3.2 `expires_in`)."
+    ),
+    "OAUTH2_DEVICE_POLL_INTERVAL": Setting(
+        5,
+        "Seconds a device must wait between polls of the token endpoint (RFC 8628 `interval`); "
+        "each poll that comes sooner is `slow_down` and adds 5 s.",
+    ),
+    "OAUTH2_DEVICE_VERIFICATION_URI": Setting(
+        "",
+        "The page people type the user code into (`verification_uri`). Empty: the issuer's `/device`.",
+        shown="the issuer's `/device`",
+    ),
     "OAUTH2_REQUIRE_PKCE": Setting(
         True, "PKCE S256 for every code flow (always for public clients). Also server.oauth2."
     ),

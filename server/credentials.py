@@ -1,6 +1,6 @@
 """Credential generation, keyed digests and constant-time verification.
 
-Client secrets, access tokens, refresh tokens, authorization codes and registration tokens are
+Client secrets, access tokens, refresh tokens, authorization codes, device codes and registration tokens are
 random values with at least 256 bits of entropy. They are stored only as HMAC-SHA256 digests
 under a key derived from the settings: a fast keyed hash is the right tool, because these are
 not human-chosen passwords (no dictionary to slow down), and a slow hasher would cost the token
@@ -25,6 +25,7 @@ PREFIXES = {
     "authorization_code": "oac_",
     "registration_token": "org_",
     "initial_access_token": "oia_",
+    "device_code": "odc_",
 }
 ENTROPY_BYTES = 32  # 256 bits
 # How many characters of a credential the console may show to tell credentials apart.

@@ -104,6 +104,21 @@ signing_key_retired           services.signing_keys
 signing_key_revoked           services.signing_keys
     payload: key, previous_state, reason
     recorders: audit (in the fact's transaction)
+device_authorization_requested  services.device_codes (the device authorization endpoint)
+    payload: client, device_authorization (row), scope
+    recorders: audit (in the fact's transaction)
+device_authorization_approved  services.device_codes (the /device consent page)
+    payload: client, user, device_authorization, scope
+    recorders: audit (in the fact's transaction)
+device_authorization_denied  services.device_codes (the /device consent page)
+    payload: client, user, device_authorization, scope
+    recorders: audit (in the fact's transaction)
+device_authorizations_revoked  services.device_codes (the console)
+    payload: count, reason, criteria
+    recorders: audit (in the fact's transaction)
+user_code_refused             the /device page (server.device_views; at once: nothing is written)
+    payload: request, user, reason
+    listeners: audit
 backing_service_failed        database guard of the protocol endpoints (server.views), the cache
                               guards (server.cache_round_trip: limiter and marks)
     payload: service ("database" or "cache"), error (class name), request (or None)
@@ -163,6 +178,10 @@ from server.signals import (
     client_status_changed,
     consent_revoked,
     developer_signed_up,
+    device_authorization_approved,
+    device_authorization_denied,
+    device_authorization_requested,
+    device_authorizations_revoked,
     expired_tokens_cleared,
     initial_access_token_created,
     initial_access_token_revoked,
@@ -174,6 +193,7 @@ from server.signals import (
     signing_key_revoked,
     tokens_revoked,
     user_access_revoked,
+    user_code_refused,
 )
 
 # name -> signal, in the table's order.
@@ -209,6 +229,11 @@ CATALOGUE = {
     "signing_key_activated": signing_key_activated,
     "signing_key_retired": signing_key_retired,
     "signing_key_revoked": signing_key_revoked,
+    "device_authorization_requested": device_authorization_requested,
+    "device_authorization_approved": device_authorization_approved,
+    "device_authorization_denied": device_authorization_denied,
+    "device_authorizations_revoked": device_authorizations_revoked,
+    "user_code_refused": user_code_refused,
     "backing_service_failed": backing_service_failed,
 }
 
@@ -254,6 +279,10 @@ IN_TRANSACTION: dict[str, str] = {
             "signing_key_activated",
             "signing_key_retired",
             "signing_key_revoked",
+            "device_authorization_requested",
+            "device_authorization_approved",
+            "device_authorization_denied",
+            "device_authorizations_revoked",
         )
     },
 }

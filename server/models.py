@@ -396,4 +396,5 @@ class InitialAccessToken(models.Model):
 
 
 # Its own module (this one is long enough); imported here so that Django finds it.
+from server.device_models import DeviceAuthorization  # noqa: E402, F401
 from server.key_models import SigningKey  # noqa: E402, F401

@@ -31,7 +31,9 @@ from server.policy_rules import (  # noqa: F401 - re-exported: every caller impo
 # Client.Type's values (the model takes them from here: server.models imports this module).
 CONFIDENTIAL_CLIENT = "confidential"
 PUBLIC_CLIENT = "public"
-SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+# RFC 8628's grant type (server.oauth2.device imports authlib's, which this module cannot).
+DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
+SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT_TYPE)
 SUPPORTED_RESPONSE_TYPES = ("code",)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")

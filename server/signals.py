@@ -37,11 +37,22 @@ registration_access_token_issued  client, replaced (bool: an earlier RFC 7592 re
 expired_tokens_cleared    tokens_deleted (int), codes_deleted (int): `cleartokens` removed
                           expired tokens and old authorization codes
 developer_signed_up       user (the new account; actor is that developer)
-request_throttled         request, scope ("token", "introspect", "revoke", "register", "login"),
+request_throttled         request, scope ("token", "introspect", "revoke", "register", "login",
+                          "device": user codes at /device, "signup"),
                           limit (the OAUTH2_RATE_LIMITS name that tripped, e.g. "token_ip" or
                           "auth_failures_client_ip"), client_id (claimed, unverified; may be ""),
                           ip, retry_after (seconds). Sent at once by server.ratelimit, not after
                           a commit: a throttle writes nothing.
+device_authorization_requested  client, device_authorization (row; its codes only as digests),
+                          scope: a device asked for access (RFC 8628 §3.1)
+device_authorization_approved  client, user, device_authorization, scope: the user approved the
+                          device on the consent page at /device (actor: that user); the device's
+                          next poll gets the token (announced by `token_issued`)
+device_authorization_denied  client, user, device_authorization, scope: the user denied it
+device_authorizations_revoked  count, reason, criteria: open device authorizations (waiting, or
+                          approved and not collected) made unusable (the console)
+user_code_refused         request, user, reason ("malformed" or "unknown"): a user code typed at
+                          /device matched no waiting device. Sent at once: nothing was written.
 backing_service_failed    service ("database" or "cache"), error (the exception's class name),
                           request (or None). A request met an outage: the protocol endpoints'
                           database guard answered 503, or the rate limiter's cache guard found
@@ -72,3 +83,8 @@ signing_key_activated = django.dispatch.Signal()
 signing_key_retired = django.dispatch.Signal()
 signing_key_revoked = django.dispatch.Signal()
 backing_service_failed = django.dispatch.Signal()
+device_authorization_requested = django.dispatch.Signal()
+device_authorization_approved = django.dispatch.Signal()
+device_authorization_denied = django.dispatch.Signal()
+device_authorizations_revoked = django.dispatch.Signal()
+user_code_refused = django.dispatch.Signal()

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from server import oidc_views, sign_in_page, views
+from server import device_views, oidc_views, sign_in_page, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("oauth/token", views.token, name="oauth-token"),
     path("oauth/revoke", views.revoke, name="oauth-revoke"),
     path("oauth/introspect", views.introspect, name="oauth-introspect"),
+    path("oauth/device_authorization", device_views.device_authorization, name="oauth-device-authorization"),
+    path("device", device_views.device, name="device"),
     path("oauth/jwks", oidc_views.jwks, name="oauth-jwks"),
     path("oauth/userinfo", oidc_views.userinfo, name="oauth-userinfo"),
     path(".well-known/openid-configuration", oidc_views.openid_configuration, name="oidc-configuration"),

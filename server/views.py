@@ -8,7 +8,6 @@ import functools
 import logging
 from urllib.parse import urlencode
 
-from csp.constants import NONE as CSP_NONE
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -25,8 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from server import policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
+from server.consent_page import CONSENT_PAGE_CSP, consent_headers, render_consent_page
 from server.models import Consent
-from server.oauth2 import OAuth2Error, json_error_response, no_store
+from server.oauth2 import OAuth2Error, json_error_response
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +112,6 @@ def protocol_endpoint(view):
 # --- authorization endpoint -------------------------------------------------------------------
 
 
-def _consent_headers(response: HttpResponse) -> HttpResponse:
-    # The consent page must never be framed (clickjacking) or cached, and must not leak its
-    # query (state, code_challenge) through the Referer header. The page's own <meta> relaxes
-    # this to same-origin: under no-referrer a browser sends "Origin: null" with the consent
-    # form's POST and Django's CSRF check would refuse it; other origins still get nothing.
-    # The Content-Security-Policy is the site's (django-csp, settings.py) as changed by
-    # CONSENT_PAGE_CSP on `authorize`; setting the header here would replace the whole policy.
-    response["X-Frame-Options"] = "DENY"
-    response["Referrer-Policy"] = "no-referrer"
-    return no_store(response)
-
-
 def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
     """Redirect the error back to the client only when its redirect URI was verified;
     otherwise tell the person in the browser (RFC 6749 §4.1.2.1)."""
@@ -132,12 +120,7 @@ def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpRespon
         # RFC 9207: every authorization response names its issuer, errors included.
         return authorization_server.add_issuer(request, response)
     context = {"error": error.error, "description": error.get_error_description(), "status": 400}
-    return _consent_headers(render(request, "oauth/error.html", context, status=400))
-
-
-def _scope_descriptions(scope: str) -> list[tuple[str, str]]:
-    known = policies.configured_scopes()
-    return [(name, known.get(name, name)) for name in (scope or "").split()]
+    return consent_headers(render(request, "oauth/error.html", context, status=400))
 
 
 def _client_identity_is_assured(client, redirect_uri: str) -> bool:
@@ -157,14 +140,6 @@ def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
     if granted is None:
         return False
     return set(scope.split()) <= set(granted.split())
-
-
-# The consent page's policy: the site's, never framed. form-action is dropped here only: after the
-# consent form's POST the server redirects to the client's redirect URI, and Chromium applies
-# form-action to every redirect of a form submission, so 'self' would block the answer to every
-# client. The redirect URI was checked against the client's registered ones before the page was
-# shown; the page itself has no other form target to protect (no inline script can run).
-CONSENT_PAGE_CSP = {"frame-ancestors": [CSP_NONE], "form-action": None}
 
 
 # The consent decision needs the CSRF token of the page it answers (csrf_protect, below); an
@@ -224,7 +199,7 @@ def _authorize_with_consent(request: HttpRequest) -> HttpResponse:
         context = {"error": error, "description": description, "status": status}
         # Rendered without the request: its session and user live in the database too.
         page = render_to_string("oauth/error.html", context)
-        response = _consent_headers(HttpResponse(page, status=status))
+        response = consent_headers(HttpResponse(page, status=status))
         if status == 503:
             response["Retry-After"] = "5"
         return response
@@ -280,14 +255,14 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         )
     if "none" in prompt:
         return _authorization_error(request, _redirectable(grant, "consent_required"))
-    context = {
-        "client": client,
-        "scopes": _scope_descriptions(scope),
-        "user": end_user,
-        "redirect_host": redirect_uri.split("/")[2] if "://" in redirect_uri else redirect_uri,
-        "form_action": request.get_full_path(),
-    }
-    return _consent_headers(render(request, "oauth/consent.html", context))
+    return render_consent_page(
+        request,
+        client=client,
+        scope=scope,
+        user=end_user,
+        redirect_host=redirect_uri.split("/")[2] if "://" in redirect_uri else redirect_uri,
+        form_action=request.get_full_path(),
+    )
 
 
 def _redirectable(grant, error: str) -> OAuth2Error:
@@ -351,6 +326,7 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "token_endpoint": url("oauth-token"),
         "revocation_endpoint": url("oauth-revoke"),
         "introspection_endpoint": url("oauth-introspect"),
+        "device_authorization_endpoint": url("oauth-device-authorization"),
         "jwks_uri": url("oauth-jwks"),
         "scopes_supported": list(policies.configured_scopes()),
         "response_types_supported": list(policies.SUPPORTED_RESPONSE_TYPES),

@@ -53,6 +53,11 @@ class EventType(models.TextChoices):
     SIGNING_KEY_ACTIVATED = "signing_key_activated", "Signing key activated"
     SIGNING_KEY_RETIRED = "signing_key_retired", "Signing key retired"
     SIGNING_KEY_REVOKED = "signing_key_revoked", "Signing key revoked"
+    DEVICE_AUTHORIZATION_REQUESTED = "device_authorization_requested", "Device authorization requested"
+    DEVICE_AUTHORIZATION_APPROVED = "device_authorization_approved", "Device approved (consent granted)"
+    DEVICE_AUTHORIZATION_DENIED = "device_authorization_denied", "Device denied"
+    DEVICE_AUTHORIZATIONS_REVOKED = "device_authorizations_revoked", "Device authorizations revoked"
+    USER_CODE_REFUSED = "user_code_refused", "Device user code refused"
 
 
 class Outcome(models.TextChoices):

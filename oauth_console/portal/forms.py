@@ -16,6 +16,9 @@ GRANT_TYPE_LABELS = {
     "authorization_code": "Authorization code: people sign in and approve your app (with PKCE)",
     "refresh_token": "Refresh token: keep access without asking the person again",
     "client_credentials": "Client credentials: your server acts on its own behalf (confidential apps only)",
+    policies.DEVICE_CODE_GRANT_TYPE: (
+        "Device code: people approve a TV, console or CLI by typing a code at /device"
+    ),
 }
 GRACE_PERIOD_LABELS = {
     "immediately": "Immediately: the old secret stops working now",

@@ -239,3 +239,7 @@ class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
             "action": "revoke_selected",
         }
         return TemplateResponse(request, "console/tokens/revoke_selected_confirm.html", context)
+
+
+# Registered with the token admin: device authorizations (RFC 8628) are issued-credential pages too.
+from oauth_console.tokens import device_admin  # noqa: E402, F401

@@ -4,6 +4,7 @@ endpoints it serves, and the issuer it speaks as."""
 from django.http import HttpRequest
 
 from server import credentials, policies, services
+from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from server.bindings.oidc import OpenIDCode, OpenIDRefresh
@@ -88,8 +89,10 @@ def _build_server() -> AuthorizationServer:
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode()])
     server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(DeviceCodeGrant)
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(TokenIntrospection)
+    server.register_endpoint(DeviceAuthorizationEndpoint)
     server.register_endpoint(ClientRegistrationEndpoint)
     server.register_endpoint(ClientConfigurationEndpoint)
     return server

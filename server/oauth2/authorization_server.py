@@ -36,6 +36,9 @@ from .requests import AUTHORIZATION_STYLE, TOKEN_STYLE, DjangoOAuth2Request, wit
 __all__ = ["AuthorizationServer"]
 
 ExpiresIn = int | dict[str, int] | Callable[[Any, str], int] | None
+# RFC 8628 §3.5 answers that tell a polling device to keep waiting: not a refusal (a device polls
+# every few seconds until its user answers), so no `token_request_refused` for them.
+STILL_WAITING = frozenset({"authorization_pending", "slow_down"})
 
 
 class _ResolvedScopeTokenGenerator(BearerTokenGenerator):
@@ -340,7 +343,7 @@ class AuthorizationServer(ProtocolServer):
 
     def _report_refused(self, request: DjangoOAuth2Request, error: OAuth2Error) -> None:
         # Only once the client authenticated: before that, client_authentication_failed told.
-        if request.client is None:
+        if request.client is None or error.error in STILL_WAITING:
             return
         signals.token_request_refused.send_robust(
             sender=type(self),

@@ -45,6 +45,7 @@ __all__ = [
     "AuthorizationCodeGrant",
     "ClientCredentialsGrant",
     "RefreshTokenGrant",
+    "resolve_scope",
 ]
 
 
@@ -79,38 +80,46 @@ def _check_parameter_lengths(grant: Any, redirect_uri: str) -> None:
     check_parameter_lengths(grant.request.payload.data, limits)
 
 
-class _ScopeCheck:
-    """Resolves the request's effective scope once, into `request.scope`.
+def resolve_scope(client: Any, requested_scope: str | None) -> str:
+    """The effective scope of a request by `client` naming `requested_scope`.
 
     A requested scope the client may not have is invalid_scope, never silently narrowed. With no
     scope requested, the effective scope is `client.get_allowed_scope(None)` (the client's
-    default); None there is invalid_scope. Everything after this (the consent check and page,
-    the stored code, the token) must read `request.scope`, never the raw `payload.scope`.
+    default); None there is invalid_scope. The authorization endpoint and the device
+    authorization endpoint (RFC 8628) resolve scope with this one rule.
+    """
+    requested = scope_to_list(requested_scope) or []
+    if not requested:
+        default = client.get_allowed_scope(None)
+        if default is None:
+            raise InvalidScopeError(
+                "No scope was requested and this client has no default scope; "
+                "name the scopes you need in the 'scope' parameter."
+            )
+        return default
+    allowed = client.get_allowed_scope(" ".join(requested))
+    if allowed is None:
+        raise InvalidScopeError()
+    refused = [s for s in requested if s not in set(scope_to_list(allowed) or [])]
+    if refused:
+        names = clean_error_text(" ".join(refused), limit=100)
+        raise InvalidScopeError(f"The client may not request: {names}.")
+    return allowed
+
+
+class _ScopeCheck:
+    """Resolves the request's effective scope once (`resolve_scope`), into `request.scope`.
+
+    Everything after this (the consent check and page, the stored code, the token) must read
+    `request.scope`, never the raw `payload.scope`.
     """
 
     def validate_requested_scope(self) -> None:
         super().validate_requested_scope()
-        requested = scope_to_list(self.request.payload.scope) or []
         client = self.request.client
         if client is None:
             return
-        if not requested:
-            default = client.get_allowed_scope(None)
-            if default is None:
-                raise InvalidScopeError(
-                    "No scope was requested and this client has no default scope; "
-                    "name the scopes you need in the 'scope' parameter."
-                )
-            self.request.scope = default
-            return
-        allowed = client.get_allowed_scope(" ".join(requested))
-        if allowed is None:
-            raise InvalidScopeError()
-        refused = [s for s in requested if s not in set(scope_to_list(allowed) or [])]
-        if refused:
-            names = clean_error_text(" ".join(refused), limit=100)
-            raise InvalidScopeError(f"The client may not request: {names}.")
-        self.request.scope = allowed
+        self.request.scope = resolve_scope(client, self.request.payload.scope)
 
 
 # --- authorization code ----------------------------------------------------------------------

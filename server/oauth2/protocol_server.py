@@ -201,7 +201,9 @@ class ProtocolServer(_AuthlibServer):
         def answer() -> HttpResponse:
             if isinstance(endpoint, JSON_ENDPOINTS):
                 return self.handle_response(*endpoint(self.create_json_request(request)))
-            oauth_request = self.parse_request(request, TOKEN_STYLE)
+            # An endpoint may name its own parsing rules (the device authorization endpoint's).
+            style = getattr(endpoint, "REQUEST_STYLE", TOKEN_STYLE)
+            oauth_request = self.parse_request(request, style)
             return self.handle_response(*endpoint.create_endpoint_response(oauth_request))
 
         return no_store(self.answer_or_error(request, answer))

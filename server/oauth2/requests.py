@@ -24,6 +24,7 @@ from .errors import MethodNotAllowedError, clean_error_text
 __all__ = [
     "AUTHORIZATION_STYLE",
     "DEFAULT_PARAMETER_LIMITS",
+    "DEVICE_AUTHORIZATION_STYLE",
     "TOKEN_STYLE",
     "DjangoJsonPayload",
     "DjangoJsonRequest",
@@ -38,6 +39,9 @@ __all__ = [
 TOKEN_STYLE = "token"
 # Authorization endpoint: GET query, or POST form (RFC 6749 §3.1).
 AUTHORIZATION_STYLE = "authorization"
+# Device authorization endpoint (RFC 8628 §3.1): the token style, except that an empty body needs
+# no content type (a confidential client naming no scope has no parameter to send).
+DEVICE_AUTHORIZATION_STYLE = "device_authorization"
 
 # The longest value accepted for each parameter the server stores or sends back. RFC 6749 sets
 # no limits; a database column does (PostgreSQL refuses a longer value with an exception in the
@@ -216,7 +220,10 @@ def build_oauth2_request(
     IDENTITY_PARAMETERS for the authorization style (the grant checks the others once the
     client and redirect URI are known, so that the error can be redirected).
     """
-    if style == TOKEN_STYLE:
+    if style == DEVICE_AUTHORIZATION_STYLE:
+        empty = (request.META.get("CONTENT_LENGTH") or "0") in ("0", "")
+        style = TOKEN_STYLE if not empty else style
+    if style in (TOKEN_STYLE, DEVICE_AUTHORIZATION_STYLE):
         if request.method != "POST":
             raise MethodNotAllowedError(["POST"])
         query = read_query(request)
@@ -225,7 +232,7 @@ def build_oauth2_request(
             ("client_id", "client_secret"),
             "Client credentials must not be sent in the URL query (RFC 6749 section 2.3.1).",
         )
-        form = read_form(request, required=True)
+        form = read_form(request, required=style == TOKEN_STYLE)
         params = form
     else:
         if request.method not in ("GET", "POST"):
@@ -238,7 +245,8 @@ def build_oauth2_request(
     if repeated:
         name = clean_error_text(repeated[0], limit=60)
         raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")
-    check_parameter_lengths(params, limits, TOKEN_PARAMETERS if style == TOKEN_STYLE else IDENTITY_PARAMETERS)
+    identity = style == AUTHORIZATION_STYLE
+    check_parameter_lengths(params, limits, IDENTITY_PARAMETERS if identity else TOKEN_PARAMETERS)
     return DjangoOAuth2Request(request, query=query, form=form, params=params)
 
 

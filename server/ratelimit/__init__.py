@@ -16,7 +16,9 @@ What is limited (names are the keys of `server_settings.OAUTH2_RATE_LIMITS`, "co
 - failed sign-ins (POSTs) per address and per account at `/accounts/login/` and
   `/admin/login/`, never locking the real user out where they signed in before, see
   `signin.py`;
-- sign-up attempts per address (`signup_ip`), through `throttle_form_post` in the view.
+- sign-up attempts per address (`signup_ip`), through `throttle_form_post` in the view;
+- user codes typed at /device per address and per signed-in user (`user_code_ip`,
+  `user_code_user`), through `check_user_code_attempt` in the view, see `user_codes.py`.
 
 A throttled protocol request gets 429 with `Retry-After` and the JSON error `slow_down` (the
 IANA-registered "you are asking too fast" code); a throttled person gets a 429 page. Each throttle
@@ -44,7 +46,7 @@ from server import cache_round_trip as round_trip
 from server.conf import server_settings
 from server.oauth2 import signals as oauth2_signals
 
-from . import signin
+from . import signin, user_codes
 from .clients import Claim, check, record_failure, record_success
 from .counters import Rate, Throttle, cache, cache_guard, count, counter, rate, retry_after
 from .identity import client_ip, counted_client_id, login_identity
@@ -60,17 +62,21 @@ __all__ = [
     "cache_guard",
     "check_login_attempt",
     "check_protocol_request",
+    "check_user_code_attempt",
     "client_ip",
     "counted_client_id",
     "login_identity",
     "rate",
     "throttle_form_post",
     "throttled_response",
+    "user_code_accepted",
 ]
 
 # URL name -> the scope its limits are named after. Registration's two doors share one scope.
 PROTOCOL_SCOPES = {
     "oauth-token": "token",
+    # Clients authenticate there as at the token endpoint: the same limits and lockouts.
+    "oauth-device-authorization": "token",
     "oauth-introspect": "introspect",
     "oauth-revoke": "revoke",
     "oauth-register": "register",
@@ -114,6 +120,33 @@ def check_login_attempt(request: HttpRequest) -> Throttle | None:
     throttle, attempt = signin.check(request, time.time())
     request._ratelimit_sign_in = attempt
     return throttle
+
+
+def check_user_code_attempt(request: HttpRequest) -> HttpResponse | None:
+    """Count a user code typed at /device (RFC 8628 §5.1); the 429 page if over a limit (sent as
+    `request_throttled`), else None. `user_code_accepted` takes a right code's attempt back."""
+    if not server_settings.OAUTH2_RATE_LIMIT_ENABLED or not cache_guard.available:
+        return None
+    try:
+        throttle, request._ratelimit_user_code = user_codes.check(request, time.time())
+    except Exception as exc:
+        cache_guard.failed(exc)
+        return None
+    if throttle is None:
+        return None
+    announce(request, throttle, RateLimitMiddleware)
+    return throttled_response(request, throttle)
+
+
+def user_code_accepted(request: HttpRequest) -> None:
+    """The code typed found a waiting device: its attempt does not count."""
+    counted = getattr(request, "_ratelimit_user_code", None)
+    if not counted or not cache_guard.available:
+        return
+    try:
+        user_codes.take_back(counted)
+    except Exception as exc:
+        cache_guard.failed(exc)
 
 
 def throttle_form_post(request: HttpRequest, scope: str) -> HttpResponse | None:

@@ -13,7 +13,7 @@ from server.oauth2 import json_error_response, no_store
 from .counters import Throttle, logger
 
 # Scopes whose callers are people at a form: they get a page, not the RFC's JSON.
-PAGE_SCOPES = {"login": "sign-in", "signup": "sign-up"}
+PAGE_SCOPES = {"login": "sign-in", "signup": "sign-up", "device": "code"}
 
 
 def throttled_response(request: HttpRequest, throttle: Throttle) -> HttpResponse:

@@ -10,6 +10,7 @@ says what happened. Validation failures raise `policies.PolicyError` before anyt
 - `secrets`: rotate, expire;
 - `tokens`: store issued tokens, rotate refresh tokens, revoke (one, a family, a set), clean up;
 - `codes_and_consent`: authorization codes, and the consent a user gave a client;
+- `device_codes`: device authorizations (RFC 8628): start, the user's decision, polls, redemption;
 - `registration`: initial access tokens and dynamic client registration (RFC 7591/7592);
 - `users`: a user's grants when they go, developer sign-up;
 - `signing_keys`: the OpenID Provider's signing keys (create, activate, retire, revoke, rotate).
@@ -36,6 +37,14 @@ from server.services.codes_and_consent import (
     redeem_authorization_code,
     revoke_consent,
     store_authorization_code,
+)
+from server.services.device_codes import (
+    approve_device_authorization,
+    deny_device_authorization,
+    record_device_poll,
+    redeem_device_authorization,
+    revoke_device_authorizations,
+    start_device_authorization,
 )
 from server.services.registration import (
     create_initial_access_token,
@@ -75,22 +84,27 @@ __all__ = [
     "SigningKeyError",
     "activate_signing_key",
     "approve_client_changes",
+    "approve_device_authorization",
     "clear_expired_tokens",
     "create_client",
     "create_initial_access_token",
     "create_signing_key",
     "delete_client",
+    "deny_device_authorization",
     "expire_client_secret",
     "expire_unredeemed_codes",
     "issue_registration_access_token",
     "private_key_of",
     "propose_client_changes",
     "record_consent",
+    "record_device_poll",
     "redeem_authorization_code",
+    "redeem_device_authorization",
     "register_dynamic_client",
     "reject_client_changes",
     "retire_signing_key",
     "revoke_consent",
+    "revoke_device_authorizations",
     "revoke_initial_access_tokens",
     "revoke_refresh_token_family",
     "revoke_signing_key",
@@ -106,6 +120,7 @@ __all__ = [
     "set_client_status",
     "sign_up_developer",
     "signing_key_for",
+    "start_device_authorization",
     "store_authorization_code",
     "store_token",
     "touch_token",

@@ -10,7 +10,7 @@ from server import credentials, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks, sql
-from server.models import AuthorizationCode, Client, Consent, Token
+from server.models import AuthorizationCode, Client, Consent, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
 from server.services.tokens import _stamp_revoked
 
@@ -104,7 +104,8 @@ def expire_unredeemed_codes(
 def revoke_consent(*, user, client: Client, actor: Actor) -> int:
     """Forget `user`'s consent for `client`, revoke every token of that user for it and expire
     the codes it was given but has not redeemed yet (they would mint tokens the user can no
-    longer see). Returns how many tokens were revoked."""
+    longer see; approved device authorizations not yet collected count as codes). Returns how
+    many tokens were revoked."""
     with transaction.atomic():
         # A refresh or a code exchange racing this must not leave a new token behind (see
         # revoke_tokens; redeem_authorization_code waits on this lock, then finds the code expired).
@@ -112,6 +113,10 @@ def revoke_consent(*, user, client: Client, actor: Actor) -> int:
         now = sql.database_now()
         Consent.objects.filter(user=user, client=client).delete()
         codes = _expire_unredeemed(AuthorizationCode.objects.filter(user=user, client=client))
+        # And the devices they approved that have not collected their token (RFC 8628).
+        codes += DeviceAuthorization.objects.filter(
+            user=user, client=client, status=DeviceAuthorization.Status.APPROVED
+        ).update(status=DeviceAuthorization.Status.DENIED, decided_at=now)
         count = _stamp_revoked(
             Token.objects.filter(user=user, client=client),
             actor=actor,

@@ -8,14 +8,16 @@ from django.utils import timezone
 from server import signals
 from server.actors import Actor
 from server.hotpath import locks, sql
-from server.models import AuthorizationCode, Token
+from server.models import AuthorizationCode, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
 from server.services.tokens import _stamp_revoked
 
 
 def revoke_user_access(user, *, actor: Actor, reason: str) -> int:
     """End every OAuth grant `user` holds: revoke all their still-active tokens (one UPDATE,
-    every client) and delete their unredeemed authorization codes. Returns the tokens revoked.
+    every client), delete their unredeemed authorization codes and deny the devices they
+    approved that have not collected their token (`codes_voided` counts both). Returns the
+    tokens revoked.
 
     Called when a user is deactivated or deleted (`server.receivers`). Sends
     `user_access_revoked` even when there was nothing to revoke: the deactivation itself is
@@ -31,6 +33,10 @@ def revoke_user_access(user, *, actor: Actor, reason: str) -> int:
         # marked used would look replayed when presented, and report an attack that is none.
         codes = AuthorizationCode.objects.filter(user=user, used_at__isnull=True)
         voided = codes._raw_delete(codes.db)
+        # Approved device authorizations whose token was not collected yet (RFC 8628).
+        voided += DeviceAuthorization.objects.filter(
+            user=user, status=DeviceAuthorization.Status.APPROVED
+        ).update(status=DeviceAuthorization.Status.DENIED, decided_at=now)
         send_after_commit(
             signals.user_access_revoked,
             user_id=user.pk,

@@ -173,3 +173,25 @@ def test_bulk_revocation_racing_issuance_leaves_no_active_token_issued_before_it
     last_revocation = max(instants)
     survivors = Token.objects.filter(client=app, revoked_at__isnull=True, issued_at__lte=last_revocation)
     assert not survivors.exists(), [(t.pk, t.issued_at) for t in survivors]
+
+
+def test_parallel_polls_of_an_approved_device_issue_exactly_one_token(live, make_client, end_user):
+    from server.models import DeviceAuthorization
+    from server.oauth2.device import DEVICE_CODE_GRANT_TYPE
+
+    app, secret = make_client("TV", redirect_uris=[], grant_types=[DEVICE_CODE_GRANT_TYPE])
+    started = requests.post(
+        live + "/oauth/device_authorization", auth=basic(app.client_id, secret), timeout=30
+    )
+    device_code = started.json()["device_code"]
+    services.approve_device_authorization(DeviceAuthorization.objects.get(), user=end_user)
+
+    def poll(_):
+        data = {"grant_type": DEVICE_CODE_GRANT_TYPE, "device_code": device_code}
+        return requests.post(live + "/oauth/token", data=data, auth=basic(app.client_id, secret), timeout=30)
+
+    responses = all_at_once(poll)
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1, statuses
+    assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code != 200)
+    assert Token.objects.count() == 1

@@ -27,7 +27,8 @@ from django.utils import timezone
 from server import events, services
 from server import signals as server_signals
 from server.actors import Actor
-from server.models import AuthorizationCode, Client, InitialAccessToken, Token
+from server.models import AuthorizationCode, Client, DeviceAuthorization, InitialAccessToken, Token
+from server.oauth2.device import DEVICE_CODE_GRANT_TYPE
 from tests.server.helpers import basic_auth, exchange_code, form, get_code
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,17 @@ def _code(w, code="oac_recipe") -> AuthorizationCode:
         user=w.user,
         redirect_uri="https://app.example.com/callback",
         scope="profile",
+    )
+
+
+def _device(w, n=0) -> DeviceAuthorization:
+    return services.start_device_authorization(
+        client=w.client,
+        scope="profile",
+        device_code=f"odc_recipe_{n}",
+        user_code=f"BCDFGHJ{'KLMNP'[n]}",
+        expires_in=600,
+        interval=5,
     )
 
 
@@ -315,7 +327,41 @@ def revoke_signing_key(w):
     return lambda: services.revoke_signing_key(key, actor=OPERATOR, reason="leaked")
 
 
+@sends("device_authorization_requested", scope="profile")
+def start_device_authorization(w):
+    return lambda: _device(w)
+
+
+@sends("device_authorization_approved", scope="profile")
+def approve_device_authorization(w):
+    device = _device(w)
+    return lambda: services.approve_device_authorization(device, user=w.user)
+
+
+@sends("device_authorization_denied", scope="profile")
+def deny_device_authorization(w):
+    device = _device(w)
+    return lambda: services.deny_device_authorization(device, user=w.user)
+
+
+@sends("device_authorizations_revoked", count=2, reason="incident")
+def revoke_device_authorizations(w):
+    _device(w, 1)
+    _device(w, 2)
+    devices = DeviceAuthorization.objects.all()
+    return lambda: services.revoke_device_authorizations(devices, actor=OPERATOR, reason="incident")
+
+
+@announced_by("token_issued", "claiming the device code is a step of the token response")
+def redeem_device_authorization(w):
+    device = _device(w)
+    services.approve_device_authorization(device, user=w.user)
+    return lambda: services.redeem_device_authorization(device)
+
+
 NO_EVENT: dict[str, str] = {
+    "record_device_poll": "bookkeeping of a device's poll (its pace), like touch_token; a poll that"
+    " gets a token is announced by token_issued",
     "changed_settings": "a read: validates proposed settings and returns the difference, writes nothing",
     "touch_token": "bookkeeping of token_authenticated, written by that event's own listener (audit)",
     "rotate_signing_keys": "composes create_ and activate_signing_key, one event per step it reports"
@@ -433,7 +479,23 @@ def test_each_protocol_step_is_announced_once_by_its_endpoint(
     def revoke_access():
         assert form(browser, "/oauth/revoke", {"token": state["access"]}, **auth).status_code == 200
 
+    # A device approved before the steps (its request and approval are service events); the
+    # step is the poll that collects its token.
+    services.update_client(
+        w.client, actor=OPERATOR, grant_types=[*w.client.grant_type_list, DEVICE_CODE_GRANT_TYPE]
+    )
+    device_data = auth
+    device_code = form(browser, "/oauth/device_authorization", {}, **device_data).json()["device_code"]
+    # By someone else: w.user's consent page must still be shown by the authorize step.
+    viewer = type(w.user).objects.create_user("tv-viewer", password="tv-viewer-password-1")
+    services.approve_device_authorization(DeviceAuthorization.objects.get(), user=viewer)
+
+    def device_token():
+        data = {"grant_type": DEVICE_CODE_GRANT_TYPE, "device_code": device_code}
+        assert form(browser, "/oauth/token", data, **auth).status_code == 200
+
     steps = [
+        (device_token, "token_issued"),
         (authorize, "consent_granted"),
         (exchange, "token_issued"),
         (refresh, "token_issued"),

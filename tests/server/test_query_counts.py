@@ -181,3 +181,80 @@ def test_refresh_token_rotation(signed_in, app):
         "COMMIT",
     ]
     assert Token.objects.filter(rotated_at__isnull=True, refresh_token_digest__isnull=False).count() == 1
+
+
+# --- the device flow (RFC 8628) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def device_app(make_client):
+    from tests.server.device_helpers import DEVICE_GRANTS
+
+    return make_client("Query-count TV", redirect_uris=[], grant_types=DEVICE_GRANTS)
+
+
+def _device_poll(http, device_app, device_code):
+    from tests.server.device_helpers import poll
+
+    return poll(http, device_app, device_code)
+
+
+def test_device_authorization_request(client, device_app):
+    from tests.server.device_helpers import start
+
+    start(client, device_app)
+    found = run(lambda: start(client, device_app))
+    # The client; then one transaction: the device authorization and its audit event.
+    assert found == [
+        "SELECT server_client",
+        "BEGIN",
+        "INSERT server_deviceauthorization",
+        *AUDIT_WRITE,
+        "COMMIT",
+    ]
+
+
+def test_a_pending_poll_is_two_selects_and_one_update(client, device_app, time_machine):
+    from django.utils import timezone
+
+    from tests.server.device_helpers import start
+
+    time_machine.move_to(timezone.now(), tick=False)
+    code = start(client, device_app).json()["device_code"]
+    assert _device_poll(client, device_app, code).json()["error"] == "authorization_pending"
+    time_machine.shift(5)
+    with CaptureQueriesContext(connection) as queries:
+        response = _device_poll(client, device_app, code)
+    assert response.json()["error"] == "authorization_pending"
+    # The client; the device by digest; the poll stamped by a conditional UPDATE (autocommit).
+    # Nothing is audited: waiting is not a refusal.
+    assert statements(queries) == [
+        "SELECT server_client",
+        "SELECT server_deviceauthorization",
+        "UPDATE server_deviceauthorization",
+    ]
+
+
+def test_the_poll_that_collects_the_token(client, device_app, end_user):
+    from server import services
+    from server.models import DeviceAuthorization
+    from tests.server.device_helpers import start
+
+    codes = [start(client, device_app).json()["device_code"] for _ in range(2)]
+    for device in DeviceAuthorization.objects.all():
+        services.approve_device_authorization(device, user=end_user)
+    _device_poll(client, device_app, codes[0])  # warm-up
+    found = run(lambda: _device_poll(client, device_app, codes[1]))
+    lock = ["SELECT server_client"] if POSTGRES else []
+    # As a code exchange: the client; the device with its user; one transaction: the client
+    # lock, the device claimed, the token, its event.
+    assert found == [
+        "SELECT server_client",
+        "SELECT server_deviceauthorization",
+        "BEGIN",
+        *lock,
+        "UPDATE server_deviceauthorization",
+        "INSERT server_token",
+        *AUDIT_WRITE,
+        "COMMIT",
+    ]

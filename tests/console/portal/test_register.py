@@ -41,6 +41,7 @@ def test_the_form_offers_what_the_server_allows(dev_client, settings):
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
     ]
     body = response.content.decode()
     for field in ("name", "description", "client_uri", "logo_uri", "redirect_uris"):
