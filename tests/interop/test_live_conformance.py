@@ -123,7 +123,12 @@ def test_oidcc_discovery_endpoint_verification(op):
     assert "max-age=" in jwks.headers["Cache-Control"]
     page = answer("authorization_endpoint")  # no client: an error page for the person, no redirect
     assert page.status_code == 400 and "Location" not in page.headers
-    for name in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+    for name in (
+        "token_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "device_authorization_endpoint",
+    ):
         refusal = answer(name, "post", data={})
         assert refusal.status_code in (400, 401) and "error" in refusal.json(), (name, refusal.text)
     userinfo = answer("userinfo_endpoint")
