@@ -265,6 +265,7 @@ def door_operator_api(world: World, values: dict) -> Passage:
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
         "owner": world.developer.username,
+        **_oidc(values, json_numbers=True),
     }
     if values["client_id"]:
         body["client_id"] = values["client_id"]
