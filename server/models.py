@@ -73,6 +73,10 @@ class Client(models.Model):
     id_token_signed_response_alg = models.CharField(
         max_length=8, choices=[(a, a) for a in policies.ID_TOKEN_SIGNING_ALGORITHMS], default="RS256"
     )
+    # The client's public keys for private_key_jwt (RFC 7523, OpenID Connect Core §9): a JWK Set
+    # registered inline, or a URL the server fetches it from (through server.outbound's guard).
+    jwks = models.JSONField(blank=True, null=True, default=None)
+    jwks_uri = models.URLField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
     registration_access_token_digest = models.CharField(max_length=64, blank=True, default="")
     # A developer's changes to an approved app that wait for an operator (services.REVIEWED_FIELDS):
     # {field: stored value}; the app keeps its approved settings until they are approved.
@@ -146,11 +150,18 @@ class Client(models.Model):
             candidates = list(self.secrets.values_list("digest", "expires_at"))
         return credentials.matches_unexpired(client_secret, candidates, timezone.now())
 
+    @property
+    def uses_private_key_jwt(self) -> bool:
+        return self.token_endpoint_auth_method == policies.PRIVATE_KEY_JWT
+
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        """The same methods at every endpoint (token, revocation, introspection): none for a
+        public client, private_key_jwt alone for a client registered for it (a secret it may
+        still hold from before does not authenticate it), a secret (Basic or form) otherwise."""
         if self.is_public:
             return method == "none"
-        if endpoint == "token":
-            return method in {"client_secret_basic", "client_secret_post"}
+        if self.uses_private_key_jwt:
+            return method == policies.PRIVATE_KEY_JWT
         return method in {"client_secret_basic", "client_secret_post"}
 
     def check_response_type(self, response_type: str) -> bool:

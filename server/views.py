@@ -27,6 +27,7 @@ from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
 from server.oauth2 import OAuth2Error, json_error_response, no_store
+from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +298,8 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
     def url(name: str) -> str:
         return issuer + reverse(name)
 
-    auth_methods = ["client_secret_basic", "client_secret_post"]
+    auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assertion_algs = list(ASSERTION_ALGORITHMS)
     metadata = {
         "issuer": issuer,
         "authorization_endpoint": url("oauth-authorize"),
@@ -312,6 +314,9 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "token_endpoint_auth_methods_supported": [*auth_methods, "none"],
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": issuer + "/",

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 # Metadata fields that hold one string (RFC 7591 §2), and those that hold arrays of strings.
-STRING_METADATA = ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method")
+STRING_METADATA = ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method", "jwks_uri")
 LIST_METADATA = ("redirect_uris", "grant_types", "response_types", "contacts")
 
 

@@ -12,7 +12,7 @@ from server.oauth2.errors import InvalidTokenError, clean_error_text
 from server.oauth2.registration import InvalidClientMetadataError, InvalidRedirectURIError
 
 REALM = "oauth-console"
-# Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, jwks, ...) are
+# Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, ...) are
 # accepted, validated by authlib and dropped, which RFC 7591 §3.2.1 allows.
 STORED_METADATA = (
     "client_name",
@@ -24,6 +24,8 @@ STORED_METADATA = (
     "client_uri",
     "logo_uri",
     "contacts",
+    "jwks",
+    "jwks_uri",
 )
 DEFAULT_CLIENT_NAME = "Unnamed client"
 # Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
@@ -70,7 +72,16 @@ def check_client_metadata(data: dict) -> None:
         raise InvalidClientMetadataError(
             f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
         )
-    checks = [("client_name", policies.validate_client_name)]
+    if data.get("token_endpoint_auth_method") == "client_secret_jwt":
+        raise InvalidClientMetadataError(clean_error_text(policies.CLIENT_SECRET_JWT_REFUSED, limit=400))
+    if data.get("jwks") is not None:
+        if not isinstance(data["jwks"], dict):
+            raise InvalidClientMetadataError('jwks must be a JSON object (a JWK Set with a "keys" array).')
+        try:
+            policies.validate_jwks(data["jwks"])
+        except policies.PolicyError as error:
+            raise InvalidClientMetadataError(clean_error_text(str(error), limit=400)) from None
+    checks = [("client_name", policies.validate_client_name), ("jwks_uri", policies.validate_jwks_uri)]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
     for key, check in checks:
         value = data.get(key)
@@ -96,6 +107,8 @@ def client_settings(metadata: dict) -> dict:
         "client_uri": metadata.get("client_uri") or "",
         "logo_uri": metadata.get("logo_uri") or "",
         "contacts": metadata.get("contacts") or [],
+        "jwks": metadata.get("jwks"),
+        "jwks_uri": metadata.get("jwks_uri") or "",
     }
 
 
@@ -111,10 +124,12 @@ def client_information(client: Client) -> dict:
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "scope": client.scope,
     }
-    if not client.is_public:
+    if not client.is_public and not client.uses_private_key_jwt:
         # Secrets from registration never expire on their own (0, RFC 7591 §3.2.1).
         info["client_secret_expires_at"] = 0
-    for field in ("client_uri", "logo_uri"):
+    if client.jwks:
+        info["jwks"] = client.jwks
+    for field in ("client_uri", "logo_uri", "jwks_uri"):
         if getattr(client, field):
             info[field] = getattr(client, field)
     if client.contacts:

@@ -29,6 +29,8 @@ CLIENT_FIELDS_EDITABLE = (
     "can_introspect_any_token",
     "token_endpoint_auth_method",
     "id_token_signed_response_alg",
+    "jwks",
+    "jwks_uri",
 )
 
 
@@ -52,8 +54,11 @@ def create_client(
     can_introspect_any_token: bool = False,
     client_id: str | None = None,
     id_token_signed_response_alg: str | None = None,
+    jwks: dict | None = None,
+    jwks_uri: str = "",
 ) -> tuple[Client, str | None]:
-    """Create a client; return it and its plain-text secret (None for public clients).
+    """Create a client; return it and its plain-text secret (None for public clients and for
+    private_key_jwt clients, which authenticate with their keys: `jwks` or `jwks_uri`).
 
     The secret exists in clear only in this return value: show it once, store it nowhere.
     `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
@@ -68,6 +73,8 @@ def create_client(
         client_uri=client_uri,
         logo_uri=logo_uri,
         id_token_signed_response_alg=id_token_signed_response_alg,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -98,7 +105,7 @@ def create_client(
             can_introspect_any_token=can_introspect_any_token,
             created_at=now,
         )
-        secret = None if client.is_public else _new_secret(client, now=now)[0]
+        secret = None if client.is_public or client.uses_private_key_jwt else _new_secret(client, now=now)[0]
         send_after_commit(signals.client_created, client=client, secret=secret, actor=actor, at=now)
     return client, secret
 
@@ -145,6 +152,8 @@ def changed_settings(client: Client, changes: dict) -> dict[str, list]:
         id_token_signed_response_alg=changes.get(
             "id_token_signed_response_alg", client.id_token_signed_response_alg
         ),
+        jwks=changes.get("jwks", client.jwks),
+        jwks_uri=changes.get("jwks_uri", client.jwks_uri) or "",
     )
     changes.update(asdict(valid))
     return {
