@@ -198,7 +198,9 @@ def fetch(
             raise OutboundError(f"The request to {host} failed ({type(exc).__name__}).") from None
         try:
             if 300 <= response.status < 400:
-                raise OutboundError(f"{host} answered with a redirect ({response.status}); redirects are not followed.")
+                raise OutboundError(
+                    f"{host} answered with a redirect ({response.status}); redirects are not followed."
+                )
             content = _read_limited(response, max_bytes=max_bytes, deadline=deadline)
         except (urllib3.exceptions.TimeoutError, socket.timeout):
             raise OutboundError(f"{host} did not answer in time.") from None

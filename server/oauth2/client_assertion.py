@@ -35,6 +35,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import import_key
 
 from .bodies import has_control_characters
+from .errors import clean_error_text
 
 __all__ = [
     "ASSERTION_ALGORITHMS",
@@ -67,7 +68,7 @@ def check_public_jwks(jwks: Any) -> dict:
     ValueError with a message for the developer: an object with a `keys` array of 1 to MAX_KEYS
     RSA (2048 bits or more) or EC P-256 keys, no private members, distinct `kid`s."""
     if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):
-        raise ValueError('The JWK Set must be a JSON object with a "keys" array.')
+        raise ValueError("The JWK Set must be a JSON object with a 'keys' array.")
     keys = jwks["keys"]
     if not 1 <= len(keys) <= MAX_KEYS:
         raise ValueError(f"The JWK Set must hold 1 to {MAX_KEYS} keys.")
@@ -106,12 +107,17 @@ def check_public_jwks(jwks: Any) -> dict:
     return {"keys": [dict(data) for data in keys]}
 
 
+def _refused(description: str) -> InvalidClientError:
+    """invalid_client saying why; whatever it quotes reduced to RFC 6749 §5.2's characters."""
+    return InvalidClientError(description=clean_error_text(description, limit=400))
+
+
 def _number(claims: Mapping, name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise InvalidClientError(description=f"The assertion's {name} must be a number (seconds since 1970).")
+        raise _refused(f"The assertion's {name} must be a number (seconds since 1970).")
     return value
 
 
@@ -158,39 +164,39 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         if assertion_type is None and assertion is None:
             return None
         if assertion_type != ASSERTION_TYPE:
-            raise InvalidClientError(description=f"client_assertion_type must be {ASSERTION_TYPE}.")
+            raise _refused(f"client_assertion_type must be {ASSERTION_TYPE}.")
         if not assertion:
-            raise InvalidClientError(description="The client_assertion parameter is missing.")
+            raise _refused("The client_assertion parameter is missing.")
         if len(assertion) > MAX_ASSERTION_LENGTH:
-            raise InvalidClientError(description=f"The client_assertion is over {MAX_ASSERTION_LENGTH} characters.")
+            raise _refused(f"The client_assertion is over {MAX_ASSERTION_LENGTH} characters.")
         header, claims = self.extract_assertion(assertion)
         alg = header.get("alg")
         if alg not in self.algorithms:
-            raise InvalidClientError(
-                description=f"The client_assertion is signed with alg {str(alg)[:16]!r}; this server accepts "
+            raise _refused(
+                f"The client_assertion is signed with alg {str(alg)[:16]!r}; this server accepts "
                 f"private_key_jwt signed with {', '.join(self.algorithms)} (never none, never HMAC)."
             )
         client_id = claims.get("sub")
         if not isinstance(client_id, str) or not client_id:
-            raise InvalidClientError(description="The client_assertion's sub must be the client_id.")
+            raise _refused("The client_assertion's sub must be the client_id.")
         body_client_id = request.payload.client_id
         if body_client_id is not None and body_client_id != client_id:
-            raise InvalidClientError(description="The client_id parameter is not the client_assertion's sub.")
+            raise _refused("The client_id parameter is not the client_assertion's sub.")
         client = query_client(client_id)
         if not client:
-            raise InvalidClientError(description="The client does not exist on this server.")
+            raise _refused("The client does not exist on this server.")
         if not client.check_endpoint_auth_method(self.CLIENT_AUTH_METHOD, "token"):
-            raise InvalidClientError(description="This client is not registered for private_key_jwt authentication.")
+            raise _refused("This client is not registered for private_key_jwt authentication.")
         request.client = client
         key = self.select_key(client, header, alg)
         try:
             token = jwt.decode(assertion, key, algorithms=[alg])
         except BadSignatureError:
-            raise InvalidClientError(
-                description="The client_assertion's signature does not verify with the client's registered key."
+            raise _refused(
+                "The client_assertion's signature does not verify with the client's registered key."
             ) from None
         except JoseError:
-            raise InvalidClientError(description="The client_assertion cannot be verified.") from None
+            raise _refused("The client_assertion cannot be verified.") from None
         self.check_claims(token.claims, client_id, self._audiences(request))
         return client
 
@@ -200,9 +206,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         try:
             jwks = check_public_jwks(self._client_jwks(client))
         except ClientKeysUnavailable as exc:
-            raise InvalidClientError(description=f"The client's keys could not be read: {exc}") from None
+            raise _refused(f"The client's keys could not be read: {exc}") from None
         except ValueError as exc:
-            raise InvalidClientError(description=f"The client's JWK Set is refused: {exc}") from None
+            raise _refused(f"The client's JWK Set is refused: {exc}") from None
         kid = header.get("kid")
         candidates = [
             data
@@ -213,12 +219,10 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         ]
         if not candidates:
             named = f" with kid {str(kid)[:64]!r}" if kid is not None else ""
-            raise InvalidClientError(
-                description=f"The client has no {alg} key{named} registered (its jwks or jwks_uri)."
-            )
+            raise _refused(f"The client has no {alg} key{named} registered (its jwks or jwks_uri).")
         if len(candidates) > 1:
-            raise InvalidClientError(
-                description=f"The client has several {alg} keys: name the signing key with kid in the assertion's header."
+            raise _refused(
+                f"The client has several {alg} keys: name the signing key with kid in the assertion's header."
             )
         return import_key(candidates[0])
 
@@ -226,45 +230,45 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         """RFC 7523 §3 and OpenID Connect Core §9; the jti is used up last, once all else passed."""
         now = time.time()
         if claims.get("iss") != client_id:
-            raise InvalidClientError(description="The client_assertion's iss and sub must both be the client_id.")
+            raise _refused("The client_assertion's iss and sub must both be the client_id.")
         aud = claims.get("aud")
         values = aud if isinstance(aud, list) else [aud]
         if not any(isinstance(v, str) and v in audiences for v in values):
-            raise InvalidClientError(
-                description=f"The client_assertion's aud must be this server's token endpoint URL or issuer: "
+            raise _refused(
+                f"The client_assertion's aud must be this server's token endpoint URL or issuer: "
                 f"{' or '.join(audiences)}."
             )
         exp = _number(claims, "exp")
         if exp is None:
-            raise InvalidClientError(description="The client_assertion has no exp.")
+            raise _refused("The client_assertion has no exp.")
         if exp <= now - self.leeway:
-            raise InvalidClientError(description="The client_assertion has expired (exp); sign a new one.")
+            raise _refused("The client_assertion has expired (exp); sign a new one.")
         if exp > now + self.max_lifetime + self.leeway:
-            raise InvalidClientError(
-                description=f"The client_assertion's exp is more than {self.max_lifetime} seconds ahead; "
+            raise _refused(
+                f"The client_assertion's exp is more than {self.max_lifetime} seconds ahead; "
                 "make assertions short-lived."
             )
         nbf = _number(claims, "nbf")
         if nbf is not None and nbf > now + self.leeway:
-            raise InvalidClientError(description="The client_assertion is not valid yet (nbf); check the client's clock.")
+            raise _refused("The client_assertion is not valid yet (nbf); check the client's clock.")
         iat = _number(claims, "iat")
         if iat is not None and iat > now + self.leeway:
-            raise InvalidClientError(description="The client_assertion was issued in the future (iat); check the client's clock.")
+            raise _refused("The client_assertion was issued in the future (iat); check the client's clock.")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
-            raise InvalidClientError(
-                description=f"The client_assertion needs a jti (a unique string of at most {MAX_JTI_LENGTH} characters)."
+            raise _refused(
+                f"The client_assertion needs a jti (a unique string of at most {MAX_JTI_LENGTH} characters)."
             )
         if not self._use_jti(client_id, jti, max(1, int(exp - now + self.leeway) + 1)):
-            raise InvalidClientError(
-                description="This client_assertion was used before (same jti); sign a new one for every request."
+            raise _refused(
+                "This client_assertion was used before (same jti); sign a new one for every request."
             )
 
     def extract_assertion(self, assertion: str) -> tuple[dict, dict]:
         """The unverified (header, claims) of a JWS compact assertion; a JWE or anything else is
         invalid_client."""
         if assertion.count(".") != 2:
-            raise InvalidClientError(description="The client_assertion is not a signed JWT (three dot-separated parts).")
+            raise _refused("The client_assertion is not a signed JWT (three dot-separated parts).")
         return super().extract_assertion(assertion)
 
 

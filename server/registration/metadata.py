@@ -76,7 +76,7 @@ def check_client_metadata(data: dict) -> None:
         raise InvalidClientMetadataError(clean_error_text(policies.CLIENT_SECRET_JWT_REFUSED, limit=400))
     if data.get("jwks") is not None:
         if not isinstance(data["jwks"], dict):
-            raise InvalidClientMetadataError('jwks must be a JSON object (a JWK Set with a "keys" array).')
+            raise InvalidClientMetadataError("jwks must be a JSON object (a JWK Set with a keys array).")
         try:
             policies.validate_jwks(data["jwks"])
         except policies.PolicyError as error:

@@ -124,7 +124,11 @@ def test_an_oversized_response_is_refused(https_server):
 def test_a_response_without_content_length_is_counted_while_reading(https_server):
     https_server.routes["/exact"] = (200, {}, b"x" * 10)
     assert len(outbound.fetch(https_server.url("/exact"), max_bytes=10, timeout=5).body) == 10
-    https_server.routes["/chunked"] = (200, {"Transfer-Encoding": "chunked"}, b"5\r\nxxxxx\r\n5\r\nxxxxx\r\n0\r\n\r\n")
+    https_server.routes["/chunked"] = (
+        200,
+        {"Transfer-Encoding": "chunked"},
+        b"5\r\nxxxxx\r\n5\r\nxxxxx\r\n0\r\n\r\n",
+    )
     with pytest.raises(outbound.OutboundError, match="larger than"):
         outbound.fetch(https_server.url("/chunked"), max_bytes=8, timeout=5)
 
