@@ -127,7 +127,7 @@ SETTINGS: dict[str, Setting] = {
     "OAUTH2_OUTBOUND_ALLOWED_NETWORKS": Setting(
         (),
         "Networks (CIDR) the SSRF guard (`server/outbound.py`) lets the server connect to although "
-        "they are private, loopback or link-local, e.g. `[\"10.1.2.0/24\"]` for an internal key server.",
+        'they are private, loopback or link-local, e.g. `["10.1.2.0/24"]` for an internal key server.',
         shown="none",
     ),
     "OAUTH2_OUTBOUND_CA_BUNDLE": Setting(

@@ -190,7 +190,7 @@ def fetch(
         except urllib3.exceptions.SSLError:
             pool.close()
             raise OutboundError(f"The TLS connection to {host} failed (certificate or protocol).") from None
-        except (urllib3.exceptions.TimeoutError, socket.timeout):
+        except (TimeoutError, urllib3.exceptions.TimeoutError):
             pool.close()
             raise OutboundError(f"{host} did not answer in time.") from None
         except urllib3.exceptions.HTTPError as exc:
@@ -202,7 +202,7 @@ def fetch(
                     f"{host} answered with a redirect ({response.status}); redirects are not followed."
                 )
             content = _read_limited(response, max_bytes=max_bytes, deadline=deadline)
-        except (urllib3.exceptions.TimeoutError, socket.timeout):
+        except (TimeoutError, urllib3.exceptions.TimeoutError):
             raise OutboundError(f"{host} did not answer in time.") from None
         except urllib3.exceptions.HTTPError as exc:
             raise OutboundError(f"Reading the answer of {host} failed ({type(exc).__name__}).") from None

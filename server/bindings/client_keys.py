@@ -43,7 +43,7 @@ def use_jti(client_id: str, jti: str, seconds: int) -> bool:
     except Exception as exc:  # the cache is down: refuse (an unchecked jti could be a replay)
         logger.warning("client assertion refused: the replay cache is unavailable (%s)", type(exc).__name__)
         raise InvalidClientError(
-            description="The server cannot check the client_assertion for replay right now; try again shortly."
+            description="The server cannot check the client_assertion for replay now; try again shortly."
         ) from None
 
 

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('server', '0007_openid_connect'),
+        ("server", "0007_openid_connect"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='client',
-            name='jwks',
+            model_name="client",
+            name="jwks",
             field=models.JSONField(blank=True, default=None, null=True),
         ),
         migrations.AddField(
-            model_name='client',
-            name='jwks_uri',
-            field=models.URLField(blank=True, default='', max_length=500),
+            model_name="client",
+            name="jwks_uri",
+            field=models.URLField(blank=True, default="", max_length=500),
         ),
     ]

@@ -91,7 +91,12 @@ class RevocationEndpoint(_TokenLookup, _RevocationEndpoint):
     and nothing is revoked (RFC 7009 §2.2). Sends `token_revoked` for each revocation.
     """
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [
+        "private_key_jwt",
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
 
     def __init__(
         self,
@@ -162,7 +167,11 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
     `{"active": false}`.
     """
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["private_key_jwt", "client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [
+        "private_key_jwt",
+        "client_secret_basic",
+        "client_secret_post",
+    ]
 
     def __init__(
         self,

@@ -156,7 +156,9 @@ class ProtocolServer(_AuthlibServer):
             if method == "client_secret_basic":
                 refuse_a_second_client(request, claimed_id)
             if method == "private_key_jwt" and "client_secret" in request.form:
-                raise InvalidRequestError("Use one client authentication method, not a client_assertion and a secret.")
+                raise InvalidRequestError(
+                    "Use one client authentication method, not a client_assertion and a secret."
+                )
             client = super().authenticate_client(request, methods, endpoint)
         except OAuth2Error as error:
             if isinstance(error, InvalidClientError):

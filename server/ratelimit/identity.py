@@ -42,7 +42,8 @@ def client_ip(request: HttpRequest) -> str:
 def counted_client_id(request: HttpRequest) -> str:
     """The client_id a protocol request is counted under: the one it claims, read as the token
     endpoint reads it (`server.oauth2.claimed_client_id`: the Basic header, else the form body
-    parsed by `read_form`: its client_id, else its client_assertion's sub), unverified; "" when none, or one no client can have."""
+    parsed by `read_form`: its client_id, else its client_assertion's sub), unverified; "" when
+    none, or one no client can have."""
 
     def body_client_id() -> str | None:
         if request.method != "POST":

@@ -297,7 +297,7 @@ def test_a_body_client_id_naming_another_client_is_refused(jwt_client, key):
 
 
 def test_a_secret_client_cannot_use_an_assertion(make_client, key):
-    client, secret = make_client("Secret app", scope=["read"], jwks=public_jwks(key))
+    client, _secret = make_client("Secret app", scope=["read"], jwks=public_jwks(key))
     refused(client_credentials(assertion(client.client_id, key)), "not registered for private_key_jwt")
 
 
@@ -373,3 +373,13 @@ def test_assertions_in_the_url_are_refused(jwt_client, key):
     query = urlencode(assertion_fields(assertion(jwt_client.client_id, key)))
     response = form(HttpClient(), "/oauth/token?" + query, {"grant_type": "client_credentials"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_without_the_replay_cache_assertions_are_refused(jwt_client, key, monkeypatch):
+    from django.core.cache import caches
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(caches["default"], "add", broken)
+    refused(client_credentials(assertion(jwt_client.client_id, key)), "replay")

@@ -52,7 +52,7 @@ def write_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
         status, headers, body = self.server.routes.get(self.path, (404, {}, b"not found"))
         if callable(body):
