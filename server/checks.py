@@ -224,7 +224,8 @@ def check_shared_replay_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
         Warning(
             f"The replay cache {alias!r} is {backend.rsplit('.', 1)[-1]}: a private_key_jwt assertion "
             "replayed to another worker process is accepted.",
-            hint="Use a shared cache: set REDIS_URL=redis://host:6379/0, or point OAUTH2_REPLAY_CACHE at one.",
+            hint="Use a shared cache: set REDIS_URL=redis://host:6379/0, or point OAUTH2_REPLAY_CACHE "
+            "at one.",
             id="server.W005",
         )
     ]

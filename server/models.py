@@ -73,8 +73,7 @@ class Client(models.Model):
     id_token_signed_response_alg = models.CharField(
         max_length=8, choices=[(a, a) for a in policies.ID_TOKEN_SIGNING_ALGORITHMS], default="RS256"
     )
-    # The client's public keys for private_key_jwt (RFC 7523, OpenID Connect Core §9): a JWK Set
-    # registered inline, or a URL the server fetches it from (through server.outbound's guard).
+    # private_key_jwt's public keys: a JWK Set, or a URL fetched through server.outbound's guard.
     jwks = models.JSONField(blank=True, null=True, default=None)
     jwks_uri = models.URLField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
     registration_access_token_digest = models.CharField(max_length=64, blank=True, default="")
@@ -155,9 +154,6 @@ class Client(models.Model):
         return self.token_endpoint_auth_method == policies.PRIVATE_KEY_JWT
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        """The same methods at every endpoint (token, revocation, introspection): none for a
-        public client, private_key_jwt alone for a client registered for it (a secret it may
-        still hold from before does not authenticate it), a secret (Basic or form) otherwise."""
         if self.is_public:
             return method == "none"
         if self.uses_private_key_jwt:

@@ -5,8 +5,6 @@ by every form, import and registration path (what is accepted when a client is w
 the templates that show a client's name and links (what is safe to render).
 """
 
-import ipaddress
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -16,10 +14,10 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from server import outbound
+from server import jwks_policy
 from server.conf import server_settings
+from server.jwks_policy import PRIVATE_KEY_JWT
 from server.oauth2.bodies import has_control_characters
-from server.oauth2.client_assertion import check_public_jwks
 from server.oauth2.keys import SIGNING_ALGORITHMS
 
 # Client.Type's values (the model takes them from here: server.models imports this module).
@@ -27,15 +25,7 @@ CONFIDENTIAL_CLIENT = "confidential"
 PUBLIC_CLIENT = "public"
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUPPORTED_RESPONSE_TYPES = ("code",)
-PRIVATE_KEY_JWT = "private_key_jwt"
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT, "none")
-# The longest inline JWK Set stored (ten 4096-bit RSA keys fit).
-MAX_JWKS_LENGTH = 16384
-CLIENT_SECRET_JWT_REFUSED = (
-    "client_secret_jwt is not supported: this server keeps client secrets only as keyed digests, "
-    "never in a form it could compute an HMAC with, so it cannot check an HS256 assertion. Use "
-    "private_key_jwt (register your public keys as jwks or jwks_uri) or client_secret_basic."
-)
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 # How a client's ID tokens may be signed (OpenID Connect Registration §2); never "none".
 ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
@@ -325,57 +315,6 @@ class ClientSettings:
     jwks_uri: str = ""
 
 
-def validate_jwks(jwks) -> dict | None:
-    """A client's inline JWK Set (RFC 7591 §2 `jwks`): public RSA or EC P-256 signing keys
-    only; a private key member is refused with a message saying to replace the key. None (or
-    an empty value) for none."""
-    if jwks in (None, "", {}):
-        return None
-    if isinstance(jwks, str):
-        try:
-            jwks = json.loads(jwks)
-        except ValueError:
-            raise PolicyError("jwks is not valid JSON.", field="jwks") from None
-    if len(json.dumps(jwks)) > MAX_JWKS_LENGTH:
-        raise PolicyError(f"jwks is too large (at most {MAX_JWKS_LENGTH} characters).", field="jwks")
-    try:
-        return check_public_jwks(jwks)
-    except ValueError as error:
-        raise PolicyError(f"jwks: {error}", field="jwks") from None
-
-
-def validate_jwks_uri(uri: str) -> str:
-    """A client's `jwks_uri`: an https URL by the web URI policy whose host, when an IP
-    address, is one the outbound guard would connect to (a host name is checked on every
-    fetch, when it resolves)."""
-    uri = validate_web_uri(uri, field="jwks_uri")
-    host = urlsplit(uri).hostname or "" if uri else ""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return uri
-    try:
-        outbound.check_address(host)
-    except outbound.OutboundError as error:
-        raise PolicyError(f"jwks_uri: {error}", field="jwks_uri") from None
-    return uri
-
-
-def validate_client_keys(method: str, jwks, jwks_uri: str) -> tuple[dict | None, str]:
-    """(jwks, jwks_uri), validated: at most one of them, and one for private_key_jwt."""
-    jwks = validate_jwks(jwks)
-    jwks_uri = validate_jwks_uri(jwks_uri or "")
-    if jwks is not None and jwks_uri:
-        raise PolicyError("Register jwks or jwks_uri, not both (RFC 7591 section 2).", field="jwks")
-    if method == PRIVATE_KEY_JWT and jwks is None and not jwks_uri:
-        raise PolicyError(
-            "private_key_jwt needs the client's public keys: register jwks (the JWK Set) or jwks_uri "
-            "(an https URL serving it).",
-            field="jwks",
-        )
-    return jwks, jwks_uri
-
-
 def validate_id_token_signing_alg(alg: str | None) -> str:
     """RS256 (the default, which every relying party supports) or ES256; never `none`."""
     alg = alg or "RS256"
@@ -427,8 +366,11 @@ def validate_client_settings(
         )
     scopes = validate_scopes(list(scope))
     method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
-    if method == "client_secret_jwt":
-        raise PolicyError(CLIENT_SECRET_JWT_REFUSED, field="token_endpoint_auth_method")
+    try:
+        jwks_uri = validate_web_uri(jwks_uri, field="jwks_uri")
+        jwks, jwks_uri = jwks_policy.checked_client_keys(method, jwks, jwks_uri)
+    except jwks_policy.ClientKeyError as error:
+        raise PolicyError(str(error), field=error.field) from None
     if method not in SUPPORTED_AUTH_METHODS:
         raise PolicyError(
             f"Unsupported token endpoint auth method {method!r}.", field="token_endpoint_auth_method"
@@ -438,7 +380,6 @@ def validate_client_settings(
             "Public clients authenticate with 'none'; confidential clients with a secret or private_key_jwt.",
             field="token_endpoint_auth_method",
         )
-    jwks, jwks_uri = validate_client_keys(method, jwks, jwks_uri)
     return ClientSettings(
         "\n".join(uris),
         " ".join(grants),

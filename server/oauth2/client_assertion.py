@@ -21,7 +21,6 @@ may use the method with `check_endpoint_auth_method("private_key_jwt", endpoint)
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -30,7 +29,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import import_key
 
@@ -277,10 +276,9 @@ def unverified_subject(assertion: Any) -> str | None:
     limiter counts failures by it). None when it cannot be read."""
     if not isinstance(assertion, str) or len(assertion) > MAX_ASSERTION_LENGTH or assertion.count(".") != 2:
         return None
-    payload = assertion.split(".")[1]
     try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
+        claims = json.loads(jws.extract_compact(assertion.encode("ascii")).payload)
+    except (JoseError, ValueError, TypeError, UnicodeError):
         return None
     sub = claims.get("sub") if isinstance(claims, dict) else None
     return sub if isinstance(sub, str) and sub and not has_control_characters(sub) else None

@@ -20,6 +20,7 @@ from .bodies import has_control_characters
 from .client_assertion import unverified_subject
 
 __all__ = [
+    "CONFIDENTIAL_CLIENT_METHODS",
     "MalformedCredentialsError",
     "attempted_auth_method",
     "basic_credentials_error",
@@ -30,6 +31,10 @@ __all__ = [
     "read_basic_credentials",
     "refuse_a_second_client",
 ]
+
+# How a client holding a credential may authenticate (RFC 6749 §2.3, RFC 7523 §2.2); a server
+# offers those registered on it (`ProtocolServer.supported_auth_methods`).
+CONFIDENTIAL_CLIENT_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
 
 # The start of authlib's description when no client authentication method succeeded.
 _AUTHLIB_METHODS_DESCRIPTION = "The client cannot authenticate with methods"

@@ -6,7 +6,7 @@ shown, contacts), the fields we keep, and a client as RFC 7591 §3.2.1 spells it
 
 from functools import partial
 
-from server import policies
+from server import jwks_policy, policies
 from server.models import Client
 from server.oauth2.errors import InvalidTokenError, clean_error_text
 from server.oauth2.registration import InvalidClientMetadataError, InvalidRedirectURIError
@@ -72,16 +72,18 @@ def check_client_metadata(data: dict) -> None:
         raise InvalidClientMetadataError(
             f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
         )
+    # Before authlib's checks, whose errors would only name the field.
     if data.get("token_endpoint_auth_method") == "client_secret_jwt":
-        raise InvalidClientMetadataError(clean_error_text(policies.CLIENT_SECRET_JWT_REFUSED, limit=400))
+        raise InvalidClientMetadataError(clean_error_text(jwks_policy.CLIENT_SECRET_JWT_REFUSED, limit=400))
     if data.get("jwks") is not None:
         if not isinstance(data["jwks"], dict):
             raise InvalidClientMetadataError("jwks must be a JSON object (a JWK Set with a keys array).")
         try:
-            policies.validate_jwks(data["jwks"])
-        except policies.PolicyError as error:
+            jwks_policy.checked_jwks(data["jwks"])
+        except jwks_policy.ClientKeyError as error:
             raise InvalidClientMetadataError(clean_error_text(str(error), limit=400)) from None
-    checks = [("client_name", policies.validate_client_name), ("jwks_uri", policies.validate_jwks_uri)]
+    checks = [("client_name", policies.validate_client_name)]
+    checks += [("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri"))]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
     for key, check in checks:
         value = data.get(key)
