@@ -156,6 +156,7 @@ BASE = {
     "logo_uri": "https://app.example.com/logo.png",
     "redirect_uris": "https://app.example.com/callback",
     "description": "An app of the matrix.",
+    "jwks_uri": "https://app.example.com/jwks.json",
 }
 
 
@@ -180,6 +181,7 @@ def door_services(world: World, values: dict) -> Client | None:
             description=values["description"],
             client_uri=values["client_uri"],
             logo_uri=values["logo_uri"],
+            jwks_uri=values["jwks_uri"],
         )
     except policies.PolicyError:
         return None
@@ -205,6 +207,7 @@ def _metadata(values: dict) -> dict:
         "scope": "profile",
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
+        "jwks_uri": values["jwks_uri"],
     }
 
 
@@ -299,7 +302,7 @@ def door_admin(world: World, values: dict) -> Client | None:
 def door_import(world: World, values: dict) -> Client | None:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
-    headers += ["description", "client_uri", "logo_uri"]
+    headers += ["description", "client_uri", "logo_uri", "jwks_uri"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
@@ -312,6 +315,7 @@ def door_import(world: World, values: dict) -> Client | None:
             values["description"],
             values["client_uri"],
             values["logo_uri"],
+            values["jwks_uri"],
         ]
     )
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -346,6 +350,7 @@ def door_legacy_row(world: World, values: dict) -> Client | None:
                 client_uri=values["client_uri"],
                 logo_uri=values["logo_uri"],
                 description=values["description"],
+                jwks_uri=values["jwks_uri"],
             )
     except DataError:
         assert connection.vendor == "postgresql", "SQLite stores whatever it is given"
@@ -364,7 +369,7 @@ DOORS: dict[str, Callable[[World, dict], Client | None]] = {
     "legacy row": door_legacy_row,
 }
 # Fields a client's developer controls, with the oracle its stored value must satisfy.
-URI_FIELDS = {"client_uri": False, "logo_uri": False, "redirect_uris": True}
+URI_FIELDS = {"client_uri": False, "logo_uri": False, "redirect_uris": True, "jwks_uri": False}
 TEXT_FIELDS = ["name", "description"]
 
 
