@@ -4,10 +4,13 @@ fetches through its SSRF guard; validated the same at every door (services, RFC 
 import json
 import re
 import time
+import warnings
 
 import pytest
 import time_machine
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client as HttpClient
+from joserfc.errors import SecurityWarning
 from joserfc.jwk import RSAKey
 
 from server import policies, services
@@ -15,7 +18,11 @@ from server.actors import Actor
 from tests.oidc.test_private_key_jwt import assertion, client_credentials, public_jwks, refused, rp_key
 
 REGISTER = "/oauth/register"
-SMALL_RSA_KEY = RSAKey.generate_key(1024, private=False, auto_kid=False).as_dict(private=False)
+with warnings.catch_warnings():  # joserfc warns on importing a small key; that is the point
+    warnings.simplefilter("ignore", SecurityWarning)
+    SMALL_RSA_KEY = RSAKey.import_key(rsa.generate_private_key(65537, 1024).public_key()).as_dict(
+        private=False
+    )
 
 
 def _create(**kwargs):
