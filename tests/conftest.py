@@ -86,3 +86,10 @@ def https_server(tmp_path, settings):
     settings.OAUTH2_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32", "::1/128"]
     yield server
     server.stop()
+
+
+@pytest.fixture
+def local_memory_cache(settings):
+    """A process-local cache, for tests that move the clock (time-machine) to expire entries:
+    Redis expires keys by its own clock, which a test cannot move."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -48,7 +48,7 @@ def served_keys(https_server):
 
 
 def test_keys_from_a_jwks_uri_authenticate_and_rotation_is_seen_after_the_cache_expires(
-    db, https_server, served_keys
+    db, https_server, served_keys, local_memory_cache
 ):
     first, second = rp_key(kid="first"), rp_key(kid="second")
     served_keys(first, max_age=600)

@@ -237,7 +237,7 @@ def test_a_jti_is_remembered_per_client(make_client, jwt_client, key):
     assert client_credentials(assertion(other.client_id, other_key, jti="shared-jti")).status_code == 200
 
 
-def test_the_jti_is_remembered_for_the_assertions_lifetime(jwt_client, key):
+def test_the_jti_is_remembered_for_the_assertions_lifetime(jwt_client, key, local_memory_cache):
     with time_machine.travel(time.time(), tick=False) as traveller:
         signed = assertion(jwt_client.client_id, key)  # exp: in 60 s
         assert client_credentials(signed).status_code == 200

@@ -152,7 +152,7 @@ def test_a_server_that_does_not_answer_times_out(settings):
             outbound.fetch(f"https://127.0.0.1:{port}/jwks", max_bytes=KB, timeout=0.5)
 
 
-def test_json_documents_are_cached_for_their_max_age(https_server):
+def test_json_documents_are_cached_for_their_max_age(https_server, local_memory_cache):
     https_server.routes["/jwks"] = (200, {"Cache-Control": "public, max-age=600"}, b'{"v": 1}')
     url = https_server.url("/jwks")
     with time_machine.travel(time.time(), tick=False) as traveller:
