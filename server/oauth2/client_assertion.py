@@ -25,6 +25,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
@@ -108,6 +109,14 @@ def check_public_jwks(jwks: Any) -> dict:
     if len(set(named)) != len(named):
         raise ValueError("Two keys of the JWK Set have the same kid.")
     return {"keys": [dict(data) for data in keys]}
+
+
+@lru_cache(maxsize=256)
+def _usable_keys(jwks_text: str) -> tuple[tuple[dict, Any], ...]:
+    """(JWK, imported key) of each key of a JWK Set (its JSON text), checked by
+    `check_public_jwks`; kept, so a client's keys are not checked and imported on every request."""
+    jwks = check_public_jwks(json.loads(jwks_text))
+    return tuple((data, import_key(data)) for data in jwks["keys"])
 
 
 def _refused(description: str) -> InvalidClientError:
@@ -207,15 +216,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         """The client's public key that signed the assertion: the one its header's `kid` names,
         or, without a kid, the only key that fits `alg`."""
         try:
-            jwks = check_public_jwks(self._client_jwks(client))
+            keys = _usable_keys(json.dumps(self._client_jwks(client), sort_keys=True))
         except ClientKeysUnavailable as exc:
             raise _refused(f"The client's keys could not be read: {exc}") from None
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise _refused(f"The client's JWK Set is refused: {exc}") from None
         kid = header.get("kid")
         candidates = [
-            data
-            for data in jwks["keys"]
+            key
+            for data, key in keys
             if data["kty"] == _KEY_TYPES[alg]
             and data.get("alg") in (None, alg)
             and (kid is None or data.get("kid") == kid)
@@ -227,7 +236,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise _refused(
                 f"The client has several {alg} keys: name the signing key with kid in the assertion's header."
             )
-        return import_key(candidates[0])
+        return candidates[0]
 
     def check_claims(self, claims: Mapping, client_id: str, audiences: list[str]) -> None:
         """RFC 7523 §3 and OpenID Connect Core §9; the jti is used up last, once all else passed."""
