@@ -206,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wrk.find_wrk()
     pg = postgres_url()
+    problem = servers.check_redis(servers.REDIS_URL)
+    if problem:
+        raise SystemExit(f"bench.profile needs Redis at {servers.REDIS_URL} (production): {problem}")
     spec = servers.specs(args.base_port)["ours"]
     spec.name = "ours-profile"
     env = servers.server_env(
@@ -238,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pg:
             servers.drop_database(env["DATABASE_URL"])
+        servers.forget_cache_keys(servers.REDIS_URL, env["CACHE_KEY_PREFIX"])
     now = datetime.now(UTC)
     backend = "postgresql" if pg else "sqlite"
     page = args.output / f"{now:%Y-%m-%d}-profile-{backend}.md"
@@ -246,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# Hot-path profile, {now:%Y-%m-%d %H:%M} UTC ({backend})",
         "",
         "py-spy 0.4.3 (`record --subprocesses --function --nonblocking`, 250 Hz) on both gunicorn workers "
-        "of oauth-console (DEBUG off, CONN_MAX_AGE=60, audit log on), under wrk load (2 threads, 8 "
+        "of oauth-console in production as `make bench` runs it (DEBUG off, REDIS_URL, CONN_MAX_AGE=60, "
+        "audit log on), under wrk load (2 threads, 8 "
         f"connections), {args.tokens:,} tokens seeded. Produced by `python -m bench.profile`.",
         "",
     ]

@@ -3,9 +3,11 @@
     python -m bench.run [--rounds 5] [--duration 5] [--scenarios bearer,client_credentials]
 
 Builds the reference virtualenvs, migrates and seeds a fresh database per server (SQLite under
-bench/work/, or bench_* databases on the PostgreSQL server of DATABASE_URL), starts every
-server under gunicorn on 127.0.0.1, drives them with wrk in interleaved rounds, stops them, and
-writes bench/results/<date>-<database>.md, .png and .json.
+bench/work/, or bench_* databases on the PostgreSQL server of DATABASE_URL) and ANALYZEs it,
+starts every server under gunicorn on 127.0.0.1 (ours as in production: Redis, docs/deployment.md;
+a second instance of ours with the local-memory cache as a secondary line; the references at
+their own defaults), drives them with wrk in interleaved rounds, stops them, and writes
+bench/results/<date>-<database>.md, .png and .json.
 """
 
 import argparse
@@ -45,9 +47,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of every server")
     parser.add_argument("--tokens", type=int, default=100_000, help="tokens seeded per server")
     parser.add_argument(
-        "--consumables", type=int, default=30_000, help="pre-issued tokens per spending scenario"
+        "--consumables",
+        type=int,
+        default=50_000,
+        help="pre-issued tokens per spending scenario (both instances of ours spend them)",
     )
-    parser.add_argument("--base-port", type=int, default=18401, help="first of three loopback ports")
+    parser.add_argument("--base-port", type=int, default=18401, help="first of four loopback ports")
+    parser.add_argument(
+        "--no-local-memory",
+        dest="local_memory",
+        action="store_false",
+        help="skip the secondary line (ours with the local-memory cache)",
+    )
     parser.add_argument("--scenarios", default="", help="comma-separated subset of scenario keys")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the round order")
     parser.add_argument("--keep-databases", action="store_true", help="keep the bench_* PostgreSQL databases")
@@ -231,7 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     pg = postgres_url()
     backend = "postgresql" if pg else "sqlite"
     started = time.monotonic()
-    all_specs = servers.specs(args.base_port)
+    problem = servers.check_redis(servers.REDIS_URL)
+    if problem:
+        raise SystemExit(
+            f"make bench measures production, which needs Redis at {servers.REDIS_URL} "
+            f"(BENCH_REDIS_URL to use another): {problem}"
+        )
+    all_specs = servers.specs(args.base_port, local_memory=args.local_memory)
     for spec in all_specs.values():
         servers.ensure_venv(spec)
 
@@ -249,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         creds = {}
         for name, spec in all_specs.items():
-            servers.log(f"{name}: fresh database, migrate, seed {args.tokens:,} tokens")
+            if spec.shares:
+                creds[name] = creds[spec.shares]  # the same database and credentials
+                continue
+            servers.log(f"{name}: fresh database, migrate, seed {args.tokens:,} tokens, ANALYZE")
             creds[name] = servers.prepare(
                 spec, env=envs[name], tokens=args.tokens, consumables=args.consumables
             )
@@ -272,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                 measurements += driver.measure(scenario, rng)
     finally:
         if pg and not args.keep_databases:
-            for env in envs.values():
+            for env in {env["DATABASE_URL"]: env for env in envs.values()}.values():
                 servers.drop_database(env["DATABASE_URL"])
+        servers.forget_cache_keys(servers.REDIS_URL, envs["ours"]["CACHE_KEY_PREFIX"])
 
     now = datetime.now(UTC)
     meta = {
@@ -284,20 +305,38 @@ def main(argv: list[str] | None = None) -> int:
         "servers": f"gunicorn, {args.workers} {args.worker_class} workers each, "
         f"CONN_MAX_AGE={args.conn_max_age}, "
         "DEBUG off, proxy-SSL header trusted (wrk sends X-Forwarded-Proto: https)",
+        "oauth-console (production)": "exactly the environment of docs/deployment.md: DEBUG=0, "
+        f"REDIS_URL (Redis {servers.REDIS_URL.rsplit('/', 1)[0].removeprefix('redis://')}, "
+        f"database {servers.REDIS_URL.rsplit('/', 1)[1]}, a key prefix per run), SECRET_KEY, "
+        "OAUTH2_CREDENTIAL_KEY and AUDIT_HASH_KEY each its own, OAUTH2_ISSUER, ALLOWED_HOSTS, "
+        "SECURE_PROXY_SSL_HEADER=1, SECURE_SSL_REDIRECT=1, CONN_MAX_AGE=60, DB_HEALTH_CHECK_AFTER_IDLE="
+        f"{os.environ.get('DB_HEALTH_CHECK_AFTER_IDLE', '5')}, OAUTH2_PREPARED_STATEMENTS on; "
+        "`manage.py check --deploy --fail-level WARNING` passes before the run; "
+        "AUDIT_PROXY_COUNT 0 (wrk connects directly, no proxy in between)",
+        "oauth-console, local-memory cache": (
+            "the secondary line: a second instance of ours on the same database, with "
+            "CACHE_URL=locmem:// (rate limits and lockouts per worker process: not for production)"
+            if args.local_memory
+            else "not measured (--no-local-memory)"
+        ),
         "load": f"wrk, {args.threads} threads, {args.connections} connections, {args.duration:g}s bursts, "
         f"{args.rounds} interleaved rounds, {args.warmup:g}s warm-up per target",
         "data": f"{creds['ours']['tokens']:,} tokens (oauth-console), "
         f"{creds['dot']['tokens']:,} access tokens (django-oauth-toolkit), "
-        f"{creds['bare']['rows']:,} rows (bare)",
-        "references": "django-oauth-toolkit 3.4.1 (default settings; one client hashed, others "
-        "hash_client_secret=False), bare Django 5.2.19 with the same middleware",
-        "oauth-console audit log": "on (every token issued and revoked is an audit event; a client's "
-        "authentication that issues nothing, and a token's use, once per AUDIT_*_INTERVAL)",
-        "database health checks": "every server has CONN_HEALTH_CHECKS on; oauth-console runs the check "
-        f"only after {os.environ.get('DB_HEALTH_CHECK_AFTER_IDLE', '5')} s idle "
-        "(DB_HEALTH_CHECK_AFTER_IDLE), the references before every request",
-        "oauth-console rate limits": "on, with the protocol limits raised out of reach "
-        "(one load generator on one address would trip them)",
+        f"{creds['bare']['rows']:,} rows (bare); every database ANALYZEd after seeding "
+        "(VACUUM ANALYZE on PostgreSQL, ANALYZE on SQLite), before any server starts",
+        "references": "at their own defaults, as their users run them: django-oauth-toolkit 3.4.1 with its "
+        "default settings (OAUTH2_PROVIDER declares only the scopes), its clients with "
+        "hash_client_secret=False except the one client with the default PBKDF2-hashed secret; bare "
+        "Django 5.2.19; both with Django's defaults (no CONN_HEALTH_CHECKS, local-memory cache) "
+        "and oauth-console's middleware stack",
+        "oauth-console audit log": "on in both instances (every token issued and revoked is an audit event; "
+        "a client's authentication that issues nothing, and a token's use, once per AUDIT_*_INTERVAL)",
+        "database health checks": "oauth-console checks a persistent connection only after "
+        f"{os.environ.get('DB_HEALTH_CHECK_AFTER_IDLE', '5')} s idle (its default, "
+        "DB_HEALTH_CHECK_AFTER_IDLE); the references not at all (Django's default)",
+        "oauth-console rate limits": "on, counted in Redis (production) or local memory, with the protocol "
+        "limits raised out of reach (one load generator on one address would trip them)",
         "wall time": f"{time.monotonic() - started:.0f}s",
     }
     page, chart = write_results(
@@ -305,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(report.results_table(scenario_list, measurements))
+    print()
+    print(report.production_table(scenario_list, measurements))
     print()
     print(report.goals_table(scenario_list, measurements))
     print(f"\nWritten: {page} and {chart}")

@@ -1,16 +1,19 @@
 """Scale-out proof: two instances of ours, one PostgreSQL database, one Redis, no stale answers.
 
-    python -m bench.scaleout [--rounds 50] [--duration 10] [--keep-database]
+    python -m bench.scaleout [--rounds 50] [--duration 10] [--keep-database] [--no-pooler]
 
 Starts two gunicorn instances (production settings, as `make bench`) on loopback ports against
-the same database (`bench_scaleout`, created and dropped here) and Redis (db 14), with the same
-SECRET_KEY, OAUTH2_CREDENTIAL_KEY and AUDIT_HASH_KEY. Each round issues a token on A, uses it on
-B, revokes it on B and immediately asks A, which must say 401 and `active: false`. Then a split
-load (requests alternating A/B) must see no 5xx. Writes bench/results/<date>-scaleout.md.
+the same database (`bench_scaleout`, created and dropped here) through PgBouncer in transaction
+mode (started here on a loopback port, `bench.pooler`; configured as docs/deployment.md says)
+and Redis (db 14), with the same SECRET_KEY, OAUTH2_CREDENTIAL_KEY and AUDIT_HASH_KEY. Each
+round issues a token on A, uses it on B, revokes it on B and immediately asks A, which must say
+401 and `active: false`. Then a split load (requests alternating A/B) must see no 5xx. Writes
+bench/results/<date>-scaleout.md.
 """
 
 import argparse
 import base64
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -25,7 +28,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from bench import servers
+from bench import pooler, servers
 
 RESULTS = servers.BENCH / "results"
 DATABASE = "postgres://postgres@127.0.0.1:5432/bench_scaleout"
@@ -163,6 +166,7 @@ def render(
     duration: float,
     hosts: dict,
     audit: str,
+    database: str = "directly (no pooler)",
 ) -> str:
     """The result page: the cross-instance checks and the split load."""
     lines = [
@@ -172,6 +176,8 @@ def render(
         "settings: DEBUG=0, generated SECRET_KEY, the same OAUTH2_CREDENTIAL_KEY and AUDIT_HASH_KEY,",
         f"SECURE_PROXY_SSL_HEADER=1) on {hosts['A']} (A) and {hosts['B']} (B), one PostgreSQL database",
         "and one Redis. How to deploy it: [docs/deployment.md](../../docs/deployment.md).",
+        "",
+        f"The database is reached {database}.",
         "",
         f"## Cross-instance checks ({rounds} rounds; each a new token)",
         "",
@@ -212,6 +218,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--base-port", type=int, default=18451)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--pooler-port", type=int, default=16432, help="PgBouncer's loopback port")
+    parser.add_argument(
+        "--no-pooler", dest="pooler", action="store_false", help="connect the instances to PostgreSQL itself"
+    )
     args = parser.parse_args()
 
     base = servers.specs(args.base_port)["ours"]
@@ -228,29 +238,40 @@ def main() -> None:
     }
     secret_key = secrets.token_urlsafe(50)
     env = servers.server_env(base, database=DATABASE, secret_key=secret_key, conn_max_age=60) | shared
+    database = "directly (no pooler)"
     try:
-        servers.log("bench_scaleout: fresh database, migrate, collectstatic, seed")
-        creds = servers.prepare(spec_a, env=env, tokens=1000, consumables=10)
-        auth = basic(creds["cc"]["client_id"], creds["cc"]["client_secret"])
-        with servers.running([(spec_a, env), (spec_b, env)], workers=2):
-            a, b = spec_a.host, spec_b.host
-            checks: Counter = Counter()
-            failures: list[str] = []
-            for number in range(args.rounds):
-                outcome = cross_round(a, b, auth) if number % 2 == 0 else cross_round(b, a, auth)
-                # Odd rounds swap the roles, so both directions are shown.
-                for name, passed in outcome.items():
-                    checks[name] += passed
-                    if not passed:
-                        failures.append(f"round {number + 1}: {name}")
-            servers.log(f"split load: {args.duration:.0f}s, {args.threads} threads, alternating A/B")
-            load = split_load([a, b], auth, duration=args.duration, threads=args.threads)
-        # Both instances are stopped now (SIGTERM): their write-behind queues must have been
-        # flushed, and the chain both wrote with the one AUDIT_HASH_KEY must verify.
-        audit = audit_check(env)
+        with contextlib.ExitStack() as stack:
+            # Migrate and seed straight on PostgreSQL, as a deploy step would; serve through the pooler.
+            servers.log("bench_scaleout: fresh database, migrate, collectstatic, seed")
+            creds = servers.prepare(spec_a, env=env, tokens=1000, consumables=10)
+            if args.pooler:
+                bouncer = stack.enter_context(pooler.running("bench_scaleout", port=args.pooler_port))
+                env = env | {"DATABASE_URL": bouncer.url(DATABASE)} | bouncer.django_env()
+                database = f"through {bouncer.describe()}"
+            auth = basic(creds["cc"]["client_id"], creds["cc"]["client_secret"])
+            with servers.running([(spec_a, env), (spec_b, env)], workers=2):
+                a, b = spec_a.host, spec_b.host
+                checks: Counter = Counter()
+                failures: list[str] = []
+                for number in range(args.rounds):
+                    outcome = cross_round(a, b, auth) if number % 2 == 0 else cross_round(b, a, auth)
+                    # Odd rounds swap the roles, so both directions are shown.
+                    for name, passed in outcome.items():
+                        checks[name] += passed
+                        if not passed:
+                            failures.append(f"round {number + 1}: {name}")
+                servers.log(f"split load: {args.duration:.0f}s, {args.threads} threads, alternating A/B")
+                load = split_load([a, b], auth, duration=args.duration, threads=args.threads)
+            # Both instances are stopped now (SIGTERM): their write-behind queues must have been
+            # flushed, and the chain both wrote with the one AUDIT_HASH_KEY must verify (the
+            # commands, too, through the pooler).
+            audit = audit_check(env)
+        if args.pooler:
+            database += f"; {pooler.traffic()}"
     finally:
         if not args.keep_database:
             servers.drop_database(DATABASE)
+        servers.forget_cache_keys(REDIS, shared["CACHE_KEY_PREFIX"])
     page = render(
         rounds=args.rounds,
         checks=checks,
@@ -259,6 +280,7 @@ def main() -> None:
         duration=args.duration,
         hosts={"A": a, "B": b},
         audit=audit,
+        database=database,
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{datetime.date.today().isoformat()}-scaleout.md"

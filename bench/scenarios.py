@@ -6,12 +6,21 @@ starts a server or runs wrk.
 """
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 OURS, DOT, BARE = "ours", "dot", "bare"
-SERVER_LABELS = {OURS: "oauth-console", DOT: "django-oauth-toolkit", BARE: "bare Django"}
+# Ours again, on the same database, with the local-memory cache: the secondary line.
+OURS_LOCAL = "ours-local"
+PRODUCTION = "Redis (production)"
+PRODUCTION_LABEL = f"oauth-console, {PRODUCTION}"
+SERVER_LABELS = {
+    OURS: PRODUCTION_LABEL,
+    OURS_LOCAL: "oauth-console, local-memory cache",
+    DOT: "django-oauth-toolkit",
+    BARE: "bare Django",
+}
 
 # Where each server answers. Ours are the routes of server/urls.py.
 PATHS = {
@@ -58,9 +67,30 @@ class Scenario:
     targets: tuple[Target, ...]
     unit: str = "req/s"
     note: str = ""
+    secondary: tuple[str, ...] = ()  # more targets of ours, shown under it, in no goal
 
     def target(self, name: str) -> Target:
         return next(t for t in self.targets if t.name == name)
+
+
+def _rehosted(value, host: str):
+    """`value` (a target's parameters) with every Host header set to `host`."""
+    if isinstance(value, dict):
+        return {k: host if k == "Host" else _rehosted(v, host) for k, v in value.items()}
+    return value
+
+
+def with_local_memory(scenario: Scenario, host: str) -> Scenario:
+    """The scenario with ours' target repeated against the local-memory instance at `host`."""
+    ours = scenario.target(scenario.ours)
+    local = replace(
+        ours,
+        name=OURS_LOCAL,
+        server=OURS_LOCAL,
+        label=ours.label.replace(PRODUCTION, "local-memory cache"),
+        params=_rehosted(ours.params, host),
+    )
+    return replace(scenario, targets=(*scenario.targets, local), secondary=(OURS_LOCAL,))
 
 
 def basic_auth(client_id: str, secret: str) -> str:
@@ -156,7 +186,7 @@ def ours_client_credentials(creds: dict, host: str) -> Target:
     return _fixed(
         "ours",
         OURS,
-        "oauth-console (audit on)",
+        PRODUCTION_LABEL,
         host,
         "POST",
         PATHS[OURS]["token"],
@@ -170,7 +200,7 @@ def ours_bearer(creds: dict, host: str) -> Target:
     return _fixed(
         "ours",
         OURS,
-        "oauth-console /api/me (audit on)",
+        f"oauth-console /api/me, {PRODUCTION}",
         host,
         "GET",
         PATHS[OURS]["resource"],
@@ -180,7 +210,14 @@ def ours_bearer(creds: dict, host: str) -> Target:
 
 def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
     """The scenarios, from each server's seed output (`creds[server]`) and `hosts[server]`
-    ("127.0.0.1:port")."""
+    ("127.0.0.1:port"); with a host for OURS_LOCAL, each scenario measures it too."""
+    found = _build(creds, hosts)
+    if OURS_LOCAL in hosts:
+        found = [with_local_memory(scenario, hosts[OURS_LOCAL]) for scenario in found]
+    return found
+
+
+def _build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
     ours, dot, bare = creds[OURS], creds[DOT], creds[BARE]
     ho, hd, hb = hosts[OURS], hosts[DOT], hosts[BARE]
     po, pd = PATHS[OURS], PATHS[DOT]
@@ -271,7 +308,7 @@ def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
                 _fixed(
                     "ours",
                     OURS,
-                    "oauth-console",
+                    PRODUCTION_LABEL,
                     ho,
                     "POST",
                     po["introspect"],
@@ -301,7 +338,7 @@ def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
                 _token_list(
                     "ours",
                     OURS,
-                    "oauth-console",
+                    PRODUCTION_LABEL,
                     ho,
                     po["revoke"],
                     Path(ours["revoke_file"]),
@@ -333,7 +370,7 @@ def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
                 _token_list(
                     "ours",
                     OURS,
-                    "oauth-console",
+                    PRODUCTION_LABEL,
                     ho,
                     po["token"],
                     Path(ours["refresh_file"]),
@@ -362,7 +399,7 @@ def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
             bare="bare-insert",
             references=("dot",),
             targets=(
-                _authorization_flow("ours", OURS, "oauth-console", ho, ours),
+                _authorization_flow("ours", OURS, PRODUCTION_LABEL, ho, ours),
                 _authorization_flow(
                     "dot", DOT, "django-oauth-toolkit (plain secret, skip_authorization)", hd, dot
                 ),

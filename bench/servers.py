@@ -2,7 +2,9 @@
 
 Every server gets a fresh database, the same worker count and CONN_MAX_AGE, production
 settings (DEBUG off, the proxy-SSL header trusted so loopback HTTP counts as HTTPS), and runs
-in its own process group, so `stop` ends it and every worker it forked.
+in its own process group, so `stop` ends it and every worker it forked. Ours runs as
+docs/deployment.md prescribes (Redis, keys of their own, `check --deploy` clean); a second
+instance of ours on the same database with the local-memory cache is the secondary line.
 """
 
 import hashlib
@@ -40,6 +42,11 @@ class ServerSpec:
     requirements: Path | None = None  # a reference's own virtualenv, built from this
     port: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    shares: str = ""  # another server's name: run on its database and seed, prepare nothing
+
+    @property
+    def database_name(self) -> str:
+        return self.shares or self.name
 
     @property
     def gunicorn(self) -> Path:
@@ -66,10 +73,23 @@ BENCH_RATE_LIMITS = {
 }
 
 
-def specs(base_port: int) -> dict[str, ServerSpec]:
-    """The three servers, on consecutive loopback ports from `base_port`."""
+# Redis of `make bench` (and bench.profile): a database number of its own (bench.scaleout uses
+# 14); every run uses a key prefix of its own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+# docs/deployment.md's environment, beyond what every server gets (server_env): the shared
+# cache, HTTPS enforced (wrk's X-Forwarded-Proto makes loopback HTTP count as HTTPS), and the
+# credential and audit keys set on their own (server_env derives them per run).
+PRODUCTION = {"REDIS_URL": REDIS_URL, "SECURE_SSL_REDIRECT": "1"}
+LOCAL_MEMORY = {"CACHE_URL": "locmem://", "SECURE_SSL_REDIRECT": "1"}
+
+
+def specs(base_port: int, *, local_memory: bool = False) -> dict[str, ServerSpec]:
+    """The servers, on consecutive loopback ports from `base_port`: ours (production, Redis),
+    django-oauth-toolkit, bare Django, and with `local_memory` ours again on ours' database
+    with the local-memory cache."""
     ours_python = Path(sys.executable)
-    return {
+    found = {
         "ours": ServerSpec(
             name="ours",
             project_dir=ROOT,
@@ -77,10 +97,14 @@ def specs(base_port: int) -> dict[str, ServerSpec]:
             python=ours_python,
             migrate=["manage.py", "migrate", "--no-input"],
             seed=["-m", "bench.seed_ours", "--out", "{out}"],
-            # As in production: the manifest static storage needs collected files.
-            setup=[["manage.py", "collectstatic", "--no-input", "--verbosity", "0"]],
+            setup=[
+                # As in production: the manifest static storage needs collected files.
+                ["manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+                # The environment is docs/deployment.md's: no deployment warning at all.
+                ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            ],
             port=base_port,
-            env=BENCH_RATE_LIMITS,
+            env=BENCH_RATE_LIMITS | PRODUCTION,
         ),
         "dot": ServerSpec(
             name="dot",
@@ -103,6 +127,20 @@ def specs(base_port: int) -> dict[str, ServerSpec]:
             port=base_port + 2,
         ),
     }
+    if local_memory:
+        ours = found["ours"]
+        found["ours-local"] = ServerSpec(
+            name="ours-local",
+            project_dir=ours.project_dir,
+            wsgi=ours.wsgi,
+            python=ours.python,
+            migrate=[],
+            seed=[],
+            port=base_port + 3,
+            env=BENCH_RATE_LIMITS | LOCAL_MEMORY,
+            shares="ours",
+        )
+    return found
 
 
 def log(message: str) -> None:
@@ -136,9 +174,9 @@ def ensure_venv(spec: ServerSpec) -> None:
 def database_url(spec: ServerSpec, postgres_url: str | None) -> str:
     """A fresh database's URL: a SQLite file under bench/work/, or bench_<name> on PostgreSQL."""
     if not postgres_url:
-        return f"sqlite:///{WORK / f'{spec.name}.sqlite3'}"
+        return f"sqlite:///{WORK / f'{spec.database_name}.sqlite3'}"
     parts = urlsplit(postgres_url)
-    return urlunsplit(parts._replace(path=f"/bench_{spec.name}"))
+    return urlunsplit(parts._replace(path=f"/bench_{spec.database_name}"))
 
 
 def admin_connect(url: str):
@@ -192,11 +230,9 @@ def analyze(url: str) -> None:
 
 def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age: int) -> dict[str, str]:
     """Production settings, the same for every server."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-    }
+    # The caller's cache settings are not inherited: each server's spec says which cache it has.
+    ignored = {"DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "REDIS_URL", "CACHE_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in ignored}
     env.update(
         DATABASE_URL=database,
         DEBUG="0",
@@ -210,7 +246,49 @@ def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age
         PYTHONUNBUFFERED="1",
     )
     env.update(spec.env)
+    if spec.project_dir == ROOT:
+        # Ours, as docs/deployment.md says: the credential and audit keys on their own (not
+        # derived from SECRET_KEY), the same for the seed step and every instance of this run,
+        # and a cache key prefix of this run's own.
+        run = hashlib.sha256(secret_key.encode()).hexdigest()
+        env.setdefault("OAUTH2_CREDENTIAL_KEY", hashlib.sha256(f"{run}:credentials".encode()).hexdigest())
+        env.setdefault("AUDIT_HASH_KEY", hashlib.sha256(f"{run}:audit".encode()).hexdigest())
+        env.setdefault("CACHE_KEY_PREFIX", f"bench-{run[:12]}")
     return env
+
+
+def forget_cache_keys(url: str, prefix: str) -> None:
+    """Delete this run's keys (rate-limit counters, marks) from the bench's Redis database."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        for batch in _batched(client.scan_iter(match=f"{prefix}:*", count=1000), 500):
+            client.delete(*batch)
+    except Exception as error:  # cleaning up must not hide the results
+        log(f"warning: could not delete the run's Redis keys: {error}")
+
+
+def _batched(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_redis(url: str) -> str | None:
+    """What is wrong with the Redis at `url`, or None when it answers PING."""
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+    except Exception as error:  # any failure: the bench cannot measure production
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def prepare(spec: ServerSpec, *, env: dict[str, str], tokens: int, consumables: int) -> dict:
@@ -307,13 +385,19 @@ def wait_ready(server: RunningServer, timeout_s: float = 60) -> None:
         if server.process.poll() is not None:
             break
         try:
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(_as_https(url), timeout=2)
             return
         except urllib.error.HTTPError:
             return  # it answered
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"{server.spec.name} did not start; its log:\n{server.log_path.read_text()[-3000:]}")
+
+
+def _as_https(url: str) -> urllib.request.Request:
+    """A request that counts as HTTPS behind the trusted proxy header (ours redirects plain
+    HTTP, SECURE_SSL_REDIRECT), as wrk's are."""
+    return urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})
 
 
 def settle(host: str, timeout_s: float = 120) -> None:
@@ -324,7 +408,7 @@ def settle(host: str, timeout_s: float = 120) -> None:
     queued behind them returns once they are done.
     """
     try:
-        urllib.request.urlopen(f"http://{host}/", timeout=timeout_s)
+        urllib.request.urlopen(_as_https(f"http://{host}/"), timeout=timeout_s)
     except urllib.error.HTTPError:
         pass
     except OSError as error:

@@ -4,6 +4,7 @@ One module for every environment. Development, tests and production differ only 
 environment variables; see README.md for the list.
 """
 
+import ipaddress
 import os
 import re
 import sys
@@ -59,7 +60,9 @@ INSTALLED_APPS = [
     "oauth_console.audit",
     "oauth_console.clients",
     "oauth_console.tokens",
+    "oauth_console.keys",
     "oauth_console.dashboard",
+    "oauth_console.metrics",
 ]
 if _RUNNING_TESTS:
     # The spec's usage example, the test bed of server.oauth2 (tests/oauth2/).
@@ -68,6 +71,8 @@ if _RUNNING_TESTS:
     INSTALLED_APPS.append("tests.oauth2.verbatim")
 
 MIDDLEWARE = [
+    # Outermost: the protocol endpoints' latency histogram counts every layer below it.
+    "oauth_console.metrics.middleware.ProtocolLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -111,6 +116,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=CONN_MAX_AGE,
         conn_health_checks=True,
+        # Behind a transaction-mode pooler (PgBouncer): a server-side cursor outlives the
+        # transaction the pooler lends its connection for (docs/deployment.md).
+        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -180,6 +188,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # and health checks speak plain HTTP to gunicorn; docs/deployment.md sets it on in production
 # (behind the proxy, with SECURE_PROXY_SSL_HEADER, proxied HTTPS requests count as secure).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Probes and scrapers speak plain HTTP to the pod (docs/operations.md): never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # HTTP Strict Transport Security: once a browser has seen the header over HTTPS it refuses plain
 # HTTP to this host for that long. On by default in production (a year), off in DEBUG so a
 # development server on localhost never pins browsers to HTTPS. Django sends it on HTTPS only.
@@ -255,6 +265,13 @@ OAUTH2_REQUIRE_PKCE = env_bool("OAUTH2_REQUIRE_PKCE", server_default("OAUTH2_REQ
 # A user who already approved a client for the same or broader scopes is not asked again,
 # unless this is on (or the client's own "require consent" flag is set).
 OAUTH2_ALWAYS_ASK_CONSENT = env_bool("OAUTH2_ALWAYS_ASK_CONSENT", server_default("OAUTH2_ALWAYS_ASK_CONSENT"))
+# Signing keys (docs/oidc.md): automatic rotation by age (0: off) from `rotate_signing_keys --if-due`.
+OAUTH2_SIGNING_KEY_MAX_AGE = env_int(
+    "OAUTH2_SIGNING_KEY_MAX_AGE", server_default("OAUTH2_SIGNING_KEY_MAX_AGE")
+)
+OAUTH2_SIGNING_KEY_LEAD_TIME = env_int(
+    "OAUTH2_SIGNING_KEY_LEAD_TIME", server_default("OAUTH2_SIGNING_KEY_LEAD_TIME")
+)
 # What server.oauth2.OAuthMiddleware checks bearer tokens with (only read if it is installed):
 # a dotted path to a ResourceProtector, else a token model "app_label.Model". Empty: unset.
 OAUTH2_RESOURCE_PROTECTOR = os.environ.get("OAUTH2_RESOURCE_PROTECTOR", "")
@@ -366,14 +383,32 @@ AUDIT_CHECKPOINT_DELAY = env_int("AUDIT_CHECKPOINT_DELAY", 60)
 # Trusted reverse proxies in front of the app: the client IP is the X-Forwarded-For entry the
 # outermost one added. 0: use REMOTE_ADDR (a client could otherwise forge its address).
 AUDIT_PROXY_COUNT = env_int("AUDIT_PROXY_COUNT", 0)
-# Write events from a background thread in batches (oauth_console/audit/writer.py): an extra
-# commit per request would cost the token endpoint a third of its throughput. Off in tests, which
-# assert rows right after a request.
-AUDIT_WRITE_BEHIND = env_bool("AUDIT_WRITE_BEHIND", not _RUNNING_TESTS)
+# Off (the default): an event that reports a write commits in that write's transaction, so a
+# crash loses neither without the other. On: events go to a background thread that writes them
+# in batches (oauth_console/audit/writer.py): faster, but the events of the last
+# AUDIT_WRITE_DELAY_MS are lost if a process is killed (SIGKILL, OOM, power loss). Durability
+# traded for speed; docs/audit.md.
+AUDIT_WRITE_BEHIND = env_bool("AUDIT_WRITE_BEHIND", False)
 AUDIT_WRITE_DELAY_MS = env_int("AUDIT_WRITE_DELAY_MS", 200)
 AUDIT_WRITE_BATCH = env_int("AUDIT_WRITE_BATCH", 500)
 # The same for rate limiting's idea of the client address (defaults to the audit log's).
 OAUTH2_RATE_LIMIT_PROXY_COUNT = env_int("OAUTH2_RATE_LIMIT_PROXY_COUNT", AUDIT_PROXY_COUNT)
+
+# --- Operations -------------------------------------------------------------------------------
+# /healthz, /readyz and /metrics (docs/operations.md). /metrics is served to a request that
+# passes both rules set here: its address (as the rate limiter reads it, so behind a proxy the
+# client's, not the proxy's) is in METRICS_ALLOWED_NETWORKS, if that is not empty, and it carries
+# `Authorization: Bearer <METRICS_TOKEN>`, if that is set. Both empty: /metrics is closed (403).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+try:
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from _exc
+# client_ids that get a `client` label of their own in oauth_tokens_issued_total (every other
+# client counts as "other"): list the few worth a graph, so the series stay bounded.
+METRICS_CLIENT_LABELS = env_list("METRICS_CLIENT_LABELS", [])
 
 # --- Static files -----------------------------------------------------------------------------
 

@@ -185,8 +185,26 @@ def check_jwks_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_signing_key_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E007: automatic rotation activates the next key only after the lead time, so a
+    maximum age at or under it could never be kept."""
+    max_age = server_settings.OAUTH2_SIGNING_KEY_MAX_AGE
+    lead = server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME
+    whole = isinstance(max_age, int) and not isinstance(max_age, bool) and max_age >= 0
+    if whole and (max_age == 0 or not isinstance(lead, int) or max_age > lead):
+        return []
+    return [
+        Error(
+            f"OAUTH2_SIGNING_KEY_MAX_AGE ({max_age!r}) must be 0 (off) or a whole number of seconds "
+            f"longer than OAUTH2_SIGNING_KEY_LEAD_TIME ({lead!r}).",
+            hint="A next key is published for the lead time before it signs; e.g. 90 days (7776000).",
+            id="server.E007",
+        )
+    ]
+
+
 def check_client_assertion_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.E007: OAUTH2_REPLAY_CACHE names no cache. server.E008: an entry of
+    """server.E008: OAUTH2_REPLAY_CACHE names no cache. server.E009: an entry of
     OAUTH2_OUTBOUND_ALLOWED_NETWORKS is not a network (the SSRF guard would fail on every fetch)."""
     messages: list[CheckMessage] = []
     alias = server_settings.OAUTH2_REPLAY_CACHE
@@ -195,7 +213,7 @@ def check_client_assertion_settings(app_configs=None, **kwargs) -> list[CheckMes
             Error(
                 f"OAUTH2_REPLAY_CACHE={alias!r} is not a cache in CACHES.",
                 hint=f"Name one of: {', '.join(settings.CACHES) or '(none)'}.",
-                id="server.E007",
+                id="server.E008",
             )
         )
     networks = server_settings.OAUTH2_OUTBOUND_ALLOWED_NETWORKS
@@ -207,7 +225,7 @@ def check_client_assertion_settings(app_configs=None, **kwargs) -> list[CheckMes
                 Error(
                     f"OAUTH2_OUTBOUND_ALLOWED_NETWORKS holds {network!r}, which is not a network.",
                     hint='Use a list of CIDR strings, e.g. ["10.1.2.0/24"], or leave it empty.',
-                    id="server.E008",
+                    id="server.E009",
                 )
             )
     return messages
@@ -241,6 +259,7 @@ CHECKS = (
     (check_credential_key, (Tags.security,), True),
     (check_key_encryption_key, (Tags.security,), True),
     (check_jwks_max_age, (Tags.security,), False),
+    (check_signing_key_max_age, (Tags.security,), False),
     (check_client_assertion_settings, (Tags.security, Tags.caches), False),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
 )

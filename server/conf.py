@@ -104,6 +104,12 @@ SETTINGS: dict[str, Setting] = {
         "Seconds a *next* signing key is published before `rotate_signing_keys` activates it "
         "(relying parties' cached JWKS must already hold it).",
     ),
+    "OAUTH2_SIGNING_KEY_MAX_AGE": Setting(
+        0,
+        "Seconds an active signing key signs before `rotate_signing_keys --if-due` (run it from a "
+        "periodic job) rotates it; its next key is published a lead time before. 0: no automatic "
+        "rotation. Must be longer than `OAUTH2_SIGNING_KEY_LEAD_TIME` (check `server.E007`).",
+    ),
     "OAUTH2_JWKS_MAX_AGE": Setting(
         3600,
         "`Cache-Control: max-age` of the JWKS; must be shorter than `OAUTH2_SIGNING_KEY_LEAD_TIME` "

@@ -22,10 +22,10 @@ token_authenticated (spec)    ResourceProtector (a bearer token accepted)
     listeners: audit, spec receivers
 token_revoked (spec)          RevocationEndpoint (RFC 7009)
     payload: token, request, client
-    listeners: audit, spec receivers
+    recorders: audit (in the fact's transaction); listeners: spec receivers
 token_issued                  AuthorizationServer (token endpoint)
     payload: token (the dict sent; never stored), client, user, grant_type, scope, request, record
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 token_request_refused         AuthorizationServer (token endpoint)
     payload: client, grant_type, error, description, request
     listeners: audit
@@ -37,77 +37,111 @@ refresh_token_reused          refresh-token grant
     listeners: audit
 consent_granted               AuthorizationServer (authorize)
     payload: client, user, scope, request, remembered
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 consent_denied                AuthorizationServer (authorize)
     payload: client, user, scope, request
     listeners: audit
+bearer_token_refused          ResourceProtector (a protected view refused the request)
+    payload: request, error, status
+    listeners: metrics (not audited: see NOT_AUDITED)
 client_created                services.clients
     payload: client, secret (plain text or None; never stored)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_changed                services.clients, services.client_review
     payload: client, changes, review
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_status_changed         services.clients, services.client_review
     payload: client, old_status, new_status, reason
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_deleted                services.clients
     payload: client_id, name, tokens_revoked
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_secret_rotated         services.secrets
     payload: client, secret (row), previous_expires_at
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 client_secret_expired         services.secrets
     payload: client, secret (row)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 tokens_revoked                services.tokens (bulk and family revocations)
     payload: count, reason, criteria
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 authorization_codes_expired   services.codes_and_consent (expire_unredeemed_codes)
     payload: count, reason, criteria
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 consent_revoked               services.codes_and_consent
     payload: client, user, tokens_revoked, codes_expired
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 user_access_revoked           services.users
     payload: user_id, username, reason, tokens_revoked, codes_voided
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 developer_signed_up           services.users
     payload: user (actor: that developer)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 initial_access_token_created  services.registration
     payload: initial_access_token (row)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 initial_access_token_revoked  services.registration
     payload: initial_access_tokens (ids), count
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 registration_access_token_issued  services.registration (a new RFC 7592 token for a client)
     payload: client, replaced (an earlier one stopped working)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 expired_tokens_cleared        services.tokens (cleartokens)
     payload: tokens_deleted, codes_deleted
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 request_throttled             server.ratelimit (at once: a throttle writes nothing)
     payload: request, scope, limit, client_id, ip, retry_after
     listeners: audit
 signing_key_created           services.signing_keys
     payload: key (state next)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 signing_key_activated         services.signing_keys (rotation, first need)
     payload: key, retired (the key it replaced, or None)
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 signing_key_retired           services.signing_keys
     payload: key
-    listeners: audit
+    recorders: audit (in the fact's transaction)
 signing_key_revoked           services.signing_keys
     payload: key, previous_state, reason
-    listeners: audit
+    recorders: audit (in the fact's transaction)
+backing_service_failed        database guard of the protocol endpoints (server.views), the cache
+                              guards (server.cache_round_trip: limiter and marks)
+    payload: service ("database" or "cache"), error (class name), request (or None)
+    listeners: metrics (not audited: see NOT_AUDITED)
+
+The metrics (`oauth_console/metrics/receivers.py`, docs/operations.md) listen to the events they
+count besides: token_issued, token_request_refused, client_authenticated (introspections),
+client_authentication_failed, token_authenticated, bearer_token_refused, token_revoked,
+tokens_revoked, consent_revoked, user_access_revoked, client_deleted, request_throttled,
+backing_service_failed.
 
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
+
+Recorded with the fact (`IN_TRANSACTION`): an event that reports a write of ours (a token issued
+or revoked, a consent granted, every service event) has *recorders*, which run inside the
+transaction of that write, before it commits, so that the write and its record commit together
+or not at all: a crash (SIGKILL, power loss) can lose neither without the other. A listener
+that must never miss a fact (the audit log) registers one with `add_recorder`, not a signal
+receiver. Who runs them is the fact's owner: a service calls `emit` (the recorders at once, the
+public signal on commit, as always); the protocol package sends `token_issued` and
+`consent_granted` inside the transaction that stores what they report, and `add_recorder`
+bridges those signals to the recorders; an RFC 7009 revocation is recorded by the revocation
+service (`services.tokens`) with `record`, the spec's `token_revoked` signal following from the
+endpoint. A recorder that raises rolls the fact back: register only what must be durable, and
+keep it small (it runs on the hot path, in the fact's transaction). Events that report no write
+of ours (authentications, refusals, throttles, a bearer token's use) stay signals only.
 """
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.db import transaction
 
 from server.oauth2.signals import (
     authorization_code_replayed,
+    bearer_token_refused,
     client_authenticated,
     client_authentication_failed,
     consent_denied,
@@ -120,6 +154,7 @@ from server.oauth2.signals import (
 )
 from server.signals import (
     authorization_codes_expired,
+    backing_service_failed,
     client_changed,
     client_created,
     client_deleted,
@@ -153,6 +188,7 @@ CATALOGUE = {
     "refresh_token_reused": refresh_token_reused,
     "consent_granted": consent_granted,
     "consent_denied": consent_denied,
+    "bearer_token_refused": bearer_token_refused,
     "client_created": client_created,
     "client_changed": client_changed,
     "client_status_changed": client_status_changed,
@@ -173,9 +209,114 @@ CATALOGUE = {
     "signing_key_activated": signing_key_activated,
     "signing_key_retired": signing_key_retired,
     "signing_key_revoked": signing_key_revoked,
+    "backing_service_failed": backing_service_failed,
 }
 
-# Events the audit log deliberately does not record, and why. Empty: every event is audited.
-NOT_AUDITED: dict[str, str] = {}
+# Events the audit log deliberately does not record, and why.
+NOT_AUDITED: dict[str, str] = {
+    "bearer_token_refused": (
+        "an API called with a missing, expired or wrong token is refused on every call, so one "
+        "misconfigured resource client (or anyone at all) could flood the log; the refusals are "
+        "counted by outcome in the metrics (oauth_bearer_checks_total)"
+    ),
+    "backing_service_failed": (
+        "an outage is an operational fact, not a security one, and while the database is down the "
+        "log cannot be written anyway; it is logged at once and counted in the metrics "
+        "(oauth_backing_service_errors_total)"
+    ),
+}
 
-__all__ = [*CATALOGUE, "CATALOGUE", "NOT_AUDITED"]
+# The events recorded inside the transaction of the fact they report, and who runs the recorders.
+_SERVICE = "the service, with `emit`"
+IN_TRANSACTION: dict[str, str] = {
+    "token_issued": "AuthorizationServer.save_token: the signal, sent in the token's transaction",
+    "consent_granted": "AuthorizationServer (authorize): the signal, sent in the code's transaction",
+    "token_revoked": "services.tokens (RFC 7009 revocations), with `record`",
+    **{
+        name: _SERVICE
+        for name in (
+            "client_created",
+            "client_changed",
+            "client_status_changed",
+            "client_deleted",
+            "client_secret_rotated",
+            "client_secret_expired",
+            "tokens_revoked",
+            "consent_revoked",
+            "user_access_revoked",
+            "developer_signed_up",
+            "initial_access_token_created",
+            "initial_access_token_revoked",
+            "expired_tokens_cleared",
+            "authorization_codes_expired",
+            "registration_access_token_issued",
+            "signing_key_created",
+            "signing_key_activated",
+            "signing_key_retired",
+            "signing_key_revoked",
+        )
+    },
+}
+# Of those, the ones whose signal is itself sent inside the fact's transaction (by server.oauth2).
+_BRIDGED = ("token_issued", "consent_granted")
+
+Recorder = Callable[..., None]
+_recorders: dict[str, list[Recorder]] = {}
+_names = {signal: name for name, signal in CATALOGUE.items()}
+
+
+def add_recorder(name: str, recorder: Recorder, /) -> None:
+    """Run `recorder(sender=..., **payload)` inside the transaction of every `name` fact.
+
+    The recorder's writes commit with the fact or not at all; if it raises, the fact is rolled
+    back (the caller sees the exception). Adding the same recorder twice adds it once."""
+    if name not in IN_TRANSACTION:
+        raise ValueError(f"{name!r} is not recorded in the transaction of its fact (IN_TRANSACTION).")
+    registered = _recorders.setdefault(name, [])
+    if recorder not in registered:
+        registered.append(recorder)
+    if name in _BRIDGED:
+        CATALOGUE[name].connect(_bridge, dispatch_uid=f"server.events.recorders.{name}")
+
+
+def remove_recorder(name: str, recorder: Recorder, /) -> None:
+    """Stop running `recorder` for `name` (a benchmark that times a request without it)."""
+    registered = _recorders.get(name, [])
+    if recorder in registered:
+        registered.remove(recorder)
+
+
+def recorders(name: str) -> list[Recorder]:
+    """The recorders registered for `name` (a copy)."""
+    return list(_recorders.get(name, ()))
+
+
+def _bridge(signal, sender, **payload) -> None:
+    record(_names[signal], sender=sender, **payload)
+
+
+def record(name: str, /, *, sender: Any, **payload: Any) -> None:
+    """Run `name`'s recorders now: call it inside the transaction that writes the fact."""
+    for recorder in _recorders.get(name, ()):
+        recorder(sender=sender, **payload)
+
+
+def emit(signal, /, *, sender: Any, **payload: Any) -> None:
+    """Report a service's fact: its recorders now, inside the caller's transaction (call it
+    there, after the write), and the public signal once that transaction commits, so that a
+    receiver never sees a change that was rolled back."""
+    record(_names[signal], sender=sender, **payload)
+    transaction.on_commit(partial(signal.send, sender=sender, **payload))
+
+
+__all__ = [
+    *CATALOGUE,
+    "CATALOGUE",
+    "IN_TRANSACTION",
+    "NOT_AUDITED",
+    "add_recorder",
+    "emit",
+    "record",
+    "recorders",
+    "remove_recorder",
+]

@@ -1,12 +1,12 @@
 """What a client may do: redirect URI rules, scopes, grant types, PKCE; what it may call itself.
+(The refusal, the character rules and the redirect URI rules live in `server.policy_rules`,
+re-exported here.)
 
 Pure functions over plain values, shared by the models (what authlib calls at request time) and
 by every form, import and registration path (what is accepted when a client is written), and by
 the templates that show a client's name and links (what is safe to render).
 """
 
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -17,8 +17,18 @@ from django.core.validators import URLValidator
 from server import jwks_policy
 from server.conf import server_settings
 from server.jwks_policy import PRIVATE_KEY_JWT
-from server.oauth2.bodies import has_control_characters
 from server.oauth2.keys import SIGNING_ALGORITHMS
+from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
+    LOOPBACK_HOSTS,
+    MAX_REDIRECT_URI_LENGTH,
+    PolicyError,
+    has_characters_not_allowed_in_uris,
+    has_invisible_characters,
+    redirect_uri_matches,
+    usable_redirect_uris,
+    validate_redirect_uri,
+    validate_redirect_uris,
+)
 
 # Client.Type's values (the model takes them from here: server.models imports this module).
 CONFIDENTIAL_CLIENT = "confidential"
@@ -29,48 +39,22 @@ SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", PRIVATE_K
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 # How a client's ID tokens may be signed (OpenID Connect Registration §2); never "none".
 ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
-LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
-MAX_REDIRECT_URI_LENGTH = 2000
+# OpenID Connect subject identifier types this server issues (pairwise `sub` is not built yet).
+SUBJECT_TYPES = ("public",)
+# Client.default_max_age is a PositiveIntegerField: what every supported database can hold.
+MAX_DEFAULT_MAX_AGE = 2**31 - 1
 MAX_CLIENT_NAME_LENGTH = 100
 # The column's size (Client.client_uri, Client.logo_uri): a longer value would fail in the database.
 MAX_WEB_URI_LENGTH = 500
 # RFC 7591 §2: the pages about a client that people may be sent to (or, for the logo, that a
 # browser would fetch). We store client_uri and logo_uri; registration checks all four.
 CLIENT_WEB_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
-# Unicode categories a name or URI must not hold: controls, format characters (bidi overrides such
-# as U+202E, zero-width characters), line and paragraph separators, lone surrogates. A name with
-# them can read differently from what an operator approved; a URI with them is not a URI.
-_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 _WEB_URL_SYNTAX = URLValidator(schemes=["https"])
-
-
-class PolicyError(ValueError):
-    """A client setting that the server refuses; the message is for a person to act on."""
-
-    def __init__(self, message: str, *, field: str = "", code: str = "invalid_client_metadata"):
-        super().__init__(message)
-        self.field = field
-        self.code = code
 
 
 def configured_scopes() -> dict[str, str]:
     """Scope name -> description shown on the consent page."""
     return dict(server_settings.OAUTH2_SCOPES)
-
-
-def has_invisible_characters(text: str) -> bool:
-    """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
-    return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
-
-
-# ASCII characters RFC 3986 never allows in a URI (they must be percent-encoded): a URL holding
-# one is either broken or built to break out of an HTML attribute or a log line.
-_NOT_IN_URIS = frozenset('"<>`{}|^\\')
-
-
-def has_characters_not_allowed_in_uris(text: str) -> bool:
-    """True when `text` holds a character RFC 3986 excludes from URIs (quote, angle brackets ...)."""
-    return any(ch in _NOT_IN_URIS for ch in text)
 
 
 def validate_client_name(name: str) -> str:
@@ -134,107 +118,6 @@ def displayable_web_uri(uri: str) -> str:
         return validate_web_uri(uri, field="")
     except PolicyError:
         return ""
-
-
-def _is_loopback(parts) -> bool:
-    return parts.scheme == "http" and (parts.hostname or "") in {"127.0.0.1", "::1"}
-
-
-# RFC 8252 §7.3: a loopback IP literal over plain http, where only the port may differ. The
-# pattern is matched against the raw string, so nothing a URL parser normalises (scheme case,
-# leading spaces, an empty fragment, a host like "[::1].evil.example") can make two URIs equal.
-_LOOPBACK_REDIRECT = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?((?:[/?][^#\s]*)?)")
-
-
-def _loopback_without_port(uri: str) -> str | None:
-    """`uri` with its port removed when it is a loopback redirect URI, else None."""
-    found = _LOOPBACK_REDIRECT.fullmatch(uri)
-    return f"http://{found.group(1)}{found.group(2)}" if found else None
-
-
-def redirect_uri_matches(requested: str, registered: list[str]) -> bool:
-    """Exact string comparison (RFC 9700 §4.1.3), except that a registered loopback
-    `http://127.0.0.1` or `http://[::1]` URI matches any port (RFC 8252 §7.3): the two strings
-    must be equal once the port is removed from both, nothing else."""
-    if not requested:
-        return False
-    if requested in registered:
-        return True
-    portless = _loopback_without_port(requested)
-    return portless is not None and any(_loopback_without_port(uri) == portless for uri in registered)
-
-
-def validate_redirect_uri(uri: str) -> str:
-    """Return `uri` if it may be registered, else raise PolicyError saying why.
-
-    https anywhere, http only for loopback addresses (RFC 8252 §7.3); private-use schemes for
-    native apps (`com.example.app:/callback`, RFC 8252 §7.1); no fragment, no wildcard.
-    """
-    uri = uri.strip()
-    code = "invalid_redirect_uri"
-    if not uri:
-        raise PolicyError("A redirect URI cannot be empty.", field="redirect_uris", code=code)
-    if len(uri) > MAX_REDIRECT_URI_LENGTH:
-        raise PolicyError("This redirect URI is too long.", field="redirect_uris", code=code)
-    if any(ch.isspace() for ch in uri) or has_control_characters(uri) or has_invisible_characters(uri):
-        raise PolicyError(
-            f"{uri!r} contains spaces, control or invisible characters.", field="redirect_uris", code=code
-        )
-    if "\\" in uri:
-        raise PolicyError(f"{uri}: a backslash is not allowed in a URI.", field="redirect_uris", code=code)
-    if has_characters_not_allowed_in_uris(uri):
-        raise PolicyError(
-            f'{uri}: contains a character URIs cannot hold (" < > ` {{ }} | ^); percent-encode it.',
-            field="redirect_uris",
-            code=code,
-        )
-    if "*" in uri:
-        raise PolicyError(
-            f"{uri}: wildcards are not allowed; register each URI exactly.", field="redirect_uris", code=code
-        )
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - validates the port
-    except ValueError:
-        raise PolicyError(f"{uri} is not a valid URI.", field="redirect_uris", code=code) from None
-    if "#" in uri:
-        raise PolicyError(
-            f"{uri}: a redirect URI must not contain a fragment (#...).", field="redirect_uris", code=code
-        )
-    if not parts.scheme:
-        raise PolicyError(f"{uri} is not an absolute URI.", field="redirect_uris", code=code)
-    if "@" in parts.netloc:
-        # Whatever the scheme: credentials in a URI end up in logs and on pages.
-        raise PolicyError(
-            f"{uri}: user information (user@host) is not allowed.", field="redirect_uris", code=code
-        )
-    scheme = parts.scheme.lower()
-    if scheme == "https":
-        if not parts.hostname:
-            raise PolicyError(f"{uri} has no host.", field="redirect_uris", code=code)
-        return uri
-    if scheme == "http":
-        if _is_loopback(parts) or parts.hostname == "localhost":
-            return uri
-        raise PolicyError(
-            f"{uri}: plain http is only allowed for loopback addresses (127.0.0.1, [::1]); use https.",
-            field="redirect_uris",
-            code=code,
-        )
-    if scheme in {"javascript", "data", "file", "vbscript", "ftp", "ws", "wss"}:
-        raise PolicyError(f"{uri}: the {scheme} scheme is not allowed.", field="redirect_uris", code=code)
-    if "." not in scheme:
-        # RFC 8252 §7.1: private-use schemes must be reverse domain names.
-        raise PolicyError(
-            f"{uri}: a custom scheme must be a reverse domain name you control (com.example.app:/cb).",
-            field="redirect_uris",
-            code=code,
-        )
-    return uri
-
-
-def validate_redirect_uris(uris: list[str]) -> list[str]:
-    return [validate_redirect_uri(uri) for uri in uris if uri.strip()]
 
 
 def validate_scopes(scopes: list[str]) -> list[str]:
@@ -311,6 +194,10 @@ class ClientSettings:
     client_uri: str = ""
     logo_uri: str = ""
     id_token_signed_response_alg: str = "RS256"
+    subject_type: str = "public"
+    default_max_age: int | None = None
+    require_auth_time: bool = False
+    post_logout_redirect_uris: str = ""
     jwks: dict | None = None
     jwks_uri: str = ""
 
@@ -327,6 +214,40 @@ def validate_id_token_signing_alg(alg: str | None) -> str:
     return alg
 
 
+def validate_subject_type(subject_type: str | None) -> str:
+    """`public` (the default); `pairwise` is refused until pairwise `sub` is built."""
+    subject_type = subject_type or "public"
+    if subject_type == "pairwise":
+        raise PolicyError(
+            "subject_type pairwise is not supported yet: this server issues public subject "
+            "identifiers only (subject_types_supported: public).",
+            field="subject_type",
+        )
+    if subject_type not in SUBJECT_TYPES:
+        raise PolicyError(f"Unknown subject_type {subject_type!r}: use public.", field="subject_type")
+    return subject_type
+
+
+def validate_default_max_age(seconds) -> int | None:
+    """None (no default) or a whole number of seconds, 0 to MAX_DEFAULT_MAX_AGE."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_DEFAULT_MAX_AGE:
+        raise PolicyError(
+            f"default_max_age is a whole number of seconds from 0 to {MAX_DEFAULT_MAX_AGE}, or empty.",
+            field="default_max_age",
+        )
+    return seconds
+
+
+def validate_post_logout_redirect_uris(uris: Iterable[str]) -> list[str]:
+    """Where logout may send the browser back to: every rule of a redirect URI applies."""
+    try:
+        return validate_redirect_uris(list(uris))
+    except PolicyError as error:
+        raise PolicyError(f"post_logout_redirect_uris: {error}", field="post_logout_redirect_uris") from None
+
+
 def validate_client_settings(
     *,
     client_type: str,
@@ -338,6 +259,10 @@ def validate_client_settings(
     client_uri: str = "",
     logo_uri: str = "",
     id_token_signed_response_alg: str | None = None,
+    subject_type: str | None = None,
+    default_max_age: int | None = None,
+    require_auth_time: bool = False,
+    post_logout_redirect_uris: Iterable[str] = (),
     jwks=None,
     jwks_uri: str = "",
 ) -> ClientSettings:
@@ -389,6 +314,10 @@ def validate_client_settings(
         client_uri,
         logo_uri,
         id_token_signed_response_alg=validate_id_token_signing_alg(id_token_signed_response_alg),
+        subject_type=validate_subject_type(subject_type),
+        default_max_age=validate_default_max_age(default_max_age),
+        require_auth_time=bool(require_auth_time),
+        post_logout_redirect_uris="\n".join(validate_post_logout_redirect_uris(post_logout_redirect_uris)),
         jwks=jwks,
         jwks_uri=jwks_uri,
     )

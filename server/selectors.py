@@ -319,3 +319,27 @@ def published_signing_keys(now: datetime | None = None) -> QuerySet[SigningKey]:
     return SigningKey.objects.filter(Q(state__in=[state.NEXT, state.ACTIVE]) | recent_retired).order_by(
         "alg", "-created_at"
     )
+
+
+def signing_algorithms_in_use() -> list[str]:
+    """The algorithms that have a key that is not revoked (RS256 on a fresh install)."""
+    state = SigningKey.State
+    algs = SigningKey.objects.exclude(state=state.REVOKED).values_list("alg", flat=True).distinct()
+    return sorted(set(algs)) or ["RS256"]
+
+
+def signing_keys_for_rotation(algs: Iterable[str]) -> dict[str, tuple[SigningKey | None, SigningKey | None]]:
+    """alg -> (its active key, its oldest next key): what a rotation of `algs` would change.
+    The private halves are not read."""
+    state = SigningKey.State
+    rows = (
+        SigningKey.objects.filter(alg__in=list(algs), state__in=[state.ACTIVE, state.NEXT])
+        .defer("private_key_encrypted")
+        .order_by("created_at")
+    )
+    found: dict[str, list] = {alg: [None, None] for alg in algs}
+    for key in rows:
+        slot = 0 if key.state == state.ACTIVE else 1
+        if found[key.alg][slot] is None:
+            found[key.alg][slot] = key
+    return {alg: (active, upcoming) for alg, (active, upcoming) in found.items()}

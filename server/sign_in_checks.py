@@ -1,10 +1,11 @@
 """When an OpenID Connect authorization request needs a fresh sign-in, even from a signed-in user.
 
-`prompt=login` (always), `max_age` (the sign-in is older than that, or its time is unknown),
-`id_token_hint` naming another user than the one signed in. The sign-in page is then shown
-again, and the request goes on after it without those parameters (they were satisfied by the
-sign-in that just happened; keeping them would ask again forever). `login_hint` prefills the
-sign-in form (`SignInView`).
+`prompt=login` (always), `max_age` (the sign-in is older than that, or its time is unknown;
+the client's `default_max_age` when the request names none), `id_token_hint` naming another
+user than the one signed in, a client with `require_auth_time` and a sign-in of unknown time.
+The sign-in page is then shown again, and the request goes on after it without those parameters
+(they were satisfied by the sign-in that just happened; keeping them would ask again forever).
+`login_hint` prefills the sign-in form (`SignInView`).
 """
 
 import time
@@ -22,6 +23,9 @@ from server.oauth2 import OAuth2Error, id_tokens
 MAX_LOGIN_HINT_LENGTH = 255
 # What a fresh sign-in satisfies: dropped from the request that continues after it.
 SATISFIED_BY_SIGN_IN = ("max_age", "id_token_hint")
+# When this server last sent the browser to sign in for an authorization request: a sign-in
+# since then satisfies the client's default_max_age once (it cannot be dropped from the URL).
+SIGN_IN_ASKED_AT = "server.oidc.sign_in_asked_at"
 
 
 def sign_in_needed(request: HttpRequest, grant, end_user) -> str | None:
@@ -32,13 +36,23 @@ def sign_in_needed(request: HttpRequest, grant, end_user) -> str | None:
     if not id_tokens.is_openid_request(grant.request.scope):
         return None
     data = payload.data
+    asked_at = request.session.pop(SIGN_IN_ASKED_AT, None)
     if "login" in (data.get("prompt") or "").split():
         return "login"
+    auth_time = id_tokens.auth_time_of(request.session)
     max_age = data.get("max_age")
     if max_age is not None:
-        auth_time = id_tokens.auth_time_of(request.session)
         if auth_time is None or time.time() - auth_time > int(max_age):
             return "max_age"
+    elif grant.client.default_max_age is not None:
+        # OIDC Registration §2: the client's default when the request names no max_age. The
+        # sign-in this very request was sent to (if any) satisfies it, even a 0.
+        fresh = auth_time is not None and asked_at is not None and auth_time >= asked_at
+        if not fresh and (auth_time is None or time.time() - auth_time > grant.client.default_max_age):
+            return "default_max_age"
+    if grant.client.require_auth_time and auth_time is None:
+        # Its ID tokens must carry auth_time: a session from before the time was kept signs in again.
+        return "auth_time"
     hint = data.get("id_token_hint")
     if hint:
         try:
@@ -56,6 +70,7 @@ def sign_in_needed(request: HttpRequest, grant, end_user) -> str | None:
 
 def sign_in_again(request: HttpRequest) -> HttpResponse:
     """The sign-in page, then this request again without what the sign-in satisfies."""
+    request.session[SIGN_IN_ASKED_AT] = int(time.time())
     pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
     if not any(
         name in SATISFIED_BY_SIGN_IN or (name == "prompt" and "login" in value.split())

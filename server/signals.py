@@ -3,7 +3,9 @@
 Protocol-level signals (client authenticated, token issued, ...) live in `server.oauth2.signals`.
 The console, and the audit log in particular, learn what happened only through these two
 modules; the server never calls the console. Every signal is sent after the write committed
-(`transaction.on_commit`), so a receiver never sees a change that was rolled back.
+(`transaction.on_commit`), so a receiver never sees a change that was rolled back. A listener
+that must commit with the write (the audit log) registers a recorder instead
+(`server.events.add_recorder`), which `server.events.emit` runs inside the write's transaction.
 
 Keyword arguments (every signal also gets `actor`, a `server.actors.Actor`, and `at`, a datetime):
 
@@ -40,6 +42,11 @@ request_throttled         request, scope ("token", "introspect", "revoke", "regi
                           "auth_failures_client_ip"), client_id (claimed, unverified; may be ""),
                           ip, retry_after (seconds). Sent at once by server.ratelimit, not after
                           a commit: a throttle writes nothing.
+backing_service_failed    service ("database" or "cache"), error (the exception's class name),
+                          request (or None). A request met an outage: the protocol endpoints'
+                          database guard answered 503, or the rate limiter's cache guard found
+                          the cache down (once per retry delay per process). Sent at once, with
+                          no `actor` or `at`: nothing was written, and nothing could be.
 """
 
 import django.dispatch
@@ -64,3 +71,4 @@ signing_key_created = django.dispatch.Signal()
 signing_key_activated = django.dispatch.Signal()
 signing_key_retired = django.dispatch.Signal()
 signing_key_revoked = django.dispatch.Signal()
+backing_service_failed = django.dispatch.Signal()

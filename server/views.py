@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from server import policies, services, sign_in_checks
+from server import policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH, Client, Consent
@@ -81,6 +81,13 @@ def database_outage_guard(view):
                 raise
             error, description, status = failure
             _log_database_failure(request, status)
+            if status == 503:
+                signals.backing_service_failed.send_robust(
+                    sender=database_outage_guard,
+                    service="database",
+                    error=type(exc).__name__,
+                    request=request,
+                )
             response = json_error_response(error, description, status)
             if status == 503:
                 response["Retry-After"] = "5"

@@ -22,6 +22,7 @@ def _fresh_cache():
     other cached state must not leak from one test into the next."""
     from django.core.cache import caches
 
+    from server import cache_marks
     from server.ratelimit import cache_guard
 
     for cache in caches.all():
@@ -29,6 +30,9 @@ def _fresh_cache():
         if type(cache).__name__ == "LocMemCache":
             cache.clear()
     cache_guard.reset()
+    # The marks this process remembers (a token's "used at a resource") go with the cache.
+    cache_marks.forget_process_marks()
+    cache_marks.marks_guard.reset()
     yield
 
 
@@ -47,6 +51,23 @@ def _no_periodic_audit_seals(settings):
     a request's statements would fail one run in a thousand. Tests that exercise the periodic
     seal set the setting themselves (tests/console/audit/test_tamper_evidence.py)."""
     settings.AUDIT_CHECKPOINT_EVERY = 0
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis the tests may use (TEST_REDIS_URL; default db 15 on 127.0.0.1:6379, which CI
+    starts), always under a key prefix of the test's own. Skipped without one; failed in CI."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.ConnectionError:
+        reason = f"needs a Redis at {url} (TEST_REDIS_URL)"
+        if os.environ.get("CI"):  # CI starts one (.ci/run): missing there is a failure, not a skip
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
 
 
 @pytest.fixture

@@ -8,5 +8,10 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connect the signal receivers: the only way events reach the log.
-        from oauth_console.audit import receivers  # noqa: F401
+        # Connect the signal receivers, and register the recorders that `server.events` runs
+        # inside the transaction of the fact they report: the only ways events reach the log.
+        from oauth_console.audit import receivers
+        from server import events
+
+        for name, record in receivers.RECORDERS:
+            events.add_recorder(name, record)

@@ -52,6 +52,31 @@ def log_url_for_client(user, client_id: str, *, current_app: str = "admin") -> s
     return reverse(changelist, current_app=current_app) + "?" + urlencode({"client_id": client_id})
 
 
+# Every change to the OpenID Provider's signing keys (receivers/keys.py): the key page's history.
+SIGNING_KEY_EVENTS = (
+    EventType.SIGNING_KEY_CREATED,
+    EventType.SIGNING_KEY_ACTIVATED,
+    EventType.SIGNING_KEY_RETIRED,
+    EventType.SIGNING_KEY_REVOKED,
+)
+
+
+def signing_key_history(*, limit: int = 10) -> QuerySet[AuditEvent]:
+    """The newest `limit` signing-key events, newest first (the (event_type, -occurred_at) index)."""
+    return AuditEvent.objects.filter(event_type__in=SIGNING_KEY_EVENTS).order_by("-occurred_at", "-id")[
+        :limit
+    ]
+
+
+def log_url_for_signing_keys(user, *, current_app: str = "admin") -> str | None:
+    """The audit log's admin list filtered to signing-key events, or None if `user` may not read it."""
+    if not user.has_perm(f"{AuditEvent._meta.app_label}.view_auditevent"):
+        return None
+    changelist = f"admin:{AuditEvent._meta.app_label}_{AuditEvent._meta.model_name}_changelist"
+    types = ",".join(str(event_type) for event_type in SIGNING_KEY_EVENTS)
+    return reverse(changelist, current_app=current_app) + "?" + urlencode({"event_type__in": types})
+
+
 # --- counts per day and type (the operator dashboard) ------------------------------------------
 
 # The token endpoint folds the client's authentication into the token it issues: one

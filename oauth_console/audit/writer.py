@@ -1,13 +1,17 @@
-"""Write-behind: audit events leave the request at once and reach the database in batches.
+"""Write-behind (AUDIT_WRITE_BEHIND, off by default): audit events leave the request at once and
+reach the database in batches. Durability traded for speed.
 
-Measured (docs/audit.md): an extra INSERT and COMMIT per request cost the token endpoint about a
-third of its throughput, because the commit, not the statement, is what is expensive. So the
-request only hashes the event, logs the SIEM line and puts the event on a queue; one daemon
-thread per process wakes every AUDIT_WRITE_DELAY_MS (or when AUDIT_WRITE_BATCH events wait) and
-writes what has gathered with one multi-row INSERT and one commit per batch.
+By default an event of a write commits in the write's own transaction (`recorder.write_with_fact`)
+and observed events are written when the request ends. With write-behind on, the request only
+hashes the event and puts it on a queue after commit; one daemon thread per process wakes every
+AUDIT_WRITE_DELAY_MS (or when AUDIT_WRITE_BATCH events wait) and writes what has gathered with
+one multi-row INSERT and one commit per batch. Measured (docs/audit.md): an extra INSERT and
+COMMIT per request cost the token endpoint about a third of its throughput.
 
 What that trades: events of the last AUDIT_WRITE_DELAY_MS are lost if the process is killed
-(SIGKILL, power loss); a normal exit flushes them (atexit), and the SIEM has every line already.
+(SIGKILL, OOM kill, power loss) while the tokens they report stay issued
+(tests/security/test_audit_durability.py fails with it on); a normal exit flushes them (atexit),
+and the SIEM has every line already.
 """
 
 import atexit

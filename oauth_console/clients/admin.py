@@ -10,7 +10,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
 from oauth_console.clients import import_files, import_report, shown_once, views
-from oauth_console.clients.forms import ClientSettingsForm
+from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
 from oauth_console.clients.review import ClientReviewAdminMixin
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
@@ -167,6 +167,7 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
             {"fields": ("description", "client_uri", "logo_uri", "contacts", "created_at", "updated_at")},
         ),
         ("Options", {"fields": ("require_consent", "can_introspect_any_token")}),
+        ("OpenID Connect", {"fields": OIDC_FIELDS}),
     )
     readonly_fields = (
         "client_id",

@@ -23,6 +23,16 @@ GRACE_CHOICES = [
 ]
 
 
+# OpenID Connect client metadata, on the client page, the portal and in imports.
+OIDC_FIELDS = (
+    "id_token_signed_response_alg",
+    "subject_type",
+    "default_max_age",
+    "require_auth_time",
+    "post_logout_redirect_uris",
+)
+
+
 def _lines(value: str) -> list[str]:
     return [item for item in value.split() if item]
 
@@ -97,6 +107,13 @@ class ClientSettingsForm(forms.ModelForm):
         help_text="For private_key_jwt: an https:// URL serving the client's public keys; fetched "
         "through the server's SSRF guard, cached for the response's max-age.",
     )
+    post_logout_redirect_uris = forms.CharField(
+        required=False,
+        label="Post-logout redirect URIs",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="OpenID Connect: where logout may send the browser back to. One per line, the rules of "
+        "redirect URIs.",
+    )
 
     class Meta:
         model = Client
@@ -114,8 +131,24 @@ class ClientSettingsForm(forms.ModelForm):
             "jwks_uri",
             "require_consent",
             "can_introspect_any_token",
+            "id_token_signed_response_alg",
+            "subject_type",
+            "default_max_age",
+            "require_auth_time",
+            "post_logout_redirect_uris",
         ]
+        labels = {
+            "id_token_signed_response_alg": "ID token signing algorithm",
+            "default_max_age": "Default max age (seconds)",
+            "require_auth_time": "Require auth_time",
+        }
         help_texts = {
+            "id_token_signed_response_alg": "RS256 (every relying party supports it) or ES256.",
+            "subject_type": "public: the same sub for every client (pairwise sub is not built yet).",
+            "default_max_age": "Sign in again when the last sign-in is older than this, unless the "
+            "request names its own max_age. Empty: no limit.",
+            "require_auth_time": "Every ID token carries auth_time (a sign-in of unknown time signs "
+            "in again).",
             "require_consent": "Ask the user to approve this client every time, even when an earlier "
             "approval covers the scopes it asks for.",
             "can_introspect_any_token": "May ask /oauth/introspect about tokens issued to other clients "
@@ -128,6 +161,9 @@ class ClientSettingsForm(forms.ModelForm):
             (name, f"{name}: {text}") for name, text in policies.configured_scopes().items()
         ]
         self.fields["token_endpoint_auth_method"].choices = [("", "(default)"), *AUTH_METHOD_CHOICES]
+        for name in ("id_token_signed_response_alg", "subject_type"):
+            if name in self.fields:
+                self.fields[name].required = False  # left out: the policy's default (RS256, public)
         if self.instance.pk:
             # The stored space/newline-separated strings become lists for the widgets.
             self.initial.update(
@@ -135,6 +171,7 @@ class ClientSettingsForm(forms.ModelForm):
                 grant_types=self.instance.grant_type_list,
                 scope=self.instance.scope_list,
                 contacts="\n".join(self.instance.contacts or []),
+                post_logout_redirect_uris="\n".join(self.instance.post_logout_redirect_uris.split()),
                 jwks=json.dumps(self.instance.jwks, indent=2) if self.instance.jwks else "",
             )
 
@@ -153,6 +190,9 @@ class ClientSettingsForm(forms.ModelForm):
 
     def clean_redirect_uris(self) -> list[str]:
         return _lines(self.cleaned_data.get("redirect_uris", ""))
+
+    def clean_post_logout_redirect_uris(self) -> list[str]:
+        return _lines(self.cleaned_data.get("post_logout_redirect_uris", ""))
 
     # The name and the client's pages: the server's policy, each refusal next to its field.
     def clean_name(self) -> str:
@@ -188,6 +228,7 @@ class ClientSettingsForm(forms.ModelForm):
                 grant_types=data.get("grant_types", []),
                 scope=data.get("scope", []),
                 token_endpoint_auth_method=data.get("token_endpoint_auth_method") or None,
+                **{name: data[name] for name in OIDC_FIELDS if name in data},
                 jwks=data.get("jwks"),
                 jwks_uri=data.get("jwks_uri", ""),
             )

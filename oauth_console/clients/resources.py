@@ -13,12 +13,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from oauth_console.clients.forms import OIDC_FIELDS
 from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
 from server.models import Client
 
-LIST_FIELDS = ("redirect_uris", "grant_types", "scope", "contacts")
+LIST_FIELDS = ("redirect_uris", "grant_types", "scope", "contacts", "post_logout_redirect_uris")
 # Resource column -> the create_client keyword it feeds (the same name, except the owner).
 IMPORT_COLUMNS = (
     "client_id",
@@ -38,6 +39,12 @@ IMPORT_COLUMNS = (
     "require_consent",
     "can_introspect_any_token",
     "owner",
+    # OpenID Connect (optional columns: a file without them gets the defaults).
+    "id_token_signed_response_alg",
+    "subject_type",
+    "default_max_age",
+    "require_auth_time",
+    "post_logout_redirect_uris",
 )
 
 
@@ -81,6 +88,23 @@ class FlagWidget(widgets.BooleanWidget):
         return bool(super().clean(value, row, **kwargs))
 
 
+class SecondsWidget(widgets.Widget):
+    """A number of seconds; empty means none. Anything else is a row error that says so."""
+
+    def clean(self, value, row=None, **kwargs) -> int | None:
+        text = str(value if value is not None else "").strip()
+        if not text:
+            return None
+        if isinstance(value, float) and value.is_integer():  # XLSX numbers arrive as floats
+            text = str(int(value))
+        if not text.isdigit():
+            raise ValueError(f"{text!r} is not a whole number of seconds.")
+        return int(text)
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return "" if value is None else str(value)
+
+
 class ClientResource(resources.ModelResource):
     """Clients' settings, keyed by client_id."""
 
@@ -97,6 +121,15 @@ class ClientResource(resources.ModelResource):
     )
     can_introspect_any_token = fields.Field(
         attribute="can_introspect_any_token", column_name="can_introspect_any_token", widget=FlagWidget()
+    )
+    require_auth_time = fields.Field(
+        attribute="require_auth_time", column_name="require_auth_time", widget=FlagWidget()
+    )
+    default_max_age = fields.Field(
+        attribute="default_max_age", column_name="default_max_age", widget=SecondsWidget()
+    )
+    post_logout_redirect_uris = fields.Field(
+        attribute="post_logout_redirect_uris", column_name="post_logout_redirect_uris", widget=ListWidget()
     )
     # Export-only facts: an import ignores them (the server sets them).
     source = fields.Field(attribute="source", column_name="source", readonly=True)
@@ -158,6 +191,7 @@ class ClientResource(resources.ModelResource):
         instance.grant_types = " ".join(values.get("grant_types", []))
         instance.scope = " ".join(values.get("scope", []))
         instance.contacts = values.get("contacts", [])
+        instance.post_logout_redirect_uris = "\n".join(values.get("post_logout_redirect_uris", []))
         if errors:
             raise ValidationError(errors)
 
@@ -195,6 +229,7 @@ class ClientResource(resources.ModelResource):
             token_endpoint_auth_method=kwargs["token_endpoint_auth_method"],
             client_uri=kwargs["client_uri"],
             logo_uri=kwargs["logo_uri"],
+            **{name: kwargs[name] for name in OIDC_FIELDS},
             jwks=kwargs["jwks"],
             jwks_uri=kwargs["jwks_uri"],
         )
@@ -225,6 +260,11 @@ class ClientResource(resources.ModelResource):
             "require_consent": bool(instance.require_consent),
             "can_introspect_any_token": bool(instance.can_introspect_any_token),
             "owner": instance.owner,
+            "id_token_signed_response_alg": (instance.id_token_signed_response_alg or "").strip() or None,
+            "subject_type": (instance.subject_type or "").strip() or None,
+            "default_max_age": instance.default_max_age,
+            "require_auth_time": bool(instance.require_auth_time),
+            "post_logout_redirect_uris": lists.get("post_logout_redirect_uris", []),
         }
 
     def do_instance_save(self, instance: Client, is_create: bool) -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from oauth_console.clients.forms import policy_checked
+from oauth_console.clients.forms import OIDC_FIELDS, policy_checked
 from server import jwks_policy, policies, services
 from server.models import Client
 
@@ -142,6 +142,36 @@ class ClientForm(forms.Form):
         help_text="For signed JWTs: an https:// address serving your public keys (we cache it "
         "for its max-age, so publish a new key that long before signing with it).",
     )
+    # OpenID Connect (used when the app asks for the openid scope).
+    id_token_signed_response_alg = forms.ChoiceField(
+        label="ID token signing algorithm",
+        choices=[(alg, alg) for alg in policies.ID_TOKEN_SIGNING_ALGORITHMS],
+        initial="RS256",
+        required=False,
+        help_text="RS256 unless your OpenID Connect library supports ES256.",
+    )
+    subject_type = forms.ChoiceField(
+        label="Subject type",
+        choices=[(kind, kind) for kind in policies.SUBJECT_TYPES],
+        initial="public",
+        required=False,
+        help_text="public: people have the same sub in every app (pairwise is not offered yet).",
+    )
+    default_max_age = forms.IntegerField(
+        label="Default max age (seconds)",
+        required=False,
+        min_value=0,
+        max_value=policies.MAX_DEFAULT_MAX_AGE,
+        help_text="Ask people to sign in again when their sign-in is older than this. Empty: no limit.",
+    )
+    require_auth_time = forms.BooleanField(label="Always include auth_time in ID tokens", required=False)
+    post_logout_redirect_uris = forms.CharField(
+        label="Sign-out return URLs (post_logout_redirect_uris)",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocapitalize": "off"}),
+        required=False,
+        help_text="Where people may be sent back to after signing out. One per line; the rules of "
+        "redirect URIs apply.",
+    )
 
     submit_label = "Register app"
 
@@ -187,6 +217,11 @@ class ClientForm(forms.Form):
     def clean_jwks_uri(self) -> str:
         return policy_checked(policies.validate_web_uri, self.cleaned_data["jwks_uri"], "jwks_uri")
 
+    def clean_post_logout_redirect_uris(self) -> list[str]:
+        value = self.cleaned_data["post_logout_redirect_uris"]
+        uris = [line.strip() for line in value.splitlines() if line.strip()]
+        return policy_checked(policies.validate_post_logout_redirect_uris, uris)
+
     def client_type_value(self) -> str:
         return self.cleaned_data.get("client_type", "")
 
@@ -221,6 +256,7 @@ class ClientForm(forms.Form):
                     grant_types=cleaned["grant_types"],
                     scope=cleaned["scope"],
                     **self.auth_settings(),
+                    **{name: cleaned[name] for name in OIDC_FIELDS if name in cleaned},
                 )
             except policies.PolicyError as error:
                 add_policy_error(self, error)
@@ -278,6 +314,11 @@ class ClientEditForm(ClientForm):
             "token_endpoint_auth_method": client.token_endpoint_auth_method,
             "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
             "jwks_uri": client.jwks_uri,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "subject_type": client.subject_type,
+            "default_max_age": client.default_max_age,
+            "require_auth_time": client.require_auth_time,
+            "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
         }
 
     def service_changes(self) -> dict:

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from oauth_console.clients import shown_once
+from oauth_console.clients.forms import OIDC_FIELDS
 from oauth_console.portal import selectors
 from oauth_console.portal.forms import (
     ClientEditForm,
@@ -79,6 +80,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
                 client_type=data["client_type"],
                 grant_types=data["grant_types"],
                 scope=data["scope"],
+                **{name: data[name] for name in OIDC_FIELDS},
                 **{k: v for k, v in form.auth_settings().items() if v is not None},
                 owner=request.user,
                 source=Client.Source.PORTAL,

@@ -12,8 +12,8 @@ class TokenRevocation(RevocationEndpoint):
     """RFC 7009 over our digests. Revoking a refresh token ends its whole family (§2.1)."""
 
     def query_token(self, token: str, token_type_hint: str | None = None, client=None) -> Token | None:
-        # One query on both digests: a hint only says where to look first (RFC 7009 §2.1), and
-        # an OR of two unique indexes answers as fast as either.
+        # One statement for both digests: a hint only says where to look first (RFC 7009 §2.1),
+        # and the statement probes each unique digest index in turn (`sql._token_sql`).
         found = digest_or_none(token)
         if found is None:
             return None

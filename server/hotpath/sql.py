@@ -7,7 +7,8 @@ names, the backend's converters and adapters) the first time they run, then only
 
 - `active_client`: a client and its unexpired secret digests, one query (a LEFT JOIN), so the
   secret check that follows needs none;
-- `token_by_digest`: a token joined with its client and user, by access or refresh digest;
+- `token_by_digest`: a token joined with its client and user, by access or refresh digest (or
+  either: a UNION ALL of the two index probes, a plan that needs no statistics);
 - `insert_token`: one INSERT. On PostgreSQL the same statement share-locks the client row first
   (a CTE) and stamps `issued_at` from the database clock after the lock: its part of the rules
   that order issuance against bulk revocation, which `server.hotpath.locks` states.
@@ -174,16 +175,22 @@ def _token_sql(vendor: str, by: str) -> str:
     s = _selections(vendor)
     token, client, user = s["token"], s["client"], s["user"]
     q = connection.ops.quote_name
-    if by == "either":
-        where = f"t.{q('access_token_digest')} = %s OR t.{q('refresh_token_digest')} = %s"
-    else:
-        where = f"t.{q(by + '_digest')} = %s"
-    return (
+    select = (
         f"SELECT {token.columns}, {client.columns}, {user.columns} FROM {token.table} t "  # noqa: S608
         f"INNER JOIN {client.table} c ON c.id = t.{q('client_id')} "
         f"LEFT JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = t.{q('user_id')} "
-        f"WHERE {where}"
     )
+    if by == "either":
+        # Two probes of the two unique digest indexes, not one `access = %s OR refresh = %s`:
+        # PostgreSQL's generic plan of the OR, on a table its statistics do not describe yet
+        # (freshly loaded, not yet analysed), walked the client's (client_id, issued_at) index
+        # instead. Each branch has one plan only; LIMIT 1 skips the second probe when the first
+        # finds the token (on PostgreSQL the Append stops; a digest of 256 random bits matches one row).
+        return (
+            f"{select}WHERE t.{q('access_token_digest')} = %s "
+            f"UNION ALL {select}WHERE t.{q('refresh_token_digest')} = %s LIMIT 1"
+        )
+    return f"{select}WHERE t.{q(by + '_digest')} = %s"
 
 
 def token_by_digest(digest: str, *, by: str = "access_token") -> Token | None:

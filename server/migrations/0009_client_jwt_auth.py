@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("server", "0007_openid_connect"),
+        ("server", "0008_oidc_client_metadata"),
     ]
 
     operations = [

@@ -23,6 +23,7 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant as _AuthlibCode
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from . import signals
@@ -134,20 +135,23 @@ class AuthorizationServer(ProtocolServer):
     # --- what authlib calls --------------------------------------------------------------------
 
     def save_token(self, token: dict, request: OAuth2Request) -> Any:
-        """Store `token` through the constructor's `save_token`, then send `token_issued`."""
+        """Store `token` through the constructor's `save_token`, then send `token_issued`, in one
+        transaction (the grant's, when it opened one): a receiver's writes commit with the token,
+        and a receiver that raises rolls the token back."""
         if getattr(request, "credential", None) is None:
             request.credential = request.authorization_code or request.refresh_token
-        record = self._save_token(token, request)
-        signals.token_issued.send(
-            sender=type(self),
-            token=token,
-            client=request.client,
-            user=request.user,
-            grant_type=request.payload.grant_type,
-            scope=token.get("scope", ""),
-            request=getattr(request, "django_request", None),
-            record=record,
-        )
+        with transaction.atomic(savepoint=False):
+            record = self._save_token(token, request)
+            signals.token_issued.send(
+                sender=type(self),
+                token=token,
+                client=request.client,
+                user=request.user,
+                grant_type=request.payload.grant_type,
+                scope=token.get("scope", ""),
+                request=getattr(request, "django_request", None),
+                record=record,
+            )
         return record
 
     def get_token_expires_in(self, client: Any, grant_type: str) -> int:
@@ -287,15 +291,18 @@ class AuthorizationServer(ProtocolServer):
         oauth_request = grant.request
         client = oauth_request.client
         if grant_user:
-            status, body, headers = grant.create_authorization_response(redirect_uri, grant_user)
-            signals.consent_granted.send(
-                sender=type(self),
-                client=client,
-                user=grant_user,
-                scope=oauth_request.scope,
-                request=request,
-                remembered=remembered,
-            )
+            # The code and `consent_granted` in one transaction (the caller's, when it opened
+            # one): a receiver's writes commit with the code.
+            with transaction.atomic(savepoint=False):
+                status, body, headers = grant.create_authorization_response(redirect_uri, grant_user)
+                signals.consent_granted.send(
+                    sender=type(self),
+                    client=client,
+                    user=grant_user,
+                    scope=oauth_request.scope,
+                    request=request,
+                    remembered=remembered,
+                )
             return self.handle_response(status, body, headers)
         user = getattr(request, "user", None)
         if user is not None and not getattr(user, "is_authenticated", False):

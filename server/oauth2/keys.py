@@ -7,11 +7,13 @@ ES256 (ECDSA P-256) is the smaller, faster option. `none` is never a signing alg
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "import_private_key",
     "jwks_document",
     "key_set",
+    "public_key_fingerprint",
 ]
 
 # alg -> (joserfc key class, generation parameter).
@@ -61,3 +64,15 @@ def jwks_document(published: Iterable[dict]) -> dict:
 def key_set(published: Iterable[dict]) -> KeySet:
     """The published public keys as a joserfc KeySet, to verify what this server signed."""
     return KeySet.import_key_set(jwks_document(published))
+
+
+def public_key_fingerprint(public_jwk: dict) -> str:
+    """SHA-256 of the public key's DER SubjectPublicKeyInfo, as colon-separated hex: what
+    `openssl pkey -pubin -outform DER | sha256sum` prints for the key's PEM. Refuses a private key."""
+    if any(name in public_jwk for name in ("d", "p", "q", "dp", "dq", "qi", "k")):
+        raise ValueError("Fingerprint a public key only.")
+    der = import_key(dict(public_jwk)).public_key.public_bytes(
+        Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))

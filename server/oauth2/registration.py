@@ -23,9 +23,11 @@ from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc7591 import ClientMetadataClaims as RFC7591Claims
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint as _AuthlibRegistrationEndpoint
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint as _AuthlibConfigurationEndpoint
+from authlib.oidc.registration import ClientMetadataClaims as OpenIDClaims
 
 from .errors import challenge_header
 from .requests import DjangoJsonRequest
@@ -40,8 +42,47 @@ __all__ = [
 ]
 
 # Metadata fields that hold one string (RFC 7591 §2), and those that hold arrays of strings.
-STRING_METADATA = ("client_name", "scope", "client_uri", "logo_uri", "token_endpoint_auth_method", "jwks_uri")
-LIST_METADATA = ("redirect_uris", "grant_types", "response_types", "contacts")
+STRING_METADATA = (
+    "client_name",
+    "scope",
+    "client_uri",
+    "logo_uri",
+    "token_endpoint_auth_method",
+    "subject_type",
+    "id_token_signed_response_alg",
+    "jwks_uri",
+)
+LIST_METADATA = ("redirect_uris", "grant_types", "response_types", "contacts", "post_logout_redirect_uris")
+# Longest default_max_age accepted (about 68 years: what a 32-bit column holds).
+MAX_DEFAULT_MAX_AGE = 2**31 - 1
+
+
+class OpenIDClientMetadataClaims(OpenIDClaims):
+    """OpenID Connect Registration §2 metadata, plus RP-Initiated Logout's
+    `post_logout_redirect_uris` (its value checked by the server's own redirect URI rules, as
+    `check_client_metadata` runs first; authlib's rpinitiated check would refuse a loopback
+    http URI of a native app with a bare ValueError)."""
+
+    REGISTERED_CLAIMS = [*OpenIDClaims.REGISTERED_CLAIMS, "post_logout_redirect_uris"]
+
+
+# RFC 7591 and OpenID Connect metadata: every endpoint here validates both.
+CLAIMS_CLASSES = [RFC7591Claims, OpenIDClientMetadataClaims]
+
+
+def check_openid_metadata_types(data: dict) -> None:
+    """default_max_age a whole number of seconds, require_auth_time a boolean (authlib takes
+    true for a number and 1.5 for seconds)."""
+    max_age = data.get("default_max_age")
+    if max_age is not None and (
+        isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MAX_DEFAULT_MAX_AGE
+    ):
+        raise InvalidClientMetadataError(
+            f"default_max_age must be a whole number of seconds from 0 to {MAX_DEFAULT_MAX_AGE}."
+        )
+    require = data.get("require_auth_time")
+    if require is not None and not isinstance(require, bool):
+        raise InvalidClientMetadataError("require_auth_time must be true or false.")
 
 
 class MissingTokenError(InvalidTokenError):
@@ -92,6 +133,9 @@ class MetadataValidation:
     # §3.2.1 allows it). None keeps every field authlib's claims classes return.
     stored_metadata: ClassVar[tuple[str, ...] | None] = None
 
+    def __init__(self, server: Any = None, claims_classes: list | None = None) -> None:
+        super().__init__(server, claims_classes or CLAIMS_CLASSES)
+
     def check_redirect_uri(self, uri: str) -> None:
         """Hook: raise invalid_redirect_uri (RFC 7591 §3.2.2) for a URI the server refuses."""
 
@@ -109,6 +153,7 @@ class MetadataValidation:
         for key in STRING_METADATA:
             if key in data and not isinstance(data[key], str):
                 raise InvalidClientMetadataError(f"{key} must be a string.")
+        check_openid_metadata_types(data)
         self.check_client_metadata(data)
         try:
             metadata = super().extract_client_metadata(request)

@@ -270,7 +270,8 @@ class ResourceProtector(_ResourceProtector):
     def error_response(
         self, request: HttpRequest | None, error: OAuth2Error, scopes: Any = None
     ) -> HttpResponse:
-        """The RFC 6750 §3 answer: JSON error and a `WWW-Authenticate: Bearer` challenge."""
+        """The RFC 6750 §3 answer: JSON error and a `WWW-Authenticate: Bearer` challenge. Sends
+        `bearer_token_refused`."""
         prepare_error(error)
         realm = self.get_realm(request)
         body = {"error": error.error}
@@ -291,6 +292,10 @@ class ResourceProtector(_ResourceProtector):
                 "Bearer", realm, error=error.error, error_description=error.description
             )
             status = error.status_code
+        # send_robust: a receiver's failure must not turn the refusal into a 500.
+        signals.bearer_token_refused.send_robust(
+            sender=type(self), request=request, error=error.error, status=status
+        )
         return json_response(status, body, [("WWW-Authenticate", challenge), *NO_STORE_HEADERS])
 
 

@@ -19,15 +19,20 @@ refresh_token_reused           client, token (the stored refresh token object), 
 consent_granted                client, user, scope, request, remembered (True: no page was
                                shown, an earlier consent covered the request)
 consent_denied                 client, user, scope, request
+bearer_token_refused           request, error (the RFC 6750 code: "invalid_token",
+                               "insufficient_scope", "invalid_request", or "missing_authorization"
+                               when no bearer token was sent), status (401, 403 or 400): a
+                               protected view answered the refusal (ResourceProtector.error_response)
 
-The spec's three signals and `token_request_refused` are sent with `send_robust`: they report
-something that already happened (the client authenticated, the token was accepted, the token
-was revoked, the request was refused), and the spec's own receivers do side work there ("update
-client statistics", "update user last activity", "notify user"). A receiver that raises is
-logged at ERROR with its traceback by the `django.dispatch` logger and the protocol answer goes
-on; it must not turn an API call or a revocation that took effect into a 500. The other richer
-events keep `send`: a receiver of `token_issued` runs inside the issuing transaction and may
-veto it.
+The spec's three signals, `token_request_refused` and `bearer_token_refused` are sent with
+`send_robust`: they report something that already happened (the client authenticated, the token
+was accepted, the token was revoked, the request was refused), and the spec's own receivers do
+side work there ("update client statistics", "update user last activity", "notify user"). A
+receiver that raises is logged at ERROR with its traceback by the `django.dispatch` logger and
+the protocol answer goes on; it must not turn an API call or a revocation that took effect into
+a 500. The other richer events keep `send`. `token_issued` and `consent_granted` are sent inside
+the transaction that stores the token (the code): a receiver's writes commit with it, or not at
+all, and a receiver that raises vetoes it (rolls it back). A durable audit record belongs there.
 """
 
 import django.dispatch
@@ -45,3 +50,4 @@ authorization_code_replayed = django.dispatch.Signal()
 refresh_token_reused = django.dispatch.Signal()
 consent_granted = django.dispatch.Signal()
 consent_denied = django.dispatch.Signal()
+bearer_token_refused = django.dispatch.Signal()

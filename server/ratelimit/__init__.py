@@ -1,8 +1,10 @@
 """Rate limits on the protocol endpoints, the sign-in forms and self sign-up, counted in the cache.
 
-Fixed-window counters (`cache.add` + `cache.incr`, one key per window): cheap, shared by every
-worker when the cache is Redis, and good enough here; a window boundary can let through up to
-twice a limit in a short burst, which the limits' sizes allow for.
+Fixed-window counters (one key per window, `INCR` and `EXPIRE` on first use): cheap, shared by
+every worker when the cache is Redis, and good enough here; a window boundary can let through up
+to twice a limit in a short burst, which the limits' sizes allow for. A protocol request costs one
+cache round trip (`server/cache_round_trip.py`: one Lua script on Redis): its lockout lookup,
+trusted address, counters and the audit log's marks together.
 
 What is limited (names are the keys of `server_settings.OAUTH2_RATE_LIMITS`, "count/seconds"):
 
@@ -37,12 +39,14 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
+from server import cache_marks
+from server import cache_round_trip as round_trip
 from server.conf import server_settings
 from server.oauth2 import signals as oauth2_signals
 
 from . import signin
-from .clients import Claim, locked, record_failure, record_success
-from .counters import Rate, Throttle, cache_guard, count, rate
+from .clients import Claim, check, record_failure, record_success
+from .counters import Rate, Throttle, cache, cache_guard, count, counter, rate, retry_after
 from .identity import client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
 from .signin import DEVICE_COOKIE
@@ -78,21 +82,30 @@ CLIENT_AUTH_SCOPES = ("token", "introspect", "revoke")
 
 
 def check_protocol_request(scope: str, request: HttpRequest) -> tuple[Throttle | None, Claim]:
-    """Count a protocol request against its limits: the Throttle if it must be refused, and
-    what the request claims."""
+    """Count a protocol request against its limits, in one cache round trip: the Throttle if it
+    must be refused, and what the request claims.
+
+    A request claiming a client_id reads, in the same round trip, the client's lockout counters,
+    whether it authenticated from this address before, and the marks other apps registered
+    (`server.cache_marks`: the audit log's once-per-interval marks)."""
     ip = client_ip(request)
     client_id = counted_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
     now = time.time()
-    trusted = False
+    counted = [c for c in (counter(f"{scope}_ip", ip, now), counter(f"{scope}_client", client_id, now)) if c]
     if client_id:
-        lock, trusted = locked(client_id, ip, now)
-        if lock:
-            return Throttle(scope, lock[0], lock[1], client_id, ip), Claim(client_id, ip, trusted)
-    claim = Claim(client_id, ip, trusted)
-    for name, identity in ((f"{scope}_ip", ip), (f"{scope}_client", client_id)):
-        wait = count(name, identity, now)
-        if wait:
-            return Throttle(scope, name, wait, client_id, ip), claim
+        marks = cache_marks.mark_keys(request, client_id, server_settings.OAUTH2_RATE_LIMIT_CACHE)
+        checked = check(client_id, ip, now, counters=counted, reads=marks)
+        cache_marks.note_read(request, {mark: checked.outcome.values.get(mark) is not None for mark in marks})
+        claim = Claim(client_id, ip, checked.trusted)
+        if checked.lock:
+            return Throttle(scope, *checked.lock, client_id, ip), claim
+        outcome = checked.outcome
+    else:
+        claim = Claim("", ip)
+        outcome = round_trip.run(cache(), counters=counted)
+    over = outcome.over_limit(counted)
+    if over is not None:
+        return Throttle(scope, over.name, retry_after(over.name, now), client_id, ip), claim
     return None, claim
 
 

@@ -8,11 +8,14 @@ successfully before, so a distributed guesser cannot lock the real client out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from server import cache_round_trip as round_trip
+from server.cache_round_trip import Counter, Gate, Outcome
 from server.conf import server_settings
 
-from .counters import cache, count, counter_key, key, rate, window
+from .counters import cache, counter, counter_key, key, rate, retry_after
 
 
 @dataclass(frozen=True)
@@ -29,36 +32,46 @@ def _trusted_key(client_id: str, ip: str) -> str:
     return key("trusted", client_id, ip)
 
 
-def locked(client_id: str, ip: str, now: float) -> tuple[tuple[str, int] | None, bool]:
-    """Whether secret guessing for `client_id` is locked at `ip` ((limit name, retry after) or
-    None), and whether the client authenticated from `ip` before."""
-    per_ip, per_client = rate("auth_failures_client_ip"), rate("auth_failures_client")
-    keys = {}
-    if per_ip:
-        keys["auth_failures_client_ip"] = counter_key(
-            "auth_failures_client_ip", f"{client_id}|{ip}", per_ip, now
-        )
-    if per_client:
-        keys["auth_failures_client"] = counter_key("auth_failures_client", client_id, per_client, now)
-    if not keys:
-        return None, False
+@dataclass(frozen=True)
+class Checked:
+    """What a claimed client's round trip found: the lock ((limit name, retry after) or None),
+    whether the client authenticated from this address before, and the round trip itself (the
+    request's counters, the other keys read)."""
+
+    lock: tuple[str, int] | None
+    trusted: bool
+    outcome: Outcome
+
+
+def check(
+    client_id: str, ip: str, now: float, *, counters: Sequence[Counter] = (), reads: Sequence[str] = ()
+) -> Checked:
+    """In one round trip: whether secret guessing for `client_id` is locked at `ip`, whether the
+    client authenticated from `ip` before, and, unless locked, `counters` counted (stopping
+    after the first over its limit); `reads` are read alongside."""
     trusted_key = _trusted_key(client_id, ip)
-    found = cache().get_many([*keys.values(), trusted_key])
-    trusted = bool(found.get(trusted_key))
-    for name, counter in keys.items():
-        rate_ = per_ip if name == "auth_failures_client_ip" else per_client
-        if (found.get(counter) or 0) >= rate_.limit:
-            if name == "auth_failures_client" and trusted:
-                # Locked across addresses, but the real client authenticated from here before.
-                continue
-            return (name, window(rate_, now)[1]), trusted
-    return None, trusted
+    gates = []
+    for name, identity, unless in (
+        ("auth_failures_client_ip", f"{client_id}|{ip}", ""),
+        # Locked across addresses, but not where the real client authenticated before.
+        ("auth_failures_client", client_id, trusted_key),
+    ):
+        rate_ = rate(name)
+        if rate_:
+            gates.append(Gate(counter_key(name, identity, rate_, now), rate_.limit, unless, name))
+    outcome = round_trip.run(cache(), reads=[trusted_key, *reads], gates=gates, counters=counters)
+    lock = (outcome.gate.name, retry_after(outcome.gate.name, now)) if outcome.gate else None
+    return Checked(lock, bool(outcome.values.get(trusted_key)), outcome)
 
 
 def record_failure(claim: Claim, now: float) -> None:
-    """Count a failed client authentication (`client_authentication_failed` was sent)."""
-    count("auth_failures_client_ip", f"{claim.client_id}|{claim.ip}", now)
-    count("auth_failures_client", claim.client_id, now)
+    """Count a failed client authentication (`client_authentication_failed` was sent): its two
+    counters in one round trip."""
+    failures = [
+        counter("auth_failures_client_ip", f"{claim.client_id}|{claim.ip}", now),
+        counter("auth_failures_client", claim.client_id, now),
+    ]
+    round_trip.run(cache(), counters=[c for c in failures if c], stop_over_limit=False)
 
 
 def record_success(claim: Claim) -> None:

@@ -1,4 +1,7 @@
-"""Fixed-window counters in the Django cache, the configured rates, and the cache-outage guard.
+"""Fixed-window counters in the cache, the configured rates, and the cache-outage guard.
+
+Counting goes through `server.cache_round_trip` (one Lua script on Redis, Django's cache API
+elsewhere), so a request's counters and reads can share one round trip.
 
 Every function takes the current time (`now`) from its caller: the clock is read once per
 request, in `server.ratelimit` (the seam tests pin).
@@ -11,21 +14,19 @@ import functools
 import hashlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.cache import caches
 
+from server import cache_round_trip as round_trip
+from server.cache_round_trip import CACHE_RETRY_SECONDS as CACHE_RETRY_SECONDS  # re-exported
+from server.cache_round_trip import CacheGuard, Counter
 from server.conf import server_settings
 
 # One logger for the whole limiter, whichever module speaks.
 logger = logging.getLogger("server.ratelimit")
-
-# After a cache error, skip limiting for this long before trying the cache again, so an outage
-# costs one connect timeout per few seconds rather than one per request.
-CACHE_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -78,30 +79,17 @@ def key(*parts: str) -> str:
     return f"ratelimit:{parts[0]}:{ident}"
 
 
-class _CacheGuard:
-    """Runs cache calls; after a failure, reports the cache as down for CACHE_RETRY_SECONDS."""
+class _CacheGuard(CacheGuard):
+    """The limiter's cache guard: after a failure, limiting is skipped for CACHE_RETRY_SECONDS."""
 
     def __init__(self) -> None:
-        self._down_until = 0.0
-        self._lock = threading.Lock()
+        super().__init__(
+            logger, "rate limiting skipped: the cache is unavailable (%s: %s); requests are allowed"
+        )
 
-    @property
-    def available(self) -> bool:
-        return time.monotonic() >= self._down_until
-
-    def failed(self, exc: Exception) -> None:
-        with self._lock:
-            first = self.available
-            self._down_until = time.monotonic() + CACHE_RETRY_SECONDS
-        if first:
-            logger.warning(
-                "rate limiting skipped: the cache is unavailable (%s: %s); requests are allowed",
-                type(exc).__name__,
-                exc,
-            )
-
-    def reset(self) -> None:
-        self._down_until = 0.0
+    def _clock(self) -> float:
+        # This module's `time`: the seam tests move.
+        return time.monotonic()
 
 
 cache_guard = _CacheGuard()
@@ -124,13 +112,19 @@ def counter_key(name: str, identity: str, rate_: Rate, now: float) -> str:
     return key(name, identity, str(rate_.window), str(start))
 
 
-def _increment(cache_, key_: str, timeout: int) -> int:
-    try:
-        return cache_.incr(key_)
-    except ValueError:  # no counter yet in this window
-        if cache_.add(key_, 1, timeout=timeout):
-            return 1
-        return cache_.incr(key_)
+def counter(name: str, identity: str, now: float) -> Counter | None:
+    """`identity`'s counter for rate `name` in the window holding `now`, to count in a round trip
+    (`server.cache_round_trip`); None when `name` is not limited or there is no identity. It
+    lives one second longer than its window."""
+    rate_ = rate(name)
+    if rate_ is None or not identity:
+        return None
+    return Counter(counter_key(name, identity, rate_, now), rate_.limit, rate_.window + 1, name)
+
+
+def retry_after(name: str, now: float) -> int:
+    """Seconds until the window of rate `name` holding `now` ends (at least 1)."""
+    return window(rate(name), now)[1]
 
 
 def count(name: str, identity: str, now: float, *, counted: list[str] | None = None) -> int | None:
@@ -138,15 +132,13 @@ def count(name: str, identity: str, now: float, *, counted: list[str] | None = N
 
     The key of the counter is appended to `counted`, for a caller that may take the event back
     (see `uncount`)."""
-    rate_ = rate(name)
-    if rate_ is None or not identity:
+    counter_ = counter(name, identity, now)
+    if counter_ is None:
         return None
-    _, remaining = window(rate_, now)
-    counter = counter_key(name, identity, rate_, now)
-    value = _increment(cache(), counter, rate_.window + 1)
+    outcome = round_trip.run(cache(), counters=[counter_])
     if counted is not None:
-        counted.append(counter)
-    return remaining if value > rate_.limit else None
+        counted.append(counter_.key)
+    return retry_after(name, now) if outcome.over_limit([counter_]) else None
 
 
 def uncount(keys: Iterable[str]) -> None:

@@ -18,9 +18,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
 
+from server import cache_round_trip as round_trip
 from server.conf import server_settings
 
-from .counters import Throttle, cache, count, key, uncount
+from .counters import Throttle, cache, counter, key, retry_after, uncount
 from .identity import client_ip, login_identity
 
 DEVICE_COOKIE = "signin_device"
@@ -57,11 +58,10 @@ def _address_key(identity: str, ip: str) -> str:
     return key("login_trusted", identity, ip)
 
 
-def is_known(request: HttpRequest, identity: str, ip: str) -> bool:
-    """Whether the account `identity` signed in before from this browser or this address."""
-    if _account_mark(identity) in _device_marks(request):
-        return True
-    return bool(cache().get(_address_key(identity, ip)))
+def is_known(request: HttpRequest, identity: str, address_known: bool) -> bool:
+    """Whether the account `identity` signed in before from this browser or (`address_known`,
+    read in the attempt's round trip) this address."""
+    return address_known or _account_mark(identity) in _device_marks(request)
 
 
 def posted_username(request: HttpRequest) -> str:
@@ -72,15 +72,23 @@ def posted_username(request: HttpRequest) -> str:
 
 
 def check(request: HttpRequest, now: float) -> tuple[Throttle | None, SignInAttempt]:
-    """Count a sign-in attempt (a POST) per address and per account: the Throttle if it must be
-    refused, and the attempt (to take back on success)."""
+    """Count a sign-in attempt (a POST) per address and per account, in one round trip with the
+    account's known address: the Throttle if it must be refused, and the attempt (to take back
+    on success)."""
     attempt = SignInAttempt(login_identity(posted_username(request)), client_ip(request))
-    wait_ip = count("login_ip", attempt.ip, now, counted=attempt.counted)
-    wait_account = count("login_username", attempt.identity, now, counted=attempt.counted)
-    if wait_ip:
-        return Throttle("login", "login_ip", wait_ip, "", attempt.ip), attempt
-    if wait_account and not is_known(request, attempt.identity, attempt.ip):
-        return Throttle("login", "login_username", wait_account, "", attempt.ip), attempt
+    counters = [counter("login_ip", attempt.ip, now), counter("login_username", attempt.identity, now)]
+    counted = [c for c in counters if c]
+    address = _address_key(attempt.identity, attempt.ip)
+    # Both counted whatever the other says: an attempt refused for its address still counts
+    # against the account it tried.
+    outcome = round_trip.run(cache(), reads=[address], counters=counted, stop_over_limit=False)
+    attempt.counted = [c.key for c in counted]
+    over = {c.name for c, value in zip(counted, outcome.counts, strict=True) if value > c.limit}
+    if "login_ip" in over:
+        return Throttle("login", "login_ip", retry_after("login_ip", now), "", attempt.ip), attempt
+    if "login_username" in over and not is_known(request, attempt.identity, bool(outcome.values[address])):
+        wait = retry_after("login_username", now)
+        return Throttle("login", "login_username", wait, "", attempt.ip), attempt
     return None, attempt
 
 

@@ -24,6 +24,11 @@ STORED_METADATA = (
     "client_uri",
     "logo_uri",
     "contacts",
+    "id_token_signed_response_alg",
+    "subject_type",
+    "default_max_age",
+    "require_auth_time",
+    "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
 )
@@ -82,8 +87,12 @@ def check_client_metadata(data: dict) -> None:
             jwks_policy.checked_jwks(data["jwks"])
         except jwks_policy.ClientKeyError as error:
             raise InvalidClientMetadataError(clean_error_text(str(error), limit=400)) from None
-    checks = [("client_name", policies.validate_client_name)]
-    checks += [("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri"))]
+    checks = [
+        ("client_name", policies.validate_client_name),
+        ("subject_type", policies.validate_subject_type),
+        ("id_token_signed_response_alg", policies.validate_id_token_signing_alg),
+        ("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri")),
+    ]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
     for key, check in checks:
         value = data.get(key)
@@ -96,6 +105,10 @@ def check_client_metadata(data: dict) -> None:
                 check(value)
             except policies.PolicyError as error:
                 raise InvalidClientMetadataError(clean_error_text(f"{key}: {error}")) from None
+    try:
+        policies.validate_post_logout_redirect_uris(data.get("post_logout_redirect_uris") or [])
+    except policies.PolicyError as error:
+        raise InvalidClientMetadataError(clean_error_text(str(error))) from None
 
 
 def client_settings(metadata: dict) -> dict:
@@ -109,6 +122,11 @@ def client_settings(metadata: dict) -> dict:
         "client_uri": metadata.get("client_uri") or "",
         "logo_uri": metadata.get("logo_uri") or "",
         "contacts": metadata.get("contacts") or [],
+        "id_token_signed_response_alg": metadata.get("id_token_signed_response_alg") or "RS256",
+        "subject_type": metadata.get("subject_type") or "public",
+        "default_max_age": metadata.get("default_max_age"),
+        "require_auth_time": bool(metadata.get("require_auth_time")),
+        "post_logout_redirect_uris": metadata.get("post_logout_redirect_uris") or [],
         "jwks": metadata.get("jwks"),
         "jwks_uri": metadata.get("jwks_uri") or "",
     }
@@ -125,6 +143,9 @@ def client_information(client: Client) -> dict:
         "response_types": client.response_types.split(),
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "scope": client.scope,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "subject_type": client.subject_type,
+        "require_auth_time": client.require_auth_time,
     }
     if not client.is_public and not client.uses_private_key_jwt:
         # Secrets from registration never expire on their own (0, RFC 7591 §3.2.1).
@@ -136,4 +157,8 @@ def client_information(client: Client) -> dict:
             info[field] = getattr(client, field)
     if client.contacts:
         info["contacts"] = client.contacts
+    if client.default_max_age is not None:
+        info["default_max_age"] = client.default_max_age
+    if client.post_logout_redirect_uris:
+        info["post_logout_redirect_uris"] = client.post_logout_redirect_uris.split()
     return info

@@ -52,6 +52,7 @@ from server.services.signing_keys import (
     retire_signing_key,
     revoke_signing_key,
     rotate_signing_keys,
+    rotate_signing_keys_if_due,
     signing_key_for,
 )
 from server.services.tokens import (
@@ -101,6 +102,7 @@ __all__ = [
     "rotate_client_secret",
     "rotate_refresh_token",
     "rotate_signing_keys",
+    "rotate_signing_keys_if_due",
     "set_client_status",
     "sign_up_developer",
     "signing_key_for",

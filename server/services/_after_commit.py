@@ -1,12 +1,11 @@
-"""How every service announces its write: a signal sent once the transaction commits, so a
-receiver never sees a change that was rolled back."""
+"""How every service announces its write: `server.events.emit`, called inside the service's
+transaction after the write. The event's recorders (the audit log) run there and commit with
+the write; the public signal is sent once the transaction commits, so a receiver never sees a
+change that was rolled back."""
 
-from functools import partial
-
-from django.db import transaction
-
+from server import events
 from server.models import Client
 
 
 def send_after_commit(signal, **kwargs) -> None:
-    transaction.on_commit(partial(signal.send, sender=Client, **kwargs))
+    events.emit(signal, sender=Client, **kwargs)

@@ -29,6 +29,10 @@ CLIENT_FIELDS_EDITABLE = (
     "can_introspect_any_token",
     "token_endpoint_auth_method",
     "id_token_signed_response_alg",
+    "subject_type",
+    "default_max_age",
+    "require_auth_time",
+    "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
 )
@@ -54,6 +58,10 @@ def create_client(
     can_introspect_any_token: bool = False,
     client_id: str | None = None,
     id_token_signed_response_alg: str | None = None,
+    subject_type: str | None = None,
+    default_max_age: int | None = None,
+    require_auth_time: bool = False,
+    post_logout_redirect_uris: Iterable[str] = (),
     jwks: dict | None = None,
     jwks_uri: str = "",
 ) -> tuple[Client, str | None]:
@@ -73,6 +81,10 @@ def create_client(
         client_uri=client_uri,
         logo_uri=logo_uri,
         id_token_signed_response_alg=id_token_signed_response_alg,
+        subject_type=subject_type,
+        default_max_age=default_max_age,
+        require_auth_time=require_auth_time,
+        post_logout_redirect_uris=post_logout_redirect_uris,
         jwks=jwks,
         jwks_uri=jwks_uri,
     )
@@ -152,6 +164,10 @@ def changed_settings(client: Client, changes: dict) -> dict[str, list]:
         id_token_signed_response_alg=changes.get(
             "id_token_signed_response_alg", client.id_token_signed_response_alg
         ),
+        subject_type=changes.get("subject_type", client.subject_type),
+        default_max_age=changes.get("default_max_age", client.default_max_age),
+        require_auth_time=changes.get("require_auth_time", client.require_auth_time),
+        post_logout_redirect_uris=listed("post_logout_redirect_uris", client.post_logout_redirect_uris),
         jwks=changes.get("jwks", client.jwks),
         jwks_uri=changes.get("jwks_uri", client.jwks_uri) or "",
     )

@@ -134,6 +134,30 @@ def rotate_signing_keys(*, actor: Actor, algs=None, force: bool = False) -> list
     return steps
 
 
+def rotate_signing_keys_if_due(*, actor: Actor, now=None) -> list[RotationStep]:
+    """Rotation by age, for a periodic job: for each algorithm whose active key has signed for
+    OAUTH2_SIGNING_KEY_MAX_AGE, rotate (activating the *next* key once it has waited the lead
+    time); a lead time before that, publish the *next* key if there is none, so it is ready.
+    Nothing when the setting is 0 (off) or no key is due; safe to run as often as you like."""
+    max_age = server_settings.OAUTH2_SIGNING_KEY_MAX_AGE
+    if not max_age:
+        return []
+    now = now or timezone.now()
+    max_age, lead = (
+        timedelta(seconds=max_age),
+        timedelta(seconds=server_settings.OAUTH2_SIGNING_KEY_LEAD_TIME),
+    )
+    steps: list[RotationStep] = []
+    for active in SigningKey.objects.filter(state=State.ACTIVE).order_by("alg"):
+        signing_since = active.activated_at or active.created_at
+        has_next = SigningKey.objects.filter(alg=active.alg, state=State.NEXT).exists()
+        if signing_since + max_age <= now:
+            steps += rotate_signing_keys(actor=actor, algs=[active.alg])
+        elif not has_next and signing_since + max_age - lead <= now:
+            steps.append(RotationStep("created", create_signing_key(alg=active.alg, actor=actor)))
+    return steps
+
+
 def signing_key_for(alg: str) -> SigningKey:
     """The key that signs for `alg` now: the active one; else the *next* one, activated; else a
     new one, created and activated (first need: a fresh install, or after a revocation)."""

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from server import credentials, signals
+from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks, sql
@@ -128,29 +128,36 @@ def _note_revocation(token: Token, *, actor: Actor, reason: str, at, count: int,
 def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
     """Revoke one token pair through RFC 7009. True if it was active.
 
-    Sends no event of ours: the revocation endpoint that calls it sends the spec's
+    Sends no signal of ours: the revocation endpoint that calls it sends the spec's
     `token_revoked` with this token, whose `revoked_*`, `revocation_count` and
-    `revocation_criteria` then say what was written (`server.events`). Other callers revoke
-    through `revoke_tokens`, which announces itself.
+    `revocation_criteria` then say what was written (`server.events`). It runs the event's
+    recorders (`events.record`) in the UPDATE's transaction, so the audit record commits with
+    the revocation. Other callers revoke through `revoke_tokens`, which announces itself.
 
     One conditional UPDATE, without `revoke_tokens`' client lock: that lock is for revocations
     that must also catch tokens still being issued, and one existing row has none in flight."""
     now = timezone.now()
-    count = _stamp_revoked(Token.objects.filter(pk=token.pk), actor=actor, reason=reason, at=now)
-    _note_revocation(token, actor=actor, reason=reason, at=now, count=count, criteria={"token_id": token.pk})
+    with transaction.atomic(savepoint=False):
+        count = _stamp_revoked(Token.objects.filter(pk=token.pk), actor=actor, reason=reason, at=now)
+        _note_revocation(
+            token, actor=actor, reason=reason, at=now, count=count, criteria={"token_id": token.pk}
+        )
+        events.record("token_revoked", sender=Token, token=token, request=None, client=None)
     return count == 1
 
 
 def revoke_refresh_token_family(token: Token, *, actor: Actor, reason: str) -> int:
     """Revoke a refresh token through RFC 7009, and with it its whole rotation family (RFC 7009
     §2.1); return how many tokens changed. Like `revoke_single_token`, it leaves the event to
-    the endpoint's `token_revoked` (the family's count and id are on `token`)."""
+    the endpoint's `token_revoked` (the family's count and id are on `token`), and records it
+    in the same transaction."""
     criteria = {"family_id": str(token.family_id)}
     with transaction.atomic():
         count, now = _revoke_holding_locks(
             Token.objects.filter(family_id=token.family_id), actor=actor, reason=reason, criteria=criteria
         )
-    _note_revocation(token, actor=actor, reason=reason, at=now, count=count, criteria=criteria)
+        _note_revocation(token, actor=actor, reason=reason, at=now, count=count, criteria=criteria)
+        events.record("token_revoked", sender=Token, token=token, request=None, client=None)
     return count
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import os
 import secrets
 import time
 import uuid
@@ -13,7 +14,8 @@ import requests
 from django.db import connection
 
 REDIRECT_URI = "https://app.example.com/callback"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# The Redis of the tests (tests/conftest.py: `redis_url`).
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def is_postgresql() -> bool:

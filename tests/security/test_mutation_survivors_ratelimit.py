@@ -205,6 +205,11 @@ def test_a_success_makes_an_address_trusted_only_for_a_while(monkeypatch, settin
     assert len(fake.added) == 1, "an address already trusted is not written again"
 
 
+def lock_and_trust(client_id: str, ip: str, now: float):
+    checked = clients.check(client_id, ip, now)
+    return checked.lock, checked.trusted
+
+
 def test_an_address_is_trusted_for_the_client_that_authenticated_there_only(settings):
     """Kills clients.x__trusted_key__mutmut_4 to _8: the trusted-address key names the client, the
     address and its own namespace (an address trusted for one client is not for another)."""
@@ -212,29 +217,31 @@ def test_an_address_is_trusted_for_the_client_that_authenticated_there_only(sett
     assert clients._trusted_key("app", "10.0.0.1") == "ratelimit:trusted:ea89cb9aa958e7f64d410f0546f4000f"
     settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "auth_failures_client": "5/900"}
     clients.record_success(clients.Claim("app", "10.0.0.1"))
-    assert clients.locked("app", "10.0.0.1", 3601.0) == (None, True)
-    assert clients.locked("other-app", "10.0.0.1", 3601.0) == (None, False)
-    assert clients.locked("app", "10.0.0.2", 3601.0) == (None, False)
+    assert lock_and_trust("app", "10.0.0.1", 3601.0) == (None, True)
+    assert lock_and_trust("other-app", "10.0.0.1", 3601.0) == (None, False)
+    assert lock_and_trust("app", "10.0.0.2", 3601.0) == (None, False)
 
 
 def test_with_no_limit_on_failed_authentications_no_address_is_called_trusted(settings):
-    """Kills clients.x_locked__mutmut_36 (trusted reported without looking)."""
+    """Kills clients.x_check mutants that report an address trusted without looking (was
+    x_locked__mutmut_36)."""
     settings.OAUTH2_RATE_LIMITS = {
         **settings.OAUTH2_RATE_LIMITS,
         "auth_failures_client": "off",
         "auth_failures_client_ip": "off",
     }
-    assert clients.locked("app", "10.0.0.1", 3601.0) == (None, False)
+    assert lock_and_trust("app", "10.0.0.1", 3601.0) == (None, False)
 
 
 def test_a_client_with_no_failures_is_not_locked_even_at_a_limit_of_one(settings):
-    """Kills clients.x_locked__mutmut_55 (a missing counter read as one failure)."""
+    """Kills clients.x_check mutants that read a missing counter as one failure (was
+    x_locked__mutmut_55)."""
     settings.OAUTH2_RATE_LIMITS = {
         **settings.OAUTH2_RATE_LIMITS,
         "auth_failures_client": "1/900",
         "auth_failures_client_ip": "1/900",
     }
-    assert clients.locked("app", "10.0.0.1", 3601.0) == (None, False)
+    assert lock_and_trust("app", "10.0.0.1", 3601.0) == (None, False)
 
 
 # --- the client_id a request claims ---------------------------------------------------------------

@@ -143,3 +143,36 @@ def test_loopback_port_change_is_refused_for_confidential_web_clients(live_brows
     response = authorize_with(live_browser, app.client_id, "http://127.0.0.1:8000/callback")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).port == 8000
+
+
+# A redirect URI that today's policy refuses may still be in the table: written before the policy
+# (or by a migration, a restore, a hand-edited row). Every door checks what it stores; the
+# authorization endpoint checks again what it is about to redirect to, as the pages do for a
+# client's web links (issue 17's matrix found the gap: a 302 to `javascript:` with a code).
+STORED_UNSAFE = [
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "https://user:password@app.example.com/callback",
+    "http://app.example.com/callback",
+]
+
+
+@pytest.mark.parametrize("stored", STORED_UNSAFE)
+def test_a_stored_redirect_uri_the_policy_refuses_is_never_redirected_to(live_browser, make_client, stored):
+    app, _ = make_client("Legacy app", redirect_uris=["https://app.example.com/callback"])
+    Client.objects.filter(pk=app.pk).update(redirect_uris=stored)
+    assert_not_redirected(authorize_with(live_browser, app.client_id, stored))
+    # Nor as the default (the only registered URI, no redirect_uri in the request).
+    _, challenge = pkce_pair()
+    response = live_browser.authorize(
+        {
+            "response_type": "code",
+            "client_id": app.client_id,
+            "scope": "profile",
+            "state": "st",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    assert_not_redirected(response)
+    assert not AuthorizationCode.objects.filter(client=app).exists()

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import secrets
+import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 REDIRECT_URI = "https://app.example.com/callback"
@@ -61,3 +62,14 @@ def exchange_code(http, client_id: str, secret: str | None, code: str, verifier:
         data["client_id"] = client_id
         return form(http, "/oauth/token", data)
     return form(http, "/oauth/token", data, HTTP_AUTHORIZATION=basic_auth(client_id, secret))
+
+
+def redis_cache_settings(url: str, name: str) -> dict:
+    """A Django cache on the Redis at `url`, configured as production configures it
+    (oauth_console/settings.py), under a key prefix of its own."""
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": f"test-{name}-{uuid.uuid4().hex}",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }

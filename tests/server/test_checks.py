@@ -150,14 +150,14 @@ def test_a_per_process_rate_limit_cache_in_production_is_a_deploy_warning(deploy
 def test_a_replay_cache_that_does_not_exist_is_an_error(deployed):
     deployed.OAUTH2_REPLAY_CACHE = "replays"
     [error] = server_messages()
-    assert error.id == "server.E007" and "default" in error.hint
+    assert error.id == "server.E008" and "default" in error.hint
 
 
 @pytest.mark.parametrize("networks", [["10.0.0.0/33"], ["not a network"], [None]])
 def test_an_allowed_outbound_network_that_is_not_one_is_an_error(deployed, networks):
     deployed.OAUTH2_OUTBOUND_ALLOWED_NETWORKS = networks
     [error] = server_messages()
-    assert error.id == "server.E008" and "CIDR" in error.hint
+    assert error.id == "server.E009" and "CIDR" in error.hint
 
 
 def test_allowed_outbound_networks_pass(deployed):

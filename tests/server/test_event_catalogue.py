@@ -39,13 +39,40 @@ def test_the_spec_signals_are_the_ones_the_catalogue_lists():
     assert events.token_authenticated is oauth2_signals.token_authenticated
 
 
+def _audit_recorders(name: str) -> list:
+    return [r for r in events.recorders(name) if r.__module__.startswith("oauth_console.audit")]
+
+
+def _audit_receivers(signal) -> set[str]:
+    return {module for module in _receiver_modules(signal) if module.startswith("oauth_console.audit")}
+
+
 def test_the_audit_log_listens_to_every_event_or_says_why_not():
     assert set(events.NOT_AUDITED) <= set(events.CATALOGUE)
     assert all(reason.strip() for reason in events.NOT_AUDITED.values())
     unheard = [
         name
         for name, signal in events.CATALOGUE.items()
-        if name not in events.NOT_AUDITED
-        and not any(module.startswith("oauth_console.audit") for module in _receiver_modules(signal))
+        if name not in events.NOT_AUDITED and not _audit_receivers(signal) and not _audit_recorders(name)
     ]
     assert unheard == []
+
+
+def test_every_event_that_reports_a_write_is_recorded_in_its_transaction_once():
+    assert set(events.IN_TRANSACTION) <= set(events.CATALOGUE)
+    for name in events.IN_TRANSACTION:
+        # A recorder (runs inside the fact's transaction, commits with it) ...
+        assert len(_audit_recorders(name)) == 1, name
+        # ... and no audit receiver of the signal besides (that would write the event twice).
+        # The bridge that runs the recorders of a signal sent inside the transaction is not one.
+        assert _audit_receivers(events.CATALOGUE[name]) == set(), name
+    for name in events.CATALOGUE:
+        if name not in events.IN_TRANSACTION:
+            assert events.recorders(name) == [], name
+
+
+def test_only_events_recorded_in_a_transaction_take_recorders():
+    import pytest
+
+    with pytest.raises(ValueError, match="client_authenticated"):
+        events.add_recorder("client_authenticated", lambda **kwargs: None)

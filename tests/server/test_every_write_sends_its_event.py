@@ -320,6 +320,8 @@ NO_EVENT: dict[str, str] = {
     "touch_token": "bookkeeping of token_authenticated, written by that event's own listener (audit)",
     "rotate_signing_keys": "composes create_ and activate_signing_key, one event per step it reports"
     " (test_rotation_sends_one_event_per_step)",
+    "rotate_signing_keys_if_due": "composes rotate_signing_keys and create_signing_key, one event per step"
+    " (tests/oidc/test_rotation_by_age.py)",
     "signing_key_for": "a read, except on first need, when it composes create_ and activate_signing_key",
     "private_key_of": "a read: decrypts the key that signs",
 }

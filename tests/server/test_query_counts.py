@@ -1,9 +1,19 @@
 """The statements each protocol endpoint runs, pinned (docs/architecture.md, "Hot paths").
 
 Every request is sent once first: first-use work (content types, the session) is not what a
-request costs. Statements are named "VERB table" so a failure says what changed. PostgreSQL
-runs a few more than SQLite where it must order writers explicitly: bulk revocation locks the
-client rows and reads the database clock (`services.revoke_tokens`).
+request costs. Statements are named "VERB table" so a failure says what changed; BEGIN and
+COMMIT are listed (Django logs them on both databases; SQLite's is BEGIN IMMEDIATE), because
+where a transaction starts and ends is part of what is pinned. PostgreSQL runs a few more than
+SQLite where it must order writers explicitly: bulk revocation locks the client rows and reads
+the database clock (`services.revoke_tokens`).
+
+Every write a protocol request makes (a token issued, a code redeemed, a token revoked) commits
+in one transaction with its audit event (`server.events.IN_TRANSACTION`, docs/audit.md): so a
+crash loses neither without the other. Before that (write-behind), a client_credentials token
+was its INSERT alone in the request, in autocommit, and the event reached the database up to
+200 ms later from a background thread; with write-behind off, the event was a second
+transaction at the end of the request (SQLite: BEGIN, SELECT sqlite_sequence, INSERT, COMMIT;
+PostgreSQL: SELECT nextval, INSERT in autocommit), so one commit more than now.
 """
 
 import re
@@ -19,10 +29,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 POSTGRES = connection.vendor == "postgresql"
 AUDIT = "audit_auditevent"
-# Writing audit events: their ids are taken first (the sequence on PostgreSQL, the table's
-# AUTOINCREMENT counter on SQLite), so that each row's position hash can cover its id (issue 11,
-# item 8); then one INSERT. With write-behind (production) both run on the writer thread, once
-# per batch, not in the request.
+# Writing an audit event, in the transaction of the write it reports: its id is taken first
+# (`nextval` of the table's sequence on PostgreSQL, after the table's AUTOINCREMENT counter on
+# SQLite, whose write lock the transaction already holds), so that the row's position hash can
+# cover its id (issue 11, item 8); then one INSERT of the complete row.
 AUDIT_WRITE = ["SELECT -" if POSTGRES else "SELECT sqlite_sequence", f"INSERT {AUDIT}"]
 # Where a statement names its (first) table.
 TABLE_AFTER = {"INSERT": r'INSERT INTO "(\w+)"', "UPDATE": r'UPDATE "(\w+)"', "SELECT": r'FROM "(\w+)"'}
@@ -44,7 +54,8 @@ def statements(queries: CaptureQueriesContext) -> list[str]:
         }
         table = re.search(pattern.get(verb, r"FROM \"(\w+)\""), sql)
         if verb in {"BEGIN", "COMMIT"}:
-            continue  # SQLite logs its transaction statements, PostgreSQL's driver does not
+            named.append(verb)  # SQLite's BEGIN IMMEDIATE too
+            continue
         named.append(f"{verb} {table.group(1) if table else '-'}")
     return named
 
@@ -74,9 +85,10 @@ def issue(http, app_and_secret, scope="profile") -> str:
 def test_client_credentials_token_is_one_select_and_one_insert(client, app):
     issue(client, app)
     found = run(lambda: token_request(client, app, grant_type="client_credentials", scope="read"))
-    # The client with its secrets in one SELECT; the token in one INSERT (on PostgreSQL the
-    # same statement share-locks the client); the audit event.
-    assert found == ["SELECT server_client", "INSERT server_token", *AUDIT_WRITE]
+    # The client with its secrets in one SELECT (autocommit); then one transaction: the token
+    # in one INSERT (on PostgreSQL the same statement share-locks the client and stamps the
+    # token from the database clock), the audit event's id and its INSERT, one COMMIT.
+    assert found == ["SELECT server_client", "BEGIN", "INSERT server_token", *AUDIT_WRITE, "COMMIT"]
 
 
 def test_private_key_jwt_token_costs_what_a_secret_does(client, make_client):
@@ -96,7 +108,7 @@ def test_private_key_jwt_token_costs_what_a_secret_does(client, make_client):
         return form(client, "/oauth/token", data)
 
     send()
-    assert run(send) == ["SELECT server_client", "INSERT server_token", *AUDIT_WRITE]
+    assert run(send) == ["SELECT server_client", "BEGIN", "INSERT server_token", *AUDIT_WRITE, "COMMIT"]
 
 
 def test_bearer_check_is_one_select(client, app):
@@ -128,8 +140,16 @@ def test_revocation_is_two_selects_and_one_update(client, app):
     tokens = [issue(client, app) for _ in range(2)]
     form(client, "/oauth/revoke", {"token": tokens[0]}, HTTP_AUTHORIZATION=auth)
     found = run(lambda: form(client, "/oauth/revoke", {"token": tokens[1]}, HTTP_AUTHORIZATION=auth))
-    # One row's conditional UPDATE: no client lock (nothing of that row is in flight).
-    assert found == ["SELECT server_client", "SELECT server_token", "UPDATE server_token", *AUDIT_WRITE]
+    # The client; the token by either digest. Then one transaction: the row's conditional UPDATE
+    # (no client lock: nothing of that row is in flight) and its `token_revoked` event.
+    assert found == [
+        "SELECT server_client",
+        "SELECT server_token",
+        "BEGIN",
+        "UPDATE server_token",
+        *AUDIT_WRITE,
+        "COMMIT",
+    ]
 
 
 @pytest.fixture
@@ -145,13 +165,17 @@ def test_authorization_code_exchange(signed_in, app):
     code, verifier = get_code(signed_in, app_.client_id)
     found = run(lambda: exchange_code(signed_in, app_.client_id, secret, code, verifier))
     lock = ["SELECT server_client"] if POSTGRES else []  # ordered against bulk revocation
+    # The client; the code. One transaction: the client lock, the code claimed, the token, its
+    # event (which absorbed the client's authentication).
     assert found == [
         "SELECT server_client",
         "SELECT server_authorizationcode",
+        "BEGIN",
         *lock,
         "UPDATE server_authorizationcode",
         "INSERT server_token",
         *AUDIT_WRITE,
+        "COMMIT",
     ]
 
 
@@ -164,12 +188,16 @@ def test_refresh_token_rotation(signed_in, app):
     ]
     found = run(lambda: token_request(signed_in, app, grant_type="refresh_token", refresh_token=refresh))
     lock = ["SELECT server_client"] if POSTGRES else []
+    # The client; the refresh token. One transaction: the lock, the old token rotated, the new
+    # one, its event.
     assert found == [
         "SELECT server_client",
         "SELECT server_token",
+        "BEGIN",
         *lock,
         "UPDATE server_token",
         "INSERT server_token",
         *AUDIT_WRITE,
+        "COMMIT",
     ]
     assert Token.objects.filter(rotated_at__isnull=True, refresh_token_digest__isnull=False).count() == 1

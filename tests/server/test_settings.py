@@ -102,3 +102,19 @@ def test_hsts_defaults_on_in_production_and_off_in_debug():
         "shell", "--no-imports", "-c", code, DEBUG="0", SECRET_KEY="x" * 64, SECURE_HSTS_SECONDS="60"
     )
     assert chosen.stdout.split()[0] == "60", chosen.stderr
+
+
+def test_server_side_cursors_can_be_turned_off_for_a_transaction_pooler():
+    # docs/deployment.md, "Behind PgBouncer": a server-side cursor outlives the lent transaction.
+    script = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS'])"
+    )
+    url = "postgres://u@127.0.0.1:6432/oauth"
+    default = _manage("shell", "--no-imports", "-c", script, DEBUG="1", DATABASE_URL=url)
+    pooled = _manage(
+        "shell", "--no-imports", "-c", script, DEBUG="1", DATABASE_URL=url, DB_DISABLE_SERVER_SIDE_CURSORS="1"
+    )
+    assert (default.stdout.strip(), pooled.stdout.strip()) == ("False", "True"), (
+        default.stderr + pooled.stderr
+    )

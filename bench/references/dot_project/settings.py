@@ -43,12 +43,10 @@ TEMPLATES = [
     }
 ]
 
+# The same persistent connections as oauth-console; otherwise Django's defaults, as its users
+# run it: no CONN_HEALTH_CHECKS (which would add a `SELECT 1` before every request).
 CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "60"))
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ["DATABASE_URL"], conn_max_age=CONN_MAX_AGE, conn_health_checks=True
-    )
-}
+DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=CONN_MAX_AGE)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The same pragmas as oauth-console, so SQLite runs are comparable.
     DATABASES["default"]["OPTIONS"] = {

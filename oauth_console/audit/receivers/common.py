@@ -1,4 +1,5 @@
-"""What every receiver shares: the failure guard and the mapping of actors, users and tokens."""
+"""What every receiver shares: the failure guard, the recorders' registry, and the mapping of
+actors, users and tokens."""
 
 import functools
 import logging
@@ -8,6 +9,22 @@ from typing import Any
 from oauth_console.audit.models import ActorKind
 
 logger = logging.getLogger("oauth_console.audit")
+
+
+# (event name, function) of every recorder: AuditConfig.ready registers them with
+# `server.events.add_recorder`, which runs them inside the transaction of the fact they report.
+RECORDERS: list[tuple[str, Callable[..., None]]] = []
+
+
+def records(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark a function as the audit log's recorder of `name` (`server.events.IN_TRANSACTION`).
+    Not guarded: if it cannot record, the fact must not commit either."""
+
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        RECORDERS.append((name, func))
+        return func
+
+    return register
 
 
 def guarded(func: Callable[..., None]) -> Callable[..., None]:

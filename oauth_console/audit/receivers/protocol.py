@@ -1,24 +1,28 @@
-"""Protocol events, from `server.oauth2.signals` (each carries the Django request)."""
+"""Protocol events, from `server.oauth2.signals` (each carries the Django request).
+
+`token_issued`, `consent_granted` and `token_revoked` report writes: they are recorders
+(`records`), run inside the transaction of the token, code or revocation. The others are
+observations, written after commit and never raising (`guarded`)."""
 
 import functools
 import hashlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.dispatch import receiver
 from django.utils import timezone
 
 from oauth_console.audit import recorder
-from oauth_console.audit.context import DeferredEvent, current_request
+from oauth_console.audit.context import DeferredEvent, context_for, current_request
 from oauth_console.audit.models import ActorKind, EventType, Outcome
 from oauth_console.audit.receivers.common import (
     client_actor,
     client_id_of,
     guarded,
+    records,
     token_fields,
     user_fields,
 )
-from server import services
+from server import cache_marks, services
 from server.oauth2 import signals as oauth2_signals
 
 
@@ -42,7 +46,7 @@ def on_client_authenticated(sender, client=None, request=None, method=None, **kw
         # for one event, not two (nor for hashing one it throws away). If nothing absorbs it
         # (introspection, revocation), it is written once per window (`_first_in_window`).
         key = _client_auth_window_key(client_id, getattr(request, "path", ""), context.ip_address)
-        held = functools.partial(_first_in_window, key, build)
+        held = functools.partial(_first_in_window, key, build, request)
         context.deferred.append(DeferredEvent(EventType.CLIENT_AUTHENTICATED, client_id, method, held))
     else:
         recorder.write(build())
@@ -53,12 +57,22 @@ def _client_auth_window_key(client_id: str, path: str, ip: str | None) -> str:
     return f"audit:client-auth:{ident}"
 
 
-def _first_in_window(key: str, build):
+@cache_marks.read_with_protocol_requests
+def _client_auth_marks(request, client_id: str) -> list[str]:
+    # Read in the rate limiter's round trip, so that in the steady state an introspection or
+    # revocation asks the cache nothing more; the key is the one `on_client_authenticated` uses.
+    if settings.AUDIT_CLIENT_AUTH_INTERVAL <= 0:
+        return []
+    ip = context_for(request).ip_address
+    return [_client_auth_window_key(client_id, getattr(request, "path", ""), ip)]
+
+
+def _first_in_window(key: str, build, request=None):
     """The event, if it is the first for its client, endpoint and address in
-    AUDIT_CLIENT_AUTH_INTERVAL seconds (one cache `add` decides); else None. A resource server
+    AUDIT_CLIENT_AUTH_INTERVAL seconds, else None: the mark read in the request's round trip
+    decides, or else one cache claim (`server.cache_marks.first_in_interval`). A resource server
     introspecting on every API call would otherwise write an event per call."""
-    interval = settings.AUDIT_CLIENT_AUTH_INTERVAL
-    if interval > 0 and not cache.add(key, 1, timeout=interval):
+    if not cache_marks.first_in_interval(key, settings.AUDIT_CLIENT_AUTH_INTERVAL, request=request):
         return None
     return build()
 
@@ -90,8 +104,7 @@ def take_deferred_authentication(client_id: str) -> DeferredEvent | None:
     return None
 
 
-@receiver(oauth2_signals.token_issued, dispatch_uid="audit.token_issued")
-@guarded
+@records("token_issued")
 def on_token_issued(
     sender,
     token=None,
@@ -120,7 +133,7 @@ def on_token_issued(
     authenticated = take_deferred_authentication(client_id)
     if authenticated is not None:
         detail["client_auth_method"] = authenticated.method
-    recorder.record(
+    recorder.record_with_fact(
         EventType.TOKEN_ISSUED,
         client_id=client_id,
         request=request,
@@ -159,9 +172,9 @@ def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
     token_id = getattr(token, "pk", None)
     if token_id is None:
         return
-    interval = settings.AUDIT_TOKEN_USE_INTERVAL
-    # The hot path: one cache round trip decides; only a new window costs the UPDATE and INSERT.
-    if interval > 0 and not cache.add(f"audit:token-used:{token_id}", 1, timeout=interval):
+    # The hot path: this worker remembers the token's mark until it ends, so a use inside the
+    # interval costs no cache command; a new window costs one claim, the UPDATE and the INSERT.
+    if not cache_marks.first_in_interval(f"audit:token-used:{token_id}", settings.AUDIT_TOKEN_USE_INTERVAL):
         return
     now = timezone.now()
     recorder.run_after_write(functools.partial(services.touch_token, token_id, now))
@@ -178,11 +191,11 @@ def on_token_authenticated(sender, token=None, request=None, **kwargs) -> None:
     )
 
 
-@receiver(oauth2_signals.token_revoked, dispatch_uid="audit.token_revoked")
-@guarded
+@records("token_revoked")
 def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) -> None:
-    # The one event of an RFC 7009 revocation (the revocation service sends none): the service
-    # left on `token` why, how many tokens (a refresh token takes its family) and which.
+    # The one event of an RFC 7009 revocation, recorded by the revocation service in its
+    # transaction (the endpoint's spec signal follows): the service left on `token` why, how
+    # many tokens (a refresh token takes its family) and which.
     client_id = client_id_of(client) or client_id_of(getattr(token, "client", None))
     detail = {"via": "revocation endpoint", "count": getattr(token, "revocation_count", 1)}
     if getattr(token, "revoked_reason", ""):
@@ -190,7 +203,7 @@ def on_token_revoked(sender, token=None, request=None, client=None, **kwargs) ->
     criteria = getattr(token, "revocation_criteria", None)
     if isinstance(criteria, dict):
         detail["criteria"] = criteria
-    recorder.record(
+    recorder.record_with_fact(
         EventType.TOKEN_REVOKED,
         client_id=client_id,
         request=request,
@@ -238,9 +251,10 @@ def on_refresh_token_reused(sender, client=None, token=None, request=None, **kwa
     )
 
 
-def _consent(event_type: str, outcome: str, client, user, scope, request) -> None:
+def _consent(event_type: str, outcome: str, client, user, scope, request, *, with_fact: bool) -> None:
     person = user_fields(user)
-    recorder.record(
+    record = recorder.record_with_fact if with_fact else recorder.record
+    record(
         event_type,
         outcome=outcome,
         client_id=client_id_of(client),
@@ -252,18 +266,18 @@ def _consent(event_type: str, outcome: str, client, user, scope, request) -> Non
     )
 
 
-@receiver(oauth2_signals.consent_granted, dispatch_uid="audit.consent_granted")
-@guarded
+@records("consent_granted")
 def on_consent_granted(
     sender, client=None, user=None, scope=None, request=None, remembered=False, **kwargs
 ) -> None:
     # A silent re-authorisation (an earlier consent covered it) is not a new consent: its own
     # event, so "Consent granted" means the person approved on the page.
     event_type = EventType.CONSENT_REMEMBERED if remembered else EventType.CONSENT_GRANTED
-    _consent(event_type, Outcome.SUCCESS, client, user, scope, request)
+    _consent(event_type, Outcome.SUCCESS, client, user, scope, request, with_fact=True)
 
 
 @receiver(oauth2_signals.consent_denied, dispatch_uid="audit.consent_denied")
 @guarded
 def on_consent_denied(sender, client=None, user=None, scope=None, request=None, **kwargs) -> None:
-    _consent(EventType.CONSENT_DENIED, Outcome.FAILURE, client, user, scope, request)
+    # Nothing is written on a denial: an observed event, like an authentication.
+    _consent(EventType.CONSENT_DENIED, Outcome.FAILURE, client, user, scope, request, with_fact=False)

@@ -1,4 +1,8 @@
-"""Service events, from `server.signals` (each carries the actor and the time, sent after commit)."""
+"""Service events, from `server.signals` (each carries the actor and the time).
+
+Each is a recorder (`records`): `server.events.emit` runs it inside the service's transaction,
+so the event commits with the write it reports. `request_throttled` reports no write (a throttle
+refuses a request) and stays a signal receiver."""
 
 from typing import Any
 
@@ -6,7 +10,7 @@ from django.dispatch import receiver
 
 from oauth_console.audit import recorder
 from oauth_console.audit.models import EventType, Outcome
-from oauth_console.audit.receivers.common import actor_fields, guarded, user_fields
+from oauth_console.audit.receivers.common import actor_fields, guarded, records, user_fields
 from server import signals as server_signals
 
 # Keys of a client's changes that must never reach the log, whatever a caller puts there.
@@ -26,11 +30,10 @@ def _client_summary(client) -> dict[str, Any]:
     }
 
 
-@receiver(server_signals.client_created, dispatch_uid="audit.client_created")
-@guarded
+@records("client_created")
 def on_client_created(sender, client=None, actor=None, at=None, **kwargs) -> None:
     # `secret` is in kwargs and deliberately never looked at.
-    recorder.record(
+    recorder.record_with_fact(
         EventType.CLIENT_CREATED,
         client_id=client.client_id,
         at=at,
@@ -39,8 +42,7 @@ def on_client_created(sender, client=None, actor=None, at=None, **kwargs) -> Non
     )
 
 
-@receiver(server_signals.client_changed, dispatch_uid="audit.client_changed")
-@guarded
+@records("client_changed")
 def on_client_changed(sender, client=None, changes=None, actor=None, at=None, review=None, **kwargs) -> None:
     safe = {
         field: change
@@ -48,7 +50,7 @@ def on_client_changed(sender, client=None, changes=None, actor=None, at=None, re
         if not any(marker in field.lower() for marker in SECRET_MARKERS)
     }
     detail = {"changes": safe, **({"review": review} if review else {})}
-    recorder.record(
+    recorder.record_with_fact(
         EventType.CLIENT_CHANGED,
         client_id=client.client_id,
         at=at,
@@ -67,12 +69,11 @@ def status_event_type(old_status: str, new_status: str) -> str:
     }.get(new_status, EventType.CLIENT_CHANGED)
 
 
-@receiver(server_signals.client_status_changed, dispatch_uid="audit.client_status_changed")
-@guarded
+@records("client_status_changed")
 def on_client_status_changed(
     sender, client=None, old_status=None, new_status=None, reason="", actor=None, at=None, **kwargs
 ) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         status_event_type(old_status, new_status),
         client_id=client.client_id,
         at=at,
@@ -81,12 +82,11 @@ def on_client_status_changed(
     )
 
 
-@receiver(server_signals.client_deleted, dispatch_uid="audit.client_deleted")
-@guarded
+@records("client_deleted")
 def on_client_deleted(
     sender, client_id=None, name=None, tokens_revoked=0, actor=None, at=None, **kwargs
 ) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.CLIENT_DELETED,
         client_id=client_id,
         at=at,
@@ -99,12 +99,11 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-@receiver(server_signals.client_secret_rotated, dispatch_uid="audit.client_secret_rotated")
-@guarded
+@records("client_secret_rotated")
 def on_client_secret_rotated(
     sender, client=None, secret=None, previous_expires_at=None, actor=None, at=None, **kwargs
 ) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.CLIENT_SECRET_ROTATED,
         client_id=client.client_id,
         at=at,
@@ -117,10 +116,9 @@ def on_client_secret_rotated(
     )
 
 
-@receiver(server_signals.client_secret_expired, dispatch_uid="audit.client_secret_expired")
-@guarded
+@records("client_secret_expired")
 def on_client_secret_expired(sender, client=None, secret=None, actor=None, at=None, **kwargs) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.CLIENT_SECRET_EXPIRED,
         client_id=client.client_id,
         at=at,
@@ -137,27 +135,11 @@ def _client_of(criteria: dict, actor) -> str:
     return client_id
 
 
-@receiver(server_signals.registration_access_token_issued, dispatch_uid="audit.registration_token_issued")
-@guarded
-def on_registration_access_token_issued(
-    sender, client=None, replaced=False, actor=None, at=None, **kwargs
-) -> None:
-    # The token itself is never in the signal's payload, and so never here.
-    recorder.record(
-        EventType.REGISTRATION_ACCESS_TOKEN_ISSUED,
-        client_id=client.client_id,
-        at=at,
-        detail={"replaced": bool(replaced)},
-        **actor_fields(actor),
-    )
-
-
-@receiver(server_signals.tokens_revoked, dispatch_uid="audit.tokens_revoked")
-@guarded
+@records("tokens_revoked")
 def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs) -> None:
     # A bulk or family revocation; an RFC 7009 one arrives as the spec's `token_revoked` alone.
     criteria = dict(criteria or {})
-    recorder.record(
+    recorder.record_with_fact(
         EventType.TOKENS_REVOKED,
         client_id=_client_of(criteria, actor),
         at=at,
@@ -166,13 +148,12 @@ def on_tokens_revoked(sender, count=0, reason="", criteria=None, actor=None, at=
     )
 
 
-@receiver(server_signals.authorization_codes_expired, dispatch_uid="audit.authorization_codes_expired")
-@guarded
+@records("authorization_codes_expired")
 def on_authorization_codes_expired(
     sender, count=0, reason="", criteria=None, actor=None, at=None, **kwargs
 ) -> None:
     criteria = dict(criteria or {})
-    recorder.record(
+    recorder.record_with_fact(
         EventType.AUTHORIZATION_CODES_EXPIRED,
         client_id=_client_of(criteria, actor),
         at=at,
@@ -181,12 +162,25 @@ def on_authorization_codes_expired(
     )
 
 
-@receiver(server_signals.consent_revoked, dispatch_uid="audit.consent_revoked")
-@guarded
+@records("registration_access_token_issued")
+def on_registration_access_token_issued(
+    sender, client=None, replaced=False, actor=None, at=None, **kwargs
+) -> None:
+    # The token itself is never in the signal's payload, and so never here.
+    recorder.record_with_fact(
+        EventType.REGISTRATION_ACCESS_TOKEN_ISSUED,
+        client_id=client.client_id,
+        at=at,
+        detail={"replaced": bool(replaced)},
+        **actor_fields(actor),
+    )
+
+
+@records("consent_revoked")
 def on_consent_revoked(
     sender, client=None, user=None, tokens_revoked=0, codes_expired=0, actor=None, at=None, **kwargs
 ) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.CONSENT_REVOKED,
         client_id=client.client_id,
         at=at,
@@ -195,8 +189,7 @@ def on_consent_revoked(
     )
 
 
-@receiver(server_signals.user_access_revoked, dispatch_uid="audit.user_access_revoked")
-@guarded
+@records("user_access_revoked")
 def on_user_access_revoked(
     sender,
     user_id=None,
@@ -209,7 +202,7 @@ def on_user_access_revoked(
     **kwargs,
 ) -> None:
     # The user's id and name, not the instance: a deleted user's instance has no pk by now.
-    recorder.record(
+    recorder.record_with_fact(
         EventType.USER_ACCESS_REVOKED,
         at=at,
         detail={"reason": reason, "tokens_revoked": tokens_revoked, "codes_voided": codes_voided},
@@ -217,11 +210,10 @@ def on_user_access_revoked(
     )
 
 
-@receiver(server_signals.initial_access_token_created, dispatch_uid="audit.initial_access_token_created")
-@guarded
+@records("initial_access_token_created")
 def on_initial_access_token_created(sender, initial_access_token=None, actor=None, at=None, **kwargs) -> None:
     row = initial_access_token
-    recorder.record(
+    recorder.record_with_fact(
         EventType.INITIAL_ACCESS_TOKEN_CREATED,
         at=at,
         detail={
@@ -261,12 +253,11 @@ def on_request_throttled(
     )
 
 
-@receiver(server_signals.initial_access_token_revoked, dispatch_uid="audit.initial_access_token_revoked")
-@guarded
+@records("initial_access_token_revoked")
 def on_initial_access_token_revoked(
     sender, initial_access_tokens=(), count=0, actor=None, at=None, **kwargs
 ) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.INITIAL_ACCESS_TOKEN_REVOKED,
         at=at,
         detail={"initial_access_tokens": list(initial_access_tokens), "count": count},
@@ -274,12 +265,11 @@ def on_initial_access_token_revoked(
     )
 
 
-@receiver(server_signals.expired_tokens_cleared, dispatch_uid="audit.expired_tokens_cleared")
-@guarded
+@records("expired_tokens_cleared")
 def on_expired_tokens_cleared(
     sender, tokens_deleted=0, codes_deleted=0, actor=None, at=None, **kwargs
 ) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.EXPIRED_TOKENS_CLEARED,
         at=at,
         detail={"tokens_deleted": tokens_deleted, "codes_deleted": codes_deleted},
@@ -287,10 +277,9 @@ def on_expired_tokens_cleared(
     )
 
 
-@receiver(server_signals.developer_signed_up, dispatch_uid="audit.developer_signed_up")
-@guarded
+@records("developer_signed_up")
 def on_developer_signed_up(sender, user=None, actor=None, at=None, **kwargs) -> None:
-    recorder.record(
+    recorder.record_with_fact(
         EventType.DEVELOPER_SIGNED_UP,
         at=at,
         detail={"email_given": bool(getattr(user, "email", ""))},

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from server import selectors, services
 from server.actors import Actor
+from server.conf import server_settings
 from server.models import SigningKey
 from server.oauth2.keys import SIGNING_ALGORITHMS
 
@@ -29,6 +30,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--reason", default="", help="Why a key is revoked (kept in the audit log).")
         parser.add_argument("--list", action="store_true", help="Only list the keys and their states.")
+        parser.add_argument(
+            "--if-due",
+            action="store_true",
+            help="For a periodic job (cron): rotate only the keys that have signed for "
+            "OAUTH2_SIGNING_KEY_MAX_AGE, publishing their next key a lead time before. "
+            "Does nothing when that setting is 0.",
+        )
 
     def handle(self, *args, **options) -> None:
         actor = Actor.system("rotate_signing_keys")
@@ -47,8 +55,25 @@ class Command(BaseCommand):
                 self.style.WARNING(f"Revoked {key.alg} key {key.kid}: tokens it signed no longer verify.")
             )
             return
-        self.stdout.write("Rotating signing keys...")
-        for step in services.rotate_signing_keys(actor=actor, algs=options["alg"], force=options["now"]):
+        if options["if_due"]:
+            if options["now"] or options["alg"]:
+                raise CommandError("--if-due rotates what is due by age: it takes no --now or --alg.")
+            if not server_settings.OAUTH2_SIGNING_KEY_MAX_AGE:
+                self.stdout.write(
+                    "Automatic rotation is off (OAUTH2_SIGNING_KEY_MAX_AGE = 0): nothing to do."
+                )
+                return
+            steps = services.rotate_signing_keys_if_due(actor=Actor.system("rotate_signing_keys --if-due"))
+            if not steps:
+                self.stdout.write("No signing key is due for rotation.")
+                return
+        else:
+            self.stdout.write("Rotating signing keys...")
+            steps = services.rotate_signing_keys(actor=actor, algs=options["alg"], force=options["now"])
+        self._report(steps)
+
+    def _report(self, steps) -> None:
+        for step in steps:
             key = step.key
             if step.action == "activated":
                 self.stdout.write(

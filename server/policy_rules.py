@@ -1,0 +1,158 @@
+"""The rules every client setting shares, and the redirect URI rules: the refusal (PolicyError),
+the characters no name or URI may hold, and what a redirect URI (or a post-logout redirect URI)
+may be and how a requested one matches. `server.policies` re-exports all of it; import it from there.
+"""
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from server.oauth2.bodies import has_control_characters
+
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "::1")
+MAX_REDIRECT_URI_LENGTH = 2000
+
+# Unicode categories a name or URI must not hold: controls, format characters (bidi overrides such
+# as U+202E, zero-width characters), line and paragraph separators, lone surrogates. A name with
+# them can read differently from what an operator approved; a URI with them is not a URI.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+class PolicyError(ValueError):
+    """A client setting that the server refuses; the message is for a person to act on."""
+
+    def __init__(self, message: str, *, field: str = "", code: str = "invalid_client_metadata"):
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+def has_invisible_characters(text: str) -> bool:
+    """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
+    return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
+
+
+# ASCII characters RFC 3986 never allows in a URI (they must be percent-encoded): a URL holding
+# one is either broken or built to break out of an HTML attribute or a log line.
+_NOT_IN_URIS = frozenset('"<>`{}|^\\')
+
+
+def has_characters_not_allowed_in_uris(text: str) -> bool:
+    """True when `text` holds a character RFC 3986 excludes from URIs (quote, angle brackets ...)."""
+    return any(ch in _NOT_IN_URIS for ch in text)
+
+
+def _is_loopback(parts) -> bool:
+    return parts.scheme == "http" and (parts.hostname or "") in {"127.0.0.1", "::1"}
+
+
+# RFC 8252 §7.3: a loopback IP literal over plain http, where only the port may differ. The
+# pattern is matched against the raw string, so nothing a URL parser normalises (scheme case,
+# leading spaces, an empty fragment, a host like "[::1].evil.example") can make two URIs equal.
+_LOOPBACK_REDIRECT = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?((?:[/?][^#\s]*)?)")
+
+
+def _loopback_without_port(uri: str) -> str | None:
+    """`uri` with its port removed when it is a loopback redirect URI, else None."""
+    found = _LOOPBACK_REDIRECT.fullmatch(uri)
+    return f"http://{found.group(1)}{found.group(2)}" if found else None
+
+
+def redirect_uri_matches(requested: str, registered: list[str]) -> bool:
+    """Exact string comparison (RFC 9700 §4.1.3), except that a registered loopback
+    `http://127.0.0.1` or `http://[::1]` URI matches any port (RFC 8252 §7.3): the two strings
+    must be equal once the port is removed from both, nothing else."""
+    if not requested:
+        return False
+    if requested in registered:
+        return True
+    portless = _loopback_without_port(requested)
+    return portless is not None and any(_loopback_without_port(uri) == portless for uri in registered)
+
+
+def validate_redirect_uri(uri: str) -> str:
+    """Return `uri` if it may be registered, else raise PolicyError saying why.
+
+    https anywhere, http only for loopback addresses (RFC 8252 §7.3); private-use schemes for
+    native apps (`com.example.app:/callback`, RFC 8252 §7.1); no fragment, no wildcard.
+    """
+    uri = uri.strip()
+    code = "invalid_redirect_uri"
+    if not uri:
+        raise PolicyError("A redirect URI cannot be empty.", field="redirect_uris", code=code)
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        raise PolicyError("This redirect URI is too long.", field="redirect_uris", code=code)
+    if any(ch.isspace() for ch in uri) or has_control_characters(uri) or has_invisible_characters(uri):
+        raise PolicyError(
+            f"{uri!r} contains spaces, control or invisible characters.", field="redirect_uris", code=code
+        )
+    if "\\" in uri:
+        raise PolicyError(f"{uri}: a backslash is not allowed in a URI.", field="redirect_uris", code=code)
+    if has_characters_not_allowed_in_uris(uri):
+        raise PolicyError(
+            f'{uri}: contains a character URIs cannot hold (" < > ` {{ }} | ^); percent-encode it.',
+            field="redirect_uris",
+            code=code,
+        )
+    if "*" in uri:
+        raise PolicyError(
+            f"{uri}: wildcards are not allowed; register each URI exactly.", field="redirect_uris", code=code
+        )
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise PolicyError(f"{uri} is not a valid URI.", field="redirect_uris", code=code) from None
+    if "#" in uri:
+        raise PolicyError(
+            f"{uri}: a redirect URI must not contain a fragment (#...).", field="redirect_uris", code=code
+        )
+    if not parts.scheme:
+        raise PolicyError(f"{uri} is not an absolute URI.", field="redirect_uris", code=code)
+    if "@" in parts.netloc:
+        # Whatever the scheme: credentials in a URI end up in logs and on pages.
+        raise PolicyError(
+            f"{uri}: user information (user@host) is not allowed.", field="redirect_uris", code=code
+        )
+    scheme = parts.scheme.lower()
+    if scheme == "https":
+        if not parts.hostname:
+            raise PolicyError(f"{uri} has no host.", field="redirect_uris", code=code)
+        return uri
+    if scheme == "http":
+        if _is_loopback(parts) or parts.hostname == "localhost":
+            return uri
+        raise PolicyError(
+            f"{uri}: plain http is only allowed for loopback addresses (127.0.0.1, [::1]); use https.",
+            field="redirect_uris",
+            code=code,
+        )
+    if scheme in {"javascript", "data", "file", "vbscript", "ftp", "ws", "wss"}:
+        raise PolicyError(f"{uri}: the {scheme} scheme is not allowed.", field="redirect_uris", code=code)
+    if "." not in scheme:
+        # RFC 8252 §7.1: private-use schemes must be reverse domain names.
+        raise PolicyError(
+            f"{uri}: a custom scheme must be a reverse domain name you control (com.example.app:/cb).",
+            field="redirect_uris",
+            code=code,
+        )
+    return uri
+
+
+def validate_redirect_uris(uris: list[str]) -> list[str]:
+    return [validate_redirect_uri(uri) for uri in uris if uri.strip()]
+
+
+def usable_redirect_uris(registered: list[str]) -> list[str]:
+    """The registered URIs that today's policy accepts, exactly as stored: the only ones an
+    authorization response may be sent to. Every door validates what it stores, but a row may
+    predate the policy (or be restored, migrated, edited by hand); a URI the policy refuses is
+    treated as not registered, so the request gets an error page, never a redirect there."""
+    usable = []
+    for uri in registered:
+        try:
+            if validate_redirect_uri(uri) == uri:
+                usable.append(uri)
+        except PolicyError:
+            continue
+    return usable

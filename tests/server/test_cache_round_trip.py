@@ -1,0 +1,95 @@
+"""server/cache_round_trip.py: the same semantics on Redis (one Lua script) and on any other cache
+(Django's cache API), and keys and values either side can read."""
+
+import time
+
+import pytest
+from django.core.cache import caches
+
+from server import cache_round_trip
+from server.cache_round_trip import Counter, Gate, run
+from tests.server.helpers import redis_cache_settings
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def cache(request, settings):
+    if request.param == "redis":
+        settings.CACHES = {
+            "default": redis_cache_settings(request.getfixturevalue("redis_url"), "round-trip")
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return caches["default"]
+
+
+def test_counters_count_in_order_and_stop_after_the_first_over_its_limit(cache):
+    by_address, by_client = Counter("ip", 2, 60, "token_ip"), Counter("client", 5, 60, "token_client")
+    counts = [run(cache, counters=[by_address, by_client]).counts for _ in range(3)]
+    # The third request is over the address's limit: its client is not counted for it.
+    assert counts == [(1, 1), (2, 2), (3,)]
+    outcome = run(cache, counters=[by_address, by_client])
+    assert outcome.over_limit([by_address, by_client]) is by_address
+    # Without stopping (failures are always counted), every counter counts.
+    assert run(cache, counters=[by_address, by_client], stop_over_limit=False).counts == (5, 3)
+    assert cache.get("ip") == 5 and cache.get("client") == 3
+
+
+def test_a_gate_at_its_limit_stops_the_counting_unless_its_exemption_is_present(cache):
+    cache.set("failures", 3)
+    counter = Counter("requests", 10, 60)
+    locked = Gate("failures", 3, unless="trusted", name="auth_failures_client")
+    outcome = run(cache, reads=["trusted"], gates=[locked], counters=[counter])
+    assert outcome.gate is locked
+    assert outcome.counts == () and cache.get("requests") is None
+    assert outcome.values == {"trusted": None, "failures": 3}
+    cache.set("trusted", 1)
+    outcome = run(cache, reads=["trusted"], gates=[locked], counters=[counter])
+    assert outcome.gate is None and outcome.counts == (1,)
+    assert outcome.values == {"trusted": 1, "failures": 3}
+    # Below its limit a gate lets the request through; a missing counter is no failure at all.
+    assert run(cache, gates=[Gate("failures", 4)], counters=[counter]).counts == (2,)
+    assert run(cache, gates=[Gate("absent", 1)]).gate is None
+
+
+def test_reads_return_what_djangos_cache_api_stored_and_counters_are_its_integers(cache):
+    cache.set("mark", 1)
+    cache.set("object", {"a": [1, 2]})
+    outcome = run(cache, reads=["mark", "object", "absent"])
+    assert outcome.values == {"mark": 1, "object": {"a": [1, 2]}, "absent": None}
+    # A counter made by the round trip is an integer to Django's cache API, and the other way.
+    run(cache, counters=[Counter("hits", 9, 60)])
+    assert cache.incr("hits") == 2
+    assert cache.add("made-by-django", 1, timeout=60)
+    assert run(cache, counters=[Counter("made-by-django", 9, 60)]).counts == (2,)
+
+
+def test_a_counter_lives_its_ttl_from_its_first_event(cache):
+    run(cache, counters=[Counter("window", 9, 61)])
+    run(cache, counters=[Counter("window", 9, 61)])
+    key = cache.make_and_validate_key("window")
+    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):
+        left = cache._cache.get_client(None, write=True).ttl(key)
+    else:
+        left = cache._expire_info[key] - time.time()
+    assert 59 <= left <= 61
+
+
+def test_a_claim_is_held_for_its_seconds_and_tells_others_how_long_is_left(cache):
+    assert cache_round_trip.claim(cache, "mark", 300) == (True, 300.0)
+    claimed, remaining = cache_round_trip.claim(cache, "mark", 300)
+    assert claimed is False
+    assert 0 < remaining <= 300
+
+
+def test_nothing_to_do_is_no_round_trip(cache, monkeypatch):
+    monkeypatch.setattr(cache_round_trip, "_redis_client", lambda cache: pytest.fail("asked the cache"))
+    assert run(cache) == cache_round_trip.Outcome()
+
+
+def test_a_redis_that_forgot_the_script_runs_it_with_eval(settings, redis_url, monkeypatch):
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "noscript")}
+    cache = caches["default"]
+    unknown = cache_round_trip._Script(cache_round_trip._ROUND_TRIP.text, "0" * 40)
+    monkeypatch.setattr(cache_round_trip, "_ROUND_TRIP", unknown)
+    assert run(cache, counters=[Counter("after-noscript", 9, 60)]).counts == (1,)
+    assert run(cache, counters=[Counter("after-noscript", 9, 60)]).counts == (2,)
