@@ -364,6 +364,21 @@ OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = env_int(
 # The cache alias holding the counters.
 OAUTH2_RATE_LIMIT_CACHE = os.environ.get("OAUTH2_RATE_LIMIT_CACHE", server_default("OAUTH2_RATE_LIMIT_CACHE"))
 
+# private_key_jwt (docs/oidc.md): the cache that remembers used assertion jtis (shared: Redis),
+# and the SSRF guard of outbound requests (server/outbound.py, docs/security.md): internal
+# networks it may reach anyway (comma-separated CIDRs), a CA bundle, a time limit.
+OAUTH2_REPLAY_CACHE = os.environ.get("OAUTH2_REPLAY_CACHE", server_default("OAUTH2_REPLAY_CACHE"))
+OAUTH2_CLIENT_ASSERTION_MAX_LIFETIME = env_int(
+    "OAUTH2_CLIENT_ASSERTION_MAX_LIFETIME", server_default("OAUTH2_CLIENT_ASSERTION_MAX_LIFETIME")
+)
+OAUTH2_OUTBOUND_ALLOWED_NETWORKS = env_list(
+    "OAUTH2_OUTBOUND_ALLOWED_NETWORKS", list(server_default("OAUTH2_OUTBOUND_ALLOWED_NETWORKS"))
+)
+OAUTH2_OUTBOUND_CA_BUNDLE = os.environ.get(
+    "OAUTH2_OUTBOUND_CA_BUNDLE", server_default("OAUTH2_OUTBOUND_CA_BUNDLE")
+)
+OAUTH2_OUTBOUND_TIMEOUT = env_int("OAUTH2_OUTBOUND_TIMEOUT", server_default("OAUTH2_OUTBOUND_TIMEOUT"))
+
 # --- Console ----------------------------------------------------------------------------------
 
 # Developer portal: may anyone create an account at /developers/signup/? Off: operators create

@@ -6,6 +6,7 @@ the warnings are deployment checks (`check --deploy`), each about a production s
 Settings are read through server/conf.py, so an unset one is checked at its default.
 """
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -218,6 +219,52 @@ def check_signing_key_max_age(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_client_assertion_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E008: OAUTH2_REPLAY_CACHE names no cache. server.E009: an entry of
+    OAUTH2_OUTBOUND_ALLOWED_NETWORKS is not a network (the SSRF guard would fail on every fetch)."""
+    messages: list[CheckMessage] = []
+    alias = server_settings.OAUTH2_REPLAY_CACHE
+    if alias not in settings.CACHES:
+        messages.append(
+            Error(
+                f"OAUTH2_REPLAY_CACHE={alias!r} is not a cache in CACHES.",
+                hint=f"Name one of: {', '.join(settings.CACHES) or '(none)'}.",
+                id="server.E008",
+            )
+        )
+    networks = server_settings.OAUTH2_OUTBOUND_ALLOWED_NETWORKS
+    for network in [networks] if isinstance(networks, str) else networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            messages.append(
+                Error(
+                    f"OAUTH2_OUTBOUND_ALLOWED_NETWORKS holds {network!r}, which is not a network.",
+                    hint='Use a list of CIDR strings, e.g. ["10.1.2.0/24"], or leave it empty.',
+                    id="server.E009",
+                )
+            )
+    return messages
+
+
+def check_shared_replay_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W005 (deploy): used client-assertion jtis are remembered per process, so an
+    assertion replayed to another worker is accepted."""
+    alias = server_settings.OAUTH2_REPLAY_CACHE
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if settings.DEBUG or backend not in _PER_PROCESS_CACHES:
+        return []
+    return [
+        Warning(
+            f"The replay cache {alias!r} is {backend.rsplit('.', 1)[-1]}: a private_key_jwt assertion "
+            "replayed to another worker process is accepted.",
+            hint="Use a shared cache: set REDIS_URL=redis://host:6379/0, or point OAUTH2_REPLAY_CACHE "
+            "at one.",
+            id="server.W005",
+        )
+    ]
+
+
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
@@ -230,4 +277,6 @@ CHECKS = (
     (check_key_encryption_key, (Tags.security,), True),
     (check_jwks_max_age, (Tags.security,), False),
     (check_signing_key_max_age, (Tags.security,), False),
+    (check_client_assertion_settings, (Tags.security, Tags.caches), False),
+    (check_shared_replay_cache, (Tags.security, Tags.caches), True),
 )

@@ -141,6 +141,29 @@ SETTINGS: dict[str, Setting] = {
         "Dotted path of `callable(user, scopes, client) -> dict`: the claims of the ID token and "
         "UserInfo for the granted scopes (`sub` is set by the server). docs/oidc.md has an example.",
     ),
+    "OAUTH2_CLIENT_ASSERTION_MAX_LIFETIME": Setting(
+        300,
+        "Seconds ahead the `exp` of a `private_key_jwt` client assertion may be (RFC 7523); a "
+        "later `exp` is refused. Also how long its `jti` is remembered at most.",
+    ),
+    "OAUTH2_REPLAY_CACHE": Setting(
+        "default",
+        "The cache alias that remembers used client-assertion `jti`s; a shared one (Redis) in "
+        "production, or a replay to another worker succeeds (check `server.W005` with `--deploy`).",
+    ),
+    "OAUTH2_OUTBOUND_ALLOWED_NETWORKS": Setting(
+        (),
+        "Networks (CIDR) the SSRF guard (`server/outbound.py`) lets the server connect to although "
+        'they are private, loopback or link-local, e.g. `["10.1.2.0/24"]` for an internal key server.',
+        shown="none",
+    ),
+    "OAUTH2_OUTBOUND_CA_BUNDLE": Setting(
+        "", "A CA bundle file for outbound https (e.g. an internal CA); empty: the system's."
+    ),
+    "OAUTH2_OUTBOUND_TIMEOUT": Setting(
+        5, "Seconds an outbound request (a client's `jwks_uri`) may take to connect, per read, and in all."
+    ),
+    "OAUTH2_JWKS_URI_MAX_BYTES": Setting(65536, "The largest JWK Set fetched from a client's `jwks_uri`."),
     "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
     "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),
     "OAUTH2_AUTHORIZATION_CODE_LIFETIME": Setting(60, "Seconds an authorization code lives."),

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from server import jwks_policy
 from server.conf import server_settings
+from server.jwks_policy import PRIVATE_KEY_JWT
 from server.oauth2.keys import SIGNING_ALGORITHMS
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
     LOOPBACK_HOSTS,
@@ -35,7 +37,7 @@ PUBLIC_CLIENT = "public"
 DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT_TYPE)
 SUPPORTED_RESPONSE_TYPES = ("code",)
-SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT, "none")
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 # How a client's ID tokens may be signed (OpenID Connect Registration §2); never "none".
 ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
@@ -208,6 +210,8 @@ class ClientSettings:
     default_max_age: int | None = None
     require_auth_time: bool = False
     post_logout_redirect_uris: str = ""
+    jwks: dict | None = None
+    jwks_uri: str = ""
 
 
 def validate_id_token_signing_alg(alg: str | None) -> str:
@@ -272,6 +276,8 @@ def validate_client_settings(
     require_auth_time: bool = False,
     post_logout_redirect_uris: Iterable[str] = (),
     operator_scopes_allowed: Iterable[str] = (),
+    jwks=None,
+    jwks_uri: str = "",
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
@@ -303,13 +309,18 @@ def validate_client_settings(
         message = "Operator scopes are for a machine client: client_credentials only, no redirect URI."
         raise PolicyError(message, field="scope")
     method = token_endpoint_auth_method or ("none" if public else "client_secret_basic")
+    try:
+        jwks_uri = validate_web_uri(jwks_uri, field="jwks_uri")
+        jwks, jwks_uri = jwks_policy.checked_client_keys(method, jwks, jwks_uri)
+    except jwks_policy.ClientKeyError as error:
+        raise PolicyError(str(error), field=error.field) from None
     if method not in SUPPORTED_AUTH_METHODS:
         raise PolicyError(
             f"Unsupported token endpoint auth method {method!r}.", field="token_endpoint_auth_method"
         )
     if public != (method == "none"):
         raise PolicyError(
-            "Public clients authenticate with 'none'; confidential clients with a secret.",
+            "Public clients authenticate with 'none'; confidential clients with a secret or private_key_jwt.",
             field="token_endpoint_auth_method",
         )
     return ClientSettings(
@@ -325,4 +336,6 @@ def validate_client_settings(
         default_max_age=validate_default_max_age(default_max_age),
         require_auth_time=bool(require_auth_time),
         post_logout_redirect_uris="\n".join(validate_post_logout_redirect_uris(post_logout_redirect_uris)),
+        jwks=jwks,
+        jwks_uri=jwks_uri,
     )

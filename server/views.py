@@ -27,6 +27,7 @@ from server.conf import server_settings
 from server.consent_page import CONSENT_PAGE_CSP, consent_headers, render_consent_page
 from server.models import Consent
 from server.oauth2 import OAuth2Error, json_error_response
+from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 
 logger = logging.getLogger(__name__)
 
@@ -319,7 +320,8 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
     def url(name: str) -> str:
         return issuer + reverse(name)
 
-    auth_methods = ["client_secret_basic", "client_secret_post"]
+    auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assertion_algs = list(ASSERTION_ALGORITHMS)
     metadata = {
         "issuer": issuer,
         "authorization_endpoint": url("oauth-authorize"),
@@ -335,6 +337,9 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "token_endpoint_auth_methods_supported": [*auth_methods, "none"],
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": issuer + "/",

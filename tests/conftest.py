@@ -93,3 +93,24 @@ def make_client(db):
         return services.create_client(name=name, actor=Actor.system("tests"), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def https_server(tmp_path, settings):
+    """A loopback HTTPS server (tests/server/https_server.py) that the outbound guard may reach:
+    its certificate is the CA bundle and its addresses are allowed networks."""
+    from tests.server.https_server import LoopbackHTTPSServer, write_certificate
+
+    cert, key = write_certificate(tmp_path)
+    server = LoopbackHTTPSServer(cert, key).start()
+    settings.OAUTH2_OUTBOUND_CA_BUNDLE = str(cert)
+    settings.OAUTH2_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32", "::1/128"]
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def local_memory_cache(settings):
+    """A process-local cache, for tests that move the clock (time-machine) to expire entries:
+    Redis expires keys by its own clock, which a test cannot move."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

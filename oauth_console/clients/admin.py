@@ -151,7 +151,16 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
         ),
         (
             "What it may do",
-            {"fields": ("redirect_uris", "grant_types", "scope", "token_endpoint_auth_method")},
+            {
+                "fields": (
+                    "redirect_uris",
+                    "grant_types",
+                    "scope",
+                    "token_endpoint_auth_method",
+                    "jwks",
+                    "jwks_uri",
+                )
+            },
         ),
         (
             "About",

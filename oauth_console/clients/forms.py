@@ -1,15 +1,18 @@
 """Client forms. They validate through the server's policies and never write: services do."""
 
+import json
+
 from django import forms
 from django.contrib.auth import get_user_model
 
-from server import policies, services
+from server import jwks_policy, policies, services
 from server.models import Client
 
 GRANT_CHOICES = [(grant, grant) for grant in policies.SUPPORTED_GRANT_TYPES]
 AUTH_METHOD_CHOICES = [
     ("client_secret_basic", "client_secret_basic (HTTP Basic)"),
     ("client_secret_post", "client_secret_post (form body)"),
+    ("private_key_jwt", "private_key_jwt (a JWT signed with the client's own key; no secret)"),
     ("none", "none (public clients)"),
 ]
 GRACE_CHOICES = [
@@ -89,6 +92,21 @@ class ClientSettingsForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Email addresses, one per line.",
     )
+    jwks = forms.CharField(
+        required=False,
+        label="JWK Set (jwks)",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "font-monospace"}),
+        help_text='For private_key_jwt: the client\'s public keys as a JWK Set ({"keys": [...]}), RSA '
+        "or EC P-256. Never a private key. Or give a jwks_uri instead.",
+    )
+    jwks_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="JWK Set URL (jwks_uri)",
+        help_text="For private_key_jwt: an https:// URL serving the client's public keys; fetched "
+        "through the server's SSRF guard, cached for the response's max-age.",
+    )
     post_logout_redirect_uris = forms.CharField(
         required=False,
         label="Post-logout redirect URIs",
@@ -109,6 +127,8 @@ class ClientSettingsForm(forms.ModelForm):
             "client_uri",
             "logo_uri",
             "contacts",
+            "jwks",
+            "jwks_uri",
             "require_consent",
             "can_introspect_any_token",
             "id_token_signed_response_alg",
@@ -153,6 +173,7 @@ class ClientSettingsForm(forms.ModelForm):
                 scope=self.instance.scope_list,
                 contacts="\n".join(self.instance.contacts or []),
                 post_logout_redirect_uris="\n".join(self.instance.post_logout_redirect_uris.split()),
+                jwks=json.dumps(self.instance.jwks, indent=2) if self.instance.jwks else "",
             )
 
     def effective_client_type(self) -> str:
@@ -186,6 +207,15 @@ class ClientSettingsForm(forms.ModelForm):
     def clean_logo_uri(self) -> str:
         return policy_checked(policies.validate_web_uri, self.cleaned_data.get("logo_uri", ""), "logo_uri")
 
+    def clean_jwks(self) -> dict | None:
+        try:
+            return jwks_policy.checked_jwks(self.cleaned_data.get("jwks", "").strip())
+        except jwks_policy.ClientKeyError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_jwks_uri(self) -> str:
+        return policy_checked(policies.validate_web_uri, self.cleaned_data.get("jwks_uri", ""), "jwks_uri")
+
     def _post_clean(self):
         # Instead of copying values onto the model (the service does the write), check them
         # against the server's policies and put each refusal next to its field.
@@ -201,6 +231,8 @@ class ClientSettingsForm(forms.ModelForm):
                 token_endpoint_auth_method=data.get("token_endpoint_auth_method") or None,
                 **{name: data[name] for name in OIDC_FIELDS if name in data},
                 operator_scopes_allowed=policies.operator_scopes(),
+                jwks=data.get("jwks"),
+                jwks_uri=data.get("jwks_uri", ""),
             )
         except policies.PolicyError as error:
             self.add_error(error.field if error.field in self.fields else None, str(error))

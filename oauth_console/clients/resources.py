@@ -7,6 +7,8 @@ which the import collects for the one-time result page and stores nowhere. A row
 existing client_id is refused, not merged.
 """
 
+import json
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
@@ -32,6 +34,8 @@ IMPORT_COLUMNS = (
     "client_uri",
     "logo_uri",
     "contacts",
+    "jwks",
+    "jwks_uri",
     "require_consent",
     "can_introspect_any_token",
     "owner",
@@ -110,6 +114,8 @@ class ClientResource(resources.ModelResource):
     scope = fields.Field(attribute="scope", column_name="scope", widget=ListWidget())
     contacts = fields.Field(attribute="contacts", column_name="contacts", widget=ListWidget())
     owner = fields.Field(attribute="owner", column_name="owner", widget=UsernameWidget())
+    # A JWK Set as its JSON text (public keys only: the policy refuses private members).
+    jwks = fields.Field(attribute="jwks", column_name="jwks", widget=widgets.CharWidget())
     require_consent = fields.Field(
         attribute="require_consent", column_name="require_consent", widget=FlagWidget()
     )
@@ -152,6 +158,9 @@ class ClientResource(resources.ModelResource):
 
     def dehydrate_redirect_uris(self, client: Client) -> str:
         return " ".join(client.redirect_uri_list)
+
+    def dehydrate_jwks(self, client: Client) -> str:
+        return json.dumps(client.jwks, separators=(",", ":")) if client.jwks else ""
 
     # --- import -------------------------------------------------------------------------------
 
@@ -221,6 +230,8 @@ class ClientResource(resources.ModelResource):
             client_uri=kwargs["client_uri"],
             logo_uri=kwargs["logo_uri"],
             **{name: kwargs[name] for name in OIDC_FIELDS},
+            jwks=kwargs["jwks"],
+            jwks_uri=kwargs["jwks_uri"],
         )
 
     def _create_kwargs(self, instance: Client) -> dict:
@@ -244,6 +255,8 @@ class ClientResource(resources.ModelResource):
             "client_uri": instance.client_uri or "",
             "logo_uri": instance.logo_uri or "",
             "contacts": lists["contacts"],
+            "jwks": (instance.jwks or "").strip() if isinstance(instance.jwks, str) else instance.jwks,
+            "jwks_uri": (instance.jwks_uri or "").strip(),
             "require_consent": bool(instance.require_consent),
             "can_introspect_any_token": bool(instance.can_introspect_any_token),
             "owner": instance.owner,

@@ -1,6 +1,8 @@
 """Forms of the developer portal. They validate with the server's own policies, so a form
 accepts exactly what `server.services` will store, and every refusal lands next to its field."""
 
+import json
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -9,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from oauth_console.clients.forms import OIDC_FIELDS, policy_checked
-from server import policies, services
+from server import jwks_policy, policies, services
 from server.models import Client
 
 GRANT_TYPE_LABELS = {
@@ -19,6 +21,11 @@ GRANT_TYPE_LABELS = {
     policies.DEVICE_CODE_GRANT_TYPE: (
         "Device code: people approve a TV, console or CLI by typing a code at /device"
     ),
+}
+AUTH_METHOD_LABELS = {
+    "client_secret_basic": "A client secret we issue (sent with HTTP Basic)",
+    "client_secret_post": "A client secret we issue (sent in the form body)",
+    "private_key_jwt": "JWTs signed with your own private key (private_key_jwt): no secret to keep",
 }
 GRACE_PERIOD_LABELS = {
     "immediately": "Immediately: the old secret stops working now",
@@ -116,6 +123,28 @@ class ClientForm(forms.Form):
         initial=["authorization_code", "refresh_token"],
     )
     scope = forms.MultipleChoiceField(label="Scopes", widget=forms.CheckboxSelectMultiple, required=False)
+    token_endpoint_auth_method = forms.ChoiceField(
+        label="How a confidential app proves itself",
+        choices=AUTH_METHOD_LABELS.items(),
+        initial="client_secret_basic",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    jwks = forms.CharField(
+        label="Public keys (JWK Set)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
+        help_text='For signed JWTs: your public keys as a JWK Set ({"keys": [...]}), RSA or EC P-256. '
+        "Never a private key. Or give a JWK Set URL instead.",
+    )
+    jwks_uri = forms.URLField(
+        label="JWK Set URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="For signed JWTs: an https:// address serving your public keys (we cache it "
+        "for its max-age, so publish a new key that long before signing with it).",
+    )
     # OpenID Connect (used when the app asks for the openid scope).
     id_token_signed_response_alg = forms.ChoiceField(
         label="ID token signing algorithm",
@@ -182,6 +211,15 @@ class ClientForm(forms.Form):
             raise forms.ValidationError(problems)
         return list(dict.fromkeys(uris))
 
+    def clean_jwks(self) -> dict | None:
+        try:
+            return jwks_policy.checked_jwks(self.cleaned_data["jwks"].strip())
+        except jwks_policy.ClientKeyError as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean_jwks_uri(self) -> str:
+        return policy_checked(policies.validate_web_uri, self.cleaned_data["jwks_uri"], "jwks_uri")
+
     def clean_post_logout_redirect_uris(self) -> list[str]:
         value = self.cleaned_data["post_logout_redirect_uris"]
         uris = [line.strip() for line in value.splitlines() if line.strip()]
@@ -190,9 +228,29 @@ class ClientForm(forms.Form):
     def client_type_value(self) -> str:
         return self.cleaned_data.get("client_type", "")
 
+    def current_auth_method(self) -> str:
+        return "client_secret_basic"
+
+    def auth_settings(self) -> dict:
+        """The authentication method and keys to store: a public app has neither."""
+        cleaned = self.cleaned_data
+        if self.client_type_value() == Client.Type.PUBLIC:
+            return {"token_endpoint_auth_method": None, "jwks": None, "jwks_uri": ""}
+        return {
+            "token_endpoint_auth_method": cleaned.get("token_endpoint_auth_method")
+            or self.current_auth_method(),
+            "jwks": cleaned.get("jwks"),
+            "jwks_uri": cleaned.get("jwks_uri", ""),
+        }
+
     def clean(self) -> dict:
         cleaned = super().clean()
-        needed = ("redirect_uris", "grant_types", "scope")
+        needed = (
+            "redirect_uris",
+            "grant_types",
+            "scope",
+            *(f for f in ("jwks", "jwks_uri") if f in self.fields),
+        )
         if self.client_type_value() and all(field in cleaned for field in needed):
             try:
                 policies.validate_client_settings(
@@ -200,6 +258,7 @@ class ClientForm(forms.Form):
                     redirect_uris=cleaned["redirect_uris"],
                     grant_types=cleaned["grant_types"],
                     scope=cleaned["scope"],
+                    **self.auth_settings(),
                     **{name: cleaned[name] for name in OIDC_FIELDS if name in cleaned},
                 )
             except policies.PolicyError as error:
@@ -216,9 +275,15 @@ class ClientEditForm(ClientForm):
         self.client = client
         super().__init__(*args, **kwargs)
         del self.fields["client_type"]
+        if client.is_public:
+            for name in ("token_endpoint_auth_method", "jwks", "jwks_uri"):
+                del self.fields[name]
 
     def client_type_value(self) -> str:
         return self.client.client_type
+
+    def current_auth_method(self) -> str:
+        return self.client.token_endpoint_auth_method
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -249,12 +314,22 @@ class ClientEditForm(ClientForm):
             "redirect_uris": "\n".join(client.redirect_uri_list),
             "grant_types": client.grant_type_list,
             "scope": client.scope_list,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method,
+            "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
+            "jwks_uri": client.jwks_uri,
             "id_token_signed_response_alg": client.id_token_signed_response_alg,
             "subject_type": client.subject_type,
             "default_max_age": client.default_max_age,
             "require_auth_time": client.require_auth_time,
             "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
         }
+
+    def service_changes(self) -> dict:
+        """Keyword arguments for the update services (a public app's method is not the form's)."""
+        changes = dict(self.cleaned_data)
+        if not self.client.is_public:
+            changes.update(self.auth_settings())
+        return changes
 
 
 def add_policy_error(form: forms.Form, error: policies.PolicyError) -> None:

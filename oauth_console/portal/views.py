@@ -81,6 +81,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
                 grant_types=data["grant_types"],
                 scope=data["scope"],
                 **{name: data[name] for name in OIDC_FIELDS},
+                **{k: v for k, v in form.auth_settings().items() if v is not None},
                 owner=request.user,
                 source=Client.Source.PORTAL,
                 status=Client.Status.ACTIVE if settings.PORTAL_AUTO_APPROVE else Client.Status.PENDING,
@@ -117,7 +118,7 @@ def client_edit(request: HttpRequest, client_id: str) -> HttpResponse:
             write = (
                 services.update_client if settings.PORTAL_AUTO_APPROVE else services.propose_client_changes
             )
-            client = write(client, actor=Actor.developer(request.user), **form.cleaned_data)
+            client = write(client, actor=Actor.developer(request.user), **form.service_changes())
         except policies.PolicyError as error:
             add_policy_error(form, error)
         else:

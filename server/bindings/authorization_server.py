@@ -2,8 +2,10 @@
 endpoints it serves, and the issuer it speaks as."""
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from server import credentials, policies, services
+from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
@@ -21,6 +23,18 @@ def issuer_for(request: HttpRequest | None) -> str:
     if server_settings.OAUTH2_ISSUER or request is None:
         return server_settings.OAUTH2_ISSUER
     return f"{request.scheme}://{request.get_host()}"
+
+
+def assertion_audiences(request) -> list[str]:
+    """The `aud` a client assertion may name: the token endpoint's URL and the issuer (OpenID
+    Connect Core §9, RFC 7523 §3), and the URL of the endpoint it is sent to (revocation,
+    introspection)."""
+    django_request = getattr(request, "django_request", None)
+    issuer = issuer_for(django_request)
+    audiences = [issuer + reverse("oauth-token"), issuer]
+    if django_request is not None and issuer + django_request.path not in audiences:
+        audiences.append(issuer + django_request.path)
+    return audiences
 
 
 def query_client(client_id: str) -> Client | None:
@@ -86,6 +100,7 @@ def _build_server() -> AuthorizationServer:
         access_token_generator=lambda **_: credentials.generate("access_token"),
         refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
     )
+    server.register_client_auth_method("private_key_jwt", private_key_jwt(assertion_audiences))
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode()])
     server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
     server.register_grant(ClientCredentialsGrant)

@@ -9,12 +9,14 @@ out as a library (`make lint` checks it with import-linter). See the spec
 
 Modules, one concept each: `protocol_server` (parse, authenticate clients, answer) and
 `authorization_server` (grants) on it; `endpoints` (RFC 7009, 7662) and `registration`
-(RFC 7591, 7592); `grants`, `pkce`; `requests` and `bodies` (reading requests); `client_auth`;
+(RFC 7591, 7592); `grants`, `pkce`; `requests` and `bodies` (reading requests); `client_auth`,
+`client_assertion` (private_key_jwt, RFC 7523);
 `errors`; `resource_protector`, `middleware`; `mixins`; `signals`; OpenID Connect: `id_tokens`
 (the ID-token extensions of the code and refresh grants), `userinfo`, `discovery`, `keys` (JWKs).
 """
 
 from .authorization_server import AuthorizationServer
+from .client_assertion import PrivateKeyJWT
 from .client_auth import claimed_client_id, read_basic_credentials
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .errors import OAuth2Error, clean_error_text, json_error_response, no_store
@@ -53,6 +55,7 @@ __all__ = [
     "OAuthMiddleware",
     "OpenIDCode",
     "OpenIDRefresh",
+    "PrivateKeyJWT",
     "ProtocolServer",
     "ResourceProtector",
     "RevocationEndpoint",

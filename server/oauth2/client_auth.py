@@ -17,17 +17,24 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestErro
 from django.http import HttpRequest
 
 from .bodies import has_control_characters
+from .client_assertion import unverified_subject
 
 __all__ = [
+    "CONFIDENTIAL_CLIENT_METHODS",
     "MalformedCredentialsError",
     "attempted_auth_method",
     "basic_credentials_error",
+    "body_client_id",
     "claimed_client_id",
     "failed_authentication_text",
     "is_authlib_methods_error",
     "read_basic_credentials",
     "refuse_a_second_client",
 ]
+
+# How a client holding a credential may authenticate (RFC 6749 §2.3, RFC 7523 §2.2); a server
+# offers those registered on it (`ProtocolServer.supported_auth_methods`).
+CONFIDENTIAL_CLIENT_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
 
 # The start of authlib's description when no client authentication method succeeded.
 _AUTHLIB_METHODS_DESCRIPTION = "The client cannot authenticate with methods"
@@ -98,10 +105,19 @@ def claimed_client_id(
     return client_id or None
 
 
+def body_client_id(form: Mapping[str, str]) -> str | None:
+    """The client a form body claims, unverified: its client_id, else the `sub` of its
+    client_assertion (private_key_jwt, which may leave client_id out)."""
+    return form.get("client_id") or unverified_subject(form.get("client_assertion"))
+
+
 def attempted_auth_method(request: OAuth2Request) -> str:
-    """The authentication method the request attempts: client_secret_basic, _post, or none."""
+    """The authentication method the request attempts: client_secret_basic, _post,
+    private_key_jwt (a client assertion), or none."""
     if request.headers.get("Authorization", "").strip().lower().startswith("basic"):
         return "client_secret_basic"
+    if "client_assertion" in request.form or "client_assertion_type" in request.form:
+        return "private_key_jwt"
     if "client_secret" in request.form:
         return "client_secret_post"
     return "none"
@@ -126,6 +142,8 @@ def refuse_a_second_client(request: OAuth2Request, basic_client_id: str | None) 
     and carry no secret (RFC 6749 §2.3: one authentication method, so one client, per request)."""
     if "client_secret" in request.form:
         raise InvalidRequestError("Use one client authentication method, not Basic and a form secret.")
+    if "client_assertion" in request.form or "client_assertion_type" in request.form:
+        raise InvalidRequestError("Use one client authentication method, not Basic and a client_assertion.")
     body_client_id = request.payload.client_id
     if body_client_id is not None and body_client_id != basic_client_id:
         raise InvalidRequestError(

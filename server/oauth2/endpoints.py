@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from . import signals
+from .client_auth import CONFIDENTIAL_CLIENT_METHODS
 from .errors import UnsupportedTokenTypeError
 from .mixins import (
     TokenMixin,
@@ -91,7 +92,7 @@ class RevocationEndpoint(_TokenLookup, _RevocationEndpoint):
     and nothing is revoked (RFC 7009 §2.2). Sends `token_revoked` for each revocation.
     """
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*CONFIDENTIAL_CLIENT_METHODS, "none"]
 
     def __init__(
         self,
@@ -162,7 +163,7 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
     `{"active": false}`.
     """
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(CONFIDENTIAL_CLIENT_METHODS)
 
     def __init__(
         self,

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import signals
+from .client_auth import CONFIDENTIAL_CLIENT_METHODS
 from .errors import clean_error_text
 from .mixins import (
     AuthorizationCodeMixin,
@@ -133,7 +134,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
     `REDEEMED_CODE_MEMORY` (how long a redeemed code is remembered to detect replays).
     """
 
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*CONFIDENTIAL_CLIENT_METHODS, "none"]
     authorization_code_model: type | None = None
     AUTHORIZATION_CODE_EXPIRES_IN: int | None = None
     REDEEMED_CODE_MEMORY = 3600
@@ -300,7 +301,7 @@ class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
     OAUTH2_REFRESH_TOKEN_LIFETIME; None = no limit; counted from the token's `issued_at`).
     """
 
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*CONFIDENTIAL_CLIENT_METHODS, "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
     REFRESH_TOKEN_EXPIRES_IN: int | None = None
     token_model: type | None = None
@@ -388,7 +389,7 @@ class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
 class ClientCredentialsGrant(_ScopeCheck, rfc6749_grants.ClientCredentialsGrant):
     """RFC 6749 §4.4 (authlib's), with requested scopes beyond the client's as invalid_scope."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(CONFIDENTIAL_CLIENT_METHODS)
 
     def generate_token(self, user: Any = None, scope: str | None = None, **kwargs: Any) -> dict:
         # authlib hands over the raw requested scope; the token gets the one resolved (and

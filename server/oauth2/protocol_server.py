@@ -25,6 +25,7 @@ from . import signals
 from .client_auth import (
     attempted_auth_method,
     basic_credentials_error,
+    body_client_id,
     claimed_client_id,
     failed_authentication_text,
     is_authlib_methods_error,
@@ -144,7 +145,9 @@ class ProtocolServer(_AuthlibServer):
         """
         django_request = getattr(request, "django_request", None)
         method = attempted_auth_method(request)
-        claimed_id = claimed_client_id(request.headers, request.payload.client_id)
+        claimed_id = claimed_client_id(request.headers, body_client_id(request.form))
+        # Only the methods registered on this server (private_key_jwt is one to register).
+        methods = self.supported_auth_methods(methods)
         try:
             if django_request is not None:
                 broken = basic_credentials_error(django_request)
@@ -152,14 +155,19 @@ class ProtocolServer(_AuthlibServer):
                     raise broken
             if method == "client_secret_basic":
                 refuse_a_second_client(request, claimed_id)
+            if method == "private_key_jwt" and "client_secret" in request.form:
+                raise InvalidRequestError(
+                    "Use one client authentication method, not a client_assertion and a secret."
+                )
             client = super().authenticate_client(request, methods, endpoint)
         except OAuth2Error as error:
             if isinstance(error, InvalidClientError):
                 if is_authlib_methods_error(error):
                     # authlib's text shows a Python list of method names; say it in words.
                     error.description = failed_authentication_text(methods)
-                if method == "client_secret_basic":
-                    # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401.
+                if method in ("client_secret_basic", "private_key_jwt"):
+                    # RFC 6749 §5.2: a failed Authorization-header attempt MUST be answered 401;
+                    # a refused assertion is as plainly a failed authentication.
                     error.status_code = 401
             signals.client_authentication_failed.send(
                 sender=type(self),
@@ -174,6 +182,19 @@ class ProtocolServer(_AuthlibServer):
             sender=type(self), client=client, request=django_request, method=request.auth_method
         )
         return client
+
+    def client_auth_methods(self) -> set[str]:
+        """The names of the client authentication methods registered on this server: authlib's
+        three, and those added with `register_client_auth_method` (such as private_key_jwt)."""
+        if self._client_auth is None:
+            return {"none", "client_secret_basic", "client_secret_post"}
+        return set(self._client_auth._methods)
+
+    def supported_auth_methods(self, methods: list[str]) -> list[str]:
+        """`methods` (an endpoint's or grant's list) without those not registered here: what
+        the server's metadata may advertise."""
+        registered = self.client_auth_methods()
+        return [m for m in methods if m in registered]
 
     # --- endpoints -----------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ STRING_METADATA = (
     "token_endpoint_auth_method",
     "subject_type",
     "id_token_signed_response_alg",
+    "jwks_uri",
 )
 LIST_METADATA = ("redirect_uris", "grant_types", "response_types", "contacts", "post_logout_redirect_uris")
 # Longest default_max_age accepted (about 68 years: what a 32-bit column holds).

@@ -229,7 +229,7 @@ def build_oauth2_request(
         query = read_query(request)
         _refuse_in_query(
             query,
-            ("client_id", "client_secret"),
+            ("client_id", "client_secret", "client_assertion", "client_assertion_type"),
             "Client credentials must not be sent in the URL query (RFC 6749 section 2.3.1).",
         )
         form = read_form(request, required=style == TOKEN_STYLE)

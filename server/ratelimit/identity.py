@@ -15,6 +15,7 @@ from server.conf import server_settings
 from server.models import MAX_CLIENT_ID_LENGTH
 from server.oauth2 import OAuth2Error
 from server.oauth2.bodies import read_form
+from server.oauth2.client_auth import body_client_id as form_client_id
 from server.oauth2.client_auth import claimed_client_id
 
 from .counters import logger
@@ -41,7 +42,8 @@ def client_ip(request: HttpRequest) -> str:
 def counted_client_id(request: HttpRequest) -> str:
     """The client_id a protocol request is counted under: the one it claims, read as the token
     endpoint reads it (`server.oauth2.claimed_client_id`: the Basic header, else the form body
-    parsed by `read_form`), unverified; "" when none, or one no client can have."""
+    parsed by `read_form`: its client_id, else its client_assertion's sub), unverified; "" when
+    none, or one no client can have."""
 
     def body_client_id() -> str | None:
         if request.method != "POST":
@@ -50,7 +52,7 @@ def counted_client_id(request: HttpRequest) -> str:
             form = read_form(request, required=True)
         except OAuth2Error:
             return None  # not a body the endpoint reads: it refuses the request before authentication
-        return (form.get("client_id") or [None])[0]
+        return form_client_id({name: values[0] for name, values in form.items() if values})
 
     client_id = claimed_client_id(request.headers, body_client_id) or ""
     return client_id if len(client_id) <= MAX_CLIENT_ID_LENGTH else ""

@@ -6,13 +6,13 @@ shown, contacts), the fields we keep, and a client as RFC 7591 §3.2.1 spells it
 
 from functools import partial
 
-from server import policies
+from server import jwks_policy, policies
 from server.models import Client
 from server.oauth2.errors import InvalidTokenError, clean_error_text
 from server.oauth2.registration import InvalidClientMetadataError, InvalidRedirectURIError
 
 REALM = "oauth-console"
-# Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, jwks, ...) are
+# Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, ...) are
 # accepted, validated by authlib and dropped, which RFC 7591 §3.2.1 allows.
 STORED_METADATA = (
     "client_name",
@@ -29,6 +29,8 @@ STORED_METADATA = (
     "default_max_age",
     "require_auth_time",
     "post_logout_redirect_uris",
+    "jwks",
+    "jwks_uri",
 )
 DEFAULT_CLIENT_NAME = "Unnamed client"
 # Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
@@ -75,10 +77,21 @@ def check_client_metadata(data: dict) -> None:
         raise InvalidClientMetadataError(
             f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
         )
+    # Before authlib's checks, whose errors would only name the field.
+    if data.get("token_endpoint_auth_method") == "client_secret_jwt":
+        raise InvalidClientMetadataError(clean_error_text(jwks_policy.CLIENT_SECRET_JWT_REFUSED, limit=400))
+    if data.get("jwks") is not None:
+        if not isinstance(data["jwks"], dict):
+            raise InvalidClientMetadataError("jwks must be a JSON object (a JWK Set with a keys array).")
+        try:
+            jwks_policy.checked_jwks(data["jwks"])
+        except jwks_policy.ClientKeyError as error:
+            raise InvalidClientMetadataError(clean_error_text(str(error), limit=400)) from None
     checks = [
         ("client_name", policies.validate_client_name),
         ("subject_type", policies.validate_subject_type),
         ("id_token_signed_response_alg", policies.validate_id_token_signing_alg),
+        ("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri")),
     ]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
     for key, check in checks:
@@ -114,6 +127,8 @@ def client_settings(metadata: dict) -> dict:
         "default_max_age": metadata.get("default_max_age"),
         "require_auth_time": bool(metadata.get("require_auth_time")),
         "post_logout_redirect_uris": metadata.get("post_logout_redirect_uris") or [],
+        "jwks": metadata.get("jwks"),
+        "jwks_uri": metadata.get("jwks_uri") or "",
     }
 
 
@@ -132,10 +147,12 @@ def client_information(client: Client) -> dict:
         "subject_type": client.subject_type,
         "require_auth_time": client.require_auth_time,
     }
-    if not client.is_public:
+    if not client.is_public and not client.uses_private_key_jwt:
         # Secrets from registration never expire on their own (0, RFC 7591 §3.2.1).
         info["client_secret_expires_at"] = 0
-    for field in ("client_uri", "logo_uri"):
+    if client.jwks:
+        info["jwks"] = client.jwks
+    for field in ("client_uri", "logo_uri", "jwks_uri"):
         if getattr(client, field):
             info[field] = getattr(client, field)
     if client.contacts:

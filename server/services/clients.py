@@ -33,6 +33,8 @@ CLIENT_FIELDS_EDITABLE = (
     "default_max_age",
     "require_auth_time",
     "post_logout_redirect_uris",
+    "jwks",
+    "jwks_uri",
 )
 
 
@@ -61,8 +63,11 @@ def create_client(
     require_auth_time: bool = False,
     post_logout_redirect_uris: Iterable[str] = (),
     operator_scopes_allowed: Iterable[str] = (),
+    jwks: dict | None = None,
+    jwks_uri: str = "",
 ) -> tuple[Client, str | None]:
-    """Create a client; return it and its plain-text secret (None for public clients).
+    """Create a client; return it and its plain-text secret (None for public clients and for
+    private_key_jwt clients, which authenticate with their keys: `jwks` or `jwks_uri`).
 
     The secret exists in clear only in this return value: show it once, store it nowhere.
     `client_id` is generated unless given (imports keep their ids); a taken id raises PolicyError.
@@ -83,6 +88,8 @@ def create_client(
         require_auth_time=require_auth_time,
         post_logout_redirect_uris=post_logout_redirect_uris,
         operator_scopes_allowed=operator_scopes_allowed,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -113,7 +120,7 @@ def create_client(
             can_introspect_any_token=can_introspect_any_token,
             created_at=now,
         )
-        secret = None if client.is_public else _new_secret(client, now=now)[0]
+        secret = None if client.is_public or client.uses_private_key_jwt else _new_secret(client, now=now)[0]
         send_after_commit(signals.client_created, client=client, secret=secret, actor=actor, at=now)
     return client, secret
 
@@ -171,6 +178,8 @@ def changed_settings(
         post_logout_redirect_uris=listed("post_logout_redirect_uris", client.post_logout_redirect_uris),
         # What the client holds already stays; only an operator's door adds operator scopes.
         operator_scopes_allowed={*operator_scopes_allowed, *client.scope_list},
+        jwks=changes.get("jwks", client.jwks),
+        jwks_uri=changes.get("jwks_uri", client.jwks_uri) or "",
     )
     changes.update(asdict(valid))
     return {

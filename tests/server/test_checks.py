@@ -141,8 +141,28 @@ def test_plain_http_in_production_is_a_deploy_warning(deployed):
 def test_a_per_process_rate_limit_cache_in_production_is_a_deploy_warning(deployed, backend):
     deployed.CACHES = {"default": {"BACKEND": backend}}
     assert server_messages() == []
-    [warning] = deploy_messages()
+    # The same cache also remembers used client-assertion jtis (OAUTH2_REPLAY_CACHE).
+    warning, replay = sorted(deploy_messages(), key=lambda message: message.id)
     assert warning.id == "server.W002" and "per process" in warning.msg and "REDIS_URL" in warning.hint
+    assert replay.id == "server.W005" and "replayed" in replay.msg and "OAUTH2_REPLAY_CACHE" in replay.hint
+
+
+def test_a_replay_cache_that_does_not_exist_is_an_error(deployed):
+    deployed.OAUTH2_REPLAY_CACHE = "replays"
+    [error] = server_messages()
+    assert error.id == "server.E008" and "default" in error.hint
+
+
+@pytest.mark.parametrize("networks", [["10.0.0.0/33"], ["not a network"], [None]])
+def test_an_allowed_outbound_network_that_is_not_one_is_an_error(deployed, networks):
+    deployed.OAUTH2_OUTBOUND_ALLOWED_NETWORKS = networks
+    [error] = server_messages()
+    assert error.id == "server.E009" and "CIDR" in error.hint
+
+
+def test_allowed_outbound_networks_pass(deployed):
+    deployed.OAUTH2_OUTBOUND_ALLOWED_NETWORKS = ["10.1.2.0/24", "fd00::/8", "127.0.0.1"]
+    assert server_messages() == []
 
 
 def test_a_credential_key_derived_from_the_secret_key_is_a_deploy_warning(deployed):
@@ -171,7 +191,7 @@ def test_development_gets_no_deploy_warnings(deployed):
 def test_unset_settings_are_checked_at_their_defaults(production):
     """With none of the OAUTH2_* settings, the checks see server/conf.py's defaults: HTTPS
     required (DEBUG off), so only the issuer, the credential key (and so the signing keys'
-    encryption key) and the cache remain."""
+    encryption key) and the cache (of rate limits and of replays) remain."""
     from server.conf import SETTINGS
 
     for name in SETTINGS:
@@ -182,6 +202,7 @@ def test_unset_settings_are_checked_at_their_defaults(production):
         "server.W002",
         "server.W003",
         "server.W004",
+        "server.W005",
     ]
 
 

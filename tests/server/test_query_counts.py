@@ -91,6 +91,26 @@ def test_client_credentials_token_is_one_select_and_one_insert(client, app):
     assert found == ["SELECT server_client", "BEGIN", "INSERT server_token", *AUDIT_WRITE, "COMMIT"]
 
 
+def test_private_key_jwt_token_costs_what_a_secret_does(client, make_client):
+    # The client's inline keys come with its row: no statement more than a secret's; the jti is
+    # used up in the cache, not the database.
+    from tests.oidc.test_private_key_jwt import assertion, assertion_fields, public_jwks, rp_key
+
+    key = rp_key()
+    app, _ = make_client("Key app", token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key))
+
+    def send():
+        data = {
+            "grant_type": "client_credentials",
+            "scope": "read",
+            **assertion_fields(assertion(app.client_id, key)),
+        }
+        return form(client, "/oauth/token", data)
+
+    send()
+    assert run(send) == ["SELECT server_client", "BEGIN", "INSERT server_token", *AUDIT_WRITE, "COMMIT"]
+
+
 def test_bearer_check_is_one_select(client, app):
     token = issue(client, app)
     client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")  # first use: audited once

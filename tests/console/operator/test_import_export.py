@@ -50,6 +50,8 @@ def export(http, file_format="csv", query: str = "") -> bytes:
         "client_uri",
         "logo_uri",
         "contacts",
+        "jwks",
+        "jwks_uri",
         "require_consent",
         "can_introspect_any_token",
         "owner",

@@ -83,6 +83,7 @@ def door_services(world: World, values: dict) -> Passage:
             description=values["description"],
             client_uri=values["client_uri"],
             logo_uri=values["logo_uri"],
+            jwks_uri=values["jwks_uri"],
             **_oidc(values, json_numbers=True),
         )
     except policies.PolicyError:
@@ -109,6 +110,7 @@ def _metadata(values: dict) -> dict:
         "scope": "profile",
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
+        "jwks_uri": values["jwks_uri"],
         **_oidc(values, json_numbers=True),
     }
 
@@ -204,7 +206,7 @@ def door_admin(world: World, values: dict) -> Passage:
 def door_import(world: World, values: dict) -> Passage:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
-    headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris"]
+    headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris", "jwks_uri"]
     headers += [name for name in OIDC_SCALARS if name in values]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -212,7 +214,8 @@ def door_import(world: World, values: dict) -> Passage:
     client_id = values["client_id"] or f"imp-{secrets.token_hex(4)}"
     row = [client_id, values["name"], "confidential", values["redirect_uris"]]
     row += ["authorization_code", "profile", values["description"], values["client_uri"], values["logo_uri"]]
-    row += [values["post_logout_redirect_uris"], *(values[name] for name in OIDC_SCALARS if name in values)]
+    row += [values["post_logout_redirect_uris"], values["jwks_uri"]]
+    row += [values[name] for name in OIDC_SCALARS if name in values]
     writer.writerow(row)
     upload = SimpleUploadedFile("clients.csv", buffer.getvalue().encode(), content_type="text/csv")
     preview = world.ops.post(
@@ -246,6 +249,7 @@ def door_legacy_row(world: World, values: dict) -> Passage:
                 logo_uri=values["logo_uri"],
                 description=values["description"],
                 post_logout_redirect_uris=values["post_logout_redirect_uris"],
+                jwks_uri=values["jwks_uri"],
             )
     except DataError:
         assert connection.vendor == "postgresql", "SQLite stores whatever it is given"

@@ -46,6 +46,7 @@ BASE = {
     "redirect_uris": "https://app.example.com/callback",
     "description": "An app of the matrix.",
     "post_logout_redirect_uris": "https://app.example.com/logged-out",
+    "jwks_uri": "https://app.example.com/jwks.json",
 }
 # The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
 OIDC_SCALARS = ("id_token_signed_response_alg", "subject_type", "default_max_age", "require_auth_time")
@@ -109,4 +110,6 @@ FIELDS: dict[str, Field] = {
         uri=True,
         redirect=True,
     ),
+    # private_key_jwt's key URL (fetched through server.outbound); another third of the URIs.
+    "jwks_uri": Field(HOSTILE_URIS[1::3], lambda c: c.jwks_uri, json_key="jwks_uri", uri=True),
 }
