@@ -81,6 +81,8 @@ class ClientOut(serializers.Serializer):
     default_max_age = serializers.IntegerField(allow_null=True)
     require_auth_time = serializers.BooleanField()
     post_logout_redirect_uris = serializers.SerializerMethodField()
+    jwks = serializers.JSONField(allow_null=True)
+    jwks_uri = serializers.CharField()
     pending_changes = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -128,6 +130,9 @@ class ClientSettingsIn(StrictSerializer):
     default_max_age = Whole(allow_null=True, default=None)
     require_auth_time = Flag(default=False)
     post_logout_redirect_uris = _texts(policies.MAX_REDIRECT_URI_LENGTH, default=list)
+    # private_key_jwt: the client's public keys, a JWK Set or the https URL serving one.
+    jwks = serializers.JSONField(allow_null=True, default=None)
+    jwks_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
 
 
 class ClientIn(ClientSettingsIn):

@@ -56,7 +56,7 @@ def test_unknown_fields_are_named(api):
         ("require_consent", 1),
         ("contacts", ["not-an-email"]),
         ("client_type", "secret-agent"),
-        ("token_endpoint_auth_method", "private_key_jwt"),
+        ("token_endpoint_auth_method", "client_secret_jwt"),
         ("id_token_signed_response_alg", "none"),
         ("name", "x" * 101),
         ("redirect_uris", ["https://a.example.com/cb"] * 51),
@@ -132,3 +132,31 @@ def test_any_json_document_is_answered_without_a_500(api, body):
     assert response.status_code in (201, 400), (response.status_code, response.content[:300])
     if response.status_code == 400:
         assert_problem(response, 400)
+
+
+def test_private_key_jwt_without_keys_is_refused_saying_what_to_register(api):
+    before = Client.objects.count()
+    body = assert_problem(api.post(BASE, web_client(token_endpoint_auth_method="private_key_jwt")), 400)
+    assert "jwks" in body["detail"], body
+    no_new_client(before)
+
+
+def test_a_private_key_jwt_client_is_created_with_its_public_keys_and_no_secret(api):
+    from joserfc.jwk import RSAKey
+
+    public = RSAKey.generate_key(2048).as_dict(private=False)
+    response = api.post(
+        BASE,
+        web_client(
+            grant_types=["client_credentials"],
+            redirect_uris=[],
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [public]},
+        ),
+    )
+    assert response.status_code == 201, response.content[:500]
+    body = response.json()
+    assert body["client_secret"] is None and body["token_endpoint_auth_method"] == "private_key_jwt"
+    assert body["jwks"]["keys"][0]["n"] == public["n"] and "d" not in body["jwks"]["keys"][0]
+    client = Client.objects.get(client_id=body["client_id"])
+    assert client.jwks["keys"][0]["n"] == public["n"]
