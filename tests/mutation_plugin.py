@@ -4,9 +4,27 @@ mutmut runs the selected tests once per mutant, and most of their time went to P
 fixture user and every sign-in hashes a password a million times. None of the mutated code hashes
 passwords, so under mutation a fast hasher stands in (Django's advice for test settings). `make
 test` keeps the production hasher.
+
+The property tests run the same fixed search as in CI ("ci" profile of tests/conftest.py) but do
+not shrink a failing example: under mutation a failure is all that counts, and shrinking one
+through HTTP round trips took minutes, long enough for mutmut to call a killed mutant "timeout".
+This module is imported before tests/conftest.py, which loads the profile HYPOTHESIS_PROFILE names.
 """
 
+import os
+
 import pytest
+from hypothesis import Phase, settings
+
+settings.register_profile(
+    "mutation",
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+)
+os.environ["HYPOTHESIS_PROFILE"] = "mutation"
 
 
 @pytest.fixture(autouse=True)
