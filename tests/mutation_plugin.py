@@ -30,3 +30,32 @@ os.environ["HYPOTHESIS_PROFILE"] = "mutation"
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class _OrderGiven:
+    """mutmut passes a mutant's tests fastest first and stops at the first failure (-x);
+    pytest-django then sorts them database tests first (Django's order), which put the millisecond
+    unit tests that kill most mutants behind hundreds of database tests. Under mutation, the order
+    given wins: the first hook notes it, the last puts it back."""
+
+    def __init__(self) -> None:
+        self.positions: dict[int, int] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items):
+        self.positions = {id(item): position for position, item in enumerate(items)}
+
+
+class _RestoreOrder:
+    def __init__(self, noted: _OrderGiven) -> None:
+        self.noted = noted
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        items.sort(key=lambda item: self.noted.positions.get(id(item), len(items)))
+
+
+def pytest_configure(config):
+    noted = _OrderGiven()
+    config.pluginmanager.register(noted, "mutation-order-given")
+    config.pluginmanager.register(_RestoreOrder(noted), "mutation-order-restored")
