@@ -149,3 +149,54 @@ def test_refresh_tokens_older_than_the_setting_are_refused(web, api, oauth_clien
     response = api.post("/token/", {"grant_type": "refresh_token", "refresh_token": refresh}, **basic())
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_refresh_token_lifetime_comes_from_the_class_then_the_setting(settings):
+    """Kills grants.xǁRefreshTokenGrantǁget_refresh_token_lifetime mutants (the class attribute
+    ignored; an unset lifetime read as a number)."""
+
+    class Fixed(RefreshTokenGrant):
+        REFRESH_TOKEN_EXPIRES_IN = 90
+
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 3600
+    assert Fixed(None, None).get_refresh_token_lifetime() == 90
+    assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() == 3600
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = None
+    assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() is None
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 0
+    assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() is None
+
+
+def test_refresh_token_expiry_is_counted_from_issued_at(monkeypatch, settings):
+    """A refresh token is good up to and including issued_at + lifetime, for ever without a
+    lifetime, and a model without `issued_at` never expires it. Kills
+    grants.xǁRefreshTokenGrantǁis_refresh_token_expired mutants (`>=` for `>`, `and` for `or`,
+    True for "no lifetime", a missing `issued_at` raising)."""
+    from types import SimpleNamespace
+
+    from server.oauth2 import grants as grants_module
+
+    now = 1_800_000_000
+    monkeypatch.setattr(
+        grants_module, "timezone", SimpleNamespace(now=lambda: SimpleNamespace(timestamp=lambda: float(now)))
+    )
+    grant = RefreshTokenGrant(None, None)
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 60
+    assert grant.is_refresh_token_expired(SimpleNamespace(issued_at=now - 60)) is False
+    assert grant.is_refresh_token_expired(SimpleNamespace(issued_at=now - 61)) is True
+    assert grant.is_refresh_token_expired(SimpleNamespace()) is False
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = None
+    assert grant.is_refresh_token_expired(SimpleNamespace(issued_at=0)) is False
+
+
+@pytest.mark.parametrize("grant_class", [AuthorizationCodeGrant, RefreshTokenGrant])
+def test_the_user_comes_from_get_user_else_from_the_user_relation(grant_class, user):
+    """A code or token model may define `get_user`; one without it is read through its user
+    relation (or `user_id`). Kills the authenticate_user mutants of both grants."""
+    from types import SimpleNamespace
+
+    marker = object()
+    grant = grant_class(None, None) if grant_class is RefreshTokenGrant else object.__new__(grant_class)
+    assert grant.authenticate_user(SimpleNamespace(get_user=lambda: marker, user_id=user.pk)) is marker
+    assert grant.authenticate_user(SimpleNamespace(user_id=user.pk)) == user
+    assert grant.authenticate_user(SimpleNamespace(user_id=None)) is None
