@@ -200,3 +200,49 @@ def test_the_user_comes_from_get_user_else_from_the_user_relation(grant_class, u
     assert grant.authenticate_user(SimpleNamespace(get_user=lambda: marker, user_id=user.pk)) is marker
     assert grant.authenticate_user(SimpleNamespace(user_id=user.pk)) == user
     assert grant.authenticate_user(SimpleNamespace(user_id=None)) is None
+
+
+def test_a_redeemed_code_is_remembered_without_its_cached_relations(oauth_client, user, monkeypatch):
+    """The copy kept to recognise a replay holds no cached relation (a pickled user would carry
+    its password hash), the original keeps its own, and the copy is kept REDEEMED_CODE_MEMORY
+    seconds. A code object that is not a Django model is remembered as it is; one without a code,
+    not at all. Kills grants.xǁAuthorizationCodeGrantǁremember_redeemed_code mutants."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from server.oauth2 import grants as grants_module
+
+    stored = []
+    monkeypatch.setattr(
+        grants_module,
+        "cache",
+        SimpleNamespace(set=lambda key, value, timeout: stored.append((key, value, timeout))),
+    )
+    AuthorizationCode.objects.create(
+        code="abc",
+        client=oauth_client,
+        user=user,
+        redirect_uri="https://a.example/cb",
+        expires_at=timezone.now(),
+    )
+    code = AuthorizationCode.objects.select_related("user", "client").get(code="abc")
+    grant = object.__new__(AuthorizationCodeGrant)
+
+    grant.remember_redeemed_code(code)
+    ((key, snapshot, timeout),) = stored
+    assert key == AuthorizationCodeGrant._redeemed_key("abc")
+    assert timeout == AuthorizationCodeGrant.REDEEMED_CODE_MEMORY == 3600
+    assert (snapshot.pk, snapshot.code) == (code.pk, "abc")
+    assert snapshot._state.fields_cache == {}
+    assert set(code._state.fields_cache) == {"user", "client"}
+
+    stored.clear()
+    grant.remember_redeemed_code(SimpleNamespace(code="xyz"))
+    ((key, snapshot, _),) = stored
+    assert (key, snapshot.code) == (AuthorizationCodeGrant._redeemed_key("xyz"), "xyz")
+
+    stored.clear()
+    grant.remember_redeemed_code(SimpleNamespace())
+    grant.remember_redeemed_code(SimpleNamespace(code=""))
+    assert stored == []
