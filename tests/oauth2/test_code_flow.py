@@ -365,3 +365,15 @@ def test_validated_grant_is_reused_on_the_same_request(
     with django_assert_num_queries(1):
         response = authorization_server.create_authorization_response(request, user)
     assert "code" in query_of(response["Location"])
+
+
+def test_a_code_the_client_was_not_given_redeems_nothing(web, api, oauth_client):
+    """A made-up code is invalid_grant even while the client has a code outstanding (presented
+    with that code's own verifier), and the outstanding code still works. Kills
+    grants.xǁAuthorizationCodeGrantǁquery_authorization_code__mutmut_26 (the lookup without the
+    code: any string redeemed the client's first code)."""
+    code, verifier = get_code(web)
+    wrong = exchange(api, "not-" + code, verifier)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert Token.objects.count() == 0
+    assert exchange(api, code, verifier).status_code == 200
