@@ -246,3 +246,15 @@ def test_a_redeemed_code_is_remembered_without_its_cached_relations(oauth_client
     grant.remember_redeemed_code(SimpleNamespace())
     grant.remember_redeemed_code(SimpleNamespace(code=""))
     assert stored == []
+
+
+def test_a_user_is_active_unless_its_model_says_otherwise():
+    """A deactivated user's codes and refresh tokens get nothing new; a user model without the
+    `is_active` flag is always active. Kills grants.x__is_active mutants."""
+    from types import SimpleNamespace
+
+    from server.oauth2.grants import _is_active
+
+    assert _is_active(SimpleNamespace(is_active=False)) is False
+    assert _is_active(SimpleNamespace(is_active=True)) is True
+    assert _is_active(SimpleNamespace()) is True
