@@ -258,3 +258,32 @@ def test_a_user_is_active_unless_its_model_says_otherwise():
     assert _is_active(SimpleNamespace(is_active=False)) is False
     assert _is_active(SimpleNamespace(is_active=True)) is True
     assert _is_active(SimpleNamespace()) is True
+
+
+def test_the_authorization_redirect_uri_is_the_registered_one_or_the_only_one():
+    """The errors say what is wrong (the page shows the description); a missing URI's error keeps
+    the state. Kills grants.xǁAuthorizationCodeGrantǁvalidate_authorization_redirect_uri mutants."""
+    from types import SimpleNamespace
+
+    from server.oauth2.errors import InvalidRequestError
+
+    def request(redirect_uri):
+        return SimpleNamespace(payload=SimpleNamespace(redirect_uri=redirect_uri, state="st-1"))
+
+    def client(registered, default=None):
+        return SimpleNamespace(
+            check_redirect_uri=lambda uri: uri in registered, get_default_redirect_uri=lambda: default
+        )
+
+    check = AuthorizationCodeGrant.validate_authorization_redirect_uri
+    assert check(request("https://a.example/cb"), client(["https://a.example/cb"])) == "https://a.example/cb"
+    assert (
+        check(request(None), client(["https://a.example/cb"], "https://a.example/cb"))
+        == "https://a.example/cb"
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        check(request("https://evil.example/cb"), client(["https://a.example/cb"], "https://a.example/cb"))
+    assert caught.value.description == "The redirect_uri is not registered for this client."
+    with pytest.raises(InvalidRequestError) as caught:
+        check(request(None), client(["https://a.example/1", "https://a.example/2"]))
+    assert (caught.value.description, caught.value.state) == ("Missing 'redirect_uri' in request.", "st-1")
