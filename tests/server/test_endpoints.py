@@ -77,6 +77,9 @@ def test_invalid_scope_says_which_scopes_or_that_one_is_needed(client, make_clie
         "error": "invalid_scope",
         "error_description": "The client may not request: write email.",
     }
+    many = " ".join(f"s{i:03d}" for i in range(40))  # 199 characters: the names are cut at 100
+    long = client_credentials(client, app.client_id, secret, scope="read " + many)
+    assert long.json()["error_description"] == f"The client may not request: {many[:97]}...."
     settings.OAUTH2_DEFAULT_SCOPES = ["profile"]
     none = client_credentials(client, app.client_id, secret)
     assert none.status_code == 400
@@ -86,6 +89,17 @@ def test_invalid_scope_says_which_scopes_or_that_one_is_needed(client, make_clie
         "name the scopes you need in the 'scope' parameter.",
     }
     assert Token.objects.count() == 0
+
+
+def test_a_scope_asked_for_twice_is_granted_once(client, make_client):
+    """The token carries the scope the check resolved (each name once), not the raw parameter.
+    Kills grants.xǁ_ScopeCheckǁvalidate_requested_scope__mutmut_35 (the resolved scope dropped:
+    authlib then falls back to the raw requested string)."""
+    app, secret = make_client("Scoped app", scope=["read", "email"])
+    response = client_credentials(client, app.client_id, secret, scope="read  email read")
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "read email"
+    assert Token.objects.get().scope == "read email"
 
 
 def test_client_credentials_with_basic_auth_issues_a_stored_hashed_token(client, confidential):
