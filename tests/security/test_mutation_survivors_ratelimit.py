@@ -12,7 +12,7 @@ from django.test import RequestFactory
 
 from server import ratelimit, signals
 from server.actors import Actor
-from server.ratelimit import clients, counters
+from server.ratelimit import clients, counters, responses
 
 pytestmark = pytest.mark.django_db
 
@@ -176,6 +176,8 @@ def test_a_throttled_sign_up_is_announced_and_shown_as_the_page_of_that_request(
         signals.request_throttled.disconnect(dispatch_uid="test-signup-throttled")
     assert response.status_code == 429
     assert b"Too many sign-up attempts" in response.content
+    # responses.x_throttled_response__mutmut_4: the page says how long to wait.
+    assert f"Please wait about {response['Retry-After']} second".encode() in response.content
     assert b'aria-current="page" href="/developers/"' in response.content
     [(sender, sent)] = seen
     assert sender is ratelimit.RateLimitMiddleware
@@ -278,3 +280,74 @@ def test_the_claimed_client_id_is_read_as_the_token_endpoint_reads_it(
 def test_a_request_that_is_not_a_post_claims_no_client_id_from_its_query():
     """Kills identity.x_counted_client_id__mutmut_37."""
     assert ratelimit.counted_client_id(RequestFactory().get("/oauth/token", {"client_id": "app"})) == ""
+
+
+# --- what a throttled client is told and who hears of it (responses.py) --------------------------
+
+
+def test_a_throttled_protocol_request_gets_the_slow_down_json(rf):
+    """Kills responses.x_throttled_response__mutmut_28 (the description's wording)."""
+    import json
+
+    response = responses.throttled_response(
+        rf.post("/oauth/token"), counters.Throttle("token", "token_ip", 7)
+    )
+    assert response.status_code == 429 and response["Retry-After"] == "7"
+    body = json.loads(response.content)
+    assert (body["error"], body["error_description"]) == (
+        "slow_down",
+        "Too many requests; slow down and try again later.",
+    )
+
+
+def test_a_client_throttle_is_announced_as_the_client_and_when(rf):
+    """The audit log's actor is the client that was throttled, and the event carries its time.
+    Kills responses.x_announce__mutmut_4 (the client's id dropped), _16 and _25 (no time)."""
+    from django.utils import timezone
+
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    signals.request_throttled.connect(receiver, dispatch_uid="test-client-throttled")
+    before = timezone.now()
+    try:
+        throttle = counters.Throttle("token", "auth_failures_client", 30, "app-1", "10.0.0.1")
+        responses.announce(rf.post("/oauth/token"), throttle, ratelimit.RateLimitMiddleware)
+    finally:
+        signals.request_throttled.disconnect(dispatch_uid="test-client-throttled")
+    [sent] = seen
+    assert sent["actor"] == Actor.client("app-1")
+    assert before <= sent["at"] <= timezone.now()
+
+
+# --- the known-device cookie (signin.py) ---------------------------------------------------------
+
+
+def test_the_device_cookie_keeps_five_accounts_and_is_secure_httponly_lax(rf, settings, monkeypatch):
+    """A browser is remembered for at most five accounts (the newest first), in a cookie that lives
+    as long as an address is trusted, is HttpOnly and SameSite=Lax, and Secure when the session
+    cookie is or the request came over https. Kills signin.x_remember_device mutants (the count,
+    the max_age, the Secure rule, the SameSite value)."""
+    from django.http import HttpResponse
+
+    from server.ratelimit import signin
+
+    settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = 1234
+    monkeypatch.setattr(signin, "_device_marks", lambda request: [f"old{i}" for i in range(6)])
+
+    def cookie(secure_setting, https):
+        settings.SESSION_COOKIE_SECURE = secure_setting
+        response = HttpResponse()
+        signin.remember_device(rf.post("/accounts/login/", secure=https), response, "staff")
+        return response.cookies[signin.DEVICE_COOKIE]
+
+    sent = cookie(True, False)
+    back = rf.get("/")
+    back.COOKIES[signin.DEVICE_COOKIE] = sent.value
+    marks = back.get_signed_cookie(signin.DEVICE_COOKIE, salt=signin._DEVICE_SALT).split(",")
+    assert marks == [signin._account_mark("staff"), "old0", "old1", "old2", "old3"]
+    assert (sent["max-age"], sent["httponly"], sent["samesite"], sent["secure"]) == (1234, True, "Lax", True)
+    assert cookie(False, True)["secure"] is True
+    assert not cookie(False, False)["secure"]
