@@ -351,3 +351,54 @@ def test_the_device_cookie_keeps_five_accounts_and_is_secure_httponly_lax(rf, se
     assert (sent["max-age"], sent["httponly"], sent["samesite"], sent["secure"]) == (1234, True, "Lax", True)
     assert cookie(False, True)["secure"] is True
     assert not cookie(False, False)["secure"]
+
+
+def test_no_device_cookie_means_no_marks_and_the_address_key_is_hashed_under_its_name(rf):
+    """Kills signin.x__device_marks__mutmut_10 (a made-up mark without a cookie) and
+    signin.x__address_key__mutmut_4/_7 (the key's name dropped or changed: the user name would
+    then lead the cache key in clear)."""
+    import hashlib
+
+    from server.ratelimit import signin
+
+    assert signin._device_marks(rf.get("/")) == []
+    digest = hashlib.sha256(b"login_trusted\x00staff\x0010.0.0.1").hexdigest()[:32]
+    assert signin._address_key("staff", "10.0.0.1") == f"ratelimit:login_trusted:{digest}"
+
+
+def test_a_throttled_sign_in_names_its_limit_and_address(rf, settings):
+    """What the sign-in throttle announces (the audit log's limit and address). Kills
+    signin.x_check mutants that change the Throttle's limit, client_id or ip."""
+    from server.ratelimit import signin
+
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "login_ip": "1/3600",
+        "login_username": "50/3600",
+    }
+
+    def attempt(ip, username="staff"):
+        request = rf.post("/accounts/login/", {"username": username, "password": "x"}, REMOTE_ADDR=ip)
+        return signin.check(request, 7200.5)[0]
+
+    assert attempt("10.0.0.1") is None
+    throttle = attempt("10.0.0.1")
+    assert (throttle.scope, throttle.limit, throttle.client_id, throttle.ip) == (
+        "login",
+        "login_ip",
+        "",
+        "10.0.0.1",
+    )
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "login_ip": "50/3600",
+        "login_username": "1/3600",
+    }
+    assert attempt("10.0.0.2", "carol") is None
+    throttle = attempt("10.0.0.3", "carol")
+    assert (throttle.scope, throttle.limit, throttle.client_id, throttle.ip) == (
+        "login",
+        "login_username",
+        "",
+        "10.0.0.3",
+    )
