@@ -158,6 +158,12 @@ def test_refresh_token_lifetime_comes_from_the_class_then_the_setting(settings):
     class Fixed(RefreshTokenGrant):
         REFRESH_TOKEN_EXPIRES_IN = 90
 
+    class FixedCode(AuthorizationCodeGrant):
+        AUTHORIZATION_CODE_EXPIRES_IN = 30
+
+    # grants.xǁAuthorizationCodeGrantǁget_authorization_code_lifetime__mutmut_2: the class wins.
+    assert object.__new__(FixedCode).get_authorization_code_lifetime() == 30
+
     settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 3600
     assert Fixed(None, None).get_refresh_token_lifetime() == 90
     assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() == 3600
