@@ -92,9 +92,8 @@ def test_invalid_scope_says_which_scopes_or_that_one_is_needed(client, make_clie
 
 
 def test_a_scope_asked_for_twice_is_granted_once(client, make_client):
-    """The token carries the scope the check resolved (each name once), not the raw parameter.
-    Kills grants.xǁ_ScopeCheckǁvalidate_requested_scope__mutmut_35 (the resolved scope dropped:
-    authlib then falls back to the raw requested string)."""
+    """The token carries the scope the check resolved (each name once), not the raw parameter
+    (see grants.xǁ_ScopeCheckǁvalidate_requested_scope__mutmut_35 in tests/mutation_survivors.txt)."""
     app, secret = make_client("Scoped app", scope=["read", "email"])
     response = client_credentials(client, app.client_id, secret, scope="read  email read")
     assert response.status_code == 200, response.content
