@@ -177,18 +177,13 @@ def allowed_scope(client_scopes: list[str], requested: str | None) -> str | None
     With no scope requested, the configured default scopes the client may have (RFC 6749 §3.3
     "pre-defined default"), never everything the client may have: an omitted scope must not
     ask for more than the consent page shows. None when there is no default: authlib then
-    answers invalid_scope. Callers that must refuse rather than narrow use `scope_is_allowed`.
+    answers invalid_scope. The grants refuse rather than narrow (server.oauth2.grants._ScopeCheck):
+    a requested scope this leaves out is `invalid_scope` there.
     """
     if not requested:
         return default_scope(client_scopes) or None
     wanted = requested.split()
     return " ".join(dict.fromkeys(s for s in wanted if s in client_scopes))
-
-
-def scope_is_allowed(client_scopes: list[str], requested: str | None) -> bool:
-    if not requested:
-        return True
-    return set(requested.split()) <= set(client_scopes)
 
 
 # --- a client's settings as a whole -----------------------------------------------------------

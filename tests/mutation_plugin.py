@@ -4,11 +4,58 @@ mutmut runs the selected tests once per mutant, and most of their time went to P
 fixture user and every sign-in hashes a password a million times. None of the mutated code hashes
 passwords, so under mutation a fast hasher stands in (Django's advice for test settings). `make
 test` keeps the production hasher.
+
+The property tests run the same fixed search as in CI ("ci" profile of tests/conftest.py) but do
+not shrink a failing example: under mutation a failure is all that counts, and shrinking one
+through HTTP round trips took minutes, long enough for mutmut to call a killed mutant "timeout".
+This module is imported before tests/conftest.py, which loads the profile HYPOTHESIS_PROFILE names.
 """
 
+import os
+
 import pytest
+from hypothesis import Phase, settings
+
+settings.register_profile(
+    "mutation",
+    max_examples=30,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+)
+os.environ["HYPOTHESIS_PROFILE"] = "mutation"
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class _OrderGiven:
+    """mutmut passes a mutant's tests fastest first and stops at the first failure (-x);
+    pytest-django then sorts them database tests first (Django's order), which put the millisecond
+    unit tests that kill most mutants behind hundreds of database tests. Under mutation, the order
+    given wins: the first hook notes it, the last puts it back."""
+
+    def __init__(self) -> None:
+        self.positions: dict[int, int] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items):
+        self.positions = {id(item): position for position, item in enumerate(items)}
+
+
+class _RestoreOrder:
+    def __init__(self, noted: _OrderGiven) -> None:
+        self.noted = noted
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        items.sort(key=lambda item: self.noted.positions.get(id(item), len(items)))
+
+
+def pytest_configure(config):
+    noted = _OrderGiven()
+    config.pluginmanager.register(noted, "mutation-order-given")
+    config.pluginmanager.register(_RestoreOrder(noted), "mutation-order-restored")

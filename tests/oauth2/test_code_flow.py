@@ -365,3 +365,31 @@ def test_validated_grant_is_reused_on_the_same_request(
     with django_assert_num_queries(1):
         response = authorization_server.create_authorization_response(request, user)
     assert "code" in query_of(response["Location"])
+
+
+def test_a_code_the_client_was_not_given_redeems_nothing(web, api, oauth_client):
+    """A made-up code is invalid_grant even while the client has a code outstanding (presented
+    with that code's own verifier), and the outstanding code still works. Kills
+    grants.xǁAuthorizationCodeGrantǁquery_authorization_code__mutmut_26 (the lookup without the
+    code: any string redeemed the client's first code)."""
+    code, verifier = get_code(web)
+    wrong = exchange(api, "not-" + code, verifier)
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    assert Token.objects.count() == 0
+    assert exchange(api, code, verifier).status_code == 200
+
+
+def test_a_code_asked_for_without_redirect_uri_is_exchanged_without_one(web, api, oauth_client):
+    """RFC 6749 §4.1.3: redirect_uri is required at the token endpoint only if the authorization
+    request included it. A client with one registered URI may leave it out of both. Kills
+    grants.xǁAuthorizationCodeGrantǁsave_authorization_code__mutmut_13 (a code stored with a
+    made-up redirect URI when the request named none)."""
+    verifier, challenge = pkce_pair()
+    params = authorize_params(redirect_uri=None, code_challenge=challenge, code_challenge_method="S256")
+    response = web.post(url_with("/authorize/", params), {"confirm": "yes"})
+    assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
+    code = query_of(response["Location"])["code"]
+    assert AuthorizationCode.objects.get(code=code).redirect_uri == ""
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    token = api.post("/token/", data, **basic())
+    assert token.status_code == 200, token.content

@@ -149,3 +149,147 @@ def test_refresh_tokens_older_than_the_setting_are_refused(web, api, oauth_clien
     response = api.post("/token/", {"grant_type": "refresh_token", "refresh_token": refresh}, **basic())
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_refresh_token_lifetime_comes_from_the_class_then_the_setting(settings):
+    """Kills grants.xǁRefreshTokenGrantǁget_refresh_token_lifetime mutants (the class attribute
+    ignored; an unset lifetime read as a number)."""
+
+    class Fixed(RefreshTokenGrant):
+        REFRESH_TOKEN_EXPIRES_IN = 90
+
+    class FixedCode(AuthorizationCodeGrant):
+        AUTHORIZATION_CODE_EXPIRES_IN = 30
+
+    # grants.xǁAuthorizationCodeGrantǁget_authorization_code_lifetime__mutmut_2: the class wins.
+    assert object.__new__(FixedCode).get_authorization_code_lifetime() == 30
+
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 3600
+    assert Fixed(None, None).get_refresh_token_lifetime() == 90
+    assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() == 3600
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = None
+    assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() is None
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 0
+    assert RefreshTokenGrant(None, None).get_refresh_token_lifetime() is None
+
+
+def test_refresh_token_expiry_is_counted_from_issued_at(monkeypatch, settings):
+    """A refresh token is good up to and including issued_at + lifetime, for ever without a
+    lifetime, and a model without `issued_at` never expires it. Kills
+    grants.xǁRefreshTokenGrantǁis_refresh_token_expired mutants (`>=` for `>`, `and` for `or`,
+    True for "no lifetime", a missing `issued_at` raising)."""
+    from types import SimpleNamespace
+
+    from server.oauth2 import grants as grants_module
+
+    now = 1_800_000_000
+    monkeypatch.setattr(
+        grants_module, "timezone", SimpleNamespace(now=lambda: SimpleNamespace(timestamp=lambda: float(now)))
+    )
+    grant = RefreshTokenGrant(None, None)
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = 60
+    assert grant.is_refresh_token_expired(SimpleNamespace(issued_at=now - 60)) is False
+    assert grant.is_refresh_token_expired(SimpleNamespace(issued_at=now - 61)) is True
+    assert grant.is_refresh_token_expired(SimpleNamespace()) is False
+    settings.OAUTH2_REFRESH_TOKEN_LIFETIME = None
+    assert grant.is_refresh_token_expired(SimpleNamespace(issued_at=0)) is False
+
+
+@pytest.mark.parametrize("grant_class", [AuthorizationCodeGrant, RefreshTokenGrant])
+def test_the_user_comes_from_get_user_else_from_the_user_relation(grant_class, user):
+    """A code or token model may define `get_user`; one without it is read through its user
+    relation (or `user_id`). Kills the authenticate_user mutants of both grants."""
+    from types import SimpleNamespace
+
+    marker = object()
+    grant = grant_class(None, None) if grant_class is RefreshTokenGrant else object.__new__(grant_class)
+    assert grant.authenticate_user(SimpleNamespace(get_user=lambda: marker, user_id=user.pk)) is marker
+    assert grant.authenticate_user(SimpleNamespace(user_id=user.pk)) == user
+    assert grant.authenticate_user(SimpleNamespace(user_id=None)) is None
+
+
+def test_a_redeemed_code_is_remembered_without_its_cached_relations(oauth_client, user, monkeypatch):
+    """The copy kept to recognise a replay holds no cached relation (a pickled user would carry
+    its password hash), the original keeps its own, and the copy is kept REDEEMED_CODE_MEMORY
+    seconds. A code object that is not a Django model is remembered as it is; one without a code,
+    not at all. Kills grants.xǁAuthorizationCodeGrantǁremember_redeemed_code mutants."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from server.oauth2 import grants as grants_module
+
+    stored = []
+    monkeypatch.setattr(
+        grants_module,
+        "cache",
+        SimpleNamespace(set=lambda key, value, timeout: stored.append((key, value, timeout))),
+    )
+    AuthorizationCode.objects.create(
+        code="abc",
+        client=oauth_client,
+        user=user,
+        redirect_uri="https://a.example/cb",
+        expires_at=timezone.now(),
+    )
+    code = AuthorizationCode.objects.select_related("user", "client").get(code="abc")
+    grant = object.__new__(AuthorizationCodeGrant)
+
+    grant.remember_redeemed_code(code)
+    ((key, snapshot, timeout),) = stored
+    assert key == AuthorizationCodeGrant._redeemed_key("abc")
+    assert timeout == AuthorizationCodeGrant.REDEEMED_CODE_MEMORY == 3600
+    assert (snapshot.pk, snapshot.code) == (code.pk, "abc")
+    assert snapshot._state.fields_cache == {}
+    assert set(code._state.fields_cache) == {"user", "client"}
+
+    stored.clear()
+    grant.remember_redeemed_code(SimpleNamespace(code="xyz"))
+    ((key, snapshot, _),) = stored
+    assert (key, snapshot.code) == (AuthorizationCodeGrant._redeemed_key("xyz"), "xyz")
+
+    stored.clear()
+    grant.remember_redeemed_code(SimpleNamespace())
+    grant.remember_redeemed_code(SimpleNamespace(code=""))
+    assert stored == []
+
+
+def test_a_user_is_active_unless_its_model_says_otherwise():
+    """A deactivated user's codes and refresh tokens get nothing new; a user model without the
+    `is_active` flag is always active. Kills grants.x__is_active mutants."""
+    from types import SimpleNamespace
+
+    from server.oauth2.grants import _is_active
+
+    assert _is_active(SimpleNamespace(is_active=False)) is False
+    assert _is_active(SimpleNamespace(is_active=True)) is True
+    assert _is_active(SimpleNamespace()) is True
+
+
+def test_the_authorization_redirect_uri_is_the_registered_one_or_the_only_one():
+    """The errors say what is wrong (the page shows the description); a missing URI's error keeps
+    the state. Kills grants.xǁAuthorizationCodeGrantǁvalidate_authorization_redirect_uri mutants."""
+    from types import SimpleNamespace
+
+    from server.oauth2.errors import InvalidRequestError
+
+    def request(redirect_uri):
+        return SimpleNamespace(payload=SimpleNamespace(redirect_uri=redirect_uri, state="st-1"))
+
+    def client(registered, default=None):
+        return SimpleNamespace(
+            check_redirect_uri=lambda uri: uri in registered, get_default_redirect_uri=lambda: default
+        )
+
+    check = AuthorizationCodeGrant.validate_authorization_redirect_uri
+    assert check(request("https://a.example/cb"), client(["https://a.example/cb"])) == "https://a.example/cb"
+    assert (
+        check(request(None), client(["https://a.example/cb"], "https://a.example/cb"))
+        == "https://a.example/cb"
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        check(request("https://evil.example/cb"), client(["https://a.example/cb"], "https://a.example/cb"))
+    assert caught.value.description == "The redirect_uri is not registered for this client."
+    with pytest.raises(InvalidRequestError) as caught:
+        check(request(None), client(["https://a.example/1", "https://a.example/2"]))
+    assert (caught.value.description, caught.value.state) == ("Missing 'redirect_uri' in request.", "st-1")

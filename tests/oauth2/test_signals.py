@@ -6,7 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 from server.oauth2 import AuthorizationServer, signals
-from server.oauth2.grants import AuthorizationCodeGrant
+from server.oauth2.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from tests.oauth2.exampleapp import views
 from tests.oauth2.exampleapp.models import AuthorizationCode, Token
 from tests.oauth2.flow import basic, exchange, form, get_code, pkce_pair, query_of
@@ -35,6 +35,9 @@ class Recorder:
 
     def names(self):
         return [event for event, _sender, _kwargs in self.events]
+
+    def senders(self, name):
+        return [sender for event, sender, _kwargs in self.events if event == name]
 
 
 @pytest.fixture
@@ -117,6 +120,8 @@ def test_replayed_code_is_reported(web, api, oauth_client, recorder):
     assert event["client"] == oauth_client
     assert event["code"].code == code
     assert event["request"].path == "/token/"
+    # server.oauth2.signals: `sender` is the class that sent it.
+    assert recorder.senders("authorization_code_replayed") == [AuthorizationCodeGrant]
 
 
 def test_concurrently_redeemed_code_is_reported(user, oauth_client, recorder):
@@ -151,6 +156,8 @@ def test_concurrently_redeemed_code_is_reported(user, oauth_client, recorder):
     assert Token.objects.count() == 0
     (event,) = recorder.of("authorization_code_replayed")
     assert event["code"] == AuthorizationCode.objects.get()
+    assert event["client"] == oauth_client and event["request"] is token_request
+    assert recorder.senders("authorization_code_replayed") == [LosingGrant]
     assert recorder.of("token_issued") == []
 
 
@@ -163,6 +170,7 @@ def test_reused_refresh_token_is_reported(web, api, oauth_client, recorder):
     assert [event["grant_type"] for event in issued] == ["authorization_code", "refresh_token"]
     assert api.post("/token/", data, **basic()).status_code == 400
     (event,) = recorder.of("refresh_token_reused")
+    assert recorder.senders("refresh_token_reused") == [RefreshTokenGrant]
     assert event["client"] == oauth_client
     assert event["token"].access_token == first["access_token"]
     assert event["request"].path == "/token/"

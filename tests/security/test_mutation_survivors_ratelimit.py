@@ -12,7 +12,7 @@ from django.test import RequestFactory
 
 from server import ratelimit, signals
 from server.actors import Actor
-from server.ratelimit import clients, counters
+from server.ratelimit import clients, counters, responses
 
 pytestmark = pytest.mark.django_db
 
@@ -176,6 +176,8 @@ def test_a_throttled_sign_up_is_announced_and_shown_as_the_page_of_that_request(
         signals.request_throttled.disconnect(dispatch_uid="test-signup-throttled")
     assert response.status_code == 429
     assert b"Too many sign-up attempts" in response.content
+    # responses.x_throttled_response__mutmut_4: the page says how long to wait.
+    assert f"Please wait about {response['Retry-After']} second".encode() in response.content
     assert b'aria-current="page" href="/developers/"' in response.content
     [(sender, sent)] = seen
     assert sender is ratelimit.RateLimitMiddleware
@@ -285,3 +287,125 @@ def test_the_claimed_client_id_is_read_as_the_token_endpoint_reads_it(
 def test_a_request_that_is_not_a_post_claims_no_client_id_from_its_query():
     """Kills identity.x_counted_client_id__mutmut_37."""
     assert ratelimit.counted_client_id(RequestFactory().get("/oauth/token", {"client_id": "app"})) == ""
+
+
+# --- what a throttled client is told and who hears of it (responses.py) --------------------------
+
+
+def test_a_throttled_protocol_request_gets_the_slow_down_json(rf):
+    """Kills responses.x_throttled_response__mutmut_28 (the description's wording)."""
+    import json
+
+    response = responses.throttled_response(
+        rf.post("/oauth/token"), counters.Throttle("token", "token_ip", 7)
+    )
+    assert response.status_code == 429 and response["Retry-After"] == "7"
+    body = json.loads(response.content)
+    assert (body["error"], body["error_description"]) == (
+        "slow_down",
+        "Too many requests; slow down and try again later.",
+    )
+
+
+def test_a_client_throttle_is_announced_as_the_client_and_when(rf):
+    """The audit log's actor is the client that was throttled, and the event carries its time.
+    Kills responses.x_announce__mutmut_4 (the client's id dropped), _16 and _25 (no time)."""
+    from django.utils import timezone
+
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    signals.request_throttled.connect(receiver, dispatch_uid="test-client-throttled")
+    before = timezone.now()
+    try:
+        throttle = counters.Throttle("token", "auth_failures_client", 30, "app-1", "10.0.0.1")
+        responses.announce(rf.post("/oauth/token"), throttle, ratelimit.RateLimitMiddleware)
+    finally:
+        signals.request_throttled.disconnect(dispatch_uid="test-client-throttled")
+    [sent] = seen
+    assert sent["actor"] == Actor.client("app-1")
+    assert before <= sent["at"] <= timezone.now()
+
+
+# --- the known-device cookie (signin.py) ---------------------------------------------------------
+
+
+def test_the_device_cookie_keeps_five_accounts_and_is_secure_httponly_lax(rf, settings, monkeypatch):
+    """A browser is remembered for at most five accounts (the newest first), in a cookie that lives
+    as long as an address is trusted, is HttpOnly and SameSite=Lax, and Secure when the session
+    cookie is or the request came over https. Kills signin.x_remember_device mutants (the count,
+    the max_age, the Secure rule, the SameSite value)."""
+    from django.http import HttpResponse
+
+    from server.ratelimit import signin
+
+    settings.OAUTH2_RATE_LIMIT_TRUSTED_ADDRESS_TTL = 1234
+    monkeypatch.setattr(signin, "_device_marks", lambda request: [f"old{i}" for i in range(6)])
+
+    def cookie(secure_setting, https):
+        settings.SESSION_COOKIE_SECURE = secure_setting
+        response = HttpResponse()
+        signin.remember_device(rf.post("/accounts/login/", secure=https), response, "staff")
+        return response.cookies[signin.DEVICE_COOKIE]
+
+    sent = cookie(True, False)
+    back = rf.get("/")
+    back.COOKIES[signin.DEVICE_COOKIE] = sent.value
+    marks = back.get_signed_cookie(signin.DEVICE_COOKIE, salt=signin._DEVICE_SALT).split(",")
+    assert marks == [signin._account_mark("staff"), "old0", "old1", "old2", "old3"]
+    assert (sent["max-age"], sent["httponly"], sent["samesite"], sent["secure"]) == (1234, True, "Lax", True)
+    assert cookie(False, True)["secure"] is True
+    assert not cookie(False, False)["secure"]
+
+
+def test_no_device_cookie_means_no_marks_and_the_address_key_is_hashed_under_its_name(rf):
+    """Kills signin.x__device_marks__mutmut_10 (a made-up mark without a cookie) and
+    signin.x__address_key__mutmut_4/_7 (the key's name dropped or changed: the user name would
+    then lead the cache key in clear)."""
+    import hashlib
+
+    from server.ratelimit import signin
+
+    assert signin._device_marks(rf.get("/")) == []
+    digest = hashlib.sha256(b"login_trusted\x00staff\x0010.0.0.1").hexdigest()[:32]
+    assert signin._address_key("staff", "10.0.0.1") == f"ratelimit:login_trusted:{digest}"
+
+
+def test_a_throttled_sign_in_names_its_limit_and_address(rf, settings):
+    """What the sign-in throttle announces (the audit log's limit and address). Kills
+    signin.x_check mutants that change the Throttle's limit, client_id or ip."""
+    from server.ratelimit import signin
+
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "login_ip": "1/3600",
+        "login_username": "50/3600",
+    }
+
+    def attempt(ip, username="staff"):
+        request = rf.post("/accounts/login/", {"username": username, "password": "x"}, REMOTE_ADDR=ip)
+        return signin.check(request, 7200.5)[0]
+
+    assert attempt("10.0.0.1") is None
+    throttle = attempt("10.0.0.1")
+    assert (throttle.scope, throttle.limit, throttle.client_id, throttle.ip) == (
+        "login",
+        "login_ip",
+        "",
+        "10.0.0.1",
+    )
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "login_ip": "50/3600",
+        "login_username": "1/3600",
+    }
+    assert attempt("10.0.0.2", "carol") is None
+    throttle = attempt("10.0.0.3", "carol")
+    assert (throttle.scope, throttle.limit, throttle.client_id, throttle.ip) == (
+        "login",
+        "login_username",
+        "",
+        "10.0.0.3",
+    )

@@ -5,6 +5,8 @@ default scopes when none are named) and that one value drives the remembered-con
 the consent page, the stored consent, the code and the token (issue 11, item 1).
 """
 
+import re
+
 import pytest
 from django.test import Client as HttpClient
 
@@ -300,3 +302,20 @@ def test_sign_in_page_does_not_name_a_disabled_app(client, make_client):
     services.set_client_status(app, Client.Status.DISABLED, actor=Actor.system("tests"), reason="x")
     page = _sign_in_page(client, f"/oauth/authorize?client_id={app.client_id}&response_type=code")
     assert "Calendar" not in page.content.decode()
+
+
+def test_a_scope_asked_for_twice_is_shown_and_recorded_once(browser, wide_app):
+    """The consent page, the consent and the code carry the scope the check resolved (each name
+    once, in the order asked), not the raw parameter (see grants.xǁ_ScopeCheckǁ
+    validate_requested_scope__mutmut_35 in tests/mutation_survivors.txt)."""
+    app, _ = wide_app
+    _, challenge = pkce_pair()
+    page = browser.get(authorize_url(app.client_id, challenge, scope="email  profile email"))
+    assert page.status_code == 200
+    assert re.findall(r'font-monospace">([^<]+)</div>', page.content.decode()) == ["email", "profile"]
+    response = browser.post(
+        authorize_url(app.client_id, challenge, scope="email  profile email"), {"confirm": "yes"}
+    )
+    assert response.status_code == 302, response.content
+    assert Consent.objects.get().scope == "email profile"
+    assert AuthorizationCode.objects.get().scope == "email profile"

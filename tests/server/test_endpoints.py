@@ -66,6 +66,41 @@ def test_metadata_lists_every_endpoint_and_capability(client):
 # --- client credentials -----------------------------------------------------------------------
 
 
+def test_invalid_scope_says_which_scopes_or_that_one_is_needed(client, make_client, settings):
+    """The two invalid_scope descriptions of the grants' scope check, word for word: the scopes
+    refused (each once, in the order asked), and, with no scope asked and no default the client
+    may have, what to do. Kills the message mutants of grants.xǁ_ScopeCheckǁvalidate_requested_scope."""
+    app, secret = make_client("Scoped app", scope=["read"])
+    refused = client_credentials(client, app.client_id, secret, scope="write read email")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_scope",
+        "error_description": "The client may not request: write email.",
+    }
+    many = " ".join(f"s{i:03d}" for i in range(40))  # 199 characters: the names are cut at 100
+    long = client_credentials(client, app.client_id, secret, scope="read " + many)
+    assert long.json()["error_description"] == f"The client may not request: {many[:97]}...."
+    settings.OAUTH2_DEFAULT_SCOPES = ["profile"]
+    none = client_credentials(client, app.client_id, secret)
+    assert none.status_code == 400
+    assert none.json() == {
+        "error": "invalid_scope",
+        "error_description": "No scope was requested and this client has no default scope; "
+        "name the scopes you need in the 'scope' parameter.",
+    }
+    assert Token.objects.count() == 0
+
+
+def test_a_scope_asked_for_twice_is_granted_once(client, make_client):
+    """The token carries the scope the check resolved (each name once), not the raw parameter
+    (see grants.xǁ_ScopeCheckǁvalidate_requested_scope__mutmut_35 in tests/mutation_survivors.txt)."""
+    app, secret = make_client("Scoped app", scope=["read", "email"])
+    response = client_credentials(client, app.client_id, secret, scope="read  email read")
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "read email"
+    assert Token.objects.get().scope == "read email"
+
+
 def test_client_credentials_with_basic_auth_issues_a_stored_hashed_token(client, confidential):
     app, secret = confidential
     response = client_credentials(client, app.client_id, secret, scope="read")
