@@ -273,8 +273,8 @@ def test_the_authorization_redirect_uri_is_the_registered_one_or_the_only_one():
 
     from server.oauth2.errors import InvalidRequestError
 
-    def request(redirect_uri):
-        return SimpleNamespace(payload=SimpleNamespace(redirect_uri=redirect_uri, state="st-1"))
+    def request(redirect_uri, scope="profile"):
+        return SimpleNamespace(payload=SimpleNamespace(redirect_uri=redirect_uri, state="st-1", scope=scope))
 
     def client(registered, default=None):
         return SimpleNamespace(
@@ -293,3 +293,7 @@ def test_the_authorization_redirect_uri_is_the_registered_one_or_the_only_one():
     with pytest.raises(InvalidRequestError) as caught:
         check(request(None), client(["https://a.example/1", "https://a.example/2"]))
     assert (caught.value.description, caught.value.state) == ("Missing 'redirect_uri' in request.", "st-1")
+    # OpenID Connect: the URI must be named even when only one is registered (OIDC Core §3.1.2.1).
+    with pytest.raises(InvalidRequestError) as caught:
+        check(request(None, "openid profile"), client(["https://a.example/cb"], "https://a.example/cb"))
+    assert caught.value.description == "An OpenID Connect request must name its redirect_uri."

@@ -218,7 +218,7 @@ def test_an_accepted_name_is_stripped_and_may_hold_spaces():
 
 def test_unknown_scopes_are_listed_once_sorted_with_the_known_ones():
     assert refusal(policies.validate_scopes, ["read", "zz", "aa", "zz"]) == (
-        "Unknown scope(s): aa, zz. Known scopes: profile, email, read, write.",
+        "Unknown scope(s): aa, zz. Known scopes: openid, profile, email, read, write.",
         "scope",
         "invalid_client_metadata",
     )
@@ -232,7 +232,8 @@ def test_known_scopes_are_kept_in_order_without_duplicates():
 def test_grant_type_refusals():
     assert refusal(policies.validate_grant_types, ["password", "implicit", "password"], public=False) == (
         "Unsupported grant type(s): implicit, password. "
-        "Supported: authorization_code, refresh_token, client_credentials.",
+        "Supported: authorization_code, refresh_token, client_credentials, "
+        "urn:ietf:params:oauth:grant-type:device_code.",
         "grant_types",
         "invalid_client_metadata",
     )
@@ -337,17 +338,27 @@ def test_a_name_is_checked_only_when_given():
             ),
         ),
         (
+            {"token_endpoint_auth_method": "tls_client_auth"},
+            (
+                "Unsupported token endpoint auth method 'tls_client_auth'.",
+                "token_endpoint_auth_method",
+                "invalid_client_metadata",
+            ),
+        ),
+        (
             {"token_endpoint_auth_method": "private_key_jwt"},
             (
-                "Unsupported token endpoint auth method 'private_key_jwt'.",
-                "token_endpoint_auth_method",
+                "private_key_jwt needs the client's public keys: register jwks (the JWK Set) or "
+                "jwks_uri (an https URL serving it).",
+                "jwks",
                 "invalid_client_metadata",
             ),
         ),
         (
             {"token_endpoint_auth_method": "none"},
             (
-                "Public clients authenticate with 'none'; confidential clients with a secret.",
+                "Public clients authenticate with 'none'; confidential clients with a secret or "
+                "private_key_jwt.",
                 "token_endpoint_auth_method",
                 "invalid_client_metadata",
             ),
@@ -355,7 +366,8 @@ def test_a_name_is_checked_only_when_given():
         (
             {"client_type": "public", "token_endpoint_auth_method": "client_secret_basic"},
             (
-                "Public clients authenticate with 'none'; confidential clients with a secret.",
+                "Public clients authenticate with 'none'; confidential clients with a secret or "
+                "private_key_jwt.",
                 "token_endpoint_auth_method",
                 "invalid_client_metadata",
             ),
@@ -363,7 +375,7 @@ def test_a_name_is_checked_only_when_given():
         (
             {"scope": ["admin"]},
             (
-                "Unknown scope(s): admin. Known scopes: profile, email, read, write.",
+                "Unknown scope(s): admin. Known scopes: openid, profile, email, read, write.",
                 "scope",
                 "invalid_client_metadata",
             ),
