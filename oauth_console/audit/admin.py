@@ -17,6 +17,7 @@ from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.audit.context import normalise_ip
 from oauth_console.audit.export import AuditEventResource
 from oauth_console.audit.filters import ClientFilter, DateRangeFilter, IPAddressFilter, UsernameFilter
@@ -63,7 +64,7 @@ LINKED_FIELDS = {
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportActionMixin, admin.ModelAdmin):
     resource_classes = [AuditEventResource]
     formats = [CSV, JSON, XLSX]
     # The change form is a read-only detail page; its export button would POST to it.
@@ -112,15 +113,6 @@ class AuditEventAdmin(SpreadsheetSafeExportMixin, ExportActionMixin, admin.Model
     readonly_fields = fields
 
     # --- nobody writes through the UI, superusers included ------------------------------------
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_export_permission(self, request) -> bool:
         # import-export allows any staff user by default; exporting is reading the log.

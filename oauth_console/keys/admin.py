@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.audit import selectors as audit_selectors
 from oauth_console.keys import views
 from server import selectors
@@ -38,7 +39,7 @@ STATE_WORDS = {
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Current, next, retired and revoked keys with their dates and fingerprints."""
 
     change_list_template = "console/keys/change_list.html"
@@ -85,15 +86,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
         return request.user.has_perm("server.view_signingkey") or request.user.has_perm(
             views.MANAGE_PERMISSION
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest):
         return (

@@ -10,6 +10,7 @@ from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from oauth_console.tokens import filters, views
 from oauth_console.tokens.forms import RevokeReasonForm
@@ -27,7 +28,7 @@ STATUS_BADGES = {
 
 
 @admin.register(Token)
-class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
+class TokenAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
     """Read-only token list and detail; the only change an operator makes is to revoke."""
 
     resource_classes = [TokenMetadataResource]
@@ -92,16 +93,6 @@ class TokenAdmin(SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
     readonly_fields = fields
 
     # --- permissions: view with Django's view permission; revoke with server.revoke_tokens --------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        # Tokens leave by expiry (cleartokens) or revocation, which keeps who and why.
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(views.REVOKE_PERMISSION)

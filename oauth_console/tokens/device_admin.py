@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.tokens import views
 from server import services
 from server.actors import Actor
@@ -13,7 +14,7 @@ from server.models import DeviceAuthorization
 
 
 @admin.register(DeviceAuthorization)
-class DeviceAuthorizationAdmin(admin.ModelAdmin):
+class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only list and detail; the only change an operator makes is to revoke open ones."""
 
     list_display = (
@@ -46,16 +47,6 @@ class DeviceAuthorizationAdmin(admin.ModelAdmin):
         "redeemed_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        # They leave by expiry (cleartokens) or revocation, which the audit log records.
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(views.REVOKE_PERMISSION)
