@@ -9,6 +9,9 @@ from server import services
 from server.actors import Actor
 from server.models import Client
 
+# Debian's Chromium through Playwright (CI=1: a missing Chromium fails): one `browser` for the run.
+from tests.browser.fixtures import browser, page  # noqa: F401
+
 # Property tests: a fixed, repeatable search in `make test` and CI; a long random one in `make fuzz`.
 # A test's own @settings(max_examples=...) still wins over the profile.
 settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None, print_blob=True)

@@ -18,8 +18,6 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-# Debian's Chromium through Playwright, as in tests/browser (CI=1: a missing Chromium fails).
-from tests.browser.conftest import browser, page  # noqa: F401
 from tests.security.conftest import LiveBrowser
 
 REPO = Path(__file__).resolve().parents[2]
