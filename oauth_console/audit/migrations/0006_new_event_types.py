@@ -3,8 +3,9 @@
 from django.db import migrations, models
 
 
-# The event types added while fixing issue 11 and building the event catalogue (issue 12),
-# in one step: none of them had shipped when they were gathered here.
+# The event types added since the last release (issue 11's fixes, the event catalogue of issue 12,
+# code expiry, registration tokens, signing keys, device authorizations), in one step: none of
+# them had shipped when they were gathered here.
 class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0005_filter_indexes_end_in_id"),
@@ -29,6 +30,7 @@ class Migration(migrations.Migration):
                     ("consent_remembered", "Authorized under remembered consent"),
                     ("consent_denied", "Consent denied"),
                     ("consent_revoked", "Consent revoked"),
+                    ("authorization_codes_expired", "Authorization codes expired"),
                     ("user_access_revoked", "User deactivated or deleted: OAuth access revoked"),
                     ("client_created", "Client created"),
                     ("client_changed", "Client changed"),
@@ -39,6 +41,7 @@ class Migration(migrations.Migration):
                     ("client_deleted", "Client deleted"),
                     ("client_secret_rotated", "Client secret rotated"),
                     ("client_secret_expired", "Client secret expired"),
+                    ("registration_access_token_issued", "Registration access token issued"),
                     ("initial_access_token_created", "Initial access token created"),
                     ("initial_access_token_revoked", "Initial access tokens revoked"),
                     ("expired_tokens_cleared", "Expired tokens cleared"),
@@ -51,6 +54,15 @@ class Migration(migrations.Migration):
                     ("audit_log_sealed", "Audit log sealed"),
                     ("audit_log_verified", "Audit log verified"),
                     ("request_throttled", "Request throttled"),
+                    ("signing_key_created", "Signing key created"),
+                    ("signing_key_activated", "Signing key activated"),
+                    ("signing_key_retired", "Signing key retired"),
+                    ("signing_key_revoked", "Signing key revoked"),
+                    ("device_authorization_requested", "Device authorization requested"),
+                    ("device_authorization_approved", "Device approved (consent granted)"),
+                    ("device_authorization_denied", "Device denied"),
+                    ("device_authorizations_revoked", "Device authorizations revoked"),
+                    ("user_code_refused", "Device user code refused"),
                 ],
                 max_length=40,
             ),
