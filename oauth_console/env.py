@@ -1,7 +1,7 @@
 """Reading settings from the environment: booleans, whole numbers and comma-separated lists.
 
 A value that cannot be read stops start-up with the variable's name, rather than running with a
-guess (`oauth_console/settings.py` is the only caller).
+guess (the modules of `oauth_console/settings/` are the only callers).
 """
 
 import os

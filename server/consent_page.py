@@ -22,8 +22,8 @@ def consent_headers(response: HttpResponse) -> HttpResponse:
     # The page's own <meta> relaxes Referrer-Policy to same-origin: under no-referrer a browser
     # sends "Origin: null" with the consent form's POST and Django's CSRF check would refuse it;
     # other origins still get nothing. The Content-Security-Policy is the site's (django-csp,
-    # settings.py) as changed by CONSENT_PAGE_CSP on the view; setting the header here would
-    # replace the whole policy.
+    # oauth_console/settings/base.py) as changed by CONSENT_PAGE_CSP on the view; setting the
+    # header here would replace the whole policy.
     response["X-Frame-Options"] = "DENY"
     response["Referrer-Policy"] = "no-referrer"
     return no_store(response)

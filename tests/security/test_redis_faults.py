@@ -1,7 +1,7 @@
 """Faults: the rate limiter's Redis stops, then comes back.
 
 The Redis is the test's own (a `redis-server` on a spare port, started and stopped by the
-fixture), configured as production configures it (oauth_console/settings.py). While it is down
+fixture), configured as production configures it (oauth_console/settings/base.py). While it is down
 the limiter fails open: requests are served, never a 500, and the outage is logged once. Once
 it is back, and the limiter's retry delay has passed, requests are counted and throttled again.
 The clock is frozen (time-machine), so the retry delay and the limit's window are the test's

@@ -66,7 +66,7 @@ def exchange_code(http, client_id: str, secret: str | None, code: str, verifier:
 
 def redis_cache_settings(url: str, name: str) -> dict:
     """A Django cache on the Redis at `url`, configured as production configures it
-    (oauth_console/settings.py), under a key prefix of its own."""
+    (oauth_console/settings/base.py), under a key prefix of its own."""
     return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": url,
