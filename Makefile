@@ -16,11 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-# Development server with demo data: http://127.0.0.1:8000/
+# Development server with demo data: http://127.0.0.1:8000/, and the task worker beside it (every queue;
+# it stops with the server, Ctrl-C).
 run: $(STAMP)
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(BIN)/python manage.py db_worker --queue-name '*' & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Branch-coverage floors (percent) per package, checked after the suite passes: a few points under what the
 # suite measures on SQLite and on PostgreSQL. "server" counts server/ without server/oauth2/, which has its own.

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "server",
     "oauth_console",
     "oauth_console.portal",
@@ -134,6 +136,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # `SELECT 1` (0: every request, Django's own behaviour). PostgreSQL only.
 DB_HEALTH_CHECK_AFTER_IDLE = env_int("DB_HEALTH_CHECK_AFTER_IDLE", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Task queue -------------------------------------------------------------------------------
+# Work that must not run inside a request (an HTTP call to another party: back-channel logout,
+# webhook deliveries) is a task (django-tasks, Django 6's framework backported). The database
+# backend stores it in the request's own transaction, so it is enqueued exactly when the fact
+# that caused it commits (a transactional outbox), and `manage.py db_worker` runs it: `make run`
+# starts one beside the development server; production runs it as a process of its own
+# (docs/deployment.md). Each kind of work has its queue, so one can be given its own workers.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "logout", "webhooks"],
+    }
+}
 
 # --- Cache ------------------------------------------------------------------------------------
 
