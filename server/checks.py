@@ -265,6 +265,56 @@ def check_shared_replay_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_logout_queue(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E011: the task backend does not take the back-channel logout queue
+    (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail. The immediate
+    backend (django-tasks' default without TASKS) is exempt: deliveries run at once there, on
+    its default queue (check server.W006)."""
+    from django_tasks import task_backends
+    from django_tasks.backends.immediate import ImmediateBackend
+    from django_tasks.exceptions import InvalidTaskBackendError
+
+    queue = server_settings.OAUTH2_LOGOUT_QUEUE
+    try:
+        backend = task_backends["default"]
+    except InvalidTaskBackendError as error:
+        return [Error(f"The task backend cannot be loaded: {error}", id="server.E011")]
+    if isinstance(backend, ImmediateBackend) or not backend.queues or queue in backend.queues:
+        return []
+    return [
+        Error(
+            f"OAUTH2_LOGOUT_QUEUE={queue!r} is not a queue of the task backend "
+            f"({', '.join(sorted(backend.queues))}): back-channel logout could not be queued.",
+            hint="Add it to TASKS['default']['QUEUES'], or set OAUTH2_LOGOUT_QUEUE to one of them.",
+            id="server.E011",
+        )
+    ]
+
+
+def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W006 (deploy): with django-tasks' immediate backend (no TASKS configured),
+    back-channel logout runs inside the logout request, once, without retries."""
+    from django_tasks import task_backends
+    from django_tasks.backends.immediate import ImmediateBackend
+    from django_tasks.exceptions import InvalidTaskBackendError
+
+    try:
+        immediate = isinstance(task_backends["default"], ImmediateBackend)
+    except InvalidTaskBackendError:
+        return []  # server.E011 says so
+    if settings.DEBUG or not immediate:
+        return []
+    return [
+        Warning(
+            "Tasks run at once in the calling process (django-tasks' immediate backend): a "
+            "back-channel logout is POSTed inside the logout request, once, and never retried.",
+            hint="Configure TASKS with a worker backend (django_tasks_db.DatabaseBackend, queues "
+            "default and logout) and run `manage.py db_worker` (docs/deployment.md).",
+            id="server.W006",
+        )
+    ]
+
+
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
@@ -278,5 +328,7 @@ CHECKS = (
     (check_jwks_max_age, (Tags.security,), False),
     (check_signing_key_max_age, (Tags.security,), False),
     (check_client_assertion_settings, (Tags.security, Tags.caches), False),
+    (check_logout_queue, (Tags.security,), False),
+    (check_logout_worker, (Tags.security,), True),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
 )

@@ -70,13 +70,17 @@ class Client(models.Model):
     id_token_signed_response_alg = models.CharField(
         max_length=8, choices=[(a, a) for a in policies.ID_TOKEN_SIGNING_ALGORITHMS], default="RS256"
     )
-    # OIDC Registration §2, RP-Initiated Logout §3.1 (policies); logout URIs one per line, kept for later.
+    # OIDC Registration §2, RP-Initiated Logout §3.1 (policies); logout URIs one per line.
     subject_type = models.CharField(
         max_length=16, choices=[(t, t) for t in policies.SUBJECT_TYPES], default="public"
     )
     default_max_age = models.PositiveIntegerField(null=True, blank=True)
     require_auth_time = models.BooleanField(default=False)
     post_logout_redirect_uris = models.TextField(blank=True, default="", help_text="One URI per line.")
+    # OpenID Connect Back-Channel Logout §2.2: where the logout token is POSTed (server.outbound's
+    # guard), and whether the client needs its `sid` (always sent here).
+    backchannel_logout_uri = models.CharField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
+    backchannel_logout_session_required = models.BooleanField(default=False)
     # private_key_jwt's public keys: a JWK Set, or a URL fetched through server.outbound's guard.
     jwks = models.JSONField(blank=True, null=True, default=None)
     jwks_uri = models.URLField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
@@ -169,6 +173,10 @@ class Client(models.Model):
         # A client without the code grant (a client_credentials machine client, e.g. one holding
         # the operator scopes) never reaches the consent page.
         return response_type in _split(self.response_types) and "authorization_code" in self.grant_type_list
+
+    def check_post_logout_redirect_uri(self, uri: str) -> bool:
+        """RP-Initiated Logout §3: exactly one of the registered URIs (that today's policy accepts)."""
+        return bool(uri) and uri in policies.usable_redirect_uris(self.post_logout_redirect_uris.split())
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type in self.grant_type_list

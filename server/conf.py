@@ -164,6 +164,21 @@ SETTINGS: dict[str, Setting] = {
         5, "Seconds an outbound request (a client's `jwks_uri`) may take to connect, per read, and in all."
     ),
     "OAUTH2_JWKS_URI_MAX_BYTES": Setting(65536, "The largest JWK Set fetched from a client's `jwks_uri`."),
+    "OAUTH2_LOGOUT_QUEUE": Setting(
+        "logout",
+        "The task queue (`TASKS`) of back-channel logout deliveries; the task backend must list it "
+        "(check `server.E011`).",
+    ),
+    "OAUTH2_BACKCHANNEL_LOGOUT_ATTEMPTS": Setting(
+        5,
+        "How many times the task worker POSTs a logout token to a client's `backchannel_logout_uri` "
+        "before giving up (audited as `backchannel_logout_failed`).",
+    ),
+    "OAUTH2_BACKCHANNEL_LOGOUT_RETRY_DELAY": Setting(
+        30,
+        "Seconds before the first retry of a failed back-channel logout; doubled for each next one "
+        "(30, 60, 120, 240 s by default).",
+    ),
     "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
     "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),
     "OAUTH2_AUTHORIZATION_CODE_LIFETIME": Setting(60, "Seconds an authorization code lives."),

@@ -119,6 +119,12 @@ device_authorizations_revoked  services.device_codes (the console)
 user_code_refused             the /device page (server.device_views; at once: nothing is written)
     payload: request, user, reason
     listeners: audit
+user_logged_out               services.logout (any sign-out of a browser session)
+    payload: user_id, username, sid, clients, notified, initiated_by
+    recorders: audit (in the fact's transaction)
+backchannel_logout_failed     services.backchannel_logout (the task worker, after the last attempt)
+    payload: client, sid, sub, attempts, error
+    recorders: audit (in the fact's transaction)
 backing_service_failed        database guard of the protocol endpoints (server.views), the cache
                               guards (server.cache_round_trip: limiter and marks)
     payload: service ("database" or "cache"), error (class name), request (or None)
@@ -169,6 +175,7 @@ from server.oauth2.signals import (
 )
 from server.signals import (
     authorization_codes_expired,
+    backchannel_logout_failed,
     backing_service_failed,
     client_changed,
     client_created,
@@ -194,6 +201,7 @@ from server.signals import (
     tokens_revoked,
     user_access_revoked,
     user_code_refused,
+    user_logged_out,
 )
 
 # name -> signal, in the table's order.
@@ -234,6 +242,8 @@ CATALOGUE = {
     "device_authorization_denied": device_authorization_denied,
     "device_authorizations_revoked": device_authorizations_revoked,
     "user_code_refused": user_code_refused,
+    "user_logged_out": user_logged_out,
+    "backchannel_logout_failed": backchannel_logout_failed,
     "backing_service_failed": backing_service_failed,
 }
 
@@ -283,6 +293,8 @@ IN_TRANSACTION: dict[str, str] = {
             "device_authorization_approved",
             "device_authorization_denied",
             "device_authorizations_revoked",
+            "user_logged_out",
+            "backchannel_logout_failed",
         )
     },
 }

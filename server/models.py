@@ -50,6 +50,8 @@ class AuthorizationCode(models.Model):
     nonce = models.CharField(max_length=255, blank=True, default="")
     # When the user signed in (OpenID Connect's auth_time); null when the session did not say.
     auth_time = models.DateTimeField(null=True, blank=True)
+    # The OP session (server.session_models) the code was issued in: the ID token's `sid`.
+    sid = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -73,6 +75,9 @@ class AuthorizationCode(models.Model):
 
     def get_auth_time(self) -> int | None:
         return int(self.auth_time.timestamp()) if self.auth_time else None
+
+    def get_session_id(self) -> str:
+        return self.sid
 
     def get_acr(self):
         return None
@@ -243,3 +248,4 @@ class InitialAccessToken(models.Model):
 # Its own module (this one is long enough); imported here so that Django finds it.
 from server.device_models import DeviceAuthorization  # noqa: E402, F401
 from server.key_models import SigningKey  # noqa: E402, F401
+from server.session_models import ClientSession  # noqa: E402, F401

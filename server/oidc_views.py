@@ -54,5 +54,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         jwks_uri=issuer + reverse("oauth-jwks"),
         userinfo_endpoint=issuer + reverse("oauth-userinfo"),
         claims_supported=STANDARD_CLAIM_NAMES,
+        end_session_endpoint=issuer + reverse("oauth-end-session"),
+        backchannel_logout=True,
     )
     return metadata_response(document)

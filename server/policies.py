@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
@@ -207,6 +208,8 @@ class ClientSettings:
     post_logout_redirect_uris: str = ""
     jwks: dict | None = None
     jwks_uri: str = ""
+    backchannel_logout_uri: str = ""
+    backchannel_logout_session_required: bool = False
 
 
 def validate_id_token_signing_alg(alg: str | None) -> str:
@@ -255,6 +258,32 @@ def validate_post_logout_redirect_uris(uris: Iterable[str]) -> list[str]:
         raise PolicyError(f"post_logout_redirect_uris: {error}", field="post_logout_redirect_uris") from None
 
 
+def validate_backchannel_logout_uri(uri: str | None) -> str:
+    """Where the server POSTs logout tokens (Back-Channel Logout §2.2): "" for none, else an
+    absolute https URL (plain http only to a loopback address, and only with DEBUG on: the
+    server, not a browser, calls it) with no fragment; a redirect URI's character rules apply.
+    The address is judged again at every delivery, by the SSRF guard (server/outbound.py)."""
+    uri = (uri or "").strip()
+    if not uri:
+        return ""
+    field = "backchannel_logout_uri"
+    if len(uri) > MAX_WEB_URI_LENGTH:
+        raise PolicyError(f"{field} is too long (at most {MAX_WEB_URI_LENGTH} characters).", field=field)
+    try:
+        validate_redirect_uri(uri)
+    except PolicyError as error:
+        raise PolicyError(f"{field}: {error}", field=field) from None
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    loopback = (parts.hostname or "") in {"127.0.0.1", "::1", "localhost"}
+    if scheme == "https" or (scheme == "http" and loopback and settings.DEBUG):
+        return uri
+    raise PolicyError(
+        f"{field}: use an https:// URL (plain http only to a loopback address, in development).",
+        field=field,
+    )
+
+
 def validate_client_settings(
     *,
     client_type: str,
@@ -273,6 +302,8 @@ def validate_client_settings(
     operator_scopes_allowed: Iterable[str] = (),
     jwks=None,
     jwks_uri: str = "",
+    backchannel_logout_uri: str = "",
+    backchannel_logout_session_required: bool = False,
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
@@ -333,4 +364,6 @@ def validate_client_settings(
         post_logout_redirect_uris="\n".join(validate_post_logout_redirect_uris(post_logout_redirect_uris)),
         jwks=jwks,
         jwks_uri=jwks_uri,
+        backchannel_logout_uri=validate_backchannel_logout_uri(backchannel_logout_uri),
+        backchannel_logout_session_required=bool(backchannel_logout_session_required),
     )

@@ -8,13 +8,13 @@ signal; for that path the protocol checks refuse an inactive user's tokens thems
 """
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from server import services
 from server.actors import Actor, current_actor
-from server.oauth2 import id_tokens
+from server.oauth2 import id_tokens, logout
 
 _DEACTIVATING = "_oauth_deactivating"
 
@@ -61,3 +61,27 @@ def remember_sign_in_time(sender, request=None, user=None, **kwargs) -> None:
     session = getattr(request, "session", None)
     if session is not None:
         id_tokens.record_sign_in(session)
+        # The OP session id (`sid`): kept across a re-authentication of the same session.
+        logout.session_id_of(session, create=True)
+
+
+@receiver(user_logged_out, dispatch_uid="server.oidc_logout")
+def end_op_session(sender, request=None, user=None, **kwargs) -> None:
+    """Any sign-out of a browser session (the end-session endpoint, the site's or the admin's
+    sign-out) ends its OP session: the clients signed in to in it are notified by the task
+    worker (Back-Channel Logout), and `user_logged_out` is recorded."""
+    session = getattr(request, "session", None)
+    sid = logout.session_id_of(session)
+    if user is None or sid is None:
+        return
+    # Imported here: the bindings build the authorization server, which the receivers need not.
+    from server.bindings.authorization_server import issuer_for
+    from server.logout_views import LOGOUT_CLIENT_ATTRIBUTE
+
+    services.end_browser_session(
+        sid=sid,
+        user=user,
+        actor=Actor.user(user),
+        issuer=issuer_for(request),
+        initiated_by=getattr(request, LOGOUT_CLIENT_ATTRIBUTE, None),
+    )

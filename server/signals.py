@@ -53,6 +53,12 @@ device_authorizations_revoked  count, reason, criteria: open device authorizatio
                           approved and not collected) made unusable (the console)
 user_code_refused         request, user, reason ("malformed" or "unknown"): a user code typed at
                           /device matched no waiting device. Sent at once: nothing was written.
+user_logged_out           user_id, username, sid (the OP session, "" when none was kept), clients
+                          (client_ids signed in to in that session), notified (those sent a
+                          back-channel logout token, by the task worker), initiated_by (the
+                          client_id of an RP-initiated logout, else ""): a browser session ended
+backchannel_logout_failed  client, sid, sub, attempts, error: a client's back-channel logout was
+                          given up after its last attempt (it may still hold the session)
 backing_service_failed    service ("database" or "cache"), error (the exception's class name),
                           request (or None). A request met an outage: the protocol endpoints'
                           database guard answered 503, or the rate limiter's cache guard found
@@ -88,3 +94,5 @@ device_authorization_approved = django.dispatch.Signal()
 device_authorization_denied = django.dispatch.Signal()
 device_authorizations_revoked = django.dispatch.Signal()
 user_code_refused = django.dispatch.Signal()
+user_logged_out = django.dispatch.Signal()
+backchannel_logout_failed = django.dispatch.Signal()

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from server import device_views, oidc_views, sign_in_page, views
+from server import device_views, logout_views, oidc_views, sign_in_page, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("device", device_views.device, name="device"),
     path("oauth/jwks", oidc_views.jwks, name="oauth-jwks"),
     path("oauth/userinfo", oidc_views.userinfo, name="oauth-userinfo"),
+    path("oauth/logout", logout_views.end_session, name="oauth-end-session"),
     path(".well-known/openid-configuration", oidc_views.openid_configuration, name="oidc-configuration"),
     path(".well-known/oauth-authorization-server", views.server_metadata, name="oauth-metadata"),
     path("api/me", views.api_me, name="api-me"),

@@ -83,6 +83,8 @@ class ClientOut(serializers.Serializer):
     post_logout_redirect_uris = serializers.SerializerMethodField()
     jwks = serializers.JSONField(allow_null=True)
     jwks_uri = serializers.CharField()
+    backchannel_logout_uri = serializers.CharField()
+    backchannel_logout_session_required = serializers.BooleanField()
     pending_changes = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -133,6 +135,9 @@ class ClientSettingsIn(StrictSerializer):
     # private_key_jwt: the client's public keys, a JWK Set or the https URL serving one.
     jwks = serializers.JSONField(allow_null=True, default=None)
     jwks_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
+    # Back-Channel Logout: where logout tokens are POSTed (https), and whether it needs the sid.
+    backchannel_logout_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
+    backchannel_logout_session_required = Flag(default=False)
 
 
 class ClientIn(ClientSettingsIn):

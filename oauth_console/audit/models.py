@@ -58,6 +58,8 @@ class EventType(models.TextChoices):
     DEVICE_AUTHORIZATION_DENIED = "device_authorization_denied", "Device denied"
     DEVICE_AUTHORIZATIONS_REVOKED = "device_authorizations_revoked", "Device authorizations revoked"
     USER_CODE_REFUSED = "user_code_refused", "Device user code refused"
+    USER_LOGGED_OUT = "user_logged_out", "User signed out (OpenID Connect session ended)"
+    BACKCHANNEL_LOGOUT_FAILED = "backchannel_logout_failed", "Back-channel logout given up"
 
 
 class Outcome(models.TextChoices):

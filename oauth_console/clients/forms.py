@@ -30,6 +30,8 @@ OIDC_FIELDS = (
     "default_max_age",
     "require_auth_time",
     "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 )
 
 
@@ -136,11 +138,15 @@ class ClientSettingsForm(forms.ModelForm):
             "default_max_age",
             "require_auth_time",
             "post_logout_redirect_uris",
+            "backchannel_logout_uri",
+            "backchannel_logout_session_required",
         ]
         labels = {
             "id_token_signed_response_alg": "ID token signing algorithm",
             "default_max_age": "Default max age (seconds)",
             "require_auth_time": "Require auth_time",
+            "backchannel_logout_uri": "Back-channel logout URI",
+            "backchannel_logout_session_required": "Back-channel logout needs sid",
         }
         help_texts = {
             "id_token_signed_response_alg": "RS256 (every relying party supports it) or ES256.",
@@ -149,6 +155,10 @@ class ClientSettingsForm(forms.ModelForm):
             "request names its own max_age. Empty: no limit.",
             "require_auth_time": "Every ID token carries auth_time (a sign-in of unknown time signs "
             "in again).",
+            "backchannel_logout_uri": "OpenID Connect: where the server POSTs a logout token when a "
+            "person who signed in to this client signs out (https; through the SSRF guard).",
+            "backchannel_logout_session_required": "The client needs the session id (sid) in logout "
+            "tokens and ID tokens (this server always sends it).",
             "require_consent": "Ask the user to approve this client every time, even when an earlier "
             "approval covers the scopes it asks for.",
             "can_introspect_any_token": "May ask /oauth/introspect about tokens issued to other clients "
@@ -215,6 +225,11 @@ class ClientSettingsForm(forms.ModelForm):
 
     def clean_jwks_uri(self) -> str:
         return policy_checked(policies.validate_web_uri, self.cleaned_data.get("jwks_uri", ""), "jwks_uri")
+
+    def clean_backchannel_logout_uri(self) -> str:
+        return policy_checked(
+            policies.validate_backchannel_logout_uri, self.cleaned_data.get("backchannel_logout_uri", "")
+        )
 
     def _post_clean(self):
         # Instead of copying values onto the model (the service does the write), check them

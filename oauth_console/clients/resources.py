@@ -45,6 +45,8 @@ IMPORT_COLUMNS = (
     "default_max_age",
     "require_auth_time",
     "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 )
 
 
@@ -130,6 +132,11 @@ class ClientResource(resources.ModelResource):
     )
     post_logout_redirect_uris = fields.Field(
         attribute="post_logout_redirect_uris", column_name="post_logout_redirect_uris", widget=ListWidget()
+    )
+    backchannel_logout_session_required = fields.Field(
+        attribute="backchannel_logout_session_required",
+        column_name="backchannel_logout_session_required",
+        widget=FlagWidget(),
     )
     # Export-only facts: an import ignores them (the server sets them).
     source = fields.Field(attribute="source", column_name="source", readonly=True)
@@ -265,6 +272,8 @@ class ClientResource(resources.ModelResource):
             "default_max_age": instance.default_max_age,
             "require_auth_time": bool(instance.require_auth_time),
             "post_logout_redirect_uris": lists.get("post_logout_redirect_uris", []),
+            "backchannel_logout_uri": (instance.backchannel_logout_uri or "").strip(),
+            "backchannel_logout_session_required": bool(instance.backchannel_logout_session_required),
         }
 
     def do_instance_save(self, instance: Client, is_create: bool) -> None:

@@ -175,6 +175,16 @@ class ClientForm(forms.Form):
         help_text="Where people may be sent back to after signing out. One per line; the rules of "
         "redirect URIs apply.",
     )
+    backchannel_logout_uri = forms.CharField(
+        label="Back-channel logout URL (backchannel_logout_uri)",
+        required=False,
+        max_length=policies.MAX_WEB_URI_LENGTH,
+        help_text="Where we POST a signed logout token when someone who signed in to your app signs "
+        "out here (OpenID Connect Back-Channel Logout). An https:// address reachable from the internet.",
+    )
+    backchannel_logout_session_required = forms.BooleanField(
+        label="My app needs the session id (sid) in logout tokens", required=False
+    )
 
     submit_label = "Register app"
 
@@ -219,6 +229,11 @@ class ClientForm(forms.Form):
 
     def clean_jwks_uri(self) -> str:
         return policy_checked(policies.validate_web_uri, self.cleaned_data["jwks_uri"], "jwks_uri")
+
+    def clean_backchannel_logout_uri(self) -> str:
+        return policy_checked(
+            policies.validate_backchannel_logout_uri, self.cleaned_data["backchannel_logout_uri"]
+        )
 
     def clean_post_logout_redirect_uris(self) -> list[str]:
         value = self.cleaned_data["post_logout_redirect_uris"]
@@ -322,6 +337,8 @@ class ClientEditForm(ClientForm):
             "default_max_age": client.default_max_age,
             "require_auth_time": client.require_auth_time,
             "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "backchannel_logout_session_required": client.backchannel_logout_session_required,
         }
 
     def service_changes(self) -> dict:

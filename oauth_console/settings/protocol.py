@@ -128,3 +128,12 @@ OAUTH2_OUTBOUND_CA_BUNDLE = os.environ.get(
     "OAUTH2_OUTBOUND_CA_BUNDLE", server_default("OAUTH2_OUTBOUND_CA_BUNDLE")
 )
 OAUTH2_OUTBOUND_TIMEOUT = env_int("OAUTH2_OUTBOUND_TIMEOUT", server_default("OAUTH2_OUTBOUND_TIMEOUT"))
+# Back-channel logout deliveries (server/services/backchannel_logout.py, docs/oidc.md): the task
+# queue they run on, how many attempts, the first retry's delay (doubled each time).
+OAUTH2_LOGOUT_QUEUE = os.environ.get("OAUTH2_LOGOUT_QUEUE", server_default("OAUTH2_LOGOUT_QUEUE"))
+OAUTH2_BACKCHANNEL_LOGOUT_ATTEMPTS = env_int(
+    "OAUTH2_BACKCHANNEL_LOGOUT_ATTEMPTS", server_default("OAUTH2_BACKCHANNEL_LOGOUT_ATTEMPTS")
+)
+OAUTH2_BACKCHANNEL_LOGOUT_RETRY_DELAY = env_int(
+    "OAUTH2_BACKCHANNEL_LOGOUT_RETRY_DELAY", server_default("OAUTH2_BACKCHANNEL_LOGOUT_RETRY_DELAY")
+)

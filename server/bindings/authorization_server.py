@@ -9,12 +9,13 @@ from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
-from server.bindings.oidc import OpenIDCode, OpenIDRefresh
+from server.bindings.oidc import OpenIDCode, OpenIDRefresh, published_jwks
 from server.conf import server_settings
 from server.hotpath import sql
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
 from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
+from server.oauth2.logout import EndSessionEndpoint
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 
 
@@ -110,6 +111,11 @@ def _build_server() -> AuthorizationServer:
     server.register_endpoint(DeviceAuthorizationEndpoint)
     server.register_endpoint(ClientRegistrationEndpoint)
     server.register_endpoint(ClientConfigurationEndpoint)
+    server.register_endpoint(
+        EndSessionEndpoint(
+            published_keys=published_jwks, issuer=lambda request: issuer_for(request.django_request)
+        )
+    )
     return server
 
 

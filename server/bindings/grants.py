@@ -5,7 +5,7 @@ from server import services
 from server.bindings.lookups import digest_or_none, only_row
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
-from server.oauth2 import grants, id_tokens
+from server.oauth2 import grants, id_tokens, logout
 from server.oauth2.errors import InvalidRequestError
 
 
@@ -26,6 +26,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         data = request.payload.data
+        session = getattr(request.django_request, "session", None)
+        # The OP session goes into the ID token (`sid`) and names the client for its logout.
+        sid = (
+            logout.session_id_of(session, create=True) if id_tokens.is_openid_request(request.scope) else None
+        )
         return services.store_authorization_code(
             code=code,
             client=request.client,
@@ -35,7 +40,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge") or "",
             code_challenge_method=data.get("code_challenge_method") or "",
             nonce=data.get("nonce") or "",
-            auth_time=id_tokens.auth_time_of(getattr(request.django_request, "session", None)),
+            auth_time=id_tokens.auth_time_of(session),
+            sid=sid or "",
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

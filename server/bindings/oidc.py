@@ -31,18 +31,31 @@ class OpenIDCode(id_tokens.OpenIDCode):
 
 
 class OpenIDRefresh(id_tokens.OpenIDRefresh):
-    """ID tokens on refresh; `auth_time` of the sign-in that started the token's family."""
+    """ID tokens on refresh; `auth_time` and `sid` of the sign-in that started the token's family."""
 
     def __init__(self) -> None:
         super().__init__(**_OPTIONS)
 
     def get_auth_time(self, credential: Token) -> int | None:
-        found = (
-            AuthorizationCode.objects.filter(tokens__family_id=credential.family_id, auth_time__isnull=False)
-            .values_list("auth_time", flat=True)
-            .first()
-        )
+        found = _family_sign_in(credential)["auth_time"]
         return int(found.timestamp()) if found else None
+
+    def get_session_id(self, credential: Token) -> str | None:
+        return _family_sign_in(credential)["sid"] or None
+
+
+def _family_sign_in(credential: Token) -> dict:
+    """The sign-in that started the token's family (its code's auth_time and sid), read once
+    per refresh."""
+    found = getattr(credential, "_family_sign_in", None)
+    if found is None:
+        found = (
+            AuthorizationCode.objects.filter(tokens__family_id=credential.family_id)
+            .values("auth_time", "sid")
+            .first()
+        ) or {"auth_time": None, "sid": ""}
+        credential._family_sign_in = found
+    return found
 
 
 userinfo = UserInfoEndpoint(require_oauth, user_claims=claims_for, subject=subject_for)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from authlib.oidc.discovery import OpenIDProviderMetadata
+from authlib.oidc.rpinitiated import OpenIDProviderMetadata as RPInitiatedMetadata
 
 from .keys import SIGNING_ALGORITHMS
 
@@ -22,9 +23,13 @@ def openid_configuration(
     userinfo_endpoint: str,
     claims_supported: Iterable[str],
     id_token_signing_alg_values_supported: Iterable[str] = SIGNING_ALGORITHMS,
+    end_session_endpoint: str | None = None,
+    backchannel_logout: bool = False,
 ) -> dict:
     """The OpenID Provider metadata built on `oauth_metadata` (RFC 8414's document, which should
-    already name `jwks_uri`); validated by authlib (ValueError when a required field is wrong)."""
+    already name `jwks_uri`); validated by authlib (ValueError when a required field is wrong).
+    `end_session_endpoint` (RP-Initiated Logout §2.1) and `backchannel_logout` (Back-Channel
+    Logout §2.1, with `sid`) add the logout fields; front-channel logout is never offered."""
     metadata = {
         **oauth_metadata,
         "jwks_uri": jwks_uri,
@@ -41,5 +46,12 @@ def openid_configuration(
         "require_request_uri_registration": False,
         "prompt_values_supported": ["none", "login", "consent"],
     }
+    if end_session_endpoint:
+        metadata["end_session_endpoint"] = end_session_endpoint
+    metadata["frontchannel_logout_supported"] = False
+    metadata["backchannel_logout_supported"] = backchannel_logout
+    metadata["backchannel_logout_session_supported"] = backchannel_logout
     OpenIDProviderMetadata(metadata).validate()
+    if end_session_endpoint:
+        RPInitiatedMetadata(metadata).validate_end_session_endpoint()
     return metadata

@@ -10,8 +10,9 @@ Register the extensions with the grants; they act only when the granted scope ho
 `user_claims(user, scopes, client) -> dict` the claims for the granted scopes; `subject(user,
 client) -> str` the `sub` (default: the user's primary key). The ID token carries `iss`, `sub`,
 `aud`, `exp`, `iat`, `auth_time` (when the sign-in time is known: `record_sign_in` keeps it in
-the session), `nonce` (exactly as sent, code flow only), `at_hash`, and `azp` with more than one
-audience. The authorization request is checked for OpenID's rules: `redirect_uri` required,
+the session), `nonce` (exactly as sent, code flow only), `at_hash`, `sid` (the OP session the
+code was issued in, Back-Channel Logout §2.1, when known), and `azp` with more than one audience.
+The authorization request is checked for OpenID's rules: `redirect_uri` required,
 `request`/`request_uri` refused (`request_not_supported` / `request_uri_not_supported`),
 `prompt=none` alone, `max_age` a whole number.
 """
@@ -47,7 +48,7 @@ __all__ = [
 AUTH_TIME_SESSION_KEY = "server.oauth2.auth_time"
 # Claims the server sets; a claims hook cannot replace them.
 PROTOCOL_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "acr", "amr"}
+    {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "acr", "amr", "sid"}
 )
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 
@@ -122,6 +123,11 @@ class _IDTokenIssuer:
         value = getter() if getter else None
         return int(value) if value else None
 
+    def get_session_id(self, credential: Any) -> str | None:
+        """The OP session (`sid`) the code or refresh token being exchanged belongs to, or None."""
+        getter = getattr(credential, "get_session_id", None)
+        return (getter() if getter else None) or None
+
     def process_token(self, grant: Any, response: tuple) -> None:
         """authlib's after_create_token_response hook: add `id_token` when `openid` was granted."""
         _status, token, _headers = response
@@ -149,6 +155,9 @@ class _IDTokenIssuer:
         auth_time = self.get_auth_time(credential)
         if auth_time:
             claims["auth_time"] = auth_time
+        sid = self.get_session_id(credential)
+        if sid:
+            claims["sid"] = sid
         if code is not None:
             nonce = code.get_nonce() if hasattr(code, "get_nonce") else None
             if nonce:

@@ -51,6 +51,7 @@ STRING_METADATA = (
     "subject_type",
     "id_token_signed_response_alg",
     "jwks_uri",
+    "backchannel_logout_uri",
 )
 LIST_METADATA = ("redirect_uris", "grant_types", "response_types", "contacts", "post_logout_redirect_uris")
 # Longest default_max_age accepted (about 68 years: what a 32-bit column holds).
@@ -59,11 +60,17 @@ MAX_DEFAULT_MAX_AGE = 2**31 - 1
 
 class OpenIDClientMetadataClaims(OpenIDClaims):
     """OpenID Connect Registration §2 metadata, plus RP-Initiated Logout's
-    `post_logout_redirect_uris` (its value checked by the server's own redirect URI rules, as
+    `post_logout_redirect_uris` and Back-Channel Logout's `backchannel_logout_uri` and
+    `backchannel_logout_session_required` (their values checked by the server's own rules, as
     `check_client_metadata` runs first; authlib's rpinitiated check would refuse a loopback
     http URI of a native app with a bare ValueError)."""
 
-    REGISTERED_CLAIMS = [*OpenIDClaims.REGISTERED_CLAIMS, "post_logout_redirect_uris"]
+    REGISTERED_CLAIMS = [
+        *OpenIDClaims.REGISTERED_CLAIMS,
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
+    ]
 
 
 # RFC 7591 and OpenID Connect metadata: every endpoint here validates both.
@@ -71,8 +78,9 @@ CLAIMS_CLASSES = [RFC7591Claims, OpenIDClientMetadataClaims]
 
 
 def check_openid_metadata_types(data: dict) -> None:
-    """default_max_age a whole number of seconds, require_auth_time a boolean (authlib takes
-    true for a number and 1.5 for seconds)."""
+    """default_max_age a whole number of seconds, require_auth_time and
+    backchannel_logout_session_required booleans (authlib takes true for a number and 1.5 for
+    seconds)."""
     max_age = data.get("default_max_age")
     if max_age is not None and (
         isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MAX_DEFAULT_MAX_AGE
@@ -80,9 +88,10 @@ def check_openid_metadata_types(data: dict) -> None:
         raise InvalidClientMetadataError(
             f"default_max_age must be a whole number of seconds from 0 to {MAX_DEFAULT_MAX_AGE}."
         )
-    require = data.get("require_auth_time")
-    if require is not None and not isinstance(require, bool):
-        raise InvalidClientMetadataError("require_auth_time must be true or false.")
+    for name in ("require_auth_time", "backchannel_logout_session_required"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise InvalidClientMetadataError(f"{name} must be true or false.")
 
 
 class MissingTokenError(InvalidTokenError):

@@ -59,6 +59,10 @@ DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
     "login_hint": 255,
     "id_token_hint": 8192,
     "max_age": 10,
+    # RP-Initiated Logout (echoed into a confirmation form or a redirect).
+    "post_logout_redirect_uri": 2048,
+    "logout_hint": 255,
+    "ui_locales": 255,
 }
 # Checked while parsing the authorization request: they say which client asks and where its
 # errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).

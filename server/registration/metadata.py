@@ -31,6 +31,8 @@ STORED_METADATA = (
     "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 )
 DEFAULT_CLIENT_NAME = "Unnamed client"
 # Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
@@ -92,6 +94,7 @@ def check_client_metadata(data: dict) -> None:
         ("subject_type", policies.validate_subject_type),
         ("id_token_signed_response_alg", policies.validate_id_token_signing_alg),
         ("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri")),
+        ("backchannel_logout_uri", policies.validate_backchannel_logout_uri),
     ]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
     for key, check in checks:
@@ -129,6 +132,8 @@ def client_settings(metadata: dict) -> dict:
         "post_logout_redirect_uris": metadata.get("post_logout_redirect_uris") or [],
         "jwks": metadata.get("jwks"),
         "jwks_uri": metadata.get("jwks_uri") or "",
+        "backchannel_logout_uri": metadata.get("backchannel_logout_uri") or "",
+        "backchannel_logout_session_required": bool(metadata.get("backchannel_logout_session_required")),
     }
 
 
@@ -161,4 +166,7 @@ def client_information(client: Client) -> dict:
         info["default_max_age"] = client.default_max_age
     if client.post_logout_redirect_uris:
         info["post_logout_redirect_uris"] = client.post_logout_redirect_uris.split()
+    if client.backchannel_logout_uri:
+        info["backchannel_logout_uri"] = client.backchannel_logout_uri
+        info["backchannel_logout_session_required"] = client.backchannel_logout_session_required
     return info

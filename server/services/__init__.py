@@ -13,11 +13,14 @@ says what happened. Validation failures raise `policies.PolicyError` before anyt
 - `device_codes`: device authorizations (RFC 8628): start, the user's decision, polls, redemption;
 - `registration`: initial access tokens and dynamic client registration (RFC 7591/7592);
 - `users`: a user's grants when they go, developer sign-up;
-- `signing_keys`: the OpenID Provider's signing keys (create, activate, retire, revoke, rotate).
+- `signing_keys`: the OpenID Provider's signing keys (create, activate, retire, revoke, rotate);
+- `logout`: which clients a sign-in reached, ending that session (OpenID Connect logout);
+- `backchannel_logout`: the logout tokens the task worker delivers to those clients.
 
 The locking rules that order issuance against revocation are in `server.hotpath.locks`.
 """
 
+from server.services.backchannel_logout import enqueue_delivery, give_up_backchannel_logout
 from server.services.client_review import (
     REVIEWED_FIELDS,
     approve_client_changes,
@@ -46,6 +49,7 @@ from server.services.device_codes import (
     revoke_device_authorizations,
     start_device_authorization,
 )
+from server.services.logout import end_browser_session, record_client_session
 from server.services.registration import (
     create_initial_access_token,
     issue_registration_access_token,
@@ -91,11 +95,15 @@ __all__ = [
     "create_signing_key",
     "delete_client",
     "deny_device_authorization",
+    "end_browser_session",
+    "enqueue_delivery",
     "expire_client_secret",
     "expire_unredeemed_codes",
+    "give_up_backchannel_logout",
     "issue_registration_access_token",
     "private_key_of",
     "propose_client_changes",
+    "record_client_session",
     "record_consent",
     "record_device_poll",
     "redeem_authorization_code",

@@ -35,6 +35,8 @@ CLIENT_FIELDS_EDITABLE = (
     "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
 )
 
 
@@ -65,6 +67,8 @@ def create_client(
     operator_scopes_allowed: Iterable[str] = (),
     jwks: dict | None = None,
     jwks_uri: str = "",
+    backchannel_logout_uri: str = "",
+    backchannel_logout_session_required: bool = False,
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients and for
     private_key_jwt clients, which authenticate with their keys: `jwks` or `jwks_uri`).
@@ -90,6 +94,8 @@ def create_client(
         operator_scopes_allowed=operator_scopes_allowed,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -180,6 +186,10 @@ def changed_settings(
         operator_scopes_allowed={*operator_scopes_allowed, *client.scope_list},
         jwks=changes.get("jwks", client.jwks),
         jwks_uri=changes.get("jwks_uri", client.jwks_uri) or "",
+        backchannel_logout_uri=changes.get("backchannel_logout_uri", client.backchannel_logout_uri) or "",
+        backchannel_logout_session_required=changes.get(
+            "backchannel_logout_session_required", client.backchannel_logout_session_required
+        ),
     )
     changes.update(asdict(valid))
     return {

@@ -12,6 +12,7 @@ from server.conf import server_settings
 from server.hotpath import locks, sql
 from server.models import AuthorizationCode, Client, Consent, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
+from server.services.logout import record_client_session
 from server.services.tokens import _stamp_revoked
 
 
@@ -26,10 +27,14 @@ def store_authorization_code(
     code_challenge_method: str = "",
     nonce: str = "",
     auth_time: int | None = None,
+    sid: str = "",
 ) -> AuthorizationCode:
     """Store a newly issued authorization code (only its digest). `auth_time`: when the user
-    signed in (seconds since the epoch), for the ID token; None when unknown."""
+    signed in (seconds since the epoch), for the ID token; None when unknown. `sid`: the OP
+    session of a code for an ID token, whose client is then one that session's logout notifies."""
     now = timezone.now()
+    if sid:
+        record_client_session(sid=sid, client=client, user=user)
     return AuthorizationCode.objects.create(
         code_digest=credentials.digest(code),
         client=client,
@@ -40,6 +45,7 @@ def store_authorization_code(
         code_challenge_method=code_challenge_method or "",
         nonce=nonce or "",
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else None,
+        sid=sid or "",
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )

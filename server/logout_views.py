@@ -1,0 +1,92 @@
+"""The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), /oauth/logout.
+
+GET or POST, from the relying party's page. The protocol (the `id_token_hint`, the client, the
+registered `post_logout_redirect_uri` with `state`) is `server.oauth2.logout.EndSessionEndpoint`,
+bound in `server.bindings.authorization_server`. This view decides about the person:
+
+- a valid hint naming the signed-in user: signed out at once, then sent back to the client;
+- no hint, or a hint for someone else: a confirmation page (the logout happens only on its
+  POST, which carries the page's CSRF token: a link alone cannot sign anyone out, §6);
+- nobody signed in: nothing to end, sent back (or shown a page);
+- a hint this server did not issue, a client_id the hint was not issued to, an unknown client:
+  an error page, never a redirect (§4).
+
+Signing out is Django's `logout`; its `user_logged_out` signal ends the OP session and notifies
+the session's clients (`server.receivers`, `services.end_browser_session`), whichever door the
+sign-out came through. `ui_locales` and `logout_hint` are accepted and not used.
+"""
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from server.bindings.authorization_server import authorization_server
+from server.claims import subject_for
+from server.oauth2.errors import OAuth2Error
+from server.oauth2.logout import LOGOUT_PARAMETERS
+
+# Set on the request by this view: the client whose logout request ended the session (for the
+# user_logged_out event, `server.receivers`).
+LOGOUT_CLIENT_ATTRIBUTE = "oauth_logout_client"
+CONFIRM_FIELD = "confirm_logout"
+
+
+@csrf_exempt  # a relying party may POST the request (§2); the confirmation is CSRF-checked below
+@never_cache
+@require_http_methods(["GET", "POST"])
+def end_session(request: HttpRequest) -> HttpResponse:
+    """RP-Initiated Logout §2: end the signed-in person's session, then redirect when allowed."""
+    if request.method == "POST" and CONFIRM_FIELD in request.POST:
+        return _confirmed(request)
+    try:
+        validated = authorization_server.validate_endpoint_request("end_session", request)
+    except OAuth2Error as error:
+        return _error_page(request, error)
+    user = request.user
+    if user.is_authenticated and not _hint_names(validated, user):
+        return _confirmation_page(request, validated)
+    return _sign_out_and_answer(request, validated)
+
+
+@csrf_protect
+def _confirmed(request: HttpRequest) -> HttpResponse:
+    """The confirmation page's POST (its CSRF token checked by csrf_protect): the same request,
+    validated again, then signed out."""
+    try:
+        validated = authorization_server.validate_endpoint_request("end_session", request)
+    except OAuth2Error as error:
+        return _error_page(request, error)
+    return _sign_out_and_answer(request, validated)
+
+
+def _hint_names(validated, user) -> bool:
+    """True when the request's verified id_token_hint was issued to this user (its `sub` as the
+    hint's client sees it)."""
+    claims = validated.id_token_claims
+    if claims is None or validated.client is None:
+        return False
+    return claims.get("sub") == subject_for(user, validated.client)
+
+
+def _sign_out_and_answer(request: HttpRequest, validated) -> HttpResponse:
+    if request.user.is_authenticated:
+        setattr(request, LOGOUT_CLIENT_ATTRIBUTE, validated.client)
+        logout(request)
+    if validated.redirect_uri:
+        return HttpResponseRedirect(validated.redirect_uri)
+    return render(request, "oauth/logout_done.html", {"client": validated.client})
+
+
+def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
+    data = validated.request.payload.data
+    fields = [(name, data[name]) for name in LOGOUT_PARAMETERS if data.get(name)]
+    context = {"client": validated.client, "fields": fields, "confirm_field": CONFIRM_FIELD}
+    return render(request, "oauth/logout_confirm.html", context)
+
+
+def _error_page(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
+    context = {"error": error.error, "description": error.description}
+    return render(request, "oauth/logout_error.html", context, status=400)
