@@ -154,7 +154,8 @@ class EndSessionEndpoint(_AuthlibEndSessionEndpoint):
     def validate_request(self, request: Any) -> EndSessionRequest:
         """The request's client, verified hint claims and redirect (None: show a page); an
         InvalidRequestError (never redirected, §4) for a hint this server did not issue, a
-        client_id the hint was not issued to, or an unknown client_id."""
+        client_id the hint was not issued to, an unknown client_id, or a
+        post_logout_redirect_uri that the named client did not register exactly."""
         data = request.payload.data
         limits = getattr(self.server, "parameter_limits", None) or DEFAULT_PARAMETER_LIMITS
         check_parameter_lengths(data, limits, LOGOUT_PARAMETERS)
@@ -174,6 +175,15 @@ class EndSessionEndpoint(_AuthlibEndSessionEndpoint):
                 raise InvalidRequestError(_INVALID_HINT)
         if data.get("client_id") and validated.client is None:
             raise InvalidRequestError("The client_id names no client of this server.")
+        asked = data.get("post_logout_redirect_uri")
+        if asked and not validated.redirect_uri:
+            # §3: never redirected; an error page rather than a silent logout, so that the
+            # relying party's mistake (or a forged link) is seen and nothing happens.
+            if validated.client is None:
+                raise InvalidRequestError(
+                    "A post_logout_redirect_uri needs the client named: send id_token_hint or client_id."
+                )
+            raise InvalidRequestError("The post_logout_redirect_uri is not registered for this client.")
         return validated
 
     def _is_valid_post_logout_redirect_uri(self, client: Any, post_logout_redirect_uri: str) -> bool:

@@ -49,7 +49,7 @@ from server.services.device_codes import (
     revoke_device_authorizations,
     start_device_authorization,
 )
-from server.services.logout import end_browser_session, record_client_session
+from server.services.logout import end_browser_session
 from server.services.registration import (
     create_initial_access_token,
     issue_registration_access_token,
@@ -103,7 +103,6 @@ __all__ = [
     "issue_registration_access_token",
     "private_key_of",
     "propose_client_changes",
-    "record_client_session",
     "record_consent",
     "record_device_poll",
     "redeem_authorization_code",

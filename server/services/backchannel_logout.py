@@ -46,7 +46,7 @@ def _signing_key(alg: str):
     return key.kid, private_key_of(key)
 
 
-def runs_in_the_request() -> bool:
+def _runs_in_the_request() -> bool:
     """True when the task backend runs tasks at once in the caller (django-tasks' immediate
     backend, the default without TASKS): no worker, no retries."""
     return isinstance(task_backends[deliver_logout_token.backend], ImmediateBackend)
@@ -73,7 +73,7 @@ def enqueue_delivery(*, client: Client, user, sid: str | None, issuer: str, atte
         "issuer": issuer,
         "attempt": attempt,
     }
-    if runs_in_the_request():
+    if _runs_in_the_request():
         transaction.on_commit(lambda: _enqueue(arguments))
         return
     _enqueue(arguments)
@@ -121,7 +121,7 @@ def deliver_logout_token(*, client_pk: int, sub: str, sid: str, issuer: str, att
         logger.info("back-channel logout delivered to %s (attempt %d)", client.client_id, attempt)
         return "delivered"
     attempts = server_settings.OAUTH2_BACKCHANNEL_LOGOUT_ATTEMPTS
-    if attempt < attempts and not runs_in_the_request():
+    if attempt < attempts and not _runs_in_the_request():
         delay = server_settings.OAUTH2_BACKCHANNEL_LOGOUT_RETRY_DELAY * 2 ** (attempt - 1)
         retry = {"client_pk": client_pk, "sub": sub, "sid": sid, "issuer": issuer, "attempt": attempt + 1}
         _enqueue(retry, run_after=timezone.now() + timedelta(seconds=delay))
@@ -134,7 +134,7 @@ def deliver_logout_token(*, client_pk: int, sub: str, sid: str, issuer: str, att
             error,
         )
         return f"retrying: {error}"
-    if runs_in_the_request():
+    if _runs_in_the_request():
         error += " (not retried: the task backend runs tasks at once, without a worker)"
     give_up_backchannel_logout(client=client, sid=sid, sub=sub, attempts=attempt, error=error)
     return f"given up: {error}"

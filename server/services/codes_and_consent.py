@@ -10,9 +10,8 @@ from server import credentials, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks, sql
-from server.models import AuthorizationCode, Client, Consent, DeviceAuthorization, Token
+from server.models import AuthorizationCode, Client, ClientSession, Consent, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
-from server.services.logout import record_client_session
 from server.services.tokens import _stamp_revoked
 
 
@@ -34,7 +33,11 @@ def store_authorization_code(
     session of a code for an ID token, whose client is then one that session's logout notifies."""
     now = timezone.now()
     if sid:
-        record_client_session(sid=sid, client=client, user=user)
+        # The client is one that session's logout notifies (once per pair: one INSERT that
+        # ignores the pair already being there).
+        ClientSession.objects.bulk_create(
+            [ClientSession(sid=sid, client=client, user=user, created_at=now)], ignore_conflicts=True
+        )
     return AuthorizationCode.objects.create(
         code_digest=credentials.digest(code),
         client=client,

@@ -1,6 +1,6 @@
-"""Logout: which clients a sign-in reached, and ending that session.
+"""Logout: ending an OP session (which clients a sign-in reached is recorded with each code for
+an ID token: `store_authorization_code`).
 
-`record_client_session` runs when a code for an ID token is stored (its `sid`);
 `end_browser_session` runs when the browser session logs out (any door: the end-session
 endpoint, the site's sign-out, the admin's) and enqueues one back-channel delivery per client of
 that session with a `backchannel_logout_uri`, in the logout's own transaction (the task rows
@@ -15,15 +15,6 @@ from server.actors import Actor
 from server.models import Client, ClientSession
 from server.services import backchannel_logout
 from server.services._after_commit import send_after_commit
-
-
-def record_client_session(*, sid: str, client: Client, user) -> None:
-    """Remember that `client` got a code for an ID token in OP session `sid` (once per pair:
-    one INSERT that ignores the pair already being there)."""
-    ClientSession.objects.bulk_create(
-        [ClientSession(sid=sid, client=client, user=user, created_at=timezone.now())],
-        ignore_conflicts=True,
-    )
 
 
 def end_browser_session(

@@ -1,6 +1,7 @@
 """A loopback HTTPS server for the outbound guard's tests: a self-signed certificate for
 127.0.0.1, localhost and [::1] (handed to the server as OAUTH2_OUTBOUND_CA_BUNDLE), and routes a
-test sets as `server.routes[path] = (status, headers, body)`; `server.hits` counts requests."""
+test sets as `server.routes[path] = (status, headers, body)`; `server.hits` counts requests, and
+`server.received[path]` keeps each POST's (headers, body)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):
+        # A back-channel logout receiver: the request's body is kept in `received[path]`.
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        self.server.received.setdefault(self.path, []).append((dict(self.headers), body))
+        self.do_GET()
+
     def log_message(self, *args):
         pass
 
@@ -79,6 +87,7 @@ class LoopbackHTTPSServer(ThreadingHTTPServer):
         self.socket = context.wrap_socket(self.socket, server_side=True)
         self.routes: dict[str, tuple[int, dict, bytes]] = {}
         self.hits: dict[str, int] = {}
+        self.received: dict[str, list[tuple[dict, bytes]]] = {}
         self.cert_path = cert_path
 
     @property

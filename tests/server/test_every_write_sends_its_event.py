@@ -359,7 +359,25 @@ def redeem_device_authorization(w):
     return lambda: services.redeem_device_authorization(device)
 
 
+@sends("user_logged_out", sid="sid-recipe", notified=[], initiated_by="")
+def end_browser_session(w):
+    services.store_authorization_code(
+        code="oac_logout", client=w.client, user=w.user, redirect_uri="", scope="openid", sid="sid-recipe"
+    )
+    return lambda: services.end_browser_session(
+        sid="sid-recipe", user=w.user, actor=Actor.user(w.user), issuer="https://op.example.com"
+    )
+
+
+@sends("backchannel_logout_failed", sid="sid-recipe", attempts=5)
+def give_up_backchannel_logout(w):
+    return lambda: services.give_up_backchannel_logout(
+        client=w.client, sid="sid-recipe", sub=str(w.user.pk), attempts=5, error="The client answered 503."
+    )
+
+
 NO_EVENT: dict[str, str] = {
+    "enqueue_delivery": "a step of end_browser_session, whose user_logged_out names the clients notified",
     "record_device_poll": "bookkeeping of a device's poll (its pace), like touch_token; a poll that"
     " gets a token is announced by token_issued",
     "changed_settings": "a read: validates proposed settings and returns the difference, writes nothing",
