@@ -29,6 +29,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _AuthlibEndSessionEndpoint
 from authlib.oidc.rpinitiated import EndSessionRequest
 from joserfc import jwt
+from joserfc.errors import JoseError
 
 from .keys import SIGNING_ALGORITHMS, key_set
 from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
@@ -161,8 +162,9 @@ class EndSessionEndpoint(_AuthlibEndSessionEndpoint):
         check_parameter_lengths(data, limits, LOGOUT_PARAMETERS)
         try:
             validated = super().validate_request(request)
-        except (ValueError, TypeError):
-            # joserfc raises ValueError for a token that is not even a JWS.
+        except (ValueError, TypeError, JoseError):
+            # joserfc raises ValueError for a token that is not even a JWS, MissingKeyError when
+            # no key is published yet (so nothing can be ours).
             raise InvalidRequestError(_INVALID_HINT) from None
         except InvalidRequestError as error:
             if data.get("id_token_hint") and error.description != "'client_id' does not match 'aud' claim":

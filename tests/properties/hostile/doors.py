@@ -61,8 +61,11 @@ def values_for(field_name: str, value: str) -> dict[str, str]:
 
 
 def _oidc(values: dict, *, json_numbers: bool = False) -> dict:
-    """The OIDC metadata a cell sets (the post-logout URIs always), as a door's caller sends it."""
-    found = {"post_logout_redirect_uris": values["post_logout_redirect_uris"].split()}
+    """The OIDC metadata a cell sets (the logout URIs always), as a door's caller sends it."""
+    found = {
+        "post_logout_redirect_uris": values["post_logout_redirect_uris"].split(),
+        "backchannel_logout_uri": values["backchannel_logout_uri"],
+    }
     for name in OIDC_SCALARS:
         if name in values:
             number = json_numbers and name == "default_max_age"
@@ -207,6 +210,7 @@ def door_import(world: World, values: dict) -> Passage:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
     headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris", "jwks_uri"]
+    headers += ["backchannel_logout_uri"]
     headers += [name for name in OIDC_SCALARS if name in values]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -214,7 +218,7 @@ def door_import(world: World, values: dict) -> Passage:
     client_id = values["client_id"] or f"imp-{secrets.token_hex(4)}"
     row = [client_id, values["name"], "confidential", values["redirect_uris"]]
     row += ["authorization_code", "profile", values["description"], values["client_uri"], values["logo_uri"]]
-    row += [values["post_logout_redirect_uris"], values["jwks_uri"]]
+    row += [values["post_logout_redirect_uris"], values["jwks_uri"], values["backchannel_logout_uri"]]
     row += [values[name] for name in OIDC_SCALARS if name in values]
     writer.writerow(row)
     upload = SimpleUploadedFile("clients.csv", buffer.getvalue().encode(), content_type="text/csv")
@@ -250,6 +254,7 @@ def door_legacy_row(world: World, values: dict) -> Passage:
                 description=values["description"],
                 post_logout_redirect_uris=values["post_logout_redirect_uris"],
                 jwks_uri=values["jwks_uri"],
+                backchannel_logout_uri=values["backchannel_logout_uri"],
             )
     except DataError:
         assert connection.vendor == "postgresql", "SQLite stores whatever it is given"

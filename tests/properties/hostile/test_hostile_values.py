@@ -93,3 +93,4 @@ def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world
     stored = (client.id_token_signed_response_alg, client.subject_type, client.default_max_age)
     assert stored == ("ES256", "public", 600)
     assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]
+    assert client.backchannel_logout_uri == BASE["backchannel_logout_uri"]

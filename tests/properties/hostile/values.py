@@ -47,6 +47,7 @@ BASE = {
     "description": "An app of the matrix.",
     "post_logout_redirect_uris": "https://app.example.com/logged-out",
     "jwks_uri": "https://app.example.com/jwks.json",
+    "backchannel_logout_uri": "https://app.example.com/backchannel-logout",
 }
 # The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
 OIDC_SCALARS = ("id_token_signed_response_alg", "subject_type", "default_max_age", "require_auth_time")
@@ -112,4 +113,8 @@ FIELDS: dict[str, Field] = {
     ),
     # private_key_jwt's key URL (fetched through server.outbound); another third of the URIs.
     "jwks_uri": Field(HOSTILE_URIS[1::3], lambda c: c.jwks_uri, json_key="jwks_uri", uri=True),
+    # Back-channel logout (POSTed to by the task worker, through server.outbound); the last third.
+    "backchannel_logout_uri": Field(
+        HOSTILE_URIS[2::3], lambda c: c.backchannel_logout_uri, json_key="backchannel_logout_uri", uri=True
+    ),
 }
