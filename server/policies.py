@@ -268,19 +268,18 @@ def validate_backchannel_logout_uri(uri: str | None) -> str:
         return ""
     field = "backchannel_logout_uri"
     if len(uri) > MAX_WEB_URI_LENGTH:
-        raise PolicyError(f"{field} is too long (at most {MAX_WEB_URI_LENGTH} characters).", field=field)
+        raise PolicyError(f"This URL is too long (at most {MAX_WEB_URI_LENGTH} characters).", field=field)
     try:
         validate_redirect_uri(uri)
     except PolicyError as error:
-        raise PolicyError(f"{field}: {error}", field=field) from None
+        raise PolicyError(str(error), field=field) from None
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     loopback = (parts.hostname or "") in {"127.0.0.1", "::1", "localhost"}
     if scheme == "https" or (scheme == "http" and loopback and settings.DEBUG):
         return uri
     raise PolicyError(
-        f"{field}: use an https:// URL (plain http only to a loopback address, in development).",
-        field=field,
+        f"{uri}: use an https:// URL (plain http only to a loopback address, in development).", field=field
     )
 
 

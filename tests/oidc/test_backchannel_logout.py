@@ -222,3 +222,38 @@ def test_a_client_without_a_backchannel_uri_is_listed_but_not_notified(browser, 
     event = AuditEvent.objects.get(event_type="user_logged_out")
     assert event.detail["clients"] == [client.client_id] and event.detail["notified"] == []
     assert not DBTaskResult.objects.exists()
+
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_without_a_worker_the_request_delivers_once_after_the_commit(
+    browser, make_rp, receiver, settings, django_capture_on_commit_callbacks
+):
+    """A bare project (no TASKS): django-tasks' immediate backend runs the delivery in the
+    logout request, only once the logout committed (check server.W006 warns about it)."""
+    a, a_secret = make_rp("RP A", "/bcl-a")
+    token = sign_in_and_get_tokens(browser, a, a_secret)["id_token"]
+    settings.TASKS = IMMEDIATE
+    with django_capture_on_commit_callbacks() as callbacks:
+        sign_out(browser, token)
+        assert receiver.received == {}, "nothing is sent before the commit"
+    for callback in callbacks:
+        callback()
+    (delivered,) = logout_tokens(receiver, "/bcl-a")
+    assert verify_logout_token(delivered, a)["sid"] == verify_id_token(token, a)["sid"]
+    assert not DBTaskResult.objects.exists()
+
+
+def test_without_a_worker_a_failure_is_given_up_at_once(
+    browser, make_rp, receiver, settings, django_capture_on_commit_callbacks
+):
+    a, a_secret = make_rp("RP A", "/bcl-a")
+    receiver.routes["/bcl-a"] = (503, {}, b"busy")
+    token = sign_in_and_get_tokens(browser, a, a_secret)["id_token"]
+    settings.TASKS = IMMEDIATE
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_out(browser, token)
+    assert len(receiver.received["/bcl-a"]) == 1
+    failed = AuditEvent.objects.get(event_type="backchannel_logout_failed")
+    assert failed.detail["attempts"] == 1 and "not retried" in failed.detail["error"]

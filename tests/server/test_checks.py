@@ -218,3 +218,24 @@ def test_manage_check_deploy_names_each_production_warning():
     for id_ in ("server.W001", "server.W002", "server.W003"):
         assert id_ in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_task_backend_without_the_logout_queue_is_an_error(deployed):
+    deployed.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    [error] = server_messages()
+    assert error.id == "server.E011" and "'logout'" in error.msg and "QUEUES" in error.hint
+
+
+def test_the_logout_queue_setting_names_the_queue_checked(deployed):
+    deployed.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "bcl"]}}
+    deployed.OAUTH2_LOGOUT_QUEUE = "bcl"
+    assert server_messages() == []
+
+
+def test_tasks_run_in_the_request_is_a_deploy_warning(deployed):
+    """No TASKS (django-tasks' immediate backend): logout tokens are sent by the request, once."""
+    deployed.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    [warning] = deploy_messages()
+    assert warning.id == "server.W006" and "never retried" in warning.msg and "db_worker" in warning.hint
+    deployed.DEBUG = True
+    assert deploy_messages() == []

@@ -30,6 +30,8 @@ OIDC = {
     "default_max_age": 900,
     "require_auth_time": True,
     "post_logout_redirect_uris": ["https://registered.example.com/bye", "http://127.0.0.1:8765/bye"],
+    "backchannel_logout_uri": "https://registered.example.com/backchannel?tenant=1",
+    "backchannel_logout_session_required": True,
 }
 
 
@@ -48,6 +50,8 @@ def test_registered_metadata_is_stored_and_answered(client, make_iat):
     assert stored.id_token_signed_response_alg == "ES256"
     assert (stored.default_max_age, stored.require_auth_time, stored.subject_type) == (900, True, "public")
     assert stored.post_logout_redirect_uris.split() == OIDC["post_logout_redirect_uris"]
+    assert stored.backchannel_logout_uri == OIDC["backchannel_logout_uri"]
+    assert stored.backchannel_logout_session_required is True
 
     read = client.get(
         body["registration_client_uri"],
@@ -62,6 +66,7 @@ def test_left_out_the_defaults_apply_and_are_answered(client, make_iat):
     assert body["id_token_signed_response_alg"] == "RS256"
     assert body["subject_type"] == "public" and body["require_auth_time"] is False
     assert "default_max_age" not in body and "post_logout_redirect_uris" not in body
+    assert "backchannel_logout_uri" not in body
 
 
 @pytest.mark.parametrize(
@@ -84,6 +89,15 @@ def test_left_out_the_defaults_apply_and_are_answered(client, make_iat):
         ({"post_logout_redirect_uris": ["javascript:alert(1)"]}, "post_logout_redirect_uris"),
         ({"post_logout_redirect_uris": ["http://evil.example.com/"]}, "plain http"),
         ({"post_logout_redirect_uris": ["https://a.example/bye#x"]}, "fragment"),
+        ({"backchannel_logout_uri": "http://rp.example.com/bcl"}, "use https"),
+        ({"backchannel_logout_uri": "http://127.0.0.1:9000/bcl"}, "use an https:// URL"),
+        ({"backchannel_logout_uri": "com.example.app:/bcl"}, "use an https:// URL"),
+        ({"backchannel_logout_uri": "javascript:alert(1)"}, "backchannel_logout_uri: "),
+        ({"backchannel_logout_uri": "https://rp.example.com/bcl#frag"}, "fragment"),
+        ({"backchannel_logout_uri": "https://user:pw@rp.example.com/bcl"}, "user information"),
+        ({"backchannel_logout_uri": "https://rp.example.com/" + "a" * 600}, "too long"),
+        ({"backchannel_logout_uri": ["https://rp.example.com/bcl"]}, "must be a string"),
+        ({"backchannel_logout_session_required": "yes"}, "true or false"),
     ],
 )
 def test_refused_metadata_is_a_clear_invalid_client_metadata_and_writes_nothing(
@@ -110,3 +124,12 @@ def test_an_update_changes_the_metadata_and_a_refused_one_changes_nothing(client
     refused = put_json(client, uri, {**update, "subject_type": "pairwise", "default_max_age": 5}, token)
     assert_error(refused, 400, "invalid_client_metadata")
     assert Client.objects.get(client_id=body["client_id"]).default_max_age == 60
+
+
+def test_a_loopback_backchannel_uri_is_for_development_only(client, make_iat, settings):
+    """http to a loopback address is accepted with DEBUG on (an RP on the developer's machine);
+    the SSRF guard still refuses loopback at delivery unless OAUTH2_OUTBOUND_ALLOWED_NETWORKS."""
+    settings.DEBUG = True
+    response = register(client, make_iat, backchannel_logout_uri="http://127.0.0.1:9000/bcl")
+    assert response.status_code == 201, response.content
+    assert response.json()["backchannel_logout_uri"] == "http://127.0.0.1:9000/bcl"
