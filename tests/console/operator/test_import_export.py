@@ -39,7 +39,7 @@ def confirm(http, preview_response):
     return http.post(reverse("admin:server_client_process_import"), form.initial)
 
 
-def export(http, file_format="csv", query: str = "") -> bytes:
+def export(http, file_format="csv", query: str = "", extra: tuple[str, ...] = ()) -> bytes:
     data = {"format": FORMATS[file_format]}
     # Every column of the resource ticked, as the export page does by default.
     for name in (
@@ -57,6 +57,7 @@ def export(http, file_format="csv", query: str = "") -> bytes:
         "owner",
         "source",
         "created_at",
+        *extra,
     ):
         data[f"clientresource_{name}"] = "on"
     response = http.post(reverse("admin:server_client_export") + query, data)
