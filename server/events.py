@@ -87,7 +87,7 @@ registration_access_token_issued  services.registration (a new RFC 7592 token fo
     payload: client, replaced (an earlier one stopped working)
     recorders: audit (in the fact's transaction)
 expired_tokens_cleared        services.tokens (cleartokens)
-    payload: tokens_deleted, codes_deleted
+    payload: tokens_deleted, codes_deleted, client_sessions_deleted
     recorders: audit (in the fact's transaction)
 request_throttled             server.ratelimit (at once: a throttle writes nothing)
     payload: request, scope, limit, client_id, ip, retry_after

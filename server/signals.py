@@ -34,8 +34,9 @@ initial_access_token_revoked  initial_access_tokens (list of ids), count (int: h
 registration_access_token_issued  client, replaced (bool: an earlier RFC 7592 registration access
                           token stopped working). Not sent by a registration: its token is part
                           of `client_created`
-expired_tokens_cleared    tokens_deleted (int), codes_deleted (int): `cleartokens` removed
-                          expired tokens and old authorization codes
+expired_tokens_cleared    tokens_deleted (int), codes_deleted (int), client_sessions_deleted (int):
+                          `cleartokens` removed expired tokens, old authorization codes and the
+                          client sessions of OP sessions that logged out a day ago
 developer_signed_up       user (the new account; actor is that developer)
 request_throttled         request, scope ("token", "introspect", "revoke", "register", "login",
                           "device": user codes at /device, "signup"),

@@ -15,7 +15,7 @@ from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks, sql
-from server.models import AuthorizationCode, Client, DeviceAuthorization, Token
+from server.models import AuthorizationCode, Client, ClientSession, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
 
 
@@ -164,7 +164,8 @@ def revoke_refresh_token_family(token: Token, *, actor: Actor, reason: str) -> i
 def clear_expired_tokens(*, batch_size: int = 10_000, progress=None, actor: Actor | None = None) -> int:
     """Delete tokens whose access and refresh tokens have both expired, and expired codes
     (authorization codes and device authorizations, counted together as `codes_deleted`),
-    in batches of `batch_size` (each its own short transaction). Returns tokens deleted.
+    in batches of `batch_size` (each its own short transaction), and the client sessions of
+    OP sessions that ended a day ago (`client_sessions_deleted`). Returns tokens deleted.
 
     Sends `expired_tokens_cleared` (how many tokens and codes) once, after the last batch."""
     actor = actor or Actor.system("cleartokens")
@@ -193,8 +194,16 @@ def clear_expired_tokens(*, batch_size: int = 10_000, progress=None, actor: Acto
         # Device authorizations (RFC 8628) too, an hour past their expiry.
         old_devices = DeviceAuthorization.objects.filter(expires_at__lte=now - timedelta(hours=1))
         codes += old_devices._raw_delete(old_devices.db)
+        # The clients of OP sessions that logged out a day ago (logout no longer needs them).
+        ended = ClientSession.objects.filter(ended_at__lte=now - timedelta(days=1))
+        sessions = ended._raw_delete(ended.db)
         send_after_commit(
-            signals.expired_tokens_cleared, tokens_deleted=total, codes_deleted=codes, actor=actor, at=now
+            signals.expired_tokens_cleared,
+            tokens_deleted=total,
+            codes_deleted=codes,
+            client_sessions_deleted=sessions,
+            actor=actor,
+            at=now,
         )
     return total
 

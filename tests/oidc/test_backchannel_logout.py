@@ -257,3 +257,21 @@ def test_without_a_worker_a_failure_is_given_up_at_once(
     assert len(receiver.received["/bcl-a"]) == 1
     failed = AuditEvent.objects.get(event_type="backchannel_logout_failed")
     assert failed.detail["attempts"] == 1 and "not retried" in failed.detail["error"]
+
+
+def test_cleartokens_forgets_the_clients_of_sessions_that_ended_a_day_ago(browser, make_rp, user):
+    import time_machine
+
+    a, a_secret = make_rp("RP A", "/bcl-a")
+    c, c_secret = make_rp("RP C", "/bcl-c")
+    sign_out(browser, sign_in_and_get_tokens(browser, a, a_secret)["id_token"])
+    still_open = HttpClient()
+    still_open.force_login(user)
+    sign_in_and_get_tokens(still_open, c, c_secret)
+    services.clear_expired_tokens()
+    assert ClientSession.objects.count() == 2, "ended today: kept"
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        services.clear_expired_tokens()
+    assert list(ClientSession.objects.values_list("client__name", flat=True)) == ["RP C"]
+    event = AuditEvent.objects.filter(event_type="expired_tokens_cleared").latest("id")
+    assert event.detail["client_sessions_deleted"] == 1

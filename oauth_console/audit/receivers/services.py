@@ -267,12 +267,16 @@ def on_initial_access_token_revoked(
 
 @records("expired_tokens_cleared")
 def on_expired_tokens_cleared(
-    sender, tokens_deleted=0, codes_deleted=0, actor=None, at=None, **kwargs
+    sender, tokens_deleted=0, codes_deleted=0, client_sessions_deleted=0, actor=None, at=None, **kwargs
 ) -> None:
     recorder.record_with_fact(
         EventType.EXPIRED_TOKENS_CLEARED,
         at=at,
-        detail={"tokens_deleted": tokens_deleted, "codes_deleted": codes_deleted},
+        detail={
+            "tokens_deleted": tokens_deleted,
+            "codes_deleted": codes_deleted,
+            "client_sessions_deleted": client_sessions_deleted,
+        },
         **actor_fields(actor),
     )
 
