@@ -27,7 +27,9 @@ from tests.task_queue import run_queued_tasks
 
 from .conftest import ISSUER, published_keys, sign_in_and_get_tokens, verify_id_token
 
-pytestmark = pytest.mark.django_db
+# The worker (db_worker) closes the database connection after its tasks, as a process of its own
+# would: with PostgreSQL that needs tests that commit (the task-queue tests do the same).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 BYE = "https://app.example.com/logged-out"
@@ -201,6 +203,7 @@ def test_a_redirecting_receiver_is_not_followed(browser, make_rp, receiver, sett
     assert "redirect" in AuditEvent.objects.get(event_type="backchannel_logout_failed").detail["error"]
 
 
+@pytest.mark.django_db
 def test_a_rolled_back_logout_queues_nothing(browser, make_rp, user):
     from django.db import transaction
 
@@ -215,6 +218,7 @@ def test_a_rolled_back_logout_queues_nothing(browser, make_rp, user):
     assert not AuditEvent.objects.filter(event_type="user_logged_out").exists()
 
 
+@pytest.mark.django_db
 def test_a_client_without_a_backchannel_uri_is_listed_but_not_notified(browser, make_client):
     client, secret = make_client("Plain RP", scope=["openid", "profile", "email"])
     token = sign_in_and_get_tokens(browser, client, secret)["id_token"]
@@ -227,6 +231,7 @@ def test_a_client_without_a_backchannel_uri_is_listed_but_not_notified(browser, 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
+@pytest.mark.django_db  # the commit is captured (no worker runs)
 def test_without_a_worker_the_request_delivers_once_after_the_commit(
     browser, make_rp, receiver, settings, django_capture_on_commit_callbacks
 ):
@@ -245,6 +250,7 @@ def test_without_a_worker_the_request_delivers_once_after_the_commit(
     assert not DBTaskResult.objects.exists()
 
 
+@pytest.mark.django_db
 def test_without_a_worker_a_failure_is_given_up_at_once(
     browser, make_rp, receiver, settings, django_capture_on_commit_callbacks
 ):
@@ -259,6 +265,7 @@ def test_without_a_worker_a_failure_is_given_up_at_once(
     assert failed.detail["attempts"] == 1 and "not retried" in failed.detail["error"]
 
 
+@pytest.mark.django_db
 def test_cleartokens_forgets_the_clients_of_sessions_that_ended_a_day_ago(browser, make_rp, user):
     import time_machine
 
