@@ -90,7 +90,7 @@ def _post(client: Client, logout_token: str) -> str | None:
             client.backchannel_logout_uri,
             method="POST",
             body=urlencode({"logout_token": logout_token}).encode("ascii"),
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"},
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
             max_bytes=MAX_ANSWER_BYTES,
             timeout=server_settings.OAUTH2_OUTBOUND_TIMEOUT,
         )
