@@ -265,6 +265,53 @@ def check_shared_replay_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+_WEBHOOK_POSITIVE = (
+    "OAUTH2_WEBHOOK_TIMEOUT",
+    "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES",
+    "OAUTH2_WEBHOOK_MAX_ATTEMPTS",
+    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY",
+)
+_WEBHOOK_NOT_NEGATIVE = ("OAUTH2_WEBHOOK_RETRY_DELAY", "OAUTH2_WEBHOOK_SECRET_OVERLAP")
+
+
+def check_webhook_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E013: a webhook setting that would never deliver (no attempt, no time to answer)
+    or never wait (a negative delay)."""
+    messages = []
+    for name in (*_WEBHOOK_POSITIVE, *_WEBHOOK_NOT_NEGATIVE):
+        value = getattr(server_settings, name)
+        low = 1 if name in _WEBHOOK_POSITIVE else 0
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            messages.append(
+                Error(
+                    f"{name} is {value!r}; it must be a number of at least {low}.",
+                    hint="Leave it unset for the default (docs/deployment.md, Settings).",
+                    id="server.E013",
+                )
+            )
+    return messages
+
+
+_IN_PROCESS_TASK_BACKENDS = ("django_tasks.backends.immediate.ImmediateBackend",)
+
+
+def check_tasks_run_outside_requests(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W008 (deploy): with the immediate task backend, a webhook delivery (an HTTP call to
+    another party, with retries) runs inside the request that caused it."""
+    backend = getattr(settings, "TASKS", {}).get("default", {}).get("BACKEND", "")
+    if settings.DEBUG or backend not in _IN_PROCESS_TASK_BACKENDS:
+        return []
+    return [
+        Warning(
+            "The task backend runs tasks at once, inside the request: webhook deliveries would "
+            "block it and never be retried by a worker.",
+            hint="Use django_tasks_db.DatabaseBackend and run `manage.py db_worker` "
+            "(docs/deployment.md, The task worker).",
+            id="server.W008",
+        )
+    ]
+
+
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
@@ -279,4 +326,6 @@ CHECKS = (
     (check_signing_key_max_age, (Tags.security,), False),
     (check_client_assertion_settings, (Tags.security, Tags.caches), False),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
+    (check_webhook_settings, (Tags.security,), False),
+    (check_tasks_run_outside_requests, (Tags.security,), True),
 )

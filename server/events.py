@@ -124,6 +124,28 @@ backing_service_failed        database guard of the protocol endpoints (server.v
     payload: service ("database" or "cache"), error (class name), request (or None)
     listeners: metrics (not audited: see NOT_AUDITED)
 
+webhook_subscription_created  oauth_console.webhooks.services (the console)
+    payload: subscription (row; never its secret)
+    recorders: audit (in the fact's transaction)
+webhook_subscription_changed  oauth_console.webhooks.services
+    payload: subscription, changes
+    recorders: audit (in the fact's transaction)
+webhook_subscription_deleted  oauth_console.webhooks.services
+    payload: subscription_id, url, pending
+    recorders: audit (in the fact's transaction)
+webhook_secret_rotated        oauth_console.webhooks.services
+    payload: subscription, previous_expires_at
+    recorders: audit (in the fact's transaction)
+webhook_test_event_sent       oauth_console.webhooks.services
+    payload: subscription, delivery (row)
+    recorders: audit (in the fact's transaction)
+webhook_delivery_replayed     oauth_console.webhooks.services
+    payload: subscription, delivery (the new row), replay_of (row)
+    recorders: audit (in the fact's transaction)
+webhook_delivery_dead_lettered  oauth_console.webhooks.services (the delivery worker gave up)
+    payload: subscription, delivery (row)
+    recorders: audit (in the fact's transaction)
+
 The metrics (`oauth_console/metrics/receivers.py`, docs/operations.md) listen to the events they
 count besides: token_issued, token_request_refused, client_authenticated (introspections),
 client_authentication_failed, token_authenticated, bearer_token_refused, token_revoked,
@@ -194,6 +216,13 @@ from server.signals import (
     tokens_revoked,
     user_access_revoked,
     user_code_refused,
+    webhook_subscription_created,
+    webhook_subscription_changed,
+    webhook_subscription_deleted,
+    webhook_secret_rotated,
+    webhook_test_event_sent,
+    webhook_delivery_replayed,
+    webhook_delivery_dead_lettered,
 )
 
 # name -> signal, in the table's order.
@@ -235,6 +264,13 @@ CATALOGUE = {
     "device_authorizations_revoked": device_authorizations_revoked,
     "user_code_refused": user_code_refused,
     "backing_service_failed": backing_service_failed,
+    "webhook_subscription_created": webhook_subscription_created,
+    "webhook_subscription_changed": webhook_subscription_changed,
+    "webhook_subscription_deleted": webhook_subscription_deleted,
+    "webhook_secret_rotated": webhook_secret_rotated,
+    "webhook_test_event_sent": webhook_test_event_sent,
+    "webhook_delivery_replayed": webhook_delivery_replayed,
+    "webhook_delivery_dead_lettered": webhook_delivery_dead_lettered,
 }
 
 # Events the audit log deliberately does not record, and why.
@@ -283,6 +319,13 @@ IN_TRANSACTION: dict[str, str] = {
             "device_authorization_approved",
             "device_authorization_denied",
             "device_authorizations_revoked",
+            "webhook_subscription_created",
+            "webhook_subscription_changed",
+            "webhook_subscription_deleted",
+            "webhook_secret_rotated",
+            "webhook_test_event_sent",
+            "webhook_delivery_replayed",
+            "webhook_delivery_dead_lettered",
         )
     },
 }

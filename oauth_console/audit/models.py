@@ -58,6 +58,13 @@ class EventType(models.TextChoices):
     DEVICE_AUTHORIZATION_DENIED = "device_authorization_denied", "Device denied"
     DEVICE_AUTHORIZATIONS_REVOKED = "device_authorizations_revoked", "Device authorizations revoked"
     USER_CODE_REFUSED = "user_code_refused", "Device user code refused"
+    WEBHOOK_SUBSCRIPTION_CREATED = "webhook_subscription_created", "Webhook subscribed"
+    WEBHOOK_SUBSCRIPTION_CHANGED = "webhook_subscription_changed", "Webhook changed"
+    WEBHOOK_SUBSCRIPTION_DELETED = "webhook_subscription_deleted", "Webhook deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", "Webhook secret rotated"
+    WEBHOOK_TEST_EVENT_SENT = "webhook_test_event_sent", "Webhook test event sent"
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery_replayed", "Webhook delivery replayed"
+    WEBHOOK_DELIVERY_DEAD_LETTERED = "webhook_delivery_dead_lettered", "Webhook delivery dead-lettered"
 
 
 class Outcome(models.TextChoices):

@@ -1,0 +1,106 @@
+"""The outbox: a delivery row for each subscription that wants an event, written with the event.
+
+Events that report a write of ours (`server.events.IN_TRANSACTION`) get a recorder: the rows,
+and the task that sends them, are written inside the fact's transaction, so they commit with it
+or not at all (a rolled-back client creation sends nothing; a crash after the commit loses no
+delivery). The others (a refresh token reused, a throttle, the audit log failing its check)
+report no write of ours; their rows are written when the event is heard, in a transaction of
+their own, and a failure to write them is logged, never raised into the request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from oauth_console.webhooks import catalogue, signing
+from oauth_console.webhooks.models import Delivery, Subscription
+from server import events
+
+logger = logging.getLogger("oauth_console.webhooks")
+
+
+def body_of(event_type: str, data: dict, at: datetime) -> str:
+    """The JSON body as sent and signed (compact, keys sorted: the same bytes every attempt)."""
+    document = {"type": event_type, "timestamp": at.isoformat(), "data": data}
+    return json.dumps(document, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def enqueue(subscription_id: int, run_after: datetime | None = None) -> None:
+    """Queue the task that delivers `subscription_id`'s pending messages (in this transaction)."""
+    from oauth_console.webhooks.tasks import deliver_webhooks
+
+    task = deliver_webhooks.using(run_after=run_after) if run_after else deliver_webhooks
+    task.enqueue(subscription_id)
+
+
+def write(event_type: str, data: dict, *, at: datetime | None = None, only: Subscription | None = None) -> list:
+    """Write one delivery of this event for each active subscription to it (or for `only`), and
+    queue their tasks, in the current transaction. One message id for the event."""
+    at = at or timezone.now()
+    if only is not None:
+        wanting = [only]
+    else:
+        active = Subscription.objects.filter(is_active=True).only("pk", "event_types")
+        wanting = [s for s in active if event_type in (s.event_types or ())]
+    if not wanting:
+        return []
+    message_id, body = signing.new_message_id(), body_of(event_type, data, at)
+    rows = Delivery.objects.bulk_create(
+        Delivery(subscription=s, message_id=message_id, event_type=event_type, payload=body, created_at=at)
+        for s in wanting
+    )
+    for subscription in wanting:
+        enqueue(subscription.pk)
+    return rows
+
+
+def _recorder(event_type: str):
+    def record(sender: Any = None, **payload: Any) -> None:
+        write(event_type, catalogue.data_of(event_type, payload), at=payload.get("at"))
+
+    record.__name__ = f"record_{event_type}"
+    return record
+
+
+def _listener(event_type: str):
+    def heard(sender: Any = None, signal: Any = None, **payload: Any) -> None:
+        try:
+            with transaction.atomic():
+                write(event_type, catalogue.data_of(event_type, payload), at=payload.get("at"))
+        except Exception:
+            logger.exception("Could not write the webhook deliveries of %s", event_type)
+
+    heard.__name__ = f"heard_{event_type}"
+    return heard
+
+
+def _audit_event_recorded(sender: Any = None, event_type: str = "", outcome: str = "", **kwargs: Any) -> None:
+    if event_type == "audit_log_verified" and outcome == "failure":
+        _HEARD["audit_verification_failed"]()
+
+
+_HEARD: dict[str, Any] = {}
+
+
+def connect() -> None:
+    """Register the recorders and listeners (WebhooksConfig.ready)."""
+    from oauth_console.audit.signals import event_recorded
+
+    for event_type in catalogue.EVENTS:
+        if event_type in events.IN_TRANSACTION:
+            events.add_recorder(event_type, _RECORDERS.setdefault(event_type, _recorder(event_type)))
+        elif event_type in events.CATALOGUE:
+            listener = _HEARD.setdefault(event_type, _listener(event_type))
+            events.CATALOGUE[event_type].connect(listener, dispatch_uid=f"webhooks.{event_type}")
+        else:
+            _HEARD.setdefault(event_type, _listener(event_type))
+    event_recorded.connect(_audit_event_recorded, dispatch_uid="webhooks.audit_event_recorded")
+
+
+_RECORDERS: dict[str, Any] = {}
