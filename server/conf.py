@@ -180,7 +180,9 @@ SETTINGS: dict[str, Setting] = {
         "Seconds before a failed webhook delivery's first retry; each further retry waits twice as "
         "long, up to `OAUTH2_WEBHOOK_MAX_RETRY_DELAY`.",
     ),
-    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY": Setting(6 * 3600, "The longest wait between two attempts of a delivery."),
+    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY": Setting(
+        6 * 3600, "The longest wait between two attempts of a delivery."
+    ),
     "OAUTH2_WEBHOOK_SECRET_OVERLAP": Setting(
         24 * 3600,
         "Seconds a webhook subscription's previous secret keeps signing (a second signature in "

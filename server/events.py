@@ -216,13 +216,13 @@ from server.signals import (
     tokens_revoked,
     user_access_revoked,
     user_code_refused,
-    webhook_subscription_created,
-    webhook_subscription_changed,
-    webhook_subscription_deleted,
-    webhook_secret_rotated,
-    webhook_test_event_sent,
-    webhook_delivery_replayed,
     webhook_delivery_dead_lettered,
+    webhook_delivery_replayed,
+    webhook_secret_rotated,
+    webhook_subscription_changed,
+    webhook_subscription_created,
+    webhook_subscription_deleted,
+    webhook_test_event_sent,
 )
 
 # name -> signal, in the table's order.

@@ -76,6 +76,14 @@ def idempotent(request, caller: str, create: Callable[[], Response]) -> Response
     return response
 
 
+def prune_expired(now=None) -> int:
+    """Delete every caller's records older than KEPT_FOR (a create only prunes its own caller's);
+    how many were deleted. `manage.py prune_idempotency_keys`, daily (docs/deployment.md)."""
+    cutoff = (now or timezone.now()) - KEPT_FOR
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
+    return deleted
+
+
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise Problem(

@@ -128,3 +128,21 @@ OAUTH2_OUTBOUND_CA_BUNDLE = os.environ.get(
     "OAUTH2_OUTBOUND_CA_BUNDLE", server_default("OAUTH2_OUTBOUND_CA_BUNDLE")
 )
 OAUTH2_OUTBOUND_TIMEOUT = env_int("OAUTH2_OUTBOUND_TIMEOUT", server_default("OAUTH2_OUTBOUND_TIMEOUT"))
+# Webhook deliveries (docs/webhooks.md): through the same SSRF guard, by the task worker.
+# Webhook deliveries (docs/webhooks.md): made by the task worker through the same SSRF guard.
+OAUTH2_WEBHOOK_TIMEOUT = env_int("OAUTH2_WEBHOOK_TIMEOUT", server_default("OAUTH2_WEBHOOK_TIMEOUT"))
+OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES = env_int(
+    "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES", server_default("OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES")
+)
+OAUTH2_WEBHOOK_MAX_ATTEMPTS = env_int(
+    "OAUTH2_WEBHOOK_MAX_ATTEMPTS", server_default("OAUTH2_WEBHOOK_MAX_ATTEMPTS")
+)
+OAUTH2_WEBHOOK_RETRY_DELAY = env_int(
+    "OAUTH2_WEBHOOK_RETRY_DELAY", server_default("OAUTH2_WEBHOOK_RETRY_DELAY")
+)
+OAUTH2_WEBHOOK_MAX_RETRY_DELAY = env_int(
+    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY", server_default("OAUTH2_WEBHOOK_MAX_RETRY_DELAY")
+)
+OAUTH2_WEBHOOK_SECRET_OVERLAP = env_int(
+    "OAUTH2_WEBHOOK_SECRET_OVERLAP", server_default("OAUTH2_WEBHOOK_SECRET_OVERLAP")
+)

@@ -14,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from oauth_console.audit import signals as audit_signals
+from server import events
+
 TEST_EVENT = "webhook.test"
+# The audit log's own news (`oauth_console.audit.signals`), not a server event.
+AUDIT_VERIFICATION_FAILED = audit_signals.verification_failed
 
 
 def _client_id(client: Any) -> str:
@@ -25,10 +30,11 @@ def _client(client: Any = None, **_: Any) -> dict:
     return {"client_id": _client_id(client), "name": getattr(client, "name", "")}
 
 
-# name -> (what it means, for the console; how its payload becomes `data`)
-EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
-    "client_created": ("A client was created", _client),
-    "client_changed": (
+# signal -> (what it means, for the console; how its payload becomes `data`). Keyed by the
+# catalogue's signals, so a name here is always the catalogue's name for it.
+_BY_SIGNAL: dict[Any, tuple[str, Callable[..., dict]]] = {
+    events.client_created: ("A client was created", _client),
+    events.client_changed: (
         "A client's settings changed",
         lambda client=None, changes=None, review=None, **_: {
             **_client(client),
@@ -36,7 +42,7 @@ EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
             "review": review or "",
         },
     ),
-    "client_status_changed": (
+    events.client_status_changed: (
         "A client was disabled, enabled, approved or rejected",
         lambda client=None, old_status="", new_status="", reason="", **_: {
             **_client(client),
@@ -45,23 +51,23 @@ EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
             "reason": reason,
         },
     ),
-    "client_deleted": (
+    events.client_deleted: (
         "A client was deleted",
         lambda client_id="", name="", tokens_revoked=0, **_: {
             "client_id": client_id,
             "name": name,
-            "tokens_revoked": tokens_revoked,
+            "revoked_tokens": tokens_revoked,
         },
     ),
-    "client_secret_rotated": (
+    events.client_secret_rotated: (
         "A client secret was rotated",
         lambda client=None, previous_expires_at=None, **_: {
             **_client(client),
             "previous_expires_at": previous_expires_at.isoformat() if previous_expires_at else None,
         },
     ),
-    "client_secret_expired": ("A client secret was expired", _client),
-    "tokens_revoked": (
+    events.client_secret_expired: ("A client secret was expired", _client),
+    events.tokens_revoked: (
         "Tokens were revoked (bulk, a family, a replayed code or a reused refresh token)",
         lambda count=0, reason="", criteria=None, **_: {
             "count": count,
@@ -69,35 +75,35 @@ EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
             "criteria": {k: str(v) for k, v in (criteria or {}).items()},
         },
     ),
-    "refresh_token_reused": (
+    events.refresh_token_reused: (
         "A rotated refresh token was presented again (its family is revoked)",
         lambda client=None, token=None, **_: {
             "client_id": _client_id(client),
             "family_id": str(getattr(token, "family_id", "") or ""),
         },
     ),
-    "authorization_code_replayed": (
+    events.authorization_code_replayed: (
         "A used authorization code was presented again",
         lambda client=None, **_: {"client_id": _client_id(client)},
     ),
-    "consent_revoked": (
+    events.consent_revoked: (
         "A user's consent to a client was revoked",
         lambda client=None, user=None, tokens_revoked=0, codes_expired=0, **_: {
             "client_id": _client_id(client),
             "user_id": getattr(user, "pk", None),
-            "tokens_revoked": tokens_revoked,
+            "revoked_tokens": tokens_revoked,
         },
     ),
-    "user_access_revoked": (
+    events.user_access_revoked: (
         "A user was deactivated or deleted, and lost every token",
         lambda user_id=None, username="", reason="", tokens_revoked=0, **_: {
             "user_id": user_id,
             "username": username,
             "reason": reason,
-            "tokens_revoked": tokens_revoked,
+            "revoked_tokens": tokens_revoked,
         },
     ),
-    "request_throttled": (
+    events.request_throttled: (
         "A rate limit tripped (failed-authentication bursts, password guessing, floods)",
         lambda scope="", limit="", client_id="", ip="", retry_after=0, **_: {
             "scope": scope,
@@ -107,7 +113,7 @@ EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
             "retry_after": retry_after,
         },
     ),
-    "signing_key_activated": (
+    events.signing_key_activated: (
         "An OpenID Connect signing key started signing",
         lambda key=None, retired=None, **_: {
             "kid": getattr(key, "kid", ""),
@@ -115,7 +121,7 @@ EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
             "retired_kid": getattr(retired, "kid", None),
         },
     ),
-    "signing_key_revoked": (
+    events.signing_key_revoked: (
         "An OpenID Connect signing key was revoked",
         lambda key=None, previous_state="", reason="", **_: {
             "kid": getattr(key, "kid", ""),
@@ -124,15 +130,22 @@ EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {
             "reason": reason,
         },
     ),
-    "initial_access_token_created": (
+    events.initial_access_token_created: (
         "An initial access token (for dynamic registration) was created",
         lambda initial_access_token=None, **_: {"id": getattr(initial_access_token, "pk", None)},
     ),
-    "audit_verification_failed": (
+    AUDIT_VERIFICATION_FAILED: (
         "verify_audit_log found the audit log altered",
-        lambda **_: {"command": "verify_audit_log"},
+        lambda problem="", **_: {"command": "verify_audit_log", "problem": problem},
     ),
 }
+
+
+_NAMES = {signal: name for name, signal in events.CATALOGUE.items()}
+_NAMES[AUDIT_VERIFICATION_FAILED] = "audit_verification_failed"
+# name -> (meaning, builder): every event a subscription may name.
+EVENTS: dict[str, tuple[str, Callable[..., dict]]] = {_NAMES[s]: entry for s, entry in _BY_SIGNAL.items()}
+SIGNALS = {_NAMES[signal]: signal for signal in _BY_SIGNAL}
 
 
 def describe(event_type: str) -> str:

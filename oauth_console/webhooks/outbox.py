@@ -39,7 +39,9 @@ def enqueue(subscription_id: int, run_after: datetime | None = None) -> None:
     task.enqueue(subscription_id)
 
 
-def write(event_type: str, data: dict, *, at: datetime | None = None, only: Subscription | None = None) -> list:
+def write(
+    event_type: str, data: dict, *, at: datetime | None = None, only: Subscription | None = None
+) -> list:
     """Write one delivery of this event for each active subscription to it (or for `only`), and
     queue their tasks, in the current transaction. One message id for the event."""
     at = at or timezone.now()
@@ -80,27 +82,15 @@ def _listener(event_type: str):
     return heard
 
 
-def _audit_event_recorded(sender: Any = None, event_type: str = "", outcome: str = "", **kwargs: Any) -> None:
-    if event_type == "audit_log_verified" and outcome == "failure":
-        _HEARD["audit_verification_failed"]()
-
-
+_RECORDERS: dict[str, Any] = {}
 _HEARD: dict[str, Any] = {}
 
 
 def connect() -> None:
     """Register the recorders and listeners (WebhooksConfig.ready)."""
-    from oauth_console.audit.signals import event_recorded
-
-    for event_type in catalogue.EVENTS:
+    for event_type, signal in catalogue.SIGNALS.items():
         if event_type in events.IN_TRANSACTION:
             events.add_recorder(event_type, _RECORDERS.setdefault(event_type, _recorder(event_type)))
-        elif event_type in events.CATALOGUE:
-            listener = _HEARD.setdefault(event_type, _listener(event_type))
-            events.CATALOGUE[event_type].connect(listener, dispatch_uid=f"webhooks.{event_type}")
         else:
-            _HEARD.setdefault(event_type, _listener(event_type))
-    event_recorded.connect(_audit_event_recorded, dispatch_uid="webhooks.audit_event_recorded")
-
-
-_RECORDERS: dict[str, Any] = {}
+            listener = _HEARD.setdefault(event_type, _listener(event_type))
+            signal.connect(listener, dispatch_uid=f"webhooks.{event_type}")

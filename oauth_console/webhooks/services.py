@@ -115,7 +115,9 @@ def update_subscription(subscription: Subscription, *, actor: Actor, **changes: 
         subscription.save(update_fields=[*diff, "updated_at"])
         if diff.get("is_active") == [False, True]:
             outbox.enqueue(subscription.pk)
-        _emit(signals.webhook_subscription_changed, subscription=subscription, changes=diff, actor=actor, at=now)
+        _emit(
+            signals.webhook_subscription_changed, subscription=subscription, changes=diff, actor=actor, at=now
+        )
     return diff
 
 
@@ -162,7 +164,9 @@ def send_test_event(subscription: Subscription, *, actor: Actor) -> Delivery:
     with transaction.atomic():
         data = {"subscription": subscription.name, "actor": actor.label}
         (delivery,) = outbox.write(catalogue.TEST_EVENT, data, at=now, only=subscription)
-        _emit(signals.webhook_test_event_sent, subscription=subscription, delivery=delivery, actor=actor, at=now)
+        _emit(
+            signals.webhook_test_event_sent, subscription=subscription, delivery=delivery, actor=actor, at=now
+        )
     return delivery
 
 

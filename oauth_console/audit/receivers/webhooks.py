@@ -38,7 +38,9 @@ def on_subscription_changed(sender, subscription=None, changes=None, actor=None,
 
 
 @records("webhook_subscription_deleted")
-def on_subscription_deleted(sender, subscription_id=None, url="", pending=0, actor=None, at=None, **kwargs) -> None:
+def on_subscription_deleted(
+    sender, subscription_id=None, url="", pending=0, actor=None, at=None, **kwargs
+) -> None:
     detail = {"subscription_id": subscription_id, "url": url, "pending_dropped": pending}
     recorder.record_with_fact(
         EventType.WEBHOOK_SUBSCRIPTION_DELETED, at=at, detail=detail, **actor_fields(actor)
@@ -46,7 +48,9 @@ def on_subscription_deleted(sender, subscription_id=None, url="", pending=0, act
 
 
 @records("webhook_secret_rotated")
-def on_secret_rotated(sender, subscription=None, previous_expires_at=None, actor=None, at=None, **kwargs) -> None:
+def on_secret_rotated(
+    sender, subscription=None, previous_expires_at=None, actor=None, at=None, **kwargs
+) -> None:
     detail = {
         **_subscription(subscription),
         "previous_expires_at": previous_expires_at.isoformat() if previous_expires_at else None,
@@ -71,7 +75,9 @@ def on_delivery_replayed(
 
 
 @records("webhook_delivery_dead_lettered")
-def on_delivery_dead_lettered(sender, subscription=None, delivery=None, actor=None, at=None, **kwargs) -> None:
+def on_delivery_dead_lettered(
+    sender, subscription=None, delivery=None, actor=None, at=None, **kwargs
+) -> None:
     detail = {
         **_subscription(subscription),
         **_delivery(delivery),

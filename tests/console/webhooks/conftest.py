@@ -26,7 +26,11 @@ def receiver(tmp_path, settings):
 def subscribe():
     def make(url: str, event_types=("client_created", "client_status_changed"), **kwargs):
         return services.create_subscription(
-            name=kwargs.pop("name", "Receiver"), url=url, event_types=list(event_types), actor=OPERATOR, **kwargs
+            name=kwargs.pop("name", "Receiver"),
+            url=url,
+            event_types=list(event_types),
+            actor=OPERATOR,
+            **kwargs,
         )
 
     return make

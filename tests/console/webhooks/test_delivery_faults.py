@@ -93,9 +93,7 @@ def test_after_the_last_attempt_a_delivery_is_dead_lettered_and_the_line_moves_o
     assert event.actor_label == "system:webhooks"
 
 
-def test_a_failing_delivery_holds_back_the_later_ones_of_its_subscription_only(
-    receiver, subscribe, settings
-):
+def test_a_failing_delivery_holds_back_the_later_ones_of_its_subscription_only(receiver, subscribe, settings):
     receiver.answers = [(503, {}, 0)]
     failing, _ = subscribe(receiver.url("/down"))
     client = _client()
@@ -161,7 +159,7 @@ def test_a_plain_http_endpoint_stored_around_the_policy_is_refused_at_delivery(r
 
 
 def test_a_worker_killed_mid_delivery_leaves_it_to_be_delivered_again(receiver, subscribe):
-    subscription, secret = subscribe(receiver.url(), event_types=["client_created"])
+    subscription, _ = subscribe(receiver.url(), event_types=["client_created"])
     _client()
     # The worker claimed the delivery (and the claim committed), then died before the answer.
     claimed = worker._claim_head(subscription.pk)
@@ -198,3 +196,21 @@ def test_a_paused_subscription_keeps_its_deliveries_until_it_is_enabled_again(re
 
     assert len(receiver.received) == 1
     assert Delivery.objects.get(subscription=subscription).state == "delivered"
+
+
+def test_resume_webhook_deliveries_queues_only_unclaimed_due_deliveries(subscribe):
+    import io
+
+    from django.core.management import call_command
+
+    due, _ = subscribe("https://a.example.com/", event_types=["client_created"])
+    held, _ = subscribe("https://b.example.com/", event_types=["client_created"])
+    _client()
+    assert worker._claim_head(held.pk) is not None  # a live claim: its worker is on it
+    DBTaskResult.objects.all().delete()
+
+    out = io.StringIO()
+    call_command("resume_webhook_deliveries", stdout=out)
+
+    assert "1 webhook subscription" in out.getvalue()
+    assert [t.args_kwargs["args"] for t in DBTaskResult.objects.all()] == [[due.pk]]

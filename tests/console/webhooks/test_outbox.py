@@ -5,10 +5,11 @@ ours are written when heard and never break the request that sent them."""
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
-from oauth_console.audit.signals import event_recorded
+from oauth_console.audit.models import AuditEvent
 from oauth_console.webhooks import outbox
 from oauth_console.webhooks.models import Delivery
 from server import events, services
@@ -59,7 +60,7 @@ def test_a_committed_event_has_its_delivery_and_its_task(subscribe):
 def test_only_active_subscriptions_to_the_event_type_get_a_delivery(subscribe):
     wants, _ = subscribe("https://a.example.com/", event_types=["client_created"])
     subscribe("https://b.example.com/", event_types=["client_deleted"])
-    paused, _ = subscribe("https://c.example.com/", event_types=["client_created"], is_active=False)
+    subscribe("https://c.example.com/", event_types=["client_created"], is_active=False)
 
     _client()
 
@@ -69,7 +70,9 @@ def test_only_active_subscriptions_to_the_event_type_get_a_delivery(subscribe):
 @pytest.mark.django_db
 def test_the_body_never_carries_a_secret(subscribe):
     subscribe("https://a.example.com/", event_types=["client_created", "client_secret_rotated"])
-    client, secret = services.create_client(name="Billing", actor=OPERATOR, redirect_uris=["https://b.example/cb"])
+    client, secret = services.create_client(
+        name="Billing", actor=OPERATOR, redirect_uris=["https://b.example/cb"]
+    )
     new_secret = services.rotate_client_secret(client, actor=OPERATOR)[0]
 
     bodies = " ".join(Delivery.objects.values_list("payload", flat=True))
@@ -116,11 +119,15 @@ def test_a_throttle_is_delivered_as_a_failed_authentication_burst(subscribe):
 def test_a_failed_audit_verification_is_delivered(subscribe):
     subscription, _ = subscribe("https://a.example.com/", event_types=["audit_verification_failed"])
 
-    event_recorded.send(sender=None, event_type="audit_log_verified", outcome="success")
+    call_command("verify_audit_log")  # intact: nothing to tell
     assert not Delivery.objects.exists()
-    event_recorded.send(sender=None, event_type="audit_log_verified", outcome="failure")
+    AuditEvent.objects.filter(event_type="webhook_subscription_created").update(username="forged")
+    with pytest.raises(CommandError):
+        call_command("verify_audit_log")
 
-    assert Delivery.objects.get(subscription=subscription).event_type == "audit_verification_failed"
+    delivery = Delivery.objects.get(subscription=subscription)
+    assert delivery.event_type == "audit_verification_failed"
+    assert json.loads(delivery.payload)["data"]["problem"]
 
 
 @pytest.mark.django_db
@@ -131,6 +138,8 @@ def test_a_listener_that_cannot_write_never_breaks_the_request(subscribe, monkey
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(outbox, "write", broken)
-    events.request_throttled.send(sender=None, request=None, scope="token", limit="token_ip", client_id="", ip="")
+    events.request_throttled.send(
+        sender=None, request=None, scope="token", limit="token_ip", client_id="", ip=""
+    )
 
     assert "Could not write the webhook deliveries of request_throttled" in caplog.text

@@ -99,9 +99,9 @@ def test_our_signature_is_the_standard_one(subscribe):
     assert Webhook(secret).verify(body, headers) == {"type": "client_created"}
     # A known answer, from the specification's example secret.
     example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    assert signing.signature(example, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}') == (
-        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-    )
+    assert signing.signature(
+        example, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}'
+    ) == ("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
 
 
 def test_a_rotation_keeps_the_old_secret_signing_for_the_overlap(subscribe, settings):
@@ -144,7 +144,9 @@ def test_every_webhook_write_is_audited_with_its_actor(subscribe):
     subscription, secret = webhooks.create_subscription(
         name="Alerts", url=URL, event_types=["client_created"], actor=operator
     )
-    webhooks.update_subscription(subscription, actor=operator, name="Alerts 2", event_types=["client_deleted"])
+    webhooks.update_subscription(
+        subscription, actor=operator, name="Alerts 2", event_types=["client_deleted"]
+    )
     webhooks.rotate_subscription_secret(subscription, actor=operator)
     test = webhooks.send_test_event(subscription, actor=operator)
     webhooks.replay_delivery(test, actor=operator)
