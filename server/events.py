@@ -152,6 +152,12 @@ client_authentication_failed, token_authenticated, bearer_token_refused, token_r
 tokens_revoked, consent_revoked, user_access_revoked, client_deleted, request_throttled,
 backing_service_failed.
 
+The webhooks (`oauth_console/webhooks/outbox.py`, docs/webhooks.md) write a delivery for the
+events they offer: with recorders for those that report a write (so a delivery commits with
+its fact), as listeners for refresh_token_reused, authorization_code_replayed and
+request_throttled. The webhook events above are sent by the console's webhook services: the
+catalogue is the one list of events, whoever owns the fact.
+
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
 

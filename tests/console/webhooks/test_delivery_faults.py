@@ -214,3 +214,22 @@ def test_resume_webhook_deliveries_queues_only_unclaimed_due_deliveries(subscrib
 
     assert "1 webhook subscription" in out.getvalue()
     assert [t.args_kwargs["args"] for t in DBTaskResult.objects.all()] == [[due.pk]]
+
+
+def test_each_attempt_is_counted_by_outcome(receiver, subscribe, settings):
+    from oauth_console.metrics import registry
+
+    def count(outcome):
+        return registry.WEBHOOK_DELIVERIES.labels(outcome=outcome)._value.get()
+
+    settings.OAUTH2_WEBHOOK_RETRY_DELAY = 0
+    settings.OAUTH2_WEBHOOK_MAX_ATTEMPTS = 2
+    receiver.answers = [(500, {}, 0), (500, {}, 0), (200, {}, 0)]
+    before = {outcome: count(outcome) for outcome in ("delivered", "failed", "dead_lettered")}
+    subscribe(receiver.url())
+    _disable(_client())
+
+    run_queued_tasks()
+
+    after = {outcome: count(outcome) - before[outcome] for outcome in before}
+    assert after == {"delivered": 1, "failed": 1, "dead_lettered": 1}
