@@ -89,6 +89,7 @@ DEFAULT_OPERATOR_SCOPES = {
     "console:tokens:revoke": "Revoke tokens and consents",
     "console:audit:read": "Read and export the audit log",
     "console:keys:write": "Read, rotate and revoke the OpenID Connect signing keys",
+    "console:webhooks:write": "Read, subscribe, change and delete webhooks; rotate secrets, test, replay",
 }
 
 SETTINGS: dict[str, Setting] = {
@@ -221,7 +222,7 @@ SETTINGS: dict[str, Setting] = {
         "client whose one grant type is client_credentials, never on the consent page; none may "
         "be in `OAUTH2_SCOPES` (check `server.E010`).",
         shown="`console:clients:read`, `console:clients:write`, `console:tokens:revoke`, "
-        "`console:audit:read`, `console:keys:write`",
+        "`console:audit:read`, `console:keys:write`, `console:webhooks:write`",
     ),
     "OAUTH2_DEFAULT_SCOPES": Setting(
         ("profile",),

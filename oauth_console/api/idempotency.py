@@ -29,7 +29,7 @@ HEADER = "Idempotency-Key"
 KEPT_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 # Answer members that hold a credential in clear: never stored.
-SHOWN_ONCE = ("client_secret", "token")
+SHOWN_ONCE = ("client_secret", "token", "signing_secret")
 
 
 def _key_of(request) -> str | None:
