@@ -61,6 +61,7 @@ def test_a_malformed_or_hostile_subscription_is_a_400_naming_the_field(hooks, ch
     assert not Subscription.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the worker runs on committed rows
 def test_change_rotate_test_deliveries_replay_and_delete(hooks, receiver):
     created = hooks.post(BASE, {**BODY, "url": receiver.url()}).json()
     path = f"{BASE}/{created['id']}"

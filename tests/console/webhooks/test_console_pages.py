@@ -82,7 +82,10 @@ def test_an_unknown_event_type_is_a_form_error(ops):
     assert not Subscription.objects.exists()
 
 
-def test_the_page_shows_deliveries_and_sends_a_test_event_and_a_replay(ops, receiver):
+@pytest.mark.django_db(transaction=True)  # the worker runs on committed rows
+def test_the_page_shows_deliveries_and_sends_a_test_event_and_a_replay(operator, receiver):
+    ops = HttpClient()
+    ops.force_login(operator)
     subscription, secret_page = _subscribe(ops, receiver.url())
     secret = _secret_on(ops.get(secret_page))
     page = f"{LIST}{subscription.pk}/change/"

@@ -18,7 +18,9 @@ from server import services
 from server.actors import Actor
 from tests.task_queue import run_queued_tasks
 
-pytestmark = pytest.mark.django_db
+# The worker (db_worker) closes a connection that is inside a transaction, as a test's is:
+# these tests run it for real, on committed rows (PostgreSQL would lose the test's connection).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 OPERATOR = Actor.system("tests")
 
