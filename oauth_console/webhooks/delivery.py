@@ -140,6 +140,8 @@ def _record(delivery: Delivery, result: Attempt) -> bool:
             outcome = "delivered"
         elif delivery.attempts >= server_settings.OAUTH2_WEBHOOK_MAX_ATTEMPTS:
             if mine.update(**answer):
+                for field, value in answer.items():
+                    setattr(delivery, field, value)  # the audit event tells how it last failed
                 services.dead_letter_delivery(delivery)
             outcome = "dead_lettered"
         else:
@@ -158,7 +160,7 @@ def deliver_pending(subscription_id: int) -> str:
         result = attempt(delivery)
         done += 1
         if not _record(delivery, result):
-            return f"{done} attempt(s); retry of {delivery.message_id} at {retry_delay(delivery.attempts)}"
+            return f"{done} attempt(s); {delivery.message_id} is retried in {retry_delay(delivery.attempts)}"
     return f"{done} attempt(s)"
 
 

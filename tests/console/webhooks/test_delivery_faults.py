@@ -72,7 +72,7 @@ def test_after_the_last_attempt_a_delivery_is_dead_lettered_and_the_line_moves_o
 ):
     settings.OAUTH2_WEBHOOK_RETRY_DELAY = 0
     settings.OAUTH2_WEBHOOK_MAX_ATTEMPTS = 3
-    receiver.answers = [(500, {}, 0), (500, {}, 0), (500, {}, 0), (204, {}, 0)]
+    receiver.answers = [(503, {}, 0), (503, {}, 0), (500, {}, 0), (204, {}, 0)]
     subscription, _ = subscribe(receiver.url())
     client = _client()
     _disable(client)
@@ -92,6 +92,8 @@ def test_after_the_last_attempt_a_delivery_is_dead_lettered_and_the_line_moves_o
     event = AuditEvent.objects.get(event_type="webhook_delivery_dead_lettered")
     assert event.outcome == "failure"
     assert event.detail["message_id"] == first.message_id
+    assert (event.detail["last_status_code"], event.detail["attempts"]) == (500, 3)
+    assert "answered 500" in event.detail["last_error"]
     assert event.actor_label == "system:webhooks"
 
 
