@@ -10,11 +10,13 @@ their own, and a failure to write them is logged, never raised into the request.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
@@ -70,9 +72,27 @@ def _recorder(event_type: str):
     return record
 
 
+def _first_of_a_burst(payload: dict[str, Any]) -> bool:
+    """Whether this throttle starts a burst: one delivery per limit, client and address while
+    the throttle lasts, so that a flood of refused requests is one message, not a flood of
+    deliveries (the audit log and the metrics still count each)."""
+    what = f"{payload.get('limit')}\x00{payload.get('client_id')}\x00{payload.get('ip')}"
+    key = "webhooks:throttled:" + hashlib.sha256(what.encode()).hexdigest()
+    try:
+        return caches["default"].add(key, 1, timeout=max(1, int(payload.get("retry_after") or 60)))
+    except Exception:  # the cache is down: better a message too many than none
+        return True
+
+
+# Events a listener may skip (they repeat while one fact lasts).
+_SKIP_UNLESS = {"request_throttled": _first_of_a_burst}
+
+
 def _listener(event_type: str):
     def heard(sender: Any = None, signal: Any = None, **payload: Any) -> None:
         try:
+            if event_type in _SKIP_UNLESS and not _SKIP_UNLESS[event_type](payload):
+                return
             with transaction.atomic():
                 write(event_type, catalogue.data_of(event_type, payload), at=payload.get("at"))
         except Exception:

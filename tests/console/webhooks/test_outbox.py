@@ -116,6 +116,28 @@ def test_a_throttle_is_delivered_as_a_failed_authentication_burst(subscribe):
 
 
 @pytest.mark.django_db
+def test_a_burst_of_throttles_is_one_delivery_per_limit_client_and_address(subscribe):
+    subscribe("https://a.example.com/", event_types=["request_throttled"])
+
+    def throttle(ip, limit="auth_failures_client_ip"):
+        events.request_throttled.send(
+            sender=None, request=None, scope="token", limit=limit, client_id="abc", ip=ip, retry_after=60
+        )
+
+    for _ in range(20):
+        throttle("203.0.113.9")
+    throttle("203.0.113.10")
+    throttle("203.0.113.9", limit="token_ip")
+
+    sent = [json.loads(body)["data"] for body in Delivery.objects.values_list("payload", flat=True)]
+    assert sorted((d["ip"], d["limit"]) for d in sent) == [
+        ("203.0.113.10", "auth_failures_client_ip"),
+        ("203.0.113.9", "auth_failures_client_ip"),
+        ("203.0.113.9", "token_ip"),
+    ]
+
+
+@pytest.mark.django_db
 def test_a_failed_audit_verification_is_delivered(subscribe):
     subscription, _ = subscribe("https://a.example.com/", event_types=["audit_verification_failed"])
 
