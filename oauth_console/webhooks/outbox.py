@@ -41,17 +41,19 @@ def enqueue(subscription_id: int, run_after: datetime | None = None) -> None:
     task.enqueue(subscription_id)
 
 
+def subscribers(event_type: str) -> list[Subscription]:
+    """The active subscriptions to `event_type` (one small query: few subscriptions exist)."""
+    active = Subscription.objects.filter(is_active=True).only("pk", "event_types")
+    return [s for s in active if event_type in (s.event_types or ())]
+
+
 def write(
-    event_type: str, data: dict, *, at: datetime | None = None, only: Subscription | None = None
+    event_type: str, data: dict, *, at: datetime | None = None, to: list[Subscription] | None = None
 ) -> list:
-    """Write one delivery of this event for each active subscription to it (or for `only`), and
-    queue their tasks, in the current transaction. One message id for the event."""
+    """Write one delivery of this event for each subscription in `to` (default: every active
+    one to it), and queue their tasks, in the current transaction. One message id for the event."""
     at = at or timezone.now()
-    if only is not None:
-        wanting = [only]
-    else:
-        active = Subscription.objects.filter(is_active=True).only("pk", "event_types")
-        wanting = [s for s in active if event_type in (s.event_types or ())]
+    wanting = subscribers(event_type) if to is None else to
     if not wanting:
         return []
     message_id, body = signing.new_message_id(), body_of(event_type, data, at)
@@ -91,10 +93,11 @@ _SKIP_UNLESS = {"request_throttled": _first_of_a_burst}
 def _listener(event_type: str):
     def heard(sender: Any = None, signal: Any = None, **payload: Any) -> None:
         try:
-            if event_type in _SKIP_UNLESS and not _SKIP_UNLESS[event_type](payload):
+            wanting = subscribers(event_type)
+            if not wanting or (event_type in _SKIP_UNLESS and not _SKIP_UNLESS[event_type](payload)):
                 return
             with transaction.atomic():
-                write(event_type, catalogue.data_of(event_type, payload), at=payload.get("at"))
+                write(event_type, catalogue.data_of(event_type, payload), at=payload.get("at"), to=wanting)
         except Exception:
             logger.exception("Could not write the webhook deliveries of %s", event_type)
 

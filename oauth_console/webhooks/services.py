@@ -163,7 +163,7 @@ def send_test_event(subscription: Subscription, *, actor: Actor) -> Delivery:
     now = timezone.now()
     with transaction.atomic():
         data = {"subscription": subscription.name, "actor": actor.label}
-        (delivery,) = outbox.write(catalogue.TEST_EVENT, data, at=now, only=subscription)
+        (delivery,) = outbox.write(catalogue.TEST_EVENT, data, at=now, to=[subscription])
         _emit(
             signals.webhook_test_event_sent, subscription=subscription, delivery=delivery, actor=actor, at=now
         )
