@@ -19,6 +19,7 @@ from oauth_console.webhooks import catalogue, services
 from oauth_console.webhooks.forms import ConfirmForm, SubscriptionForm
 from oauth_console.webhooks.models import Delivery, Subscription, SubscriptionSecret
 from server.actors import Actor
+from server.conf import server_settings
 from server.policies import PolicyError
 
 VIEW_PERMISSION = "webhooks.view_subscription"
@@ -199,7 +200,7 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
         shown_once.keep(request, _slot(subscription), secret, "rotated")
         return HttpResponseRedirect(_url(model_admin, "secret", subscription.pk))
 
-    hours = services.server_settings.OAUTH2_WEBHOOK_SECRET_OVERLAP / 3600
+    hours = server_settings.OAUTH2_WEBHOOK_SECRET_OVERLAP / 3600
     return _confirmed(
         request,
         model_admin,
