@@ -292,8 +292,9 @@ def check_logout_queue(app_configs=None, **kwargs) -> list[CheckMessage]:
 
 
 def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.W006 (deploy): with django-tasks' immediate backend (no TASKS configured),
-    back-channel logout runs inside the logout request, once, without retries."""
+    """server.W006 (deploy): with django-tasks' immediate backend (no TASKS configured), the
+    calls to other parties (back-channel logout, webhook deliveries) run inside the request that
+    caused them, once, without retries."""
     from django_tasks import task_backends
     from django_tasks.backends.immediate import ImmediateBackend
     from django_tasks.exceptions import InvalidTaskBackendError
@@ -307,12 +308,40 @@ def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
     return [
         Warning(
             "Tasks run at once in the calling process (django-tasks' immediate backend): a "
-            "back-channel logout is POSTed inside the logout request, once, and never retried.",
+            "back-channel logout or a webhook delivery is POSTed inside the request that caused "
+            "it, blocking it, once, and never retried.",
             hint="Configure TASKS with a worker backend (django_tasks_db.DatabaseBackend, queues "
-            "default and logout) and run `manage.py db_worker` (docs/deployment.md).",
+            "default, logout and webhooks) and run `manage.py db_worker` (docs/deployment.md).",
             id="server.W006",
         )
     ]
+
+
+_WEBHOOK_POSITIVE = (
+    "OAUTH2_WEBHOOK_TIMEOUT",
+    "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES",
+    "OAUTH2_WEBHOOK_MAX_ATTEMPTS",
+    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY",
+)
+_WEBHOOK_NOT_NEGATIVE = ("OAUTH2_WEBHOOK_RETRY_DELAY", "OAUTH2_WEBHOOK_SECRET_OVERLAP")
+
+
+def check_webhook_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E013: a webhook setting that would never deliver (no attempt, no time to answer)
+    or never wait (a negative delay)."""
+    messages = []
+    for name in (*_WEBHOOK_POSITIVE, *_WEBHOOK_NOT_NEGATIVE):
+        value = getattr(server_settings, name)
+        low = 1 if name in _WEBHOOK_POSITIVE else 0
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            messages.append(
+                Error(
+                    f"{name} is {value!r}; it must be a number of at least {low}.",
+                    hint="Leave it unset for the default (docs/deployment.md, Settings).",
+                    id="server.E013",
+                )
+            )
+    return messages
 
 
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
@@ -331,4 +360,5 @@ CHECKS = (
     (check_logout_queue, (Tags.security,), False),
     (check_logout_worker, (Tags.security,), True),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
+    (check_webhook_settings, (Tags.security,), False),
 )

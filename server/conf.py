@@ -89,6 +89,7 @@ DEFAULT_OPERATOR_SCOPES = {
     "console:tokens:revoke": "Revoke tokens and consents",
     "console:audit:read": "Read and export the audit log",
     "console:keys:write": "Read, rotate and revoke the OpenID Connect signing keys",
+    "console:webhooks:write": "Read, subscribe, change and delete webhooks; rotate secrets, test, replay",
 }
 
 SETTINGS: dict[str, Setting] = {
@@ -179,6 +180,30 @@ SETTINGS: dict[str, Setting] = {
         "Seconds before the first retry of a failed back-channel logout; doubled for each next one "
         "(30, 60, 120, 240 s by default).",
     ),
+    "OAUTH2_WEBHOOK_TIMEOUT": Setting(
+        10, "Seconds a webhook delivery may take to connect, per read, and in all (docs/webhooks.md)."
+    ),
+    "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES": Setting(
+        65536, "The most of a webhook receiver's answer that is read; a longer answer is a failed attempt."
+    ),
+    "OAUTH2_WEBHOOK_MAX_ATTEMPTS": Setting(
+        10,
+        "Attempts of one webhook delivery before it is dead-lettered (audited; the deliveries after "
+        "it in its subscription then go on). At least 1 (check `server.E013`).",
+    ),
+    "OAUTH2_WEBHOOK_RETRY_DELAY": Setting(
+        30,
+        "Seconds before a failed webhook delivery's first retry; each further retry waits twice as "
+        "long, up to `OAUTH2_WEBHOOK_MAX_RETRY_DELAY`.",
+    ),
+    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY": Setting(
+        6 * 3600, "The longest wait between two attempts of a delivery."
+    ),
+    "OAUTH2_WEBHOOK_SECRET_OVERLAP": Setting(
+        24 * 3600,
+        "Seconds a webhook subscription's previous secret keeps signing (a second signature in "
+        "`webhook-signature`) after a rotation, so receivers can switch without losing a delivery.",
+    ),
     "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
     "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),
     "OAUTH2_AUTHORIZATION_CODE_LIFETIME": Setting(60, "Seconds an authorization code lives."),
@@ -212,7 +237,7 @@ SETTINGS: dict[str, Setting] = {
         "client whose one grant type is client_credentials, never on the consent page; none may "
         "be in `OAUTH2_SCOPES` (check `server.E010`).",
         shown="`console:clients:read`, `console:clients:write`, `console:tokens:revoke`, "
-        "`console:audit:read`, `console:keys:write`",
+        "`console:audit:read`, `console:keys:write`, `console:webhooks:write`",
     ),
     "OAUTH2_DEFAULT_SCOPES": Setting(
         ("profile",),

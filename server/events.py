@@ -130,11 +130,39 @@ backing_service_failed        database guard of the protocol endpoints (server.v
     payload: service ("database" or "cache"), error (class name), request (or None)
     listeners: metrics (not audited: see NOT_AUDITED)
 
+webhook_subscription_created  oauth_console.webhooks.services (the console)
+    payload: subscription (row; never its secret)
+    recorders: audit (in the fact's transaction)
+webhook_subscription_changed  oauth_console.webhooks.services
+    payload: subscription, changes
+    recorders: audit (in the fact's transaction)
+webhook_subscription_deleted  oauth_console.webhooks.services
+    payload: subscription_id, url, pending
+    recorders: audit (in the fact's transaction)
+webhook_secret_rotated        oauth_console.webhooks.services
+    payload: subscription, previous_expires_at
+    recorders: audit (in the fact's transaction)
+webhook_test_event_sent       oauth_console.webhooks.services
+    payload: subscription, delivery (row)
+    recorders: audit (in the fact's transaction)
+webhook_delivery_replayed     oauth_console.webhooks.services
+    payload: subscription, delivery (the new row), replay_of (row)
+    recorders: audit (in the fact's transaction)
+webhook_delivery_dead_lettered  oauth_console.webhooks.services (the delivery worker gave up)
+    payload: subscription, delivery (row)
+    recorders: audit (in the fact's transaction)
+
 The metrics (`oauth_console/metrics/receivers.py`, docs/operations.md) listen to the events they
 count besides: token_issued, token_request_refused, client_authenticated (introspections),
 client_authentication_failed, token_authenticated, bearer_token_refused, token_revoked,
 tokens_revoked, consent_revoked, user_access_revoked, client_deleted, request_throttled,
 backing_service_failed.
+
+The webhooks (`oauth_console/webhooks/outbox.py`, docs/webhooks.md) write a delivery for the
+events they offer: with recorders for those that report a write (so a delivery commits with
+its fact), as listeners for refresh_token_reused, authorization_code_replayed and
+request_throttled. The webhook events above are sent by the console's webhook services: the
+catalogue is the one list of events, whoever owns the fact.
 
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
@@ -202,6 +230,13 @@ from server.signals import (
     user_access_revoked,
     user_code_refused,
     user_logged_out,
+    webhook_delivery_dead_lettered,
+    webhook_delivery_replayed,
+    webhook_secret_rotated,
+    webhook_subscription_changed,
+    webhook_subscription_created,
+    webhook_subscription_deleted,
+    webhook_test_event_sent,
 )
 
 # name -> signal, in the table's order.
@@ -245,6 +280,13 @@ CATALOGUE = {
     "user_logged_out": user_logged_out,
     "backchannel_logout_failed": backchannel_logout_failed,
     "backing_service_failed": backing_service_failed,
+    "webhook_subscription_created": webhook_subscription_created,
+    "webhook_subscription_changed": webhook_subscription_changed,
+    "webhook_subscription_deleted": webhook_subscription_deleted,
+    "webhook_secret_rotated": webhook_secret_rotated,
+    "webhook_test_event_sent": webhook_test_event_sent,
+    "webhook_delivery_replayed": webhook_delivery_replayed,
+    "webhook_delivery_dead_lettered": webhook_delivery_dead_lettered,
 }
 
 # Events the audit log deliberately does not record, and why.
@@ -295,6 +337,13 @@ IN_TRANSACTION: dict[str, str] = {
             "device_authorizations_revoked",
             "user_logged_out",
             "backchannel_logout_failed",
+            "webhook_subscription_created",
+            "webhook_subscription_changed",
+            "webhook_subscription_deleted",
+            "webhook_secret_rotated",
+            "webhook_test_event_sent",
+            "webhook_delivery_replayed",
+            "webhook_delivery_dead_lettered",
         )
     },
 }

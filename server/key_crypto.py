@@ -1,8 +1,10 @@
-"""Signing keys' private halves encrypted at rest: AES-256-GCM under a key from the settings.
+"""Secrets the server must read back, encrypted at rest: AES-256-GCM under a key from the settings.
 
-The key is SHA-256 of a domain label and OAUTH2_KEY_ENCRYPTION_KEY (else OAUTH2_CREDENTIAL_KEY,
-else SECRET_KEY), so it is never the same bytes as the credential digests' key. The kid is the
-associated data: a ciphertext copied onto another key's row does not decrypt.
+Signing keys' private halves, and (`seal`/`unseal`) other secrets that are used, not only
+compared: a webhook subscription's signing secret. Each purpose has its own key: SHA-256 of a
+domain label and OAUTH2_KEY_ENCRYPTION_KEY (else OAUTH2_CREDENTIAL_KEY, else SECRET_KEY), so it
+is never the same bytes as the credential digests' key nor another purpose's. The row's identity
+(a kid, a secret's id) is the associated data: a ciphertext copied onto another row does not decrypt.
 """
 
 import hashlib
@@ -21,17 +23,43 @@ class KeyDecryptionError(Exception):
     """A stored private key cannot be decrypted (the encryption key changed, or the row was altered)."""
 
 
-@lru_cache(maxsize=4)
-def _aead(configured: str, credential_key: str, secret_key: str) -> AESGCM:
+_SIGNING_KEYS = "signing key"
+
+
+@lru_cache(maxsize=8)
+def _aead(purpose: str, configured: str, credential_key: str, secret_key: str) -> AESGCM:
     material = configured or credential_key or secret_key
-    key = hashlib.sha256(b"oauth-console signing key encryption v1\x00" + material.encode()).digest()
+    key = hashlib.sha256(f"oauth-console {purpose} encryption v1\x00".encode() + material.encode()).digest()
     return AESGCM(key)
 
 
-def _current() -> AESGCM:
+def _current(purpose: str = _SIGNING_KEYS) -> AESGCM:
     return _aead(
-        server_settings.OAUTH2_KEY_ENCRYPTION_KEY, server_settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY
+        purpose,
+        server_settings.OAUTH2_KEY_ENCRYPTION_KEY,
+        server_settings.OAUTH2_CREDENTIAL_KEY,
+        settings.SECRET_KEY,
     )
+
+
+def seal(purpose: str, associated: str, plain: str) -> str:
+    """`plain` encrypted for `purpose` (e.g. "webhook secret"), bound to `associated` (the row)."""
+    nonce = os.urandom(12)
+    return _VERSION + (nonce + _current(purpose).encrypt(nonce, plain.encode(), associated.encode())).hex()
+
+
+def unseal(purpose: str, associated: str, stored: str) -> str:
+    """The plain text `seal` encrypted; raises KeyDecryptionError."""
+    try:
+        if not stored.startswith(_VERSION):
+            raise ValueError("unknown storage format")
+        raw = bytes.fromhex(stored[len(_VERSION) :])
+        return _current(purpose).decrypt(raw[:12], raw[12:], associated.encode()).decode()
+    except Exception as exc:
+        raise KeyDecryptionError(
+            f"A {purpose} cannot be decrypted: was OAUTH2_KEY_ENCRYPTION_KEY (or the key it is "
+            "derived from) changed?"
+        ) from exc
 
 
 def encrypt_private_key(kid: str, private_jwk_json: str) -> str:

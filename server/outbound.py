@@ -1,9 +1,9 @@
 """Outbound HTTP requests to addresses someone else chose: the SSRF guard.
 
-A client's `jwks_uri` (and later webhooks and back-channel logout URIs) names a URL the server
-fetches on its own. Without a guard, anyone who can register a client can make the server reach
-its own network: the cloud metadata service (169.254.169.254), an admin port on 127.0.0.1, a
-database on 10.x. Every such request goes through `fetch` here:
+A client's `jwks_uri`, a webhook subscription's URL (and later back-channel logout URIs) name
+a URL the server fetches on its own. Without a guard, anyone who can register a client can make
+the server reach its own network: the cloud metadata service (169.254.169.254), an admin port
+on 127.0.0.1, a database on 10.x. Every such request goes through `fetch` here:
 
 - https only; no user information in the URL; ports as the URL says (default 443);
 - the host name is resolved first and *every* address it resolves to must be public: private,

@@ -7,6 +7,7 @@ by every form, import and registration path (what is accepted when a client is w
 the templates that show a client's name and links (what is safe to render).
 """
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from server import jwks_policy
+from server import jwks_policy, outbound
 from server.conf import server_settings
 from server.jwks_policy import PRIVATE_KEY_JWT
 from server.oauth2.keys import SIGNING_ALGORITHMS
@@ -121,6 +122,32 @@ def displayable_web_uri(uri: str) -> str:
         return validate_web_uri(uri, field="")
     except PolicyError:
         return ""
+
+
+def validate_webhook_url(url: str) -> str:
+    """Return `url` (stripped) if a webhook subscription may deliver to it, else raise PolicyError.
+
+    The web URI rules (https, a host, no user information, no spaces or invisible characters,
+    at most MAX_WEB_URI_LENGTH characters), no fragment (it is never sent), and a host that is
+    not an IP address the SSRF guard refuses (`server.outbound`); a host name is checked again
+    at every delivery, when it resolves.
+    """
+    url = (url or "").strip()
+    if not url:
+        raise PolicyError("A webhook needs an https:// URL to deliver to.", field="url")
+    url = validate_web_uri(url, field="url")
+    parts = urlsplit(url)
+    if parts.fragment or url.endswith("#"):
+        raise PolicyError("A webhook URL has no #fragment (it is never sent to the server).", field="url")
+    try:
+        ipaddress.ip_address(parts.hostname or "")
+    except ValueError:
+        return url  # a host name: checked when it resolves, at every delivery
+    try:
+        outbound.check_address(parts.hostname)
+    except outbound.OutboundError as error:
+        raise PolicyError(str(error), field="url") from None
+    return url
 
 
 def operator_scopes() -> dict[str, str]:

@@ -65,6 +65,15 @@ backing_service_failed    service ("database" or "cache"), error (the exception'
                           database guard answered 503, or the rate limiter's cache guard found
                           the cache down (once per retry delay per process). Sent at once, with
                           no `actor` or `at`: nothing was written, and nothing could be.
+webhook_subscription_created  subscription (row; its secret is never in the payload): an operator
+                          subscribed an https endpoint to events (oauth_console.webhooks.services)
+webhook_subscription_changed  subscription, changes (dict field -> [old, new])
+webhook_subscription_deleted  subscription_id, url, pending (int: deliveries dropped with it)
+webhook_secret_rotated    subscription, previous_expires_at (the older secrets still sign until then)
+webhook_test_event_sent   subscription, delivery (row): an operator asked for a test delivery
+webhook_delivery_replayed  subscription, delivery (the new row), replay_of (the row replayed)
+webhook_delivery_dead_lettered  subscription, delivery (row): the worker gave up after
+                          OAUTH2_WEBHOOK_MAX_ATTEMPTS failed attempts (actor: system:webhooks)
 """
 
 import django.dispatch
@@ -97,3 +106,10 @@ device_authorizations_revoked = django.dispatch.Signal()
 user_code_refused = django.dispatch.Signal()
 user_logged_out = django.dispatch.Signal()
 backchannel_logout_failed = django.dispatch.Signal()
+webhook_subscription_created = django.dispatch.Signal()
+webhook_subscription_changed = django.dispatch.Signal()
+webhook_subscription_deleted = django.dispatch.Signal()
+webhook_secret_rotated = django.dispatch.Signal()
+webhook_test_event_sent = django.dispatch.Signal()
+webhook_delivery_replayed = django.dispatch.Signal()
+webhook_delivery_dead_lettered = django.dispatch.Signal()

@@ -113,6 +113,22 @@ def https_server(tmp_path, settings):
 
 
 @pytest.fixture
+def receiver(tmp_path, settings):
+    """A loopback HTTPS receiver the SSRF guard may reach (its certificate is the CA bundle, its
+    address an allowed network): production stays https-only and public-only."""
+    from tests.console.webhooks.receiver import WebhookReceiver
+    from tests.server.https_server import write_certificate
+
+    cert, key = write_certificate(tmp_path)
+    server = WebhookReceiver(cert, key).start()
+    settings.OAUTH2_OUTBOUND_CA_BUNDLE = str(cert)
+    settings.OAUTH2_OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32", "::1/128"]
+    settings.OAUTH2_WEBHOOK_TIMEOUT = 2
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def local_memory_cache(settings):
     """A process-local cache, for tests that move the clock (time-machine) to expire entries:
     Redis expires keys by its own clock, which a test cannot move."""

@@ -31,6 +31,7 @@ WRITE_CLIENTS = "console:clients:write"
 REVOKE_TOKENS = "console:tokens:revoke"
 READ_AUDIT = "console:audit:read"
 WRITE_KEYS = "console:keys:write"
+WRITE_WEBHOOKS = "console:webhooks:write"
 
 # What a staff session needs instead of each scope (the admin's own permissions).
 SCOPE_PERMISSIONS = {
@@ -39,6 +40,7 @@ SCOPE_PERMISSIONS = {
     REVOKE_TOKENS: "server.revoke_tokens",
     READ_AUDIT: audit_selectors.READ_PERMISSION,
     WRITE_KEYS: "server.manage_signing_keys",
+    WRITE_WEBHOOKS: "webhooks.manage_webhooks",
 }
 
 

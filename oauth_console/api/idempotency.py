@@ -29,7 +29,7 @@ HEADER = "Idempotency-Key"
 KEPT_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 # Answer members that hold a credential in clear: never stored.
-SHOWN_ONCE = ("client_secret", "token")
+SHOWN_ONCE = ("client_secret", "token", "signing_secret")
 
 
 def _key_of(request) -> str | None:
@@ -74,6 +74,14 @@ def idempotent(request, caller: str, create: Callable[[], Response]) -> Response
         record.response_body = _without_secrets(response.data)
         record.save(update_fields=["status_code", "response_body"])
     return response
+
+
+def prune_expired(now=None) -> int:
+    """Delete every caller's records older than KEPT_FOR (a create only prunes its own caller's);
+    how many were deleted. `manage.py prune_idempotency_keys`, daily (docs/deployment.md)."""
+    cutoff = (now or timezone.now()) - KEPT_FOR
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
+    return deleted
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from oauth_console.api.views import audit, clients, keys, registration, secrets, tokens
+from oauth_console.api.views import audit, clients, keys, registration, secrets, tokens, webhooks
 
 app_name = "api"
 
@@ -38,6 +38,24 @@ urlpatterns = [
     path("signing-keys", keys.SigningKeyList.as_view(), name="signing-keys"),
     path("signing-keys/rotate", keys.SigningKeyRotate.as_view(), name="signing-keys-rotate"),
     path("signing-keys/<str:kid>/revoke", keys.SigningKeyRevoke.as_view(), name="signing-key-revoke"),
+    path("webhooks", webhooks.SubscriptionList.as_view(), name="webhooks"),
+    path("webhooks/<int:subscription_id>", webhooks.SubscriptionDetail.as_view(), name="webhook"),
+    path(
+        "webhooks/<int:subscription_id>/secret/rotate",
+        webhooks.SecretRotate.as_view(),
+        name="webhook-secret-rotate",
+    ),
+    path("webhooks/<int:subscription_id>/test", webhooks.SendTestEvent.as_view(), name="webhook-test"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries",
+        webhooks.DeliveryList.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/<int:delivery_id>/replay",
+        webhooks.DeliveryReplay.as_view(),
+        name="webhook-replay",
+    ),
     # The schema and its pages are public: they describe the API, not the server's data.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI under our CSP: its assets are static files (drf-spectacular-sidecar), its init

@@ -60,6 +60,13 @@ class EventType(models.TextChoices):
     USER_CODE_REFUSED = "user_code_refused", "Device user code refused"
     USER_LOGGED_OUT = "user_logged_out", "User signed out (OpenID Connect session ended)"
     BACKCHANNEL_LOGOUT_FAILED = "backchannel_logout_failed", "Back-channel logout given up"
+    WEBHOOK_SUBSCRIPTION_CREATED = "webhook_subscription_created", "Webhook subscribed"
+    WEBHOOK_SUBSCRIPTION_CHANGED = "webhook_subscription_changed", "Webhook changed"
+    WEBHOOK_SUBSCRIPTION_DELETED = "webhook_subscription_deleted", "Webhook deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", "Webhook secret rotated"
+    WEBHOOK_TEST_EVENT_SENT = "webhook_test_event_sent", "Webhook test event sent"
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery_replayed", "Webhook delivery replayed"
+    WEBHOOK_DELIVERY_DEAD_LETTERED = "webhook_delivery_dead_lettered", "Webhook delivery dead-lettered"
 
 
 class Outcome(models.TextChoices):

@@ -137,6 +137,11 @@ REQUESTS_THROTTLED = Counter(
     "Requests refused by a rate limit, by the OAUTH2_RATE_LIMITS name that tripped.",
     ["limit"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "oauth_webhook_deliveries",
+    "Webhook delivery attempts, by outcome: delivered, failed (to be retried), dead_lettered.",
+    ["outcome"],
+)
 AUDIT_EVENTS = Counter(
     "oauth_audit_events",
     "Audit events recorded, by type and outcome.",

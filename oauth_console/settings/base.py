@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "oauth_console.dashboard",
     "oauth_console.metrics",
     "oauth_console.api",
+    "oauth_console.webhooks",
 ]
 if _RUNNING_TESTS:
     # The spec's usage example, the test bed of server.oauth2 (tests/oauth2/).

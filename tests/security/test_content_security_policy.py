@@ -17,6 +17,7 @@ from django.conf import settings
 from django.test import Client as HttpClient
 from django.urls import reverse
 
+from server.actors import Actor
 from tests.server.helpers import authorize_url, pkce_pair
 
 ROOT = Path(settings.BASE_DIR)
@@ -100,9 +101,29 @@ def operator_http(operator):
 
 def operator_pages(app) -> list[str]:
     from oauth_console.audit.models import AuditEvent
+    from oauth_console.webhooks import services as webhooks
 
+    subscription, _ = webhooks.create_subscription(
+        name="SIEM",
+        url="https://hooks.example.com/in",
+        event_types=["client_created"],
+        actor=Actor.system("t"),
+    )
+    delivery = webhooks.send_test_event(subscription, actor=Actor.system("t"))
     event = AuditEvent.objects.order_by("-pk").first()
+    webhook_pages = [
+        reverse("admin:webhooks_subscription_changelist"),
+        reverse("admin:webhooks_subscription_add"),
+        reverse("admin:webhooks_subscription_change", args=[subscription.pk]),
+        reverse("admin:webhooks_subscription_edit", args=[subscription.pk]),
+        reverse("admin:webhooks_subscription_secret", args=[subscription.pk]),
+        reverse("admin:webhooks_subscription_rotate", args=[subscription.pk]),
+        reverse("admin:webhooks_subscription_test", args=[subscription.pk]),
+        reverse("admin:webhooks_subscription_delete", args=[subscription.pk]),
+        reverse("admin:webhooks_subscription_replay", args=[subscription.pk, delivery.pk]),
+    ]
     return [
+        *webhook_pages,
         reverse("admin:audit_auditevent_change", args=[event.pk]),
         "/",
         "/console/",

@@ -165,6 +165,28 @@ def test_allowed_outbound_networks_pass(deployed):
     assert server_messages() == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OAUTH2_WEBHOOK_MAX_ATTEMPTS", 0),
+        ("OAUTH2_WEBHOOK_TIMEOUT", 0),
+        ("OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES", -1),
+        ("OAUTH2_WEBHOOK_RETRY_DELAY", -5),
+        ("OAUTH2_WEBHOOK_SECRET_OVERLAP", "1 day"),
+    ],
+)
+def test_a_webhook_setting_that_would_never_deliver_is_an_error(deployed, name, value):
+    setattr(deployed, name, value)
+    [error] = server_messages()
+    assert error.id == "server.E013" and name in error.msg
+
+
+def test_a_retry_at_once_and_no_overlap_are_allowed(deployed):
+    deployed.OAUTH2_WEBHOOK_RETRY_DELAY = 0
+    deployed.OAUTH2_WEBHOOK_SECRET_OVERLAP = 0
+    assert server_messages() == []
+
+
 def test_a_credential_key_derived_from_the_secret_key_is_a_deploy_warning(deployed):
     deployed.OAUTH2_CREDENTIAL_KEY = ""
     # Both the digests' key and the signing keys' encryption key then come from SECRET_KEY.
@@ -237,5 +259,6 @@ def test_tasks_run_in_the_request_is_a_deploy_warning(deployed):
     deployed.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     [warning] = deploy_messages()
     assert warning.id == "server.W006" and "never retried" in warning.msg and "db_worker" in warning.hint
+    assert "back-channel logout" in warning.msg and "webhook" in warning.msg
     deployed.DEBUG = True
     assert deploy_messages() == []

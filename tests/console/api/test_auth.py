@@ -42,6 +42,15 @@ ENDPOINTS = [
     ("GET", "/api/v1/signing-keys", "console:keys:write"),
     ("POST", "/api/v1/signing-keys/rotate", "console:keys:write"),
     ("POST", "/api/v1/signing-keys/some-kid/revoke", "console:keys:write"),
+    ("GET", "/api/v1/webhooks", "console:webhooks:write"),
+    ("POST", "/api/v1/webhooks", "console:webhooks:write"),
+    ("GET", "/api/v1/webhooks/1", "console:webhooks:write"),
+    ("PATCH", "/api/v1/webhooks/1", "console:webhooks:write"),
+    ("DELETE", "/api/v1/webhooks/1", "console:webhooks:write"),
+    ("POST", "/api/v1/webhooks/1/secret/rotate", "console:webhooks:write"),
+    ("POST", "/api/v1/webhooks/1/test", "console:webhooks:write"),
+    ("GET", "/api/v1/webhooks/1/deliveries", "console:webhooks:write"),
+    ("POST", "/api/v1/webhooks/1/deliveries/1/replay", "console:webhooks:write"),
 ]
 IDS = [f"{method} {path}" for method, path, _ in ENDPOINTS]
 

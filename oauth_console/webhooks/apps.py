@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "oauth_console.webhooks"
+    label = "webhooks"
+    verbose_name = "Webhooks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The outbox: a delivery row for every subscribed event, written in the event's own
+        # transaction (recorders) or, for events that report no write of ours, when it is heard.
+        from oauth_console.webhooks import outbox
+
+        outbox.connect()

@@ -1,0 +1,15 @@
+"""Queue the webhook deliveries nothing is going to send: a worker was killed mid-attempt (its
+claim has lapsed), or its task was lost. Safe to run often (docs/deployment.md: every few minutes):
+a subscription already being delivered is left to the worker that holds it."""
+
+from django.core.management.base import BaseCommand
+
+from oauth_console.webhooks import delivery
+
+
+class Command(BaseCommand):
+    help = "Queue a delivery task for every webhook subscription with a due, unclaimed delivery."
+
+    def handle(self, *args, **options):
+        queued = delivery.resume_stalled()
+        self.stdout.write(f"Queued the deliveries of {queued} webhook subscription(s).")
