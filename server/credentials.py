@@ -7,8 +7,10 @@ not human-chosen passwords (no dictionary to slow down), and a slow hasher would
 endpoint on every request. Without the key a stolen database reveals nothing usable.
 """
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 from functools import lru_cache
 
@@ -71,5 +73,22 @@ def matches_unexpired(value: str, candidates, now) -> bool:
 
 
 def display_prefix(value: str) -> str:
-    """The non-secret beginning of a credential that the console shows ("oat_3fQ9…")."""
+    """The non-secret beginning of a credential that the console shows ("oat_3fQ9…"). A JWT
+    access token (RFC 9068) is shown by its `jti` ("jwt:Xq81fk2a…"): every JWT begins alike."""
+    jti = _jwt_id(value)
+    if jti:
+        return ("jwt:" + jti)[:DISPLAY_PREFIX_LENGTH]
     return value[:DISPLAY_PREFIX_LENGTH]
+
+
+def _jwt_id(value: str) -> str:
+    """The `jti` of a compact JWS whose payload is a JSON object with one, else ""."""
+    parts = value.split(".")
+    if len(parts) != 3 or not value.startswith("eyJ"):
+        return ""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return ""
+    jti = payload.get("jti") if isinstance(payload, dict) else None
+    return jti if isinstance(jti, str) else ""

@@ -45,4 +45,11 @@ class OpenIDRefresh(id_tokens.OpenIDRefresh):
         return int(found.timestamp()) if found else None
 
 
+class OpenIDDevice(id_tokens.OpenIDDevice):
+    """ID tokens on the device-code grant, signed and filled as on the code grant."""
+
+    def __init__(self) -> None:
+        super().__init__(**_OPTIONS)
+
+
 userinfo = UserInfoEndpoint(require_oauth, user_claims=claims_for, subject=subject_for)
