@@ -36,6 +36,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _RFC6750Validator
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator as _AuthlibJWTValidator
 from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
@@ -203,7 +204,10 @@ class JWTBearerTokenValidator(BearerTokenValidator, _AuthlibJWTValidator):
         realm: str | None = None,
         **extra_attributes: Any,
     ) -> None:
-        BearerTokenValidator.__init__(self, None, realm, **extra_attributes)
+        # authlib's __init__ (the base of both parents) with the realm; ours would pass it on to
+        # authlib's JWT validator, next in the MRO, as its issuer.
+        _RFC6750Validator.__init__(self, realm, **extra_attributes)
+        self.token_model = None
         self.issuer = issuer
         self.resource_server = resource_server
         self.algorithms = tuple(algorithms)
