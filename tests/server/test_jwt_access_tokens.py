@@ -79,7 +79,10 @@ def me(token: str):
 def introspect(app, token: str) -> dict:
     client, secret = app
     response = form(
-        HttpClient(), "/oauth/introspect", {"token": token}, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret)
+        HttpClient(),
+        "/oauth/introspect",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
     )
     assert response.status_code == 200, response.content
     return response.json()
@@ -87,7 +90,12 @@ def introspect(app, token: str) -> dict:
 
 def revoke(app, token: str):
     client, secret = app
-    return form(HttpClient(), "/oauth/revoke", {"token": token}, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret))
+    return form(
+        HttpClient(),
+        "/oauth/revoke",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
 
 
 def offline_status(token: str, jwks: dict, *, resource: str = ISSUER, scope: str = "profile") -> int:
@@ -121,7 +129,7 @@ def test_client_credentials_token_has_exactly_the_rfc9068_header_and_claims(mach
     assert verified.claims == claims
 
 
-def test_the_code_flow_gives_a_jwt_for_the_user_and_keeps_the_refresh_token_opaque(make_client, browser, end_user):
+def test_the_code_flow_gives_a_jwt_for_the_user_and_an_opaque_refresh_token(make_client, browser, end_user):
     client, secret = make_client("Web app", scope=["openid", "profile"])
     code, verifier = get_code(browser, client.client_id, scope="openid profile")
     body = exchange_code(HttpClient(), client.client_id, secret, code, verifier).json()
@@ -147,9 +155,10 @@ def test_opaque_stays_the_default(machine, settings):
 
 
 def test_each_token_has_its_own_jti(machine):
-    assert parts(client_credentials(machine)["access_token"])[1]["jti"] != parts(
-        client_credentials(machine)["access_token"]
-    )[1]["jti"]
+    assert (
+        parts(client_credentials(machine)["access_token"])[1]["jti"]
+        != parts(client_credentials(machine)["access_token"])[1]["jti"]
+    )
 
 
 # --- our own doors check the token's row ---------------------------------------------------------
@@ -181,7 +190,7 @@ def test_userinfo_accepts_a_jwt(make_client, browser, end_user):
 
 def test_an_altered_jwt_matches_no_row(machine):
     token = client_credentials(machine, scope="read")["access_token"]
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     _h, claims = parts(token)
     claims["scope"] = "profile read"  # a scope it was not given
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
@@ -256,7 +265,9 @@ def test_the_console_token_list_shows_a_jwt_by_its_jti(machine, django_user_mode
     jti = parts(token)[1]["jti"]
     row = Token.objects.get()
     assert row.access_token_prefix == ("jwt:" + jti)[:12]
-    operator = django_user_model.objects.create_user("olga", "olga@example.com", "olga-pw-123456", is_staff=True)
+    operator = django_user_model.objects.create_user(
+        "olga", "olga@example.com", "olga-pw-123456", is_staff=True
+    )
     operator.groups.add(Group.objects.get(name="operators"))
     http = HttpClient()
     http.force_login(operator)
@@ -280,7 +291,9 @@ def test_audit_events_are_those_of_an_opaque_token(machine):
 
 
 @pytest.mark.parametrize("token_format", ["opaque", "jwt"])
-def test_the_device_flow_returns_an_id_token_with_openid(make_client, browser, end_user, settings, token_format):
+def test_the_device_flow_returns_an_id_token_with_openid(
+    make_client, browser, end_user, settings, token_format
+):
     settings.OAUTH2_ACCESS_TOKEN_FORMAT = token_format
     app = make_client("TV", redirect_uris=[], grant_types=DEVICE_GRANTS, scope=["openid", "profile"])
     http = HttpClient()
