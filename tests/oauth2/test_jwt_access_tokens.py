@@ -84,7 +84,8 @@ def protector(**options) -> ResourceProtector:
 
 def call(token: str, scope="read", **options):
     def orders(request):
-        return JsonResponse({"sub": request.oauth_token["sub"], "client_id": request.oauth_token["client_id"]})
+        token = request.oauth_token
+        return JsonResponse({"sub": token["sub"], "client_id": token["client_id"]})
 
     view = protector(**options)(scope)(orders)
     return view(RequestFactory().get("/orders", HTTP_AUTHORIZATION=f"Bearer {token}"))
@@ -92,9 +93,10 @@ def call(token: str, scope="read", **options):
 
 def refusal(response) -> str:
     assert response.status_code == 401, response.content
-    assert response["WWW-Authenticate"].startswith('Bearer realm="') and 'error="invalid_token"' in response[
-        "WWW-Authenticate"
-    ]
+    assert (
+        response["WWW-Authenticate"].startswith('Bearer realm="')
+        and 'error="invalid_token"' in response["WWW-Authenticate"]
+    )
     return json.loads(response.content)["error_description"]
 
 
@@ -104,7 +106,7 @@ def refusal(response) -> str:
 def test_the_generator_writes_exactly_the_rfc9068_header_and_claims():
     generator = JWTAccessTokenGenerator(issuer=ISSUER, signing_key=lambda alg: ("rsa-1", RSA))
     token = generator.create(
-        client=App(), grant_type="authorization_code", user=Person(), scope="read", audiences=[API], expires_in=600
+        client=App(), grant_type="code", user=Person(), scope="read", audiences=[API], expires_in=600
     )
     decoded = jwt.decode(token, KeySet.import_key_set(jwks(RSA)), algorithms=["RS256"])
     assert decoded.header == {"typ": "at+jwt", "alg": "RS256", "kid": "rsa-1"}
@@ -193,7 +195,8 @@ def test_alg_none_is_refused():
 def test_hs256_keyed_with_the_public_key_is_refused():
     # The classic confusion attack: an HMAC whose secret is the published public key.
     public = json.dumps(RSA.as_dict(private=False)).encode()
-    forged = jwt.encode({"typ": "at+jwt", "alg": "HS256", "kid": "rsa-1"}, claims(), OctKey.import_key(public))
+    header = {"typ": "at+jwt", "alg": "HS256", "kid": "rsa-1"}
+    forged = jwt.encode(header, claims(), OctKey.import_key(public))
     assert "algorithm" in refusal(call(forged))
 
 
