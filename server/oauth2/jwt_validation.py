@@ -164,16 +164,20 @@ def public_keys(document: Any) -> dict[str, Any]:
 
 
 class _StaticKeySet:
-    """A JWKS given as a dict (or a callable returning one), read on every call."""
+    """A JWKS given as a dict (parsed once), or a callable returning one (read on every call)."""
 
     def __init__(self, jwks: dict | Callable[[], dict]) -> None:
         self.jwks = jwks
+        self._keys = None if callable(jwks) else public_keys(jwks)
+
+    def _current(self) -> dict[str, Any]:
+        return self._keys if self._keys is not None else public_keys(self.jwks())
 
     def key_for(self, kid: str) -> Any:
-        return public_keys(self.jwks() if callable(self.jwks) else self.jwks).get(kid)
+        return self._current().get(kid)
 
     def key_set(self) -> KeySet:
-        return KeySet(list(public_keys(self.jwks() if callable(self.jwks) else self.jwks).values()))
+        return KeySet(list(self._current().values()))
 
 
 def _refuse(description: str, validator: BearerTokenValidator) -> InvalidTokenError:

@@ -336,3 +336,10 @@ def test_the_default_fetch_wants_https():
         fetch_jwks("http://auth.example.com/oauth/jwks")
     with pytest.raises(ValueError):
         fetch_jwks("file:///etc/passwd")
+
+
+def test_jwks_as_a_callable_is_read_again_on_each_token():
+    published = {"document": jwks(RSA)}
+    assert call(sign(), jwks=lambda: published["document"]).status_code == 200
+    published["document"] = jwks(EC)  # the RSA key was withdrawn
+    refusal(call(sign(), jwks=lambda: published["document"]))
