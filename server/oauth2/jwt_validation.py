@@ -35,6 +35,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _RFC6750Validator
 from authlib.oauth2.rfc6750 import InvalidTokenError
@@ -61,13 +62,23 @@ MAX_JWKS_BYTES = 65536
 ACCESS_TOKEN_TYPES = (ACCESS_TOKEN_TYP, "application/" + ACCESS_TOKEN_TYP)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError for the 3xx
+
+
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def fetch_jwks(uri: str, timeout: float = 5.0) -> tuple[dict, int | None]:
-    """GET a JWK Set: (document, the response's max-age or None). https only (http for
-    localhost), at most 64 KiB, no redirects followed silently into another origin."""
-    if not (uri.startswith("https://") or uri.startswith(("http://localhost", "http://127.0.0.1"))):
+    """GET a JWK Set: (document, the response's max-age or None). https only (plain http to a
+    loopback host only), at most 64 KiB, redirects refused (the configured URI is the one)."""
+    parts = urlsplit(uri)
+    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
         raise ValueError("The JWKS URI must be https.")
     request = urllib.request.Request(uri, headers={"Accept": "application/json"})  # noqa: S310 (checked above)
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with _OPENER.open(request, timeout=timeout) as response:
         body = response.read(MAX_JWKS_BYTES + 1)
         cache_control = response.headers.get("Cache-Control", "")
     if len(body) > MAX_JWKS_BYTES:

@@ -336,6 +336,8 @@ def test_the_default_fetch_wants_https():
         fetch_jwks("http://auth.example.com/oauth/jwks")
     with pytest.raises(ValueError):
         fetch_jwks("file:///etc/passwd")
+    with pytest.raises(ValueError):
+        fetch_jwks("http://localhost.evil.example/jwks")
 
 
 def test_jwks_as_a_callable_is_read_again_on_each_token():
@@ -343,3 +345,45 @@ def test_jwks_as_a_callable_is_read_again_on_each_token():
     assert call(sign(), jwks=lambda: published["document"]).status_code == 200
     published["document"] = jwks(EC)  # the RSA key was withdrawn
     refusal(call(sign(), jwks=lambda: published["document"]))
+
+
+@pytest.fixture
+def jwks_server():
+    """A loopback HTTP server: /jwks serves RSA's JWKS with max-age 120; /moved redirects there."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/jwks")
+                self.end_headers()
+                return
+            body = json.dumps(jwks(RSA)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=120")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_default_fetch_reads_the_jwks_and_its_max_age_and_refuses_redirects(jwks_server):
+    import urllib.error
+
+    from server.oauth2.jwt_validation import fetch_jwks
+
+    document, max_age = fetch_jwks(jwks_server + "/jwks")
+    assert max_age == 120 and document == jwks(RSA)
+    with pytest.raises(urllib.error.HTTPError):
+        fetch_jwks(jwks_server + "/moved")
+    assert call(sign(), key_set=None, jwks_uri=jwks_server + "/jwks").status_code == 200
