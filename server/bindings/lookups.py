@@ -4,7 +4,7 @@ shared checks every lookup makes."""
 from server import credentials
 from server.models import Token
 
-# A JWT access token (RFC 9068) signed with RS256 is about 800 characters; the bearer check
+# A JWT access token (RFC 9068) signed with RS256 is 550-800 characters; the bearer check
 # accepts up to 4096 (`resource_protector.MAX_TOKEN_LENGTH`).
 MAX_CREDENTIAL_LENGTH = 4096
 
