@@ -5,7 +5,10 @@
 2. a protected view: offline JWT validation in another Django app (server.oauth2's
    JWTBearerTokenValidator, the JWKS cached), our database-backed bearer check (/api/me) of an
    opaque token and of a JWT, and the bare indexed SELECT view; and offline validation plus an
-   introspection call per request (what seeing a revocation at once costs an offline validator).
+   introspection call per request (what seeing a revocation at once costs an offline validator);
+3. device-flow polling under load: a thousand pending device authorizations (RFC 8628) polled
+   round-robin at the token endpoint (each answer `authorization_pending` or `slow_down`), vs
+   the bare SELECT.
 
     BENCH_REDIS_URL=redis://127.0.0.1:6379/9 \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.jwt_access_tokens
@@ -49,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=100_000, help="token rows seeded (indexes matter)")
+    parser.add_argument("--devices", type=int, default=1000, help="pending device authorizations polled")
+    parser.add_argument("--scenarios", default="issuance,validation,device", help="comma-separated subset")
     parser.add_argument("--base-port", type=int, default=18461)
     parser.add_argument(
         "--out", default="", help="results file (default bench/results/<date>-jwt-access-tokens.md)"
@@ -117,7 +122,33 @@ def fixed(name: str, host: str, method: str, path: str, *, body=None, expected=2
     }
 
 
-def scenarios_for(specs, creds: dict, bare_creds: dict, tokens: dict) -> dict[str, list[dict]]:
+FORM = "application/x-www-form-urlencoded"
+
+
+def device_polls(host: str, devices: dict, threads: int) -> dict:
+    """Pending device codes polled round-robin (bench/wrk/token_list.lua wraps around the file).
+    A device polled again before its interval is up gets `slow_down` (its interval grows); at
+    under 200 polls a second, each of a thousand devices polls less often than every 5 s."""
+    prefix = urllib.parse.urlencode(
+        {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": devices["client_id"]}
+    )
+    headers = {"Host": host, "X-Forwarded-Proto": "https", "Connection": "keep-alive", "Content-Type": FORM}
+    params = {
+        "METHOD": "POST",
+        "PATH": "/oauth/token",
+        "HEADERS": headers,
+        "BODY_PREFIX": prefix + "&device_code=",
+        "BODY_SUFFIX": "",
+        "EXPECTED_STATUS": 400,  # authorization_pending, or slow_down for a device polled too soon
+        "TOKEN_FILE": devices["codes"],
+        "OFFSET": 0,
+        "THREADS": threads,
+    }
+    name = f"device poll, {devices['devices']:,} pending devices (ours)"
+    return {"name": name, "host": host, "path": "/oauth/token", "params": params, "template": "token_list"}
+
+
+def scenarios_for(specs, creds, bare_creds, tokens, devices, args) -> dict[str, list[dict]]:
     cc = creds["cc"]
     auth = basic_auth(cc["client_id"], cc["client_secret"])
     body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "read"})
@@ -166,13 +197,17 @@ def scenarios_for(specs, creds: dict, bare_creds: dict, tokens: dict) -> dict[st
                 Authorization=f"Bearer {tokens['jwt']}",
             ),
         ],
+        "device": [
+            device_polls(host["ours"], devices, args.threads),
+            fixed("bare SELECT (floor)", host["bare"], "GET", f"/select?key={bare_creds['select_key']}"),
+        ],
     }
 
 
 def burst(target: dict, args, duration: float) -> wrk.WrkResult:
     script = lua.write(
         servers.WORK / "lua" / f"jwt-{secrets.token_hex(3)}.lua",
-        "fixed_request",
+        target.get("template", "fixed_request"),
         target["params"],
         title=target["name"],
     )
@@ -224,7 +259,7 @@ def report(rounds, args, database: str, started: datetime.datetime) -> str:
         "    BENCH_REDIS_URL=redis://127.0.0.1:6379/9 \\",
         "      DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\",
         f"      nice python -m bench.jwt_access_tokens --rounds {args.rounds} --duration {args.duration:g} "
-        f"--connections {args.connections}",
+        f"--connections {args.connections} --scenarios {args.scenarios} --devices {args.devices}",
         "",
         f"wrk, {args.threads} threads, {args.connections} connections, {args.duration:g}s bursts, "
         f"{args.rounds} rounds (targets shuffled per round); gunicorn, {args.workers} sync workers per "
@@ -246,22 +281,30 @@ def report(rounds, args, database: str, started: datetime.datetime) -> str:
             each = ", ".join(f"{r:,.0f}" for r in rates)
             lines.append(f"| {name} | {statistics.median(rates):,.0f} | {p50:.2f} | {p99:.2f} | {each} |")
         lines.append("")
-    issuance, validation = rounds["issuance"], rounds["validation"]
-    opaque, jwt, insert = list(issuance)
-    names = list(validation)
-    lines += [
-        "## Ratios",
-        "",
-        f"- JWT issuance / opaque issuance: {ratio(issuance, jwt, opaque):.2f}",
-        f"- JWT issuance / bare INSERT: {ratio(issuance, jwt, insert):.2f}",
-        f"- opaque issuance / bare INSERT: {ratio(issuance, opaque, insert):.2f}",
-        f"- offline JWT validation / our bearer check (opaque): {ratio(validation, names[0], names[1]):.2f}",
-        f"- offline JWT validation / bare SELECT: {ratio(validation, names[0], names[3]):.2f}",
-        f"- our bearer check (opaque) / bare SELECT: {ratio(validation, names[1], names[3]):.2f}",
-        f"- our bearer check (JWT) / our bearer check (opaque): {ratio(validation, names[2], names[1]):.2f}",
-        f"- offline + introspection / offline: {ratio(validation, names[4], names[0]):.2f}",
-        "",
-    ]
+    lines += ["## Ratios", ""]
+    if "issuance" in rounds:
+        issuance = rounds["issuance"]
+        opaque, jwt, insert = list(issuance)
+        lines += [
+            f"- JWT issuance / opaque issuance: {ratio(issuance, jwt, opaque):.2f}",
+            f"- JWT issuance / bare INSERT: {ratio(issuance, jwt, insert):.2f}",
+            f"- opaque issuance / bare INSERT: {ratio(issuance, opaque, insert):.2f}",
+        ]
+    if "validation" in rounds:
+        validation = rounds["validation"]
+        offline, opaque, jwt, select, introspected = list(validation)
+        lines += [
+            f"- offline JWT validation / our bearer check (opaque): {ratio(validation, offline, opaque):.2f}",
+            f"- offline JWT validation / bare SELECT: {ratio(validation, offline, select):.2f}",
+            f"- our bearer check (opaque) / bare SELECT: {ratio(validation, opaque, select):.2f}",
+            f"- our bearer check (JWT) / our bearer check (opaque): {ratio(validation, jwt, opaque):.2f}",
+            f"- offline + introspection / offline: {ratio(validation, introspected, offline):.2f}",
+        ]
+    if "device" in rounds:
+        device = rounds["device"]
+        poll, select = list(device)
+        lines.append(f"- a pending device poll / bare SELECT: {ratio(device, poll, select):.2f}")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -286,6 +329,14 @@ def main(argv=None) -> None:
     try:
         creds = servers.prepare(specs["ours"], env=envs["ours"], tokens=args.tokens, consumables=10)
         bare_creds = servers.prepare(specs["bare"], env=envs["bare"], tokens=args.tokens, consumables=0)
+        devices = {"codes": str(servers.WORK / "devices.txt"), "out": servers.WORK / "devices.json"}
+        if "device" in args.scenarios:
+            seed = ["-m", "bench.seed_devices", "--devices", str(args.devices), "--codes", devices["codes"]]
+            seed += ["--out", str(devices["out"])]
+            servers.run_logged(
+                specs["ours"], [str(specs["ours"].python), *seed], envs["ours"], "seed devices"
+            )
+            devices.update(json.loads(devices["out"].read_text()))
         cc = creds["cc"]
         envs["resource"].update(
             PYTHONPATH=f"{servers.ROOT}:{BARE_PROJECT}",
@@ -303,7 +354,9 @@ def main(argv=None) -> None:
                 "jwt": post_form(jwt_host, "/oauth/token", grant, auth)["access_token"],
             }
             assert tokens["jwt"].startswith("eyJ") and tokens["opaque"].startswith("oat_"), tokens
-            rounds = measure(scenarios_for(specs, creds, bare_creds, tokens), args)
+            wanted = args.scenarios.split(",")
+            every = scenarios_for(specs, creds, bare_creds, tokens, devices, args)
+            rounds = measure({key: targets for key, targets in every.items() if key in wanted}, args)
     finally:
         if postgres:
             for name in ("ours", "bare"):
