@@ -33,7 +33,7 @@ ACCESS_TOKEN_TYP = "at+jwt"
 PROTOCOL_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope"})
 
 
-def _client_subject(user: Any, client: Any) -> str:
+def _default_subject(user: Any, client: Any) -> str:
     return str(getattr(user, "pk", None) or user.get_user_id())
 
 
@@ -65,7 +65,7 @@ class JWTAccessTokenGenerator(JWTBearerTokenGenerator):
             expires_generator=expires_generator,
         )
         self.signing_key = signing_key
-        self.subject = subject or _client_subject
+        self.subject = subject or _default_subject
 
     def get_issuer(self) -> str:
         """The `iss` of the next token."""
