@@ -317,6 +317,50 @@ def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_access_token_format(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E015: OAUTH2_ACCESS_TOKEN_FORMAT is neither "opaque" nor "jwt", or is "jwt" with
+    no OAUTH2_ISSUER: a JWT's `iss` must be one stable value that resource servers compare."""
+    from server.token_format import FORMATS
+
+    token_format = server_settings.OAUTH2_ACCESS_TOKEN_FORMAT
+    if token_format not in FORMATS:
+        return [
+            Error(
+                f"OAUTH2_ACCESS_TOKEN_FORMAT={token_format!r} is not one of {', '.join(FORMATS)}.",
+                hint='Set it to "opaque" (the default) or "jwt" (RFC 9068, docs/jwt-access-tokens.md).',
+                id="server.E015",
+            )
+        ]
+    if token_format == "jwt" and not server_settings.OAUTH2_ISSUER:
+        return [
+            Error(
+                "OAUTH2_ACCESS_TOKEN_FORMAT is jwt but OAUTH2_ISSUER is not set: the tokens' iss "
+                "would have no stable value for resource servers to check.",
+                hint=ISSUER_HINT,
+                id="server.E015",
+            )
+        ]
+    return []
+
+
+def check_jwt_access_token_lifetime(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W010 (deploy): JWT access tokens are validated offline, so a revoked one keeps
+    working at other resource servers until it expires; over an hour is a long window."""
+    lifetime = server_settings.OAUTH2_ACCESS_TOKEN_LIFETIME
+    jwt = server_settings.OAUTH2_ACCESS_TOKEN_FORMAT == "jwt"
+    if not jwt or not isinstance(lifetime, int) or lifetime <= 3600:
+        return []
+    return [
+        Warning(
+            f"JWT access tokens live {lifetime} s: a revoked one is still accepted by resource servers "
+            "that validate it offline until it expires.",
+            hint="Lower OAUTH2_ACCESS_TOKEN_LIFETIME (e.g. 300-900 s; clients refresh), or have the "
+            "resource servers introspect (docs/jwt-access-tokens.md).",
+            id="server.W010",
+        )
+    ]
+
+
 _WEBHOOK_POSITIVE = (
     "OAUTH2_WEBHOOK_TIMEOUT",
     "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES",
@@ -361,4 +405,6 @@ CHECKS = (
     (check_logout_worker, (Tags.security,), True),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
     (check_webhook_settings, (Tags.security,), False),
+    (check_access_token_format, (Tags.security,), False),
+    (check_jwt_access_token_lifetime, (Tags.security,), True),
 )

@@ -205,6 +205,13 @@ SETTINGS: dict[str, Setting] = {
         "`webhook-signature`) after a rotation, so receivers can switch without losing a delivery.",
     ),
     "OAUTH2_ACCESS_TOKEN_LIFETIME": Setting(3600, "Seconds an access token lives. Also server.oauth2."),
+    "OAUTH2_ACCESS_TOKEN_FORMAT": Setting(
+        "opaque",
+        '"opaque" (random `oat_` strings, checked against the database) or "jwt" (RFC 9068 JWTs '
+        "signed with the managed signing keys, which resource servers can validate offline; "
+        "docs/jwt-access-tokens.md). `jwt` needs `OAUTH2_ISSUER` (check `server.E015`); with "
+        "`--deploy`, check `server.W010` warns when their lifetime is over an hour.",
+    ),
     "OAUTH2_REFRESH_TOKEN_LIFETIME": Setting(30 * 24 * 3600, "Seconds a refresh token lives (30 days)."),
     "OAUTH2_AUTHORIZATION_CODE_LIFETIME": Setting(60, "Seconds an authorization code lives."),
     "OAUTH2_DEVICE_CODE_LIFETIME": Setting(

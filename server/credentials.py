@@ -9,10 +9,13 @@ endpoint on every request. Without the key a stolen database reveals nothing usa
 
 import hashlib
 import hmac
+import json
 import secrets
 from functools import lru_cache
 
 from django.conf import settings
+from joserfc import jws
+from joserfc.errors import JoseError
 
 from server.conf import server_settings
 
@@ -71,5 +74,21 @@ def matches_unexpired(value: str, candidates, now) -> bool:
 
 
 def display_prefix(value: str) -> str:
-    """The non-secret beginning of a credential that the console shows ("oat_3fQ9…")."""
+    """The non-secret beginning of a credential that the console shows ("oat_3fQ9…"). A JWT
+    access token (RFC 9068) is shown by its `jti` ("jwt:Xq81fk2a…"): every JWT begins alike."""
+    jti = _jwt_id(value)
+    if jti:
+        return ("jwt:" + jti)[:DISPLAY_PREFIX_LENGTH]
     return value[:DISPLAY_PREFIX_LENGTH]
+
+
+def _jwt_id(value: str) -> str:
+    """The `jti` of a compact JWS whose payload is a JSON object with one, else ""."""
+    if value.count(".") != 2 or not value.startswith("eyJ"):
+        return ""
+    try:
+        payload = json.loads(jws.extract_compact(value.encode()).payload)
+    except (JoseError, ValueError, TypeError):
+        return ""
+    jti = payload.get("jti") if isinstance(payload, dict) else None
+    return jti if isinstance(jti, str) else ""

@@ -37,6 +37,10 @@ OAUTH2_CREDENTIAL_KEY = os.environ.get("OAUTH2_CREDENTIAL_KEY", "")
 OAUTH2_ACCESS_TOKEN_LIFETIME = env_int(
     "OAUTH2_ACCESS_TOKEN_LIFETIME", server_default("OAUTH2_ACCESS_TOKEN_LIFETIME")
 )
+# "opaque" or "jwt" (RFC 9068 access tokens signed with the managed keys; docs/jwt-access-tokens.md).
+OAUTH2_ACCESS_TOKEN_FORMAT = os.environ.get(
+    "OAUTH2_ACCESS_TOKEN_FORMAT", server_default("OAUTH2_ACCESS_TOKEN_FORMAT")
+).strip()
 OAUTH2_REFRESH_TOKEN_LIFETIME = env_int(
     "OAUTH2_REFRESH_TOKEN_LIFETIME", server_default("OAUTH2_REFRESH_TOKEN_LIFETIME")
 )

@@ -4,12 +4,13 @@ endpoints it serves, and the issuer it speaks as."""
 from django.http import HttpRequest
 from django.urls import reverse
 
-from server import credentials, policies, services
+from server import credentials, policies, services, token_format
 from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
-from server.bindings.oidc import OpenIDCode, OpenIDRefresh, published_jwks
+from server.bindings.jwt_access_tokens import create_jwt_access_token
+from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
 from server.conf import server_settings
 from server.hotpath import sql
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
@@ -65,6 +66,22 @@ def save_token(token: dict, request) -> Token:
         raise InvalidClientError(description="The client was deleted.") from None
 
 
+def generate_access_token(*, client: Client, grant_type: str, user, scope: str, resources=(), **_) -> str:
+    """The access token string, in the format `token_format` picks for the client and resources:
+    a random `oat_` value, or an RFC 9068 JWT. Either way the token row stores its digest
+    (`save_token`), so every check by digest works for both."""
+    if token_format.format_for(client, resources) == "jwt":
+        return create_jwt_access_token(
+            client=client,
+            grant_type=grant_type,
+            user=user,
+            scope=scope,
+            lifetime=authorization_server.get_token_expires_in(client, grant_type),
+            resources=resources,
+        )
+    return credentials.generate("access_token")
+
+
 class OurAuthorizationServer(AuthorizationServer):
     """The package's server; an authorization error is redirected only once a grant has
     validated the client and its redirect URI as a pair (RFC 9700 §4.11.2)."""
@@ -98,14 +115,14 @@ def _build_server() -> AuthorizationServer:
         query_client=query_client,
         save_token=save_token,
         parameter_limits=parameter_limits(),
-        access_token_generator=lambda **_: credentials.generate("access_token"),
+        access_token_generator=generate_access_token,
         refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
     )
     server.register_client_auth_method("private_key_jwt", private_key_jwt(assertion_audiences))
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode()])
     server.register_grant(RefreshTokenGrant, [OpenIDRefresh()])
     server.register_grant(ClientCredentialsGrant)
-    server.register_grant(DeviceCodeGrant)
+    server.register_grant(DeviceCodeGrant, [OpenIDDevice()])
     server.register_endpoint(TokenRevocation)
     server.register_endpoint(TokenIntrospection)
     server.register_endpoint(DeviceAuthorizationEndpoint)

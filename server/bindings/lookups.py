@@ -4,7 +4,9 @@ shared checks every lookup makes."""
 from server import credentials
 from server.models import Token
 
-MAX_CREDENTIAL_LENGTH = 512
+# A JWT access token (RFC 9068) signed with RS256 is 550-800 characters; the bearer check
+# accepts up to 4096 (`resource_protector.MAX_TOKEN_LENGTH`).
+MAX_CREDENTIAL_LENGTH = 4096
 
 
 def only_row(rows):

@@ -58,4 +58,11 @@ def _family_sign_in(credential: Token) -> dict:
     return found
 
 
+class OpenIDDevice(id_tokens.OpenIDDevice):
+    """ID tokens on the device-code grant, signed and filled as on the code grant."""
+
+    def __init__(self) -> None:
+        super().__init__(**_OPTIONS)
+
+
 userinfo = UserInfoEndpoint(require_oauth, user_claims=claims_for, subject=subject_for)

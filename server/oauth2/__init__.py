@@ -12,7 +12,9 @@ Modules, one concept each: `protocol_server` (parse, authenticate clients, answe
 (RFC 7591, 7592); `grants`, `pkce`; `requests` and `bodies` (reading requests); `client_auth`,
 `client_assertion` (private_key_jwt, RFC 7523);
 `errors`; `resource_protector`, `middleware`; `mixins`; `signals`; OpenID Connect: `id_tokens`
-(the ID-token extensions of the code and refresh grants), `userinfo`, `discovery`, `keys` (JWKs).
+(the ID-token extensions of the code, refresh and device-code grants), `userinfo`, `discovery`,
+`keys` (JWKs); JWT access tokens (RFC 9068): `jwt_access_tokens` (issue), `jwt_validation`
+(validate offline, for resource servers).
 """
 
 from .authorization_server import AuthorizationServer
@@ -20,7 +22,9 @@ from .client_assertion import PrivateKeyJWT
 from .client_auth import claimed_client_id, read_basic_credentials
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .errors import OAuth2Error, clean_error_text, json_error_response, no_store
-from .id_tokens import OpenIDCode, OpenIDRefresh
+from .id_tokens import OpenIDCode, OpenIDDevice, OpenIDRefresh
+from .jwt_access_tokens import JWTAccessTokenGenerator
+from .jwt_validation import JWTBearerTokenValidator, RemoteKeySet
 from .middleware import OAuthMiddleware
 from .mixins import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from .protocol_server import ProtocolServer
@@ -51,12 +55,16 @@ __all__ = [
     "DjangoJsonRequest",
     "DjangoOAuth2Request",
     "IntrospectionEndpoint",
+    "JWTAccessTokenGenerator",
+    "JWTBearerTokenValidator",
     "OAuth2Error",
     "OAuthMiddleware",
     "OpenIDCode",
+    "OpenIDDevice",
     "OpenIDRefresh",
     "PrivateKeyJWT",
     "ProtocolServer",
+    "RemoteKeySet",
     "ResourceProtector",
     "RevocationEndpoint",
     "TokenMixin",

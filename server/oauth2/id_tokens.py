@@ -1,5 +1,5 @@
-"""OpenID Connect ID tokens on the code and refresh grants (OIDC Core §3.1, §12.2), on authlib's
-`OpenIDCode` extension and joserfc.
+"""OpenID Connect ID tokens on the code, refresh and device-code grants (OIDC Core §3.1, §12.2;
+RFC 8628 with `openid`), on authlib's `OpenIDCode` extension and joserfc.
 
 Register the extensions with the grants; they act only when the granted scope holds `openid`::
 
@@ -37,6 +37,7 @@ from .keys import SIGNING_ALGORITHMS, key_set
 __all__ = [
     "AUTH_TIME_SESSION_KEY",
     "OpenIDCode",
+    "OpenIDDevice",
     "OpenIDRefresh",
     "auth_time_of",
     "is_openid_request",
@@ -210,6 +211,16 @@ class OpenIDCode(_IDTokenIssuer, _AuthlibOpenIDCode):
 class OpenIDRefresh(_IDTokenIssuer):
     """A new ID token on refresh (OIDC Core §12.2) when the refreshed scope holds `openid`: same
     `sub`, the original `auth_time`, no `nonce`."""
+
+    def __call__(self, grant: Any) -> None:
+        grant.register_hook("after_create_token_response", self.process_token)
+
+
+class OpenIDDevice(_IDTokenIssuer):
+    """An ID token on the device-code grant (RFC 8628) when the approved scope holds `openid`,
+    as on the code grant: the user who approved on the verification page is its `sub`; no
+    `nonce` (the device authorization request has none) and no `auth_time` (the sign-in on
+    the verification page is not recorded on the device authorization)."""
 
     def __call__(self, grant: Any) -> None:
         grant.register_hook("after_create_token_response", self.process_token)

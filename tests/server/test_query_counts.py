@@ -91,6 +91,26 @@ def test_client_credentials_token_is_one_select_and_one_insert(client, app):
     assert found == ["SELECT server_client", "BEGIN", "INSERT server_token", *AUDIT_WRITE, "COMMIT"]
 
 
+def test_a_jwt_access_token_costs_one_select_of_the_signing_key_more(client, app, settings):
+    settings.OAUTH2_ISSUER = "https://auth.example.test"
+    settings.OAUTH2_ACCESS_TOKEN_FORMAT = "jwt"
+    token = issue(client, app)
+    found = run(lambda: token_request(client, app, grant_type="client_credentials", scope="read"))
+    # The active signing key (RFC 9068 tokens are signed with the managed keys) before the
+    # transaction; the token row as for an opaque token (the digest of the JWT).
+    assert found == [
+        "SELECT server_client",
+        "SELECT server_signingkey",
+        "BEGIN",
+        "INSERT server_token",
+        *AUDIT_WRITE,
+        "COMMIT",
+    ]
+    # Our own bearer check of a JWT is the opaque token's one indexed SELECT: no key, no crypto.
+    client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert run(lambda: client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")) == ["SELECT server_token"]
+
+
 def test_private_key_jwt_token_costs_what_a_secret_does(client, make_client):
     # The client's inline keys come with its row: no statement more than a secret's; the jti is
     # used up in the cache, not the database.
