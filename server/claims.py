@@ -1,15 +1,22 @@
 """The claims an ID token and UserInfo carry about a user: one hook for both (OAUTH2_OIDC_CLAIMS).
 
 The hook is `callable(user, scopes, client) -> dict`, given the granted scopes as a list; it
-returns the claims those scopes allow. `sub` is not the hook's: `subject_for` sets it (public
-subject identifiers: the user's primary key as text, stable and never reassigned).
+returns the claims those scopes allow. `sub` is not the hook's: `subject_for` sets it: public
+subject identifiers are the user's primary key as text (stable, never reassigned); a pairwise
+client (OIDC Core §8.1) gets a keyed hash of its sector identifier and that key, so two clients
+in different sectors cannot tell they share a user.
 """
 
+import base64
+import hashlib
+import hmac
 from functools import lru_cache
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
 from server.conf import server_settings
+from server.oidc_policy import PAIRWISE_SUBJECT
 
 
 def standard_claims(user, scopes: list[str], client) -> dict:
@@ -44,6 +51,28 @@ def claims_for(user, scopes: list[str], client) -> dict:
     return dict(_hook(server_settings.OAUTH2_OIDC_CLAIMS)(user, list(scopes), client))
 
 
+@lru_cache(maxsize=4)
+def _pairwise_key(configured: str, secret_key: str) -> bytes:
+    # Derived like the credential digests' key, under its own label: the same settings keep
+    # every pairwise sub stable (changing OAUTH2_CREDENTIAL_KEY, or SECRET_KEY without it,
+    # changes them all, as it voids every stored credential).
+    material = configured or secret_key
+    return hashlib.sha256(b"oauth-console pairwise subject v1\x00" + material.encode()).digest()
+
+
+def pairwise_subject(sector: str, local_id: str) -> str:
+    """OIDC Core §8.1: HMAC-SHA256 of the sector identifier and the user's local id, under a key
+    derived from the settings; 43 URL-safe characters. Not reversible without the key, the same
+    for every client of one sector."""
+    key = _pairwise_key(server_settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY)
+    mac = hmac.new(key, f"{sector}\x00{local_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
 def subject_for(user, client) -> str:
-    """The `sub` of `user` for `client`: public (the same for every client)."""
+    """The `sub` of `user` for `client`: public (the user's primary key, the same for every
+    client), or pairwise for a client registered so (`Client.sector_identifier`; a row set to
+    pairwise around the policy, without a sector, uses its client_id as its own sector)."""
+    if client is not None and getattr(client, "subject_type", "") == PAIRWISE_SUBJECT:
+        return pairwise_subject(client.sector_identifier or f"client:{client.client_id}", str(user.pk))
     return str(user.pk)

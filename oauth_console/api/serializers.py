@@ -83,6 +83,8 @@ class ClientOut(serializers.Serializer):
     post_logout_redirect_uris = serializers.SerializerMethodField()
     jwks = serializers.JSONField(allow_null=True)
     jwks_uri = serializers.CharField()
+    userinfo_signed_response_alg = serializers.CharField()
+    token_endpoint_auth_signing_alg = serializers.CharField()
     pending_changes = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -133,6 +135,9 @@ class ClientSettingsIn(StrictSerializer):
     # private_key_jwt: the client's public keys, a JWK Set or the https URL serving one.
     jwks = serializers.JSONField(allow_null=True, default=None)
     jwks_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
+    # "": plain-JSON UserInfo / any assertion algorithm.
+    userinfo_signed_response_alg = Text(max_length=20, allow_blank=True, default="")
+    token_endpoint_auth_signing_alg = Text(max_length=20, allow_blank=True, default="")
 
 
 class ClientIn(ClientSettingsIn):

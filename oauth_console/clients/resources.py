@@ -45,6 +45,8 @@ IMPORT_COLUMNS = (
     "default_max_age",
     "require_auth_time",
     "post_logout_redirect_uris",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
 )
 
 
@@ -265,6 +267,8 @@ class ClientResource(resources.ModelResource):
             "default_max_age": instance.default_max_age,
             "require_auth_time": bool(instance.require_auth_time),
             "post_logout_redirect_uris": lists.get("post_logout_redirect_uris", []),
+            "userinfo_signed_response_alg": (instance.userinfo_signed_response_alg or "").strip(),
+            "token_endpoint_auth_signing_alg": (instance.token_endpoint_auth_signing_alg or "").strip(),
         }
 
     def do_instance_save(self, instance: Client, is_create: bool) -> None:

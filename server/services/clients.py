@@ -35,6 +35,8 @@ CLIENT_FIELDS_EDITABLE = (
     "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
 )
 
 
@@ -65,6 +67,8 @@ def create_client(
     operator_scopes_allowed: Iterable[str] = (),
     jwks: dict | None = None,
     jwks_uri: str = "",
+    userinfo_signed_response_alg: str | None = None,
+    token_endpoint_auth_signing_alg: str | None = None,
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients and for
     private_key_jwt clients, which authenticate with their keys: `jwks` or `jwks_uri`).
@@ -90,6 +94,8 @@ def create_client(
         operator_scopes_allowed=operator_scopes_allowed,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        userinfo_signed_response_alg=userinfo_signed_response_alg,
+        token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -147,7 +153,9 @@ def changed_settings(
 ) -> dict[str, list]:
     """Validate `changes` as the settings the client would have; return {field: [old, new]} of
     the fields whose stored value would change. Raises PolicyError."""
-    unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
+    # The sector identifier is derived by the policy (below), never taken as given; a diff
+    # passed back in (`propose_client_changes`) may hold it.
+    unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE) - {"sector_identifier"}
     if unknown:
         raise policies.PolicyError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     changes = dict(changes)
@@ -180,6 +188,13 @@ def changed_settings(
         operator_scopes_allowed={*operator_scopes_allowed, *client.scope_list},
         jwks=changes.get("jwks", client.jwks),
         jwks_uri=changes.get("jwks_uri", client.jwks_uri) or "",
+        userinfo_signed_response_alg=changes.get(
+            "userinfo_signed_response_alg", client.userinfo_signed_response_alg
+        ),
+        token_endpoint_auth_signing_alg=changes.get(
+            "token_endpoint_auth_signing_alg", client.token_endpoint_auth_signing_alg
+        ),
+        stored_sector_identifier=client.sector_identifier,
     )
     changes.update(asdict(valid))
     return {
