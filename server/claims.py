@@ -19,10 +19,28 @@ from server.conf import server_settings
 from server.oidc_policy import PAIRWISE_SUBJECT
 
 
+# OIDC Core §5.1.1: the members of the `address` claim.
+ADDRESS_MEMBERS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
+
+
+def _address_of(user) -> dict:
+    """The user's `address` attribute as OIDC's address claim: a dict (its known members kept)
+    or a text (the formatted address); {} when the user model has none."""
+    value = getattr(user, "address", None)
+    if isinstance(value, str):
+        return {"formatted": value} if value.strip() else {}
+    if isinstance(value, dict):
+        return {k: str(value[k]) for k in ADDRESS_MEMBERS if value.get(k) not in (None, "")}
+    return {}
+
+
 def standard_claims(user, scopes: list[str], client) -> dict:
-    """Django's user model: `profile` -> name, given_name, family_name, preferred_username;
-    `email` -> email, email_verified (False unless the user model says otherwise: Django does
-    not verify addresses). Empty values are left out."""
+    """Django's user model, and the attributes a custom one may add (OIDC Core §5.4):
+    `profile` -> name, given_name, family_name, preferred_username; `email` -> email,
+    email_verified (False unless the user model has a true `email_verified`: Django does not
+    verify addresses); `address` -> address (from a `address` attribute: a dict of
+    ADDRESS_MEMBERS or a formatted text); `phone` -> phone_number, phone_number_verified (from
+    `phone_number` and `phone_number_verified` attributes). Empty values are left out."""
     claims: dict = {}
     if "profile" in scopes:
         first, last = getattr(user, "first_name", ""), getattr(user, "last_name", "")
@@ -34,11 +52,28 @@ def standard_claims(user, scopes: list[str], client) -> dict:
         )
     if "email" in scopes and getattr(user, "email", ""):
         claims.update(email=user.email, email_verified=bool(getattr(user, "email_verified", False)))
+    if "address" in scopes:
+        claims["address"] = _address_of(user) or None
+    if "phone" in scopes and getattr(user, "phone_number", ""):
+        claims.update(
+            phone_number=str(user.phone_number),
+            phone_number_verified=bool(getattr(user, "phone_number_verified", False)),
+        )
     return {name: value for name, value in claims.items() if value not in ("", None)}
 
 
 # What standard_claims can return, for the discovery document's claims_supported.
-STANDARD_CLAIM_NAMES = ("name", "given_name", "family_name", "preferred_username", "email", "email_verified")
+STANDARD_CLAIM_NAMES = (
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "address",
+    "phone_number",
+    "phone_number_verified",
+)
 
 
 @lru_cache(maxsize=4)
