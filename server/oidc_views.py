@@ -56,6 +56,6 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         claims_supported=STANDARD_CLAIM_NAMES,
         userinfo_signing_alg_values_supported=policies.USERINFO_SIGNING_ALGORITHMS,
         subject_types_supported=policies.SUBJECT_TYPES,
-        claims_parameter_supported=False,
+        claims_parameter_supported=True,
     )
     return metadata_response(document)

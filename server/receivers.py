@@ -60,4 +60,8 @@ def remember_sign_in_time(sender, request=None, user=None, **kwargs) -> None:
     `prompt=login` are judged against."""
     session = getattr(request, "session", None)
     if session is not None:
-        id_tokens.record_sign_in(session)
+        # A sign-in form's POST carrying a password (Django's AuthenticationForm: the sign-in page,
+        # the admin's) authenticated with it: amr "pwd" (RFC 8176). Any other login() (a sign-up,
+        # a test's force_login) names no method.
+        post = getattr(request, "POST", None) if getattr(request, "method", "") == "POST" else None
+        id_tokens.record_sign_in(session, amr=["pwd"] if post and post.get("password") else ())

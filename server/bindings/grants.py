@@ -6,6 +6,7 @@ from server.bindings.lookups import digest_or_none, only_row
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens
+from server.oauth2.claims_request import parse_claims_request
 from server.oauth2.errors import InvalidRequestError
 
 
@@ -26,6 +27,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         data = request.payload.data
+        session = getattr(request.django_request, "session", None)
         return services.store_authorization_code(
             code=code,
             client=request.client,
@@ -35,7 +37,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge") or "",
             code_challenge_method=data.get("code_challenge_method") or "",
             nonce=data.get("nonce") or "",
-            auth_time=id_tokens.auth_time_of(getattr(request.django_request, "session", None)),
+            auth_time=id_tokens.auth_time_of(session),
+            amr=id_tokens.amr_of(session),
+            # Checked by OpenIDCode when the request was validated; only with openid.
+            claims=parse_claims_request(data.get("claims"))
+            if id_tokens.is_openid_request(request.scope)
+            else None,
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

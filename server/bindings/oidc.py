@@ -31,18 +31,21 @@ class OpenIDCode(id_tokens.OpenIDCode):
 
 
 class OpenIDRefresh(id_tokens.OpenIDRefresh):
-    """ID tokens on refresh; `auth_time` of the sign-in that started the token's family."""
+    """ID tokens on refresh; `auth_time` and `amr` of the sign-in that started the token's family."""
 
     def __init__(self) -> None:
         super().__init__(**_OPTIONS)
 
-    def get_auth_time(self, credential: Token) -> int | None:
+    def get_sign_in(self, credential: Token) -> tuple[int | None, list[str] | None]:
         found = (
-            AuthorizationCode.objects.filter(tokens__family_id=credential.family_id, auth_time__isnull=False)
-            .values_list("auth_time", flat=True)
+            AuthorizationCode.objects.filter(tokens__family_id=credential.family_id)
+            .values_list("auth_time", "amr")
             .first()
         )
-        return int(found.timestamp()) if found else None
+        if found is None:
+            return None, None
+        auth_time, amr = found
+        return (int(auth_time.timestamp()) if auth_time else None), (amr.split() or None)
 
 
 userinfo = UserInfoEndpoint(require_oauth, user_claims=claims_for, subject=subject_for)

@@ -59,6 +59,8 @@ DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
     "login_hint": 255,
     "id_token_hint": 8192,
     "max_age": 10,
+    "claims": 4096,  # OpenID Connect Core §5.5 (stored with the code as parsed JSON)
+    "acr_values": 1024,
 }
 # Checked while parsing the authorization request: they say which client asks and where its
 # errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).

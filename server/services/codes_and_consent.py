@@ -26,9 +26,12 @@ def store_authorization_code(
     code_challenge_method: str = "",
     nonce: str = "",
     auth_time: int | None = None,
+    amr: list[str] | None = None,
+    claims: dict | None = None,
 ) -> AuthorizationCode:
     """Store a newly issued authorization code (only its digest). `auth_time`: when the user
-    signed in (seconds since the epoch), for the ID token; None when unknown."""
+    signed in (seconds since the epoch), for the ID token; None when unknown. `amr`: how they
+    signed in (OpenID Connect's amr values); `claims`: the request's parsed `claims` parameter."""
     now = timezone.now()
     return AuthorizationCode.objects.create(
         code_digest=credentials.digest(code),
@@ -40,6 +43,8 @@ def store_authorization_code(
         code_challenge_method=code_challenge_method or "",
         nonce=nonce or "",
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else None,
+        amr=" ".join(amr or [])[:64],
+        claims=claims,
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )
