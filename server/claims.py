@@ -18,7 +18,6 @@ from django.utils.module_loading import import_string
 from server.conf import server_settings
 from server.oidc_policy import PAIRWISE_SUBJECT
 
-
 # OIDC Core §5.1.1: the members of the `address` claim.
 ADDRESS_MEMBERS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
 

@@ -36,9 +36,9 @@ from .keys import SIGNING_ALGORITHMS, key_set
 
 __all__ = [
     "AUTH_TIME_SESSION_KEY",
-    "amr_of",
     "OpenIDCode",
     "OpenIDRefresh",
+    "amr_of",
     "auth_time_of",
     "is_openid_request",
     "read_id_token_hint",

@@ -76,9 +76,7 @@ def test_an_invalid_claims_parameter_is_invalid_request_back_to_the_client(brows
 
 def test_an_over_long_claims_parameter_is_refused(browser, rp):
     client, _secret = rp
-    response, _ = authorize(
-        browser, client, claims=json.dumps({"userinfo": {"x" * 90: None for _ in range(1)}}) + " " * 5000
-    )
+    response, _ = authorize(browser, client, claims=json.dumps({"userinfo": {"name": None}}) + " " * 5000)
     assert redirect_error(response)["error"] == "invalid_request"
 
 
