@@ -13,7 +13,6 @@ The sign-in page is then shown again, and the request goes on after it without t
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from authlib.oidc.core.errors import LoginRequiredError
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -23,6 +22,7 @@ from server.bindings.oidc import published_jwks
 from server.claims import subject_for
 from server.oauth2 import OAuth2Error, id_tokens
 from server.oauth2.claims_request import parse_claims_request, requested_value
+from server.oauth2.errors import LoginRequiredError
 
 MAX_LOGIN_HINT_LENGTH = 255
 # What a fresh sign-in satisfies: dropped from the request that continues after it.

@@ -3,6 +3,7 @@ claims hook, the UserInfo endpoint on our bearer check, the published keys."""
 
 from server import selectors, services
 from server.bindings.bearer import require_oauth
+from server.bindings.issuer import issuer_for
 from server.claims import claims_for, subject_for
 from server.models import AuthorizationCode, Token
 from server.oauth2 import id_tokens
@@ -48,4 +49,6 @@ class OpenIDRefresh(id_tokens.OpenIDRefresh):
         return (int(auth_time.timestamp()) if auth_time else None), (amr.split() or None)
 
 
-userinfo = UserInfoEndpoint(require_oauth, user_claims=claims_for, subject=subject_for)
+userinfo = UserInfoEndpoint(
+    require_oauth, user_claims=claims_for, subject=subject_for, signing_key=signing_key, issuer=issuer_for
+)
