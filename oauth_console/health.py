@@ -10,7 +10,8 @@ Cheap enough to call every few seconds: the migration graph is compared with `dj
 until it matches once per process and database, then only `SELECT 1` and one read of the active
 and next signing keys (a few rows; each decrypted with AES-GCM, microseconds) run: two queries
 and one cache read per probe. A key this process cannot decrypt (the fleet disagrees about
-OAUTH2_KEY_ENCRYPTION_KEY, or it changed) makes every `openid` token request fail: it is named. Never audited, never rate-limited, no session or CSRF, not behind the protocol
+OAUTH2_KEY_ENCRYPTION_KEY, or it changed) makes every `openid` token request fail: it is named.
+Never audited, never rate-limited, no session or CSRF, not behind the protocol
 endpoints' HTTPS rule and not redirected by SECURE_SSL_REDIRECT (SECURE_REDIRECT_EXEMPT): a
 kubelet speaks plain HTTP to the pod. Errors are named by their class only: the body is public,
 and a driver's message can hold a host name or user.
