@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
-TEMPLATES = ("fixed_request", "token_list", "authorization_code_flow")
+TEMPLATES = ("fixed_request", "token_list", "authorization_code_flow", "openid_flow")
 
 LuaValue = str | int | float | bool | None | Mapping[str, str]
 

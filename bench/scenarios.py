@@ -30,6 +30,7 @@ PATHS = {
         "revoke": "/oauth/revoke",
         "authorize": "/oauth/authorize",
         "resource": "/api/me",
+        "userinfo": "/oauth/userinfo",
     },
     DOT: {
         "token": "/o/token/",
@@ -37,6 +38,7 @@ PATHS = {
         "revoke": "/o/revoke_token/",
         "authorize": "/o/authorize/",
         "resource": "/api/me",
+        "userinfo": "/o/userinfo/",
     },
     BARE: {"select": "/select", "insert": "/insert"},
 }
@@ -141,18 +143,20 @@ def _token_list(name, server, label, host, path, token_file: Path, *, field_name
     return Target(name, server, label, "token_list", params, token_file=token_file, url_path=path)
 
 
-def _authorization_flow(name, server, label, host, creds: dict) -> Target:
+def _authorization_flow(name, server, label, host, creds: dict, *, openid: bool = False) -> Target:
+    """The code + PKCE flow; with `openid`, the OpenID Connect sign-in (ID token, UserInfo)."""
     paths = PATHS[server]
-    app = creds["app"]
+    app = creds["openid_app"] if openid else creds["app"]
     query = urlencode(
         {
             "response_type": "code",
             "client_id": app["client_id"],
             "redirect_uri": app["redirect_uri"],
-            "scope": "profile",
+            "scope": "openid profile" if openid else "profile",
             "state": "bench-state",
             "code_challenge": creds["code_challenge"],
             "code_challenge_method": "S256",
+            **({"nonce": "bench-nonce"} if openid else {}),
         }
     )
     token_body_prefix = (
@@ -174,6 +178,9 @@ def _authorization_flow(name, server, label, host, creds: dict) -> Target:
         ),
         "TOKEN_BODY_PREFIX": token_body_prefix,
     }
+    if openid:
+        params.update(USERINFO_PATH=paths["userinfo"], USERINFO_HEADERS=_headers(host))
+        return Target(name, server, label, "openid_flow", params, url_path=paths["authorize"])
     return Target(name, server, label, "authorization_code_flow", params, url_path=paths["authorize"])
 
 
@@ -409,6 +416,32 @@ def _build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
             note=(
                 "One flow = GET /authorize (302 with a code) + POST /token, chained in one wrk script; "
                 "latencies are per HTTP request. bare-insert is one request per operation."
+            ),
+        ),
+        Scenario(
+            "openid",
+            "OpenID Connect sign-in: code + PKCE with openid, ID token (RS256), UserInfo",
+            ours="ours",
+            bare="bare-insert",
+            references=("dot",),
+            targets=(
+                _authorization_flow("ours", OURS, PRODUCTION_LABEL, ho, ours, openid=True),
+                _authorization_flow(
+                    "dot",
+                    DOT,
+                    "django-oauth-toolkit OIDC (plain secret, skip_authorization, RS256)",
+                    hd,
+                    dot,
+                    openid=True,
+                ),
+                bare_insert,
+            ),
+            unit="sign-ins/s",
+            note=(
+                "One sign-in = GET /authorize (scope openid profile, 302 with a code) + POST /token "
+                "(an answer with an RS256 ID token) + GET UserInfo, chained in one wrk script. Ours' "
+                "ID token and UserInfo carry the profile claims; django-oauth-toolkit's only sub (its "
+                "default validator adds no claims)."
             ),
         ),
     ]

@@ -110,6 +110,16 @@ def seed(*, tokens: int, consumables: int, work: Path) -> dict:
         scope=["profile", "read"],
     )
     services.record_consent(user=user, client=app, scope="profile")
+    openid_app, openid_secret = services.create_client(
+        name="bench OpenID Connect app",
+        actor=actor,
+        redirect_uris=[REDIRECT_URI],
+        grant_types=["authorization_code", "refresh_token"],
+        scope=["openid", "profile"],
+    )
+    services.record_consent(user=user, client=openid_app, scope="openid profile")
+    # The first ID token would make the signing key; made now, as a deployment's first run does.
+    services.signing_key_for("RS256")
 
     half = tokens // 2
     _tokens(half, client=cc, user=None, scope="read", grant_type="client_credentials")
@@ -131,6 +141,11 @@ def seed(*, tokens: int, consumables: int, work: Path) -> dict:
     return {
         "cc": {"client_id": cc.client_id, "client_secret": cc_secret},
         "app": {"client_id": app.client_id, "client_secret": app_secret, "redirect_uri": REDIRECT_URI},
+        "openid_app": {
+            "client_id": openid_app.client_id,
+            "client_secret": openid_secret,
+            "redirect_uri": REDIRECT_URI,
+        },
         "bearer_token": bearer,
         "revoke_file": str(work / "ours-revoke.txt"),
         "refresh_file": str(work / "ours-refresh.txt"),

@@ -2,12 +2,16 @@
 
 GET /healthz  the process answers: 200, no I/O at all.
 GET /readyz   the server can serve: every database answers `SELECT 1`, its migrations are all
-              applied, every cache answers a read. 200 when all pass, else 503; the JSON body
-              names each check with its outcome and time, and lists the failing ones.
+              applied, every cache answers a read, every OpenID Connect signing key that signs
+              (or is next to) decrypts. 200 when all pass, else 503; the JSON body names each
+              check with its outcome and time, and lists the failing ones.
 
 Cheap enough to call every few seconds: the migration graph is compared with `django_migrations`
-until it matches once per process and database, then only `SELECT 1` runs (one query, one cache
-read per probe). Never audited, never rate-limited, no session or CSRF, not behind the protocol
+until it matches once per process and database, then only `SELECT 1` and one read of the active
+and next signing keys (a few rows; each decrypted with AES-GCM, microseconds) run: two queries
+and one cache read per probe. A key this process cannot decrypt (the fleet disagrees about
+OAUTH2_KEY_ENCRYPTION_KEY, or it changed) makes every `openid` token request fail: it is named.
+Never audited, never rate-limited, no session or CSRF, not behind the protocol
 endpoints' HTTPS rule and not redirected by SECURE_SSL_REDIRECT (SECURE_REDIRECT_EXEMPT): a
 kubelet speaks plain HTTP to the pod. Errors are named by their class only: the body is public,
 and a driver's message can hold a host name or user.
@@ -27,6 +31,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
+
+from server import selectors
 
 # Database aliases whose migrations were found all applied (by this process): not read again.
 _migrated: set[str] = set()
@@ -83,6 +89,13 @@ def _cache_answers() -> None:
         raise CheckFailed("; ".join(failures))
 
 
+def _signing_keys_usable() -> None:
+    # Naming a key by its kid's start is no disclosure: the JWKS publishes kids.
+    unusable = selectors.unusable_signing_keys()
+    if unusable:
+        raise CheckFailed("; ".join(unusable))
+
+
 def _timed(check: Callable[[], None]) -> dict:
     started = time.perf_counter()
     result: dict = {"ok": True}
@@ -105,6 +118,10 @@ def readiness() -> dict[str, dict]:
     else:
         checks["migrations"] = {"ok": None, "ms": 0.0, "skipped": "the database is unreachable"}
     checks["cache"] = _timed(_cache_answers)
+    if checks["migrations"]["ok"]:
+        checks["signing_key"] = _timed(_signing_keys_usable)
+    else:
+        checks["signing_key"] = {"ok": None, "ms": 0.0, "skipped": "the database is not ready"}
     return checks
 
 

@@ -74,6 +74,23 @@ class Client(models.Model):
     subject_type = models.CharField(
         max_length=16, choices=[(t, t) for t in policies.SUBJECT_TYPES], default="public"
     )
+    # Where a pairwise `sub` is computed (OIDC Core §8.1): the redirect URIs' host, set by the
+    # policy and kept while the client is pairwise (server.oidc_policy.sector_identifier).
+    sector_identifier = models.CharField(max_length=255, blank=True, default="", editable=False)
+    # UserInfo as a JWT signed with this algorithm ("" : plain JSON).
+    userinfo_signed_response_alg = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=[("", "(plain JSON)"), *((a, a) for a in policies.USERINFO_SIGNING_ALGORITHMS)],
+    )
+    # The one algorithm this client's private_key_jwt assertions may use ("": any accepted one).
+    token_endpoint_auth_signing_alg = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=[("", "(any)"), *((a, a) for a in policies.AUTH_SIGNING_ALGORITHMS)],
+    )
     default_max_age = models.PositiveIntegerField(null=True, blank=True)
     require_auth_time = models.BooleanField(default=False)
     post_logout_redirect_uris = models.TextField(blank=True, default="", help_text="One URI per line.")

@@ -75,6 +75,8 @@ DEFAULT_SCOPES_TEXT = {
     "openid": "Sign you in to the app with your account (it learns an identifier for you)",
     "profile": "See your user name and basic profile",
     "email": "See your email address",
+    "address": "See your postal address",
+    "phone": "See your phone number",
     "read": "Read your data",
     "write": "Create and change your data",
 }
@@ -236,7 +238,7 @@ SETTINGS: dict[str, Setting] = {
     "OAUTH2_SCOPES": Setting(
         DEFAULT_SCOPES_TEXT,
         "The scopes this server knows, name -> the text the consent page shows.",
-        shown="`openid`, `profile`, `email`, `read`, `write`",
+        shown="`openid`, `profile`, `email`, `address`, `phone`, `read`, `write`",
     ),
     "OAUTH2_OPERATOR_SCOPES": Setting(
         DEFAULT_OPERATOR_SCOPES,

@@ -52,6 +52,10 @@ class AuthorizationCode(models.Model):
     auth_time = models.DateTimeField(null=True, blank=True)
     # The OP session (server.session_models) the code was issued in: the ID token's `sid`.
     sid = models.CharField(max_length=64, blank=True, default="")
+    # How (OpenID Connect's amr, space-separated: "pwd" for a password); "" when unknown.
+    amr = models.CharField(max_length=64, blank=True, default="")
+    # The authorization request's `claims` parameter (OIDC Core §5.5), as validated; null: none.
+    claims = models.JSONField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -80,10 +84,13 @@ class AuthorizationCode(models.Model):
         return self.sid
 
     def get_acr(self):
-        return None
+        return None  # no authentication context class is defined here: acr is never claimed
 
-    def get_amr(self):
-        return None
+    def get_amr(self) -> list[str] | None:
+        return self.amr.split() or None
+
+    def get_claims_request(self) -> dict | None:
+        return self.claims
 
 
 class Token(models.Model):

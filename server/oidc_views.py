@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from server import selectors, services
+from server import policies, selectors, services
 from server.bindings import oidc
 from server.claims import STANDARD_CLAIM_NAMES
 from server.conf import server_settings
@@ -56,5 +56,8 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         claims_supported=STANDARD_CLAIM_NAMES,
         end_session_endpoint=issuer + reverse("oauth-end-session"),
         backchannel_logout=True,
+        userinfo_signing_alg_values_supported=policies.USERINFO_SIGNING_ALGORITHMS,
+        subject_types_supported=policies.SUBJECT_TYPES,
+        claims_parameter_supported=True,
     )
     return metadata_response(document)

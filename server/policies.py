@@ -19,7 +19,18 @@ from django.core.validators import URLValidator
 from server import jwks_policy, outbound
 from server.conf import server_settings
 from server.jwks_policy import PRIVATE_KEY_JWT
-from server.oauth2.keys import SIGNING_ALGORITHMS
+from server.oidc_policy import (  # noqa: F401 - re-exported: every caller imports them from here
+    AUTH_SIGNING_ALGORITHMS,
+    ID_TOKEN_SIGNING_ALGORITHMS,
+    SECTOR_IDENTIFIER_URI_REFUSED,
+    SUBJECT_TYPES,
+    USERINFO_SIGNING_ALGORITHMS,
+    sector_identifier,
+    validate_auth_signing_alg,
+    validate_id_token_signing_alg,
+    validate_subject_type,
+    validate_userinfo_signing_alg,
+)
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
     LOOPBACK_HOSTS,
     MAX_REDIRECT_URI_LENGTH,
@@ -41,10 +52,6 @@ SUPPORTED_GRANT_TYPES = ("authorization_code", "refresh_token", "client_credenti
 SUPPORTED_RESPONSE_TYPES = ("code",)
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT, "none")
 PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
-# How a client's ID tokens may be signed (OpenID Connect Registration §2); never "none".
-ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
-# OpenID Connect subject identifier types this server issues (pairwise `sub` is not built yet).
-SUBJECT_TYPES = ("public",)
 # Client.default_max_age is a PositiveIntegerField: what every supported database can hold.
 MAX_DEFAULT_MAX_AGE = 2**31 - 1
 MAX_CLIENT_NAME_LENGTH = 100
@@ -237,32 +244,9 @@ class ClientSettings:
     jwks_uri: str = ""
     backchannel_logout_uri: str = ""
     backchannel_logout_session_required: bool = False
-
-
-def validate_id_token_signing_alg(alg: str | None) -> str:
-    """RS256 (the default, which every relying party supports) or ES256; never `none`."""
-    alg = alg or "RS256"
-    if alg not in ID_TOKEN_SIGNING_ALGORITHMS:
-        raise PolicyError(
-            f"Unsupported id_token_signed_response_alg {alg!r}: use "
-            f"{' or '.join(ID_TOKEN_SIGNING_ALGORITHMS)} (unsigned ID tokens are never issued).",
-            field="id_token_signed_response_alg",
-        )
-    return alg
-
-
-def validate_subject_type(subject_type: str | None) -> str:
-    """`public` (the default); `pairwise` is refused until pairwise `sub` is built."""
-    subject_type = subject_type or "public"
-    if subject_type == "pairwise":
-        raise PolicyError(
-            "subject_type pairwise is not supported yet: this server issues public subject "
-            "identifiers only (subject_types_supported: public).",
-            field="subject_type",
-        )
-    if subject_type not in SUBJECT_TYPES:
-        raise PolicyError(f"Unknown subject_type {subject_type!r}: use public.", field="subject_type")
-    return subject_type
+    sector_identifier: str = ""
+    userinfo_signed_response_alg: str = ""
+    token_endpoint_auth_signing_alg: str = ""
 
 
 def validate_default_max_age(seconds) -> int | None:
@@ -330,6 +314,9 @@ def validate_client_settings(
     jwks_uri: str = "",
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
+    userinfo_signed_response_alg: str | None = None,
+    token_endpoint_auth_signing_alg: str | None = None,
+    stored_sector_identifier: str = "",
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
@@ -338,6 +325,7 @@ def validate_client_settings(
     `name` is checked only when given (forms check it as a field of their own first).
     `operator_scopes_allowed`: see `validate_scopes`. A client holding one has client_credentials
     as its one grant and no redirect URI: no user sees them on a consent page or holds them.
+    `stored_sector_identifier`: an existing client's sector (a pairwise client keeps it).
     """
     if name is not None:
         name = validate_client_name(name)
@@ -385,6 +373,9 @@ def validate_client_settings(
         logo_uri,
         id_token_signed_response_alg=validate_id_token_signing_alg(id_token_signed_response_alg),
         subject_type=validate_subject_type(subject_type),
+        sector_identifier=sector_identifier(
+            validate_subject_type(subject_type), uris, stored_sector_identifier or ""
+        ),
         default_max_age=validate_default_max_age(default_max_age),
         require_auth_time=bool(require_auth_time),
         post_logout_redirect_uris="\n".join(validate_post_logout_redirect_uris(post_logout_redirect_uris)),
@@ -392,4 +383,6 @@ def validate_client_settings(
         jwks_uri=jwks_uri,
         backchannel_logout_uri=validate_backchannel_logout_uri(backchannel_logout_uri),
         backchannel_logout_session_required=bool(backchannel_logout_session_required),
+        userinfo_signed_response_alg=validate_userinfo_signing_alg(userinfo_signed_response_alg),
+        token_endpoint_auth_signing_alg=validate_auth_signing_alg(token_endpoint_auth_signing_alg),
     )

@@ -60,7 +60,11 @@ def remember_sign_in_time(sender, request=None, user=None, **kwargs) -> None:
     `prompt=login` are judged against."""
     session = getattr(request, "session", None)
     if session is not None:
-        id_tokens.record_sign_in(session)
+        # A sign-in form's POST carrying a password (Django's AuthenticationForm: the sign-in page,
+        # the admin's) authenticated with it: amr "pwd" (RFC 8176). Any other login() (a sign-up,
+        # a test's force_login) names no method.
+        post = getattr(request, "POST", None) if getattr(request, "method", "") == "POST" else None
+        id_tokens.record_sign_in(session, amr=["pwd"] if post and post.get("password") else ())
         # The OP session id (`sid`): kept across a re-authentication of the same session.
         logout.session_id_of(session, create=True)
 
@@ -75,7 +79,7 @@ def end_op_session(sender, request=None, user=None, **kwargs) -> None:
     if user is None or sid is None:
         return
     # Imported here: the bindings build the authorization server, which the receivers need not.
-    from server.bindings.authorization_server import issuer_for
+    from server.bindings.issuer import issuer_for
     from server.logout_views import LOGOUT_CLIENT_ATTRIBUTE
 
     services.end_browser_session(

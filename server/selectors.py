@@ -15,8 +15,10 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from server import key_crypto
 from server.conf import server_settings
 from server.models import Client, ClientSecret, SigningKey, Token
+from server.oauth2 import keys
 
 
 def _now(now: datetime | None) -> datetime:
@@ -343,3 +345,21 @@ def signing_keys_for_rotation(algs: Iterable[str]) -> dict[str, tuple[SigningKey
         if found[key.alg][slot] is None:
             found[key.alg][slot] = key
     return {alg: (active, upcoming) for alg, (active, upcoming) in found.items()}
+
+
+def unusable_signing_keys() -> list[str]:
+    """What stops the server signing now: each active or next key whose private half does not
+    decrypt ("RS256 key 1a2b3c4d (active): cannot be decrypted"). Empty when every such key
+    works, and on a fresh install (no key yet: the first ID token makes one)."""
+    state = SigningKey.State
+    found = []
+    for key in SigningKey.objects.filter(state__in=[state.ACTIVE, state.NEXT]).order_by("alg", "state"):
+        try:
+            keys.import_private_key(
+                key.kid, key_crypto.decrypt_private_key(key.kid, key.private_key_encrypted)
+            )
+        except key_crypto.KeyDecryptionError:
+            found.append(f"{key.alg} key {key.kid[:8]} ({key.state}): cannot be decrypted")
+        except (ValueError, TypeError, KeyError):
+            found.append(f"{key.alg} key {key.kid[:8]} ({key.state}): not a usable private key")
+    return found

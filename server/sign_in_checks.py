@@ -2,7 +2,9 @@
 
 `prompt=login` (always), `max_age` (the sign-in is older than that, or its time is unknown;
 the client's `default_max_age` when the request names none), `id_token_hint` naming another
-user than the one signed in, a client with `require_auth_time` and a sign-in of unknown time.
+user than the one signed in, a `claims` parameter asking for another `sub` (OIDC Core §5.5.1:
+never an answer for a different user; still another after signing in is `login_required`), a
+client with `require_auth_time` and a sign-in of unknown time.
 The sign-in page is then shown again, and the request goes on after it without those parameters
 (they were satisfied by the sign-in that just happened; keeping them would ask again forever).
 `login_hint` prefills the sign-in form (`server.sign_in_page.SignInView`).
@@ -19,6 +21,8 @@ from server.bindings import authorization_server
 from server.bindings.oidc import published_jwks
 from server.claims import subject_for
 from server.oauth2 import OAuth2Error, id_tokens
+from server.oauth2.claims_request import parse_claims_request, requested_value
+from server.oauth2.errors import LoginRequiredError
 
 MAX_LOGIN_HINT_LENGTH = 255
 # What a fresh sign-in satisfies: dropped from the request that continues after it.
@@ -54,17 +58,25 @@ def sign_in_needed(request: HttpRequest, grant, end_user) -> str | None:
         # Its ID tokens must carry auth_time: a session from before the time was kept signs in again.
         return "auth_time"
     hint = data.get("id_token_hint")
-    if hint:
-        try:
+    try:
+        if hint:
             claims = id_tokens.read_id_token_hint(
                 hint, published_jwks(), authorization_server.get_issuer(request)
             )
-        except OAuth2Error as error:
-            error.redirect_uri = payload.redirect_uri or grant.client.get_default_redirect_uri()
-            error.state = payload.state
-            raise
-        if claims["sub"] != subject_for(end_user, grant.client):
-            return "id_token_hint"
+            if claims["sub"] != subject_for(end_user, grant.client):
+                return "id_token_hint"
+        wanted = requested_value(parse_claims_request(data.get("claims")), "sub")
+        if wanted is not None and wanted != subject_for(end_user, grant.client):
+            if auth_time is not None and asked_at is not None and auth_time >= asked_at:
+                # Signed in for this very request, and still someone else.
+                raise LoginRequiredError(
+                    "The signed-in user is not the one the claims parameter names (sub)."
+                )
+            return "claims_sub"
+    except OAuth2Error as error:
+        error.redirect_uri = payload.redirect_uri or grant.client.get_default_redirect_uri()
+        error.state = payload.state
+        raise
     return None
 
 

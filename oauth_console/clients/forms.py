@@ -32,6 +32,8 @@ OIDC_FIELDS = (
     "post_logout_redirect_uris",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
 )
 
 
@@ -140,17 +142,26 @@ class ClientSettingsForm(forms.ModelForm):
             "post_logout_redirect_uris",
             "backchannel_logout_uri",
             "backchannel_logout_session_required",
+            "userinfo_signed_response_alg",
+            "token_endpoint_auth_signing_alg",
         ]
         labels = {
             "id_token_signed_response_alg": "ID token signing algorithm",
             "default_max_age": "Default max age (seconds)",
+            "userinfo_signed_response_alg": "UserInfo signing algorithm",
+            "token_endpoint_auth_signing_alg": "Client assertion algorithm",
             "require_auth_time": "Require auth_time",
             "backchannel_logout_uri": "Back-channel logout URI",
             "backchannel_logout_session_required": "Back-channel logout needs sid",
         }
         help_texts = {
             "id_token_signed_response_alg": "RS256 (every relying party supports it) or ES256.",
-            "subject_type": "public: the same sub for every client (pairwise sub is not built yet).",
+            "subject_type": "public: the same sub for every client. pairwise: a sub of its own for "
+            "this client's sector (the host of its redirect URIs, which must all be on one host).",
+            "userinfo_signed_response_alg": "Empty: UserInfo answers plain JSON. RS256 or ES256: a "
+            "signed JWT (application/jwt).",
+            "token_endpoint_auth_signing_alg": "private_key_jwt only: the one algorithm the client's "
+            "assertions must be signed with. Empty: RS256, PS256 or ES256.",
             "default_max_age": "Sign in again when the last sign-in is older than this, unless the "
             "request names its own max_age. Empty: no limit.",
             "require_auth_time": "Every ID token carries auth_time (a sign-in of unknown time signs "
@@ -248,6 +259,7 @@ class ClientSettingsForm(forms.ModelForm):
                 operator_scopes_allowed=policies.operator_scopes(),
                 jwks=data.get("jwks"),
                 jwks_uri=data.get("jwks_uri", ""),
+                stored_sector_identifier=self.instance.sector_identifier if self.instance.pk else "",
             )
         except policies.PolicyError as error:
             self.add_error(error.field if error.field in self.fields else None, str(error))

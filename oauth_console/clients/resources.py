@@ -47,6 +47,8 @@ IMPORT_COLUMNS = (
     "post_logout_redirect_uris",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
 )
 
 
@@ -274,6 +276,8 @@ class ClientResource(resources.ModelResource):
             "post_logout_redirect_uris": lists.get("post_logout_redirect_uris", []),
             "backchannel_logout_uri": (instance.backchannel_logout_uri or "").strip(),
             "backchannel_logout_session_required": bool(instance.backchannel_logout_session_required),
+            "userinfo_signed_response_alg": (instance.userinfo_signed_response_alg or "").strip(),
+            "token_endpoint_auth_signing_alg": (instance.token_endpoint_auth_signing_alg or "").strip(),
         }
 
     def do_instance_save(self, instance: Client, is_create: bool) -> None:

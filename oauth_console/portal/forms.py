@@ -158,7 +158,25 @@ class ClientForm(forms.Form):
         choices=[(kind, kind) for kind in policies.SUBJECT_TYPES],
         initial="public",
         required=False,
-        help_text="public: people have the same sub in every app (pairwise is not offered yet).",
+        help_text="public: people have the same sub in every app. pairwise: a sub of their own "
+        "for this app (all its redirect URLs must then be on one host).",
+    )
+    userinfo_signed_response_alg = forms.ChoiceField(
+        label="UserInfo signing algorithm",
+        choices=[("", "none: plain JSON"), *((alg, alg) for alg in policies.USERINFO_SIGNING_ALGORITHMS)],
+        initial="",
+        required=False,
+        help_text="Leave it at plain JSON unless your library expects signed UserInfo (application/jwt).",
+    )
+    token_endpoint_auth_signing_alg = forms.ChoiceField(
+        label="Signed JWT algorithm",
+        choices=[
+            ("", "any of RS256, PS256, ES256"),
+            *((alg, alg) for alg in policies.AUTH_SIGNING_ALGORITHMS),
+        ],
+        initial="",
+        required=False,
+        help_text="For signed JWTs: accept assertions signed with this algorithm only.",
     )
     default_max_age = forms.IntegerField(
         label="Default max age (seconds)",
@@ -339,6 +357,8 @@ class ClientEditForm(ClientForm):
             "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
             "backchannel_logout_uri": client.backchannel_logout_uri,
             "backchannel_logout_session_required": client.backchannel_logout_session_required,
+            "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+            "token_endpoint_auth_signing_alg": client.token_endpoint_auth_signing_alg,
         }
 
     def service_changes(self) -> dict:

@@ -1,7 +1,6 @@
 """The configured authorization server: the client lookup and token storage hooks, the grants and
 endpoints it serves, and the issuer it speaks as."""
 
-from django.http import HttpRequest
 from django.urls import reverse
 
 from server import credentials, policies, services, token_format
@@ -9,22 +8,15 @@ from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
+from server.bindings.issuer import issuer_for
 from server.bindings.jwt_access_tokens import create_jwt_access_token
 from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
-from server.conf import server_settings
 from server.hotpath import sql
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
 from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
 from server.oauth2.logout import EndSessionEndpoint
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
-
-
-def issuer_for(request: HttpRequest | None) -> str:
-    """The issuer identifier: OAUTH2_ISSUER, else this request's scheme and host."""
-    if server_settings.OAUTH2_ISSUER or request is None:
-        return server_settings.OAUTH2_ISSUER
-    return f"{request.scheme}://{request.get_host()}"
 
 
 def assertion_audiences(request) -> list[str]:

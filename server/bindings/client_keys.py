@@ -16,6 +16,10 @@ from server.oauth2.errors import InvalidClientError
 logger = logging.getLogger(__name__)
 
 _JTI_KEY = "oauth2:assertion-jti:v1:"
+_REFETCH_KEY = "oauth2:jwks-refetch:v1:"
+# At most one early refetch of a client's jwks_uri per this many seconds: an assertion naming an
+# unknown kid costs the server an outbound request, so a stream of them must not become many.
+JWKS_REFETCH_INTERVAL = 60
 
 
 def client_jwks(client: Client) -> dict:
@@ -32,6 +36,18 @@ def client_jwks(client: Client) -> dict:
         except outbound.OutboundError as error:
             raise ClientKeysUnavailable(f"fetching its jwks_uri failed: {error}") from None
     raise ClientKeysUnavailable("it has registered neither jwks nor jwks_uri.")
+
+
+def refetch_client_jwks(client: Client) -> dict | None:
+    """The client's jwks_uri read again, past its cached copy (an assertion named a key the
+    copy lacks); None for an inline jwks, or when this client's last refetch is too recent."""
+    if client.jwks or not client.jwks_uri:
+        return None
+    digest = hashlib.sha256(client.client_id.encode()).hexdigest()
+    if not caches["default"].add(_REFETCH_KEY + digest, 1, timeout=JWKS_REFETCH_INTERVAL):
+        return None
+    outbound.forget_cached(client.jwks_uri)
+    return client_jwks(client)
 
 
 def use_jti(client_id: str, jti: str, seconds: int) -> bool:
@@ -54,4 +70,5 @@ def private_key_jwt(audiences) -> PrivateKeyJWT:
         use_jti=use_jti,
         audiences=audiences,
         max_lifetime=lambda: server_settings.OAUTH2_CLIENT_ASSERTION_MAX_LIFETIME,
+        refetch_jwks=refetch_client_jwks,
     )

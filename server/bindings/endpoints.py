@@ -3,6 +3,7 @@
 from server import services
 from server.actors import Actor
 from server.bindings.lookups import digest_or_none, user_inactive
+from server.claims import subject_for
 from server.hotpath import sql
 from server.models import Client, Token
 from server.oauth2 import IntrospectionEndpoint, RevocationEndpoint
@@ -59,5 +60,6 @@ class TokenIntrospection(IntrospectionEndpoint):
             body["exp"] = int(expires_at.timestamp())
         if token.user is not None:
             body["username"] = token.user.get_username()
-            body["sub"] = str(token.user.pk)
+            # The sub the token's client knows the user by (pairwise for a pairwise client).
+            body["sub"] = subject_for(token.user, token.client)
         return body

@@ -6,6 +6,7 @@ from server.bindings.lookups import digest_or_none, only_row
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
+from server.oauth2.claims_request import parse_claims_request
 from server.oauth2.errors import InvalidRequestError
 
 
@@ -42,6 +43,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             nonce=data.get("nonce") or "",
             auth_time=id_tokens.auth_time_of(session),
             sid=sid or "",
+            amr=id_tokens.amr_of(session),
+            # Checked by OpenIDCode when the request was validated; only with openid.
+            claims=parse_claims_request(data.get("claims"))
+            if id_tokens.is_openid_request(request.scope)
+            else None,
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

@@ -3,6 +3,7 @@ claims hook, the UserInfo endpoint on our bearer check, the published keys."""
 
 from server import selectors, services
 from server.bindings.bearer import require_oauth
+from server.bindings.issuer import issuer_for
 from server.claims import claims_for, subject_for
 from server.models import AuthorizationCode, Token
 from server.oauth2 import id_tokens
@@ -31,29 +32,30 @@ class OpenIDCode(id_tokens.OpenIDCode):
 
 
 class OpenIDRefresh(id_tokens.OpenIDRefresh):
-    """ID tokens on refresh; `auth_time` and `sid` of the sign-in that started the token's family."""
+    """ID tokens on refresh; `auth_time`, `amr` and `sid` of the sign-in that started the token's family."""
 
     def __init__(self) -> None:
         super().__init__(**_OPTIONS)
 
-    def get_auth_time(self, credential: Token) -> int | None:
-        found = _family_sign_in(credential)["auth_time"]
-        return int(found.timestamp()) if found else None
+    def get_sign_in(self, credential: Token) -> tuple[int | None, list[str] | None]:
+        found = _family_sign_in(credential)
+        auth_time, amr = found["auth_time"], found["amr"]
+        return (int(auth_time.timestamp()) if auth_time else None), (amr.split() or None)
 
     def get_session_id(self, credential: Token) -> str | None:
         return _family_sign_in(credential)["sid"] or None
 
 
 def _family_sign_in(credential: Token) -> dict:
-    """The sign-in that started the token's family (its code's auth_time and sid), read once
-    per refresh."""
+    """The sign-in that started the token's family (its code's auth_time, amr and sid), read
+    once per refresh."""
     found = getattr(credential, "_family_sign_in", None)
     if found is None:
         found = (
             AuthorizationCode.objects.filter(tokens__family_id=credential.family_id)
-            .values("auth_time", "sid")
+            .values("auth_time", "amr", "sid")
             .first()
-        ) or {"auth_time": None, "sid": ""}
+        ) or {"auth_time": None, "amr": "", "sid": ""}
         credential._family_sign_in = found
     return found
 
@@ -65,4 +67,6 @@ class OpenIDDevice(id_tokens.OpenIDDevice):
         super().__init__(**_OPTIONS)
 
 
-userinfo = UserInfoEndpoint(require_oauth, user_claims=claims_for, subject=subject_for)
+userinfo = UserInfoEndpoint(
+    require_oauth, user_claims=claims_for, subject=subject_for, signing_key=signing_key, issuer=issuer_for
+)

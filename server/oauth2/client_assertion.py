@@ -8,7 +8,10 @@ authentication registry), with stricter checks and errors a developer can act on
 
 - `alg` from an allow-list (RS256, PS256, ES256): never `none`, never an HMAC algorithm (a
   client_secret_jwt assertion needs the secret in clear, which this server does not keep);
-- the key chosen by `kid` (or the only key that fits `alg`), public keys only;
+- the key chosen by `kid` (or the only key that fits `alg`), public keys only; when none fits,
+  `refetch_jwks(client)` may fetch the client's keys again once (a key rotated in before the
+  cached copy expired) before the assertion is refused;
+- the client's own `token_endpoint_auth_signing_alg`, when it registered one;
 - `iss` = `sub` = the client, `aud` one of the server's audiences (token endpoint, issuer),
   `exp` required and at most `max_lifetime` seconds ahead, `nbf`/`iat` not in the future;
 - `jti` required and used once: `use_jti(client_id, jti, seconds)` remembers it for the
@@ -140,7 +143,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     when it cannot be had); `use_jti(client_id, jti, seconds) -> bool`: remember a jti, False
     when it was seen before; `audiences(request) -> list[str]`: the `aud` values accepted (the
     token endpoint URL and the issuer, RFC 7523 §3 and OpenID Connect Core §9);
-    `max_lifetime`: how far ahead `exp` may be; `leeway`: clock skew allowed, in seconds.
+    `max_lifetime`: how far ahead `exp` may be; `leeway`: clock skew allowed, in seconds;
+    `refetch_jwks(client) -> dict | None`: the client's keys read afresh when none of the
+    cached ones fits (None: not now, e.g. the client's refetch was too recent).
     """
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
@@ -154,6 +159,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         max_lifetime: int | Callable[[], int] = 300,
         leeway: int = 30,
         algorithms: tuple[str, ...] = ASSERTION_ALGORITHMS,
+        refetch_jwks: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(validate_jti=True, leeway=leeway)
         self._client_jwks = client_jwks
@@ -161,6 +167,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         self._audiences = audiences
         self._max_lifetime = max_lifetime
         self.algorithms = tuple(a for a in algorithms if a in ASSERTION_ALGORITHMS)
+        self._refetch_jwks = refetch_jwks
 
     @property
     def max_lifetime(self) -> int:
@@ -199,6 +206,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise _refused("The client does not exist on this server.")
         if not client.check_endpoint_auth_method(self.CLIENT_AUTH_METHOD, "token"):
             raise _refused("This client is not registered for private_key_jwt authentication.")
+        pinned = getattr(client, "token_endpoint_auth_signing_alg", "") or ""
+        if pinned and alg != pinned:
+            raise _refused(
+                f"This client registered token_endpoint_auth_signing_alg {pinned}; the "
+                f"client_assertion is signed with {alg}."
+            )
         request.client = client
         key = self.select_key(client, header, alg)
         try:
@@ -215,20 +228,11 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def select_key(self, client: Any, header: Mapping, alg: str) -> Any:
         """The client's public key that signed the assertion: the one its header's `kid` names,
         or, without a kid, the only key that fits `alg`."""
-        try:
-            keys = _usable_keys(json.dumps(self._client_jwks(client), sort_keys=True))
-        except ClientKeysUnavailable as exc:
-            raise _refused(f"The client's keys could not be read: {exc}") from None
-        except (ValueError, TypeError) as exc:
-            raise _refused(f"The client's JWK Set is refused: {exc}") from None
         kid = header.get("kid")
-        candidates = [
-            key
-            for data, key in keys
-            if data["kty"] == _KEY_TYPES[alg]
-            and data.get("alg") in (None, alg)
-            and (kid is None or data.get("kid") == kid)
-        ]
+        candidates = self._candidates(self._client_jwks, client, alg, kid)
+        if not candidates and self._refetch_jwks is not None:
+            # Perhaps a key the client rotated in since its jwks_uri was cached: read it again.
+            candidates = self._candidates(self._refetch_jwks, client, alg, kid)
         if not candidates:
             named = f" with kid {str(kid)[:64]!r}" if kid is not None else ""
             raise _refused(f"The client has no {alg} key{named} registered (its jwks or jwks_uri).")
@@ -237,6 +241,26 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 f"The client has several {alg} keys: name the signing key with kid in the assertion's header."
             )
         return candidates[0]
+
+    @staticmethod
+    def _candidates(source: Callable[[Any], Any], client: Any, alg: str, kid: Any) -> list:
+        """The client's keys from `source` (None from it: none) that fit `alg` and `kid`."""
+        try:
+            jwks = source(client)
+            if jwks is None:
+                return []
+            keys = _usable_keys(json.dumps(jwks, sort_keys=True))
+        except ClientKeysUnavailable as exc:
+            raise _refused(f"The client's keys could not be read: {exc}") from None
+        except (ValueError, TypeError) as exc:
+            raise _refused(f"The client's JWK Set is refused: {exc}") from None
+        return [
+            key
+            for data, key in keys
+            if data["kty"] == _KEY_TYPES[alg]
+            and data.get("alg") in (None, alg)
+            and (kid is None or data.get("kid") == kid)
+        ]
 
     def check_claims(self, claims: Mapping, client_id: str, audiences: list[str]) -> None:
         """RFC 7523 §3 and OpenID Connect Core §9; the jti is used up last, once all else passed."""

@@ -25,6 +25,9 @@ def openid_configuration(
     id_token_signing_alg_values_supported: Iterable[str] = SIGNING_ALGORITHMS,
     end_session_endpoint: str | None = None,
     backchannel_logout: bool = False,
+    userinfo_signing_alg_values_supported: Iterable[str] = SIGNING_ALGORITHMS,
+    subject_types_supported: Iterable[str] = ("public",),
+    claims_parameter_supported: bool = False,
 ) -> dict:
     """The OpenID Provider metadata built on `oauth_metadata` (RFC 8414's document, which should
     already name `jwks_uri`); validated by authlib (ValueError when a required field is wrong).
@@ -34,13 +37,14 @@ def openid_configuration(
         **oauth_metadata,
         "jwks_uri": jwks_uri,
         "userinfo_endpoint": userinfo_endpoint,
-        "subject_types_supported": ["public"],
+        "subject_types_supported": list(subject_types_supported),
         "id_token_signing_alg_values_supported": list(id_token_signing_alg_values_supported),
+        "userinfo_signing_alg_values_supported": list(userinfo_signing_alg_values_supported),
         "claims_supported": sorted(
-            {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", *claims_supported}
+            {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", *claims_supported}
         ),
         "claim_types_supported": ["normal"],
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": claims_parameter_supported,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,

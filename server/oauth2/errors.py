@@ -23,6 +23,7 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedResponseTypeError,
 )
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
+from authlib.oidc.core.errors import LoginRequiredError
 from django.http import HttpResponse
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTokenError",
+    "LoginRequiredError",
     "MethodNotAllowedError",
     "OAuth2Error",
     "UnauthorizedClientError",

@@ -32,6 +32,7 @@ from django.conf import settings
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from .claims_request import parse_claims_request
 from .keys import SIGNING_ALGORITHMS, key_set
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "OpenIDCode",
     "OpenIDDevice",
     "OpenIDRefresh",
+    "amr_of",
     "auth_time_of",
     "is_openid_request",
     "read_id_token_hint",
@@ -47,6 +49,7 @@ __all__ = [
 
 # Where the sign-in time (seconds since the epoch) is kept in the Django session.
 AUTH_TIME_SESSION_KEY = "server.oauth2.auth_time"
+AMR_SESSION_KEY = "server.oauth2.amr"
 # Claims the server sets; a claims hook cannot replace them.
 PROTOCOL_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "acr", "amr", "sid"}
@@ -58,9 +61,21 @@ UserClaims = Callable[[Any, list[str], Any], dict]
 Subject = Callable[[Any, Any], str]
 
 
-def record_sign_in(session: Any, at: float | None = None) -> None:
-    """Remember in the session when the user signed in (call it on `user_logged_in`)."""
+def record_sign_in(session: Any, at: float | None = None, amr: Iterable[str] = ()) -> None:
+    """Remember in the session when the user signed in (call it on `user_logged_in`) and how:
+    `amr`, RFC 8176 method values ("pwd" for a password); none when the method is not known."""
     session[AUTH_TIME_SESSION_KEY] = int(at if at is not None else time.time())
+    methods = [m for m in amr if isinstance(m, str) and m]
+    if methods:
+        session[AMR_SESSION_KEY] = methods
+    else:
+        session.pop(AMR_SESSION_KEY, None)  # an earlier sign-in's methods do not carry over
+
+
+def amr_of(session: Any) -> list[str] | None:
+    """How the session's user signed in (RFC 8176 values), or None when it was not recorded."""
+    value = session.get(AMR_SESSION_KEY) if session is not None else None
+    return list(value) if isinstance(value, list) and value else None
 
 
 def auth_time_of(session: Any) -> int | None:
@@ -118,11 +133,14 @@ class _IDTokenIssuer:
         alg = getattr(client, "id_token_signed_response_alg", "") or self.DEFAULT_ALGORITHM
         return alg if alg in SIGNING_ALGORITHMS else self.DEFAULT_ALGORITHM
 
-    def get_auth_time(self, credential: Any) -> int | None:
-        """When the user signed in for the code or refresh token being exchanged (None: unknown)."""
+    def get_sign_in(self, credential: Any) -> tuple[int | None, list[str] | None]:
+        """When and how (amr) the user signed in for the code or refresh token being exchanged
+        (None: unknown). A code answers with `get_auth_time()` and `get_amr()`."""
         getter = getattr(credential, "get_auth_time", None)
-        value = getter() if getter else None
-        return int(value) if value else None
+        auth_time = getter() if getter else None
+        getter = getattr(credential, "get_amr", None)
+        amr = getter() if getter else None
+        return (int(auth_time) if auth_time else None), (list(amr) if amr else None)
 
     def get_session_id(self, credential: Any) -> str | None:
         """The OP session (`sid`) the code or refresh token being exchanged belongs to, or None."""
@@ -153,12 +171,16 @@ class _IDTokenIssuer:
         )
         code = getattr(request, "authorization_code", None)
         credential = code if code is not None else getattr(request, "refresh_token", None)
-        auth_time = self.get_auth_time(credential)
+        auth_time, amr = self.get_sign_in(credential)
         if auth_time:
             claims["auth_time"] = auth_time
         sid = self.get_session_id(credential)
         if sid:
             claims["sid"] = sid
+        if amr:
+            # RFC 8176 values, as recorded at sign-in. No acr: this server defines no
+            # authentication context classes, so it never claims one (acr_values is accepted).
+            claims["amr"] = amr
         if code is not None:
             nonce = code.get_nonce() if hasattr(code, "get_nonce") else None
             if nonce:
@@ -200,6 +222,7 @@ class OpenIDCode(_IDTokenIssuer, _AuthlibOpenIDCode):
         max_age = data.get("max_age")
         if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 10):
             raise InvalidRequestError("max_age must be a whole number of seconds.")
+        parse_claims_request(data.get("claims"))  # stored with the code (save_authorization_code)
 
     def __call__(self, grant: Any) -> None:
         grant.register_hook("after_create_token_response", self.process_token)

@@ -50,6 +50,9 @@ STRING_METADATA = (
     "token_endpoint_auth_method",
     "subject_type",
     "id_token_signed_response_alg",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
+    "sector_identifier_uri",
     "jwks_uri",
     "backchannel_logout_uri",
 )

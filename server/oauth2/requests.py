@@ -63,6 +63,8 @@ DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
     "post_logout_redirect_uri": 2048,
     "logout_hint": 255,
     "ui_locales": 255,
+    "claims": 4096,  # OpenID Connect Core §5.5 (stored with the code as parsed JSON)
+    "acr_values": 1024,
 }
 # Checked while parsing the authorization request: they say which client asks and where its
 # errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).

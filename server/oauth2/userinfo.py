@@ -4,19 +4,26 @@ GET or POST, with the access token in the Authorization header or (POST) as the 
 `access_token` (RFC 6750 §2.2); the token must carry `openid`. A refused request gets RFC 6750's
 JSON error and `WWW-Authenticate: Bearer` challenge from the ResourceProtector. The claims come
 from the same `user_claims` and `subject` callables as the ID token, so `sub` is the same.
+
+A client whose `userinfo_signed_response_alg` is RS256 or ES256 gets the claims as a signed JWT
+(`application/jwt`, OIDC Core §5.3.2) with `iss` and `aud` added, signed by `signing_key(alg)`
+(the ID tokens' keys); others get plain JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core import UserInfoEndpoint as _AuthlibUserInfoEndpoint
 from django.http import HttpRequest, HttpResponse
+from joserfc import jwt
 
 from .errors import NO_STORE_HEADERS, MethodNotAllowedError, OAuth2Error, json_response
-from .id_tokens import PROTOCOL_CLAIMS, Subject, UserClaims, default_subject
+from .id_tokens import PROTOCOL_CLAIMS, SigningKey, Subject, UserClaims, default_subject
+from .keys import SIGNING_ALGORITHMS
 from .resource_protector import ResourceProtector
 
 __all__ = ["UserInfoEndpoint"]
@@ -34,10 +41,29 @@ class UserInfoEndpoint(_AuthlibUserInfoEndpoint):
         user_claims: UserClaims,
         subject: Subject | None = None,
         server: Any = None,
+        signing_key: SigningKey | None = None,
+        issuer: Callable[[HttpRequest], str] | None = None,
     ) -> None:
         super().__init__(server=server, resource_protector=resource_protector)
         self.user_claims = user_claims
         self.subject = subject or default_subject
+        self.signing_key = signing_key
+        self.issuer = issuer
+
+    def signing_algorithm(self, client: Any) -> str | None:
+        """The client's `userinfo_signed_response_alg` when this endpoint can sign with it."""
+        alg = getattr(client, "userinfo_signed_response_alg", "") or ""
+        return alg if alg in SIGNING_ALGORITHMS and self.signing_key and self.issuer else None
+
+    def signed_response(self, request: HttpRequest, claims: dict, client: Any, alg: str) -> HttpResponse:
+        """The claims as a JWT signed with `alg`, with `iss` and `aud` (OIDC Core §5.3.2)."""
+        body = {**claims, "iss": self.issuer(request), "aud": client.get_client_id()}
+        kid, key = self.signing_key(alg)
+        token = jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, body, key, algorithms=[alg])
+        response = HttpResponse(token, content_type="application/jwt")
+        for name, value in NO_STORE_HEADERS:
+            response[name] = value
+        return response
 
     def generate_user_info(self, user: Any, scope: str, client: Any = None) -> UserInfo:
         """The claims for the token's scopes; `sub` from `subject`, never from the hook."""
@@ -60,4 +86,7 @@ class UserInfoEndpoint(_AuthlibUserInfoEndpoint):
             return protector.error_response(request, error, [REQUIRED_SCOPE])
         client = getattr(token, "client", None)
         claims = self.generate_user_info(user, token.get_scope(), client)
+        alg = self.signing_algorithm(client)
+        if alg:
+            return self.signed_response(request, dict(claims), client, alg)
         return json_response(200, dict(claims), NO_STORE_HEADERS)

@@ -33,6 +33,8 @@ STORED_METADATA = (
     "jwks_uri",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
 )
 DEFAULT_CLIENT_NAME = "Unnamed client"
 # Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
@@ -80,6 +82,8 @@ def check_client_metadata(data: dict) -> None:
             f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
         )
     # Before authlib's checks, whose errors would only name the field.
+    if data.get("sector_identifier_uri") is not None:
+        raise InvalidClientMetadataError(clean_error_text(policies.SECTOR_IDENTIFIER_URI_REFUSED, limit=400))
     if data.get("token_endpoint_auth_method") == "client_secret_jwt":
         raise InvalidClientMetadataError(clean_error_text(jwks_policy.CLIENT_SECRET_JWT_REFUSED, limit=400))
     if data.get("jwks") is not None:
@@ -93,6 +97,8 @@ def check_client_metadata(data: dict) -> None:
         ("client_name", policies.validate_client_name),
         ("subject_type", policies.validate_subject_type),
         ("id_token_signed_response_alg", policies.validate_id_token_signing_alg),
+        ("userinfo_signed_response_alg", policies.validate_userinfo_signing_alg),
+        ("token_endpoint_auth_signing_alg", policies.validate_auth_signing_alg),
         ("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri")),
         ("backchannel_logout_uri", policies.validate_backchannel_logout_uri),
     ]
@@ -134,6 +140,8 @@ def client_settings(metadata: dict) -> dict:
         "jwks_uri": metadata.get("jwks_uri") or "",
         "backchannel_logout_uri": metadata.get("backchannel_logout_uri") or "",
         "backchannel_logout_session_required": bool(metadata.get("backchannel_logout_session_required")),
+        "userinfo_signed_response_alg": metadata.get("userinfo_signed_response_alg") or "",
+        "token_endpoint_auth_signing_alg": metadata.get("token_endpoint_auth_signing_alg") or "",
     }
 
 
@@ -157,7 +165,13 @@ def client_information(client: Client) -> dict:
         info["client_secret_expires_at"] = 0
     if client.jwks:
         info["jwks"] = client.jwks
-    for field in ("client_uri", "logo_uri", "jwks_uri"):
+    for field in (
+        "client_uri",
+        "logo_uri",
+        "jwks_uri",
+        "userinfo_signed_response_alg",
+        "token_endpoint_auth_signing_alg",
+    ):
         if getattr(client, field):
             info[field] = getattr(client, field)
     if client.contacts:

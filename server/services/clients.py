@@ -37,6 +37,8 @@ CLIENT_FIELDS_EDITABLE = (
     "jwks_uri",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
 )
 
 
@@ -69,6 +71,8 @@ def create_client(
     jwks_uri: str = "",
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
+    userinfo_signed_response_alg: str | None = None,
+    token_endpoint_auth_signing_alg: str | None = None,
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients and for
     private_key_jwt clients, which authenticate with their keys: `jwks` or `jwks_uri`).
@@ -96,6 +100,8 @@ def create_client(
         jwks_uri=jwks_uri,
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        userinfo_signed_response_alg=userinfo_signed_response_alg,
+        token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -153,7 +159,9 @@ def changed_settings(
 ) -> dict[str, list]:
     """Validate `changes` as the settings the client would have; return {field: [old, new]} of
     the fields whose stored value would change. Raises PolicyError."""
-    unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE)
+    # The sector identifier is derived by the policy (below), never taken as given; a diff
+    # passed back in (`propose_client_changes`) may hold it.
+    unknown = set(changes) - set(CLIENT_FIELDS_EDITABLE) - {"sector_identifier"}
     if unknown:
         raise policies.PolicyError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     changes = dict(changes)
@@ -190,6 +198,13 @@ def changed_settings(
         backchannel_logout_session_required=changes.get(
             "backchannel_logout_session_required", client.backchannel_logout_session_required
         ),
+        userinfo_signed_response_alg=changes.get(
+            "userinfo_signed_response_alg", client.userinfo_signed_response_alg
+        ),
+        token_endpoint_auth_signing_alg=changes.get(
+            "token_endpoint_auth_signing_alg", client.token_endpoint_auth_signing_alg
+        ),
+        stored_sector_identifier=client.sector_identifier,
     )
     changes.update(asdict(valid))
     return {

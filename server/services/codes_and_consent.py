@@ -27,10 +27,14 @@ def store_authorization_code(
     nonce: str = "",
     auth_time: int | None = None,
     sid: str = "",
+    amr: list[str] | None = None,
+    claims: dict | None = None,
 ) -> AuthorizationCode:
     """Store a newly issued authorization code (only its digest). `auth_time`: when the user
     signed in (seconds since the epoch), for the ID token; None when unknown. `sid`: the OP
-    session of a code for an ID token, whose client is then one that session's logout notifies."""
+    session of a code for an ID token, whose client is then one that session's logout notifies.
+    `amr`: how they signed in (OpenID Connect's amr values); `claims`: the request's parsed
+    `claims` parameter."""
     now = timezone.now()
     if sid:
         # The client is one that session's logout notifies (once per pair: one INSERT that
@@ -49,6 +53,8 @@ def store_authorization_code(
         nonce=nonce or "",
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else None,
         sid=sid or "",
+        amr=" ".join(amr or [])[:64],
+        claims=claims,
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )

@@ -161,8 +161,11 @@ def rotate_signing_keys_if_due(*, actor: Actor, now=None) -> list[RotationStep]:
 def signing_key_for(alg: str) -> SigningKey:
     """The key that signs for `alg` now: the active one; else the *next* one, activated; else a
     new one, created and activated (first need: a fresh install, or after a revocation)."""
-    key = SigningKey.objects.filter(alg=alg, state=State.ACTIVE).first()
-    if key is not None:
+    # On every ID token: the columns signing needs, no ORDER BY (one active key per algorithm,
+    # by constraint).
+    for key in SigningKey.objects.filter(alg=alg, state=State.ACTIVE).only(
+        "kid", "alg", "private_key_encrypted"
+    )[:1]:
         return key
     actor = Actor.system("first signing key")
     try:

@@ -166,6 +166,7 @@ CREDS = {
     "ours": {
         "cc": {"client_id": "cc-id", "client_secret": "ocs_secret"},
         "app": {"client_id": "app id", "client_secret": "s:ecret", "redirect_uri": "https://c.example/cb"},
+        "openid_app": {"client_id": "oidc id", "client_secret": "os", "redirect_uri": "https://c.example/cb"},
         "bearer_token": "oat_bearer",
         "revoke_file": "/tmp/ours-revoke.txt",
         "refresh_file": "/tmp/ours-refresh.txt",
@@ -177,6 +178,7 @@ CREDS = {
         "cc_hashed": {"client_id": "h", "client_secret": "hs"},
         "cc_plain": {"client_id": "p", "client_secret": "ps"},
         "app": {"client_id": "a", "client_secret": "as", "redirect_uri": "https://c.example/cb"},
+        "openid_app": {"client_id": "o", "client_secret": "os", "redirect_uri": "https://c.example/cb"},
         "bearer_token": "dot-bearer",
         "revoke_file": "/tmp/dot-revoke.txt",
         "refresh_file": "/tmp/dot-refresh.txt",
@@ -203,6 +205,7 @@ def test_every_scenario_compares_ours_with_a_floor_and_references():
         "revocation",
         "refresh",
         "authorization_code",
+        "openid",
     ]
     for scenario in built:
         assert scenario.target(scenario.ours).server == "ours"
@@ -231,6 +234,20 @@ def test_authorization_flow_sends_pkce_and_the_session():
     assert flow.params["AUTHORIZE_HEADERS"]["Cookie"] == "sessionid=abc"
     assert flow.params["TOKEN_BODY_PREFIX"].endswith("&code=")
     assert "code_verifier=" + "v" * 43 in flow.params["TOKEN_BODY_PREFIX"]
+
+
+def test_the_openid_flow_asks_for_openid_and_reads_userinfo():
+    openid = scenarios.build(CREDS, HOSTS)[6]
+    assert (openid.key, openid.references, openid.unit) == ("openid", ("dot",), "sign-ins/s")
+    for name, client_id, userinfo in (("ours", "oidc+id", "/oauth/userinfo"), ("dot", "o", "/o/userinfo/")):
+        flow = openid.target(name)
+        assert flow.template == "openid_flow"
+        assert f"client_id={client_id}&" in flow.params["AUTHORIZE_PATH"]
+        assert "scope=openid+profile" in flow.params["AUTHORIZE_PATH"]
+        assert flow.params["USERINFO_PATH"] == userinfo
+        assert flow.params["USERINFO_HEADERS"]["X-Forwarded-Proto"] == "https"
+    script = lua.render("openid_flow", openid.target("ours").params)
+    assert "USERINFO_PATH" in script and '"id_token"' in script
 
 
 # --- the results page ---------------------------------------------------------------------------

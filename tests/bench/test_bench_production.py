@@ -94,4 +94,4 @@ def test_the_page_states_the_targets_of_issue_13():
     built = scenarios.build(CREDS, LOCAL_HOSTS)[:1]
     page = report.render_markdown(built, with_local(built), {"date": "d", "database": "PostgreSQL"}, None)
     assert "## Production at a glance" in page
-    assert "Target (issue 13)" in page and "python -m bench.profile" in page
+    assert "Target (issue 13, 14)" in page and "python -m bench.profile" in page

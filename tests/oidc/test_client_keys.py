@@ -59,13 +59,65 @@ def test_keys_from_a_jwks_uri_authenticate_and_rotation_is_seen_after_the_cache_
         # The RP rotates: its JWK Set now holds only the second key.
         served_keys(second, max_age=600)
         traveller.shift(300)
-        # Still the cached set (max-age 600): the new key is not known yet, the old one still works.
-        refused(client_credentials(assertion(client.client_id, second)), "second")
+        # Still the cached set (max-age 600): the old key still works, nothing fetched.
         assert client_credentials(assertion(client.client_id, first)).status_code == 200
+        assert https_server.hits["/jwks"] == 1
         traveller.shift(301)
+        # Expired: the next authentication reads the set again.
         assert client_credentials(assertion(client.client_id, second)).status_code == 200
+        assert https_server.hits["/jwks"] == 2
+        # The retired key: unknown now, so one refetch (the client's first) before the refusal.
         refused(client_credentials(assertion(client.client_id, first)), "first")
-    assert https_server.hits["/jwks"] == 2
+    assert https_server.hits["/jwks"] == 3
+
+
+def test_an_unknown_kid_refetches_the_jwks_uri_once_before_refusing(
+    db, https_server, served_keys, local_memory_cache
+):
+    first, second, third = rp_key(kid="first"), rp_key(kid="second"), rp_key(kid="third")
+    served_keys(first, max_age=3600)
+    client, _ = _create(jwks_uri=https_server.url("/jwks"))
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        assert client_credentials(assertion(client.client_id, first)).status_code == 200
+        # The RP rotated in a new key before the cached copy (an hour) expired.
+        served_keys(first, second, max_age=3600)
+        assert client_credentials(assertion(client.client_id, second)).status_code == 200
+        assert https_server.hits["/jwks"] == 2, "one refetch, for the unknown kid"
+        assert client_credentials(assertion(client.client_id, second)).status_code == 200
+        # An unknown kid again within the interval: refused without another fetch.
+        refused(client_credentials(assertion(client.client_id, third)), "third")
+        assert https_server.hits["/jwks"] == 2, "at most one refetch per client per interval"
+        traveller.shift(61)
+        refused(client_credentials(assertion(client.client_id, third)), "third")
+        assert https_server.hits["/jwks"] == 3, "the interval passed: one more refetch"
+
+
+def test_an_inline_jwks_is_never_refetched(make_client):
+    key, other = rp_key(kid="mine"), rp_key(kid="unknown")
+    client, _ = make_client(
+        "Inline", scope=["read"], token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key)
+    )
+    refused(client_credentials(assertion(client.client_id, other)), "unknown")
+
+
+@pytest.mark.parametrize(
+    "pinned, alg, ok",
+    [("ES256", "ES256", True), ("ES256", "RS256", False), ("PS256", "RS256", False), ("", "PS256", True)],
+)
+def test_token_endpoint_auth_signing_alg_is_honoured(make_client, pinned, alg, ok):
+    rsa_key, ec_key = rp_key(kid="r"), rp_key("ES256", kid="e")
+    client, _ = make_client(
+        "Pinned",
+        scope=["read"],
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=public_jwks(rsa_key, ec_key),
+        token_endpoint_auth_signing_alg=pinned,
+    )
+    response = client_credentials(assertion(client.client_id, ec_key if alg == "ES256" else rsa_key, alg=alg))
+    if ok:
+        assert response.status_code == 200, response.content
+    else:
+        refused(response, f"registered token_endpoint_auth_signing_alg {pinned}")
 
 
 def test_a_failing_jwks_uri_is_an_invalid_client_saying_why(db, https_server):

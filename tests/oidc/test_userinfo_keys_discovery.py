@@ -177,7 +177,8 @@ def test_oidcc_discovery_endpoint_verification():
         assert config[field] == ISSUER + path
     assert "openid" in config["scopes_supported"]
     assert config["response_types_supported"] == ["code"]
-    assert config["subject_types_supported"] == ["public"]
+    assert config["subject_types_supported"] == ["public", "pairwise"]
+    assert config["userinfo_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert config["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert "none" not in config["id_token_signing_alg_values_supported"]
     assert {"sub", "iss", "email", "email_verified", "name"} <= set(config["claims_supported"])

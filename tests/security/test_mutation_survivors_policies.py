@@ -218,7 +218,7 @@ def test_an_accepted_name_is_stripped_and_may_hold_spaces():
 
 def test_unknown_scopes_are_listed_once_sorted_with_the_known_ones():
     assert refusal(policies.validate_scopes, ["read", "zz", "aa", "zz"]) == (
-        "Unknown scope(s): aa, zz. Known scopes: openid, profile, email, read, write.",
+        "Unknown scope(s): aa, zz. Known scopes: openid, profile, email, address, phone, read, write.",
         "scope",
         "invalid_client_metadata",
     )
@@ -375,7 +375,7 @@ def test_a_name_is_checked_only_when_given():
         (
             {"scope": ["admin"]},
             (
-                "Unknown scope(s): admin. Known scopes: openid, profile, email, read, write.",
+                "Unknown scope(s): admin. Known scopes: openid, profile, email, address, phone, read, write.",
                 "scope",
                 "invalid_client_metadata",
             ),

@@ -72,8 +72,20 @@ def test_left_out_the_defaults_apply_and_are_answered(client, make_iat):
 @pytest.mark.parametrize(
     "metadata, says",
     [
-        ({"subject_type": "pairwise"}, "pairwise is not supported yet"),
-        ({"subject_type": "secret"}, "use public"),
+        ({"subject_type": "secret"}, "use public or pairwise"),
+        (
+            {"subject_type": "pairwise", "redirect_uris": ["https://a.example/cb", "https://b.example/cb"]},
+            "one host",
+        ),
+        ({"subject_type": "pairwise", "redirect_uris": ["http://127.0.0.1/cb"]}, "loopback"),
+        (
+            {"sector_identifier_uri": "https://a.example/sector.json"},
+            "sector_identifier_uri is not supported",
+        ),
+        ({"userinfo_signed_response_alg": "none"}, "unsigned JWTs are never issued"),
+        ({"userinfo_signed_response_alg": "HS256"}, "RS256 or ES256"),
+        ({"token_endpoint_auth_signing_alg": "HS256"}, "never HMAC"),
+        ({"token_endpoint_auth_signing_alg": "none"}, "token_endpoint_auth_signing_alg"),
         ({"id_token_signed_response_alg": "none"}, "unsigned ID tokens are never issued"),
         ({"id_token_signed_response_alg": "HS256"}, "RS256 or ES256"),
         ({"id_token_signed_response_alg": 256}, "must be a string"),
@@ -121,7 +133,7 @@ def test_an_update_changes_the_metadata_and_a_refused_one_changes_nothing(client
     assert (stored.default_max_age, stored.id_token_signed_response_alg) == (60, "RS256")
     assert (stored.require_auth_time, stored.post_logout_redirect_uris) == (False, "")
 
-    refused = put_json(client, uri, {**update, "subject_type": "pairwise", "default_max_age": 5}, token)
+    refused = put_json(client, uri, {**update, "subject_type": "secret", "default_max_age": 5}, token)
     assert_error(refused, 400, "invalid_client_metadata")
     assert Client.objects.get(client_id=body["client_id"]).default_max_age == 60
 
@@ -133,3 +145,28 @@ def test_a_loopback_backchannel_uri_is_for_development_only(client, make_iat, se
     response = register(client, make_iat, backchannel_logout_uri="http://127.0.0.1:9000/bcl")
     assert response.status_code == 201, response.content
     assert response.json()["backchannel_logout_uri"] == "http://127.0.0.1:9000/bcl"
+
+
+def test_pairwise_and_signing_metadata_are_stored_and_answered(client, make_iat):
+    response = register(
+        client,
+        make_iat,
+        subject_type="pairwise",
+        userinfo_signed_response_alg="RS256",
+        token_endpoint_auth_signing_alg="ES256",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["subject_type"] == "pairwise"
+    assert (body["userinfo_signed_response_alg"], body["token_endpoint_auth_signing_alg"]) == (
+        "RS256",
+        "ES256",
+    )
+    stored = Client.objects.get(client_id=body["client_id"])
+    assert stored.sector_identifier == "registered.example.com"
+    read = client.get(
+        body["registration_client_uri"],
+        secure=True,
+        HTTP_AUTHORIZATION=f"Bearer {body['registration_access_token']}",
+    ).json()
+    assert read["subject_type"] == "pairwise" and read["userinfo_signed_response_alg"] == "RS256"

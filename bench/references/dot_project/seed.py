@@ -96,6 +96,19 @@ def main() -> None:
         skip_authorization=True,
     )
 
+    openid_secret = secrets.token_urlsafe(40)
+    openid_app = Application.objects.create(
+        name="bench OpenID Connect app",
+        user=user,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=REDIRECT_URI,
+        client_secret=openid_secret,
+        hash_client_secret=False,
+        skip_authorization=True,
+        algorithm=Application.RS256_ALGORITHM,
+    )
+
     half = args.tokens // 2
     access_tokens(half, application=cc_plain, user=None, scope="read")
     access_tokens(args.tokens - half, application=app, user=user, scope="profile read")
@@ -136,6 +149,11 @@ def main() -> None:
         "cc_hashed": {"client_id": cc_hashed.client_id, "client_secret": hashed_secret},
         "cc_plain": {"client_id": cc_plain.client_id, "client_secret": plain_secret},
         "app": {"client_id": app.client_id, "client_secret": app_secret, "redirect_uri": REDIRECT_URI},
+        "openid_app": {
+            "client_id": openid_app.client_id,
+            "client_secret": openid_secret,
+            "redirect_uri": REDIRECT_URI,
+        },
         "bearer_token": bearer.token,
         "revoke_file": str(work / "dot-revoke.txt"),
         "refresh_file": str(work / "dot-refresh.txt"),

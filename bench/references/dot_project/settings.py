@@ -63,9 +63,26 @@ TIME_ZONE = "UTC"
 
 LOGIN_URL = "/accounts/login/"
 # DOT's defaults otherwise (PBKDF2-hashed client secrets, PKCE required, refresh rotation);
-# only the scopes the scenarios use are declared.
+# only the scopes the scenarios use are declared, and OpenID Connect turned on with its key.
+# OpenID Connect (the openid scenario): DOT needs an RSA key in its settings; a bench-only key
+# made once per work folder (by the seed step, before any server starts), never a real one.
+_OIDC_KEY_FILE = BASE_DIR.parent.parent / "work" / "dot-oidc-rsa.pem"
+if not _OIDC_KEY_FILE.exists():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    _OIDC_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    _pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _partial = _OIDC_KEY_FILE.with_suffix(f".{os.getpid()}")
+    _partial.write_bytes(_pem)
+    os.replace(_partial, _OIDC_KEY_FILE)
 OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _OIDC_KEY_FILE.read_text(),
     "SCOPES": {
+        "openid": "OpenID Connect",
         "profile": "Your profile",
         "read": "Read",
         "write": "Write",

@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from oauth_console import health
 from oauth_console.audit.models import AuditEvent
+from server import services
+from server.actors import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +36,41 @@ def test_readyz_names_each_check_with_its_time(client):
     body = response.json()
     assert body["status"] == "ready"
     assert body["failing"] == []
-    assert set(body["checks"]) == {"database", "migrations", "cache"}
+    assert set(body["checks"]) == {"database", "migrations", "cache", "signing_key"}
     for result in body["checks"].values():
         assert result["ok"] is True
         assert isinstance(result["ms"], float | int) and result["ms"] >= 0
 
 
-def test_readyz_reads_the_migration_graph_once_then_only_selects_1(client):
+def test_readyz_reads_the_migration_graph_once_then_only_selects_1_and_the_signing_keys(client):
     with CaptureQueriesContext(connection) as first:
         assert client.get("/readyz").status_code == 200
     assert any("django_migrations" in q["sql"] for q in first.captured_queries)
     for _ in range(3):
         with CaptureQueriesContext(connection) as later:
             assert client.get("/readyz").status_code == 200
-        assert [q["sql"] for q in later.captured_queries] == ["SELECT 1"]
+        sql = [q["sql"] for q in later.captured_queries]
+        assert len(sql) == 2 and sql[0] == "SELECT 1" and "server_signingkey" in sql[1], sql
+
+
+def test_readyz_is_unavailable_when_a_signing_key_does_not_decrypt(client, settings):
+    active = services.signing_key_for("RS256")
+    upcoming = services.create_signing_key(alg="ES256", actor=Actor.system("tests"))
+    assert client.get("/readyz").json()["checks"]["signing_key"]["ok"] is True
+    settings.OAUTH2_KEY_ENCRYPTION_KEY = "another-key-encryption-key-" + "k" * 40
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["signing_key"]
+    error = body["checks"]["signing_key"]["error"]
+    assert f"RS256 key {active.kid[:8]} (active): cannot be decrypted" in error
+    assert f"ES256 key {upcoming.kid[:8]} (next): cannot be decrypted" in error
+    assert "v1." not in error, "nothing of the stored key itself"
+
+
+def test_readyz_is_ready_on_a_fresh_install_without_keys(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json()["checks"]["signing_key"]["ok"] is True
 
 
 def test_readyz_is_unavailable_while_a_migration_is_not_applied(client):

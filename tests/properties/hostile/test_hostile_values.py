@@ -91,6 +91,9 @@ def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world
     client = DOORS[door].send(world, values).client
     assert client is not None, door
     stored = (client.id_token_signed_response_alg, client.subject_type, client.default_max_age)
-    assert stored == ("ES256", "public", 600)
+    assert stored == ("ES256", "pairwise", 600)
+    assert client.sector_identifier == "app.example.com", "the redirect URIs' host"
+    signing = (client.userinfo_signed_response_alg, client.token_endpoint_auth_signing_alg)
+    assert signing == ("ES256", "PS256")
     assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]
     assert client.backchannel_logout_uri == BASE["backchannel_logout_uri"]

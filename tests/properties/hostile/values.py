@@ -65,11 +65,23 @@ BASE = {
     "backchannel_logout_uri": "https://app.example.com/backchannel-logout",
 }
 # The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
-OIDC_SCALARS = ("id_token_signed_response_alg", "subject_type", "default_max_age", "require_auth_time")
+OIDC_SCALARS = (
+    "id_token_signed_response_alg",
+    "subject_type",
+    "default_max_age",
+    "require_auth_time",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
+)
 # Every one of them is refused by the policy, at every door that takes it.
 HOSTILE_OIDC_SCALARS = [
-    ("subject_type", "pairwise"),
+    ("subject_type", "Pairwise"),
     ("subject_type", "none"),
+    ("userinfo_signed_response_alg", "none"),
+    ("userinfo_signed_response_alg", "HS256"),
+    ("userinfo_signed_response_alg", "RS256\u202e"),
+    ("token_endpoint_auth_signing_alg", "none"),
+    ("token_endpoint_auth_signing_alg", "HS256"),
     ("id_token_signed_response_alg", "none"),
     ("id_token_signed_response_alg", "HS256"),
     ("default_max_age", "-1"),
@@ -77,7 +89,9 @@ HOSTILE_OIDC_SCALARS = [
     ("default_max_age", "99999999999"),
 ]
 GOOD_OIDC_SCALARS = {
-    "subject_type": "public",
+    "subject_type": "pairwise",
+    "userinfo_signed_response_alg": "ES256",
+    "token_endpoint_auth_signing_alg": "PS256",
     "id_token_signed_response_alg": "ES256",
     "default_max_age": "600",
 }

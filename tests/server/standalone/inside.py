@@ -26,7 +26,15 @@ def test_metadata_and_a_client_credentials_token(client):
     # No OAUTH2_ISSUER (DEBUG on): the issuer is the request's origin.
     assert body["issuer"] == "http://testserver"
     assert body["token_endpoint"] == "http://testserver/oauth/token"
-    assert set(body["scopes_supported"]) == {"openid", "profile", "email", "read", "write"}
+    assert set(body["scopes_supported"]) == {
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "read",
+        "write",
+    }
 
     machine, secret = services.create_client(
         name="Nightly job", actor=Actor.system("tests"), grant_types=["client_credentials"], scope=["read"]

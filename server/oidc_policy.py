@@ -1,0 +1,126 @@
+"""OpenID Connect client metadata (OIDC Registration §2): how ID tokens and UserInfo are signed,
+which algorithm a client's assertions use, and subject identifiers (public or pairwise, with the
+sector identifier a pairwise `sub` is computed in).
+
+`server.policies` re-exports these and calls them from `validate_client_settings` (every door:
+services, forms, imports, RFC 7591/7592, the operator API). Pure functions; PolicyError names
+the field at fault.
+"""
+
+from urllib.parse import urlsplit
+
+from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
+from server.oauth2.keys import SIGNING_ALGORITHMS
+from server.policy_rules import PolicyError
+
+# How a client's ID tokens (and, when it asks, its UserInfo answers) may be signed; never "none".
+ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
+USERINFO_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
+# The algorithms a private_key_jwt client may pin its assertions to.
+AUTH_SIGNING_ALGORITHMS = ASSERTION_ALGORITHMS
+PUBLIC_SUBJECT, PAIRWISE_SUBJECT = "public", "pairwise"
+SUBJECT_TYPES = (PUBLIC_SUBJECT, PAIRWISE_SUBJECT)
+# The column's size (Client.sector_identifier): a DNS name is at most 253 characters.
+MAX_SECTOR_IDENTIFIER_LENGTH = 255
+SECTOR_IDENTIFIER_URI_REFUSED = (
+    "sector_identifier_uri is not supported: a pairwise client's sector is the host of its "
+    "redirect URIs, which must all be on one host. Register one client per host instead."
+)
+
+
+def validate_id_token_signing_alg(alg: str | None) -> str:
+    """RS256 (the default, which every relying party supports) or ES256; never `none`."""
+    alg = alg or "RS256"
+    if alg not in ID_TOKEN_SIGNING_ALGORITHMS:
+        raise PolicyError(
+            f"Unsupported id_token_signed_response_alg {alg!r}: use "
+            f"{' or '.join(ID_TOKEN_SIGNING_ALGORITHMS)} (unsigned ID tokens are never issued).",
+            field="id_token_signed_response_alg",
+        )
+    return alg
+
+
+def validate_userinfo_signing_alg(alg: str | None) -> str:
+    """ "" (UserInfo answers plain JSON, the default) or RS256/ES256 (a signed JWT); never `none`."""
+    alg = alg or ""
+    if alg and alg not in USERINFO_SIGNING_ALGORITHMS:
+        raise PolicyError(
+            f"Unsupported userinfo_signed_response_alg {alg!r}: use "
+            f"{' or '.join(USERINFO_SIGNING_ALGORITHMS)}, or leave it out for plain JSON "
+            "(unsigned JWTs are never issued).",
+            field="userinfo_signed_response_alg",
+        )
+    return alg
+
+
+def validate_auth_signing_alg(alg: str | None) -> str:
+    """ "" (any of AUTH_SIGNING_ALGORITHMS) or the one algorithm the client's assertions must use."""
+    alg = alg or ""
+    if alg and alg not in AUTH_SIGNING_ALGORITHMS:
+        raise PolicyError(
+            f"Unsupported token_endpoint_auth_signing_alg {alg!r}: use "
+            f"{', '.join(AUTH_SIGNING_ALGORITHMS)} (never none, never HMAC), or leave it out.",
+            field="token_endpoint_auth_signing_alg",
+        )
+    return alg
+
+
+def validate_subject_type(subject_type: str | None) -> str:
+    """`public` (the default: the same `sub` for every client) or `pairwise` (OIDC Core §8.1)."""
+    subject_type = subject_type or PUBLIC_SUBJECT
+    if subject_type not in SUBJECT_TYPES:
+        raise PolicyError(
+            f"Unknown subject_type {subject_type!r}: use {' or '.join(SUBJECT_TYPES)}.", field="subject_type"
+        )
+    return subject_type
+
+
+def _sector_of(uri: str) -> str:
+    """The sector a redirect URI belongs to: its host (lower case); for a private-use scheme
+    (`com.example.app:/callback`, RFC 8252 §7.1), the scheme, which names the app's domain."""
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https"):
+        host = (parts.hostname or "").lower()
+        if host in ("127.0.0.1", "::1", "localhost"):
+            raise PolicyError(
+                "A pairwise client needs a redirect URI on a host of its own: a loopback address "
+                "(127.0.0.1, [::1]) is every native app's, so it cannot tell clients apart.",
+                field="subject_type",
+            )
+        return host
+    return parts.scheme.lower()
+
+
+def sector_identifier(subject_type: str, redirect_uris: list[str], stored: str = "") -> str:
+    """The sector a pairwise client's `sub` values are computed in ("" for a client never pairwise).
+
+    The host of the registered redirect URIs (OIDC Core §8.1), so they must all be on one host.
+    `stored`: the client's sector so far; a pairwise client keeps it, because a new sector
+    would change every user's `sub` at this client (its users would look like new people).
+    """
+    if subject_type != PAIRWISE_SUBJECT:
+        return stored  # kept: turning pairwise on again must give the same sub values
+    if not redirect_uris:
+        raise PolicyError(
+            "A pairwise client needs a redirect URI: its sector identifier is their host.",
+            field="subject_type",
+        )
+    sectors = sorted({_sector_of(uri) for uri in redirect_uris})
+    if len(sectors) > 1:
+        raise PolicyError(
+            "Pairwise subject identifiers need every redirect URI on one host (the sector "
+            f"identifier); these span {', '.join(sectors)}. {SECTOR_IDENTIFIER_URI_REFUSED}",
+            field="redirect_uris",
+        )
+    sector = sectors[0]
+    if len(sector) > MAX_SECTOR_IDENTIFIER_LENGTH:
+        raise PolicyError(
+            "The redirect URIs' host is too long for a sector identifier.", field="redirect_uris"
+        )
+    if stored and sector != stored:
+        raise PolicyError(
+            f"This pairwise client's sector identifier is {stored}: its redirect URIs must stay on "
+            "that host (another host would change every user's sub at this client).",
+            field="redirect_uris",
+        )
+    return sector
