@@ -119,6 +119,15 @@ device_authorizations_revoked  services.device_codes (the console)
 user_code_refused             the /device page (server.device_views; at once: nothing is written)
     payload: request, user, reason
     listeners: audit
+api_created                   services.apis
+    payload: api (row)
+    recorders: audit (in the fact's transaction)
+api_changed                   services.apis
+    payload: api, changes
+    recorders: audit (in the fact's transaction)
+api_deleted                   services.apis
+    payload: api_id, identifier, name, tokens_revoked
+    recorders: audit (in the fact's transaction)
 backing_service_failed        database guard of the protocol endpoints (server.views), the cache
                               guards (server.cache_round_trip: limiter and marks)
     payload: service ("database" or "cache"), error (class name), request (or None)
@@ -168,6 +177,9 @@ from server.oauth2.signals import (
     token_revoked,
 )
 from server.signals import (
+    api_changed,
+    api_created,
+    api_deleted,
     authorization_codes_expired,
     backing_service_failed,
     client_changed,
@@ -234,6 +246,9 @@ CATALOGUE = {
     "device_authorization_denied": device_authorization_denied,
     "device_authorizations_revoked": device_authorizations_revoked,
     "user_code_refused": user_code_refused,
+    "api_created": api_created,
+    "api_changed": api_changed,
+    "api_deleted": api_deleted,
     "backing_service_failed": backing_service_failed,
 }
 
@@ -283,6 +298,9 @@ IN_TRANSACTION: dict[str, str] = {
             "device_authorization_approved",
             "device_authorization_denied",
             "device_authorizations_revoked",
+            "api_created",
+            "api_changed",
+            "api_deleted",
         )
     },
 }

@@ -53,6 +53,9 @@ device_authorizations_revoked  count, reason, criteria: open device authorizatio
                           approved and not collected) made unusable (the console)
 user_code_refused         request, user, reason ("malformed" or "unknown"): a user code typed at
                           /device matched no waiting device. Sent at once: nothing was written.
+api_created               api (an Api row: a resource server registered)
+api_changed               api, changes (dict field -> [old, new]; allowed_clients as client_ids)
+api_deleted               api_id, identifier, name, tokens_revoked (int: its tokens revoked)
 backing_service_failed    service ("database" or "cache"), error (the exception's class name),
                           request (or None). A request met an outage: the protocol endpoints'
                           database guard answered 503, or the rate limiter's cache guard found
@@ -88,3 +91,6 @@ device_authorization_approved = django.dispatch.Signal()
 device_authorization_denied = django.dispatch.Signal()
 device_authorizations_revoked = django.dispatch.Signal()
 user_code_refused = django.dispatch.Signal()
+api_created = django.dispatch.Signal()
+api_changed = django.dispatch.Signal()
+api_deleted = django.dispatch.Signal()

@@ -305,6 +305,12 @@ def server_metadata(request: HttpRequest) -> JsonResponse:
     return metadata_response(authorization_server_metadata(request))
 
 
+@require_GET
+def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
+    """RFC 9728 metadata of this server's own API (the resource `require_oauth` guards)."""
+    return metadata_response(require_oauth.protected_resource.metadata(request))
+
+
 def metadata_response(metadata: dict) -> JsonResponse:
     """A metadata document: public, cacheable for an hour, readable from any origin."""
     response = JsonResponse(metadata)

@@ -58,6 +58,9 @@ class EventType(models.TextChoices):
     DEVICE_AUTHORIZATION_DENIED = "device_authorization_denied", "Device denied"
     DEVICE_AUTHORIZATIONS_REVOKED = "device_authorizations_revoked", "Device authorizations revoked"
     USER_CODE_REFUSED = "user_code_refused", "Device user code refused"
+    API_CREATED = "api_created", "API created"
+    API_CHANGED = "api_changed", "API changed"
+    API_DELETED = "api_deleted", "API deleted"
 
 
 class Outcome(models.TextChoices):

@@ -1,7 +1,6 @@
 """The configured authorization server: the client lookup and token storage hooks, the grants and
 endpoints it serves, and the issuer it speaks as."""
 
-from django.http import HttpRequest
 from django.urls import reverse
 
 from server import credentials, policies, services
@@ -10,19 +9,13 @@ from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
 from server.bindings.oidc import OpenIDCode, OpenIDRefresh
-from server.conf import server_settings
+from server.bindings.resources import ApiResources
 from server.hotpath import sql
+from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
 from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
-
-
-def issuer_for(request: HttpRequest | None) -> str:
-    """The issuer identifier: OAUTH2_ISSUER, else this request's scheme and host."""
-    if server_settings.OAUTH2_ISSUER or request is None:
-        return server_settings.OAUTH2_ISSUER
-    return f"{request.scheme}://{request.get_host()}"
 
 
 def assertion_audiences(request) -> list[str]:
@@ -59,6 +52,7 @@ def save_token(token: dict, request) -> Token:
             grant_type=grant_type,
             authorization_code=credential if grant_type == "authorization_code" else None,
             parent=credential if grant_type == "refresh_token" else None,
+            audience=getattr(request, "resources", None) or [],
         )
     except sql.ClientGone:
         raise InvalidClientError(description="The client was deleted.") from None
@@ -99,6 +93,7 @@ def _build_server() -> AuthorizationServer:
         parameter_limits=parameter_limits(),
         access_token_generator=lambda **_: credentials.generate("access_token"),
         refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
+        resource_policy=ApiResources(),
     )
     server.register_client_auth_method("private_key_jwt", private_key_jwt(assertion_audiences))
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode()])

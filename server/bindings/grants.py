@@ -36,6 +36,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge_method=data.get("code_challenge_method") or "",
             nonce=data.get("nonce") or "",
             auth_time=id_tokens.auth_time_of(getattr(request.django_request, "session", None)),
+            audience=getattr(request, "resources", None) or [],
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

@@ -41,6 +41,7 @@ from .mixins import (
     relation_field,
 )
 from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
+from .resource_indicators import ResourceIndicators
 
 __all__ = [
     "AuthorizationCodeGrant",
@@ -81,8 +82,13 @@ def _check_parameter_lengths(grant: Any, redirect_uri: str) -> None:
     check_parameter_lengths(grant.request.payload.data, limits)
 
 
-def resolve_scope(client: Any, requested_scope: str | None) -> str:
+def resolve_scope(
+    client: Any, requested_scope: str | None, also_allowed: frozenset[str] = frozenset()
+) -> str:
     """The effective scope of a request by `client` naming `requested_scope`.
+
+    `also_allowed`: scopes the request may name besides the client's own (those that the
+    resources it named, RFC 8707, define for it).
 
     A requested scope the client may not have is invalid_scope, never silently narrowed. With no
     scope requested, the effective scope is `client.get_allowed_scope(None)` (the client's
@@ -98,18 +104,21 @@ def resolve_scope(client: Any, requested_scope: str | None) -> str:
                 "name the scopes you need in the 'scope' parameter."
             )
         return default
-    allowed = client.get_allowed_scope(" ".join(requested))
+    own = [s for s in requested if s not in also_allowed]
+    allowed = client.get_allowed_scope(" ".join(own)) if own else ""
     if allowed is None:
         raise InvalidScopeError()
-    refused = [s for s in requested if s not in set(scope_to_list(allowed) or [])]
+    granted = set(scope_to_list(allowed) or []) | set(also_allowed)
+    refused = [s for s in requested if s not in granted]
     if refused:
         names = clean_error_text(" ".join(refused), limit=100)
         raise InvalidScopeError(f"The client may not request: {names}.")
-    return allowed
+    return " ".join(dict.fromkeys(requested)) if also_allowed else allowed
 
 
-class _ScopeCheck:
-    """Resolves the request's effective scope once (`resolve_scope`), into `request.scope`.
+class _ScopeCheck(ResourceIndicators):
+    """Resolves the request's resources (RFC 8707, `request.resources`) and then its effective
+    scope once (`resolve_scope`), into `request.scope`.
 
     Everything after this (the consent check and page, the stored code, the token) must read
     `request.scope`, never the raw `payload.scope`.
@@ -120,7 +129,17 @@ class _ScopeCheck:
         client = self.request.client
         if client is None:
             return
-        self.request.scope = resolve_scope(client, self.request.payload.scope)
+        resolved = self.resolve_resources()
+        scope = resolve_scope(client, self.request.payload.scope, resolved.scopes)
+        self.request.scope = self.request.resolved_scope = scope
+
+
+def _keep_resolved_scope(grant: Any, _result: Any) -> None:
+    # authlib sets request.scope to client.get_allowed_scope() after validate_requested_scope,
+    # which knows nothing of the scopes a named resource defines: keep the one resolved.
+    resolved = getattr(grant.request, "resolved_scope", None)
+    if resolved is not None:
+        grant.request.scope = resolved
 
 
 # --- authorization code ----------------------------------------------------------------------
@@ -145,6 +164,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
         # so an over-long value is an invalid_request redirected to the client (RFC 6749
         # §4.1.2.1), before anything is stored.
         self.register_hook("before_validate_authorization_request_payload", _check_parameter_lengths)
+        self.register_hook("after_validate_authorization_request_payload", _keep_resolved_scope)
 
     # -- authorization endpoint --
 
@@ -194,6 +214,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
             "code_challenge": data.get("code_challenge", ""),
             "code_challenge_method": data.get("code_challenge_method", ""),
             "nonce": data.get("nonce", ""),
+            "audience": " ".join(getattr(request, "resources", None) or []),
             "expires_at": timezone.now() + timedelta(seconds=self.get_authorization_code_lifetime()),
         }
         values = {name: value for name, value in values.items() if name in names}
@@ -260,9 +281,11 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
     # -- token endpoint --
 
     def validate_token_request(self) -> None:
-        """authlib's checks (client, code, redirect_uri, PKCE); then `request.credential` is the code."""
+        """authlib's checks (client, code, redirect_uri, PKCE); then the resources (RFC 8707
+        §2.2: within the code's); `request.credential` is the code."""
         super().validate_token_request()
         self.request.credential = self.request.authorization_code
+        self.resolve_resources(within=_audience_of(self.request.authorization_code))
 
     @hooked
     def create_token_response(self) -> tuple[int, dict, list]:
@@ -293,7 +316,15 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
 # --- refresh token ---------------------------------------------------------------------------
 
 
-class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
+def _audience_of(credential: Any) -> list[str]:
+    """The resources a code or token was granted for ([]: none named)."""
+    getter = getattr(credential, "get_audience", None)
+    if getter is not None:
+        return list(getter() or [])
+    return scope_to_list(getattr(credential, "audience", "") or "") or []
+
+
+class RefreshTokenGrant(ResourceIndicators, rfc6749_grants.RefreshTokenGrant):
     """RFC 6749 §6 on Django models, rotating the refresh token on every use.
 
     Class attributes: `token_model` (default: found through the client model),
@@ -359,9 +390,11 @@ class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
         return mark_token_revoked(refresh_token)
 
     def validate_token_request(self) -> None:
-        """authlib's checks (client, token, scope not beyond the original); `credential` is the old token."""
+        """authlib's checks (client, token, scope not beyond the original); the resources
+        (RFC 8707 §2.2: within the token's, a narrowing); `credential` is the old token."""
         super().validate_token_request()
         self.request.credential = self.request.refresh_token
+        self.resolve_resources(within=_audience_of(self.request.refresh_token))
 
     @hooked
     def create_token_response(self) -> tuple[int, dict, list]:

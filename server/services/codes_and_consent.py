@@ -26,9 +26,11 @@ def store_authorization_code(
     code_challenge_method: str = "",
     nonce: str = "",
     auth_time: int | None = None,
+    audience: list[str] | tuple[str, ...] = (),
 ) -> AuthorizationCode:
     """Store a newly issued authorization code (only its digest). `auth_time`: when the user
-    signed in (seconds since the epoch), for the ID token; None when unknown."""
+    signed in (seconds since the epoch), for the ID token; None when unknown. `audience`: the
+    RFC 8707 resources it was granted for (none: the default API)."""
     now = timezone.now()
     return AuthorizationCode.objects.create(
         code_digest=credentials.digest(code),
@@ -39,6 +41,7 @@ def store_authorization_code(
         code_challenge=code_challenge or "",
         code_challenge_method=code_challenge_method or "",
         nonce=nonce or "",
+        audience=" ".join(audience),
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else None,
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),

@@ -8,7 +8,7 @@ fact's transaction and which raise when they cannot record. Importing this packa
 receivers; AuditConfig.ready registers the recorders.
 """
 
-from oauth_console.audit.receivers import devices, keys, protocol, services, sign_ins
+from oauth_console.audit.receivers import apis, devices, keys, protocol, services, sign_ins
 from oauth_console.audit.receivers.common import RECORDERS
 
-__all__ = ["RECORDERS", "devices", "keys", "protocol", "services", "sign_ins"]
+__all__ = ["RECORDERS", "apis", "devices", "keys", "protocol", "services", "sign_ins"]
