@@ -13,7 +13,8 @@ class ApiResources(ResourcePolicy):
     def resolve(self, client, resources: list[str], request) -> ResolvedResources:
         django_request = getattr(request, "django_request", None)
         if not resources:
-            return ResolvedResources(lifetime=apis.default_api().access_token_lifetime)
+            # The default API; no query (its lifetime is the setting's): the hot path stays as it was.
+            return ResolvedResources()
         found = apis.apis_for(client, resources, django_request)
         # Unknown and not permitted read alike: a client learns nothing of APIs it may not use.
         refused = [value for value in resources if not found.get(value, (None, False))[1]]

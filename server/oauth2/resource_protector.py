@@ -28,11 +28,10 @@ from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
-from django.utils.module_loading import import_string
 
 from . import signals
 from .bodies import read_form, read_query
+from .csrf import csrf_refusal
 from .errors import NO_STORE_HEADERS, OAuth2Error, challenge_header, json_response, prepare_error
 from .resource_metadata import ProtectedResource
 
@@ -377,28 +376,6 @@ class ResourceProtector(_ResourceProtector):
             sender=type(self), request=request, error=error.error, status=status
         )
         return json_response(status, body, [("WWW-Authenticate", challenge), *NO_STORE_HEADERS])
-
-
-def csrf_refusal(request: HttpRequest, view: Callable) -> HttpResponse | None:
-    """The CSRF failure response for `request`, or None when it passes (or the project, or the
-    view itself, opted out of CSRF protection)."""
-    if getattr(view, "csrf_exempt", False) or not _csrf_middleware_installed(tuple(settings.MIDDLEWARE)):
-        return None
-    check = CsrfViewMiddleware(lambda _request: HttpResponse())
-    check.process_request(request)
-    return check.process_view(request, view, (), {})
-
-
-@functools.cache
-def _csrf_middleware_installed(middleware: tuple[str, ...]) -> bool:
-    for path in middleware:
-        try:
-            cls = import_string(path)
-        except ImportError:
-            continue
-        if isinstance(cls, type) and issubclass(cls, CsrfViewMiddleware):
-            return True
-    return False
 
 
 def _find_request(args: tuple) -> HttpRequest:

@@ -14,10 +14,11 @@ from server.actors import Actor
 from server.models import Api, Client, Token
 from server.policy_rules import PolicyError
 from server.services._after_commit import send_after_commit
-from server.services.tokens import revoke_tokens
+from server.services.tokens import _revoke_holding_locks
 
 API_FIELDS = ("identifier", "name", "scopes", "token_format", "access_token_lifetime", "allowed_clients")
-DEFAULT_API_FIELDS = ("name", "token_format", "access_token_lifetime")
+# Its token lifetime is OAUTH2_ACCESS_TOKEN_LIFETIME: a token naming no resource costs no lookup.
+DEFAULT_API_FIELDS = ("name", "token_format")
 
 
 def _clients_named(client_ids) -> list[Client]:
@@ -103,7 +104,7 @@ def change_api(api: Api, *, actor: Actor, **changes) -> Api:
     return api
 
 
-def tokens_for_api(identifier: str):
+def _tokens_for_api(identifier: str):
     """The tokens whose audience names `identifier` (space-separated list: whole words only)."""
     return Token.objects.filter(
         Q(audience=identifier)
@@ -116,16 +117,13 @@ def tokens_for_api(identifier: str):
 def delete_api(api: Api, *, actor: Actor) -> int:
     """Delete an API and revoke the tokens issued for it (they would otherwise keep working at a
     resource server that introspects them). Returns how many were revoked. Sends `api_deleted`
-    (and `tokens_revoked` for the revocation)."""
+    alone (its `tokens_revoked` count is the revocation's record, as with client_deleted)."""
     if api.is_default:
         raise PolicyError("The default API (this server's own) cannot be deleted.")
     now = timezone.now()
     with transaction.atomic():
-        revoked = revoke_tokens(
-            tokens_for_api(api.identifier),
-            actor=actor,
-            reason="API deleted",
-            criteria={"api": api.identifier},
+        revoked, _at = _revoke_holding_locks(
+            _tokens_for_api(api.identifier), actor=actor, reason="API deleted", criteria={}
         )
         api_id, identifier, name = api.pk, api.identifier, api.name
         api.delete()
