@@ -263,6 +263,7 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         user=end_user,
         redirect_host=redirect_uri.split("/")[2] if "://" in redirect_uri else redirect_uri,
         form_action=request.get_full_path(),
+        audience=getattr(grant.request, "resources", None) or [],
     )
 
 

@@ -120,7 +120,7 @@ class ResourceIndicators:
         request = self.request
         policy = getattr(self.server, "resource_policy", None)
         if policy is None:
-            request.resources, request.resource_lifetime = [], None
+            request.resources, request.resource_lifetime, request.resource_scopes = [], None, frozenset()
             return ResolvedResources()
         named = requested_resources(request)
         if within is not None:
@@ -132,6 +132,7 @@ class ResourceIndicators:
                 named = list(within)
         resolved = policy.resolve(request.client, named, request)
         request.resources, request.resource_lifetime = list(resolved.audience), resolved.lifetime
+        request.resource_scopes = resolved.scopes
         return resolved
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict:
@@ -139,4 +140,11 @@ class ResourceIndicators:
         lifetime = getattr(self.request, "resource_lifetime", None)
         if lifetime and kwargs.get("expires_in") is None:
             kwargs["expires_in"] = lifetime
-        return super().generate_token(*args, **kwargs)
+        token = super().generate_token(*args, **kwargs)
+        defined = getattr(self.request, "resource_scopes", None)
+        if defined and kwargs.get("scope"):
+            # The generator narrows to the client's own scopes; the named resources' scopes
+            # were granted for them (checked again just now), so they stay.
+            kept = set((token.get("scope") or "").split()) | set(defined)
+            token["scope"] = " ".join(s for s in kwargs["scope"].split() if s in kept)
+        return token
