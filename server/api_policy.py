@@ -100,12 +100,13 @@ def validate_api_scopes(scopes) -> dict[str, str]:
 
 
 def parse_scope_lines(text: str) -> dict[str, str]:
-    """The admin's and the import's text form: one `scope: description` (or `scope`) per line."""
+    """The admin's text form: one `scope: description` (or `scope`) per line; a scope name may
+    itself hold colons (`orders:read: See your orders`), so the separator is colon and space."""
     scopes: dict[str, str] = {}
     for line in (text or "").splitlines():
         if not line.strip():
             continue
-        name, _, description = line.partition(":")
+        name, _, description = line.strip().partition(": ")
         if name.strip() in scopes:
             raise PolicyError(f"The scope {name.strip()[:64]!r} is listed twice.", field="scopes")
         scopes[name.strip()] = description.strip()
