@@ -31,6 +31,9 @@ class Api(models.Model):
     # Seconds an access token for this API lives; null: OAUTH2_ACCESS_TOKEN_LIFETIME.
     access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     allowed_clients = models.ManyToManyField("server.Client", blank=True, related_name="apis")
+    # Every client may ask for it (agents that register themselves, RFC 7591); the person still
+    # consents to its scopes. Off: only `allowed_clients`.
+    allow_any_client = models.BooleanField(default=False)
     is_default = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -46,7 +46,8 @@ def apis_for(
     client: Client, identifiers: list[str], request: HttpRequest | None
 ) -> dict[str, tuple[Api, bool]]:
     """{identifier: (api, whether `client` may ask for it)} for the known ones of `identifiers`:
-    one query. Every client may ask for the default API; another API names its clients."""
+    one query. Every client may ask for the default API; another API names its clients, or
+    lets any client ask (`allow_any_client`)."""
     default = default_identifier(request)
     permitted = Api.allowed_clients.through.objects.filter(api_id=OuterRef("pk"), client_id=client.pk)
     rows = Api.objects.filter(Q(identifier__in=identifiers) | Q(is_default=True)).annotate(
@@ -56,7 +57,7 @@ def apis_for(
     for api in rows:
         identifier = default if api.is_default else api.identifier
         if identifier in identifiers:
-            found[identifier] = (api, api.is_default or api.permitted)
+            found[identifier] = (api, api.is_default or api.allow_any_client or api.permitted)
     if default in identifiers and default not in found:
         found[default] = (default_api(), True)
     return found

@@ -40,7 +40,7 @@ class ApiForm(forms.ModelForm):
 
     class Meta:
         model = Api
-        fields = ("identifier", "name", "token_format", "access_token_lifetime")
+        fields = ("identifier", "name", "token_format", "access_token_lifetime", "allow_any_client")
         help_texts = {
             "identifier": "An absolute https:// URI: the RFC 8707 resource clients name, and the "
             "audience (aud) of the tokens issued for this API.",
@@ -54,7 +54,13 @@ class ApiForm(forms.ModelForm):
             self.fields["scopes_text"].initial = _scope_lines(api.scopes)
             self.fields["allowed_clients"].initial = list(api.allowed_clients.all())
         if api.is_default:
-            for name in ("identifier", "scopes_text", "allowed_clients", "access_token_lifetime"):
+            for name in (
+                "identifier",
+                "scopes_text",
+                "allowed_clients",
+                "access_token_lifetime",
+                "allow_any_client",
+            ):
                 self.fields.pop(name, None)
 
     def _policy(self, field: str, check, value):
@@ -85,6 +91,7 @@ class ApiForm(forms.ModelForm):
                 scopes=data["scopes_text"],
                 access_token_lifetime=data.get("access_token_lifetime"),
                 allowed_clients=[client.client_id for client in data["allowed_clients"]],
+                allow_any_client=bool(data.get("allow_any_client")),
             )
         return values
 

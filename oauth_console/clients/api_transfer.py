@@ -11,7 +11,15 @@ from server.policy_rules import PolicyError
 
 MAX_IMPORT_BYTES = 1_000_000
 MAX_IMPORT_ROWS = 500
-COLUMNS = ("identifier", "name", "scopes", "token_format", "access_token_lifetime", "allowed_clients")
+COLUMNS = (
+    "identifier",
+    "name",
+    "scopes",
+    "token_format",
+    "access_token_lifetime",
+    "allowed_clients",
+    "allow_any_client",
+)
 
 
 class ImportProblems(ValueError):
@@ -31,6 +39,7 @@ def export_rows(queryset) -> list[dict]:
                 "token_format": api.token_format,
                 "access_token_lifetime": api.access_token_lifetime,
                 "allowed_clients": sorted(client.client_id for client in api.allowed_clients.all()),
+                "allow_any_client": api.allow_any_client,
                 **({"default": True} if api.is_default else {}),
             }
         )

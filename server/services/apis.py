@@ -16,7 +16,15 @@ from server.policy_rules import PolicyError
 from server.services._after_commit import send_after_commit
 from server.services.tokens import _revoke_holding_locks
 
-API_FIELDS = ("identifier", "name", "scopes", "token_format", "access_token_lifetime", "allowed_clients")
+API_FIELDS = (
+    "identifier",
+    "name",
+    "scopes",
+    "token_format",
+    "access_token_lifetime",
+    "allowed_clients",
+    "allow_any_client",
+)
 # Its token lifetime is OAUTH2_ACCESS_TOKEN_LIFETIME: a token naming no resource costs no lookup.
 DEFAULT_API_FIELDS = ("name", "token_format")
 
@@ -32,6 +40,12 @@ def _clients_named(client_ids) -> list[Client]:
     return [found[value] for value in wanted]
 
 
+def _flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError("allow_any_client is true or false.", field="allow_any_client")
+    return value
+
+
 def _validated(values: dict, *, default: bool) -> dict:
     allowed = DEFAULT_API_FIELDS if default else API_FIELDS
     unknown = set(values) - set(allowed)
@@ -44,6 +58,7 @@ def _validated(values: dict, *, default: bool) -> dict:
         "token_format": api_policy.validate_token_format,
         "access_token_lifetime": api_policy.validate_access_token_lifetime,
         "allowed_clients": _clients_named,
+        "allow_any_client": _flag,
     }
     return {field: checks[field](value) for field, value in values.items()}
 
