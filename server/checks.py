@@ -265,6 +265,55 @@ def check_shared_replay_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
+def check_default_api_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E014: OAUTH2_SCOPES, the default API's scopes (RFC 9728 `scopes_supported` of this
+    server's API, the consent page's groups), holds a name that is not an RFC 6749 §3.3
+    scope-token, or a description people may not be shown."""
+    from server.api_policy import validate_api_scopes
+    from server.policy_rules import PolicyError
+
+    try:
+        validate_api_scopes(dict(server_settings.OAUTH2_SCOPES))
+    except (PolicyError, TypeError, ValueError) as error:
+        return [
+            Error(
+                f"OAUTH2_SCOPES cannot be the default API's scopes: {error}",
+                hint="Scope names are printable ASCII without spaces, quotes or backslashes; "
+                "descriptions at most 200 characters without control characters.",
+                id="server.E014",
+            )
+        ]
+    return []
+
+
+def check_apis_reachable(app_configs=None, databases=None, **kwargs) -> list[CheckMessage]:
+    """server.W009 (`check --database default`): an API (resource server) no client may ask for
+    (no allowed clients, not open to any client): every request naming it is invalid_target."""
+    if not databases:
+        return []
+    from django.db import DatabaseError
+
+    from server.models import Api
+
+    try:
+        names = list(
+            Api.objects.filter(is_default=False, allow_any_client=False, allowed_clients__isnull=True)
+            .values_list("identifier", flat=True)
+            .distinct()[:10]
+        )
+    except DatabaseError:
+        return []  # not migrated yet: `migrate` runs the database checks before it starts
+    if not names:
+        return []
+    return [
+        Warning(
+            f"No client may ask for these APIs: {' '.join(names)}.",
+            hint="Allow clients on each API's page (or 'any client'), or delete the API.",
+            id="server.W009",
+        )
+    ]
+
+
 # (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
@@ -279,4 +328,6 @@ CHECKS = (
     (check_signing_key_max_age, (Tags.security,), False),
     (check_client_assertion_settings, (Tags.security, Tags.caches), False),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
+    (check_default_api_scopes, (Tags.security,), False),
+    (check_apis_reachable, (Tags.database,), False),
 )
