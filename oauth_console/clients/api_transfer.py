@@ -78,8 +78,6 @@ def import_rows(rows: list[dict], *, actor: Actor) -> list[Api]:
         try:
             if unknown:
                 raise PolicyError(f"Unknown field(s): {', '.join(sorted(unknown))[:100]}.")
-            if Api.objects.filter(identifier=str(values.get("identifier", "")).strip()).exists():
-                raise PolicyError("An API with this identifier exists (an import only creates).")
             created.append(
                 services.create_api(
                     actor=actor,
