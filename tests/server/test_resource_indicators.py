@@ -337,3 +337,18 @@ def test_form_helper_is_unchanged_for_clients_without_resources(app):
         HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
     )
     assert answer.status_code == 200 and Token.objects.get().audience == ""
+
+
+def test_a_remembered_consent_never_covers_another_api(app):
+    client, _secret, _apis, http = app
+    code_for(http, client.client_id, scope="profile orders:read", resources=[ORDERS, DEFAULT])
+    _verifier, challenge = pkce_pair()
+    # This server's scopes alone: remembered, answered at once.
+    assert http.get(authorize_query(client.client_id, challenge, scope="profile")).status_code == 302
+    # Another API: the page again (two APIs may define one scope name).
+    again = http.get(authorize_query(client.client_id, challenge, scope="orders:read", resources=[ORDERS]))
+    assert again.status_code == 200 and b'name="confirm"' in again.content
+    silent = http.get(
+        authorize_query(client.client_id, challenge, scope="orders:read", resources=[ORDERS], prompt="none")
+    )
+    assert _error_of_redirect(silent)["error"] == "consent_required"
