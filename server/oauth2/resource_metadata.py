@@ -27,7 +27,11 @@ def _origin(request: HttpRequest | None) -> str:
     issuer = (getattr(settings, "OAUTH2_ISSUER", "") or "").rstrip("/")
     if issuer or request is None:
         return issuer
-    return f"{request.scheme}://{request.get_host()}"
+    # Remembered on the request (Host validation is not free; a bearer check asks twice).
+    origin = request.__dict__.get("_oauth2_origin")
+    if origin is None:
+        origin = request.__dict__["_oauth2_origin"] = f"{request.scheme}://{request.get_host()}"
+    return origin
 
 
 def metadata_path_for(identifier: str) -> str:
