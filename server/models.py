@@ -50,7 +50,7 @@ class AuthorizationCode(models.Model):
     nonce = models.CharField(max_length=255, blank=True, default="")
     # RFC 8707: the resources (API identifiers) the code was granted for, space-separated; ""
     # when the request named none (the default API).
-    audience = models.TextField(blank=True, default="")
+    audience = models.TextField(blank=True, default="", db_default="")
     # When the user signed in (OpenID Connect's auth_time); null when the session did not say.
     auth_time = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -119,7 +119,7 @@ class Token(models.Model):
     scope = models.TextField(blank=True, default="")
     # RFC 8707: the APIs (identifiers, space-separated) the token is restricted to; "" for a
     # token that named no resource, which is for the default API (`server.apis`).
-    audience = models.TextField(blank=True, default="")
+    audience = models.TextField(blank=True, default="", db_default="")
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
