@@ -1,9 +1,11 @@
 """System checks of the server's settings: misconfiguration becomes a `manage.py check` message
 (run by `check`, `migrate` and `runserver`), not a surprise in production.
 
-Registered in `ServerConfig.ready`. Ids: server.E001 ... (errors), server.W001 ... (warnings);
-the warnings are deployment checks (`check --deploy`), each about a production setting (DEBUG off).
-Settings are read through server/conf.py, so an unset one is checked at its default.
+Registered in `ServerConfig.ready` (CHECKS; the APIs' and tokens' checks are in
+checks_resources.py, the task queue's and webhooks' in checks_tasks.py). Ids: server.E001 ...
+(errors), server.W001 ... (warnings); the warnings are deployment checks (`check --deploy`),
+each about a production setting (DEBUG off). Settings are read through server/conf.py, so an
+unset one is checked at its default.
 """
 
 import ipaddress
@@ -12,12 +14,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning
 
-from server.conf import server_settings
-
-ISSUER_HINT = (
-    "Set OAUTH2_ISSUER to the server's public https origin, e.g. "
-    "OAUTH2_ISSUER=https://auth.example.com (docs/deployment.md)."
+from server.checks_common import ISSUER_HINT
+from server.checks_resources import (
+    check_access_token_format,
+    check_apis_reachable,
+    check_default_api_scopes,
+    check_jwt_access_token_lifetime,
 )
+from server.checks_tasks import check_logout_queue, check_logout_worker, check_webhook_settings
+from server.conf import server_settings
 
 
 def check_issuer(app_configs=None, **kwargs) -> list[CheckMessage]:
@@ -265,130 +270,6 @@ def check_shared_replay_cache(app_configs=None, **kwargs) -> list[CheckMessage]:
     ]
 
 
-def check_logout_queue(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.E011: the task backend does not take the back-channel logout queue
-    (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail. The immediate
-    backend (django-tasks' default without TASKS) is exempt: deliveries run at once there, on
-    its default queue (check server.W006)."""
-    from django_tasks import task_backends
-    from django_tasks.backends.immediate import ImmediateBackend
-    from django_tasks.exceptions import InvalidTaskBackendError
-
-    queue = server_settings.OAUTH2_LOGOUT_QUEUE
-    try:
-        backend = task_backends["default"]
-    except InvalidTaskBackendError as error:
-        return [Error(f"The task backend cannot be loaded: {error}", id="server.E011")]
-    if isinstance(backend, ImmediateBackend) or not backend.queues or queue in backend.queues:
-        return []
-    return [
-        Error(
-            f"OAUTH2_LOGOUT_QUEUE={queue!r} is not a queue of the task backend "
-            f"({', '.join(sorted(backend.queues))}): back-channel logout could not be queued.",
-            hint="Add it to TASKS['default']['QUEUES'], or set OAUTH2_LOGOUT_QUEUE to one of them.",
-            id="server.E011",
-        )
-    ]
-
-
-def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.W006 (deploy): with django-tasks' immediate backend (no TASKS configured), the
-    calls to other parties (back-channel logout, webhook deliveries) run inside the request that
-    caused them, once, without retries."""
-    from django_tasks import task_backends
-    from django_tasks.backends.immediate import ImmediateBackend
-    from django_tasks.exceptions import InvalidTaskBackendError
-
-    try:
-        immediate = isinstance(task_backends["default"], ImmediateBackend)
-    except InvalidTaskBackendError:
-        return []  # server.E011 says so
-    if settings.DEBUG or not immediate:
-        return []
-    return [
-        Warning(
-            "Tasks run at once in the calling process (django-tasks' immediate backend): a "
-            "back-channel logout or a webhook delivery is POSTed inside the request that caused "
-            "it, blocking it, once, and never retried.",
-            hint="Configure TASKS with a worker backend (django_tasks_db.DatabaseBackend, queues "
-            "default, logout and webhooks) and run `manage.py db_worker` (docs/deployment.md).",
-            id="server.W006",
-        )
-    ]
-
-
-def check_access_token_format(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.E015: OAUTH2_ACCESS_TOKEN_FORMAT is neither "opaque" nor "jwt", or is "jwt" with
-    no OAUTH2_ISSUER: a JWT's `iss` must be one stable value that resource servers compare."""
-    from server.token_format import FORMATS
-
-    token_format = server_settings.OAUTH2_ACCESS_TOKEN_FORMAT
-    if token_format not in FORMATS:
-        return [
-            Error(
-                f"OAUTH2_ACCESS_TOKEN_FORMAT={token_format!r} is not one of {', '.join(FORMATS)}.",
-                hint='Set it to "opaque" (the default) or "jwt" (RFC 9068, docs/jwt-access-tokens.md).',
-                id="server.E015",
-            )
-        ]
-    if token_format == "jwt" and not server_settings.OAUTH2_ISSUER:
-        return [
-            Error(
-                "OAUTH2_ACCESS_TOKEN_FORMAT is jwt but OAUTH2_ISSUER is not set: the tokens' iss "
-                "would have no stable value for resource servers to check.",
-                hint=ISSUER_HINT,
-                id="server.E015",
-            )
-        ]
-    return []
-
-
-def check_jwt_access_token_lifetime(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.W010 (deploy): JWT access tokens are validated offline, so a revoked one keeps
-    working at other resource servers until it expires; over an hour is a long window."""
-    lifetime = server_settings.OAUTH2_ACCESS_TOKEN_LIFETIME
-    jwt = server_settings.OAUTH2_ACCESS_TOKEN_FORMAT == "jwt"
-    if not jwt or not isinstance(lifetime, int) or lifetime <= 3600:
-        return []
-    return [
-        Warning(
-            f"JWT access tokens live {lifetime} s: a revoked one is still accepted by resource servers "
-            "that validate it offline until it expires.",
-            hint="Lower OAUTH2_ACCESS_TOKEN_LIFETIME (e.g. 300-900 s; clients refresh), or have the "
-            "resource servers introspect (docs/jwt-access-tokens.md).",
-            id="server.W010",
-        )
-    ]
-
-
-_WEBHOOK_POSITIVE = (
-    "OAUTH2_WEBHOOK_TIMEOUT",
-    "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES",
-    "OAUTH2_WEBHOOK_MAX_ATTEMPTS",
-    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY",
-)
-_WEBHOOK_NOT_NEGATIVE = ("OAUTH2_WEBHOOK_RETRY_DELAY", "OAUTH2_WEBHOOK_SECRET_OVERLAP")
-
-
-def check_webhook_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.E013: a webhook setting that would never deliver (no attempt, no time to answer)
-    or never wait (a negative delay)."""
-    messages = []
-    for name in (*_WEBHOOK_POSITIVE, *_WEBHOOK_NOT_NEGATIVE):
-        value = getattr(server_settings, name)
-        low = 1 if name in _WEBHOOK_POSITIVE else 0
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            messages.append(
-                Error(
-                    f"{name} is {value!r}; it must be a number of at least {low}.",
-                    hint="Leave it unset for the default (docs/deployment.md, Settings).",
-                    id="server.E013",
-                )
-            )
-    return messages
-
-
-# (check, tags, deploy): deploy checks run only with `check --deploy`.
 CHECKS = (
     (check_issuer, (Tags.security,), False),
     (check_rate_limits, (Tags.security,), False),
@@ -407,4 +288,6 @@ CHECKS = (
     (check_webhook_settings, (Tags.security,), False),
     (check_access_token_format, (Tags.security,), False),
     (check_jwt_access_token_lifetime, (Tags.security,), True),
+    (check_default_api_scopes, (Tags.security,), False),
+    (check_apis_reachable, (Tags.database,), False),
 )

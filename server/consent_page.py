@@ -6,7 +6,7 @@ from csp.constants import NONE as CSP_NONE
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from server import policies
+from server import apis, policies
 from server.oauth2 import no_store
 
 # The consent page's policy: the site's, never framed. form-action is dropped here only: after the
@@ -45,13 +45,19 @@ def render_consent_page(
     redirect_host: str = "",
     device_user_code: str = "",
     hidden_fields: tuple[tuple[str, str], ...] = (),
+    audience: list[str] | tuple[str, ...] = (),
 ) -> HttpResponse:
     """The consent page for `client` asking `user` for `scope`. The authorization endpoint names
-    where the answer goes (`redirect_host`); the device page names the user code the person
+    where the answer goes (`redirect_host`) and the APIs the token will be for (`audience`, RFC
+    8707: the scopes are grouped by API); the device page names the user code the person
     typed, to compare with the one on the device (RFC 8628 §5.4)."""
+    groups = apis.scopes_by_api(scope, list(audience), request)
     context = {
         "client": client,
         "scopes": scope_descriptions(scope),
+        "scope_groups": groups,
+        # One group for this server alone reads as before: no heading.
+        "scope_groups_named": len(groups) > 1 or any(g["identifier"] in audience for g in groups),
         "user": user,
         "redirect_host": redirect_host,
         "device_user_code": device_user_code,

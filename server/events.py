@@ -124,6 +124,14 @@ user_logged_out               services.logout (any sign-out of a browser session
     recorders: audit (in the fact's transaction)
 backchannel_logout_failed     services.backchannel_logout (the task worker, after the last attempt)
     payload: client, sid, sub, attempts, error
+api_created                   services.apis
+    payload: api (row)
+    recorders: audit (in the fact's transaction)
+api_changed                   services.apis
+    payload: api, changes
+    recorders: audit (in the fact's transaction)
+api_deleted                   services.apis
+    payload: api_id, identifier, name, tokens_revoked
     recorders: audit (in the fact's transaction)
 backing_service_failed        database guard of the protocol endpoints (server.views), the cache
                               guards (server.cache_round_trip: limiter and marks)
@@ -167,8 +175,8 @@ catalogue is the one list of events, whoever owns the fact.
 The audit log's own commands (export, prune, seal, verify) record themselves in the audit app
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
 
-Recorded with the fact (`IN_TRANSACTION`): an event that reports a write of ours (a token issued
-or revoked, a consent granted, every service event) has *recorders*, which run inside the
+Recorded with the fact (`IN_TRANSACTION`, in server/events_recorded.py): an event that reports a
+write of ours (a token issued or revoked, a consent granted, every service event) has *recorders*, which run inside the
 transaction of that write, before it commits, so that the write and its record commit together
 or not at all: a crash (SIGKILL, power loss) can lose neither without the other. A listener
 that must never miss a fact (the audit log) registers one with `add_recorder`, not a signal
@@ -188,6 +196,7 @@ from typing import Any
 
 from django.db import transaction
 
+from server.events_recorded import IN_TRANSACTION, NOT_AUDITED
 from server.oauth2.signals import (
     authorization_code_replayed,
     bearer_token_refused,
@@ -202,6 +211,9 @@ from server.oauth2.signals import (
     token_revoked,
 )
 from server.signals import (
+    api_changed,
+    api_created,
+    api_deleted,
     authorization_codes_expired,
     backchannel_logout_failed,
     backing_service_failed,
@@ -279,6 +291,9 @@ CATALOGUE = {
     "user_code_refused": user_code_refused,
     "user_logged_out": user_logged_out,
     "backchannel_logout_failed": backchannel_logout_failed,
+    "api_created": api_created,
+    "api_changed": api_changed,
+    "api_deleted": api_deleted,
     "backing_service_failed": backing_service_failed,
     "webhook_subscription_created": webhook_subscription_created,
     "webhook_subscription_changed": webhook_subscription_changed,
@@ -289,64 +304,6 @@ CATALOGUE = {
     "webhook_delivery_dead_lettered": webhook_delivery_dead_lettered,
 }
 
-# Events the audit log deliberately does not record, and why.
-NOT_AUDITED: dict[str, str] = {
-    "bearer_token_refused": (
-        "an API called with a missing, expired or wrong token is refused on every call, so one "
-        "misconfigured resource client (or anyone at all) could flood the log; the refusals are "
-        "counted by outcome in the metrics (oauth_bearer_checks_total)"
-    ),
-    "backing_service_failed": (
-        "an outage is an operational fact, not a security one, and while the database is down the "
-        "log cannot be written anyway; it is logged at once and counted in the metrics "
-        "(oauth_backing_service_errors_total)"
-    ),
-}
-
-# The events recorded inside the transaction of the fact they report, and who runs the recorders.
-_SERVICE = "the service, with `emit`"
-IN_TRANSACTION: dict[str, str] = {
-    "token_issued": "AuthorizationServer.save_token: the signal, sent in the token's transaction",
-    "consent_granted": "AuthorizationServer (authorize): the signal, sent in the code's transaction",
-    "token_revoked": "services.tokens (RFC 7009 revocations), with `record`",
-    **{
-        name: _SERVICE
-        for name in (
-            "client_created",
-            "client_changed",
-            "client_status_changed",
-            "client_deleted",
-            "client_secret_rotated",
-            "client_secret_expired",
-            "tokens_revoked",
-            "consent_revoked",
-            "user_access_revoked",
-            "developer_signed_up",
-            "initial_access_token_created",
-            "initial_access_token_revoked",
-            "expired_tokens_cleared",
-            "authorization_codes_expired",
-            "registration_access_token_issued",
-            "signing_key_created",
-            "signing_key_activated",
-            "signing_key_retired",
-            "signing_key_revoked",
-            "device_authorization_requested",
-            "device_authorization_approved",
-            "device_authorization_denied",
-            "device_authorizations_revoked",
-            "user_logged_out",
-            "backchannel_logout_failed",
-            "webhook_subscription_created",
-            "webhook_subscription_changed",
-            "webhook_subscription_deleted",
-            "webhook_secret_rotated",
-            "webhook_test_event_sent",
-            "webhook_delivery_replayed",
-            "webhook_delivery_dead_lettered",
-        )
-    },
-}
 # Of those, the ones whose signal is itself sent inside the fact's transaction (by server.oauth2).
 _BRIDGED = ("token_issued", "consent_granted")
 

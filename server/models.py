@@ -48,6 +48,9 @@ class AuthorizationCode(models.Model):
     code_challenge = models.CharField(max_length=128, blank=True, default="")
     code_challenge_method = models.CharField(max_length=10, blank=True, default="")
     nonce = models.CharField(max_length=255, blank=True, default="")
+    # RFC 8707: the resources (API identifiers) the code was granted for, space-separated; ""
+    # when the request named none (the default API).
+    audience = models.TextField(blank=True, default="", db_default="")
     # When the user signed in (OpenID Connect's auth_time); null when the session did not say.
     auth_time = models.DateTimeField(null=True, blank=True)
     # The OP session (server.session_models) the code was issued in: the ID token's `sid`.
@@ -73,6 +76,9 @@ class AuthorizationCode(models.Model):
 
     def get_scope(self) -> str:
         return self.scope
+
+    def get_audience(self) -> list[str]:
+        return self.audience.split()
 
     def get_nonce(self) -> str:
         return self.nonce
@@ -123,6 +129,9 @@ class Token(models.Model):
     )
     grant_type = models.CharField(max_length=64)
     scope = models.TextField(blank=True, default="")
+    # RFC 8707: the APIs (identifiers, space-separated) the token is restricted to; "" for a
+    # token that named no resource, which is for the default API (`server.apis`).
+    audience = models.TextField(blank=True, default="", db_default="")
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
@@ -184,6 +193,9 @@ class Token(models.Model):
 
     def get_scope(self) -> str:
         return self.scope
+
+    def get_audience(self) -> list[str]:
+        return self.audience.split()
 
     def get_expires_in(self) -> int:
         return int((self.expires_at - self.issued_at).total_seconds())
@@ -253,6 +265,7 @@ class InitialAccessToken(models.Model):
 
 
 # Its own module (this one is long enough); imported here so that Django finds it.
+from server.api_model import Api  # noqa: E402, F401
 from server.device_models import DeviceAuthorization  # noqa: E402, F401
 from server.key_models import SigningKey  # noqa: E402, F401
 from server.session_models import ClientSession  # noqa: E402, F401

@@ -79,7 +79,7 @@ def end_op_session(sender, request=None, user=None, **kwargs) -> None:
     if user is None or sid is None:
         return
     # Imported here: the bindings build the authorization server, which the receivers need not.
-    from server.bindings.issuer import issuer_for
+    from server.issuer import issuer_for
     from server.logout_views import LOGOUT_CLIENT_ATTRIBUTE
 
     services.end_browser_session(

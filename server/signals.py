@@ -60,6 +60,9 @@ user_logged_out           user_id, username, sid (the OP session, "" when none w
                           client_id of an RP-initiated logout, else ""): a browser session ended
 backchannel_logout_failed  client, sid, sub, attempts, error: a client's back-channel logout was
                           given up after its last attempt (it may still hold the session)
+api_created               api (an Api row: a resource server registered)
+api_changed               api, changes (dict field -> [old, new]; allowed_clients as client_ids)
+api_deleted               api_id, identifier, name, tokens_revoked (int: its tokens revoked)
 backing_service_failed    service ("database" or "cache"), error (the exception's class name),
                           request (or None). A request met an outage: the protocol endpoints'
                           database guard answered 503, or the rate limiter's cache guard found
@@ -113,3 +116,6 @@ webhook_secret_rotated = django.dispatch.Signal()
 webhook_test_event_sent = django.dispatch.Signal()
 webhook_delivery_replayed = django.dispatch.Signal()
 webhook_delivery_dead_lettered = django.dispatch.Signal()
+api_created = django.dispatch.Signal()
+api_changed = django.dispatch.Signal()
+api_deleted = django.dispatch.Signal()

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from server import device_views, logout_views, oidc_views, sign_in_page, views
+from server.bindings import require_oauth
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +19,12 @@ urlpatterns = [
     path("oauth/logout", logout_views.end_session, name="oauth-end-session"),
     path(".well-known/openid-configuration", oidc_views.openid_configuration, name="oidc-configuration"),
     path(".well-known/oauth-authorization-server", views.server_metadata, name="oauth-metadata"),
+    # RFC 9728: this server's own API (/api/me, /api/v1/), the resource `require_oauth` guards.
+    path(
+        require_oauth.metadata_path.lstrip("/"),
+        views.protected_resource_metadata,
+        name="oauth-protected-resource",
+    ),
     path("api/me", views.api_me, name="api-me"),
     path("accounts/login/", sign_in_page.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

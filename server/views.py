@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from server import policies, services, sign_in_checks, signals
+from server import apis, policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
 from server.consent_page import CONSENT_PAGE_CSP, consent_headers, render_consent_page
@@ -131,9 +131,14 @@ def _client_identity_is_assured(client, redirect_uri: str) -> bool:
     return not client.is_public or redirect_uri.lower().startswith("https://")
 
 
-def _consent_covers(user, client, scope: str, redirect_uri: str) -> bool:
-    """Whether a remembered consent already approves `scope` (the request's effective scope)."""
+def _consent_covers(user, client, scope: str, redirect_uri: str, *, other_apis: bool = False) -> bool:
+    """Whether a remembered consent already approves `scope` (the request's effective scope).
+
+    A remembered consent is of scope names, which are this server's (the default API's); a
+    request naming another API (RFC 8707) asks every time: two APIs may define one scope name."""
     if client.require_consent or server_settings.OAUTH2_ALWAYS_ASK_CONSENT:
+        return False
+    if other_apis:
         return False
     if not _client_identity_is_assured(client, redirect_uri):
         return False
@@ -250,7 +255,11 @@ def _authorize(request: HttpRequest) -> HttpResponse:
                 return authorization_server.create_authorization_response(request, grant_user=end_user)
         return authorization_server.create_authorization_response(request, grant_user=None)
 
-    if "consent" not in prompt and _consent_covers(end_user, client, scope, redirect_uri):
+    audience = getattr(grant.request, "resources", None) or []
+    other_apis = any(value != apis.default_identifier(request) for value in audience)
+    if "consent" not in prompt and _consent_covers(
+        end_user, client, scope, redirect_uri, other_apis=other_apis
+    ):
         return authorization_server.create_authorization_response(
             request, grant_user=end_user, remembered=True
         )
@@ -263,6 +272,7 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         user=end_user,
         redirect_host=redirect_uri.split("/")[2] if "://" in redirect_uri else redirect_uri,
         form_action=request.get_full_path(),
+        audience=audience,
     )
 
 
@@ -303,6 +313,12 @@ def introspect(request: HttpRequest) -> HttpResponse:
 def server_metadata(request: HttpRequest) -> JsonResponse:
     """RFC 8414 authorization server metadata."""
     return metadata_response(authorization_server_metadata(request))
+
+
+@require_GET
+def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
+    """RFC 9728 metadata of this server's own API (the resource `require_oauth` guards)."""
+    return metadata_response(require_oauth.protected_resource.metadata(request))
 
 
 def metadata_response(metadata: dict) -> JsonResponse:

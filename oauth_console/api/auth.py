@@ -24,7 +24,6 @@ from server.actors import Actor
 from server.bindings import require_oauth
 from server.models import Client, Token
 from server.oauth2 import OAuth2Error
-from server.oauth2.errors import challenge_header
 
 READ_CLIENTS = "console:clients:read"
 WRITE_CLIENTS = "console:clients:write"
@@ -99,7 +98,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return caller, token
 
     def authenticate_header(self, request) -> str:
-        return challenge_header("Bearer", require_oauth.get_realm(request._request))
+        # RFC 9728 §5.1: the challenge names the API's metadata (resource_metadata).
+        return require_oauth.challenge(request._request)
 
 
 class OperatorSessionAuthentication(authentication.SessionAuthentication):

@@ -67,6 +67,9 @@ class EventType(models.TextChoices):
     WEBHOOK_TEST_EVENT_SENT = "webhook_test_event_sent", "Webhook test event sent"
     WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery_replayed", "Webhook delivery replayed"
     WEBHOOK_DELIVERY_DEAD_LETTERED = "webhook_delivery_dead_lettered", "Webhook delivery dead-lettered"
+    API_CREATED = "api_created", "API created"
+    API_CHANGED = "api_changed", "API changed"
+    API_DELETED = "api_deleted", "API deleted"
 
 
 class Outcome(models.TextChoices):

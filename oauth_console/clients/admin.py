@@ -394,3 +394,6 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
         # Shown once by a GET after this redirect, as for a single client (`shown_once`).
         shown_once.keep(request, views.IMPORT_SLOT, [list(row) for row in secrets], "imported")
         return HttpResponseRedirect(reverse("admin:server_client_imported_secrets"))
+
+
+from oauth_console.clients import api_admin  # noqa: E402, F401

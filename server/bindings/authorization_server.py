@@ -8,10 +8,11 @@ from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
 from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant
-from server.bindings.issuer import issuer_for
 from server.bindings.jwt_access_tokens import create_jwt_access_token
 from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
+from server.bindings.resources import ApiResources
 from server.hotpath import sql
+from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
 from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
@@ -53,6 +54,7 @@ def save_token(token: dict, request) -> Token:
             grant_type=grant_type,
             authorization_code=credential if grant_type == "authorization_code" else None,
             parent=credential if grant_type == "refresh_token" else None,
+            audience=getattr(request, "resources", None) or [],
         )
     except sql.ClientGone:
         raise InvalidClientError(description="The client was deleted.") from None
@@ -109,6 +111,7 @@ def _build_server() -> AuthorizationServer:
         parameter_limits=parameter_limits(),
         access_token_generator=generate_access_token,
         refresh_token_generator=lambda **_: credentials.generate("refresh_token"),
+        resource_policy=ApiResources(),
     )
     server.register_client_auth_method("private_key_jwt", private_key_jwt(assertion_audiences))
     server.register_grant(AuthorizationCodeGrant, [OpenIDCode()])

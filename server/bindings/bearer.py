@@ -1,8 +1,11 @@
 """The bearer-token check for protected resources (RFC 6750): the validator bound to our token
-rows and the resource protector (`require_oauth`) that views use."""
+rows and the resource protector (`require_oauth`) that views use: this server's own API (the
+default API of `server.apis`), which publishes its RFC 9728 metadata and accepts only tokens
+whose audience (RFC 8707) includes it."""
 
 import json
 
+from server import apis, policies
 from server.bindings.lookups import digest_or_none, user_inactive
 from server.hotpath import sql
 from server.models import Token
@@ -29,6 +32,10 @@ class TokenValidator(BearerTokenValidator):
     def get_token_scopes(self, token: Token) -> list[str]:
         return token.scope.split()
 
+    def get_token_audience(self, token: Token, request) -> list[str]:
+        # Never None: every token of ours is for some API (an empty audience: the default one).
+        return apis.audience_of(token.audience, request)
+
 
 class OurResourceProtector(ResourceProtector):
     """Speaks only RFC 6750's error codes: a request with no token at all keeps the bare
@@ -44,5 +51,13 @@ class OurResourceProtector(ResourceProtector):
         return response
 
 
-require_oauth = OurResourceProtector()
+def _default_api_scopes() -> list[str]:
+    return list(policies.configured_scopes())
+
+
+require_oauth = OurResourceProtector(
+    resource=apis.DEFAULT_API_PATH,
+    scopes_supported=_default_api_scopes,
+    resource_name=apis.DEFAULT_API_NAME,
+)
 require_oauth.register_token_validator(TokenValidator())

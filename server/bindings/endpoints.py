@@ -1,6 +1,6 @@
 """RFC 7009 revocation and RFC 7662 introspection over our token digests."""
 
-from server import services
+from server import apis, services
 from server.actors import Actor
 from server.bindings.lookups import digest_or_none, user_inactive
 from server.claims import subject_for
@@ -45,6 +45,9 @@ class TokenIntrospection(IntrospectionEndpoint):
         if token.matched_as == "refresh_token":
             return token.rotated_at is None and not token.is_refresh_token_expired()
         return not token.is_expired()
+
+    def get_token_audience(self, token: Token, request) -> list[str]:
+        return apis.audience_of(token.audience, request)
 
     def introspect_token(self, token: Token) -> dict:
         refresh = token.matched_as == "refresh_token"

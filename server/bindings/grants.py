@@ -48,6 +48,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             claims=parse_claims_request(data.get("claims"))
             if id_tokens.is_openid_request(request.scope)
             else None,
+            audience=getattr(request, "resources", None) or [],
         )
 
     def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:

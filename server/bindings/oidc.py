@@ -3,8 +3,8 @@ claims hook, the UserInfo endpoint on our bearer check, the published keys."""
 
 from server import selectors, services
 from server.bindings.bearer import require_oauth
-from server.bindings.issuer import issuer_for
 from server.claims import claims_for, subject_for
+from server.issuer import issuer_for
 from server.models import AuthorizationCode, Token
 from server.oauth2 import id_tokens
 from server.oauth2.userinfo import UserInfoEndpoint

@@ -11,10 +11,10 @@ Modules, one concept each: `protocol_server` (parse, authenticate clients, answe
 `authorization_server` (grants) on it; `endpoints` (RFC 7009, 7662) and `registration`
 (RFC 7591, 7592); `grants`, `pkce`; `requests` and `bodies` (reading requests); `client_auth`,
 `client_assertion` (private_key_jwt, RFC 7523);
-`errors`; `resource_protector`, `middleware`; `mixins`; `signals`; OpenID Connect: `id_tokens`
-(the ID-token extensions of the code, refresh and device-code grants), `userinfo`, `discovery`,
-`keys` (JWKs); JWT access tokens (RFC 9068): `jwt_access_tokens` (issue), `jwt_validation`
-(validate offline, for resource servers).
+`errors`; `resource_protector`, `resource_indicators` (RFC 8707), `resource_metadata` (RFC 9728),
+`middleware`; `mixins`; `signals`; OpenID Connect: `id_tokens` (the ID-token extensions of the
+code, refresh and device-code grants), `userinfo`, `discovery`, `keys` (JWKs); JWT access tokens
+(RFC 9068): `jwt_access_tokens` (issue), `jwt_validation` (validate offline, for resource servers).
 """
 
 from .authorization_server import AuthorizationServer
@@ -30,6 +30,8 @@ from .mixins import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from .protocol_server import ProtocolServer
 from .registration import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from .requests import DjangoJsonRequest, DjangoOAuth2Request
+from .resource_indicators import InvalidTargetError, ResolvedResources, ResourcePolicy
+from .resource_metadata import ProtectedResource
 from .resource_protector import BearerTokenValidator, ResourceProtector
 from .signals import (
     authorization_code_replayed,
@@ -55,6 +57,7 @@ __all__ = [
     "DjangoJsonRequest",
     "DjangoOAuth2Request",
     "IntrospectionEndpoint",
+    "InvalidTargetError",
     "JWTAccessTokenGenerator",
     "JWTBearerTokenValidator",
     "OAuth2Error",
@@ -63,8 +66,11 @@ __all__ = [
     "OpenIDDevice",
     "OpenIDRefresh",
     "PrivateKeyJWT",
+    "ProtectedResource",
     "ProtocolServer",
     "RemoteKeySet",
+    "ResolvedResources",
+    "ResourcePolicy",
     "ResourceProtector",
     "RevocationEndpoint",
     "TokenMixin",

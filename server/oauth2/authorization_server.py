@@ -79,7 +79,9 @@ class AuthorizationServer(ProtocolServer):
     refresh tokens off), `require_pkce` (default setting OAUTH2_REQUIRE_PKCE or True), `realm`
     (for `WWW-Authenticate: Basic`), `parameter_limits` (the longest value accepted per
     parameter, merged over `requests.DEFAULT_PARAMETER_LIMITS`; keep them within the columns
-    that store the values: a longer one is invalid_request before anything is written).
+    that store the values: a longer one is invalid_request before anything is written),
+    `resource_policy` (RFC 8707: a `resource_indicators.ResourcePolicy` saying which resources
+    exist and who may name them; the grants put the token's audience in `request.resources`).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class AuthorizationServer(ProtocolServer):
         require_pkce: bool | None = None,
         realm: str | None = None,
         parameter_limits: Mapping[str, int] | None = None,
+        resource_policy: Any = None,
     ) -> None:
         super().__init__(
             query_client,
@@ -105,6 +108,8 @@ class AuthorizationServer(ProtocolServer):
         )
         self._save_token = save_token
         self.require_pkce = require_pkce
+        # RFC 8707 (resource_indicators.ResourcePolicy); None: the `resource` parameter is ignored.
+        self.resource_policy = resource_policy
         self.token_expires_in = token_expires_in
         self.register_token_generator(
             "default",

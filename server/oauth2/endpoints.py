@@ -232,6 +232,12 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
             payload.pop("exp")
         return {name: value for name, value in payload.items() if value is not None}
 
+    def get_token_audience(self, token: Any, request: HttpRequest | None) -> list[str] | None:
+        """The resources (RFC 8707) the token is for, reported as `aud`; None: not restricted
+        (default: `token.get_audience()` when the token has it)."""
+        getter = getattr(token, "get_audience", None)
+        return (list(getter() or []) or None) if getter is not None else None
+
     def _issuer(self, request: HttpRequest | None) -> str | None:
         if self.issuer:
             return self.issuer
@@ -253,6 +259,11 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
         if not payload["active"]:
             # RFC 7662 §2.2: an inactive token is described by "active" alone.
             return 200, {"active": False}, default_json_headers
+        audience = self.get_token_audience(token, django_request)
+        if audience:
+            # RFC 7662 §2.2 / RFC 7519 §4.1.3: one audience as a string, several as an array; a
+            # resource server checks that its own identifier is among them.
+            payload["aud"] = audience[0] if len(audience) == 1 else audience
         if self._introspect_token is None:
             # The issuer may come from the request's origin, which introspect_token cannot see.
             issuer = self._issuer(django_request)

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import grants as rfc6749_grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc6749.util import scope_to_list
 from django.conf import settings
@@ -30,7 +30,6 @@ from django.utils import timezone
 
 from . import signals
 from .client_auth import CONFIDENTIAL_CLIENT_METHODS
-from .errors import clean_error_text
 from .mixins import (
     AuthorizationCodeMixin,
     TokenMixin,
@@ -41,6 +40,8 @@ from .mixins import (
     relation_field,
 )
 from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
+from .resource_indicators import ResourceIndicators
+from .scope_check import _keep_resolved_scope, _ScopeCheck, resolve_scope
 
 __all__ = [
     "AuthorizationCodeGrant",
@@ -81,48 +82,6 @@ def _check_parameter_lengths(grant: Any, redirect_uri: str) -> None:
     check_parameter_lengths(grant.request.payload.data, limits)
 
 
-def resolve_scope(client: Any, requested_scope: str | None) -> str:
-    """The effective scope of a request by `client` naming `requested_scope`.
-
-    A requested scope the client may not have is invalid_scope, never silently narrowed. With no
-    scope requested, the effective scope is `client.get_allowed_scope(None)` (the client's
-    default); None there is invalid_scope. The authorization endpoint and the device
-    authorization endpoint (RFC 8628) resolve scope with this one rule.
-    """
-    requested = scope_to_list(requested_scope) or []
-    if not requested:
-        default = client.get_allowed_scope(None)
-        if default is None:
-            raise InvalidScopeError(
-                "No scope was requested and this client has no default scope; "
-                "name the scopes you need in the 'scope' parameter."
-            )
-        return default
-    allowed = client.get_allowed_scope(" ".join(requested))
-    if allowed is None:
-        raise InvalidScopeError()
-    refused = [s for s in requested if s not in set(scope_to_list(allowed) or [])]
-    if refused:
-        names = clean_error_text(" ".join(refused), limit=100)
-        raise InvalidScopeError(f"The client may not request: {names}.")
-    return allowed
-
-
-class _ScopeCheck:
-    """Resolves the request's effective scope once (`resolve_scope`), into `request.scope`.
-
-    Everything after this (the consent check and page, the stored code, the token) must read
-    `request.scope`, never the raw `payload.scope`.
-    """
-
-    def validate_requested_scope(self) -> None:
-        super().validate_requested_scope()
-        client = self.request.client
-        if client is None:
-            return
-        self.request.scope = resolve_scope(client, self.request.payload.scope)
-
-
 # --- authorization code ----------------------------------------------------------------------
 
 
@@ -145,6 +104,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
         # so an over-long value is an invalid_request redirected to the client (RFC 6749
         # §4.1.2.1), before anything is stored.
         self.register_hook("before_validate_authorization_request_payload", _check_parameter_lengths)
+        self.register_hook("after_validate_authorization_request_payload", _keep_resolved_scope)
 
     # -- authorization endpoint --
 
@@ -194,6 +154,7 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
             "code_challenge": data.get("code_challenge", ""),
             "code_challenge_method": data.get("code_challenge_method", ""),
             "nonce": data.get("nonce", ""),
+            "audience": " ".join(getattr(request, "resources", None) or []),
             "expires_at": timezone.now() + timedelta(seconds=self.get_authorization_code_lifetime()),
         }
         values = {name: value for name, value in values.items() if name in names}
@@ -260,9 +221,11 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
     # -- token endpoint --
 
     def validate_token_request(self) -> None:
-        """authlib's checks (client, code, redirect_uri, PKCE); then `request.credential` is the code."""
+        """authlib's checks (client, code, redirect_uri, PKCE); then the resources (RFC 8707
+        §2.2: within the code's); `request.credential` is the code."""
         super().validate_token_request()
         self.request.credential = self.request.authorization_code
+        self.resolve_resources(within=_audience_of(self.request.authorization_code))
 
     @hooked
     def create_token_response(self) -> tuple[int, dict, list]:
@@ -293,7 +256,15 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
 # --- refresh token ---------------------------------------------------------------------------
 
 
-class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
+def _audience_of(credential: Any) -> list[str]:
+    """The resources a code or token was granted for ([]: none named)."""
+    getter = getattr(credential, "get_audience", None)
+    if getter is not None:
+        return list(getter() or [])
+    return scope_to_list(getattr(credential, "audience", "") or "") or []
+
+
+class RefreshTokenGrant(ResourceIndicators, rfc6749_grants.RefreshTokenGrant):
     """RFC 6749 §6 on Django models, rotating the refresh token on every use.
 
     Class attributes: `token_model` (default: found through the client model),
@@ -359,9 +330,11 @@ class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
         return mark_token_revoked(refresh_token)
 
     def validate_token_request(self) -> None:
-        """authlib's checks (client, token, scope not beyond the original); `credential` is the old token."""
+        """authlib's checks (client, token, scope not beyond the original); the resources
+        (RFC 8707 §2.2: within the token's, a narrowing); `credential` is the old token."""
         super().validate_token_request()
         self.request.credential = self.request.refresh_token
+        self.resolve_resources(within=_audience_of(self.request.refresh_token))
 
     @hooked
     def create_token_response(self) -> tuple[int, dict, list]:

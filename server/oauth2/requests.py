@@ -65,13 +65,17 @@ DEFAULT_PARAMETER_LIMITS: Mapping[str, int] = {
     "ui_locales": 255,
     "claims": 4096,  # OpenID Connect Core §5.5 (stored with the code as parsed JSON)
     "acr_values": 1024,
+    # RFC 8707 (each value; server.oauth2.resource_indicators limits how many).
+    "resource": 2048,
 }
+# The parameters that may repeat: RFC 8707 §2 names one resource per `resource` parameter.
+MULTI_VALUED = frozenset({"resource"})
 # Checked while parsing the authorization request: they say which client asks and where its
 # errors go, so an error about them is shown, never redirected (RFC 6749 §4.1.2.1).
 IDENTITY_PARAMETERS = ("client_id", "redirect_uri")
 # Checked while parsing a token-style request: the parameters those endpoints use. Others (a
 # stray `state`) are ignored, as RFC 6749 §3.2 requires of unrecognized parameters.
-TOKEN_PARAMETERS = ("client_id", "redirect_uri", "scope")
+TOKEN_PARAMETERS = ("client_id", "redirect_uri", "scope", "resource")
 
 
 def check_parameter_lengths(
@@ -247,7 +251,7 @@ def build_oauth2_request(
         _refuse_in_query(query, ("client_secret",), "A client secret must never be sent in the URL.")
         form = read_form(request, required=False) if request.method == "POST" else {}
         params = _merge(query, form)
-    repeated = sorted(name for name, values in params.items() if len(values) > 1)
+    repeated = sorted(name for name, values in params.items() if len(values) > 1 and name not in MULTI_VALUED)
     if repeated:
         name = clean_error_text(repeated[0], limit=60)
         raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")

@@ -28,12 +28,12 @@ from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
-from django.utils.module_loading import import_string
 
 from . import signals
 from .bodies import read_form, read_query
+from .csrf import csrf_refusal
 from .errors import NO_STORE_HEADERS, OAuth2Error, challenge_header, json_response, prepare_error
+from .resource_metadata import ProtectedResource
 
 __all__ = ["BearerTokenValidator", "ResourceProtector"]
 
@@ -92,6 +92,12 @@ class BearerTokenValidator(_BearerTokenValidator):
         """The token's scopes as a list (default: `token.get_scope()` split on spaces)."""
         return scope_to_list(token.get_scope()) or []
 
+    def get_token_audience(self, token: Any, request: Any) -> list[str] | None:
+        """The resources (RFC 8707) the token is restricted to, or None when it is not
+        audience-restricted (default: `token.get_audience()` when the token has it, else None)."""
+        getter = getattr(token, "get_audience", None)
+        return (list(getter() or []) or None) if getter is not None else None
+
     def validate_request(self, request: Any) -> None:
         """authlib's request hook, answered by `request_invalid`."""
         if self.request_invalid(request):
@@ -130,11 +136,36 @@ class ResourceProtector(_ResourceProtector):
     `@require_oauth(optional=True)`, `@require_oauth()`.
 
     `require_oauth`: an optional validator to register at once (an instance, or a class /
-    factory called with no arguments).
+    factory called with no arguments). `resource`: the identifier of the API these views are
+    (an absolute URI, or a path on the authorization server's origin such as "/api"); with it,
+    a token restricted to other resources (RFC 8707) is `invalid_token`, every challenge names
+    the RFC 9728 metadata (`resource_metadata`), and `metadata_view` serves that document at
+    `metadata_path` (route it: `path(protector.metadata_path.lstrip("/"), protector.metadata_view)`).
+    The other keywords are the document's (`resource_metadata.ProtectedResource`).
     """
 
-    def __init__(self, require_oauth: Any = None) -> None:
+    def __init__(
+        self,
+        require_oauth: Any = None,
+        *,
+        resource: str | None = None,
+        authorization_servers: Any = None,
+        scopes_supported: Any = None,
+        resource_name: str | None = None,
+        bearer_methods_supported: Any = ("header",),
+    ) -> None:
         super().__init__()
+        self.protected_resource = (
+            ProtectedResource(
+                resource,
+                authorization_servers=authorization_servers,
+                scopes_supported=scopes_supported,
+                resource_name=resource_name,
+                bearer_methods_supported=bearer_methods_supported,
+            )
+            if resource
+            else None
+        )
         if require_oauth is not None:
             validator = require_oauth
             if not isinstance(validator, TokenValidator) and callable(validator):
@@ -144,6 +175,55 @@ class ResourceProtector(_ResourceProtector):
     def register_token_validator(self, validator: TokenValidator) -> None:
         """Register the validator for its token type (bearer)."""
         super().register_token_validator(validator)
+
+    # --- RFC 9728 --------------------------------------------------------------------------------
+
+    def resource_identifier(self, request: HttpRequest | None) -> str | None:
+        """The identifier of the resource this protector guards (None: not configured)."""
+        if self.protected_resource is None:
+            return None
+        return self.protected_resource.identifier(request)
+
+    @property
+    def metadata_path(self) -> str:
+        """Where to route `metadata_view` (RFC 9728 §3.1)."""
+        if self.protected_resource is None:
+            raise ImproperlyConfigured("This ResourceProtector names no resource (resource=...).")
+        return self.protected_resource.metadata_path
+
+    def metadata_view(self, request: HttpRequest) -> HttpResponse:
+        """The RFC 9728 document of this protector's resource."""
+        if self.protected_resource is None:
+            raise ImproperlyConfigured("This ResourceProtector names no resource (resource=...).")
+        return self.protected_resource.metadata_view(request)
+
+    def resource_metadata_url(self, request: HttpRequest | None) -> str | None:
+        """The URL of the RFC 9728 document, named in every challenge (§5.1)."""
+        if self.protected_resource is None:
+            return None
+        return self.protected_resource.metadata_url(request)
+
+    def check_audience(self, validator: Any, token: Any, request: HttpRequest) -> None:
+        """Raise InvalidTokenError when the token is restricted to resources other than this
+        protector's (RFC 8707 §2; RFC 9068 §4 for JWTs). A protector naming no resource, or a
+        token not audience-restricted, passes."""
+        expected = self.resource_identifier(request)
+        getter = getattr(validator, "get_token_audience", None)
+        if expected is None or getter is None:
+            return
+        audience = getter(token, request)
+        if audience is not None and expected not in audience:
+            raise InvalidTokenError("The access token is not meant for this resource.", realm=validator.realm)
+
+    def challenge(self, request: HttpRequest | None, realm: str | None = None, **params: str | None) -> str:
+        """A `WWW-Authenticate: Bearer` value with `realm`, `params` and, when this protector
+        names its resource, RFC 9728's `resource_metadata`."""
+        header = challenge_header("Bearer", realm if realm is not None else self.get_realm(request), **params)
+        url = self.resource_metadata_url(request)
+        if url:
+            separator = ", " if header != "Bearer" else " "
+            header += f'{separator}resource_metadata="{url}"'
+        return header
 
     # --- decorator -----------------------------------------------------------------------------
 
@@ -226,6 +306,7 @@ class ResourceProtector(_ResourceProtector):
                 validator.validate_token_state(token, request)
             else:
                 validator.validate_token(token, None, request)
+            self.check_audience(validator, token, request)
             accepted = cache[id(self)] = _Accepted(validator, token)
         validator = accepted.validator
         if hasattr(validator, "validate_token_scopes"):
@@ -279,46 +360,22 @@ class ResourceProtector(_ResourceProtector):
             body["error_description"] = error.description
         if isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
             # §3.1: a request without (bearer) credentials gets the bare challenge, no error code.
-            challenge = challenge_header("Bearer", realm)
+            challenge = self.challenge(request, realm)
             status = 401
         elif isinstance(error, InsufficientScopeError):
             required = " ".join(as_scope_list(scopes) or [])
-            challenge = challenge_header(
-                "Bearer", realm, error=error.error, error_description=error.description, scope=required
+            challenge = self.challenge(
+                request, realm, error=error.error, error_description=error.description, scope=required
             )
             status = 403
         else:
-            challenge = challenge_header(
-                "Bearer", realm, error=error.error, error_description=error.description
-            )
+            challenge = self.challenge(request, realm, error=error.error, error_description=error.description)
             status = error.status_code
         # send_robust: a receiver's failure must not turn the refusal into a 500.
         signals.bearer_token_refused.send_robust(
             sender=type(self), request=request, error=error.error, status=status
         )
         return json_response(status, body, [("WWW-Authenticate", challenge), *NO_STORE_HEADERS])
-
-
-def csrf_refusal(request: HttpRequest, view: Callable) -> HttpResponse | None:
-    """The CSRF failure response for `request`, or None when it passes (or the project, or the
-    view itself, opted out of CSRF protection)."""
-    if getattr(view, "csrf_exempt", False) or not _csrf_middleware_installed(tuple(settings.MIDDLEWARE)):
-        return None
-    check = CsrfViewMiddleware(lambda _request: HttpResponse())
-    check.process_request(request)
-    return check.process_view(request, view, (), {})
-
-
-@functools.cache
-def _csrf_middleware_installed(middleware: tuple[str, ...]) -> bool:
-    for path in middleware:
-        try:
-            cls = import_string(path)
-        except ImportError:
-            continue
-        if isinstance(cls, type) and issubclass(cls, CsrfViewMiddleware):
-            return True
-    return False
 
 
 def _find_request(args: tuple) -> HttpRequest:

@@ -13,6 +13,7 @@ says what happened. Validation failures raise `policies.PolicyError` before anyt
 - `device_codes`: device authorizations (RFC 8628): start, the user's decision, polls, redemption;
 - `registration`: initial access tokens and dynamic client registration (RFC 7591/7592);
 - `users`: a user's grants when they go, developer sign-up;
+- `apis`: APIs (resource servers, RFC 8707 audiences): create, change, delete;
 - `signing_keys`: the OpenID Provider's signing keys (create, activate, retire, revoke, rotate);
 - `logout`: which clients a sign-in reached, ending that session (OpenID Connect logout);
 - `backchannel_logout`: the logout tokens the task worker delivers to those clients.
@@ -20,6 +21,7 @@ says what happened. Validation failures raise `policies.PolicyError` before anyt
 The locking rules that order issuance against revocation are in `server.hotpath.locks`.
 """
 
+from server.services.apis import change_api, create_api, delete_api
 from server.services.backchannel_logout import enqueue_delivery, give_up_backchannel_logout
 from server.services.client_review import (
     REVIEWED_FIELDS,
@@ -89,10 +91,13 @@ __all__ = [
     "activate_signing_key",
     "approve_client_changes",
     "approve_device_authorization",
+    "change_api",
     "clear_expired_tokens",
+    "create_api",
     "create_client",
     "create_initial_access_token",
     "create_signing_key",
+    "delete_api",
     "delete_client",
     "deny_device_authorization",
     "end_browser_session",

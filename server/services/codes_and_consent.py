@@ -29,12 +29,14 @@ def store_authorization_code(
     sid: str = "",
     amr: list[str] | None = None,
     claims: dict | None = None,
+    audience: list[str] | tuple[str, ...] = (),
 ) -> AuthorizationCode:
     """Store a newly issued authorization code (only its digest). `auth_time`: when the user
     signed in (seconds since the epoch), for the ID token; None when unknown. `sid`: the OP
     session of a code for an ID token, whose client is then one that session's logout notifies.
     `amr`: how they signed in (OpenID Connect's amr values); `claims`: the request's parsed
-    `claims` parameter."""
+    `claims` parameter. `audience`: the RFC 8707 resources it was granted for (none: the default
+    API)."""
     now = timezone.now()
     if sid:
         # The client is one that session's logout notifies (once per pair: one INSERT that
@@ -51,6 +53,7 @@ def store_authorization_code(
         code_challenge=code_challenge or "",
         code_challenge_method=code_challenge_method or "",
         nonce=nonce or "",
+        audience=" ".join(audience),
         auth_time=datetime.fromtimestamp(auth_time, tz=UTC) if auth_time else None,
         sid=sid or "",
         amr=" ".join(amr or [])[:64],

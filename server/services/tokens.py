@@ -71,8 +71,10 @@ def store_token(
     grant_type: str,
     authorization_code: AuthorizationCode | None = None,
     parent: Token | None = None,
+    audience: list[str] | tuple[str, ...] = (),
 ) -> Token:
-    """Store an issued token pair (digests only) in one INSERT. A refresh continues its parent's
+    """Store an issued token pair (digests only) in one INSERT. `audience`: the RFC 8707
+    resources it is restricted to (none: the default API). A refresh continues its parent's
     family. On PostgreSQL the INSERT itself share-locks the client row and is stamped after the
     lock (`sql.insert_token`): a bulk revocation in flight finishes first, and the token
     is stamped after its instant; one that starts later finds this token and revokes it."""
@@ -85,6 +87,7 @@ def store_token(
         "token_type": token.get("token_type", "Bearer"),
         "grant_type": grant_type,
         "scope": token.get("scope", "") or "",
+        "audience": " ".join(audience),
         "family_id": parent.family_id if parent else uuid.uuid4(),
         "parent_id": parent.pk if parent else None,
         "authorization_code_id": authorization_code.pk if authorization_code else None,

@@ -262,3 +262,33 @@ def test_tasks_run_in_the_request_is_a_deploy_warning(deployed):
     assert "back-channel logout" in warning.msg and "webhook" in warning.msg
     deployed.DEBUG = True
     assert deploy_messages() == []
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [{"bad scope": "x"}, {'quo"te': "x"}, {"read": "bell\x07"}, {"read": "x" * 201}],
+)
+def test_default_api_scopes_that_are_not_scope_tokens_fail_the_checks(settings, scopes):
+    settings.OAUTH2_SCOPES = scopes
+    settings.OAUTH2_DEFAULT_SCOPES = []
+    assert "server.E014" in [message.id for message in server_messages()]
+
+
+def test_the_configured_scopes_pass_as_the_default_api(settings):
+    assert "server.E014" not in [message.id for message in server_messages()]
+
+
+@pytest.mark.django_db
+def test_an_api_no_client_may_ask_for_is_a_database_warning(make_client):
+    from server import services
+    from server.actors import Actor
+
+    api = services.create_api(
+        actor=Actor.system("tests"), identifier="https://lonely.example.com/", name="Lonely"
+    )
+    found = [m for m in run_checks(databases=["default"]) if m.id == "server.W009"]
+    assert len(found) == 1 and "https://lonely.example.com/" in found[0].msg
+    assert not [m for m in run_checks() if m.id == "server.W009"], "only with --database"
+    client, _secret = make_client()
+    services.change_api(api, actor=Actor.system("tests"), allowed_clients=[client.client_id])
+    assert not [m for m in run_checks(databases=["default"]) if m.id == "server.W009"]

@@ -376,6 +376,38 @@ def give_up_backchannel_logout(w):
     )
 
 
+@sends("api_created")
+def create_api(w):
+    return lambda: services.create_api(
+        actor=OPERATOR,
+        identifier="https://orders.example.com/",
+        name="Orders",
+        scopes={"orders:read": "Read"},
+    )
+
+
+@sends("api_changed", changes={"name": ["Orders", "Orders v2"]})
+def change_api(w):
+    api = services.create_api(actor=OPERATOR, identifier="https://orders.example.com/", name="Orders")
+    return lambda: services.change_api(api, actor=OPERATOR, name="Orders v2")
+
+
+@sends("api_deleted", identifier="https://orders.example.com/", tokens_revoked=1)
+def delete_api(w):
+    api = services.create_api(
+        actor=OPERATOR,
+        identifier="https://orders.example.com/",
+        name="Orders",
+        allowed_clients=[w.client.client_id],
+    )
+    pair = {"access_token": "oat_for_orders", "expires_in": 3600}
+    services.store_token(
+        pair, client=w.client, user=None, grant_type="client_credentials", audience=[api.identifier]
+    )
+    _token(w)  # for the default API: not revoked
+    return lambda: services.delete_api(api, actor=OPERATOR)
+
+
 NO_EVENT: dict[str, str] = {
     "enqueue_delivery": "a step of end_browser_session, whose user_logged_out names the clients notified",
     "record_device_poll": "bookkeeping of a device's poll (its pace), like touch_token; a poll that"

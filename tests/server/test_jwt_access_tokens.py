@@ -336,7 +336,7 @@ def test_an_id_token_is_refused_where_an_access_token_is_expected(make_client, b
 
 
 def test_check_e015_unknown_format_and_jwt_without_issuer(settings):
-    from server.checks import check_access_token_format
+    from server.checks_resources import check_access_token_format
 
     assert check_access_token_format() == []
     settings.OAUTH2_ACCESS_TOKEN_FORMAT = "paseto"
@@ -349,7 +349,7 @@ def test_check_e015_unknown_format_and_jwt_without_issuer(settings):
 
 
 def test_check_w010_long_lived_jwt_access_tokens(settings):
-    from server.checks import check_jwt_access_token_lifetime
+    from server.checks_resources import check_jwt_access_token_lifetime
 
     assert check_jwt_access_token_lifetime() == []  # 3600 s
     settings.OAUTH2_ACCESS_TOKEN_LIFETIME = 7200

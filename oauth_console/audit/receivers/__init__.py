@@ -8,7 +8,7 @@ fact's transaction and which raise when they cannot record. Importing this packa
 receivers; AuditConfig.ready registers the recorders.
 """
 
-from oauth_console.audit.receivers import devices, keys, logout, protocol, services, sign_ins, webhooks
+from oauth_console.audit.receivers import apis, devices, keys, logout, protocol, services, sign_ins, webhooks
 from oauth_console.audit.receivers.common import RECORDERS
 
-__all__ = ["RECORDERS", "devices", "keys", "logout", "protocol", "services", "sign_ins", "webhooks"]
+__all__ = ["RECORDERS", "apis", "devices", "keys", "logout", "protocol", "services", "sign_ins", "webhooks"]

@@ -1,0 +1,87 @@
+"""System checks of the work done outside requests: the task queue that back-channel logout and
+webhook deliveries go through, and the webhooks' delivery settings (registered with the rest in
+server/checks.py)."""
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from server.conf import server_settings
+
+
+def check_logout_queue(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E011: the task backend does not take the back-channel logout queue
+    (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail. The immediate
+    backend (django-tasks' default without TASKS) is exempt: deliveries run at once there, on
+    its default queue (check server.W006)."""
+    from django_tasks import task_backends
+    from django_tasks.backends.immediate import ImmediateBackend
+    from django_tasks.exceptions import InvalidTaskBackendError
+
+    queue = server_settings.OAUTH2_LOGOUT_QUEUE
+    try:
+        backend = task_backends["default"]
+    except InvalidTaskBackendError as error:
+        return [Error(f"The task backend cannot be loaded: {error}", id="server.E011")]
+    if isinstance(backend, ImmediateBackend) or not backend.queues or queue in backend.queues:
+        return []
+    return [
+        Error(
+            f"OAUTH2_LOGOUT_QUEUE={queue!r} is not a queue of the task backend "
+            f"({', '.join(sorted(backend.queues))}): back-channel logout could not be queued.",
+            hint="Add it to TASKS['default']['QUEUES'], or set OAUTH2_LOGOUT_QUEUE to one of them.",
+            id="server.E011",
+        )
+    ]
+
+
+def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.W006 (deploy): with django-tasks' immediate backend (no TASKS configured), the
+    calls to other parties (back-channel logout, webhook deliveries) run inside the request that
+    caused them, once, without retries."""
+    from django_tasks import task_backends
+    from django_tasks.backends.immediate import ImmediateBackend
+    from django_tasks.exceptions import InvalidTaskBackendError
+
+    try:
+        immediate = isinstance(task_backends["default"], ImmediateBackend)
+    except InvalidTaskBackendError:
+        return []  # server.E011 says so
+    if settings.DEBUG or not immediate:
+        return []
+    return [
+        Warning(
+            "Tasks run at once in the calling process (django-tasks' immediate backend): a "
+            "back-channel logout or a webhook delivery is POSTed inside the request that caused "
+            "it, blocking it, once, and never retried.",
+            hint="Configure TASKS with a worker backend (django_tasks_db.DatabaseBackend, queues "
+            "default, logout and webhooks) and run `manage.py db_worker` (docs/deployment.md).",
+            id="server.W006",
+        )
+    ]
+
+
+_WEBHOOK_POSITIVE = (
+    "OAUTH2_WEBHOOK_TIMEOUT",
+    "OAUTH2_WEBHOOK_MAX_RESPONSE_BYTES",
+    "OAUTH2_WEBHOOK_MAX_ATTEMPTS",
+    "OAUTH2_WEBHOOK_MAX_RETRY_DELAY",
+)
+_WEBHOOK_NOT_NEGATIVE = ("OAUTH2_WEBHOOK_RETRY_DELAY", "OAUTH2_WEBHOOK_SECRET_OVERLAP")
+
+
+def check_webhook_settings(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E013: a webhook setting that would never deliver (no attempt, no time to answer)
+    or never wait (a negative delay)."""
+    messages = []
+    for name in (*_WEBHOOK_POSITIVE, *_WEBHOOK_NOT_NEGATIVE):
+        value = getattr(server_settings, name)
+        low = 1 if name in _WEBHOOK_POSITIVE else 0
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            messages.append(
+                Error(
+                    f"{name} is {value!r}; it must be a number of at least {low}.",
+                    hint="Leave it unset for the default (docs/deployment.md, Settings).",
+                    id="server.E013",
+                )
+            )
+    return messages
