@@ -176,8 +176,8 @@ The audit log's own commands (export, prune, seal, verify) record themselves in 
 (`oauth_console.audit.commands_log`): the log is theirs, no server event is involved.
 
 Recorded with the fact (`IN_TRANSACTION`, in server/events_recorded.py): an event that reports a
-write of ours (a token issued or revoked, a consent granted, every service event) has *recorders*, which run inside the
-transaction of that write, before it commits, so that the write and its record commit together
+write of ours (a token issued or revoked, a consent granted, every service event) has
+*recorders*, which run inside the transaction of that write, before it commits, so that the write and its record commit together
 or not at all: a crash (SIGKILL, power loss) can lose neither without the other. A listener
 that must never miss a fact (the audit log) registers one with `add_recorder`, not a signal
 receiver. Who runs them is the fact's owner: a service calls `emit` (the recorders at once, the
