@@ -177,10 +177,10 @@ The audit log's own commands (export, prune, seal, verify) record themselves in 
 
 Recorded with the fact (`IN_TRANSACTION`, in server/events_recorded.py): an event that reports a
 write of ours (a token issued or revoked, a consent granted, every service event) has
-*recorders*, which run inside the transaction of that write, before it commits, so that the write and its record commit together
-or not at all: a crash (SIGKILL, power loss) can lose neither without the other. A listener
-that must never miss a fact (the audit log) registers one with `add_recorder`, not a signal
-receiver. Who runs them is the fact's owner: a service calls `emit` (the recorders at once, the
+*recorders*, which run inside the transaction of that write, before it commits, so that the
+write and its record commit together or not at all: a crash (SIGKILL, power loss) can lose
+neither without the other. A listener that must never miss a fact (the audit log) registers one
+with `add_recorder`, not a signal receiver. Who runs them is the fact's owner: a service calls `emit` (the recorders at once, the
 public signal on commit, as always); the protocol package sends `token_issued` and
 `consent_granted` inside the transaction that stores what they report, and `add_recorder`
 bridges those signals to the recorders; an RFC 7009 revocation is recorded by the revocation

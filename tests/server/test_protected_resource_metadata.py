@@ -25,7 +25,7 @@ def test_the_document_names_the_resource_its_servers_scopes_and_methods(client):
     # §3.3: `resource` is the identifier the URL was formed from.
     assert body["resource"] == "http://testserver/api"
     assert body["authorization_servers"] == ["http://testserver"]
-    assert body["scopes_supported"] == ["openid", "profile", "email", "read", "write"]
+    assert body["scopes_supported"] == ["openid", "profile", "email", "address", "phone", "read", "write"]
     assert body["bearer_methods_supported"] == ["header"]
     assert body["resource_name"] == "This server's API"
 
