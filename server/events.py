@@ -180,14 +180,15 @@ write of ours (a token issued or revoked, a consent granted, every service event
 *recorders*, which run inside the transaction of that write, before it commits, so that the
 write and its record commit together or not at all: a crash (SIGKILL, power loss) can lose
 neither without the other. A listener that must never miss a fact (the audit log) registers one
-with `add_recorder`, not a signal receiver. Who runs them is the fact's owner: a service calls `emit` (the recorders at once, the
-public signal on commit, as always); the protocol package sends `token_issued` and
-`consent_granted` inside the transaction that stores what they report, and `add_recorder`
-bridges those signals to the recorders; an RFC 7009 revocation is recorded by the revocation
-service (`services.tokens`) with `record`, the spec's `token_revoked` signal following from the
-endpoint. A recorder that raises rolls the fact back: register only what must be durable, and
-keep it small (it runs on the hot path, in the fact's transaction). Events that report no write
-of ours (authentications, refusals, throttles, a bearer token's use) stay signals only.
+with `add_recorder`, not a signal receiver. Who runs them is the fact's owner: a service calls
+`emit` (the recorders at once, the public signal on commit, as always); the protocol package
+sends `token_issued` and `consent_granted` inside the transaction that stores what they report,
+and `add_recorder` bridges those signals to the recorders; an RFC 7009 revocation is recorded by
+the revocation service (`services.tokens`) with `record`, the spec's `token_revoked` signal
+following from the endpoint. A recorder that raises rolls the fact back: register only what must
+be durable, and keep it small (it runs on the hot path, in the fact's transaction). Events that
+report no write of ours (authentications, refusals, throttles, a bearer token's use) stay
+signals only.
 """
 
 from collections.abc import Callable

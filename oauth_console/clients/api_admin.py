@@ -84,9 +84,10 @@ class ApiForm(forms.ModelForm):
 
     def service_values(self) -> dict:
         data = self.cleaned_data
-        values = {"name": data["name"], "token_format": data["token_format"]}
-        if not self.instance.is_default:
+        values = {"name": data["name"]}
+        if not self.instance.is_default:  # the default API's format is OAUTH2_ACCESS_TOKEN_FORMAT
             values.update(
+                token_format=data["token_format"],
                 identifier=data["identifier"],
                 scopes=data["scopes_text"],
                 access_token_lifetime=data.get("access_token_lifetime"),

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from oauth_console.webhooks import catalogue, signing
 from oauth_console.webhooks.models import Delivery, Subscription
-from server import events
+from server import events, signals
 
 logger = logging.getLogger("oauth_console.webhooks")
 
@@ -86,8 +86,12 @@ def _first_of_a_burst(payload: dict[str, Any]) -> bool:
         return True
 
 
-# Events a listener may skip (they repeat while one fact lasts).
-_SKIP_UNLESS = {"request_throttled": _first_of_a_burst}
+# Events a listener may skip (they repeat while one fact lasts), by their catalogue name.
+_SKIP_UNLESS = {
+    name: _first_of_a_burst
+    for name, signal in catalogue.SIGNALS.items()
+    if signal is signals.request_throttled
+}
 
 
 def _listener(event_type: str):

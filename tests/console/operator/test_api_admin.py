@@ -44,10 +44,12 @@ def test_the_default_api_is_listed_and_cannot_be_deleted(admin_http):
     assert admin_http.get(f"{LIST}{default.pk}/delete/").status_code == 403
     form = admin_http.get(f"{LIST}{default.pk}/change/")
     assert form.status_code == 200 and b'name="identifier"' not in form.content
+    # Its token format is a setting (OAUTH2_ACCESS_TOKEN_FORMAT), shown, not edited here.
+    assert b'name="token_format"' not in form.content and b"OAUTH2_ACCESS_TOKEN_FORMAT" in form.content
     changed = admin_http.post(f"{LIST}{default.pk}/change/", {"name": "Our API", "token_format": "jwt"})
     assert changed.status_code == 302
     default.refresh_from_db()
-    assert (default.name, default.token_format, default.identifier) == ("Our API", "jwt", "")
+    assert (default.name, default.token_format, default.identifier) == ("Our API", "opaque", "")
 
 
 def test_an_api_is_added_changed_and_deleted_with_its_events(admin_http, make_client):
