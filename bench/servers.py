@@ -84,10 +84,10 @@ PRODUCTION = {"REDIS_URL": REDIS_URL, "SECURE_SSL_REDIRECT": "1"}
 LOCAL_MEMORY = {"CACHE_URL": "locmem://", "SECURE_SSL_REDIRECT": "1"}
 
 
-def specs(base_port: int, *, local_memory: bool = False) -> dict[str, ServerSpec]:
+def specs(base_port: int, *, local_memory: bool = False, before: Path | None = None) -> dict[str, ServerSpec]:
     """The servers, on consecutive loopback ports from `base_port`: ours (production, Redis),
     django-oauth-toolkit, bare Django, and with `local_memory` ours again on ours' database
-    with the local-memory cache."""
+    with the local-memory cache, or with `before` the checkout there, in production."""
     ours_python = Path(sys.executable)
     found = {
         "ours": ServerSpec(
@@ -131,13 +131,14 @@ def specs(base_port: int, *, local_memory: bool = False) -> dict[str, ServerSpec
         ours = found["ours"]
         found["ours-local"] = ServerSpec(
             name="ours-local",
-            project_dir=ours.project_dir,
+            project_dir=before or ours.project_dir,
             wsgi=ours.wsgi,
             python=ours.python,
             migrate=[],
             seed=[],
             port=base_port + 3,
-            env=BENCH_RATE_LIMITS | LOCAL_MEMORY,
+            # The earlier checkout runs as ours does: production (Redis), the same database.
+            env=BENCH_RATE_LIMITS | (PRODUCTION if before else LOCAL_MEMORY),
             shares="ours",
         )
     return found

@@ -38,7 +38,7 @@ class _Rider:
 
 @dataclass
 class _Fact:
-    sql: str  # an INSERT ... RETURNING, run as the CTE `fact`
+    sql: str  # an INSERT or UPDATE ... RETURNING, run as the CTE `fact`
     params: list[Any]
     done: Callable[[tuple | None], None]  # gets the RETURNING row (None: nothing was written)
 
@@ -62,7 +62,7 @@ def deferring() -> bool:
 
 
 def defer_fact(sql: str, params: list[Any], done: Callable[[tuple | None], None]) -> None:
-    """Write the fact `sql` (one INSERT ... RETURNING) when the unit ends, with its riders;
+    """Write the fact `sql` (one INSERT or UPDATE ... RETURNING) when the unit ends, with its riders;
     `done` then gets its RETURNING row, or None if it wrote nothing. Call only if `deferring()`."""
     unit = _current.get()
     assert unit is not None and unit.fact is None

@@ -136,3 +136,51 @@ def test_ids_taken_ahead_are_unique_increasing_and_expire():
         [exact] = ids.next_ids(table, 1, max_age=0)
     assert len(queries) == 1 and exact > max(second)
     ids.forget()
+
+
+def test_a_revocation_that_lost_a_race_is_recorded_as_changing_nothing(make_client):
+    from server import services
+    from server.actors import Actor
+    from server.hotpath import sql
+
+    app, _ = make_client("Raced")
+    token = services.store_token(
+        {"access_token": "oat_raced", "expires_in": 3600, "scope": "read"},
+        client=app,
+        user=None,
+        grant_type="client_credentials",
+    )
+    looked_up = sql.token_by_digest(token.access_token_digest)
+    # Another revocation wins between the lookup and this one's statement.
+    services.revoke_single_token(Token.objects.get(pk=token.pk), actor=Actor.system("first"), reason="first")
+    changed = services.revoke_single_token(looked_up, actor=Actor.client(app.client_id), reason="second")
+    assert changed is False
+    token.refresh_from_db()
+    assert token.revoked_reason == "first"
+    revoked = list(AuditEvent.objects.filter(event_type="token_revoked").order_by("pk"))
+    assert [e.detail["count"] for e in revoked] == [1, 0]
+    assert revoked[1].detail.get("reason") == "first"  # the earlier revocation's why
+
+
+@postgres_only
+def test_a_revocation_whose_event_cannot_be_recorded_leaves_the_token_active(make_client, recorder_of):
+    from server import services
+    from server.actors import Actor
+
+    app, _ = make_client("Kept")
+    token = services.store_token(
+        {"access_token": "oat_kept", "expires_in": 3600, "scope": "read"},
+        client=app,
+        user=None,
+        grant_type="client_credentials",
+    )
+
+    def refuse(sender, **kwargs):
+        raise RuntimeError("cannot record")
+
+    recorder_of("token_revoked", refuse)
+    with pytest.raises(RuntimeError):
+        services.revoke_single_token(token, actor=Actor.system("tests"), reason="no")
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert not AuditEvent.objects.filter(event_type="token_revoked").exists()
