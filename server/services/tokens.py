@@ -150,10 +150,13 @@ def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
                 events.record("token_revoked", sender=Token, token=token, request=None, client=None)
             return True
         except sql.AlreadyRevoked:
-            # What the earlier revocation wrote (who, why), for the event that follows.
-            token.refresh_from_db(fields=["revoked_at", "revoked_by", "revoked_reason"])
+            # Recorded below, as a revocation that changed nothing: not as this one's who and why.
+            token.revoked_at, token.revoked_by, token.revoked_reason = None, "", ""
     with transaction.atomic(savepoint=False):
         count = _stamp_revoked(Token.objects.filter(pk=token.pk), actor=actor, reason=reason, at=now)
+        if not count and token.revoked_at is None:
+            # Revoked by someone else since it was looked up: the event says who and why.
+            token.refresh_from_db(fields=["revoked_at", "revoked_by", "revoked_reason"])
         _note_revocation(
             token, actor=actor, reason=reason, at=now, count=count, criteria={"token_id": token.pk}
         )
