@@ -147,6 +147,39 @@ def measure(application, next_request, count: int, counter: Counting):
     return wall / count, cpu / count, counter.statements / count, counter.redis / count
 
 
+# Where a frame's file belongs, first match wins (as bench.profile's layers, finer).
+LAYERS = (
+    ("/server/oauth2/", "server.oauth2 (our adapter)"),
+    ("/server/hotpath/", "server.hotpath (SQL, riders, ids)"),
+    ("/server/ratelimit/", "server rate limiter"),
+    ("/server/cache_round_trip", "server rate limiter"),
+    ("/server/", "server (views, bindings, services)"),
+    ("/oauth_console/audit/", "audit log"),
+    ("/oauth_console/", "oauth_console (middleware, metrics)"),
+    ("/authlib/", "authlib"),
+    ("/csp/", "django-csp"),
+    ("/django/db/", "django.db"),
+    ("/django/", "django (request, response, middleware, signals)"),
+    ("/psycopg/", "psycopg"),
+    ("/redis/", "redis-py"),
+    ("/prometheus_client/", "prometheus_client"),
+    ("/whitenoise/", "whitenoise"),
+)
+
+
+def layers_table(stats: pstats.Stats) -> str:
+    """Own CPU time per layer, as shares of the whole."""
+    totals: dict[str, float] = {}
+    for (filename, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        layer = next((name for marker, name in LAYERS if marker in filename), "stdlib, builtins, C")
+        totals[layer] = totals.get(layer, 0.0) + own
+    whole = sum(totals.values()) or 1.0
+    rows = sorted(totals.items(), key=lambda item: -item[1])
+    return "\n".join(
+        ["| layer | own CPU |", "| --- | --- |", *(f"| {n} | {t / whole:.1%} |" for n, t in rows)]
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.request_cost")
     parser.add_argument("--requests", type=int, default=2000)
@@ -221,6 +254,7 @@ def main(argv=None) -> int:
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
+            print(layers_table(stats))
             stats.sort_stats("cumulative").print_stats(45)
             stats.sort_stats("tottime").print_stats(30)
             print(out.getvalue())
