@@ -59,6 +59,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_false",
         help="skip the secondary line (ours with the local-memory cache)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of ours from before a change (`git worktree add`, `git archive`): measured in "
+        "the secondary line's place, in production (Redis) on ours' database, in the same rounds",
+    )
     parser.add_argument("--scenarios", default="", help="comma-separated subset of scenario keys")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the round order")
     parser.add_argument("--keep-databases", action="store_true", help="keep the bench_* PostgreSQL databases")
@@ -168,17 +175,19 @@ class Driver:
         return measured
 
 
-def git_commit() -> str:
+def git_commit(where: Path | None = None) -> str:
+    """The short commit of the checkout at `where` (ours by default); for a copy without git
+    (`git archive`), its folder's name."""
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=servers.ROOT,
+            cwd=where or servers.ROOT,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return where.name if where is not None else "unknown"
 
 
 def database_label(url: str | None) -> str:
@@ -248,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             f"make bench measures production, which needs Redis at {servers.REDIS_URL} "
             f"(BENCH_REDIS_URL to use another): {problem}"
         )
-    all_specs = servers.specs(args.base_port, local_memory=args.local_memory)
+    if args.before is not None:
+        args.local_memory = True  # the secondary slot measures the earlier checkout instead
+        scenarios.SERVER_LABELS[scenarios.OURS_LOCAL] = f"oauth-console before ({git_commit(args.before)})"
+    all_specs = servers.specs(args.base_port, local_memory=args.local_memory, before=args.before)
     for spec in all_specs.values():
         servers.ensure_venv(spec)
 
@@ -273,7 +285,11 @@ def main(argv: list[str] | None = None) -> int:
             creds[name] = servers.prepare(
                 spec, env=envs[name], tokens=args.tokens, consumables=args.consumables
             )
-        scenario_list = scenarios.build(creds, {name: spec.host for name, spec in all_specs.items()})
+        scenario_list = scenarios.build(
+            creds,
+            {name: spec.host for name, spec in all_specs.items()},
+            secondary_label=scenarios.SERVER_LABELS[scenarios.OURS_LOCAL] if args.before else None,
+        )
         if args.scenarios:
             wanted = {key.strip() for key in args.scenarios.split(",") if key.strip()}
             unknown = wanted - {s.key for s in scenario_list}
@@ -314,7 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         "`manage.py check --deploy --fail-level WARNING` passes before the run; "
         "AUDIT_PROXY_COUNT 0 (wrk connects directly, no proxy in between)",
         "oauth-console, local-memory cache": (
-            "the secondary line: a second instance of ours on the same database, with "
+            f"not measured: the secondary line is ours before the change ({args.before}, commit "
+            f"{git_commit(args.before)}), in production (Redis) on ours' database, in the same rounds"
+            if args.before
+            else "the secondary line: a second instance of ours on the same database, with "
             "CACHE_URL=locmem:// (rate limits and lockouts per worker process: not for production)"
             if args.local_memory
             else "not measured (--no-local-memory)"

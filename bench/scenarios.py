@@ -82,14 +82,15 @@ def _rehosted(value, host: str):
     return value
 
 
-def with_local_memory(scenario: Scenario, host: str) -> Scenario:
-    """The scenario with ours' target repeated against the local-memory instance at `host`."""
+def with_local_memory(scenario: Scenario, host: str, label: str | None = None) -> Scenario:
+    """The scenario with ours' target repeated against the secondary instance at `host` (the
+    local-memory cache, or `label`: an earlier checkout of ours)."""
     ours = scenario.target(scenario.ours)
     local = replace(
         ours,
         name=OURS_LOCAL,
         server=OURS_LOCAL,
-        label=ours.label.replace(PRODUCTION, "local-memory cache"),
+        label=label or ours.label.replace(PRODUCTION, "local-memory cache"),
         params=_rehosted(ours.params, host),
     )
     return replace(scenario, targets=(*scenario.targets, local), secondary=(OURS_LOCAL,))
@@ -215,12 +216,14 @@ def ours_bearer(creds: dict, host: str) -> Target:
     )
 
 
-def build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
+def build(
+    creds: dict[str, dict], hosts: dict[str, str], secondary_label: str | None = None
+) -> list[Scenario]:
     """The scenarios, from each server's seed output (`creds[server]`) and `hosts[server]`
     ("127.0.0.1:port"); with a host for OURS_LOCAL, each scenario measures it too."""
     found = _build(creds, hosts)
     if OURS_LOCAL in hosts:
-        found = [with_local_memory(scenario, hosts[OURS_LOCAL]) for scenario in found]
+        found = [with_local_memory(scenario, hosts[OURS_LOCAL], secondary_label) for scenario in found]
     return found
 
 

@@ -84,16 +84,19 @@ PRODUCTION = {"REDIS_URL": REDIS_URL, "SECURE_SSL_REDIRECT": "1"}
 LOCAL_MEMORY = {"CACHE_URL": "locmem://", "SECURE_SSL_REDIRECT": "1"}
 
 
-def specs(base_port: int, *, local_memory: bool = False) -> dict[str, ServerSpec]:
+OURS_WSGI = "oauth_console.wsgi:application"
+
+
+def specs(base_port: int, *, local_memory: bool = False, before: Path | None = None) -> dict[str, ServerSpec]:
     """The servers, on consecutive loopback ports from `base_port`: ours (production, Redis),
     django-oauth-toolkit, bare Django, and with `local_memory` ours again on ours' database
-    with the local-memory cache."""
+    with the local-memory cache, or with `before` the checkout there, in production."""
     ours_python = Path(sys.executable)
     found = {
         "ours": ServerSpec(
             name="ours",
             project_dir=ROOT,
-            wsgi="oauth_console.wsgi:application",
+            wsgi=OURS_WSGI,
             python=ours_python,
             migrate=["manage.py", "migrate", "--no-input"],
             seed=["-m", "bench.seed_ours", "--out", "{out}"],
@@ -131,13 +134,14 @@ def specs(base_port: int, *, local_memory: bool = False) -> dict[str, ServerSpec
         ours = found["ours"]
         found["ours-local"] = ServerSpec(
             name="ours-local",
-            project_dir=ours.project_dir,
+            project_dir=before or ours.project_dir,
             wsgi=ours.wsgi,
             python=ours.python,
             migrate=[],
             seed=[],
             port=base_port + 3,
-            env=BENCH_RATE_LIMITS | LOCAL_MEMORY,
+            # The earlier checkout runs as ours does: production (Redis), the same database.
+            env=BENCH_RATE_LIMITS | (PRODUCTION if before else LOCAL_MEMORY),
             shares="ours",
         )
     return found
@@ -246,10 +250,10 @@ def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age
         PYTHONUNBUFFERED="1",
     )
     env.update(spec.env)
-    if spec.project_dir == ROOT:
-        # Ours, as docs/deployment.md says: the credential and audit keys on their own (not
-        # derived from SECRET_KEY), the same for the seed step and every instance of this run,
-        # and a cache key prefix of this run's own.
+    if spec.wsgi == OURS_WSGI:
+        # Ours (any instance, an earlier checkout too), as docs/deployment.md says: the
+        # credential and audit keys on their own (not derived from SECRET_KEY), the same for the
+        # seed step and every instance of this run, and a cache key prefix of this run's own.
         run = hashlib.sha256(secret_key.encode()).hexdigest()
         env.setdefault("OAUTH2_CREDENTIAL_KEY", hashlib.sha256(f"{run}:credentials".encode()).hexdigest())
         env.setdefault("AUDIT_HASH_KEY", hashlib.sha256(f"{run}:audit".encode()).hexdigest())

@@ -186,9 +186,12 @@ sends `token_issued` and `consent_granted` inside the transaction that stores wh
 and `add_recorder` bridges those signals to the recorders; an RFC 7009 revocation is recorded by
 the revocation service (`services.tokens`) with `record`, the spec's `token_revoked` signal
 following from the endpoint. A recorder that raises rolls the fact back: register only what must
-be durable, and keep it small (it runs on the hot path, in the fact's transaction). Events that
-report no write of ours (authentications, refusals, throttles, a bearer token's use) stay
-signals only.
+be durable, and keep it small (it runs on the hot path, in the fact's transaction). On
+PostgreSQL a token's INSERT and an RFC 7009 revocation's UPDATE wait while their recorders run,
+so that a row a recorder only adds goes into the fact's own statement (`server.hotpath.riders`);
+a recorder that reads or writes anything else gets the fact written first, in a transaction with
+its own writes. Events that report no write of ours (authentications, refusals, throttles, a
+bearer token's use) stay signals only.
 """
 
 from collections.abc import Callable

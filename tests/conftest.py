@@ -26,6 +26,7 @@ def _fresh_cache():
     from django.core.cache import caches
 
     from server import cache_marks
+    from server.hotpath import ids
     from server.ratelimit import cache_guard
 
     for cache in caches.all():
@@ -36,6 +37,9 @@ def _fresh_cache():
     # The marks this process remembers (a token's "used at a resource") go with the cache.
     cache_marks.forget_process_marks()
     cache_marks.marks_guard.reset()
+    # Ids taken ahead from the sequences (server.hotpath.ids): a test may reset the sequences
+    # (reset_sequences=True), and every test starts from what the database says.
+    ids.forget()
     yield
 
 

@@ -73,8 +73,9 @@ MIDDLEWARE = [
     # Outermost: the protocol endpoints' latency histogram counts every layer below it.
     "oauth_console.metrics.middleware.ProtocolLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below): django-csp's,
+    # with the header of a response without a nonce or a policy of its own built once.
+    "oauth_console.csp_middleware.CSPMiddleware",
     # Request id, IP and user agent for the audit log; early, so every later layer sees them.
     "oauth_console.audit.middleware.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,6 +1,8 @@
 """The configured authorization server: the client lookup and token storage hooks, the grants and
 endpoints it serves, and the issuer it speaks as."""
 
+from contextlib import contextmanager
+
 from django.urls import reverse
 
 from server import credentials, policies, services, token_format
@@ -11,12 +13,13 @@ from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGran
 from server.bindings.jwt_access_tokens import create_jwt_access_token
 from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
 from server.bindings.resources import ApiResources
-from server.hotpath import sql
+from server.hotpath import riders, sql
 from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
 from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
 from server.oauth2.logout import EndSessionEndpoint
+from server.oauth2.resource_indicators import issuing_for
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 
 
@@ -60,18 +63,20 @@ def save_token(token: dict, request) -> Token:
         raise InvalidClientError(description="The client was deleted.") from None
 
 
-def generate_access_token(*, client: Client, grant_type: str, user, scope: str, resources=(), **_) -> str:
-    """The access token string, in the format `token_format` picks for the client and resources:
-    a random `oat_` value, or an RFC 9068 JWT. Either way the token row stores its digest
+def generate_access_token(*, client: Client, grant_type: str, user, scope: str, **_) -> str:
+    """The access token string, in the format `token_format` picks for the client and the
+    resources the grant resolved (RFC 8707): a random `oat_` value, or an RFC 9068 JWT whose
+    `aud` and `exp` are that audience and lifetime. Either way the token row stores its digest
     (`save_token`), so every check by digest works for both."""
-    if token_format.format_for(client, resources) == "jwt":
+    issuing = issuing_for()
+    if token_format.format_for(client, issuing.resources) == "jwt":
         return create_jwt_access_token(
             client=client,
             grant_type=grant_type,
             user=user,
-            scope=scope,
-            lifetime=authorization_server.get_token_expires_in(client, grant_type),
-            resources=resources,
+            scope=issuing.scope(scope),
+            lifetime=issuing.lifetime or authorization_server.get_token_expires_in(client, grant_type),
+            resources=issuing.resources,
         )
     return credentials.generate("access_token")
 
@@ -79,6 +84,11 @@ def generate_access_token(*, client: Client, grant_type: str, user, scope: str, 
 class OurAuthorizationServer(AuthorizationServer):
     """The package's server; an authorization error is redirected only once a grant has
     validated the client and its redirect URI as a pair (RFC 9700 §4.11.2)."""
+
+    def issuance_unit(self):
+        # On PostgreSQL the token's INSERT and its audit event's are one statement
+        # (`server.hotpath.riders`); the client deleted meanwhile is found when it runs.
+        return _one_statement_or_invalid_client()
 
     def get_authorization_grant(self, request):
         try:
@@ -89,6 +99,15 @@ class OurAuthorizationServer(AuthorizationServer):
             # client could use this error to bounce visitors to their site. Shown, not redirected.
             error.redirect_uri = None
             raise
+
+
+@contextmanager
+def _one_statement_or_invalid_client():
+    try:
+        with riders.one_statement():
+            yield
+    except sql.ClientGone:
+        raise InvalidClientError(description="The client was deleted.") from None
 
 
 def parameter_limits() -> dict[str, int]:

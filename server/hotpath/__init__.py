@@ -1,2 +1,3 @@
-"""The protocol hot paths: their SQL (`sql`), written once per database vendor, and the row
-locks (`locks`) that order token issuance against bulk revocation."""
+"""The protocol hot paths: their SQL (`sql`), written once per database vendor and prepared
+(`prepared`); the row locks (`locks`) that order token issuance against bulk revocation; a fact
+and its audit event in one statement (`riders`, PostgreSQL); ids taken ahead (`ids`)."""

@@ -20,7 +20,6 @@ difference from the ORM.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -30,45 +29,9 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-from server.conf import server_settings
+from server.hotpath import ids, riders
+from server.hotpath.prepared import cursor as _cursor
 from server.models import Client, ClientSecret, Token
-
-NEVER_BY_COUNT = 2**31 - 1
-
-
-@contextmanager
-def _cursor():
-    """Django's cursor (connection set-up, health check, query logging, error wrapping), on
-    PostgreSQL with server-side binding and a prepared statement: PostgreSQL plans a three-table
-    join in more time than it takes to run it, so each worker connection plans it once.
-    OAUTH2_PREPARED_STATEMENTS off: for a transaction-mode pooler that cannot keep them."""
-    with connection.cursor() as wrapper:
-        if connection.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS:
-            raw = connection.connection
-            if raw.prepare_threshold is None:
-                # Django turns preparing off (None) for poolers' sake; a threshold no query
-                # reaches turns it back on for explicit `prepare=True` only: Django's own
-                # client-side-binding cursors never prepare.
-                raw.prepare_threshold = NEVER_BY_COUNT
-            wrapper.cursor = _prepared_cursor_class()(raw)
-        yield wrapper
-
-
-@cache
-def _prepared_cursor_class():
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class PreparedCursor(ServerBindingCursor):
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            return super().execute(query, params, prepare=True, binary=binary)
-
-        def _send_query_prepared(self, name, pgq, *, binary=None):
-            # psycopg leaves the last query unset on this path; Django's query log (DEBUG,
-            # CaptureQueriesContext) reads it, and would show None instead of the SQL.
-            self._query = pgq
-            return super()._send_query_prepared(name, pgq, binary=binary)
-
-    return PreparedCursor
 
 
 class Selection:
@@ -230,11 +193,16 @@ _INSERTED = [
 
 
 @cache
-def _insert_token_sql(vendor: str) -> str:
+def _insert_token_sql(vendor: str, *, with_id: bool = False) -> str:
+    """The token INSERT; `with_id`: the id is given (taken ahead, `server.hotpath.ids`), so the
+    token's audit event can name it before the statement runs."""
     q = connection.ops.quote_name
     table = q(Token._meta.db_table)
-    names = ", ".join(q(f.column) for f in [*_INSERTED, *(Token._meta.get_field(n) for n in _STAMPED)])
-    placeholders = ", ".join(["%s"] * len(_INSERTED))
+    id_column = [q(Token._meta.pk.column)] if with_id else []
+    names = ", ".join(
+        [*id_column, *(q(f.column) for f in [*_INSERTED, *(Token._meta.get_field(n) for n in _STAMPED)])]
+    )
+    placeholders = ", ".join(["%s"] * (len(_INSERTED) + len(id_column)))
     returning = ", ".join(q(n) for n in ("id", *_STAMPED))
     if vendor == "postgresql":
         client_table = q(Client._meta.db_table)
@@ -260,7 +228,11 @@ def insert_token(
 ) -> Token:
     """INSERT one token row for `client` and `user` from `values` (attname -> value, without
     the foreign keys and timestamps) and return it as a saved instance. `refresh_lifetime`
-    None: no refresh token expiry."""
+    None: no refresh token expiry.
+
+    Inside `riders.one_statement()` on PostgreSQL the token gets its id now and its row is
+    written when the unit ends, in one statement with the rows that record it (its audit
+    event); its timestamps are filled in then (`ClientGone` is raised then too)."""
     given = {**values, "client_id": client.pk, "user_id": getattr(user, "pk", None)}
     row_values = {
         field.attname: given[field.attname] if field.attname in given else field.get_default()
@@ -268,14 +240,14 @@ def insert_token(
     }
     vendor = connection.vendor
     params = [field.get_db_prep_save(row_values[field.attname], connection) for field in _INSERTED]
+    deferred = vendor == "postgresql" and riders.deferring()
     if vendor == "postgresql":
-        params = [
-            client.pk,
-            *params,
-            access_lifetime,
-            refresh_lifetime is not None,
-            refresh_lifetime or 0,
-        ]
+        head = [client.pk]
+        if deferred:
+            (token_id,) = ids.next_ids(Token._meta.db_table, max_age=TOKEN_IDS_MAX_AGE)
+            row_values[Token._meta.pk.attname] = token_id
+            head.append(token_id)
+        params = [*head, *params, access_lifetime, refresh_lifetime is not None, refresh_lifetime or 0]
     else:
         now = timezone.now()
         stamps = (
@@ -287,6 +259,12 @@ def insert_token(
             Token._meta.get_field(name).get_db_prep_save(value, connection)
             for name, value in zip(_STAMPED, stamps, strict=True)
         ]
+    if deferred:
+        token = _token_instance(row_values, client, user)
+        riders.defer_fact(
+            _insert_token_sql(vendor, with_id=True), params, lambda row: _stamp(token, row, client.pk)
+        )
+        return token
     with _cursor() as cursor:
         cursor.execute(_insert_token_sql(vendor), params)
         row = cursor.fetchone()
@@ -295,11 +273,56 @@ def insert_token(
     row_values[Token._meta.pk.attname] = row[0]
     for name, value in zip(_STAMPED, row[1:], strict=True):
         row_values[name] = _convert(Token._meta.get_field(name), value)
+    return _token_instance(row_values, client, user)
+
+
+# Token ids are taken ahead only for the statement that writes a token with its audit event;
+# nothing seals tokens by id, so a worker may keep them as long as it likes.
+TOKEN_IDS_MAX_AGE = 300.0
+
+
+def _token_instance(row_values: dict[str, Any], client: Client, user) -> Token:
     # Positional, every field: Django's fast path for building a saved instance.
-    token = Token.from_db(connection.alias, None, [row_values[f.attname] for f in _ALL_TOKEN_FIELDS])
+    token = Token.from_db(connection.alias, None, [row_values.get(f.attname) for f in _ALL_TOKEN_FIELDS])
     _RELATED["client"].set_cached_value(token, client)
     _RELATED["user"].set_cached_value(token, user)
     return token
+
+
+def _stamp(token: Token, row: tuple | None, client_pk: int) -> None:
+    """The deferred INSERT ran: its timestamps onto `token`, or ClientGone if it wrote nothing."""
+    if row is None:
+        raise ClientGone(client_pk)
+    for name, value in zip(_STAMPED, row[1:], strict=True):
+        setattr(token, name, _convert(Token._meta.get_field(name), value))
+
+
+class AlreadyRevoked(Exception):
+    """The token was revoked by someone else between its lookup and its revocation."""
+
+
+@cache
+def _revoke_token_sql(vendor: str) -> str:
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    return (
+        f"UPDATE {q(Token._meta.db_table)} SET {q('revoked_at')} = %s, {q('revoked_by')} = %s, "  # noqa: S608
+        f"{q('revoked_reason')} = %s WHERE id = %s AND {q('revoked_at')} IS NULL RETURNING id"
+    )
+
+
+def defer_revocation(token: Token, *, at: datetime, by: str, reason: str) -> None:
+    """Inside `riders.one_statement()` (PostgreSQL): revoke `token` if it is still active, in
+    one statement with the rows that record it, when the unit ends; `AlreadyRevoked` then if
+    another revocation got there first (nothing is written)."""
+    field = Token._meta.get_field("revoked_at")
+    params = [field.get_db_prep_save(at, connection), by, reason, token.pk]
+
+    def done(row):
+        if row is None:
+            raise AlreadyRevoked(token.pk)
+
+    riders.defer_fact(_revoke_token_sql(connection.vendor), params, done)
 
 
 def _convert(field, value):

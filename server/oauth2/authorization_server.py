@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from authlib.common.urls import add_params_to_uri
@@ -148,7 +149,7 @@ class AuthorizationServer(ProtocolServer):
         and a receiver that raises rolls the token back."""
         if getattr(request, "credential", None) is None:
             request.credential = request.authorization_code or request.refresh_token
-        with transaction.atomic(savepoint=False):
+        with self.issuance_unit():
             record = self._save_token(token, request)
             signals.token_issued.send(
                 sender=type(self),
@@ -161,6 +162,12 @@ class AuthorizationServer(ProtocolServer):
                 record=record,
             )
         return record
+
+    def issuance_unit(self) -> AbstractContextManager:
+        """The unit that stores a token and runs its `token_issued` receivers: one transaction
+        (`transaction.atomic`). A server may batch the token's write with its receivers' in a
+        unit of its own that commits them together too."""
+        return transaction.atomic(savepoint=False)
 
     def get_token_expires_in(self, client: Any, grant_type: str) -> int:
         """Seconds an access token lives: the `token_expires_in` option, else the setting."""

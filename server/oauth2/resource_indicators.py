@@ -20,6 +20,7 @@ An empty audience means "the server's default resource": what a token that named
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,6 +110,35 @@ def _unknown(values: list[str]) -> InvalidTargetError:
     return InvalidTargetError(f"The resource was not granted to this code or token: {names}.")
 
 
+@dataclass(frozen=True)
+class Issuing:
+    """The access token being generated now, as the grant resolved it: authlib calls the access
+    token generator with the client, grant type, user and (client-narrowed) scope only, and a JWT
+    access token (RFC 9068) needs the `aud`, `exp` and `scope` the token response will state."""
+
+    resources: tuple[str, ...] = ()  # the RFC 8707 audience (empty: the default API)
+    lifetime: int | None = None  # the API's lifetime (None: the server's)
+    requested: str = ""  # the scope the grant asked the generator for
+    defined: frozenset[str] = frozenset()  # the named APIs' own scopes
+
+    def scope(self, narrowed: str | None) -> str:
+        """The granted scope: what the generator narrowed to the client's own scopes, plus the
+        named APIs' scopes asked for (granted for those APIs, and checked again at this grant)."""
+        if not self.defined or not self.requested:
+            return narrowed or ""
+        kept = set((narrowed or "").split()) | self.defined
+        return " ".join(value for value in self.requested.split() if value in kept)
+
+
+_NOTHING_RESOLVED = Issuing()
+_issuing: ContextVar[Issuing | None] = ContextVar("issuing", default=None)
+
+
+def issuing_for() -> Issuing:
+    """The access token being generated now (outside a grant of this package: the defaults)."""
+    return _issuing.get() or _NOTHING_RESOLVED
+
+
 class ResourceIndicators:
     """The grants' half: resolve `resource` into `request.resources` and `request.resource_lifetime`.
 
@@ -140,11 +170,17 @@ class ResourceIndicators:
         lifetime = getattr(self.request, "resource_lifetime", None)
         if lifetime and kwargs.get("expires_in") is None:
             kwargs["expires_in"] = lifetime
-        token = super().generate_token(*args, **kwargs)
-        defined = getattr(self.request, "resource_scopes", None)
-        if defined and kwargs.get("scope"):
-            # The generator narrows to the client's own scopes; the named resources' scopes
-            # were granted for them (checked again just now), so they stay.
-            kept = set((token.get("scope") or "").split()) | set(defined)
-            token["scope"] = " ".join(s for s in kwargs["scope"].split() if s in kept)
+        issuing = Issuing(
+            resources=tuple(getattr(self.request, "resources", None) or ()),
+            lifetime=kwargs.get("expires_in"),
+            requested=kwargs.get("scope") or "",
+            defined=frozenset(getattr(self.request, "resource_scopes", None) or ()),
+        )
+        reset = _issuing.set(issuing)
+        try:
+            token = super().generate_token(*args, **kwargs)
+        finally:
+            _issuing.reset(reset)
+        if issuing.defined and issuing.requested:
+            token["scope"] = issuing.scope(token.get("scope"))
         return token

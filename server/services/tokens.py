@@ -7,14 +7,14 @@ Revocations that must also catch tokens still being issued take the client locks
 import uuid
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
-from server.hotpath import locks, sql
+from server.hotpath import locks, riders, sql
 from server.models import AuthorizationCode, Client, ClientSession, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
 
@@ -138,10 +138,28 @@ def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
     the revocation. Other callers revoke through `revoke_tokens`, which announces itself.
 
     One conditional UPDATE, without `revoke_tokens`' client lock: that lock is for revocations
-    that must also catch tokens still being issued, and one existing row has none in flight."""
+    that must also catch tokens still being issued, and one existing row has none in flight.
+    On PostgreSQL a token still active when it was looked up is revoked by one statement with
+    its audit event (`server.hotpath.riders`); if another revocation got there first, nothing
+    is written and the revocation is recorded as below, as one that changed nothing."""
     now = timezone.now()
+    if connection.vendor == "postgresql" and token.revoked_at is None:
+        try:
+            with riders.one_statement():
+                sql.defer_revocation(token, at=now, by=actor.label[:200], reason=reason[:200])
+                _note_revocation(
+                    token, actor=actor, reason=reason, at=now, count=1, criteria={"token_id": token.pk}
+                )
+                events.record("token_revoked", sender=Token, token=token, request=None, client=None)
+            return True
+        except sql.AlreadyRevoked:
+            # Recorded below, as a revocation that changed nothing: not as this one's who and why.
+            token.revoked_at, token.revoked_by, token.revoked_reason = None, "", ""
     with transaction.atomic(savepoint=False):
         count = _stamp_revoked(Token.objects.filter(pk=token.pk), actor=actor, reason=reason, at=now)
+        if not count and token.revoked_at is None:
+            # Revoked by someone else since it was looked up: the event says who and why.
+            token.refresh_from_db(fields=["revoked_at", "revoked_by", "revoked_reason"])
         _note_revocation(
             token, actor=actor, reason=reason, at=now, count=count, criteria={"token_id": token.pk}
         )

@@ -356,3 +356,34 @@ def test_check_w010_long_lived_jwt_access_tokens(settings):
     assert [m.id for m in check_jwt_access_token_lifetime()] == ["server.W010"]
     settings.OAUTH2_ACCESS_TOKEN_FORMAT = "opaque"
     assert check_jwt_access_token_lifetime() == []
+
+
+def test_a_jwt_for_an_api_carries_that_api_as_audience_and_its_lifetime(machine):
+    """RFC 8707 + RFC 9068: the token endpoint resolves `resource`, and the JWT's `aud` and `exp`
+    are that API's identifier and token lifetime (not the issuer and the server's lifetime)."""
+    client, secret = machine
+    api = services.create_api(
+        actor=Actor.system("tests"),
+        identifier="https://orders.example.com/",
+        name="Orders",
+        scopes={"orders:read": "See your orders"},
+        token_format="jwt",
+        access_token_lifetime=300,
+        allowed_clients=[client.client_id],
+    )
+    response = form(
+        HttpClient(),
+        "/oauth/token",
+        {"grant_type": "client_credentials", "resource": api.identifier, "scope": "orders:read"},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    _header, claims = parts(body["access_token"])
+    assert claims["aud"] in (api.identifier, [api.identifier])
+    assert claims["exp"] - claims["iat"] == 300 == body["expires_in"]
+    assert (
+        offline_status(body["access_token"], published_keys(), resource=api.identifier, scope="orders:read")
+        == 200
+    )
+    assert offline_status(body["access_token"], published_keys(), resource=ISSUER, scope="orders:read") == 401

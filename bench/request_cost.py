@@ -1,0 +1,265 @@
+"""What one protocol request costs in the worker, without load: CPU, database and Redis round trips.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_t13_speed python -m bench.request_cost \
+        [--requests 2000] [--profile token] [--keep]
+
+Builds ours' production environment as `make bench` does (`bench.servers.server_env`: DEBUG off,
+REDIS_URL, keys of its own), migrates and seeds a fresh `bench_*` database (a few thousand
+tokens), then calls the WSGI application directly (no server, no socket: what gunicorn's
+worker runs per request) for each endpoint in turn and prints, per request: wall and CPU time
+of this process, statements sent to PostgreSQL, commands sent to Redis. A machine shared with
+other work moves wall time; CPU time and round trips move much less, and are what a change to
+the request path changes. `--profile token` (or bearer, introspection, revocation) prints
+cProfile's top functions of that endpoint by cumulative and own time.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ENDPOINTS = ("token", "bearer", "introspection", "revocation")
+
+
+def environment(database: str) -> dict[str, str]:
+    from bench import servers
+
+    spec = servers.specs(18490)["ours"]
+    spec.name = "ours-cost"
+    env = servers.server_env(spec, database=database, secret_key=secrets.token_urlsafe(50), conn_max_age=60)
+    return env
+
+
+def seed(env: dict[str, str], tokens: int, consumables: int) -> dict:
+    from bench import servers
+
+    spec = servers.specs(18490)["ours"]
+    spec.name = "ours-cost"
+    spec.setup = []  # no collectstatic/check: the WSGI app is called directly
+    return servers.prepare(spec, env=env, tokens=tokens, consumables=consumables)
+
+
+def wsgi_environ(method: str, path: str, headers: dict[str, str], body: bytes) -> dict:
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "18490",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        else:
+            environ[f"HTTP_{key}"] = value
+    return environ
+
+
+def requests(creds: dict):
+    """endpoint -> a function giving the next request's (method, path, headers, body)."""
+    from urllib.parse import urlencode
+
+    from bench.scenarios import CLIENT_CREDENTIALS_BODY, basic_auth
+
+    common = {"Host": "127.0.0.1:18490", "X-Forwarded-Proto": "https"}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    cc = basic_auth(creds["cc"]["client_id"], creds["cc"]["client_secret"])
+    app = basic_auth(creds["app"]["client_id"], creds["app"]["client_secret"])
+    revocable = iter(Path(creds["revoke_file"]).read_text().split())
+    introspect_body = urlencode({"token": creds["bearer_token"]}).encode()
+    return {
+        "token": lambda: (
+            "POST",
+            "/oauth/token",
+            common | form | {"Authorization": cc},
+            CLIENT_CREDENTIALS_BODY.encode(),
+        ),
+        "bearer": lambda: (
+            "GET",
+            "/api/me",
+            common | {"Authorization": f"Bearer {creds['bearer_token']}"},
+            b"",
+        ),
+        "introspection": lambda: (
+            "POST",
+            "/oauth/introspect",
+            common | form | {"Authorization": app},
+            introspect_body,
+        ),
+        "revocation": lambda: (
+            "POST",
+            "/oauth/revoke",
+            common | form | {"Authorization": app},
+            urlencode({"token": next(revocable), "token_type_hint": "access_token"}).encode(),
+        ),
+    }
+
+
+class Counting:
+    """Counts statements (Django's execute wrapper) and Redis commands (the connection's sends)."""
+
+    def __init__(self):
+        self.statements = 0
+        self.redis = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)
+
+
+def measure(application, next_request, count: int, counter: Counting):
+    status = {}
+
+    def start_response(code, headers, exc_info=None):
+        status["code"] = code
+
+    wall = cpu = 0.0
+    counter.statements = counter.redis = 0
+    for _ in range(count):
+        method, path, headers, body = next_request()
+        environ = wsgi_environ(method, path, headers, body)
+        w0, c0 = time.perf_counter(), time.process_time()
+        result = application(environ, start_response)
+        b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        wall += time.perf_counter() - w0
+        cpu += time.process_time() - c0
+        if not status["code"].startswith("200"):
+            raise SystemExit(f"{path}: {status['code']} {b''.join(result)[:300]!r}")
+    return wall / count, cpu / count, counter.statements / count, counter.redis / count
+
+
+# Where a frame's file belongs, first match wins (as bench.profile's layers, finer).
+LAYERS = (
+    ("/server/oauth2/", "server.oauth2 (our adapter)"),
+    ("/server/hotpath/", "server.hotpath (SQL, riders, ids)"),
+    ("/server/ratelimit/", "server rate limiter"),
+    ("/server/cache_round_trip", "server rate limiter"),
+    ("/server/", "server (views, bindings, services)"),
+    ("/oauth_console/audit/", "audit log"),
+    ("/oauth_console/", "oauth_console (middleware, metrics)"),
+    ("/authlib/", "authlib"),
+    ("/csp/", "django-csp"),
+    ("/django/db/", "django.db"),
+    ("/django/", "django (request, response, middleware, signals)"),
+    ("/psycopg/", "psycopg"),
+    ("/redis/", "redis-py"),
+    ("/prometheus_client/", "prometheus_client"),
+    ("/whitenoise/", "whitenoise"),
+)
+
+
+def layers_table(stats: pstats.Stats) -> str:
+    """Own CPU time per layer, as shares of the whole."""
+    totals: dict[str, float] = {}
+    for (filename, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        layer = next((name for marker, name in LAYERS if marker in filename), "stdlib, builtins, C")
+        totals[layer] = totals.get(layer, 0.0) + own
+    whole = sum(totals.values()) or 1.0
+    rows = sorted(totals.items(), key=lambda item: -item[1])
+    return "\n".join(
+        ["| layer | own CPU |", "| --- | --- |", *(f"| {n} | {t / whole:.1%} |" for n, t in rows)]
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.request_cost")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", choices=ENDPOINTS, default=None)
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
+    args = parser.parse_args(argv)
+    from bench.run import postgres_url
+
+    base = postgres_url()
+    if not base:
+        raise SystemExit("DATABASE_URL must name the PostgreSQL server")
+    from urllib.parse import urlsplit, urlunsplit
+
+    database = urlunsplit(urlsplit(base)._replace(path="/bench_t13_speed"))
+    creds_file = Path(__file__).resolve().parent / "work" / "ours-cost.json"
+    env_file = creds_file.with_suffix(".env")
+    if args.keep and creds_file.exists() and env_file.exists():
+        import json
+
+        env = json.loads(env_file.read_text())
+        creds = json.loads(creds_file.read_text())
+    else:
+        import json
+
+        env = environment(database)
+        creds = seed(env, tokens=5000, consumables=args.requests * (args.rounds + 1) + 100)
+        env_file.write_text(json.dumps(env))
+    if os.environ.get("_REQUEST_COST_CHILD") != "1":
+        # A process of its own with exactly the server's environment.
+        child = {**env, "_REQUEST_COST_CHILD": "1"}
+        argv_child = [sys.executable, "-m", "bench.request_cost", "--keep", *(argv or sys.argv[1:])]
+        return subprocess.call(argv_child, env=child, cwd=Path(__file__).resolve().parent.parent)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oauth_console.settings")
+    import django
+
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+    from redis.connection import AbstractConnection
+
+    application = get_wsgi_application()
+    counter = Counting()
+    original_send = AbstractConnection.send_packed_command
+
+    def send(self, command, check_health=True):
+        counter.redis += 1
+        return original_send(self, command, check_health)
+
+    AbstractConnection.send_packed_command = send
+    makers = requests(creds)
+    chosen = [name for name in args.endpoints.split(",") if name]
+    with connection.execute_wrapper(counter):
+        for name in chosen:  # warm-up: imports, prepared statements, marks
+            measure(application, makers[name], 50, counter)
+        results = {name: [] for name in chosen}
+        for _ in range(args.rounds):
+            for name in chosen:
+                results[name].append(measure(application, makers[name], args.requests, counter))
+        header = f"{'endpoint':<14} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Redis':>6}"
+        print(f"{header}  (median of {args.rounds} rounds of {args.requests})")
+        for name in chosen:
+            rows = sorted(results[name], key=lambda r: r[1])
+            wall = sorted(r[0] for r in results[name])[len(rows) // 2]
+            cpu = rows[len(rows) // 2][1]
+            print(f"{name:<14} {wall * 1000:8.3f} {cpu * 1000:8.3f} {rows[0][2]:5.2f} {rows[0][3]:6.2f}")
+        if args.profile:
+            profiler = cProfile.Profile(time.process_time)  # CPU: waiting on a socket is not cost
+            profiler.enable()
+            measure(application, makers[args.profile], args.requests, counter)
+            profiler.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            print(layers_table(stats))
+            stats.sort_stats("cumulative").print_stats(45)
+            stats.sort_stats("tottime").print_stats(30)
+            print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

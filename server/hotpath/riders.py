@@ -1,0 +1,168 @@
+"""A fact and the rows that record it, written by one statement (PostgreSQL).
+
+Issuing a token writes two rows that must commit together: the token and its audit event
+(`server.events.IN_TRANSACTION`). As a transaction that is BEGIN, INSERT, INSERT, COMMIT: four
+round trips to the database. Inside `one_statement()` the fact's INSERT waits (`defer_fact`)
+while the recorders of its event run; a recorder that only adds a row hands it over (`ride`)
+instead of writing it; when the unit ends, the fact and its riders go as one statement with
+data-modifying CTEs, which PostgreSQL runs atomically, in autocommit: one round trip, and a
+crash can lose neither row without the other. Each rider is an `INSERT ... SELECT ... FROM
+fact`, so a fact that writes no row (its client deleted meanwhile) writes no rider either.
+
+Whatever else runs a statement inside the unit (a receiver that reads, a listener that writes
+a row of its own) first gets a real transaction (`transaction.atomic`, entered then) with the
+fact written in it, and the unit commits at its end as any transaction would. Outside
+PostgreSQL, or with nothing deferred, the unit is an ordinary `transaction.atomic`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from server.hotpath.prepared import cursor as prepared_cursor
+
+
+@dataclass
+class _Rider:
+    table: str
+    columns: Sequence[str]
+    params: list[Any]
+    after: Callable[[], None] | None
+
+
+@dataclass
+class _Fact:
+    sql: str  # an INSERT or UPDATE ... RETURNING, run as the CTE `fact`
+    params: list[Any]
+    done: Callable[[tuple | None], None]  # gets the RETURNING row (None: nothing was written)
+
+
+@dataclass
+class _Unit:
+    fact: _Fact | None = None
+    riders: list[_Rider] = field(default_factory=list)
+    atomic: Any = None  # the transaction entered when something else had to run
+    flushing: bool = False  # its own statement, or one `aside()`, is running
+
+
+_current: ContextVar[_Unit | None] = ContextVar("server.hotpath.riders", default=None)
+
+
+def deferring() -> bool:
+    """Whether a fact written now may wait for its riders (inside `one_statement`, on
+    PostgreSQL, with no fact waiting yet)."""
+    unit = _current.get()
+    return unit is not None and unit.fact is None and not unit.flushing
+
+
+def defer_fact(sql: str, params: list[Any], done: Callable[[tuple | None], None]) -> None:
+    """Write the fact `sql` (one INSERT or UPDATE ... RETURNING) when the unit ends, with its riders;
+    `done` then gets its RETURNING row, or None if it wrote nothing. Call only if `deferring()`."""
+    unit = _current.get()
+    assert unit is not None and unit.fact is None
+    unit.fact = _Fact(sql, params, done)
+
+
+def riding() -> bool:
+    """Whether a row written now can ride on a waiting fact's statement."""
+    unit = _current.get()
+    return unit is not None and unit.fact is not None and not unit.flushing
+
+
+def ride(
+    table: str, columns: Sequence[str], params: list[Any], *, after: Callable[[], None] | None = None
+) -> None:
+    """Write one row of `table` in the waiting fact's statement (only if the fact writes its
+    row); `after` runs once that statement commits. Call only if `riding()`."""
+    unit = _current.get()
+    assert unit is not None and unit.fact is not None
+    unit.riders.append(_Rider(table, tuple(columns), params, after))
+
+
+@contextmanager
+def aside():
+    """Run a statement that neither reads nor writes rows (`nextval`) without writing the
+    waiting fact first: it needs no transaction with it."""
+    unit = _current.get()
+    if unit is None or unit.flushing:
+        yield
+        return
+    unit.flushing = True
+    try:
+        yield
+    finally:
+        unit.flushing = False
+
+
+def _statement(unit: _Unit) -> tuple[str, list[Any]]:
+    q = connection.ops.quote_name
+    parts = [f"WITH fact AS ({unit.fact.sql})"]
+    params = list(unit.fact.params)
+    for index, rider in enumerate(unit.riders):
+        placeholders = ", ".join(["%s"] * len(rider.columns))
+        columns = ", ".join(q(column) for column in rider.columns)
+        parts.append(
+            f", rider{index} AS (INSERT INTO {q(rider.table)} ({columns}) SELECT {placeholders} FROM fact)"  # noqa: S608
+        )
+        params += rider.params
+    # Names from the models' metadata, quoted; values only as parameters.
+    return " ".join(parts) + " SELECT * FROM fact", params  # noqa: S608
+
+
+def _flush(unit: _Unit) -> None:
+    fact, riders = unit.fact, unit.riders
+    unit.fact, unit.riders = None, []
+    sql, params = _statement(_Unit(fact, riders))
+    unit.flushing = True
+    try:
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    finally:
+        unit.flushing = False
+    fact.done(row)
+    if row is not None:
+        for rider in riders:
+            if rider.after is not None:
+                # In autocommit the statement has committed, and this runs at once.
+                transaction.on_commit(rider.after)
+
+
+@contextmanager
+def one_statement():
+    """The unit of a fact and its records: see the module docstring."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            yield
+        return
+    unit = _Unit()
+
+    def before_any_other(execute, sql, params, many, context):
+        if unit.fact is not None and not unit.flushing:
+            if unit.atomic is None and not connection.in_atomic_block:
+                unit.atomic = transaction.atomic(savepoint=False)
+                unit.atomic.__enter__()
+            _flush(unit)
+        return execute(sql, params, many, context)
+
+    token = _current.set(unit)
+    try:
+        with connection.execute_wrapper(before_any_other):
+            try:
+                yield
+                if unit.fact is not None:
+                    _flush(unit)
+            except BaseException as error:
+                if unit.atomic is not None:
+                    unit.atomic.__exit__(type(error), error, error.__traceback__)  # rolls back
+                raise
+            if unit.atomic is not None:
+                unit.atomic.__exit__(None, None, None)
+    finally:
+        _current.reset(token)
