@@ -86,6 +86,8 @@ def create_month(month: date, using=None) -> bool:
     partition whose rows the default still holds.
     """
     using = using or connection
+    if using.vendor != "postgresql":
+        return False
     name = partition_name(month)
     low, high = _bound(month), _bound(next_month(month))
     with transaction.atomic(using=using.alias), using.cursor() as cursor:
