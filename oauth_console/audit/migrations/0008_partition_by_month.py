@@ -51,7 +51,8 @@ def _next_id(cursor, table: str) -> int:
 def _recreate_indexes(cursor, indexes: list[tuple[str, str]]) -> None:
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     for _name, definition in indexes:
-        cursor.execute(definition)
+        # A partitioned table's definitions read "ON ONLY" (the parent alone): build them whole.
+        cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
 
 
 def _own_sequence(cursor, table: str, start: int) -> None:
