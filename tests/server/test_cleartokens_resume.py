@@ -55,11 +55,16 @@ def test_an_interrupted_run_resumes_after_its_last_key_and_reads_nothing_before_
         f"deleted 2 expired token(s) so far (through token #{expired[3]})",
         f"deleted 4 expired token(s) so far (through token #{expired[5]})",
     ]
-    # Three reads (two batches and the empty end), the first starting after the recorded key.
+    # Three reads (two full batches, then the end), the first starting after the recorded key;
+    # each batch's UPDATE and DELETE name a key range, not a list of ids.
     reads = id_reads(queries.captured_queries)
     assert len(reads) == 3
     assert f'"server_token"."id" > {expired[1]}' in reads[0]
     assert f'"server_token"."id" > {expired[3]}' in reads[1]
+    deletes = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith('DELETE FROM "server_token"')
+    ]
+    assert len(deletes) == 2 and f'"server_token"."id" <= {expired[3]}' in deletes[0]
     assert set(Token.objects.values_list("pk", flat=True)) == {live.pk}
     # A finished pass leaves the next run to start from the beginning.
     assert SweepPosition.objects.get(name="cleartokens").last_key == 0
@@ -106,5 +111,7 @@ def test_a_complete_run_starts_at_the_beginning_and_reports_each_batch(six_expir
         f"deleted 4 expired token(s) so far (through token #{expired[3]})",
         f"deleted 6 expired token(s) so far (through token #{expired[5]})",
     ]
+    # A full batch of four, then a short one (its end read with MAX), and nothing read again.
     reads = id_reads(queries.captured_queries)
-    assert len(reads) == 3 and '"server_token"."id" > 0' in reads[0]
+    assert len(reads) == 2 and '"server_token"."id" > 0' in reads[0]
+    assert f'"server_token"."id" > {expired[3]}' in reads[1]
