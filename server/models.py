@@ -268,4 +268,22 @@ class InitialAccessToken(models.Model):
 from server.api_model import Api  # noqa: E402, F401
 from server.device_models import DeviceAuthorization  # noqa: E402, F401
 from server.key_models import SigningKey  # noqa: E402, F401
+
+
+class SweepPosition(models.Model):
+    """Where a batched sweep over a table got to (`cleartokens`), so that a run cut short by a
+    deploy, a timeout or a kill resumes after the last key it finished instead of rereading
+    the table from its start. Written in each batch's transaction, with the batch's delete."""
+
+    CLEARTOKENS = "cleartokens"
+
+    name = models.CharField(max_length=64, unique=True)
+    last_key = models.BigIntegerField(default=0)  # 0: the next run starts at the beginning
+    started_at = models.DateTimeField(default=timezone.now)  # when the current pass began
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} at key {self.last_key}"
+
+
 from server.session_models import ClientSession  # noqa: E402, F401

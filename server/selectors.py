@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from server import key_crypto
 from server.conf import server_settings
-from server.models import Client, ClientSecret, SigningKey, Token
+from server.models import Client, ClientSecret, SigningKey, SweepPosition, Token
 from server.oauth2 import keys
 
 
@@ -214,14 +214,18 @@ def estimated_row_count(queryset: QuerySet) -> int | None:
     """The planner's estimate of the rows in `queryset`'s table (PostgreSQL only), or None.
 
     Only meaningful for an unfiltered queryset; reads `pg_class.reltuples`, which ANALYZE and
-    autovacuum keep current, instead of counting a million rows.
+    autovacuum keep current, instead of counting a million rows. A partitioned table (the audit
+    log's) has no rows of its own and autovacuum never analyses it: its partitions are summed.
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            "SELECT CASE WHEN c.relkind = 'p' THEN ("
+            "  SELECT sum(greatest(p.reltuples, 0))::bigint FROM pg_inherits i"
+            "  JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid"
+            ") ELSE c.reltuples::bigint END FROM pg_class c WHERE c.oid = %s::regclass",
             [queryset.model._meta.db_table],
         )
         row = cursor.fetchone()
@@ -363,3 +367,10 @@ def unusable_signing_keys() -> list[str]:
         except (ValueError, TypeError, KeyError):
             found.append(f"{key.alg} key {key.kid[:8]} ({key.state}): not a usable private key")
     return found
+
+
+def cleartokens_resume_key() -> int:
+    """The token key an interrupted `cleartokens` stopped after (0: the next run starts at the
+    beginning)."""
+    positions = SweepPosition.objects.filter(name=SweepPosition.CLEARTOKENS)
+    return positions.values_list("last_key", flat=True).first() or 0

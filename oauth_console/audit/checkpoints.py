@@ -10,6 +10,7 @@ still verifies. Why checkpoints and not a per-row chain: docs/audit.md (measured
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,6 +132,13 @@ def misplaced_message(event) -> str:
     )
 
 
+def _content_matches(pk: int, occurred_at: datetime) -> bool:
+    """Whether the row (pk, occurred_at) hashes to its stored hash. Asked only of a repeated id:
+    on PostgreSQL the key is (id, occurred_at), so a copy under the same id is a second row."""
+    event = AuditEvent.objects.get(pk=pk, occurred_at=occurred_at)
+    return chain.event_hash(event) == event.entry_hash
+
+
 def seal(
     *,
     now: datetime | None = None,
@@ -170,10 +178,17 @@ def seal(
                 break
             considered.append(row)
         copies = _legacy_copies([row for row in considered if not row[3] and row[0] <= legacy_until])
+        repeated = {pk for pk, count in Counter(row[0] for row in considered).items() if count > 1}
         settled = []
-        for pk, _occurred_at, entry_hash, position_hash in considered:
-            if pk in copies or _misplaced(pk, entry_hash, position_hash, legacy_until):
-                message = misplaced_message(AuditEvent.objects.get(pk=pk))
+        for pk, occurred_at, entry_hash, position_hash in considered:
+            message = None
+            if pk in repeated and (
+                pk in {settled_pk for settled_pk, _ in settled} or not _content_matches(pk, occurred_at)
+            ):
+                message = f"Event #{pk} was inserted: it repeats the id of another event."
+            elif pk in copies or _misplaced(pk, entry_hash, position_hash, legacy_until):
+                message = misplaced_message(AuditEvent.objects.get(pk=pk, occurred_at=occurred_at))
+            if message is not None:
                 logger.error('{"audit_event_not_sealed":%d} %s', pk, message)
                 if refused is not None:
                     refused.append(message)
@@ -269,6 +284,7 @@ def verify(*, progress: Progress | None = None, progress_every: int = 100_000) -
     hashes: list[str] = []
     checked = sealed = 0
     tail_hashes: set[str] = set()
+    previous_pk = None
 
     def open_seal(seal: dict) -> Problem | None:
         nonlocal expected, next_expected, hashes
@@ -307,12 +323,20 @@ def verify(*, progress: Progress | None = None, progress_every: int = 100_000) -
         expected_prev = seal["digest"]
         return None
 
-    events = AuditEvent.objects.order_by("pk").iterator(chunk_size=READ_CHUNK)
+    events = AuditEvent.objects.order_by("pk", "occurred_at").iterator(chunk_size=READ_CHUNK)
     for event in events:
         checked += 1
         if progress and checked % progress_every == 0:
             progress(checked)
         pk = event.pk
+        if pk == previous_pk:
+            # PostgreSQL's key is (id, occurred_at): a second row can take a sealed row's id.
+            return Report(
+                checked,
+                sealed,
+                Problem(pk, "inserted", f"Event #{pk} was inserted: it repeats the id of another event."),
+            )
+        previous_pk = pk
         if pk <= floor:
             return Report(
                 checked,
@@ -394,80 +418,3 @@ def verify(*, progress: Progress | None = None, progress_every: int = 100_000) -
         current = None
         seal_index += 1
     return Report(checked, sealed, None)
-
-
-# --- retention --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PruneResult:
-    deleted: int
-    through_event_id: int | None
-
-
-def prune(*, older_than: timedelta, batch: int = 10_000, progress: Progress | None = None) -> PruneResult:
-    """Delete events older than `older_than`, whole checkpoints at a time, in batches.
-
-    Seals first, so the old events are covered; then deletes up to the last checkpoint that
-    ends before the cutoff and writes a prune record that lets the rest verify.
-    """
-    cutoff = timezone.now() - older_than
-    # Everything up to the first event young enough to keep; never a younger event, even if
-    # clocks made ids and times disagree.
-    first_kept = (
-        AuditEvent.objects.filter(occurred_at__gte=cutoff).order_by("pk").values_list("pk", flat=True)
-    )
-    limit = first_kept.first()
-    limit = (
-        (limit - 1)
-        if limit is not None
-        else AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
-    )
-    if not limit:
-        return PruneResult(0, None)
-    # Seal up to the cutoff first, so that a fresh checkpoint does not straddle it. (One written
-    # earlier may; it is kept whole, so retention keeps at most one checkpoint's worth more.)
-    seal(through_event_id=limit, delay=0)
-    boundary = (
-        Checkpoint.objects.filter(kind=Checkpoint.Kind.SEAL, last_event_id__lte=limit)
-        .order_by("-last_event_id")
-        .first()
-    )
-    if boundary is None:
-        return PruneResult(0, None)
-    previous = latest_prune()
-    deleted = 0
-    while True:
-        ids = list(
-            AuditEvent.objects.filter(pk__lte=boundary.last_event_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch]
-        )
-        if not ids:
-            break
-        with transaction.atomic():
-            AuditEvent.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
-        if progress:
-            progress(deleted)
-    with transaction.atomic():
-        total = deleted + (previous.event_count if previous else 0)
-        Checkpoint.objects.create(
-            kind=Checkpoint.Kind.PRUNE,
-            first_event_id=previous.first_event_id if previous else 1,
-            last_event_id=boundary.last_event_id,
-            event_count=total,
-            id_ranges=[],
-            prev_digest=boundary.digest,
-            digest=chain.prune_digest(
-                prev_digest=boundary.digest, last_event_id=boundary.last_event_id, event_count=total
-            ),
-        )
-        Checkpoint.objects.filter(
-            kind=Checkpoint.Kind.SEAL, last_event_id__lte=boundary.last_event_id
-        ).delete()
-        # Older prune records are superseded by this one.
-        Checkpoint.objects.filter(
-            kind=Checkpoint.Kind.PRUNE, last_event_id__lt=boundary.last_event_id
-        ).delete()
-    return PruneResult(deleted, boundary.last_event_id)

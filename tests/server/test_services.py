@@ -87,8 +87,8 @@ def test_clear_expired_tokens_in_batches_keeps_live_children_and_drops_old_codes
     Token.objects.filter(pk=parent.pk).update(expires_at=now, refresh_expires_at=now)
     AuthorizationCode.objects.filter(pk=code.pk).update(expires_at=now - timedelta(hours=2))
     progress = []
-    assert services.clear_expired_tokens(batch_size=1, progress=progress.append) == 1
-    assert progress == [1]
+    assert services.clear_expired_tokens(batch_size=1, progress=lambda n, key: progress.append((n, key))) == 1
+    assert progress == [(1, parent.pk)]
     survivor = Token.objects.get()
     assert survivor.pk == child.pk and survivor.parent_id is None and survivor.authorization_code_id is None
     assert survivor.family_id == parent.family_id

@@ -18,7 +18,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone as django_timezone
 
-from oauth_console.audit import chain, checkpoints, recorder
+from oauth_console.audit import chain, checkpoints, recorder, retention
 from oauth_console.audit.models import AuditEvent, Checkpoint
 from server import credentials
 
@@ -275,7 +275,7 @@ def test_the_write_path_stores_the_known_hashes_and_seals_the_known_checkpoints(
 
     # Prune everything before 2025: events 1-3 and seal A go, a prune record takes their place.
     cutoff = django_timezone.now() - datetime(2025, 1, 1, tzinfo=UTC)
-    assert checkpoints.prune(older_than=cutoff).deleted == 3
+    assert retention.prune(older_than=cutoff).deleted == 3
     prune = Checkpoint.objects.get(kind="prune")
     assert (prune.first_event_id, prune.last_event_id, prune.event_count) == (1, 3, 3)
     assert (prune.prev_digest, prune.digest) == (SEAL_A, PRUNE)

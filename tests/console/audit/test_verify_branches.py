@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from oauth_console.audit import chain, checkpoints
+from oauth_console.audit import chain, checkpoints, retention
 from oauth_console.audit.models import AuditEvent, Checkpoint
 from server.hotpath import ids
 from tests.console.audit.test_tamper_evidence import (
@@ -141,7 +141,7 @@ def pruned_log() -> tuple[list[int], int]:
     make_events(3, days_ago=10)
     checkpoints.seal(delay=0)
     ids = make_events(2)
-    result = checkpoints.prune(older_than=timedelta(days=5))
+    result = retention.prune(older_than=timedelta(days=5))
     assert result.deleted == 3
     return ids, result.through_event_id
 

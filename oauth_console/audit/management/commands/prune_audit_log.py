@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from oauth_console.audit import checkpoints
+from oauth_console.audit import partitions, retention
 from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.management.commands._durations import parse_age
 from oauth_console.audit.models import EventType
@@ -10,8 +10,9 @@ from oauth_console.audit.models import EventType
 
 class Command(BaseCommand):
     help = (
-        "Delete audit events older than the given age (365d, 12h) in batches, whole checkpoints at "
-        "a time, and leave a prune record so verify_audit_log still passes."
+        "Delete audit events older than the given age (365d, 12h), whole checkpoints at a time, and "
+        "leave a prune record so verify_audit_log still passes. On PostgreSQL whole expired months "
+        "are dropped as partitions; the boundary month's rows are deleted in batches."
     )
 
     def add_arguments(self, parser):
@@ -25,15 +26,24 @@ class Command(BaseCommand):
         def progress(count: int) -> None:
             self.stderr.write(f"  {count:,} events deleted…")
 
-        result = checkpoints.prune(older_than=age, batch=batch, progress=progress)
+        result = retention.prune(older_than=age, batch=batch, progress=progress)
+        partitions.ensure_ahead()
         record_command(
             EventType.AUDIT_LOG_PRUNED,
             "prune_audit_log",
             older_than=options["older_than"],
             deleted=result.deleted,
             through_event_id=result.through_event_id,
+            partitions_dropped=list(result.dropped),
         )
+        for name in result.dropped:
+            self.stderr.write(f"  dropped partition {name}")
         self.stdout.write(
             f"Deleted {result.deleted:,} audit events"
-            + (f" (up to event #{result.through_event_id})." if result.through_event_id else ".")
+            + (f" (up to event #{result.through_event_id})" if result.through_event_id else "")
+            + (
+                f": {len(result.dropped)} month(s) dropped whole, {result.rows_deleted:,} rows deleted."
+                if result.dropped
+                else "."
+            )
         )
