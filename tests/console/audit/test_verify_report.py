@@ -13,6 +13,7 @@ from django.utils import timezone
 from oauth_console.audit import checkpoints
 from oauth_console.audit.models import AuditEvent, Checkpoint
 from tests.console.audit.test_tamper_evidence import (
+    COPY,
     FORGED,
     insert_select_copy,
     legacy,
@@ -151,3 +152,15 @@ def test_a_forged_row_is_not_called_a_copy_of_another_event_of_the_same_time():
     forged = AuditEvent.objects.get(pk=ids[1])
     assert checkpoints.copy_source(forged) is None
     assert checkpoints.misplaced_message(forged) == FORGED.format(ids[1])
+
+
+@pytest.mark.parametrize("position_hash", ["", "0" * 64])
+def test_a_copy_whose_position_hash_was_blanked_or_forged_still_names_its_source(position_hash):
+    """The copy's own position hash is no help then: its source is found as the row of the same
+    time and hash whose position hash is bound to its own id."""
+    ids = make_events(3)
+    copy = insert_select_copy(ids[1])
+    AuditEvent.objects.filter(pk=copy).update(position_hash=position_hash)
+    report = checkpoints.verify()
+    assert (report.problem.kind, report.problem.event_id) == ("inserted", copy)
+    assert report.problem.message == COPY.format(copy, ids[1])
