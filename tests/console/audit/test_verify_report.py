@@ -107,7 +107,9 @@ def test_a_duplicate_in_the_unsealed_tail():
 def test_a_row_in_the_pruned_range():
     ids, _boundary = pruned_log()
     raw_copy(ids[3], ids[0])
-    assert problem_of() == ("inserted", ids[0])
+    report = checkpoints.verify()
+    assert (report.problem.kind, report.problem.event_id) == ("inserted", ids[0])
+    assert (report.checked, report.sealed) == (1, 0)  # the first row read
 
 
 def test_a_broken_chain_names_the_first_event_after_the_break():
