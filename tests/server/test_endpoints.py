@@ -262,6 +262,25 @@ def test_authorization_response_carries_state_and_iss(browser, confidential):
     assert params["iss"] == "http://testserver"
 
 
+def test_the_stored_code_keeps_what_the_request_asked_for(browser, confidential, end_user):
+    """The code row (a digest, never the code) holds the request it answers: client, user,
+    redirect URI, scope, and the PKCE challenge with its method, S256, as sent."""
+    app, _ = confidential
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge, scope="email profile")
+    response = browser.post(url, {"confirm": "yes"})
+    code = query_of(response["Location"])["code"]
+    stored = AuthorizationCode.objects.get()
+    assert code not in stored.code_digest
+    assert (stored.client, stored.user, stored.redirect_uri, stored.scope) == (
+        app,
+        end_user,
+        REDIRECT_URI,
+        "email profile",
+    )
+    assert (stored.code_challenge, stored.code_challenge_method) == (challenge, "S256")
+
+
 def test_deny_redirects_access_denied_with_iss(browser, confidential):
     app, _ = confidential
     _verifier, challenge = pkce_pair()
