@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core.cache import caches
 
-from server import cache_round_trip
+from server import cache_round_trip, signals
 from server.cache_round_trip import Counter, Gate, run
 from tests.server.helpers import redis_cache_settings
 
@@ -93,3 +93,35 @@ def test_a_redis_that_forgot_the_script_runs_it_with_eval(settings, redis_url, m
     monkeypatch.setattr(cache_round_trip, "_ROUND_TRIP", unknown)
     assert run(cache, counters=[Counter("after-noscript", 9, 60)]).counts == (1,)
     assert run(cache, counters=[Counter("after-noscript", 9, 60)]).counts == (2,)
+
+
+def test_a_script_is_named_by_the_sha1_redis_gives_it():
+    """EVALSHA finds a script by the SHA-1 of its text, as SCRIPT LOAD computes it: the
+    known answer for `return 1` from Redis's documentation."""
+    assert cache_round_trip._Script.of("return 1").sha == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+
+
+def test_a_cache_failure_is_reported_as_a_backing_service_failure_each_time(caplog):
+    """The guard logs once per outage window but reports every failure (metrics count them)."""
+    sent = []
+
+    def receiver(sender, **kwargs):
+        sent.append((sender, kwargs["service"], kwargs["error"], kwargs["request"]))
+
+    guard = cache_round_trip.CacheGuard(cache_round_trip.logger, "cache down (%s: %s)")
+    assert guard.available
+    signals.backing_service_failed.connect(receiver)
+    try:
+        guard.failed(ConnectionError("refused"))
+        guard.failed(TimeoutError("slow"))
+    finally:
+        signals.backing_service_failed.disconnect(receiver)
+    assert not guard.available
+    expected = [
+        (cache_round_trip.CacheGuard, "cache", "ConnectionError", None),
+        (cache_round_trip.CacheGuard, "cache", "TimeoutError", None),
+    ]
+    assert sent == expected
+    assert [r.getMessage() for r in caplog.records if r.name == "server.cache"] == [
+        "cache down (ConnectionError: refused)"
+    ]
