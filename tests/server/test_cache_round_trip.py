@@ -125,3 +125,14 @@ def test_a_cache_failure_is_reported_as_a_backing_service_failure_each_time(capl
     assert [r.getMessage() for r in caplog.records if r.name == "server.cache"] == [
         "cache down (ConnectionError: refused)"
     ]
+
+
+def test_a_claim_held_elsewhere_on_redis_says_how_long_it_has_left(settings, redis_url):
+    """The holder's remaining time comes back from Redis in milliseconds, as seconds."""
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "claim-left")}
+    cache = caches["default"]
+    cache.set("held", 1, timeout=None)
+    cache._cache.get_client(None, write=True).pexpire(cache.make_and_validate_key("held"), 1_000_000)
+    claimed, remaining = cache_round_trip.claim(cache, "held", 60)
+    assert claimed is False
+    assert 999.5 < remaining <= 1000.0
