@@ -262,12 +262,15 @@ def test_authorization_response_carries_state_and_iss(browser, confidential):
     assert params["iss"] == "http://testserver"
 
 
-def test_the_stored_code_keeps_what_the_request_asked_for(browser, confidential, end_user):
+@pytest.mark.parametrize("nonce", ["n-0S6_WzA2Mj", None])
+def test_the_stored_code_keeps_what_the_request_asked_for(browser, confidential, end_user, nonce):
     """The code row (a digest, never the code) holds the request it answers: client, user,
-    redirect URI, scope, and the PKCE challenge with its method, S256, as sent."""
+    redirect URI, scope, the PKCE challenge with its method, S256, and the OpenID Connect nonce
+    the ID token will repeat (none when none was sent), as sent."""
     app, _ = confidential
     _verifier, challenge = pkce_pair()
-    url = authorize_url(app.client_id, challenge, scope="email profile")
+    extra = {"nonce": nonce} if nonce else {}
+    url = authorize_url(app.client_id, challenge, scope="email profile", **extra)
     response = browser.post(url, {"confirm": "yes"})
     code = query_of(response["Location"])["code"]
     stored = AuthorizationCode.objects.get()
@@ -279,6 +282,7 @@ def test_the_stored_code_keeps_what_the_request_asked_for(browser, confidential,
         "email profile",
     )
     assert (stored.code_challenge, stored.code_challenge_method) == (challenge, "S256")
+    assert stored.nonce == (nonce or "")
 
 
 def test_deny_redirects_access_denied_with_iss(browser, confidential):
