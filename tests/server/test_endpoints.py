@@ -306,6 +306,19 @@ def test_remembered_consent_skips_the_page_for_covered_scopes(browser, confident
     assert broader.status_code == 200  # asks again for the new scope
 
 
+def test_a_confidential_clients_loopback_uri_must_match_exactly(browser, make_client):
+    """RFC 8252 §7.3's any-port loopback rule is for native (public) apps; a confidential
+    client's loopback URI on another port is shown as an error, never redirected to."""
+    registered = "http://127.0.0.1:8080/callback"
+    app, _ = make_client("Local service", redirect_uris=[registered])
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge, redirect_uri="http://127.0.0.1:9999/callback")
+    response = browser.get(url)
+    assert response.status_code == 400 and not response.has_header("Location")
+    assert "The redirect_uri is not registered for this client." in response.content.decode()
+    assert not AuthorizationCode.objects.exists()
+
+
 def test_require_consent_flag_asks_every_time(browser, confidential):
     app, _ = confidential
     get_code(browser, app.client_id)
