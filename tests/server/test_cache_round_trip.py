@@ -136,3 +136,18 @@ def test_a_claim_held_elsewhere_on_redis_says_how_long_it_has_left(settings, red
     claimed, remaining = cache_round_trip.claim(cache, "held", 60)
     assert claimed is False
     assert 999.5 < remaining <= 1000.0
+
+
+def test_the_round_trip_goes_to_the_writable_server_over_one_kept_client(settings, redis_url):
+    """With replicas configured (LOCATION lists the primary first), Django reads from a replica;
+    a script that counts must run on the primary. The client is built once and kept."""
+    primary, replica = redis_url, redis_url.rsplit("/", 1)[0] + "/11"
+    config = redis_cache_settings(primary, "primary")
+    config["LOCATION"] = [primary, replica]
+    settings.CACHES = {"default": config}
+    cache = caches["default"]
+    assert cache_round_trip._redis_client(cache) is cache_round_trip._redis_client(cache)
+    run(cache, counters=[Counter("on-the-primary", 9, 60)])
+    key = cache.make_and_validate_key("on-the-primary")
+    assert cache._cache.get_client(None, write=True).get(key) is not None
+    assert cache._cache._get_connection_pool(write=False) is not cache._cache._get_connection_pool(write=True)
