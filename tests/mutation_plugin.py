@@ -32,11 +32,29 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _is_transactional(item) -> bool:
+    """Whether pytest-django runs `item` outside a rolled-back transaction: it ends by flushing
+    every table, the rows data migrations made (the security group) included."""
+    from django.test import TestCase, TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return not issubclass(cls, TestCase)
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    fixtures = getattr(item, "fixturenames", ())
+    return "transactional_db" in fixtures or "live_server" in fixtures
+
+
 class _OrderGiven:
     """mutmut passes a mutant's tests fastest first and stops at the first failure (-x);
     pytest-django then sorts them database tests first (Django's order), which put the millisecond
     unit tests that kill most mutants behind hundreds of database tests. Under mutation, the order
-    given wins: the first hook notes it, the last puts it back."""
+    given wins (the first hook notes it, the last puts it back), but for Django's one rule that
+    matters: transactional tests run after the others. A transactional test flushes the tables,
+    and a later test that reads a data migration's rows would fail for that, not for the mutant,
+    counting it killed."""
 
     def __init__(self) -> None:
         self.positions: dict[int, int] = {}
@@ -52,7 +70,7 @@ class _RestoreOrder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
-        items.sort(key=lambda item: self.noted.positions.get(id(item), len(items)))
+        items.sort(key=lambda item: (_is_transactional(item), self.noted.positions.get(id(item), len(items))))
 
 
 def pytest_configure(config):

@@ -123,6 +123,8 @@ def test_guessing_is_limited_per_user_and_audited(device, browser, settings):
     assert "Too many code attempts" in throttled.content.decode()
     throttle = AuditEvent.objects.get(event_type=EventType.REQUEST_THROTTLED)
     assert throttle.detail["scope"] == "device" and throttle.detail["limit"] == "user_code_user"
+    # The guesser's address, and no client: the person typing is not acting for one.
+    assert (throttle.detail["ip"], throttle.ip_address, throttle.client_id) == ("127.0.0.1", "127.0.0.1", "")
     assert AuditEvent.objects.filter(event_type=EventType.USER_CODE_REFUSED).count() == 3
 
 

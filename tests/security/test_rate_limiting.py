@@ -409,3 +409,30 @@ def test_the_limiter_listens_to_the_client_authentication_signals():
     # Nothing in the limiter reads a response body for the error code.
     assert "invalid_client" not in inspect.getsource(ratelimit.clients)
     assert "invalid_client" not in inspect.getsource(ratelimit)
+
+
+# --- the address a request is counted under ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "meta", "expected"),
+    [
+        (0, {"REMOTE_ADDR": "198.51.100.4", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}, "198.51.100.4"),
+        # Behind one proxy: the rightmost hop it added, never the client's own left part.
+        (1, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "spoofed, 203.0.113.9"}, "203.0.113.9"),
+        (2, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "a, 203.0.113.9,10.0.0.1"}, "203.0.113.9"),
+        # Fewer hops than trusted proxies (or no header): the peer's address.
+        (1, {"REMOTE_ADDR": "10.0.0.2"}, "10.0.0.2"),
+        (2, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}, "10.0.0.2"),
+        # One IPv6 address, one key, however it is written.
+        (0, {"REMOTE_ADDR": "2001:DB8:0:0:0:0:0:1"}, "2001:db8::1"),
+        (0, {"REMOTE_ADDR": "not:an:address"}, "not:an:address"),
+        (0, {}, ""),
+    ],
+)
+def test_the_address_a_request_is_counted_under(settings, rf, proxies, meta, expected):
+    settings.OAUTH2_RATE_LIMIT_PROXY_COUNT = proxies
+    request = rf.get("/oauth/token")
+    request.META.pop("REMOTE_ADDR", None)
+    request.META.update(meta)
+    assert ratelimit.identity.client_ip(request) == expected

@@ -100,3 +100,14 @@ def test_the_process_remembers_a_bounded_number_of_marks(monkeypatch):
     marks.remember("m4", 300.0, 0.0)
     marks.remember("m5", 300.0, 0.0)  # full of live marks: the older half goes
     assert marks.held("m5", 0.0) and marks.held("m4", 0.0) and not marks.held("m2", 0.0)
+
+
+def test_marks_claimed_past_the_process_memory_limit_are_still_remembered(claims, monkeypatch):
+    """A full memory makes room (ended marks first, then the older half) while marks are
+    claimed through first_in_interval, and the newest claim is remembered."""
+    monkeypatch.setattr(cache_marks, "MAX_REMEMBERED", 2)
+    cache_marks.forget_process_marks()
+    keys = [f"bounded-{index}" for index in range(3)]
+    assert [cache_marks.first_in_interval(key, 60) for key in keys] == [True, True, True]
+    assert cache_marks.first_in_interval(keys[-1], 60) is False
+    assert claims == keys  # the last answer came from the process's memory

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core.cache import caches
 
-from server import cache_round_trip
+from server import cache_round_trip, signals
 from server.cache_round_trip import Counter, Gate, run
 from tests.server.helpers import redis_cache_settings
 
@@ -93,3 +93,61 @@ def test_a_redis_that_forgot_the_script_runs_it_with_eval(settings, redis_url, m
     monkeypatch.setattr(cache_round_trip, "_ROUND_TRIP", unknown)
     assert run(cache, counters=[Counter("after-noscript", 9, 60)]).counts == (1,)
     assert run(cache, counters=[Counter("after-noscript", 9, 60)]).counts == (2,)
+
+
+def test_a_script_is_named_by_the_sha1_redis_gives_it():
+    """EVALSHA finds a script by the SHA-1 of its text, as SCRIPT LOAD computes it: the
+    known answer for `return 1` from Redis's documentation."""
+    assert cache_round_trip._Script.of("return 1").sha == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+
+
+def test_a_cache_failure_is_reported_as_a_backing_service_failure_each_time(caplog):
+    """The guard logs once per outage window but reports every failure (metrics count them)."""
+    sent = []
+
+    def receiver(sender, **kwargs):
+        sent.append((sender, kwargs["service"], kwargs["error"], kwargs["request"]))
+
+    guard = cache_round_trip.CacheGuard(cache_round_trip.logger, "cache down (%s: %s)")
+    assert guard.available
+    signals.backing_service_failed.connect(receiver)
+    try:
+        guard.failed(ConnectionError("refused"))
+        guard.failed(TimeoutError("slow"))
+    finally:
+        signals.backing_service_failed.disconnect(receiver)
+    assert not guard.available
+    expected = [
+        (cache_round_trip.CacheGuard, "cache", "ConnectionError", None),
+        (cache_round_trip.CacheGuard, "cache", "TimeoutError", None),
+    ]
+    assert sent == expected
+    assert [r.getMessage() for r in caplog.records if r.name == "server.cache"] == [
+        "cache down (ConnectionError: refused)"
+    ]
+
+
+def test_a_claim_held_elsewhere_on_redis_says_how_long_it_has_left(settings, redis_url):
+    """The holder's remaining time comes back from Redis in milliseconds, as seconds."""
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "claim-left")}
+    cache = caches["default"]
+    cache.set("held", 1, timeout=None)
+    cache._cache.get_client(None, write=True).pexpire(cache.make_and_validate_key("held"), 1_000_000)
+    claimed, remaining = cache_round_trip.claim(cache, "held", 60)
+    assert claimed is False
+    assert 999.5 < remaining <= 1000.0
+
+
+def test_the_round_trip_goes_to_the_writable_server_over_one_kept_client(settings, redis_url):
+    """With replicas configured (LOCATION lists the primary first), Django reads from a replica;
+    a script that counts must run on the primary. The client is built once and kept."""
+    primary, replica = redis_url, redis_url.rsplit("/", 1)[0] + "/11"
+    config = redis_cache_settings(primary, "primary")
+    config["LOCATION"] = [primary, replica]
+    settings.CACHES = {"default": config}
+    cache = caches["default"]
+    assert cache_round_trip._redis_client(cache) is cache_round_trip._redis_client(cache)
+    run(cache, counters=[Counter("on-the-primary", 9, 60)])
+    key = cache.make_and_validate_key("on-the-primary")
+    assert cache._cache.get_client(None, write=True).get(key) is not None
+    assert cache._cache._get_connection_pool(write=False) is not cache._cache._get_connection_pool(write=True)

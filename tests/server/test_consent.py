@@ -257,6 +257,38 @@ def test_require_consent_stays_respected_with_prompt_none(browser, wide_app):
     assert query_of(response["Location"])["error"] == "consent_required"
 
 
+def test_a_consent_given_to_one_app_does_not_approve_another(browser, make_client):
+    """A remembered consent is the user's *for that client*: the same scope asked for by
+    another app shows the consent page, and prompt=none answers consent_required."""
+    first, _ = make_client("First app")
+    second, _ = make_client("Second app")
+    get_code(browser, first.client_id)
+    _verifier, challenge = pkce_pair()
+    page = browser.get(authorize_url(second.client_id, challenge))
+    assert page.status_code == 200 and "Second app" in page.content.decode()
+    silent = browser.get(authorize_url(second.client_id, challenge, prompt="none"))
+    assert query_of(silent["Location"])["error"] == "consent_required"
+    assert not AuthorizationCode.objects.filter(client=second).exists()
+    assert list(Consent.objects.values_list("client", flat=True)) == [first.pk]
+
+
+def test_another_persons_consent_does_not_approve_the_app_for_me(client, make_client, django_user_model):
+    """A remembered consent is one person's: someone else signing in to the same app sees the
+    consent page, and prompt=none answers consent_required."""
+    app, _ = make_client("Shared app")
+    first = django_user_model.objects.create_user("first", password="x-long-password-1")
+    client.force_login(first)
+    get_code(client, app.client_id)
+    other = HttpClient()
+    other.force_login(django_user_model.objects.create_user("other", password="x-long-password-1"))
+    _verifier, challenge = pkce_pair()
+    page = other.get(authorize_url(app.client_id, challenge))
+    assert page.status_code == 200 and "Shared app" in page.content.decode()
+    silent = other.get(authorize_url(app.client_id, challenge, prompt="none"))
+    assert query_of(silent["Location"])["error"] == "consent_required"
+    assert list(Consent.objects.values_list("user__username", flat=True)) == ["first"]
+
+
 # --- the sign-in page names the app asking (issue 11 item 20) --------------------------------
 
 

@@ -262,6 +262,29 @@ def test_authorization_response_carries_state_and_iss(browser, confidential):
     assert params["iss"] == "http://testserver"
 
 
+@pytest.mark.parametrize("nonce", ["n-0S6_WzA2Mj", None])
+def test_the_stored_code_keeps_what_the_request_asked_for(browser, confidential, end_user, nonce):
+    """The code row (a digest, never the code) holds the request it answers: client, user,
+    redirect URI, scope, the PKCE challenge with its method, S256, and the OpenID Connect nonce
+    the ID token will repeat (none when none was sent), as sent."""
+    app, _ = confidential
+    _verifier, challenge = pkce_pair()
+    extra = {"nonce": nonce} if nonce else {}
+    url = authorize_url(app.client_id, challenge, scope="email profile", **extra)
+    response = browser.post(url, {"confirm": "yes"})
+    code = query_of(response["Location"])["code"]
+    stored = AuthorizationCode.objects.get()
+    assert code not in stored.code_digest
+    assert (stored.client, stored.user, stored.redirect_uri, stored.scope) == (
+        app,
+        end_user,
+        REDIRECT_URI,
+        "email profile",
+    )
+    assert (stored.code_challenge, stored.code_challenge_method) == (challenge, "S256")
+    assert stored.nonce == (nonce or "")
+
+
 def test_deny_redirects_access_denied_with_iss(browser, confidential):
     app, _ = confidential
     _verifier, challenge = pkce_pair()
@@ -281,6 +304,19 @@ def test_remembered_consent_skips_the_page_for_covered_scopes(browser, confident
     assert again.status_code == 302 and "code" in query_of(again["Location"])
     broader = browser.get(authorize_url(app.client_id, challenge, scope="profile read"))
     assert broader.status_code == 200  # asks again for the new scope
+
+
+def test_a_confidential_clients_loopback_uri_must_match_exactly(browser, make_client):
+    """RFC 8252 §7.3's any-port loopback rule is for native (public) apps; a confidential
+    client's loopback URI on another port is shown as an error, never redirected to."""
+    registered = "http://127.0.0.1:8080/callback"
+    app, _ = make_client("Local service", redirect_uris=[registered])
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge, redirect_uri="http://127.0.0.1:9999/callback")
+    response = browser.get(url)
+    assert response.status_code == 400 and not response.has_header("Location")
+    assert "The redirect_uri is not registered for this client." in response.content.decode()
+    assert not AuthorizationCode.objects.exists()
 
 
 def test_require_consent_flag_asks_every_time(browser, confidential):

@@ -86,6 +86,17 @@ def test_forged_prune_record_is_detected():
         run("verify_audit_log")
 
 
+def test_prune_when_every_event_is_old_deletes_them_all_and_the_log_still_verifies():
+    now = timezone.now()
+    for day in range(3):
+        record_at(now - timedelta(days=40 + day), username=f"old{day}")
+    out, _ = run("prune_audit_log", "--older-than", "30d")
+    assert "Deleted 3 audit events" in out
+    assert list(AuditEvent.objects.values_list("event_type", flat=True)) == [EventType.AUDIT_LOG_PRUNED]
+    assert Checkpoint.objects.get(kind="prune").event_count == 3
+    assert "Audit log intact" in run("verify_audit_log")[0]
+
+
 def test_prune_with_nothing_old_deletes_nothing_and_still_records_itself():
     record_at(timezone.now())
     out, _ = run("prune_audit_log", "--older-than", "12h")
