@@ -136,6 +136,10 @@ def test_oidcc_discovery_endpoint_verification(op):
     if "registration_endpoint" in urls:
         registration = answer("registration_endpoint", "post", json={})
         assert registration.status_code in (400, 401) and "error" in registration.json()
+    # RP-Initiated Logout with no session and no hint: a signed-out page, no redirect.
+    ended = answer("end_session_endpoint")
+    assert ended.status_code == 200 and "Location" not in ended.headers
+    assert "Content-Security-Policy" in ended.headers
     assert answer("service_documentation").status_code == 200
     assert urls == {}, f"endpoints this test does not call yet: {sorted(urls)}"
 
