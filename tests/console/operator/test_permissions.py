@@ -27,6 +27,21 @@ def test_operator_groups_exist_with_the_right_permissions():
     assert all(p.split(".")[1].startswith("view_") for p in read_only)
 
 
+def test_operators_manage_apis_and_read_only_operators_see_them(ops, readonly):
+    """APIs (RFC 8707 resource servers) came after the groups were made: their permissions are
+    granted by their own migration, or only superusers could open the page."""
+    assert {"server.add_api", "server.change_api", "server.delete_api", "server.view_api"} <= perms(
+        "operators"
+    )
+    assert "server.view_api" in perms("read-only operators")
+    assert "server.change_api" not in perms("read-only operators")
+    apis = reverse("admin:server_api_changelist")
+    assert ops.get(apis).status_code == 200
+    assert ops.get(reverse("admin:server_api_add")).status_code == 200
+    assert readonly.get(apis).status_code == 200
+    assert readonly.get(reverse("admin:server_api_add")).status_code == 403
+
+
 def test_read_only_operator_sees_everything(readonly, make_client, make_token):
     client, _ = make_client()
     token, _ = make_token(client)
