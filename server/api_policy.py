@@ -54,6 +54,15 @@ def validate_api_identifier(identifier: str) -> str:
     secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
     if not secure or not host:
         raise PolicyError("An identifier is an absolute https:// URI with a host.", field=field)
+    # Imported here: apis reads the models, which this pure module is imported by.
+    from server.apis import default_identifier
+
+    if value.rstrip("/") == default_identifier(None).rstrip("/"):
+        # Its tokens would be read as the default API's (an empty audience), and the reverse.
+        raise PolicyError(
+            f"{value} is the identifier of this server's own API (the default API): choose another.",
+            field=field,
+        )
     return value
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.test import Client as HttpClient
 
 from server import services
-from server.models import AuthorizationCode, Token
+from server.actors import Actor
+from server.models import Api, AuthorizationCode, Token
 from tests.server.helpers import form, pkce_pair, query_of
 from tests.server.resource_helpers import (
     BILLING,
@@ -352,3 +353,14 @@ def test_a_remembered_consent_never_covers_another_api(app):
         authorize_query(client.client_id, challenge, scope="orders:read", resources=[ORDERS], prompt="none")
     )
     assert _error_of_redirect(silent)["error"] == "consent_required"
+
+
+def test_the_default_apis_identifier_cannot_name_another_api(settings):
+    """The default API is issuer + /api; another API under that identifier would take its tokens."""
+    from server.policy_rules import PolicyError
+
+    settings.OAUTH2_ISSUER = "https://auth.example.com"
+    for taken in ("https://auth.example.com/api", "https://auth.example.com/api/"):
+        with pytest.raises(PolicyError, match="this server's own API"):
+            services.create_api(actor=Actor.system("tests"), identifier=taken, name="Shadow")
+    assert not Api.objects.filter(name="Shadow").exists()
