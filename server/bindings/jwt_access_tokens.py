@@ -9,6 +9,7 @@ whose claims or signature were altered matches no row.
 
 from collections.abc import Iterable
 
+from server import apis
 from server.bindings.oidc import signing_key
 from server.claims import subject_for
 from server.conf import server_settings
@@ -27,8 +28,8 @@ _generator = JWTAccessTokenGenerator(
 def create_jwt_access_token(
     *, client, grant_type: str, user, scope: str, lifetime: int, resources: Iterable[str] = ()
 ) -> str:
-    """A signed JWT access token. `aud`: the RFC 8707 resources it is for, else the issuer (the
-    default resource: this server's own APIs)."""
+    """A signed JWT access token. `aud`: the RFC 8707 resources it is for, else the default
+    API's identifier (issuer + /api, this server's own API, as its RFC 9728 document names it)."""
     issuer = server_settings.OAUTH2_ISSUER
     if not issuer:
         # Check server.E015 reports this at start-up; a JWT without a stable `iss` could not be
@@ -39,6 +40,6 @@ def create_jwt_access_token(
         grant_type=grant_type,
         user=user,
         scope=scope,
-        audiences=list(resources) or [issuer],
+        audiences=list(resources) or [apis.default_identifier(None)],
         expires_in=lifetime,
     )

@@ -28,6 +28,7 @@ from tests.server.helpers import basic_auth, exchange_code, form, get_code
 pytestmark = pytest.mark.django_db
 
 ISSUER = "https://auth.example.test"
+DEFAULT_API = ISSUER + "/api"  # this server's own API: what a JWT without `resource` is for
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +99,7 @@ def revoke(app, token: str):
     )
 
 
-def offline_status(token: str, jwks: dict, *, resource: str = ISSUER, scope: str = "profile") -> int:
+def offline_status(token: str, jwks: dict, *, resource: str = DEFAULT_API, scope: str = "profile") -> int:
     """What a resource server validating offline answers (another Django app, our JWKS)."""
     protector = ResourceProtector()
     protector.register_token_validator(JWTBearerTokenValidator(ISSUER, resource, jwks=jwks))
@@ -120,7 +121,7 @@ def test_client_credentials_token_has_exactly_the_rfc9068_header_and_claims(mach
     assert claims["iss"] == ISSUER
     assert claims["sub"] == client.client_id  # §2.2: no resource owner, the client
     assert claims["client_id"] == client.client_id
-    assert claims["aud"] == ISSUER  # no resource requested: the default resource
+    assert claims["aud"] == DEFAULT_API  # no resource requested: the default API (RFC 9728 names it)
     assert claims["scope"] == "profile read" == body["scope"]
     assert claims["exp"] - claims["iat"] == body["expires_in"] == 3600
     assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 22
