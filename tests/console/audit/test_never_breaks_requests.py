@@ -260,7 +260,12 @@ def test_write_behind_touches_the_token_off_the_request(app, end_user, write_beh
     browser = HttpClient()
     browser.force_login(end_user)
     code, verifier = get_code(browser, client.client_id)
+    # The test database is SQLite in memory with a shared cache, where a write meeting the writer
+    # thread's write fails at once ("table is locked") instead of waiting as on a file: let the
+    # sign-in's and consent's events land before the next request writes.
+    assert write_behind.flush()
     access = exchange_code(browser, client.client_id, secret, code, verifier).json()["access_token"]
+    assert write_behind.flush()
     assert HttpClient().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
     assert write_behind.flush()
     token = Token.objects.get(access_token_prefix=access[:12])
