@@ -24,17 +24,7 @@ GRACE_CHOICES = [
 
 
 # OpenID Connect client metadata, on the client page, the portal and in imports.
-OIDC_FIELDS = (
-    "id_token_signed_response_alg",
-    "subject_type",
-    "default_max_age",
-    "require_auth_time",
-    "post_logout_redirect_uris",
-    "backchannel_logout_uri",
-    "backchannel_logout_session_required",
-    "userinfo_signed_response_alg",
-    "token_endpoint_auth_signing_alg",
-)
+OIDC_FIELDS = policies.OIDC_METADATA_FIELDS
 
 
 def _lines(value: str) -> list[str]:

@@ -40,15 +40,7 @@ IMPORT_COLUMNS = (
     "can_introspect_any_token",
     "owner",
     # OpenID Connect (optional columns: a file without them gets the defaults).
-    "id_token_signed_response_alg",
-    "subject_type",
-    "default_max_age",
-    "require_auth_time",
-    "post_logout_redirect_uris",
-    "backchannel_logout_uri",
-    "backchannel_logout_session_required",
-    "userinfo_signed_response_alg",
-    "token_endpoint_auth_signing_alg",
+    *OIDC_FIELDS,
 )
 
 

@@ -28,17 +28,9 @@ CLIENT_FIELDS_EDITABLE = (
     "require_consent",
     "can_introspect_any_token",
     "token_endpoint_auth_method",
-    "id_token_signed_response_alg",
-    "subject_type",
-    "default_max_age",
-    "require_auth_time",
-    "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
-    "backchannel_logout_uri",
-    "backchannel_logout_session_required",
-    "userinfo_signed_response_alg",
-    "token_endpoint_auth_signing_alg",
+    *policies.OIDC_METADATA_FIELDS,
 )
 
 
