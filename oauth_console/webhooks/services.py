@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from oauth_console.webhooks import catalogue, outbox, signing
+from oauth_console.webhooks import catalogue, outbox, selectors, signing
 from oauth_console.webhooks.models import MAX_EVENT_TYPES, Delivery, Subscription, SubscriptionSecret
 from server import events, policies, signals
 from server.actors import Actor
@@ -125,7 +125,7 @@ def delete_subscription(subscription: Subscription, *, actor: Actor) -> int:
     """Delete the subscription, its secrets and deliveries; how many pending ones were dropped."""
     now = timezone.now()
     with transaction.atomic():
-        pending = subscription.deliveries.filter(state=Delivery.State.PENDING).count()
+        pending = selectors.pending_count(subscription)
         subscription_id, url = subscription.pk, subscription.url
         subscription.delete()
         _emit(

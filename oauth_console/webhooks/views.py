@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from oauth_console.clients import shown_once
-from oauth_console.webhooks import catalogue, services
+from oauth_console.webhooks import catalogue, selectors, services
 from oauth_console.webhooks.forms import ConfirmForm, SubscriptionForm
 from oauth_console.webhooks.models import Delivery, Subscription, SubscriptionSecret
 from server.actors import Actor
@@ -124,7 +124,7 @@ def subscription_detail(request: HttpRequest, model_admin, object_id: str) -> Ht
     if not may_view(request):
         raise PermissionDenied
     subscription = get_object_or_404(Subscription, pk=object_id)
-    page = Paginator(subscription.deliveries.defer("payload").order_by("-pk"), DELIVERIES_PER_PAGE).get_page(
+    page = Paginator(selectors.recent_deliveries(subscription), DELIVERIES_PER_PAGE).get_page(
         request.GET.get("page")
     )
     return _render(
@@ -270,7 +270,7 @@ def delete(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
         messages.warning(request, f"Deleted the webhook {subscription.name} ({dropped} pending dropped).")
         return HttpResponseRedirect(_url(model_admin, "changelist"))
 
-    pending = subscription.deliveries.filter(state=Delivery.State.PENDING).count()
+    pending = selectors.pending_count(subscription)
     return _confirmed(
         request,
         model_admin,

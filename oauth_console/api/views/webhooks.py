@@ -17,7 +17,7 @@ from oauth_console.api.base import OperatorAPIView
 from oauth_console.api.idempotency import idempotent
 from oauth_console.api.pagination import OffsetPage
 from oauth_console.api.views.clients import IDEMPOTENCY_KEY
-from oauth_console.webhooks import services
+from oauth_console.webhooks import selectors, services
 from oauth_console.webhooks.models import Delivery, Subscription
 from server.conf import server_settings
 
@@ -125,9 +125,7 @@ class DeliveryList(OperatorAPIView):
     @extend_schema(tags=TAG, operation_id="webhooks_deliveries", parameters=[s.DeliveryQuery])
     def get(self, request, subscription_id: int):
         values = self.query_values(s.DeliveryQuery)
-        found = _subscription(subscription_id).deliveries.defer("payload").order_by("-pk")
-        if values.get("state"):
-            found = found.filter(state=values["state"])
+        found = selectors.recent_deliveries(_subscription(subscription_id), state=values.get("state") or "")
         return self.get_paginated_response(s.DeliveryOut(self.paginate_queryset(found), many=True).data)
 
 
