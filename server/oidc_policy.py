@@ -28,6 +28,21 @@ SECTOR_IDENTIFIER_URI_REFUSED = (
 )
 
 
+# The OpenID Connect client metadata a client's settings hold (OIDC Registration §2, RP-Initiated
+# and Back-Channel Logout, RFC 7591): one list for every door that shows or takes them.
+OIDC_METADATA_FIELDS = (
+    "id_token_signed_response_alg",
+    "subject_type",
+    "default_max_age",
+    "require_auth_time",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "userinfo_signed_response_alg",
+    "token_endpoint_auth_signing_alg",
+)
+
+
 def validate_id_token_signing_alg(alg: str | None) -> str:
     """RS256 (the default, which every relying party supports) or ES256; never `none`."""
     alg = alg or "RS256"

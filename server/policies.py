@@ -22,6 +22,7 @@ from server.jwks_policy import PRIVATE_KEY_JWT
 from server.oidc_policy import (  # noqa: F401 - re-exported: every caller imports them from here
     AUTH_SIGNING_ALGORITHMS,
     ID_TOKEN_SIGNING_ALGORITHMS,
+    OIDC_METADATA_FIELDS,
     SECTOR_IDENTIFIER_URI_REFUSED,
     SUBJECT_TYPES,
     USERINFO_SIGNING_ALGORITHMS,
@@ -222,21 +223,6 @@ def allowed_scope(client_scopes: list[str], requested: str | None) -> str | None
 
 
 # --- a client's settings as a whole -----------------------------------------------------------
-
-
-# The OpenID Connect client metadata a client's settings hold (OIDC Registration §2, RP-Initiated
-# and Back-Channel Logout, RFC 7591): one list for every door that shows or takes them.
-OIDC_METADATA_FIELDS = (
-    "id_token_signed_response_alg",
-    "subject_type",
-    "default_max_age",
-    "require_auth_time",
-    "post_logout_redirect_uris",
-    "backchannel_logout_uri",
-    "backchannel_logout_session_required",
-    "userinfo_signed_response_alg",
-    "token_endpoint_auth_signing_alg",
-)
 
 
 @dataclass(frozen=True)
