@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 from server.api_model import MAX_API_IDENTIFIER_LENGTH, MAX_API_NAME_LENGTH, Api
+from server.conf import server_settings
 from server.policy_rules import PolicyError, has_characters_not_allowed_in_uris, has_invisible_characters
 
 # RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E.
@@ -79,9 +80,19 @@ def validate_api_name(name: str) -> str:
     return value
 
 
-def validate_api_scopes(scopes) -> dict[str, str]:
+def server_vocabulary() -> frozenset[str]:
+    """The scope names this server's own API and the operator API read (OAUTH2_SCOPES and
+    OAUTH2_OPERATOR_SCOPES). Another API never defines one: a token naming that API and this
+    server's would carry it here (the December review's finding 1). `ApiResources.resolve`
+    applies the same rule at every request, to rows stored before it or settings grown since."""
+    return frozenset(server_settings.OAUTH2_SCOPES) | frozenset(server_settings.OAUTH2_OPERATOR_SCOPES)
+
+
+def validate_api_scopes(scopes, *, default_api: bool = False) -> dict[str, str]:
     """Return {scope: description} if every scope is an RFC 6749 §3.3 scope-token with a
-    description people may be shown (the consent page shows it)."""
+    description people may be shown (the consent page shows it), and, for any API but the
+    default one (whose scopes are OAUTH2_SCOPES: check server.E014), none is a scope of this
+    server's own vocabulary (`server_vocabulary`)."""
     if not isinstance(scopes, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in scopes.items()
     ):
@@ -89,8 +100,15 @@ def validate_api_scopes(scopes) -> dict[str, str]:
     if len(scopes) > MAX_SCOPES_PER_API:
         raise PolicyError(f"An API defines at most {MAX_SCOPES_PER_API} scopes.", field="scopes")
     cleaned: dict[str, str] = {}
+    vocabulary = frozenset() if default_api else server_vocabulary()
     for name, description in scopes.items():
         name = name.strip()
+        if name in vocabulary:
+            raise PolicyError(
+                f"The scope {name[:64]!r} is one of this server's own (OAUTH2_SCOPES or the operator "
+                "scopes): an API defines scopes of its own names, e.g. orders:read.",
+                field="scopes",
+            )
         if not _SCOPE_TOKEN.fullmatch(name) or len(name) > MAX_SCOPE_NAME_LENGTH:
             raise PolicyError(
                 f"A scope name has 1 to {MAX_SCOPE_NAME_LENGTH} printable ASCII characters, "

@@ -16,7 +16,7 @@ def check_default_api_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:
     from server.policy_rules import PolicyError
 
     try:
-        validate_api_scopes(dict(server_settings.OAUTH2_SCOPES))
+        validate_api_scopes(dict(server_settings.OAUTH2_SCOPES), default_api=True)
     except (PolicyError, TypeError, ValueError) as error:
         return [
             Error(

@@ -2,6 +2,7 @@
 name, the scopes they define and their token lifetime (`server.oauth2.resource_indicators`)."""
 
 from server import apis
+from server.api_policy import server_vocabulary
 from server.conf import server_settings
 from server.oauth2.errors import clean_error_text
 from server.oauth2.resource_indicators import InvalidTargetError, ResolvedResources, ResourcePolicy
@@ -22,7 +23,13 @@ class ApiResources(ResourcePolicy):
             names = clean_error_text(" ".join(refused), limit=120)
             raise InvalidTargetError(f"Unknown resource, or one this client may not ask for: {names}.")
         chosen = [found[value][0] for value in resources]
-        scopes = {scope for api in chosen if not api.is_default for scope in api.scopes}
+        # An API's own scopes, never one of this server's names (its API's, the operator API's):
+        # with this server's API named too, the token would carry it there. Those come only
+        # from the client's own scopes (finding 1 of the December review, docs/security.md).
+        vocabulary = server_vocabulary()
+        scopes = {
+            scope for api in chosen if not api.is_default for scope in api.scopes if scope not in vocabulary
+        }
         lifetimes = [api.access_token_lifetime for api in chosen]
         lifetime = None
         if any(lifetimes):

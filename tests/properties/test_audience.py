@@ -73,3 +73,41 @@ def test_a_token_for_one_api_never_works_at_another(world, named):
         http, "/oauth/introspect", {"token": access}, HTTP_AUTHORIZATION=basic_auth(client.client_id, secret)
     ).json()["aud"]
     assert set([reported] if isinstance(reported, str) else reported) == audience
+
+
+# The December review's finding 1: an API's scope named like one of this server's own
+# (OAUTH2_SCOPES, the operator scopes) reached this server's API and the operator API when the
+# request named that API and this server's together. Whatever the APIs define (rows stored
+# around the policy included) and whatever a request names, a scope of this server's vocabulary
+# reaches a token only through the client's own scopes.
+VOCABULARY = ["profile", "email", "read", "write", "console:clients:read", "console:clients:write"]
+OWN_SCOPES = ["read", "profile"]
+
+
+@pytest.fixture
+def colliding(make_client):
+    client, secret = make_client(grant_types=["client_credentials"], redirect_uris=[], scope=OWN_SCOPES)
+    for identifier in APIS[:3]:
+        api = services.create_api(
+            actor=Actor.system("tests"), identifier=identifier, name=identifier, allow_any_client=True
+        )
+        api.scopes = {name: name for name in [*VOCABULARY, "use"]}  # around the policy
+        api.save(update_fields=["scopes"])
+    return client, secret
+
+
+@EXAMPLES
+@given(
+    named=st.lists(st.sampled_from([*APIS[:3], DEFAULT]), max_size=3, unique=True),
+    asked=st.lists(st.sampled_from([*VOCABULARY, "use"]), min_size=1, max_size=4, unique=True),
+)
+def test_this_servers_scopes_come_only_from_the_clients_own(colliding, named, asked):
+    client, secret = colliding
+    http = HttpClient(REMOTE_ADDR=next(_ADDRESSES))
+    data = {"grant_type": "client_credentials", "scope": " ".join(asked)}
+    answer = token_request(http, client.client_id, secret, data, named)
+    if answer.status_code != 200:
+        assert answer.status_code == 400 and answer.json()["error"] in ("invalid_scope", "invalid_target")
+        return
+    granted = set(answer.json()["scope"].split())
+    assert granted & set(VOCABULARY) <= set(OWN_SCOPES), (named, asked, granted)
