@@ -42,6 +42,7 @@ __all__ = [
     "OpenIDRefresh",
     "amr_of",
     "auth_time_of",
+    "is_id_token_type",
     "is_openid_request",
     "read_id_token_hint",
     "record_sign_in",
@@ -94,13 +95,28 @@ def default_subject(user: Any, client: Any) -> str:
     return str(user.pk)
 
 
+# The `typ` of the ID tokens this server signs. The same keys sign logout tokens (`logout+jwt`)
+# and JWT access tokens (`at+jwt`), each naming a user to a client with iss, sub and aud: only
+# the header tells them apart (RFC 8725 §3.11), so a hint must say it is an ID token.
+ID_TOKEN_TYPE = "JWT"
+
+
+def is_id_token_type(typ: Any) -> bool:
+    """True for the `typ` header of an ID token: this server's `JWT`, or none (OIDC Core does
+    not require one); never another token's explicit type (`logout+jwt`, `at+jwt`)."""
+    return typ is None or (isinstance(typ, str) and typ.upper() == ID_TOKEN_TYPE)
+
+
 def read_id_token_hint(hint: str, published: Iterable[dict], issuer: str | None) -> dict:
     """The claims of an ID token this server issued (signature checked against `published`, the
-    JWKS's keys; expiry not checked, as OIDC Core §3.1.2.1 allows); InvalidRequestError otherwise."""
+    JWKS's keys; expiry not checked, as OIDC Core §3.1.2.1 allows; its `typ` an ID token's, not
+    a logout token's or an access token's); InvalidRequestError otherwise."""
     try:
         token = jwt.decode(hint, key_set(published), algorithms=list(SIGNING_ALGORITHMS))
     except (JoseError, ValueError, TypeError):
         raise InvalidRequestError("The id_token_hint is not an ID token issued by this server.") from None
+    if not is_id_token_type(token.header.get("typ")):
+        raise InvalidRequestError("The id_token_hint is not an ID token issued by this server.")
     if (issuer and token.claims.get("iss") != issuer) or not isinstance(token.claims.get("sub"), str):
         raise InvalidRequestError("The id_token_hint is not an ID token issued by this server.")
     return token.claims
@@ -190,7 +206,7 @@ class _IDTokenIssuer:
         at_hash = create_half_hash(token["access_token"], alg)
         claims["at_hash"] = at_hash.decode("ascii")
         kid, key = self.signing_key(alg)
-        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key, algorithms=[alg])
+        return jwt.encode({"alg": alg, "kid": kid, "typ": ID_TOKEN_TYPE}, claims, key, algorithms=[alg])
 
 
 class OpenIDCode(_IDTokenIssuer, _AuthlibOpenIDCode):

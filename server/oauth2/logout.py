@@ -28,9 +28,10 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oidc.rpinitiated import EndSessionEndpoint as _AuthlibEndSessionEndpoint
 from authlib.oidc.rpinitiated import EndSessionRequest
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
+from .id_tokens import is_id_token_type
 from .keys import SIGNING_ALGORITHMS, key_set
 from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
 
@@ -147,6 +148,15 @@ class EndSessionEndpoint(_AuthlibEndSessionEndpoint):
 
     def get_algorithms(self) -> list[str]:
         return list(SIGNING_ALGORITHMS)
+
+    def _validate_id_token_hint(self, id_token_hint: str) -> dict:
+        # authlib checks the signature and the claims, not the type: a logout token or a JWT
+        # access token signed with the same keys would pass for an ID token (id_tokens).
+        claims = super()._validate_id_token_hint(id_token_hint)
+        header = jws.extract_compact(id_token_hint.encode("ascii")).headers()
+        if not is_id_token_type(header.get("typ")):
+            raise InvalidRequestError(_INVALID_HINT)
+        return claims
 
     def expected_issuer(self, request: Any) -> str | None:
         issuer = self.issuer

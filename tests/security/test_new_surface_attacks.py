@@ -47,3 +47,108 @@ def test_an_api_scope_in_this_servers_vocabulary_is_refused_by_the_api_policy():
         with pytest.raises(PolicyError) as refused:
             services.create_api(actor=OPERATOR, identifier=SHOP, name="Shop", scopes={name: "x"})
         assert refused.value.field == "scopes"
+
+
+# --- 2. A logout token (or a JWT access token) taken for an ID token (RFC 8725 §3.11) ----------
+
+BYE = "https://app.example.com/logged-out"
+
+
+@pytest.fixture
+def relying_party(make_client):
+    from server.actors import Actor
+
+    client, _secret = make_client("Relying party", scope=["openid", "profile"])
+    services.update_client(client, actor=Actor.system("tests"), post_logout_redirect_uris=[BYE])
+    client.refresh_from_db()
+    return client
+
+
+def _other_tokens_of_this_server(client, user) -> dict:
+    """Tokens this server signs with the ID tokens' keys that are not ID tokens, each naming
+    `user` to `client` as an ID token would (sub, aud, iss)."""
+    from server.bindings.oidc import signing_key
+    from server.claims import subject_for
+    from server.oauth2.jwt_access_tokens import JWTAccessTokenGenerator
+    from server.oauth2.logout import create_logout_token
+
+    issuer = "http://testserver"
+    sub = subject_for(user, client)
+    access = JWTAccessTokenGenerator(issuer=issuer, signing_key=signing_key, subject=lambda u, c: sub)
+    return {
+        "logout+jwt": create_logout_token(
+            issuer=issuer, client_id=client.client_id, signing_key=signing_key, sub=sub
+        ),
+        "at+jwt": access.create(
+            client=client, grant_type="authorization_code", user=user, audiences=[client.client_id]
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["logout+jwt", "at+jwt"])
+def test_a_token_that_is_not_an_id_token_is_no_id_token_hint_at_logout(relying_party, end_user, kind):
+    from urllib.parse import urlencode
+
+    hint = _other_tokens_of_this_server(relying_party, end_user)[kind]
+    browser = HttpClient()
+    browser.force_login(end_user)
+    query = urlencode({"id_token_hint": hint, "post_logout_redirect_uri": BYE})
+    response = browser.get("/oauth/logout?" + query)
+    # Refused like any hint this server did not issue as an ID token: an error page, nobody
+    # signed out, nothing redirected.
+    assert response.status_code == 400, (response.status_code, response.get("Location"))
+    assert "_auth_user_id" in browser.session
+
+
+@pytest.mark.parametrize("kind", ["logout+jwt", "at+jwt"])
+def test_a_token_that_is_not_an_id_token_is_no_id_token_hint_at_authorize(relying_party, end_user, kind):
+    from server.bindings.oidc import published_jwks
+    from server.oauth2.errors import OAuth2Error
+    from server.oauth2.id_tokens import read_id_token_hint
+
+    hint = _other_tokens_of_this_server(relying_party, end_user)[kind]
+    with pytest.raises(OAuth2Error):
+        read_id_token_hint(hint, published_jwks(), "http://testserver")
+
+
+@pytest.mark.parametrize(
+    ("typ", "accepted"),
+    [
+        (None, True),
+        ("JWT", True),
+        ("jwt", True),
+        ("at+jwt", False),
+        ("application/at+jwt", False),
+        ("logout+jwt", False),
+        ("secevent+jwt", False),
+        ("JWT ", False),
+        ("", False),
+    ],
+)
+def test_only_an_id_tokens_type_passes_for_a_hint(relying_party, end_user, typ, accepted):
+    """The class: whatever else this server signs with these keys, only an ID token's `typ` is
+    read as a hint, at both doors (authorize's sign-in check, the end-session endpoint)."""
+    from joserfc import jwt
+
+    from server.bindings.oidc import published_jwks, signing_key
+    from server.claims import subject_for
+    from server.oauth2.errors import OAuth2Error
+    from server.oauth2.id_tokens import read_id_token_hint
+
+    kid, key = signing_key("RS256")
+    header = {"alg": "RS256", "kid": kid, **({} if typ is None else {"typ": typ})}
+    claims = {
+        "iss": "http://testserver",
+        "sub": subject_for(end_user, relying_party),
+        "aud": relying_party.client_id,
+    }
+    hint = jwt.encode(header, claims, key, algorithms=["RS256"])
+    if accepted:
+        assert read_id_token_hint(hint, published_jwks(), "http://testserver")["sub"] == claims["sub"]
+    else:
+        with pytest.raises(OAuth2Error):
+            read_id_token_hint(hint, published_jwks(), "http://testserver")
+    browser = HttpClient()
+    browser.force_login(end_user)
+    response = browser.get("/oauth/logout", {"id_token_hint": hint, "post_logout_redirect_uri": BYE})
+    assert response.status_code == (302 if accepted else 400)
