@@ -9,7 +9,8 @@ on 127.0.0.1, a database on 10.x. Every such request goes through `fetch` here:
 - the host name is resolved first and *every* address it resolves to must be public: private,
   loopback, link-local, shared, multicast, reserved and unspecified addresses are refused,
   unless an address falls in `OAUTH2_OUTBOUND_ALLOWED_NETWORKS` (for tests, or an operator's
-  internal key server); IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry;
+  internal key server); IPv4-mapped and 6to4 IPv6 addresses are judged as the IPv4 address
+  they carry;
 - the connection goes to the address that was checked (no second DNS lookup a rebinding attack
   could answer differently), while TLS still verifies the certificate against the host name;
 - no redirects (a 3xx is an error: a redirect is another URL, which would need its own check);
@@ -80,8 +81,14 @@ def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 def check_address(address: str) -> None:
     """Raise OutboundError unless the server may connect to this IP address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address carried in an IPv6 one is judged as that IPv4 address: mapped
+        # (::ffff:a.b.c.d) and 6to4 (2002:aabb:ccdd::, which `is_global` calls public while it
+        # reaches a.b.c.d through a relay). IPv4-compatible, NAT64 and Teredo addresses are
+        # reserved or private already.
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            ip = embedded
     if ip.is_unspecified or ip.is_multicast:
         raise OutboundError(f"The address {ip} cannot be connected to.")
     if any(ip in network for network in _allowed_networks()):

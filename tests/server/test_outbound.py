@@ -31,6 +31,14 @@ KB = 1024
         "https://0.0.0.0/jwks",
         "https://224.0.0.1/jwks",
         "https://240.0.0.1/jwks",
+        # An IPv4 address carried inside an IPv6 one (the December review, finding 3): 6to4
+        # (2002::/16), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), Teredo (2001::/32).
+        "https://[2002:a9fe:a9fe::]/jwks",
+        "https://[2002:7f00:1::1]/jwks",
+        "https://[2002:a00:5::]/jwks",
+        "https://[::127.0.0.1]/jwks",
+        "https://[64:ff9b::169.254.169.254]/jwks",
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/jwks",
     ],
 )
 def test_internal_addresses_are_refused(url):
