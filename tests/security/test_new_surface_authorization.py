@@ -1,0 +1,133 @@
+"""Who may write on the new surface (the December attack review, docs/security.md): a read-only
+operator and a security analyst are staff, may sign in to the console and read, and must not
+change webhooks, signing keys or APIs, through the console's pages or the operator API with
+their session. Every attempt is refused, and nothing is written: no row, no audit event."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from oauth_console.audit.models import AuditEvent
+from oauth_console.webhooks import services as webhooks
+from oauth_console.webhooks.models import Delivery, Subscription, SubscriptionSecret
+from server import services
+from server.actors import Actor
+from server.models import Api, SigningKey
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["read-only operators", "security"]
+
+
+@pytest.fixture
+def world(django_user_model, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription, _ = webhooks.create_subscription(
+            name="SIEM",
+            url="https://hooks.example.com/in",
+            event_types=["client_created"],
+            actor=Actor.system("t"),
+        )
+        delivery = webhooks.send_test_event(subscription, actor=Actor.system("t"))
+        api = services.create_api(
+            actor=Actor.system("t"),
+            identifier="https://orders.example.com/",
+            name="Orders",
+            allow_any_client=True,
+        )
+        key = services.create_signing_key(actor=Actor.system("t"))
+    return {"subscription": subscription, "delivery": delivery, "api": api, "key": key}
+
+
+def _state() -> tuple:
+    return (
+        list(Subscription.objects.values_list("pk", "name", "url", "is_active")),
+        SubscriptionSecret.objects.count(),
+        Delivery.objects.count(),
+        list(Api.objects.values_list("pk", "name", "identifier", "allow_any_client")),
+        list(SigningKey.objects.values_list("pk", "state")),
+        AuditEvent.objects.count(),
+    )
+
+
+def _console_writes(w) -> list[tuple[str, dict]]:
+    sub, delivery, api, key = w["subscription"].pk, w["delivery"].pk, w["api"].pk, w["key"].pk
+    confirm = {"confirm": "yes"}
+    return [
+        (
+            reverse("admin:webhooks_subscription_add"),
+            {"name": "x", "url": "https://h.example.com/", "event_types": ["client_created"]},
+        ),
+        (
+            reverse("admin:webhooks_subscription_edit", args=[sub]),
+            {"name": "y", "url": "https://h.example.com/", "event_types": ["client_created"]},
+        ),
+        (reverse("admin:webhooks_subscription_rotate", args=[sub]), confirm),
+        (reverse("admin:webhooks_subscription_test", args=[sub]), confirm),
+        (reverse("admin:webhooks_subscription_delete", args=[sub]), confirm),
+        (reverse("admin:webhooks_subscription_replay", args=[sub, delivery]), confirm),
+        (reverse("admin:server_signingkey_rotate"), {"confirm": "yes", "algs": ["RS256"]}),
+        (reverse("admin:server_signingkey_revoke", args=[key]), {"confirm": "yes", "reason": "x"}),
+        (
+            reverse("admin:server_api_add"),
+            {
+                "identifier": "https://x.example.com/",
+                "name": "X",
+                "scopes_text": "x:y",
+                "token_format": "opaque",
+            },
+        ),
+        (
+            reverse("admin:server_api_change", args=[api]),
+            {
+                "identifier": "https://orders.example.com/",
+                "name": "Renamed",
+                "scopes_text": "",
+                "token_format": "opaque",
+            },
+        ),
+        (reverse("admin:server_api_delete", args=[api]), {"post": "yes"}),
+        (
+            reverse("admin:server_api_changelist"),
+            {"action": "delete_selected", "_selected_action": [api], "post": "yes"},
+        ),
+    ]
+
+
+def _api_writes(w) -> list[tuple[str, str, dict]]:
+    sub, key = w["subscription"].pk, w["key"]
+    return [
+        (
+            "post",
+            "/api/v1/webhooks",
+            {"name": "x", "url": "https://h.example.com/", "event_types": ["client_created"]},
+        ),
+        ("patch", f"/api/v1/webhooks/{sub}", {"name": "renamed"}),
+        ("delete", f"/api/v1/webhooks/{sub}", {}),
+        ("post", f"/api/v1/webhooks/{sub}/test", {}),
+        ("post", "/api/v1/signing-keys/rotate", {}),
+        ("post", f"/api/v1/signing-keys/{key.kid}/revoke", {"reason": "x"}),
+        ("post", "/api/v1/clients", {"name": "Bot", "grant_types": ["client_credentials"]}),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_read_only_roles_cannot_write_on_the_new_surface(role, world, django_user_model):
+    user = django_user_model.objects.create_user(f"u-{role[:4]}", password="pw-123456789", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    http = HttpClient()
+    http.force_login(user)
+    before = _state()
+    for path, data in _console_writes(world):
+        response = http.post(path, data)
+        # An action the role may not run is not offered: the changelist answers "no action
+        # selected" (302); _state() below proves nothing was done.
+        allowed = (302, 403) if "action" in data else (403,)
+        assert response.status_code in allowed, (role, path, response.status_code)
+    for method, path, body in _api_writes(world):
+        response = getattr(http, method)(path, json.dumps(body), content_type="application/json")
+        assert response.status_code in (401, 403), (role, path, response.status_code)
+    assert _state() == before
