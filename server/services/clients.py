@@ -107,6 +107,14 @@ def create_client(
                 f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces.",
                 field="client_id",
             )
+        if client_id.isdigit():
+            # A user's public `sub` is their primary key as text, and a client_credentials JWT
+            # access token's `sub` is the client_id (RFC 9068 §2.2): "42" would read as user 42
+            # at a resource server (§5). Generated ids are never all digits.
+            raise policies.PolicyError(
+                "A client_id cannot be only digits: it would look like a user's subject identifier.",
+                field="client_id",
+            )
     now = timezone.now()
     with transaction.atomic():
         if client_id is not None and Client.objects.filter(client_id=client_id).exists():

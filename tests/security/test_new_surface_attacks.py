@@ -152,3 +152,40 @@ def test_only_an_id_tokens_type_passes_for_a_hint(relying_party, end_user, typ, 
     browser.force_login(end_user)
     response = browser.get("/oauth/logout", {"id_token_hint": hint, "post_logout_redirect_uri": BYE})
     assert response.status_code == (302 if accepted else 400)
+
+
+# --- 4. A chosen client_id spelled like a user's subject (RFC 9068 §5) -------------------------
+
+
+@pytest.mark.parametrize("client_id", ["1", "42", "007", " 5 "])
+def test_a_chosen_client_id_is_never_a_users_public_subject(client_id):
+    """A client_credentials JWT access token's `sub` is the client_id (RFC 9068 §2.2); a user's
+    public `sub` is their primary key as text. An id of digits would let a resource server read
+    a client's token as that user's, so no door may choose one (§5)."""
+    from server.actors import Actor
+    from server.models import Client
+    from server.policy_rules import PolicyError
+
+    with pytest.raises(PolicyError) as refused:
+        services.create_client(
+            name="Migrated", actor=Actor.system("t"), client_id=client_id, grant_types=["client_credentials"]
+        )
+    assert refused.value.field == "client_id"
+    assert not Client.objects.exists()
+
+
+def test_the_operator_api_cannot_choose_such_a_client_id():
+    import json as _json
+
+    from server.models import Client
+    from tests.console.api.conftest import api_with
+
+    api = api_with(["console:clients:write"])
+    answer = api.post(
+        "/api/v1/clients", {"name": "Bot", "grant_types": ["client_credentials"], "client_id": "1"}
+    )
+    assert answer.status_code == 400, answer.content
+    assert "client_id" in _json.loads(answer.content)["errors"]
+    by_put = api.put("/api/v1/clients/7", {"name": "Bot", "grant_types": ["client_credentials"]})
+    assert by_put.status_code == 400, by_put.content
+    assert not Client.objects.filter(client_id__in=["1", "7"]).exists()
