@@ -131,3 +131,17 @@ def test_read_only_roles_cannot_write_on_the_new_surface(role, world, django_use
         response = getattr(http, method)(path, json.dumps(body), content_type="application/json")
         assert response.status_code in (401, 403), (role, path, response.status_code)
     assert _state() == before
+
+
+def test_an_operators_session_cannot_be_ridden_cross_site_into_the_operator_api(operator, world):
+    """A signed-in operator's browser, a forged POST without the CSRF token: refused, nothing
+    written (DRF's session authentication runs Django's CSRF check)."""
+    browser = HttpClient(enforce_csrf_checks=True)
+    browser.force_login(operator)
+    before = _state()
+    for method, path, body in _api_writes(world):
+        response = getattr(browser, method)(path, json.dumps(body), content_type="application/json")
+        assert response.status_code == 403, (path, response.status_code)
+    for path, data in _console_writes(world):
+        assert browser.post(path, data).status_code == 403, path
+    assert _state() == before
