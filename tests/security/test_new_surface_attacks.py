@@ -189,3 +189,29 @@ def test_the_operator_api_cannot_choose_such_a_client_id():
     by_put = api.put("/api/v1/clients/7", {"name": "Bot", "grant_types": ["client_credentials"]})
     assert by_put.status_code == 400, by_put.content
     assert not Client.objects.filter(client_id__in=["1", "7"]).exists()
+
+
+@pytest.mark.parametrize("kind", ["logout+jwt", "at+jwt", "id_token"])
+@pytest.mark.parametrize("path", ["/api/me", "/oauth/userinfo", "/api/v1/clients"])
+def test_a_jwt_this_server_signed_is_no_bearer_token_unless_it_issued_it_as_one(
+    relying_party, end_user, kind, path
+):
+    """Our doors find an access token by the digest of the token as issued: a logout token, an
+    ID token or a well-signed access-token JWT that no token row holds is refused (401)."""
+    from joserfc import jwt
+
+    from server.bindings.oidc import signing_key
+    from server.claims import subject_for
+
+    tokens = _other_tokens_of_this_server(relying_party, end_user)
+    kid, key = signing_key("RS256")
+    claims = {
+        "iss": "http://testserver",
+        "sub": subject_for(end_user, relying_party),
+        "aud": relying_party.client_id,
+    }
+    tokens["id_token"] = jwt.encode(
+        {"alg": "RS256", "kid": kid, "typ": "JWT"}, claims, key, algorithms=["RS256"]
+    )
+    response = HttpClient().get(path, HTTP_AUTHORIZATION="Bearer " + tokens[kind])
+    assert response.status_code == 401, (path, kind, response.status_code)
