@@ -204,3 +204,76 @@ def test_fuzz_the_device_flow(rp, end_user):
             assert response.status_code in (400, 401, 403), response.status_code
 
     run()
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=40)
+    | st.sampled_from(
+        ["https://h.example.com/", "client_created", "https://127.0.0.1/", "1", "client_credentials"]
+    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+API_FIELDS = [
+    "name",
+    "url",
+    "event_types",
+    "is_active",
+    "grant_types",
+    "scope",
+    "redirect_uris",
+    "client_type",
+    "client_id",
+    "reason",
+    "owner",
+    "token_endpoint_auth_method",
+    "jwks",
+    "jwks_uri",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "subject_type",
+    "expires_in",
+    "grace_seconds",
+    "algs",
+    "dry_run",
+    "client",
+]
+
+
+def test_fuzz_the_operator_api_writes():
+    """JSON bodies of every shape at the operator API's writes: a problem (4xx), never a 5xx."""
+    from tests.console.api.conftest import ALL_SCOPES, api_with
+
+    api = api_with(ALL_SCOPES)
+    client = api.post("/api/v1/clients", {"name": "Target", "grant_types": ["client_credentials"]}).json()
+    hook = api.post(
+        "/api/v1/webhooks", {"name": "H", "url": "https://h.example.com/", "event_types": ["client_created"]}
+    ).json()
+    paths = [
+        ("post", "/api/v1/clients"),
+        ("patch", f"/api/v1/clients/{client['client_id']}"),
+        ("put", "/api/v1/clients/fuzz-target"),
+        ("post", f"/api/v1/clients/{client['client_id']}/disable"),
+        ("post", f"/api/v1/clients/{client['client_id']}/secrets/rotate"),
+        ("post", "/api/v1/tokens/revoke"),
+        ("post", "/api/v1/webhooks"),
+        ("patch", f"/api/v1/webhooks/{hook['id']}"),
+        ("post", "/api/v1/signing-keys/rotate"),
+        ("post", "/api/v1/initial-access-tokens"),
+    ]
+
+    @EXAMPLES
+    @given(
+        st.sampled_from(paths),
+        st.one_of(st.dictionaries(st.sampled_from(API_FIELDS), JSON_VALUES, max_size=6), JSON_VALUES),
+    )
+    def run(target, body):
+        method, path = target
+        response = getattr(api, method)(path, body)
+        assert response.status_code < 500, (method, path, body, response.status_code, response.content[:300])
+
+    run()
