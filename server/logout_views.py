@@ -17,8 +17,9 @@ sign-out came through. `ui_locales` and `logout_hint` are accepted and not used.
 """
 
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -76,8 +77,18 @@ def _sign_out_and_answer(request: HttpRequest, validated) -> HttpResponse:
         setattr(request, LOGOUT_CLIENT_ATTRIBUTE, validated.client)
         logout(request)
     if validated.redirect_uri:
-        return HttpResponseRedirect(validated.redirect_uri)
+        return _redirect_to_registered(validated.redirect_uri)
     return render(request, "oauth/logout_done.html", {"client": validated.client})
+
+
+def _redirect_to_registered(uri: str) -> HttpResponse:
+    """A 302 to a post_logout_redirect_uri the client registered (checked exactly, §3). Not
+    HttpResponseRedirect: it refuses every scheme but http(s) and ftp, so a native app's
+    registered private-use URI (`com.example.app:/done`, RFC 8252 §7.1) was a bare 400 after the
+    person had been signed out (found by tests/properties/test_post_logout_redirect_uri_matching.py)."""
+    response = HttpResponse(status=302)
+    response["Location"] = iri_to_uri(uri)
+    return response
 
 
 def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
