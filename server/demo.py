@@ -162,12 +162,17 @@ def _demo_client(client_id: str, *, owner) -> DemoClient:
         redirect_uris=wanted["redirect_uris"],
         grant_types=wanted["grant_types"],
         scope=wanted["scope"],
+        # The demo's own clients, put back by the system: whatever an operator added goes.
+        operator_scopes_allowed=policies.operator_scopes(),
     )
     if not client.is_active:
         services.set_client_status(client, Client.Status.ACTIVE, actor=ACTOR, reason="reset by seed_demo")
     secret = None
     if not client.is_public:
         secret, _row = services.rotate_client_secret(
-            client, actor=ACTOR, grace=services.GRACE_PERIODS["immediately"]
+            client,
+            actor=ACTOR,
+            grace=services.GRACE_PERIODS["immediately"],
+            operator_scopes_allowed=policies.operator_scopes(),
         )
     return DemoClient(client=client, secret=secret, created=False)

@@ -181,6 +181,16 @@ def validate_scopes(scopes: list[str], *, operator_scopes_allowed: Iterable[str]
     return list(dict.fromkeys(scopes))
 
 
+def check_operator_scopes_within(client_scopes: Iterable[str], allowed: Iterable[str]) -> None:
+    """A door changes a client, or hands out its credentials, only if it could grant every
+    operator scope the client holds: its caller would gain them by taking the client over."""
+    if beyond := sorted(set(client_scopes) & set(operator_scopes()) - set(allowed)):
+        held = ", ".join(beyond)
+        raise PolicyError(
+            f"This client holds {held}: only an operator holding them may change it.", field="scope"
+        )
+
+
 def validate_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
     unknown = [g for g in grant_types if g not in SUPPORTED_GRANT_TYPES]
     if unknown:

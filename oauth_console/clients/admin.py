@@ -10,7 +10,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
 from oauth_console.clients import import_files, import_report, shown_once, views
-from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm
+from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm, for_user
 from oauth_console.clients.resources import ClientResource
 from oauth_console.clients.review import ClientReviewAdminMixin
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
@@ -299,6 +299,9 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        return for_user(super().get_form(request, obj, change=change, **kwargs), request.user)
+
     def save_model(self, request: HttpRequest, obj: Client, form, change: bool) -> None:
         # The form's _post_clean left `obj` as stored; the service compares and writes.
         services.update_client(obj, actor=Actor.operator(request.user), **form.service_changes())
@@ -311,8 +314,7 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
             services.delete_client(client, actor=Actor.operator(request.user))
 
     def get_deleted_objects(self, objs, request: HttpRequest):
-        # Django would list every token of the client on the confirmation page (500k rows);
-        # a count says the same thing.
+        # Django would list every token of the client on the page (500k rows); a count will do.
         clients = list(objs)
         tokens = Token.objects.filter(client__in=clients).count()
         secrets = ClientSecret.objects.filter(client__in=clients).count()
@@ -379,8 +381,7 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
         try:
             return super().process_import(request, **kwargs)
         except FileNotFoundError:
-            # The confirmed file is removed once imported: this is the same confirmation again
-            # (a resubmitted form), or one left so long that the temporary file is gone.
+            # The file is gone once imported: a resubmitted confirmation, or one left too long.
             messages.warning(
                 request, "This import was already done (or waited too long): nothing was imported again."
             )

@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.contrib.auth import get_user_model
 
+from oauth_console import operator_scopes
 from server import jwks_policy, policies, services
 from server.models import Client
 
@@ -166,8 +167,15 @@ class ClientSettingsForm(forms.ModelForm):
             "(for a resource server). Without it, a client learns only about its own tokens.",
         }
 
-    def __init__(self, *args, **kwargs):
+    # The operator scopes this form's user may grant (and must hold to change a client holding
+    # some): `operator_scopes.held_by(user)`, given by the view or ModelAdmin.get_form. A form
+    # nobody told about its user grants none.
+    operator_scopes_allowed: tuple[str, ...] = ()
+
+    def __init__(self, *args, operator_scopes_allowed=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if operator_scopes_allowed is not None:
+            self.operator_scopes_allowed = tuple(operator_scopes_allowed)
         # An operator may also grant the operator API's scopes (to a client_credentials-only client).
         self.fields["scope"].choices = [
             (name, f"{name}: {text}") for name, text in policies.configured_scopes().items()
@@ -246,7 +254,7 @@ class ClientSettingsForm(forms.ModelForm):
                 scope=data.get("scope", []),
                 token_endpoint_auth_method=data.get("token_endpoint_auth_method") or None,
                 **{name: data[name] for name in OIDC_FIELDS if name in data},
-                operator_scopes_allowed=policies.operator_scopes(),
+                operator_scopes_allowed=list(self.operator_scopes_allowed),
                 jwks=data.get("jwks"),
                 jwks_uri=data.get("jwks_uri", ""),
                 stored_sector_identifier=self.instance.sector_identifier if self.instance.pk else "",
@@ -256,11 +264,11 @@ class ClientSettingsForm(forms.ModelForm):
 
     def service_changes(self) -> dict:
         """Keyword arguments for services.create_client / update_client (an operator's door: it
-        may grant the operator scopes)."""
+        may grant the operator scopes its user holds)."""
         data = self.cleaned_data
         changes = {name: data[name] for name in services.CLIENT_FIELDS_EDITABLE if name in data}
         changes["token_endpoint_auth_method"] = data.get("token_endpoint_auth_method") or None
-        changes["operator_scopes_allowed"] = list(policies.operator_scopes())
+        changes["operator_scopes_allowed"] = list(self.operator_scopes_allowed)
         return changes
 
 
@@ -322,3 +330,10 @@ class StatusChangeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Optional; shown on the client and recorded in the audit log.",
     )
+
+
+def for_user(form_class: type[ClientSettingsForm], user) -> type[ClientSettingsForm]:
+    """`form_class` granting (and changing clients holding) only the operator scopes `user`
+    holds (finding 6 of the December review, docs/security.md); for ModelAdmin.get_form."""
+    held = operator_scopes.held_by(user)
+    return type(form_class.__name__, (form_class,), {"operator_scopes_allowed": held})

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from oauth_console import operator_scopes
 from oauth_console.audit import selectors as audit_selectors
 from oauth_console.clients import shown_once
 from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
@@ -117,7 +118,9 @@ def show_secret_once(request: HttpRequest, model_admin, object_id: str) -> HttpR
 def create_client(request: HttpRequest, model_admin) -> HttpResponse:
     """GET: the form. POST: create through services.create_client, then show the secret once."""
     _require(request, MANAGE_PERMISSION)
-    form = ClientCreateForm(request.POST or None)
+    form = ClientCreateForm(
+        request.POST or None, operator_scopes_allowed=operator_scopes.held_by(request.user)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             client, secret = services.create_client(
@@ -144,9 +147,16 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
         raise Http404("A public client has no secret.")
     form = RotateSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        secret, _row = services.rotate_client_secret(
-            client, actor=Actor.operator(request.user), grace=form.grace_period()
-        )
+        try:
+            secret, _row = services.rotate_client_secret(
+                client,
+                actor=Actor.operator(request.user),
+                grace=form.grace_period(),
+                operator_scopes_allowed=operator_scopes.held_by(request.user),
+            )
+        except policies.PolicyError as error:
+            # A client holding operator scopes this person does not (finding 6, docs/security.md).
+            raise PermissionDenied(str(error)) from None
         return redirect_to_secret(request, model_admin, client, secret, "rotated")
     return TemplateResponse(
         request,

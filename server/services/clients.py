@@ -141,7 +141,10 @@ def update_client(
     client: Client, *, actor: Actor, operator_scopes_allowed: Iterable[str] = (), **changes
 ) -> Client:
     """Change a client's editable settings (CLIENT_FIELDS_EDITABLE); validates like create_client.
-    The operator scopes the client holds stay allowed; new ones need `operator_scopes_allowed`."""
+    `operator_scopes_allowed` must cover every operator scope the client holds (a door that
+    could not grant one cannot take over a client holding it: its keys, auth method, scopes) and
+    every new one."""
+    policies.check_operator_scopes_within(client.scope_list, operator_scopes_allowed)
     diff = changed_settings(client, changes, operator_scopes_allowed=operator_scopes_allowed)
     if not diff:
         return client

@@ -1,5 +1,6 @@
 """Client secrets: a new secret on creation, rotation with a grace period, expiry."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import transaction
@@ -31,13 +32,19 @@ GRACE_PERIODS = {
 
 
 def rotate_client_secret(
-    client: Client, *, actor: Actor, grace: timedelta = GRACE_PERIODS["24h"]
+    client: Client,
+    *,
+    actor: Actor,
+    grace: timedelta = GRACE_PERIODS["24h"],
+    operator_scopes_allowed: Iterable[str] = (),
 ) -> tuple[str, ClientSecret]:
     """Give a confidential client a new secret; unexpired old secrets expire after `grace`.
 
     Returns the new plain-text secret (show it once) and its row. During the grace period the old
-    and the new secret both authenticate.
+    and the new secret both authenticate. `operator_scopes_allowed`: the operator scopes the
+    calling door holds; they must cover the client's (the secret is the client's power).
     """
+    policies.check_operator_scopes_within(client.scope_list, operator_scopes_allowed)
     if client.is_public:
         raise policies.PolicyError("A public client has no secret to rotate.")
     if grace < timedelta(0):

@@ -145,3 +145,86 @@ def test_an_operators_session_cannot_be_ridden_cross_site_into_the_operator_api(
     for path, data in _console_writes(world):
         assert browser.post(path, data).status_code == 403, path
     assert _state() == before
+
+
+# --- Finding 6: operator scopes gained by taking over a client that holds them -----------------
+
+ADMIN_FORM = {
+    "client_type": "confidential",
+    "grant_types": ["client_credentials"],
+    "redirect_uris": "",
+    "contacts": "",
+    "owner": "",
+    "token_endpoint_auth_method": "",
+}
+
+
+def _siem_client():
+    """The machine client a superuser made for the SIEM: it may read the audit log."""
+    from tests.console.api.conftest import machine_client
+
+    return machine_client(["console:audit:read"], name="SIEM")
+
+
+def test_an_api_caller_cannot_take_over_a_client_holding_scopes_it_lacks():
+    """A caller holding console:clients:write (and not console:audit:read) must not get the SIEM
+    client's credentials (a new secret, or keys it chose) and read the audit log through it."""
+    from server.models import Client
+    from tests.console.api.conftest import api_with
+
+    siem, _ = _siem_client()
+    api = api_with(["console:clients:write"])
+    rotate = api.post(f"/api/v1/clients/{siem.client_id}/secrets/rotate", {})
+    assert rotate.status_code in (400, 403), rotate.content
+    assert "client_secret" not in rotate.content.decode() or rotate.json().get("client_secret") is None
+    takeover = api.patch(
+        f"/api/v1/clients/{siem.client_id}",
+        {"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://keys.example.com/jwks"},
+    )
+    assert takeover.status_code in (400, 403), takeover.content
+    assert Client.objects.get(pk=siem.pk).token_endpoint_auth_method != "private_key_jwt"
+
+
+def test_a_caller_holding_every_scope_of_the_client_may_still_rotate_its_secret():
+    from tests.console.api.conftest import api_with
+
+    siem, _ = _siem_client()
+    api = api_with(["console:clients:write", "console:audit:read"])
+    assert api.post(f"/api/v1/clients/{siem.client_id}/secrets/rotate", {}).status_code == 201
+
+
+def test_an_operator_without_the_audit_permission_cannot_mint_an_audit_reader_in_the_admin(django_user_model):
+    """The "operators" group has every server permission but not the audit log's: the client form
+    must not let its members grant console:audit:read (nor take over a client holding it)."""
+    from server.models import Client
+
+    user = django_user_model.objects.create_user("ops", password="pw-123456789", is_staff=True)
+    user.groups.add(Group.objects.get(name="operators"))
+    browser = HttpClient()
+    browser.force_login(user)
+    assert browser.get("/admin/audit/auditevent/").status_code == 403
+    response = browser.post(
+        "/admin/server/client/add/", {**ADMIN_FORM, "name": "Sneaky", "scope": ["console:audit:read"]}
+    )
+    assert response.status_code == 400  # the form again, with the error
+    assert not Client.objects.filter(name="Sneaky").exists()
+
+    siem, _ = _siem_client()
+    rotate_url = reverse("admin:server_client_rotate_secret", args=[siem.pk])
+    assert browser.post(rotate_url, {"grace": "immediately"}).status_code == 403
+    change = browser.post(
+        reverse("admin:server_client_change", args=[siem.pk]),
+        {
+            **ADMIN_FORM,
+            "name": "SIEM",
+            "scope": ["console:audit:read"],
+            "jwks_uri": "https://keys.example.com/j",
+        },
+    )
+    assert change.status_code in (200, 400), change.status_code  # the form again, with the error
+    assert Client.objects.get(pk=siem.pk).jwks_uri == ""
+
+    # A superuser (who holds every operator scope) may still do both.
+    root = django_user_model.objects.create_superuser("root2", "r@example.com", "pw-123456789")
+    browser.force_login(root)
+    assert browser.post(rotate_url, {"grace": "immediately"}).status_code == 302

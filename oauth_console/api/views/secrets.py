@@ -48,7 +48,9 @@ class SecretRotate(OperatorAPIView):
     def _rotate(self, client_id: str) -> Response:
         client = selectors.client(client_id)
         grace = timedelta(seconds=self.validated(s.RotateIn)["grace_period_seconds"])
-        plain, row = services.rotate_client_secret(client, actor=self.actor, grace=grace)
+        plain, row = services.rotate_client_secret(
+            client, actor=self.actor, grace=grace, operator_scopes_allowed=self.request.user.operator_scopes
+        )
         body = {
             "client_id": client.client_id,
             "client_secret": plain,

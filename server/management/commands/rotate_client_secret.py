@@ -37,7 +37,11 @@ class Command(BaseCommand):
             raise CommandError(f"No client with client_id {options['client_id']!r}.")
         try:
             secret, row = services.rotate_client_secret(
-                client, actor=Actor.system("rotate_client_secret"), grace=grace
+                client,
+                actor=Actor.system("rotate_client_secret"),
+                grace=grace,
+                # Whoever runs manage.py holds the server: every operator scope.
+                operator_scopes_allowed=policies.operator_scopes(),
             )
         except policies.PolicyError as exc:
             raise CommandError(str(exc)) from exc
