@@ -228,3 +228,26 @@ def test_an_operator_without_the_audit_permission_cannot_mint_an_audit_reader_in
     root = django_user_model.objects.create_superuser("root2", "r@example.com", "pw-123456789")
     browser.force_login(root)
     assert browser.post(rotate_url, {"grace": "immediately"}).status_code == 302
+
+
+def test_a_developer_whose_app_an_operator_gave_operator_scopes_gets_a_clear_refusal(django_user_model):
+    """The rule holds in the portal too (a developer holds no operator scope): a 400 saying why,
+    never a 500, and no new secret."""
+    from server.models import ClientSecret
+
+    developer = django_user_model.objects.create_user("dev", password="pw-123456789")
+    app, _ = services.create_client(
+        name="Dev bot",
+        actor=Actor.system("t"),
+        owner=developer,
+        grant_types=["client_credentials"],
+        scope=["console:clients:read"],
+        operator_scopes_allowed=["console:clients:read"],
+    )
+    browser = HttpClient()
+    browser.force_login(developer)
+    before = ClientSecret.objects.filter(client=app).count()
+    response = browser.post(f"/developers/apps/{app.client_id}/rotate-secret/", {"grace": "immediately"})
+    assert response.status_code == 400, response.status_code
+    assert "only an operator holding them" in response.content.decode()
+    assert ClientSecret.objects.filter(client=app).count() == before
