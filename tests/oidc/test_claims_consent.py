@@ -78,7 +78,7 @@ def test_an_email_claim_with_openid_alone_is_asked_about_approved_and_delivered(
 
 
 def test_a_remembered_consent_without_the_claims_does_not_cover_a_request_for_them(browser, rp):
-    client, secret = rp
+    client, _secret = rp
     _verifier, challenge = pkce_pair()
     first = browser.post(_url(client, challenge), {"confirm": "yes"})
     assert first.status_code == 302 and Consent.objects.get().claims == ""

@@ -16,9 +16,11 @@ from server.claims import subject_for
 from server.models import Client
 from tests.oidc.conftest import sign_in_and_get_tokens, verify_id_token
 from tests.server.helpers import REDIRECT_URI
-from tests.server.test_registration_oidc_metadata import make_iat, register  # noqa: F401 - a fixture
+from tests.server.test_registration_oidc_metadata import make_iat as registration_iat
+from tests.server.test_registration_oidc_metadata import register
 
 pytestmark = pytest.mark.django_db
+make_iat = registration_iat  # the registration tests' fixture: an initial access token maker
 
 OTHER_HOST_URI = "https://b.example.net/cb"
 SCOPES = ["openid", "profile", "email"]
@@ -61,7 +63,7 @@ def _slow():
         ("/text.json", b"<html>not json</html>", 200, None, "not a JSON document"),
         ("/object.json", {"redirect_uris": [REDIRECT_URI]}, 200, None, "JSON array of URIs"),
         ("/numbers.json", [1, 2], 200, None, "JSON array of URIs"),
-        ("/big.json", [REDIRECT_URI, OTHER_HOST_URI, "https://x.example/" + "a" * 70000], 200, None, "larger"),
+        ("/big.json", [REDIRECT_URI, OTHER_HOST_URI, "https://x.example/" + "a" * 70000], 200, None, "larg"),
         ("/moved.json", b"", 302, {"Location": "/sector.json"}, "redirects are not followed"),
         ("/gone.json", b"no", 404, None, "answered 404"),
         ("/slow.json", _slow, 200, None, "did not answer in time"),
@@ -116,7 +118,7 @@ def test_a_later_change_of_redirect_uris_is_checked_against_the_document_again(h
     client, _ = pairwise(make_client, url, [REDIRECT_URI])
     assert https_server.hits["/sector.json"] == 1
     # A URI the document does not list: refused after fetching it again, nothing changed.
-    with pytest.raises(policies.PolicyError, match="does not list https://c.example.org/cb"):
+    with pytest.raises(policies.PolicyError, match=r"does not list https://c\.example\.org/cb"):
         services.update_client(client, actor=ACTOR, redirect_uris=[REDIRECT_URI, "https://c.example.org/cb"])
     assert https_server.hits["/sector.json"] == 2
     client.refresh_from_db()
@@ -141,10 +143,10 @@ def test_a_pairwise_client_keeps_its_sector(https_server, make_client):
     client, _ = pairwise(make_client, url, [REDIRECT_URI])
     # The same document named by another host (localhost: the same server): another sector.
     elsewhere = url.replace("127.0.0.1", "localhost")
-    with pytest.raises(policies.PolicyError, match="sector identifier is 127.0.0.1"):
+    with pytest.raises(policies.PolicyError, match=r"sector identifier is 127\.0\.0\.1"):
         services.update_client(client, actor=ACTOR, sector_identifier_uri=elsewhere)
     # Without the document, the redirect URIs' host (app.example.com) is another sector too.
-    with pytest.raises(policies.PolicyError, match="sector identifier is 127.0.0.1"):
+    with pytest.raises(policies.PolicyError, match=r"sector identifier is 127\.0\.0\.1"):
         services.update_client(client, actor=ACTOR, sector_identifier_uri="")
     client.refresh_from_db()
     assert (client.sector_identifier, client.sector_identifier_uri) == ("127.0.0.1", url)
