@@ -75,6 +75,9 @@ def test_an_email_claim_with_openid_alone_is_asked_about_approved_and_delivered(
     again = browser.get(_url(client, again_challenge, claims=json.dumps(EMAIL_BOTH)))
     assert again.status_code == 302 and "code" in query_of(again["Location"])
     assert _userinfo(_tokens(client, secret, again, again_verifier)["access_token"])["email"]
+    # The person sees what they approved under their authorized apps.
+    apps = browser.get("/account/apps/").content.decode()
+    assert "See your email address" in apps and '<code class="small">email</code>' in apps
 
 
 def test_a_remembered_consent_without_the_claims_does_not_cover_a_request_for_them(browser, rp):

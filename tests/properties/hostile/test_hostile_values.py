@@ -8,6 +8,8 @@ stored before a policy existed must be rendered inert too) and then be inert in 
 `outputs.OUTPUTS`. New fields, doors and outputs join by adding a row to FIELDS, DOORS or OUTPUTS.
 """
 
+import json
+
 import pytest
 
 from oauth_console.audit.models import AuditEvent
@@ -97,3 +99,16 @@ def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world
     assert signing == ("ES256", "PS256")
     assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]
     assert client.backchannel_logout_uri == BASE["backchannel_logout_uri"]
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if DOORS[d].through_services])
+def test_a_sector_identifier_uri_reaches_the_client_through_every_door(world, door, https_server):
+    """Every door takes a good sector_identifier_uri (a document on a loopback HTTPS server the
+    guard may reach, listing the redirect URI): its host becomes the pairwise sector."""
+    https_server.routes["/sector.json"] = (200, {}, json.dumps([BASE["redirect_uris"]]).encode())
+    url = https_server.url("/sector.json")
+    values = {**values_for("sector_identifier_uri", url), "subject_type": "pairwise"}
+    client = DOORS[door].send(world, values).client
+    assert client is not None, door
+    assert (client.sector_identifier_uri, client.sector_identifier) == (url, "127.0.0.1")
+    assert https_server.hits["/sector.json"] >= 1
