@@ -13,6 +13,7 @@ from server.conf import server_settings
 from server.models import Consent
 from server.oauth2 import no_store
 from server.oauth2.claims_request import TARGETS, consentable_claims, parse_claims_request, requested_claims
+from server.oauth2.errors import InvalidRequestError
 from server.oauth2.id_tokens import is_openid_request
 
 # What people read for each claim the page may ask about (OIDC Core §5.1; claims_request.SCOPE_CLAIMS).
@@ -64,8 +65,13 @@ def claims_to_consent(grant, scope: str) -> list[str]:
     text = grant.request.payload.data.get("claims")
     if not text or not is_openid_request(scope):
         return []
-    # Already checked with the request (OpenIDCode): parsing again cannot fail here.
-    return consentable_claims(parse_claims_request(text), scope, grant.client.scope_list)
+    try:
+        parsed = parse_claims_request(text)
+    except InvalidRequestError:
+        # Checked with the request already (OpenIDCode refuses it first); should one ever get
+        # here unchecked, it asks about nothing rather than failing with a 500.
+        return []
+    return consentable_claims(parsed, scope, grant.client.scope_list)
 
 
 def _client_identity_is_assured(client, redirect_uri: str) -> bool:

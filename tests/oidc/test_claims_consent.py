@@ -157,3 +157,15 @@ def test_consentable_and_granted_claims():
     assert granted_claims(request, ["email"]) == {"userinfo": ["email"], "id_token": ["email"]}
     assert granted_claims(request, ["name"]) == {"userinfo": ["name"]}
     assert granted_claims(request, []) == {}
+
+
+def test_a_bad_claims_parameter_is_refused_when_openid_comes_from_the_default_scopes(browser, rp, settings):
+    """A request that gets openid from OAUTH2_DEFAULT_SCOPES has its claims parameter checked
+    too: invalid_request back to the client, never a 500 from the consent page's reading of it."""
+    settings.OAUTH2_DEFAULT_SCOPES = ("openid",)
+    client, _secret = rp
+    _verifier, challenge = pkce_pair()
+    url = "/oauth/authorize?" + urlencode(authorize_params(client, challenge, scope=None, claims="{not json"))
+    assert redirect_error(browser.get(url))["error"] == "invalid_request"
+    assert browser.post(url, {"confirm": "yes"}).status_code == 400
+    assert not AuthorizationCode.objects.exists()
