@@ -3,10 +3,11 @@ refresh tokens rotated, and a replayed code or a reused refresh token revokes wh
 
 from server import services
 from server.bindings.lookups import digest_or_none, only_row
+from server.claims import claims_to_consent
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
-from server.oauth2.claims_request import consentable_claims, parse_claims_request
+from server.oauth2.claims_request import parse_claims_request
 from server.oauth2.errors import InvalidRequestError
 
 
@@ -49,7 +50,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             # A code is saved only once the person approved (or a remembered consent covers,
             # `consent_page.consent_covers`) the scope and exactly these claims, which the
             # consent page listed: the same function, on the same request.
-            consented_claims=consentable_claims(claims, request.scope or "", request.client.scope_list),
+            consented_claims=claims_to_consent(claims, request.scope or "", request.client),
             audience=getattr(request, "resources", None) or [],
         )
 

@@ -133,17 +133,23 @@ def requested_value(claims_request: dict | None, name: str) -> Any:
     return None
 
 
-def consentable_claims(claims_request: dict | None, scope: str, allowed_scopes: list[str]) -> list[str]:
+def consentable_claims(
+    claims_request: dict | None, scope: str, allowed_scopes: list[str], supported=None
+) -> list[str]:
     """The claims requested one by one (either target, in the request's order) that the consent
-    page must ask about: standard claims (SCOPE_CLAIMS) whose scope the client may have
-    (`allowed_scopes`) but `scope`, the requested scope, does not hold. Others are not asked
-    about and never delivered (protocol claims such as auth_time, and unknown ones)."""
+    page must ask about: standard claims (SCOPE_CLAIMS; of those, only the `supported` ones when
+    given: what the server can deliver) whose scope the client may have (`allowed_scopes`) but
+    `scope`, the requested scope, does not hold. Others are not asked about and never delivered
+    (protocol claims such as auth_time, and unknown ones)."""
     requested = scope.split()
     names = [name for target in TARGETS for name in requested_claims(claims_request, target)]
     return [
         name
         for name in dict.fromkeys(names)
-        if name in _SCOPE_OF and _SCOPE_OF[name] in allowed_scopes and _SCOPE_OF[name] not in requested
+        if name in _SCOPE_OF
+        and (supported is None or name in supported)
+        and _SCOPE_OF[name] in allowed_scopes
+        and _SCOPE_OF[name] not in requested
     ]
 
 

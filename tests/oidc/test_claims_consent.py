@@ -128,11 +128,15 @@ def test_a_claim_is_delivered_only_where_it_was_requested(browser, rp, user):
 
 
 def test_claims_the_page_does_not_ask_about_are_never_delivered(browser, make_client, user):
-    """Not asked about: a claim whose scope the client may not have (phone), protocol claims
-    (auth_time is the server's own), unknown claims. The page then shows the scopes alone."""
+    """Not asked about: a claim whose scope the client may not have (phone), a standard claim
+    the server does not deliver (picture: not in discovery's claims_supported), protocol claims
+    (sub, auth_time), unknown claims. The page then shows the scopes alone."""
     client, secret = make_client("No phone", scope=["openid", "profile", "email"])
     verifier, challenge = pkce_pair()
-    request = {"userinfo": {"phone_number": {"essential": True}, "favourite_colour": None, "sub": None}}
+    request = {
+        "userinfo": {"phone_number": {"essential": True}, "favourite_colour": None, "sub": None},
+        "id_token": {"picture": {"essential": True}, "auth_time": None},
+    }
     url = _url(client, challenge, claims=json.dumps(request))
     page = browser.get(url)
     assert page.status_code == 200 and 'id="requested-claims"' not in page.content.decode()
@@ -169,3 +173,10 @@ def test_a_bad_claims_parameter_is_refused_when_openid_comes_from_the_default_sc
     assert redirect_error(browser.get(url))["error"] == "invalid_request"
     assert browser.post(url, {"confirm": "yes"}).status_code == 400
     assert not AuthorizationCode.objects.exists()
+
+
+def test_discovery_advertises_the_claims_parameter_and_the_claims_it_asks_about(client):
+    document = client.get("/.well-known/openid-configuration").json()
+    assert document["claims_parameter_supported"] is True
+    assert {"name", "email", "phone_number", "address"} <= set(document["claims_supported"])
+    assert "picture" not in document["claims_supported"]
