@@ -112,3 +112,16 @@ def test_a_sector_identifier_uri_reaches_the_client_through_every_door(world, do
     assert client is not None, door
     assert (client.sector_identifier_uri, client.sector_identifier) == (url, "127.0.0.1")
     assert https_server.hits["/sector.json"] >= 1
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if DOORS[d].through_services])
+def test_a_sector_document_missing_the_redirect_uri_is_refused_at_every_door(
+    world, django_capture_on_commit_callbacks, door, https_server
+):
+    """The document is read (the guard may reach it) but does not list the redirect URI: every
+    door refuses it (a 400 or a form error) and writes nothing, no event."""
+    https_server.routes["/other.json"] = (200, {}, json.dumps(["https://elsewhere.example/cb"]).encode())
+    url = https_server.url("/other.json")
+    passage = through_the_door(world, django_capture_on_commit_callbacks, door, "sector_identifier_uri", url)
+    assert passage.client is None, door
+    assert https_server.hits.get("/other.json"), "refused after reading it, not before"
