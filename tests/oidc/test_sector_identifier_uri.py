@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 
 from server import policies, services
@@ -178,3 +179,24 @@ def test_registration_takes_it_answers_it_and_refuses_a_bad_one(https_server, cl
 def test_discovery_advertises_pairwise(client):
     document = client.get("/.well-known/openid-configuration").json()
     assert document["subject_types_supported"] == ["public", "pairwise"]
+
+
+def test_export_then_import_carries_it_and_reads_the_document_again(https_server, make_client, operator):
+    """The export's column (policies.OIDC_METADATA_FIELDS) and the import's: a re-imported
+    client is checked against the document again, through the same policy."""
+    from tests.console.operator.test_import_export import confirm, export, preview
+
+    url = serve(https_server, "/sector.json", [REDIRECT_URI, OTHER_HOST_URI])
+    original, _ = pairwise(make_client, url, [REDIRECT_URI, OTHER_HOST_URI])
+    ops = HttpClient()
+    ops.force_login(operator)
+    exported = export(ops, "csv", extra=("subject_type", "sector_identifier_uri"))
+    assert url.encode() in exported
+    Client.objects.all().delete()
+    hits = https_server.hits["/sector.json"]
+    response = preview(ops, SimpleUploadedFile("clients.csv", exported, content_type="text/csv"))
+    assert not response.context["result"].has_validation_errors(), response.context["result"].invalid_rows
+    confirm(ops, response)
+    again = Client.objects.get(client_id=original.client_id)
+    assert (again.sector_identifier_uri, again.sector_identifier) == (url, "127.0.0.1")
+    assert https_server.hits["/sector.json"] > hits, "read again on import"
