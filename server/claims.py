@@ -76,7 +76,7 @@ STANDARD_CLAIM_NAMES = (
 )
 
 
-def claims_to_consent(claims_request: dict | None, scope: str, client) -> list[str]:
+def consentable_claims_for(claims_request: dict | None, scope: str, client) -> list[str]:
     """The claims a request names one by one that the consent page asks about and a code then
     carries: the claims_supported ones (STANDARD_CLAIM_NAMES, as discovery says) of a scope the
     client may have that the requested `scope` does not hold. One function for the page

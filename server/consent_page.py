@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from server import apis, policies
-from server.claims import claims_to_consent as claims_for_consent
+from server.claims import consentable_claims_for
 from server.conf import server_settings
 from server.models import Consent
 from server.oauth2 import no_store
@@ -72,7 +72,7 @@ def claims_to_consent(grant, scope: str) -> list[str]:
         # Checked with the request already (OpenIDCode refuses it first); should one ever get
         # here unchecked, it asks about nothing rather than failing with a 500.
         return []
-    return claims_for_consent(parsed, scope, grant.client)
+    return consentable_claims_for(parsed, scope, grant.client)
 
 
 def _client_identity_is_assured(client, redirect_uri: str) -> bool:

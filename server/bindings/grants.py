@@ -3,7 +3,7 @@ refresh tokens rotated, and a replayed code or a reused refresh token revokes wh
 
 from server import services
 from server.bindings.lookups import digest_or_none, only_row
-from server.claims import claims_to_consent
+from server.claims import consentable_claims_for
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
@@ -50,7 +50,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             # A code is saved only once the person approved (or a remembered consent covers,
             # `consent_page.consent_covers`) the scope and exactly these claims, which the
             # consent page listed: the same function, on the same request.
-            consented_claims=claims_to_consent(claims, request.scope or "", request.client),
+            consented_claims=consentable_claims_for(claims, request.scope or "", request.client),
             audience=getattr(request, "resources", None) or [],
         )
 
