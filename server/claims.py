@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from server.conf import server_settings
+from server.oauth2.claims_request import consentable_claims
 from server.oidc_policy import PAIRWISE_SUBJECT
 
 # OIDC Core §5.1.1: the members of the `address` claim.
@@ -73,6 +74,14 @@ STANDARD_CLAIM_NAMES = (
     "phone_number",
     "phone_number_verified",
 )
+
+
+def consentable_claims_for(claims_request: dict | None, scope: str, client) -> list[str]:
+    """The claims a request names one by one that the consent page asks about and a code then
+    carries: the claims_supported ones (STANDARD_CLAIM_NAMES, as discovery says) of a scope the
+    client may have that the requested `scope` does not hold. One function for the page
+    (`server.consent_page`) and the code (`server.bindings.grants`)."""
+    return consentable_claims(claims_request, scope, client.scope_list, STANDARD_CLAIM_NAMES)
 
 
 @lru_cache(maxsize=4)

@@ -74,9 +74,13 @@ class Client(models.Model):
     subject_type = models.CharField(
         max_length=16, choices=[(t, t) for t in policies.SUBJECT_TYPES], default="public"
     )
-    # Where a pairwise `sub` is computed (OIDC Core §8.1): the redirect URIs' host, set by the
-    # policy and kept while the client is pairwise (server.oidc_policy.sector_identifier).
+    # Where a pairwise `sub` is computed (OIDC Core §8.1): the redirect URIs' host, or the
+    # sector_identifier_uri's; set by the policy and kept while the client is pairwise
+    # (server.oidc_policy.sector_settings).
     sector_identifier = models.CharField(max_length=255, blank=True, default="", editable=False)
+    # OIDC Registration §2: an https URL serving a JSON array of the client's redirect URIs; when
+    # set, its host is the sector (checked, through the SSRF guard, by the policy at every door).
+    sector_identifier_uri = models.CharField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
     # UserInfo as a JWT signed with this algorithm ("" : plain JSON).
     userinfo_signed_response_alg = models.CharField(
         max_length=8,

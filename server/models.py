@@ -13,6 +13,7 @@ from django.utils import timezone
 
 # Client is its own module (this one is long enough), re-exported: `from server.models import Client`.
 from server.client_model import MAX_CLIENT_ID_LENGTH, Client, _split  # noqa: F401
+from server.oauth2.claims_request import granted_claims
 
 
 class ClientSecret(models.Model):
@@ -59,6 +60,9 @@ class AuthorizationCode(models.Model):
     amr = models.CharField(max_length=64, blank=True, default="")
     # The authorization request's `claims` parameter (OIDC Core §5.5), as validated; null: none.
     claims = models.JSONField(null=True, blank=True, default=None)
+    # The claims of that request the person approved one by one on the consent page (no approved
+    # scope covers them; space-separated names): with `claims`, what the tokens may deliver.
+    consented_claims = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -97,6 +101,10 @@ class AuthorizationCode(models.Model):
 
     def get_claims_request(self) -> dict | None:
         return self.claims
+
+    def get_granted_claims(self, target: str) -> list[str]:
+        """The individually approved claims requested for `target` ("id_token", "userinfo")."""
+        return granted_claims(self.claims, self.consented_claims.split()).get(target, [])
 
 
 class Token(models.Model):
@@ -147,6 +155,9 @@ class Token(models.Model):
         AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens"
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # OpenID Connect claims the person approved one by one (beyond the scope), by where they
+    # were requested: {"userinfo": [...], "id_token": [...]}; null for none. Kept by refreshes.
+    claims = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         constraints = [
@@ -215,6 +226,10 @@ class Token(models.Model):
     def get_user(self):
         return self.user
 
+    def get_granted_claims(self, target: str) -> list[str]:
+        """The individually approved claims delivered at `target` ("id_token", "userinfo")."""
+        return list((self.claims or {}).get(target) or [])
+
 
 class Consent(models.Model):
     """A user's remembered approval of a client for a set of scopes."""
@@ -224,6 +239,9 @@ class Consent(models.Model):
     )
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
     scope = models.TextField(blank=True, default="")
+    # Claims approved one by one (OpenID Connect's claims parameter; space-separated names),
+    # beyond what the scopes cover: a later request asking for one not here shows the page again.
+    claims = models.TextField(blank=True, default="", db_default="")
     granted_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,14 +1,19 @@
 """OpenID Connect client metadata (OIDC Registration §2): how ID tokens and UserInfo are signed,
 which algorithm a client's assertions use, and subject identifiers (public or pairwise, with the
-sector identifier a pairwise `sub` is computed in).
+sector identifier a pairwise `sub` is computed in, and the `sector_identifier_uri` that names it).
 
 `server.policies` re-exports these and calls them from `validate_client_settings` (every door:
-services, forms, imports, RFC 7591/7592, the operator API). Pure functions; PolicyError names
-the field at fault.
+services, forms, imports, RFC 7591/7592, the operator API). Pure functions, except that a
+`sector_identifier_uri` is fetched (through the SSRF guard, `server.outbound`) when it is set or
+the redirect URIs it must list grow; PolicyError names the field at fault.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from server import outbound
+from server.conf import server_settings
 from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 from server.oauth2.keys import SIGNING_ALGORITHMS
 from server.policy_rules import PolicyError
@@ -22,9 +27,11 @@ PUBLIC_SUBJECT, PAIRWISE_SUBJECT = "public", "pairwise"
 SUBJECT_TYPES = (PUBLIC_SUBJECT, PAIRWISE_SUBJECT)
 # The column's size (Client.sector_identifier): a DNS name is at most 253 characters.
 MAX_SECTOR_IDENTIFIER_LENGTH = 255
-SECTOR_IDENTIFIER_URI_REFUSED = (
-    "sector_identifier_uri is not supported: a pairwise client's sector is the host of its "
-    "redirect URIs, which must all be on one host. Register one client per host instead."
+# The largest sector identifier document read (a JSON array of redirect URIs).
+MAX_SECTOR_DOCUMENT_BYTES = 65536
+ONE_HOST_OR_SECTOR_URI = (
+    "Register a sector_identifier_uri (an https URL serving a JSON array of every redirect URI) "
+    "to put redirect URIs on several hosts in one sector."
 )
 
 
@@ -40,6 +47,7 @@ OIDC_METADATA_FIELDS = (
     "backchannel_logout_session_required",
     "userinfo_signed_response_alg",
     "token_endpoint_auth_signing_alg",
+    "sector_identifier_uri",
 )
 
 
@@ -106,6 +114,80 @@ def _sector_of(uri: str) -> str:
     return parts.scheme.lower()
 
 
+@dataclass(frozen=True)
+class StoredSector:
+    """What an existing client holds already: its sector, its sector_identifier_uri and the
+    redirect URIs that document was found to list (its registered ones)."""
+
+    sector: str = ""
+    uri: str = ""
+    listed: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, client) -> "StoredSector":
+        uri = getattr(client, "sector_identifier_uri", "") or ""
+        listed = tuple(client.redirect_uri_list) if uri else ()
+        return cls(client.sector_identifier or "", uri, listed)
+
+
+def checked_sector_document(uri: str, redirect_uris: Iterable[str]) -> None:
+    """Fetch the sector_identifier_uri through the SSRF guard (https, public addresses unless
+    OAUTH2_OUTBOUND_ALLOWED_NETWORKS, no redirects, OAUTH2_OUTBOUND_TIMEOUT,
+    MAX_SECTOR_DOCUMENT_BYTES) and check it is a JSON array of URIs holding every redirect URI
+    (OIDC Registration §2, §5); PolicyError saying what is wrong otherwise."""
+    field = "sector_identifier_uri"
+    try:
+        document, _response = outbound.fetch_json(
+            uri, max_bytes=MAX_SECTOR_DOCUMENT_BYTES, timeout=server_settings.OAUTH2_OUTBOUND_TIMEOUT
+        )
+    except outbound.OutboundError as error:
+        raise PolicyError(f"The sector_identifier_uri could not be read: {error}", field=field) from None
+    if not isinstance(document, list) or not all(isinstance(item, str) for item in document):
+        raise PolicyError("The sector_identifier_uri must serve a JSON array of URIs (strings).", field=field)
+    missing = [redirect for redirect in redirect_uris if redirect not in document]
+    if missing:
+        raise PolicyError(
+            "Every redirect URI must be listed in the sector_identifier_uri's document; it does not "
+            f"list {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}.",
+            field=field,
+        )
+
+
+def sector_settings(
+    subject_type: str,
+    redirect_uris: list[str],
+    sector_identifier_uri: str = "",
+    stored: StoredSector | None = None,
+) -> dict:
+    """{"sector_identifier": ..., "sector_identifier_uri": ...} to store, checked.
+
+    A `sector_identifier_uri` (already a valid https URL: `validate_web_uri`) is fetched when it
+    is new, or when a redirect URI it was not found to list is added (`stored.listed`): a later
+    change must be in the document too. Removing redirect URIs fetches nothing (they were all
+    listed), so taking a compromised one out never waits on the document's host. The sector is
+    then the URI's host, else the redirect URIs' (`sector_identifier`).
+    """
+    stored = stored or StoredSector()
+    if sector_identifier_uri:
+        host = (urlsplit(sector_identifier_uri).hostname or "").lower()
+        if len(host) > MAX_SECTOR_IDENTIFIER_LENGTH:
+            raise PolicyError("The sector_identifier_uri's host is too long.", field="sector_identifier_uri")
+        sector = host if subject_type == PAIRWISE_SUBJECT else stored.sector
+        if stored.sector and sector != stored.sector:
+            raise PolicyError(
+                f"This pairwise client's sector identifier is {stored.sector}: its "
+                "sector_identifier_uri must stay on that host (another host would change every "
+                "user's sub at this client).",
+                field="sector_identifier_uri",
+            )
+        unchanged = sector_identifier_uri == stored.uri and set(redirect_uris) <= set(stored.listed)
+        if not unchanged:
+            checked_sector_document(sector_identifier_uri, redirect_uris)
+        return {"sector_identifier": sector, "sector_identifier_uri": sector_identifier_uri}
+    sector = sector_identifier(subject_type, redirect_uris, stored.sector)
+    return {"sector_identifier": sector, "sector_identifier_uri": ""}
+
+
 def sector_identifier(subject_type: str, redirect_uris: list[str], stored: str = "") -> str:
     """The sector a pairwise client's `sub` values are computed in ("" for a client never pairwise).
 
@@ -124,7 +206,7 @@ def sector_identifier(subject_type: str, redirect_uris: list[str], stored: str =
     if len(sectors) > 1:
         raise PolicyError(
             "Pairwise subject identifiers need every redirect URI on one host (the sector "
-            f"identifier); these span {', '.join(sectors)}. {SECTOR_IDENTIFIER_URI_REFUSED}",
+            f"identifier); these span {', '.join(sectors)}. {ONE_HOST_OR_SECTOR_URI}",
             field="redirect_uris",
         )
     sector = sectors[0]

@@ -23,10 +23,11 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
     AUTH_SIGNING_ALGORITHMS,
     ID_TOKEN_SIGNING_ALGORITHMS,
     OIDC_METADATA_FIELDS,
-    SECTOR_IDENTIFIER_URI_REFUSED,
     SUBJECT_TYPES,
     USERINFO_SIGNING_ALGORITHMS,
+    StoredSector,
     sector_identifier,
+    sector_settings,
     validate_auth_signing_alg,
     validate_id_token_signing_alg,
     validate_subject_type,
@@ -256,6 +257,7 @@ class ClientSettings:
     backchannel_logout_uri: str = ""
     backchannel_logout_session_required: bool = False
     sector_identifier: str = ""
+    sector_identifier_uri: str = ""
     userinfo_signed_response_alg: str = ""
     token_endpoint_auth_signing_alg: str = ""
 
@@ -327,7 +329,8 @@ def validate_client_settings(
     backchannel_logout_session_required: bool = False,
     userinfo_signed_response_alg: str | None = None,
     token_endpoint_auth_signing_alg: str | None = None,
-    stored_sector_identifier: str = "",
+    sector_identifier_uri: str = "",
+    stored_sector: StoredSector | None = None,
 ) -> ClientSettings:
     """Check a client's settings against the server's policies; raise PolicyError if any is refused.
 
@@ -336,7 +339,9 @@ def validate_client_settings(
     `name` is checked only when given (forms check it as a field of their own first).
     `operator_scopes_allowed`: see `validate_scopes`. A client holding one has client_credentials
     as its one grant and no redirect URI: no user sees them on a consent page or holds them.
-    `stored_sector_identifier`: an existing client's sector (a pairwise client keeps it).
+    `stored_sector`: an existing client's (`StoredSector.of(client)`): a pairwise client keeps its
+    sector, and its sector_identifier_uri is fetched again only when the redirect URIs grow. The
+    fetch comes last, once everything else passed.
     """
     if name is not None:
         name = validate_client_name(name)
@@ -384,9 +389,6 @@ def validate_client_settings(
         logo_uri,
         id_token_signed_response_alg=validate_id_token_signing_alg(id_token_signed_response_alg),
         subject_type=validate_subject_type(subject_type),
-        sector_identifier=sector_identifier(
-            validate_subject_type(subject_type), uris, stored_sector_identifier or ""
-        ),
         default_max_age=validate_default_max_age(default_max_age),
         require_auth_time=bool(require_auth_time),
         post_logout_redirect_uris="\n".join(validate_post_logout_redirect_uris(post_logout_redirect_uris)),
@@ -396,4 +398,11 @@ def validate_client_settings(
         backchannel_logout_session_required=bool(backchannel_logout_session_required),
         userinfo_signed_response_alg=validate_userinfo_signing_alg(userinfo_signed_response_alg),
         token_endpoint_auth_signing_alg=validate_auth_signing_alg(token_endpoint_auth_signing_alg),
+        # Last: it may fetch the sector_identifier_uri, worth doing only for settings otherwise good.
+        **sector_settings(
+            validate_subject_type(subject_type),
+            uris,
+            validate_web_uri(sector_identifier_uri, field="sector_identifier_uri"),
+            stored_sector,
+        ),
     )

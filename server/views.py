@@ -24,8 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from server import apis, policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
-from server.consent_page import CONSENT_PAGE_CSP, consent_headers, render_consent_page
-from server.models import Consent
+from server.consent_page import (
+    CONSENT_PAGE_CSP,
+    claims_to_consent,
+    consent_covers,
+    consent_headers,
+    render_consent_page,
+)
 from server.oauth2 import OAuth2Error, json_error_response
 from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 
@@ -122,30 +127,6 @@ def _authorization_error(request: HttpRequest, error: OAuth2Error) -> HttpRespon
         return authorization_server.add_issuer(request, response)
     context = {"error": error.error, "description": error.get_error_description(), "status": 400}
     return consent_headers(render(request, "oauth/error.html", context, status=400))
-
-
-def _client_identity_is_assured(client, redirect_uri: str) -> bool:
-    """Whether the redirect URI proves which app is asking. A confidential client proves it at
-    the token endpoint; a public client's https URI is bound to its domain. A loopback or
-    private-use-scheme URI can be claimed by any app on the device (RFC 8252 §8.6)."""
-    return not client.is_public or redirect_uri.lower().startswith("https://")
-
-
-def _consent_covers(user, client, scope: str, redirect_uri: str, *, other_apis: bool = False) -> bool:
-    """Whether a remembered consent already approves `scope` (the request's effective scope).
-
-    A remembered consent is of scope names, which are this server's (the default API's); a
-    request naming another API (RFC 8707) asks every time: two APIs may define one scope name."""
-    if client.require_consent or server_settings.OAUTH2_ALWAYS_ASK_CONSENT:
-        return False
-    if other_apis:
-        return False
-    if not _client_identity_is_assured(client, redirect_uri):
-        return False
-    granted = Consent.objects.filter(user=user, client=client).values_list("scope", flat=True).first()
-    if granted is None:
-        return False
-    return set(scope.split()) <= set(granted.split())
 
 
 # The consent decision needs the CSRF token of the page it answers (csrf_protect, below); an
@@ -248,17 +229,20 @@ def _authorize(request: HttpRequest) -> HttpResponse:
                 return _authorization_error(request, _redirectable(grant, "login_required"))
             return sign_in_checks.sign_in_again(request)
 
+    # OpenID Connect claims requested one by one that no requested scope covers: asked about on
+    # the page, approved with it (the code gets exactly these: bindings.grants).
+    claims = claims_to_consent(grant, scope)
     if request.method == "POST":
         if request.POST.get("confirm"):
             with transaction.atomic():
-                services.record_consent(user=end_user, client=client, scope=scope)
+                services.record_consent(user=end_user, client=client, scope=scope, claims=claims)
                 return authorization_server.create_authorization_response(request, grant_user=end_user)
         return authorization_server.create_authorization_response(request, grant_user=None)
 
     audience = getattr(grant.request, "resources", None) or []
     other_apis = any(value != apis.default_identifier(request) for value in audience)
-    if "consent" not in prompt and _consent_covers(
-        end_user, client, scope, redirect_uri, other_apis=other_apis
+    if "consent" not in prompt and consent_covers(
+        end_user, client, scope, redirect_uri, claims=claims, other_apis=other_apis
     ):
         return authorization_server.create_authorization_response(
             request, grant_user=end_user, remembered=True
@@ -273,6 +257,8 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         redirect_host=redirect_uri.split("/")[2] if "://" in redirect_uri else redirect_uri,
         form_action=request.get_full_path(),
         audience=audience,
+        claims=claims,
+        claims_request=grant.request.payload.data.get("claims"),
     )
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from oauth_console.accounts import selectors
 from server import policies, services
 from server.actors import Actor
+from server.consent_page import CLAIM_DESCRIPTIONS
 
 
 def _described(scope_list: list[str], known: dict[str, str]) -> list[tuple[str, str]]:
@@ -22,6 +23,8 @@ def authorized_apps(request: HttpRequest) -> HttpResponse:
     consents = list(selectors.authorized_apps(request.user))
     for consent in consents:
         consent.described_scopes = _described(consent.scope_list, known)
+        # OpenID Connect claims approved one by one on the consent page, beyond the scopes.
+        consent.described_claims = _described(consent.claims.split(), CLAIM_DESCRIPTIONS)
     return render(request, "accounts/authorized_apps.html", {"consents": consents})
 
 

@@ -87,6 +87,7 @@ class ClientOut(serializers.Serializer):
     backchannel_logout_session_required = serializers.BooleanField()
     userinfo_signed_response_alg = serializers.CharField()
     token_endpoint_auth_signing_alg = serializers.CharField()
+    sector_identifier_uri = serializers.CharField()
     pending_changes = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -143,6 +144,9 @@ class ClientSettingsIn(StrictSerializer):
     # "": plain-JSON UserInfo / any assertion algorithm.
     userinfo_signed_response_alg = Text(max_length=20, allow_blank=True, default="")
     token_endpoint_auth_signing_alg = Text(max_length=20, allow_blank=True, default="")
+    # Pairwise subject identifiers: an https URL serving a JSON array of every redirect URI
+    # (fetched by the policy when it or the redirect URIs change); its host is the sector.
+    sector_identifier_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
 
 
 class ClientIn(ClientSettingsIn):

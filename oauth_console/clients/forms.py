@@ -135,6 +135,7 @@ class ClientSettingsForm(forms.ModelForm):
             "backchannel_logout_session_required",
             "userinfo_signed_response_alg",
             "token_endpoint_auth_signing_alg",
+            "sector_identifier_uri",
         ]
         labels = {
             "id_token_signed_response_alg": "ID token signing algorithm",
@@ -144,11 +145,16 @@ class ClientSettingsForm(forms.ModelForm):
             "require_auth_time": "Require auth_time",
             "backchannel_logout_uri": "Back-channel logout URI",
             "backchannel_logout_session_required": "Back-channel logout needs sid",
+            "sector_identifier_uri": "Sector identifier URI",
         }
         help_texts = {
             "id_token_signed_response_alg": "RS256 (every relying party supports it) or ES256.",
             "subject_type": "public: the same sub for every client. pairwise: a sub of its own for "
-            "this client's sector (the host of its redirect URIs, which must all be on one host).",
+            "this client's sector (the host of its redirect URIs, which must all be on one host, or "
+            "of its sector identifier URI).",
+            "sector_identifier_uri": "Optional, https: a JSON array listing every redirect URI, "
+            "fetched when it or the redirect URIs change. Its host is the pairwise sector, so "
+            "clients on several hosts can share one.",
             "userinfo_signed_response_alg": "Empty: UserInfo answers plain JSON. RS256 or ES256: a "
             "signed JWT (application/jwt).",
             "token_endpoint_auth_signing_alg": "private_key_jwt only: the one algorithm the client's "
@@ -240,6 +246,10 @@ class ClientSettingsForm(forms.ModelForm):
             policies.validate_backchannel_logout_uri, self.cleaned_data.get("backchannel_logout_uri", "")
         )
 
+    def clean_sector_identifier_uri(self) -> str:
+        value = self.cleaned_data.get("sector_identifier_uri", "")
+        return policy_checked(policies.validate_web_uri, value, "sector_identifier_uri")
+
     def _post_clean(self):
         # Instead of copying values onto the model (the service does the write), check them
         # against the server's policies and put each refusal next to its field.
@@ -257,7 +267,7 @@ class ClientSettingsForm(forms.ModelForm):
                 operator_scopes_allowed=list(self.operator_scopes_allowed),
                 jwks=data.get("jwks"),
                 jwks_uri=data.get("jwks_uri", ""),
-                stored_sector_identifier=self.instance.sector_identifier if self.instance.pk else "",
+                stored_sector=policies.StoredSector.of(self.instance) if self.instance.pk else None,
             )
         except policies.PolicyError as error:
             self.add_error(error.field if error.field in self.fields else None, str(error))

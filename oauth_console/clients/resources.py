@@ -270,6 +270,7 @@ class ClientResource(resources.ModelResource):
             "backchannel_logout_session_required": bool(instance.backchannel_logout_session_required),
             "userinfo_signed_response_alg": (instance.userinfo_signed_response_alg or "").strip(),
             "token_endpoint_auth_signing_alg": (instance.token_endpoint_auth_signing_alg or "").strip(),
+            "sector_identifier_uri": (instance.sector_identifier_uri or "").strip(),
         }
 
     def do_instance_save(self, instance: Client, is_create: bool) -> None:

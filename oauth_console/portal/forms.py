@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from oauth_console.clients.forms import OIDC_FIELDS, policy_checked
+from oauth_console.portal.oidc_fields import OpenIDConnectFields
 from server import jwks_policy, policies, services
 from server.models import Client
 
@@ -84,8 +85,14 @@ class DeveloperSignupForm(UserCreationForm):
         return username
 
 
-class ClientForm(forms.Form):
+class ClientForm(OpenIDConnectFields):
     """Register an app: what it is, where it sends people back to, and what it may ask for."""
+
+    # Its own fields first, then the OpenID Connect ones it inherits.
+    field_order = [
+        *("name", "description", "client_uri", "logo_uri", "redirect_uris", "client_type"),
+        *("grant_types", "scope", "token_endpoint_auth_method", "jwks", "jwks_uri"),
+    ]
 
     name = forms.CharField(max_length=100, help_text="Shown to people when your app asks for access.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
@@ -145,65 +152,6 @@ class ClientForm(forms.Form):
         help_text="For signed JWTs: an https:// address serving your public keys (we cache it "
         "for its max-age, so publish a new key that long before signing with it).",
     )
-    # OpenID Connect (used when the app asks for the openid scope).
-    id_token_signed_response_alg = forms.ChoiceField(
-        label="ID token signing algorithm",
-        choices=[(alg, alg) for alg in policies.ID_TOKEN_SIGNING_ALGORITHMS],
-        initial="RS256",
-        required=False,
-        help_text="RS256 unless your OpenID Connect library supports ES256.",
-    )
-    subject_type = forms.ChoiceField(
-        label="Subject type",
-        choices=[(kind, kind) for kind in policies.SUBJECT_TYPES],
-        initial="public",
-        required=False,
-        help_text="public: people have the same sub in every app. pairwise: a sub of their own "
-        "for this app (all its redirect URLs must then be on one host).",
-    )
-    userinfo_signed_response_alg = forms.ChoiceField(
-        label="UserInfo signing algorithm",
-        choices=[("", "none: plain JSON"), *((alg, alg) for alg in policies.USERINFO_SIGNING_ALGORITHMS)],
-        initial="",
-        required=False,
-        help_text="Leave it at plain JSON unless your library expects signed UserInfo (application/jwt).",
-    )
-    token_endpoint_auth_signing_alg = forms.ChoiceField(
-        label="Signed JWT algorithm",
-        choices=[
-            ("", "any of RS256, PS256, ES256"),
-            *((alg, alg) for alg in policies.AUTH_SIGNING_ALGORITHMS),
-        ],
-        initial="",
-        required=False,
-        help_text="For signed JWTs: accept assertions signed with this algorithm only.",
-    )
-    default_max_age = forms.IntegerField(
-        label="Default max age (seconds)",
-        required=False,
-        min_value=0,
-        max_value=policies.MAX_DEFAULT_MAX_AGE,
-        help_text="Ask people to sign in again when their sign-in is older than this. Empty: no limit.",
-    )
-    require_auth_time = forms.BooleanField(label="Always include auth_time in ID tokens", required=False)
-    post_logout_redirect_uris = forms.CharField(
-        label="Sign-out return URLs (post_logout_redirect_uris)",
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocapitalize": "off"}),
-        required=False,
-        help_text="Where people may be sent back to after signing out. One per line; the rules of "
-        "redirect URIs apply.",
-    )
-    backchannel_logout_uri = forms.CharField(
-        label="Back-channel logout URL (backchannel_logout_uri)",
-        required=False,
-        max_length=policies.MAX_WEB_URI_LENGTH,
-        help_text="Where we POST a signed logout token when someone who signed in to your app signs "
-        "out here (OpenID Connect Back-Channel Logout). An https:// address reachable from the internet.",
-    )
-    backchannel_logout_session_required = forms.BooleanField(
-        label="My app needs the session id (sid) in logout tokens", required=False
-    )
-
     submit_label = "Register app"
 
     def __init__(self, *args, **kwargs):
@@ -253,6 +201,10 @@ class ClientForm(forms.Form):
             policies.validate_backchannel_logout_uri, self.cleaned_data["backchannel_logout_uri"]
         )
 
+    def clean_sector_identifier_uri(self) -> str:
+        value = self.cleaned_data["sector_identifier_uri"]
+        return policy_checked(policies.validate_web_uri, value, "sector_identifier_uri")
+
     def clean_post_logout_redirect_uris(self) -> list[str]:
         value = self.cleaned_data["post_logout_redirect_uris"]
         uris = [line.strip() for line in value.splitlines() if line.strip()]
@@ -263,6 +215,9 @@ class ClientForm(forms.Form):
 
     def current_auth_method(self) -> str:
         return "client_secret_basic"
+
+    def stored_sector(self) -> policies.StoredSector | None:
+        return None  # a new app has no sector yet
 
     def auth_settings(self) -> dict:
         """The authentication method and keys to store: a public app has neither."""
@@ -293,6 +248,7 @@ class ClientForm(forms.Form):
                     scope=cleaned["scope"],
                     **self.auth_settings(),
                     **{name: cleaned[name] for name in OIDC_FIELDS if name in cleaned},
+                    stored_sector=self.stored_sector(),
                 )
             except policies.PolicyError as error:
                 add_policy_error(self, error)
@@ -317,6 +273,9 @@ class ClientEditForm(ClientForm):
 
     def current_auth_method(self) -> str:
         return self.client.token_endpoint_auth_method
+
+    def stored_sector(self) -> policies.StoredSector:
+        return policies.StoredSector.of(self.client)
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -359,6 +318,7 @@ class ClientEditForm(ClientForm):
             "backchannel_logout_session_required": client.backchannel_logout_session_required,
             "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
             "token_endpoint_auth_signing_alg": client.token_endpoint_auth_signing_alg,
+            "sector_identifier_uri": client.sector_identifier_uri,
         }
 
     def service_changes(self) -> dict:

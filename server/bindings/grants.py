@@ -3,6 +3,7 @@ refresh tokens rotated, and a replayed code or a reused refresh token revokes wh
 
 from server import services
 from server.bindings.lookups import digest_or_none, only_row
+from server.claims import consentable_claims_for
 from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
@@ -28,10 +29,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         data = request.payload.data
         session = getattr(request.django_request, "session", None)
+        openid = id_tokens.is_openid_request(request.scope)
         # The OP session goes into the ID token (`sid`) and names the client for its logout.
-        sid = (
-            logout.session_id_of(session, create=True) if id_tokens.is_openid_request(request.scope) else None
-        )
+        sid = logout.session_id_of(session, create=True) if openid else None
+        # Checked by OpenIDCode when the request was validated; only with openid.
+        claims = parse_claims_request(data.get("claims")) if openid else None
         return services.store_authorization_code(
             code=code,
             client=request.client,
@@ -44,10 +46,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             auth_time=id_tokens.auth_time_of(session),
             sid=sid or "",
             amr=id_tokens.amr_of(session),
-            # Checked by OpenIDCode when the request was validated; only with openid.
-            claims=parse_claims_request(data.get("claims"))
-            if id_tokens.is_openid_request(request.scope)
-            else None,
+            claims=claims,
+            # A code is saved only once the person approved (or a remembered consent covers,
+            # `consent_page.consent_covers`) the scope and exactly these claims, which the
+            # consent page listed: the same function, on the same request.
+            consented_claims=consentable_claims_for(claims, request.scope or "", request.client),
             audience=getattr(request, "resources", None) or [],
         )
 

@@ -10,9 +10,12 @@ for) or an object with `essential` (a boolean), `value` or `values`:
 `invalid_request`, redirected to the client) and returns the normalised form to store with the
 code; `requested_claims` then says what a ID token or UserInfo answer was asked for.
 
-What is delivered is the server's policy, not the request's: a requested claim is delivered only
-when the scopes the person approved cover it (the consent page shows scopes, so an individual
-claim never widens what was approved), essential or not (§5.5.1 lets a provider decline).
+What is delivered is what the person approved: the claims of the approved scopes (in the ID token
+and UserInfo), and the claims requested one by one that no requested scope covers, when the
+consent page listed them and the person allowed it (`consentable_claims`: only the standard
+claims of a scope the client may have, OIDC Core §5.4). Those are delivered exactly where they
+were requested (`granted_claims`, `add_granted_claims`); a claim the person was not asked about
+is not delivered, essential or not (§5.5.1 lets a provider decline).
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
 __all__ = [
     "MAX_CLAIMS_REQUEST_LENGTH",
+    "SCOPE_CLAIMS",
     "TARGETS",
+    "add_granted_claims",
+    "consentable_claims",
+    "granted_claims",
     "parse_claims_request",
     "requested_claims",
     "requested_value",
@@ -36,6 +43,17 @@ MAX_CLAIM_NAME_LENGTH = 100
 MAX_REQUESTED_CLAIMS = 50
 MAX_VALUES = 20
 _SCALARS = (str, int, float, bool)
+# OIDC Core §5.4: the standard claims each scope value asks for.
+SCOPE_CLAIMS = {
+    "profile": (
+        *("name", "family_name", "given_name", "middle_name", "nickname", "preferred_username"),
+        *("profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"),
+    ),
+    "email": ("email", "email_verified"),
+    "address": ("address",),
+    "phone": ("phone_number", "phone_number_verified"),
+}
+_SCOPE_OF = {claim: scope for scope, claims in SCOPE_CLAIMS.items() for claim in claims}
 
 
 def _refused(description: str) -> InvalidRequestError:
@@ -113,3 +131,44 @@ def requested_value(claims_request: dict | None, name: str) -> Any:
         if isinstance(spec, dict) and "value" in spec:
             return spec["value"]
     return None
+
+
+def consentable_claims(
+    claims_request: dict | None, scope: str, allowed_scopes: list[str], supported=None
+) -> list[str]:
+    """The claims requested one by one (either target, in the request's order) that the consent
+    page must ask about: standard claims (SCOPE_CLAIMS; of those, only the `supported` ones when
+    given: what the server can deliver) whose scope the client may have (`allowed_scopes`) but
+    `scope`, the requested scope, does not hold. Others are not asked about and never delivered
+    (protocol claims such as auth_time, and unknown ones)."""
+    requested = scope.split()
+    names = [name for target in TARGETS for name in requested_claims(claims_request, target)]
+    return [
+        name
+        for name in dict.fromkeys(names)
+        if name in _SCOPE_OF
+        and (supported is None or name in supported)
+        and _SCOPE_OF[name] in allowed_scopes
+        and _SCOPE_OF[name] not in requested
+    ]
+
+
+def granted_claims(claims_request: dict | None, consented: list[str]) -> dict[str, list[str]]:
+    """{target: the `consented` claims requested for it}; targets with none left out."""
+    granted = {
+        target: [name for name in requested_claims(claims_request, target) if name in consented]
+        for target in TARGETS
+    }
+    return {target: names for target, names in granted.items() if names}
+
+
+def add_granted_claims(claims: dict, user_claims, user: Any, scopes: list[str], client: Any, names) -> dict:
+    """`claims` (the approved scopes' claims) plus exactly the individually approved `names`,
+    read through the same hook (`user_claims`) with the scopes that hold them: never the rest
+    of those scopes' claims."""
+    names = [name for name in names if name in _SCOPE_OF]
+    if not names:
+        return claims
+    wider = list(dict.fromkeys([*scopes, *(_SCOPE_OF[name] for name in names)]))
+    more = user_claims(user, wider, client)
+    return {**claims, **{name: more[name] for name in names if name in more}}

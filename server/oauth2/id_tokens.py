@@ -7,7 +7,9 @@ Register the extensions with the grants; they act only when the granted scope ho
     server.register_grant(RefreshTokenGrant, [OpenIDRefresh(signing_key=..., user_claims=...)])
 
 `signing_key(alg) -> (kid, private key)` supplies the key (a joserfc key, never `none`);
-`user_claims(user, scopes, client) -> dict` the claims for the granted scopes; `subject(user,
+`user_claims(user, scopes, client) -> dict` the claims for the granted scopes (and, for the claims
+a person approved one by one, which a code or refresh token answers with
+`get_granted_claims("id_token")`, exactly those, read with their scopes); `subject(user,
 client) -> str` the `sub` (default: the user's primary key). The ID token carries `iss`, `sub`,
 `aud`, `exp`, `iat`, `auth_time` (when the sign-in time is known: `record_sign_in` keeps it in
 the session), `nonce` (exactly as sent, code flow only), `at_hash`, `sid` (the OP session the
@@ -32,7 +34,7 @@ from django.conf import settings
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from .claims_request import parse_claims_request
+from .claims_request import add_granted_claims, parse_claims_request
 from .keys import SIGNING_ALGORITHMS, key_set
 
 __all__ = [
@@ -176,7 +178,18 @@ class _IDTokenIssuer:
         alg = self.get_client_algorithm(client)
         now = int(time.time())
         scopes = scope_to_list(token.get("scope")) or []
-        claims = {k: v for k, v in self.user_claims(user, scopes, client).items() if k not in PROTOCOL_CLAIMS}
+        code = getattr(request, "authorization_code", None)
+        credential = code if code is not None else getattr(request, "refresh_token", None)
+        granted = getattr(credential, "get_granted_claims", None)
+        claims = add_granted_claims(
+            self.user_claims(user, scopes, client),
+            self.user_claims,
+            user,
+            scopes,
+            client,
+            granted("id_token") if granted else [],
+        )
+        claims = {k: v for k, v in claims.items() if k not in PROTOCOL_CLAIMS}
         client_id = client.get_client_id()
         claims.update(
             iss=grant.server.get_issuer(getattr(request, "django_request", None)),
@@ -185,8 +198,6 @@ class _IDTokenIssuer:
             iat=now,
             exp=now + self.get_lifetime(),
         )
-        code = getattr(request, "authorization_code", None)
-        credential = code if code is not None else getattr(request, "refresh_token", None)
         auth_time, amr = self.get_sign_in(credential)
         if auth_time:
             claims["auth_time"] = auth_time

@@ -3,7 +3,8 @@
 GET or POST, with the access token in the Authorization header or (POST) as the form field
 `access_token` (RFC 6750 §2.2); the token must carry `openid`. A refused request gets RFC 6750's
 JSON error and `WWW-Authenticate: Bearer` challenge from the ResourceProtector. The claims come
-from the same `user_claims` and `subject` callables as the ID token, so `sub` is the same.
+from the same `user_claims` and `subject` callables as the ID token, so `sub` is the same; the
+claims approved one by one for UserInfo (the token's `get_granted_claims("userinfo")`) are added.
 
 A client whose `userinfo_signed_response_alg` is RS256 or ES256 gets the claims as a signed JWT
 (`application/jwt`, OIDC Core §5.3.2) with `iss` and `aud` added, signed by `signing_key(alg)`
@@ -21,6 +22,7 @@ from authlib.oidc.core import UserInfoEndpoint as _AuthlibUserInfoEndpoint
 from django.http import HttpRequest, HttpResponse
 from joserfc import jwt
 
+from .claims_request import add_granted_claims
 from .errors import NO_STORE_HEADERS, MethodNotAllowedError, OAuth2Error, json_response
 from .id_tokens import PROTOCOL_CLAIMS, SigningKey, Subject, UserClaims, default_subject
 from .keys import SIGNING_ALGORITHMS
@@ -65,10 +67,13 @@ class UserInfoEndpoint(_AuthlibUserInfoEndpoint):
             response[name] = value
         return response
 
-    def generate_user_info(self, user: Any, scope: str, client: Any = None) -> UserInfo:
-        """The claims for the token's scopes; `sub` from `subject`, never from the hook."""
+    def generate_user_info(self, user: Any, scope: str, client: Any = None, granted=()) -> UserInfo:
+        """The claims for the token's scopes, and exactly the `granted` ones (approved one by
+        one for UserInfo); `sub` from `subject`, never from the hook."""
         scopes = (scope or "").split()
-        claims = {k: v for k, v in self.user_claims(user, scopes, client).items() if k not in PROTOCOL_CLAIMS}
+        found = self.user_claims(user, scopes, client)
+        found = add_granted_claims(found, self.user_claims, user, scopes, client, granted)
+        claims = {k: v for k, v in found.items() if k not in PROTOCOL_CLAIMS}
         return UserInfo(sub=self.subject(user, client), **claims)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -85,7 +90,9 @@ class UserInfoEndpoint(_AuthlibUserInfoEndpoint):
         except OAuth2Error as error:
             return protector.error_response(request, error, [REQUIRED_SCOPE])
         client = getattr(token, "client", None)
-        claims = self.generate_user_info(user, token.get_scope(), client)
+        # A token answers `get_granted_claims("userinfo")`: the claims its user approved one by one.
+        granted = token.get_granted_claims("userinfo") if hasattr(token, "get_granted_claims") else []
+        claims = self.generate_user_info(user, token.get_scope(), client, granted)
         alg = self.signing_algorithm(client)
         if alg:
             return self.signed_response(request, dict(claims), client, alg)

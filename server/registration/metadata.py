@@ -35,6 +35,7 @@ STORED_METADATA = (
     "backchannel_logout_session_required",
     "userinfo_signed_response_alg",
     "token_endpoint_auth_signing_alg",
+    "sector_identifier_uri",
 )
 DEFAULT_CLIENT_NAME = "Unnamed client"
 # Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
@@ -82,8 +83,6 @@ def check_client_metadata(data: dict) -> None:
             f"contacts holds at most {MAX_CONTACTS} addresses of at most {MAX_CONTACT_LENGTH} characters."
         )
     # Before authlib's checks, whose errors would only name the field.
-    if data.get("sector_identifier_uri") is not None:
-        raise InvalidClientMetadataError(clean_error_text(policies.SECTOR_IDENTIFIER_URI_REFUSED, limit=400))
     if data.get("token_endpoint_auth_method") == "client_secret_jwt":
         raise InvalidClientMetadataError(clean_error_text(jwks_policy.CLIENT_SECRET_JWT_REFUSED, limit=400))
     if data.get("jwks") is not None:
@@ -100,6 +99,8 @@ def check_client_metadata(data: dict) -> None:
         ("userinfo_signed_response_alg", policies.validate_userinfo_signing_alg),
         ("token_endpoint_auth_signing_alg", policies.validate_auth_signing_alg),
         ("jwks_uri", partial(policies.validate_web_uri, field="jwks_uri")),
+        # Its document is fetched by the policy when the client is written (services).
+        ("sector_identifier_uri", partial(policies.validate_web_uri, field="sector_identifier_uri")),
         ("backchannel_logout_uri", policies.validate_backchannel_logout_uri),
     ]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
@@ -142,6 +143,7 @@ def client_settings(metadata: dict) -> dict:
         "backchannel_logout_session_required": bool(metadata.get("backchannel_logout_session_required")),
         "userinfo_signed_response_alg": metadata.get("userinfo_signed_response_alg") or "",
         "token_endpoint_auth_signing_alg": metadata.get("token_endpoint_auth_signing_alg") or "",
+        "sector_identifier_uri": metadata.get("sector_identifier_uri") or "",
     }
 
 
@@ -171,6 +173,7 @@ def client_information(client: Client) -> dict:
         "jwks_uri",
         "userinfo_signed_response_alg",
         "token_endpoint_auth_signing_alg",
+        "sector_identifier_uri",
     ):
         if getattr(client, field):
             info[field] = getattr(client, field)

@@ -65,6 +65,7 @@ def create_client(
     backchannel_logout_session_required: bool = False,
     userinfo_signed_response_alg: str | None = None,
     token_endpoint_auth_signing_alg: str | None = None,
+    sector_identifier_uri: str = "",
 ) -> tuple[Client, str | None]:
     """Create a client; return it and its plain-text secret (None for public clients and for
     private_key_jwt clients, which authenticate with their keys: `jwks` or `jwks_uri`).
@@ -94,6 +95,7 @@ def create_client(
         backchannel_logout_session_required=backchannel_logout_session_required,
         userinfo_signed_response_alg=userinfo_signed_response_alg,
         token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
+        sector_identifier_uri=sector_identifier_uri or "",
     )
     if client_id is not None:
         client_id = client_id.strip()
@@ -207,7 +209,8 @@ def changed_settings(
         token_endpoint_auth_signing_alg=changes.get(
             "token_endpoint_auth_signing_alg", client.token_endpoint_auth_signing_alg
         ),
-        stored_sector_identifier=client.sector_identifier,
+        sector_identifier_uri=changes.get("sector_identifier_uri", client.sector_identifier_uri) or "",
+        stored_sector=policies.StoredSector.of(client),
     )
     changes.update(asdict(valid))
     return {

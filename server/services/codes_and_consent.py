@@ -29,14 +29,15 @@ def store_authorization_code(
     sid: str = "",
     amr: list[str] | None = None,
     claims: dict | None = None,
+    consented_claims: list[str] | tuple[str, ...] = (),
     audience: list[str] | tuple[str, ...] = (),
 ) -> AuthorizationCode:
     """Store a newly issued authorization code (only its digest). `auth_time`: when the user
     signed in (seconds since the epoch), for the ID token; None when unknown. `sid`: the OP
     session of a code for an ID token, whose client is then one that session's logout notifies.
     `amr`: how they signed in (OpenID Connect's amr values); `claims`: the request's parsed
-    `claims` parameter. `audience`: the RFC 8707 resources it was granted for (none: the default
-    API)."""
+    `claims` parameter; `consented_claims`: those of its claims the person approved one by one.
+    `audience`: the RFC 8707 resources it was granted for (none: the default API)."""
     now = timezone.now()
     if sid:
         # The client is one that session's logout notifies (once per pair: one INSERT that
@@ -58,6 +59,7 @@ def store_authorization_code(
         sid=sid or "",
         amr=" ".join(amr or [])[:64],
         claims=claims,
+        consented_claims=" ".join(consented_claims),
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )
@@ -76,17 +78,19 @@ def redeem_authorization_code(code: AuthorizationCode) -> bool:
     return won == 1
 
 
-def record_consent(*, user, client: Client, scope: str) -> Consent:
-    """Remember that `user` approved `client` for `scope` (merged with what they approved before)."""
+def record_consent(*, user, client: Client, scope: str, claims: list[str] | tuple[str, ...] = ()) -> Consent:
+    """Remember that `user` approved `client` for `scope` and the individually listed `claims`
+    (OpenID Connect's claims parameter), merged with what they approved before."""
     with transaction.atomic():
         consent, created = Consent.objects.select_for_update().get_or_create(
-            user=user, client=client, defaults={"scope": scope}
+            user=user, client=client, defaults={"scope": scope, "claims": " ".join(claims)}
         )
         if not created:
             merged = " ".join(dict.fromkeys([*consent.scope.split(), *scope.split()]))
-            if merged != consent.scope:
-                consent.scope = merged
-                consent.save(update_fields=["scope", "updated_at"])
+            merged_claims = " ".join(dict.fromkeys([*consent.claims.split(), *claims]))
+            if (merged, merged_claims) != (consent.scope, consent.claims):
+                consent.scope, consent.claims = merged, merged_claims
+                consent.save(update_fields=["scope", "claims", "updated_at"])
     return consent
 
 

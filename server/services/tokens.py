@@ -91,6 +91,10 @@ def store_token(
         "family_id": parent.family_id if parent else uuid.uuid4(),
         "parent_id": parent.pk if parent else None,
         "authorization_code_id": authorization_code.pk if authorization_code else None,
+        # The claims approved one by one: from the code, then kept along the refresh family.
+        "claims": parent.claims
+        if parent
+        else (_granted_claims(authorization_code) if authorization_code else None),
     }
     # Raises sql.ClientGone if the client was deleted meanwhile.
     return sql.insert_token(
@@ -100,6 +104,11 @@ def store_token(
         access_lifetime=int(token.get("expires_in") or server_settings.OAUTH2_ACCESS_TOKEN_LIFETIME),
         refresh_lifetime=server_settings.OAUTH2_REFRESH_TOKEN_LIFETIME if refresh else None,
     )
+
+
+def _granted_claims(code: AuthorizationCode) -> dict | None:
+    granted = {target: code.get_granted_claims(target) for target in ("id_token", "userinfo")}
+    return {target: names for target, names in granted.items() if names} or None
 
 
 def rotate_refresh_token(token: Token) -> bool:

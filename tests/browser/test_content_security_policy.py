@@ -178,3 +178,36 @@ def test_form_action_self_on_the_consent_page_would_block_the_redirect(
     landed = consent_and_allow(page, base, app.client_id, redirect_uri)
     assert not landed.startswith(redirect_uri)
     assert any("form-action" in problem for problem in watch.policy_violations()), watch.problems()
+
+
+def test_the_consent_page_asking_for_claims_one_by_one_runs_under_the_policy(
+    live_server, page, end_user, make_client
+):
+    """OpenID Connect's claims parameter: the page lists the claim no scope covers (marked
+    essential), with no policy violation; Allow lands back at the client with a code."""
+    port = urlsplit(live_server.url).port
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+    app, _secret = make_client("Photo Printer", redirect_uris=[redirect_uri], scope=["openid", "email"])
+    base = live_server.url
+    watch = ViolationWatch(page)
+    sign_in(page, base, "alice", "alice-password-123", "/account/apps/")
+    _verifier, challenge = pkce_pair()
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": redirect_uri,
+        "scope": "openid",
+        "state": "s-2",
+        "nonce": "n-2",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "claims": '{"userinfo": {"email": {"essential": true}}}',
+    }
+    assert watch.visit(f"{base}/oauth/authorize?{urlencode(query)}") == []
+    claims = page.locator("#requested-claims")
+    assert "Your email address" in claims.inner_text() and "the app says it needs this" in claims.inner_text()
+    screenshot(page, "consent-claims-one-by-one")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.startswith(redirect_uri + "?") and "code=" in page.url
+    assert watch.policy_violations() == []

@@ -1,6 +1,7 @@
 """The `claims` request parameter (OIDC Core §5.5; OIDF oidcc-claims-essential) and acr/amr
 (oidcc-ensure-request-with-acr-values-succeeds): checked at the authorization endpoint, stored
-with the code, delivered within the approved scopes."""
+with the code, delivered within the approved scopes and the claims approved one by one
+(tests/oidc/test_claims_consent.py)."""
 
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +30,19 @@ def _userinfo(access_token: str) -> dict:
     return response.json()
 
 
-def test_oidcc_claims_essential(browser, rp):
+def test_oidcc_claims_essential(browser, rp, user):
+    """As the real suite's module asks: `name`, essential, for UserInfo, with scope=openid alone.
+    The consent page asks about it; once allowed, UserInfo delivers it (and the ID token does
+    not: it was requested for UserInfo)."""
+    client, secret = rp
+    request = {"userinfo": {"name": {"essential": True}}}
+    tokens = sign_in_and_get_tokens(browser, client, secret, scope="openid", claims=json.dumps(request))
+    assert _userinfo(tokens["access_token"]) == {"sub": str(user.pk), "name": "Alice Liddell"}
+    assert "name" not in verify_id_token(tokens["id_token"], client)
+    assert AuthorizationCode.objects.get().consented_claims == "name"
+
+
+def test_claims_a_scope_covers_are_delivered_as_the_scope_says(browser, rp):
     client, secret = rp
     tokens = sign_in_and_get_tokens(browser, client, secret, claims=json.dumps(ESSENTIAL))
     claims = _userinfo(tokens["access_token"])
@@ -38,16 +51,19 @@ def test_oidcc_claims_essential(browser, rp):
     assert isinstance(id_token["auth_time"], int)
     stored = AuthorizationCode.objects.get()
     assert stored.claims == ESSENTIAL, "kept with the code as parsed"
+    assert stored.consented_claims == "", "the scopes cover them: nothing asked one by one"
 
 
-def test_a_claim_no_approved_scope_covers_is_not_delivered_even_if_essential(browser, rp):
-    client, secret = rp
-    request = {"userinfo": {"email": {"essential": True}}, "id_token": {"email": {"essential": True}}}
+def test_a_claim_the_person_was_not_asked_about_is_not_delivered_even_if_essential(browser, make_client):
+    """The client may not have the phone scope: phone_number is not on the consent page, and
+    not delivered (OIDC Core §5.5.1 lets the provider decline an essential claim)."""
+    client, secret = make_client("Relying party", scope=["openid", "profile", "email"])
+    request = {"userinfo": {"phone_number": {"essential": True}}, "id_token": {"phone_number": None}}
     tokens = sign_in_and_get_tokens(
         browser, client, secret, scope="openid profile", claims=json.dumps(request)
     )
-    assert "email" not in _userinfo(tokens["access_token"])
-    assert "email" not in verify_id_token(tokens["id_token"], client)
+    assert "phone_number" not in _userinfo(tokens["access_token"])
+    assert "phone_number" not in verify_id_token(tokens["id_token"], client)
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def test_pairwise_is_refused_without_one_sector_and_nothing_is_written(make_clie
     before = Client.objects.count()
     with pytest.raises(policies.PolicyError, match=says) as refused:
         make_client("Spread", scope=SCOPES, subject_type="pairwise", redirect_uris=redirect_uris)
-    assert "sector_identifier_uri is not supported" in str(refused.value) or says == "loopback"
+    assert "Register a sector_identifier_uri" in str(refused.value) or says == "loopback"
     assert Client.objects.count() == before
 
 

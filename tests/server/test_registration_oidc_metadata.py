@@ -78,10 +78,10 @@ def test_left_out_the_defaults_apply_and_are_answered(client, make_iat):
             "one host",
         ),
         ({"subject_type": "pairwise", "redirect_uris": ["http://127.0.0.1/cb"]}, "loopback"),
-        (
-            {"sector_identifier_uri": "https://a.example/sector.json"},
-            "sector_identifier_uri is not supported",
-        ),
+        # Fetched through the SSRF guard (tests/oidc/test_sector_identifier_uri.py for the rest).
+        ({"sector_identifier_uri": "https://10.0.0.8/sector.json"}, "could not be read: The address"),
+        ({"sector_identifier_uri": "http://rp.example.com/sector.json"}, "Use an https"),
+        ({"sector_identifier_uri": ["https://rp.example.com/s.json"]}, "must be a string"),
         ({"userinfo_signed_response_alg": "none"}, "unsigned JWTs are never issued"),
         ({"userinfo_signed_response_alg": "HS256"}, "RS256 or ES256"),
         ({"token_endpoint_auth_signing_alg": "HS256"}, "never HMAC"),

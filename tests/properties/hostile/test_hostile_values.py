@@ -8,6 +8,8 @@ stored before a policy existed must be rendered inert too) and then be inert in 
 `outputs.OUTPUTS`. New fields, doors and outputs join by adding a row to FIELDS, DOORS or OUTPUTS.
 """
 
+import json
+
 import pytest
 
 from oauth_console.audit.models import AuditEvent
@@ -97,3 +99,29 @@ def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world
     assert signing == ("ES256", "PS256")
     assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]
     assert client.backchannel_logout_uri == BASE["backchannel_logout_uri"]
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if DOORS[d].through_services])
+def test_a_sector_identifier_uri_reaches_the_client_through_every_door(world, door, https_server):
+    """Every door takes a good sector_identifier_uri (a document on a loopback HTTPS server the
+    guard may reach, listing the redirect URI): its host becomes the pairwise sector."""
+    https_server.routes["/sector.json"] = (200, {}, json.dumps([BASE["redirect_uris"]]).encode())
+    url = https_server.url("/sector.json")
+    values = {**values_for("sector_identifier_uri", url), "subject_type": "pairwise"}
+    client = DOORS[door].send(world, values).client
+    assert client is not None, door
+    assert (client.sector_identifier_uri, client.sector_identifier) == (url, "127.0.0.1")
+    assert https_server.hits["/sector.json"] >= 1
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if DOORS[d].through_services])
+def test_a_sector_document_missing_the_redirect_uri_is_refused_at_every_door(
+    world, django_capture_on_commit_callbacks, door, https_server
+):
+    """The document is read (the guard may reach it) but does not list the redirect URI: every
+    door refuses it (a 400 or a form error) and writes nothing, no event."""
+    https_server.routes["/other.json"] = (200, {}, json.dumps(["https://elsewhere.example/cb"]).encode())
+    url = https_server.url("/other.json")
+    passage = through_the_door(world, django_capture_on_commit_callbacks, door, "sector_identifier_uri", url)
+    assert passage.client is None, door
+    assert https_server.hits.get("/other.json"), "refused after reading it, not before"

@@ -65,6 +65,7 @@ BASE = {
     "post_logout_redirect_uris": "https://app.example.com/logged-out",
     "jwks_uri": "https://app.example.com/jwks.json",
     "backchannel_logout_uri": "https://app.example.com/backchannel-logout",
+    "sector_identifier_uri": "",  # none: a clean cell fetches nothing
 }
 # The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
 OIDC_SCALARS = (
@@ -147,5 +148,13 @@ FIELDS: dict[str, Field] = {
     # Back-channel logout (POSTed to by the task worker, through server.outbound); the last third.
     "backchannel_logout_uri": Field(
         HOSTILE_URIS[2::3], lambda c: c.backchannel_logout_uri, json_key="backchannel_logout_uri", uri=True
+    ),
+    # Pairwise subject identifiers' sector document (fetched through server.outbound when the
+    # client is written): a third of the URIs, and addresses the SSRF guard refuses.
+    "sector_identifier_uri": Field(
+        [*HOSTILE_URIS[::3], "https://127.0.0.1/sector.json", "https://169.254.169.254/latest/meta-data/"],
+        lambda c: c.sector_identifier_uri,
+        json_key="sector_identifier_uri",
+        uri=True,
     ),
 }
