@@ -18,7 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from oauth_console.webhooks import catalogue, outbox, selectors, signing
-from oauth_console.webhooks.models import MAX_EVENT_TYPES, Delivery, Subscription, SubscriptionSecret
+from oauth_console.webhooks.models import (
+    MAX_EVENT_TYPES,
+    MAX_NAME_LENGTH,
+    Delivery,
+    Subscription,
+    SubscriptionSecret,
+)
 from server import events, policies, signals
 from server.actors import Actor
 from server.conf import server_settings
@@ -32,12 +38,8 @@ def _emit(signal, **payload: Any) -> None:
 
 
 def validate_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name or len(name) > 100 or policies.has_invisible_characters(name):
-        raise policies.PolicyError(
-            "A webhook's name has 1 to 100 characters, none of them control or invisible.", field="name"
-        )
-    return name
+    """The display-name rule every name people are shown passes (server.policy_rules)."""
+    return policies.validate_display_name(name, label="A webhook's name", max_length=MAX_NAME_LENGTH)
 
 
 def validate_event_types(event_types: Any) -> list[str]:
