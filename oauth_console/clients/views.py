@@ -144,9 +144,9 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
         raise Http404("A public client has no secret.")
     form = RotateSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        secret, _row = services.rotate_client_secret(
+        secret = services.rotate_client_secret(
             client, actor=Actor.operator(request.user), grace=form.grace_period()
-        )
+        ).secret
         return redirect_to_secret(request, model_admin, client, secret, "rotated")
     return TemplateResponse(
         request,

@@ -143,11 +143,11 @@ def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
         return response
     form = RotateSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        secret, _row = services.rotate_client_secret(
+        secret = services.rotate_client_secret(
             client,
             actor=Actor.developer(request.user),
             grace=services.GRACE_PERIODS[form.cleaned_data["grace"]],
-        )
+        ).secret
         return _redirect_to_secret(request, client, secret, "rotated")
     return render(request, "portal/client_rotate.html", {"client": client, "form": form})
 

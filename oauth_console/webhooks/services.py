@@ -11,7 +11,7 @@ and never stored in clear.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Q
@@ -141,7 +141,14 @@ def delete_subscription(subscription: Subscription, *, actor: Actor) -> int:
     return pending
 
 
-def rotate_subscription_secret(subscription: Subscription, *, actor: Actor) -> str:
+class RotatedSigningSecret(NamedTuple):
+    """A rotation's new signing secret (show it once) and when the older ones stop signing."""
+
+    secret: str
+    previous_expires_at: datetime
+
+
+def rotate_subscription_secret(subscription: Subscription, *, actor: Actor) -> RotatedSigningSecret:
     """A new signing secret (returned once); the older ones keep signing for
     OAUTH2_WEBHOOK_SECRET_OVERLAP seconds, so every delivery carries both signatures meanwhile."""
     now = timezone.now()
@@ -157,7 +164,7 @@ def rotate_subscription_secret(subscription: Subscription, *, actor: Actor) -> s
             actor=actor,
             at=now,
         )
-    return secret
+    return RotatedSigningSecret(secret, until)
 
 
 def send_test_event(subscription: Subscription, *, actor: Actor) -> Delivery:

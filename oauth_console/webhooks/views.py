@@ -196,7 +196,7 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
     subscription = get_object_or_404(Subscription, pk=object_id)
 
     def done():
-        secret = services.rotate_subscription_secret(subscription, actor=Actor.operator(request.user))
+        secret = services.rotate_subscription_secret(subscription, actor=Actor.operator(request.user)).secret
         shown_once.keep(request, _slot(subscription), secret, "rotated")
         return HttpResponseRedirect(_url(model_admin, "secret", subscription.pk))
 

@@ -1,6 +1,7 @@
 """Client secrets: a new secret on creation, rotation with a grace period, expiry."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +23,15 @@ def _new_secret(client: Client, *, now) -> tuple[str, ClientSecret]:
     return plain, row
 
 
+class RotatedSecret(NamedTuple):
+    """What a rotation made: the new plain secret (show it once), its row, and when the older
+    secrets stop working, as stored (an answer quoting it needs no second clock)."""
+
+    secret: str
+    row: ClientSecret
+    previous_expires_at: datetime
+
+
 GRACE_PERIODS = {
     "immediately": timedelta(0),
     "1h": timedelta(hours=1),
@@ -32,11 +42,12 @@ GRACE_PERIODS = {
 
 def rotate_client_secret(
     client: Client, *, actor: Actor, grace: timedelta = GRACE_PERIODS["24h"]
-) -> tuple[str, ClientSecret]:
+) -> RotatedSecret:
     """Give a confidential client a new secret; unexpired old secrets expire after `grace`.
 
-    Returns the new plain-text secret (show it once) and its row. During the grace period the old
-    and the new secret both authenticate.
+    Returns the new plain-text secret (show it once), its row and the old secrets' expiry (an
+    old secret already due sooner keeps its own date). During the grace period the old and the
+    new secret both authenticate.
     """
     if client.is_public:
         raise policies.PolicyError("A public client has no secret to rotate.")
@@ -57,7 +68,7 @@ def rotate_client_secret(
             actor=actor,
             at=now,
         )
-    return plain, row
+    return RotatedSecret(plain, row, old_expiry)
 
 
 def expire_client_secret(secret: ClientSecret, *, actor: Actor) -> ClientSecret:
