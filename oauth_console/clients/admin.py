@@ -9,6 +9,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.clients import import_files, import_report, shown_once, views
 from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
@@ -29,7 +30,7 @@ class ClientChangeList(ChangeList):
             client.token_stats = stats.get(client.pk, selectors.ClientTokenStats())
 
 
-class ClientSecretInline(admin.TabularInline):
+class ClientSecretInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A client's secrets: prefix and dates only. The digest never reaches the page."""
 
     model = ClientSecret
@@ -52,15 +53,6 @@ class ClientSecretInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("server.view_client") or request.user.has_perm(views.MANAGE_PERMISSION)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="secret")
     def masked_secret(self, secret: ClientSecret) -> str:
