@@ -9,9 +9,10 @@ from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 
 from oauth_console.audit import recorder
-from oauth_console.audit.models import EventType, Outcome
+from oauth_console.audit.models import AuditEvent, EventType, Outcome
 from oauth_console.webhooks import outbox, services
 from oauth_console.webhooks.models import Delivery
+from server import services as services_clients
 from server.actors import Actor
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,67 @@ def test_the_delete_confirmation_counts_pending_deliveries_in_plain_words(operat
     html = operator.get(f"{HOOKS}{subscription.pk}/delete/").content.decode()
     assert "(ies)" not in html
     assert words in html
+
+
+# --- held changes: reviewed from the client's page -----------------------------------------
+
+
+@pytest.fixture
+def held(make_client, django_user_model):
+    """An approved app whose developer renamed it: the new name waits for an operator."""
+    owner = django_user_model.objects.create_user("devon", "devon@example.com", "pw-123456-x")
+    client, _secret = make_client("Photo Printer", owner=owner)
+    services_clients.propose_client_changes(client, actor=Actor.developer(owner), name="Photo Printer Pro")
+    client.refresh_from_db()
+    assert client.pending_changes == {"name": "Photo Printer Pro"}
+    return client
+
+
+def review_url(client) -> str:
+    return f"/admin/server/client/{client.pk}/held-changes/"
+
+
+def test_the_client_page_links_to_a_review_of_its_held_changes(operator, held):
+    """Before: the page showed the held change and said to use a list action elsewhere."""
+    page = operator.get(f"/admin/server/client/{held.pk}/change/").content.decode()
+    assert f'href="{review_url(held)}"' in page
+    review = operator.get(review_url(held)).content.decode()
+    assert "Photo Printer Pro" in review and "Approve" in review and "Reject" in review
+
+
+@pytest.mark.parametrize(
+    "decision, name, done",
+    [("approve", "Photo Printer Pro", "approved"), ("reject", "Photo Printer", "rejected")],
+)
+def test_approving_or_rejecting_from_the_review_page(
+    operator, held, decision, name, done, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = operator.post(review_url(held), {"decision": decision})
+    assert answer.status_code == 302 and answer["Location"] == f"/admin/server/client/{held.pk}/change/"
+    held.refresh_from_db()
+    assert (held.name, held.pending_changes) == (name, {})
+    events = AuditEvent.objects.filter(event_type="client_changed", client_id=held.client_id)
+    (event,) = [e for e in events if e.actor_label == "operator:olga"]  # (and the developer's "held")
+    assert event.detail["review"] == done
+    page = operator.get(answer["Location"]).content.decode()
+    assert "Held changes of Photo Printer" in page and f" {done}." in page
+
+
+def test_the_review_page_refuses_a_bad_decision_and_read_only_operators(operator, held, django_user_model):
+    assert operator.post(review_url(held), {"decision": "maybe"}).status_code == 400
+    held.refresh_from_db()
+    assert held.pending_changes
+    viewer = signed_in(django_user_model, "rita", "read-only operators", is_staff=True)
+    assert viewer.get(review_url(held)).status_code == 403
+    assert viewer.post(review_url(held), {"decision": "approve"}).status_code == 403
+    assert (
+        f'href="{review_url(held)}"'
+        not in viewer.get(f"/admin/server/client/{held.pk}/change/").content.decode()
+    )
+
+
+def test_nothing_held_sends_the_operator_back_to_the_client(operator, make_client):
+    client, _ = make_client("Quiet app")
+    answer = operator.get(review_url(client))
+    assert answer.status_code == 302 and answer["Location"] == f"/admin/server/client/{client.pk}/change/"
