@@ -1,0 +1,27 @@
+"""Layout the walk through the console found at 1366 px (docs/screenshots/walk-2026-12/): the
+client page's checkbox lists (grant types, scopes) used the width of a field label, so every scope
+wrapped into a 160 px column, and the device-code grant broke mid-word."""
+
+import pytest
+from django.core.cache import cache
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_operator_console import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_client_pages_checkbox_lists_are_not_squeezed_into_a_label_column(
+    live_server, page, operator, make_client
+):
+    cache.clear()
+    client, _secret = make_client("Photo Printer", scope=["openid", "profile"])
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url, f"/admin/server/client/{client.pk}/change/")
+    page.get_by_role("heading", name="Change client").wait_for()
+    for option in ("id_scope_0", "id_grant_types_3"):  # openid's long description; the device_code URN
+        label = page.locator(f"label[for={option}]")
+        box = label.bounding_box()
+        # Before: 170 px wide and 65 px high (four lines) for openid, two for the URN.
+        assert box["width"] > 200 and box["height"] < 30, f"{option} wraps onto several lines: {box}"
+    screenshot(page, "walk-client-checkbox-lists")
