@@ -25,3 +25,17 @@ def test_the_client_pages_checkbox_lists_are_not_squeezed_into_a_label_column(
         # Before: 170 px wide and 65 px high (four lines) for openid, two for the URN.
         assert box["width"] > 200 and box["height"] < 30, f"{option} wraps onto several lines: {box}"
     screenshot(page, "walk-client-checkbox-lists")
+
+
+def test_the_api_pages_allowed_clients_label_stands_before_its_selector(live_server, page, operator):
+    """Before: SelectFilter2.js put the two-list selector at the start of the form row, so the
+    "Allowed clients" label stood after it, at the right edge of the page."""
+    cache.clear()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url, "/admin/server/api/add/")
+    page.get_by_role("heading", name="Add API").wait_for()
+    label = page.locator("label[for=id_allowed_clients]").bounding_box()
+    selector = page.locator(".field-allowed_clients .selector").bounding_box()
+    assert label["x"] < selector["x"], (label, selector)
+    assert page.get_by_label("Allow any client").count() == 1
+    screenshot(page, "walk-api-add")

@@ -14,6 +14,7 @@ from oauth_console.webhooks import outbox, services
 from oauth_console.webhooks.models import Delivery
 from server import services as services_clients
 from server.actors import Actor
+from server.models import Api
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +187,33 @@ def test_nothing_held_sends_the_operator_back_to_the_client(operator, make_clien
     client, _ = make_client("Quiet app")
     answer = operator.get(review_url(client))
     assert answer.status_code == 302 and answer["Location"] == f"/admin/server/client/{client.pk}/change/"
+
+
+# --- APIs: "any client" -----------------------------------------------------------------------
+
+
+def test_an_api_open_to_any_client_is_set_and_kept_through_the_console(operator):
+    """Before: the form had no "any client" box (the fieldsets left it out), so it could not be
+    set in the console, and saving an API that had it (set by import or the operator API)
+    silently closed it to every client not listed."""
+    add = operator.get("/admin/server/api/add/").content.decode()
+    assert 'name="allow_any_client"' in add
+    fields = {
+        "identifier": "https://photos.example.com/",
+        "name": "Photo API",
+        "scopes_text": "photos.read: See your photos",
+        "token_format": "opaque",
+        "access_token_lifetime": "",
+        "allow_any_client": "on",
+    }
+    assert operator.post("/admin/server/api/add/", fields).status_code == 302
+    api = Api.objects.get(identifier="https://photos.example.com/")
+    assert api.allow_any_client
+    # Saving it again with the box still ticked (the page shows it ticked) keeps it open.
+    change = operator.get(f"/admin/server/api/{api.pk}/change/").content.decode()
+    assert re.search(r'<input[^>]*name="allow_any_client"[^>]*checked', change)
+    assert (
+        operator.post(f"/admin/server/api/{api.pk}/change/", {**fields, "name": "Photos"}).status_code == 302
+    )
+    api.refresh_from_db()
+    assert (api.name, api.allow_any_client) == ("Photos", True)
