@@ -5,6 +5,7 @@ wrapped into a 160 px column, and the device-code grant broke mid-word."""
 import pytest
 from django.core.cache import cache
 
+from server import services
 from tests.browser.conftest import screenshot
 from tests.browser.test_operator_console import sign_in
 
@@ -39,3 +40,26 @@ def test_the_api_pages_allowed_clients_label_stands_before_its_selector(live_ser
     assert label["x"] < selector["x"], (label, selector)
     assert page.get_by_label("Allow any client").count() == 1
     screenshot(page, "walk-api-add")
+
+
+def test_device_authorizations_show_the_date_over_the_time(live_server, page, operator, make_client):
+    """Before: the list loaded no list stylesheet, so admin_cells.moment's date and time ran
+    together ("2026-12-0619:07")."""
+    cache.clear()
+    client, _secret = make_client("TV app", grant_types=["urn:ietf:params:oauth:grant-type:device_code"])
+    services.start_device_authorization(
+        client=client,
+        scope="profile",
+        device_code="odc_walk_0",
+        user_code="BCDFGHJK",
+        expires_in=600,
+        interval=5,
+    )
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server.url, "/admin/server/deviceauthorization/")
+    page.get_by_role("heading", name="Select device authorization to view").wait_for()
+    cell = page.locator("td.field-list_created_at time")
+    cell.wait_for()
+    date, time = cell.locator("span").all()
+    assert date.bounding_box()["y"] < time.bounding_box()["y"], "the time stands under the date"
+    assert " " not in cell.inner_text().strip().split("\n")[0]
