@@ -32,6 +32,7 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # The list stylesheet puts admin_cells.moment's date over its time (without it they ran
         # together: "2026-12-0619:07").
         css = {"all": [cells.LIST_CSS]}
+
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=device_code_prefix",)
     search_help_text = "Exact device code prefix, e.g. odc_3fQ9xY1b (the first 12 characters)."
