@@ -14,6 +14,7 @@ from oauth_console.clients import import_files, import_report, shown_once, views
 from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm
 from oauth_console.clients.resources import ClientResource
 from oauth_console.clients.review import ClientReviewAdminMixin
+from oauth_console.clients.status_actions import ClientStatusActionsMixin
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from server import policies, selectors, services
 from server.actors import Actor
@@ -87,7 +88,13 @@ class GrantTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Client)
-class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmin):
+class ClientAdmin(
+    ClientStatusActionsMixin,
+    ClientReviewAdminMixin,
+    SpreadsheetSafeExportMixin,
+    ImportExportMixin,
+    admin.ModelAdmin,
+):
     """List, create, change, disable, approve, rotate, import and export clients."""
 
     form = ClientSettingsForm
@@ -319,32 +326,6 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
         }
         perms_needed = set() if self.has_delete_permission(request) else {"client"}
         return summary, counts, perms_needed, []
-
-    # --- status actions (one service call per client; each sends its own signal) -------------
-
-    def _set_status(self, request, queryset, status: str, applies_to: set, verb: str) -> None:
-        changed = 0
-        for client in queryset.filter(status__in=applies_to):
-            services.set_client_status(
-                client, status, actor=Actor.operator(request.user), reason=f"{verb} in bulk"
-            )
-            changed += 1
-        skipped = queryset.count() - changed
-        level = messages.SUCCESS if changed else messages.WARNING
-        note = f" ({skipped} skipped: not in a state that can be {verb})" if skipped else ""
-        self.message_user(request, f"{changed} client{'s' if changed != 1 else ''} {verb}{note}.", level)
-
-    @admin.action(description="Approve selected pending clients", permissions=["manage"])
-    def approve_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.ACTIVE, {Client.Status.PENDING}, "approved")
-
-    @admin.action(description="Reject selected pending clients", permissions=["manage"])
-    def reject_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.REJECTED, {Client.Status.PENDING}, "rejected")
-
-    @admin.action(description="Disable selected clients", permissions=["manage"])
-    def disable_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.DISABLED, {Client.Status.ACTIVE}, "disabled")
 
     # --- import: every row through services.create_client; new secrets shown once -------------
 

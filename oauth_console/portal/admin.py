@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from oauth_console import admin_confirm
 from oauth_console.clients import shown_once
 from oauth_console.portal.forms import GRANT_TYPE_LABELS
 from server import policies, services
@@ -166,8 +167,21 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
         response["Pragma"] = "no-cache"
         return response
 
-    @admin.action(description="Revoke the selected tokens (no more registrations)", permissions=["revoke"])
-    def revoke(self, request: HttpRequest, queryset) -> None:
+    @admin.action(description="Revoke the selected tokens (no more registrations)…", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset):
+        if not admin_confirm.confirmed(request):  # it cannot be undone: ask first
+            count = queryset.filter(revoked_at__isnull=True).count()
+            noun = "initial access token" if count == 1 else "initial access tokens"
+            return admin_confirm.confirmation_page(
+                self,
+                request,
+                action="revoke",
+                title="Revoke selected initial access tokens?",
+                count=count,
+                summary=f"{count} {noun} will be revoked.",
+                consequence="They register no more clients; the clients registered with them keep working.",
+                button=f"Revoke {count} {noun}",
+            )
         count = services.revoke_initial_access_tokens(queryset, actor=Actor.operator(request.user))
         self.message_user(request, f"{count} token{'s' if count != 1 else ''} revoked.", messages.SUCCESS)
 

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from oauth_console import admin_cells as cells
+from oauth_console import admin_confirm
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.tokens import views
 from server import services
@@ -77,9 +78,24 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def list_expires_at(self, row: DeviceAuthorization) -> str:
         return cells.moment(row.expires_at)
 
-    @admin.action(description="Revoke selected device authorizations", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset) -> None:
-        """One UPDATE: the open ones among the selection stop waiting; their polls get access_denied."""
+    @admin.action(description="Revoke selected device authorizations…", permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset):
+        """One UPDATE: the open ones among the selection stop waiting; their polls get access_denied.
+        Asks first (oauth_console/admin_confirm.py)."""
+        if not admin_confirm.confirmed(request):
+            count = queryset.count()
+            noun = "device authorization" if count == 1 else "device authorizations"
+            return admin_confirm.confirmation_page(
+                self,
+                request,
+                action="revoke_selected",
+                title="Revoke selected device authorizations?",
+                count=count,
+                summary=f"{count} {noun} will be revoked.",
+                consequence="The open ones stop waiting: their devices' polls get access_denied. "
+                "Tokens already issued are not affected (revoke them on the token list).",
+                button=f"Revoke {count} {noun}",
+            )
         ids = sorted(int(pk) for pk in request.POST.getlist("_selected_action"))
         count = services.revoke_device_authorizations(
             queryset,

@@ -217,3 +217,47 @@ def test_an_api_open_to_any_client_is_set_and_kept_through_the_console(operator)
     )
     api.refresh_from_db()
     assert (api.name, api.allow_any_client) == ("Photos", True)
+
+
+# --- list actions that cannot be undone ask first -----------------------------------------------
+
+CLIENTS = "/admin/server/client/"
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "after", "words"),
+    [
+        ("disable_selected", "active", "disabled", "1 client will be disabled."),
+        ("reject_selected", "pending", "rejected", "1 client will be rejected."),
+    ],
+)
+def test_disabling_or_rejecting_selected_clients_asks_first(
+    operator, make_client, action, before, after, words
+):
+    """Before: choosing the action and "Go" disabled (or rejected) at once, tokens and all."""
+    target, _ = make_client("Target", status=before)
+    asked = operator.post(CLIENTS, {"action": action, "_selected_action": [target.pk], "index": 0})
+    assert asked.status_code == 200 and words in asked.content.decode()
+    target.refresh_from_db()
+    assert target.status == before
+    done = operator.post(CLIENTS, {"action": action, "_selected_action": [target.pk], "confirm": "yes"})
+    assert done.status_code == 302
+    target.refresh_from_db()
+    assert target.status == after
+
+
+def test_revoking_selected_initial_access_tokens_asks_first(operator):
+    token = services_clients.create_initial_access_token(
+        actor=Actor.system("t"), max_registrations=1, allowed_scope=["profile"]
+    )[0]
+    url = "/admin/server/initialaccesstoken/"
+    asked = operator.post(url, {"action": "revoke", "_selected_action": [token.pk]})
+    assert asked.status_code == 200 and "1 initial access token will be revoked." in asked.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert (
+        operator.post(url, {"action": "revoke", "_selected_action": [token.pk], "confirm": "yes"}).status_code
+        == 302
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is not None
