@@ -261,3 +261,15 @@ def test_revoking_selected_initial_access_tokens_asks_first(operator):
     )
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+# --- one navbar ----------------------------------------------------------------------------------
+
+
+def test_staff_find_change_password_on_the_console_pages_too(operator, django_user_model):
+    """Before: the admin's pages offered "Change password", the console's own pages (dashboard,
+    webhooks, rotate, bulk revoke) built on base.html did not."""
+    for path in ("/console/", HOOKS, "/admin/"):
+        assert 'href="/admin/password_change/"' in operator.get(path).content.decode(), path
+    alice = signed_in(django_user_model, "alice")
+    assert "/admin/password_change/" not in alice.get("/account/apps/").content.decode()
