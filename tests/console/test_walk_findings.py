@@ -273,3 +273,13 @@ def test_staff_find_change_password_on_the_console_pages_too(operator, django_us
         assert 'href="/admin/password_change/"' in operator.get(path).content.decode(), path
     alice = signed_in(django_user_model, "alice")
     assert "/admin/password_change/" not in alice.get("/account/apps/").content.decode()
+
+
+def test_the_developers_list_says_which_app_has_changes_under_review(held):
+    """Before: only the app's own page said so; the list showed it as plainly active."""
+    developer = HttpClient()
+    developer.force_login(held.owner)
+    row = re.search(
+        r'<tr data-client-id="[^"]+">(.*?)</tr>', developer.get("/developers/").content.decode(), re.S
+    )
+    assert "Photo Printer" in row.group(1) and "Changes under review" in row.group(1)
