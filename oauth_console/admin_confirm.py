@@ -15,26 +15,29 @@ def confirmed(request: HttpRequest) -> bool:
     return request.POST.get(CONFIRM_FIELD) == "yes"
 
 
-def confirmation_page(
+def ask(
     model_admin,
     request: HttpRequest,
     *,
     action: str,
-    title: str,
     count: int,
-    summary: str,
+    noun: str,
+    nouns: str,
+    verb: str,
+    done: str,
     consequence: str,
-    button: str,
 ) -> TemplateResponse:
-    """The page that re-posts the action with `confirm=yes` (the selection and the list's
-    filters carried over: the form posts to the list's own URL)."""
+    """The page that re-posts the action with `confirm=yes` (the selection and the list's filters
+    carried over: the form posts to the list's own URL): "Disable selected clients?", "2 clients
+    will be disabled." and what that means, a "Disable 2 clients" button."""
+    what = noun if count == 1 else nouns
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": title,
+        "title": f"{verb} selected {nouns}?",
         "count": count,
-        "summary": summary,
+        "summary": f"{count} {what} will be {done}.",
         "consequence": consequence,
-        "button": button,
+        "button": f"{verb} {count} {what}",
         "action": action,
         "selected": request.POST.getlist("_selected_action"),
         "select_across": request.POST.get("select_across") == "1",

@@ -30,29 +30,26 @@ class ClientStatusActionsMixin:
 
     @admin.action(description="Reject selected pending clients…", permissions=["manage"])
     def reject_selected(self, request, queryset):
-        if not admin_confirm.confirmed(request):
-            pending = queryset.filter(status=Client.Status.PENDING).count()
-            consequence = views.STATUS_ACTIONS["reject"][3]
-            return self._confirm(request, "reject_selected", pending, "Reject", "rejected", consequence)
-        self._set_status(request, queryset, Client.Status.REJECTED, {Client.Status.PENDING}, "rejected")
+        return self._asking_first(request, queryset, "reject", "Reject", "rejected")
 
     @admin.action(description="Disable selected clients…", permissions=["manage"])
     def disable_selected(self, request, queryset):
-        if not admin_confirm.confirmed(request):
-            active = queryset.filter(status=Client.Status.ACTIVE).count()
-            consequence = views.STATUS_ACTIONS["disable"][3]
-            return self._confirm(request, "disable_selected", active, "Disable", "disabled", consequence)
-        self._set_status(request, queryset, Client.Status.DISABLED, {Client.Status.ACTIVE}, "disabled")
+        return self._asking_first(request, queryset, "disable", "Disable", "disabled")
 
-    def _confirm(self, request, action: str, count: int, verb: str, done: str, consequence: str):
-        noun = "client" if count == 1 else "clients"
-        return admin_confirm.confirmation_page(
-            self,
-            request,
-            action=action,
-            title=f"{verb} selected clients?",
-            count=count,
-            summary=f"{count} {noun} will be {done}.",
-            consequence=consequence,
-            button=f"{verb} {count} {noun}",
-        )
+    def _asking_first(self, request, queryset, key: str, verb: str, done: str):
+        """The first POST shows how many of the selected clients change and what happens to them
+        (views.STATUS_ACTIONS, as on a client's own status page); the confirmation's POST writes."""
+        new_status, applies_to, _button, consequence = views.STATUS_ACTIONS[key]
+        if not admin_confirm.confirmed(request):
+            return admin_confirm.ask(
+                self,
+                request,
+                action=f"{key}_selected",
+                count=queryset.filter(status__in=applies_to).count(),
+                noun="client",
+                nouns="clients",
+                verb=verb,
+                done=done,
+                consequence=consequence,
+            )
+        return self._set_status(request, queryset, new_status, applies_to, done)

@@ -170,17 +170,16 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens (no more registrations)…", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset):
         if not admin_confirm.confirmed(request):  # it cannot be undone: ask first
-            count = queryset.filter(revoked_at__isnull=True).count()
-            noun = "initial access token" if count == 1 else "initial access tokens"
-            return admin_confirm.confirmation_page(
+            return admin_confirm.ask(
                 self,
                 request,
                 action="revoke",
-                title="Revoke selected initial access tokens?",
-                count=count,
-                summary=f"{count} {noun} will be revoked.",
+                count=queryset.filter(revoked_at__isnull=True).count(),
+                noun="initial access token",
+                nouns="initial access tokens",
+                verb="Revoke",
+                done="revoked",
                 consequence="They register no more clients; the clients registered with them keep working.",
-                button=f"Revoke {count} {noun}",
             )
         count = services.revoke_initial_access_tokens(queryset, actor=Actor.operator(request.user))
         self.message_user(request, f"{count} token{'s' if count != 1 else ''} revoked.", messages.SUCCESS)

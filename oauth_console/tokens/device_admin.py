@@ -83,18 +83,17 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """One UPDATE: the open ones among the selection stop waiting; their polls get access_denied.
         Asks first (oauth_console/admin_confirm.py)."""
         if not admin_confirm.confirmed(request):
-            count = queryset.count()
-            noun = "device authorization" if count == 1 else "device authorizations"
-            return admin_confirm.confirmation_page(
+            return admin_confirm.ask(
                 self,
                 request,
                 action="revoke_selected",
-                title="Revoke selected device authorizations?",
-                count=count,
-                summary=f"{count} {noun} will be revoked.",
+                count=queryset.count(),
+                noun="device authorization",
+                nouns="device authorizations",
+                verb="Revoke",
+                done="revoked",
                 consequence="The open ones stop waiting: their devices' polls get access_denied. "
                 "Tokens already issued are not affected (revoke them on the token list).",
-                button=f"Revoke {count} {noun}",
             )
         ids = sorted(int(pk) for pk in request.POST.getlist("_selected_action"))
         count = services.revoke_device_authorizations(
