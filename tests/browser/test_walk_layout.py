@@ -63,3 +63,21 @@ def test_device_authorizations_show_the_date_over_the_time(live_server, page, op
     date, time = cell.locator("span").all()
     assert date.bounding_box()["y"] < time.bounding_box()["y"], "the time stands under the date"
     assert " " not in cell.inner_text().strip().split("\n")[0]
+
+
+def test_the_admin_sign_in_card_keeps_its_header_on_one_row(live_server, page, end_user):
+    """Before: the console's navbar, squeezed into the 28em sign-in card, wrapped onto three rows
+    (brand, site links, who is signed in), for a visitor and for a person who is not staff."""
+    cache.clear()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    assert page.locator("#header").bounding_box()["height"] < 70
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_text("You are authenticated as alice").wait_for()
+    assert page.locator("#header").bounding_box()["height"] < 70
+    assert page.get_by_role("button", name="Sign out").is_visible()
