@@ -1,7 +1,8 @@
 """Admin pages that only show what the services wrote: tokens, device authorizations, signing keys,
-the audit log. Nobody adds, edits or deletes those rows through a form, superusers included: each
-leaves by its own operation (revocation, expiry, rotation, retention), which keeps who and why.
-Their pages offer those operations as actions, with permissions of their own."""
+the audit log, a client's secrets (the inline on its page). Nobody adds, edits or deletes those
+rows through a form, superusers included: each leaves by its own operation (revocation, expiry,
+rotation, retention), which keeps who and why. Their pages offer those operations as actions, with
+permissions of their own."""
 
 from django.http import HttpRequest
 

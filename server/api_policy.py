@@ -12,7 +12,12 @@ from urllib.parse import urlsplit
 
 from server.api_model import MAX_API_IDENTIFIER_LENGTH, MAX_API_NAME_LENGTH, Api
 from server.conf import server_settings
-from server.policy_rules import PolicyError, has_characters_not_allowed_in_uris, has_invisible_characters
+from server.policy_rules import (
+    PolicyError,
+    has_characters_not_allowed_in_uris,
+    has_invisible_characters,
+    validate_display_name,
+)
 
 # RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
@@ -69,15 +74,7 @@ def validate_api_identifier(identifier: str) -> str:
 
 def validate_api_name(name: str) -> str:
     """Return the name (stripped) if people may be shown it (the consent page does)."""
-    value = (name or "").strip()
-    if not value or len(value) > MAX_API_NAME_LENGTH:
-        raise PolicyError(f"An API name has 1 to {MAX_API_NAME_LENGTH} characters.", field="name")
-    if has_invisible_characters(value) or any(ch.isspace() and ch != " " for ch in value):
-        raise PolicyError(
-            "An API name cannot contain line breaks, tabs, control or invisible formatting characters.",
-            field="name",
-        )
-    return value
+    return validate_display_name(name, label="An API name", max_length=MAX_API_NAME_LENGTH)
 
 
 def server_vocabulary() -> frozenset[str]:

@@ -169,10 +169,10 @@ def _demo_client(client_id: str, *, owner) -> DemoClient:
         services.set_client_status(client, Client.Status.ACTIVE, actor=ACTOR, reason="reset by seed_demo")
     secret = None
     if not client.is_public:
-        secret, _row = services.rotate_client_secret(
+        secret = services.rotate_client_secret(
             client,
             actor=ACTOR,
             grace=services.GRACE_PERIODS["immediately"],
             operator_scopes_allowed=policies.operator_scopes(),
-        )
+        ).secret
     return DemoClient(client=client, secret=secret, created=False)

@@ -28,6 +28,7 @@ from server.bindings.authorization_server import authorization_server
 from server.claims import subject_for
 from server.oauth2.errors import OAuth2Error
 from server.oauth2.logout import LOGOUT_PARAMETERS
+from server.sign_in_page import csp_source_of
 
 # Set on the request by this view: the client whose logout request ended the session (for the
 # user_logged_out event, `server.receivers`).
@@ -95,7 +96,14 @@ def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
     data = validated.request.payload.data
     fields = [(name, data[name]) for name in LOGOUT_PARAMETERS if data.get(name)]
     context = {"client": validated.client, "fields": fields, "confirm_field": CONFIRM_FIELD}
-    return render(request, "oauth/logout_confirm.html", context)
+    response = render(request, "oauth/logout_confirm.html", context)
+    # Chromium applies form-action to the redirect that answers the form's POST: with 'self'
+    # alone, "Sign out" did nothing when the app named its return URL. That URL was checked
+    # against the client's registered ones (validated.redirect_uri); its origin, and only it, joins.
+    origin = csp_source_of(validated.redirect_uri) if validated.redirect_uri else None
+    if origin:
+        response._csp_update = {"form-action": [origin]}
+    return response
 
 
 def _error_page(request: HttpRequest, error: OAuth2Error) -> HttpResponse:

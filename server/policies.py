@@ -41,6 +41,7 @@ from server.policy_rules import (  # noqa: F401 - re-exported: every caller impo
     has_invisible_characters,
     redirect_uri_matches,
     usable_redirect_uris,
+    validate_display_name,
     validate_redirect_uri,
     validate_redirect_uris,
 )
@@ -72,16 +73,7 @@ def configured_scopes() -> dict[str, str]:
 
 def validate_client_name(name: str) -> str:
     """Return the name, stripped, if people may be shown it; else raise PolicyError saying why."""
-    name = (name or "").strip()
-    if not name or len(name) > MAX_CLIENT_NAME_LENGTH:
-        raise PolicyError(f"A client name has 1 to {MAX_CLIENT_NAME_LENGTH} characters.", field="name")
-    if has_invisible_characters(name) or any(ch.isspace() and ch != " " for ch in name):
-        raise PolicyError(
-            "A client name cannot contain line breaks, tabs, control characters or invisible "
-            "formatting characters (such as right-to-left overrides).",
-            field="name",
-        )
-    return name
+    return validate_display_name(name, label="A client name", max_length=MAX_CLIENT_NAME_LENGTH)
 
 
 def validate_web_uri(uri: str, *, field: str) -> str:

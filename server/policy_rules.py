@@ -32,6 +32,24 @@ def has_invisible_characters(text: str) -> bool:
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
 
 
+def validate_display_name(name, *, label: str, max_length: int = 100) -> str:
+    """The one rule for a name people are shown (a client's, an API's, a webhook's): return it
+    stripped, or raise PolicyError (field "name") saying why. `label` starts the message
+    ("A client name"). Only the plain space may separate words: a tab, a line break or another
+    Unicode space (no-break, em ...) lets a name look like something an operator did not approve,
+    and so does a control, bidi override or zero-width character."""
+    value = name.strip() if isinstance(name, str) else ""
+    if not value or len(value) > max_length:
+        raise PolicyError(f"{label} has 1 to {max_length} characters.", field="name")
+    if has_invisible_characters(value) or any(ch.isspace() and ch != " " for ch in value):
+        raise PolicyError(
+            f"{label} cannot contain line breaks, tabs, control characters or invisible "
+            "formatting characters (such as right-to-left overrides).",
+            field="name",
+        )
+    return value
+
+
 # ASCII characters RFC 3986 never allows in a URI (they must be percent-encoded): a URL holding
 # one is either broken or built to break out of an HTML attribute or a log line.
 _NOT_IN_URIS = frozenset('"<>`{}|^\\')

@@ -66,8 +66,13 @@ def return_origin(next_url: str) -> str | None:
         uri = requested[0] if client.check_redirect_uri(requested[0]) else None
     else:
         uri = client.get_default_redirect_uri()
-    if not uri:
-        return None
+    return csp_source_of(uri) if uri else None
+
+
+def csp_source_of(uri: str) -> str | None:
+    """The CSP source expression that allows a form's submission to end at `uri` (a registered
+    redirect or post-logout redirect URI): scheme://host[:port], or a private-use scheme; None
+    when CSP cannot express it (the page keeps 'self' only)."""
     parts = urlsplit(uri)
     if parts.scheme in ("http", "https"):
         source = f"{parts.scheme}://{parts.netloc}"

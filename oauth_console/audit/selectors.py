@@ -65,6 +65,14 @@ SIGNING_KEY_EVENTS = (
 )
 
 
+def last_verification() -> AuditEvent | None:
+    """The newest `verify_audit_log` run (its audit_log_verified event), or None if it never ran:
+    the audit log's page says when the log was last proved unaltered (the (event_type,
+    -occurred_at) index)."""
+    runs = AuditEvent.objects.filter(event_type=EventType.AUDIT_LOG_VERIFIED)
+    return runs.order_by("-occurred_at", "-id").first()
+
+
 def signing_key_history(*, limit: int = 10) -> QuerySet[AuditEvent]:
     """The newest `limit` signing-key events, newest first (the (event_type, -occurred_at) index)."""
     return AuditEvent.objects.filter(event_type__in=SIGNING_KEY_EVENTS).order_by("-occurred_at", "-id")[

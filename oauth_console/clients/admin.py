@@ -9,10 +9,12 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.clients import import_files, import_report, shown_once, views
 from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm, for_user
 from oauth_console.clients.resources import ClientResource
 from oauth_console.clients.review import ClientReviewAdminMixin
+from oauth_console.clients.status_actions import ClientStatusActionsMixin
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from server import policies, selectors, services
 from server.actors import Actor
@@ -29,7 +31,7 @@ class ClientChangeList(ChangeList):
             client.token_stats = stats.get(client.pk, selectors.ClientTokenStats())
 
 
-class ClientSecretInline(admin.TabularInline):
+class ClientSecretInline(ReadOnlyAdminMixin, admin.TabularInline):
     """A client's secrets: prefix and dates only. The digest never reaches the page."""
 
     model = ClientSecret
@@ -52,15 +54,6 @@ class ClientSecretInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm("server.view_client") or request.user.has_perm(views.MANAGE_PERMISSION)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="secret")
     def masked_secret(self, secret: ClientSecret) -> str:
@@ -95,7 +88,13 @@ class GrantTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Client)
-class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExportMixin, admin.ModelAdmin):
+class ClientAdmin(
+    ClientStatusActionsMixin,
+    ClientReviewAdminMixin,
+    SpreadsheetSafeExportMixin,
+    ImportExportMixin,
+    admin.ModelAdmin,
+):
     """List, create, change, disable, approve, rotate, import and export clients."""
 
     form = ClientSettingsForm
@@ -329,32 +328,6 @@ class ClientAdmin(ClientReviewAdminMixin, SpreadsheetSafeExportMixin, ImportExpo
         }
         perms_needed = set() if self.has_delete_permission(request) else {"client"}
         return summary, counts, perms_needed, []
-
-    # --- status actions (one service call per client; each sends its own signal) -------------
-
-    def _set_status(self, request, queryset, status: str, applies_to: set, verb: str) -> None:
-        changed = 0
-        for client in queryset.filter(status__in=applies_to):
-            services.set_client_status(
-                client, status, actor=Actor.operator(request.user), reason=f"{verb} in bulk"
-            )
-            changed += 1
-        skipped = queryset.count() - changed
-        level = messages.SUCCESS if changed else messages.WARNING
-        note = f" ({skipped} skipped: not in a state that can be {verb})" if skipped else ""
-        self.message_user(request, f"{changed} client{'s' if changed != 1 else ''} {verb}{note}.", level)
-
-    @admin.action(description="Approve selected pending clients", permissions=["manage"])
-    def approve_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.ACTIVE, {Client.Status.PENDING}, "approved")
-
-    @admin.action(description="Reject selected pending clients", permissions=["manage"])
-    def reject_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.REJECTED, {Client.Status.PENDING}, "rejected")
-
-    @admin.action(description="Disable selected clients", permissions=["manage"])
-    def disable_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.DISABLED, {Client.Status.ACTIVE}, "disabled")
 
     # --- import: every row through services.create_client; new secrets shown once -------------
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from oauth_console.clients import api_transfer
 from server import api_policy, apis, services, token_format
@@ -20,6 +21,16 @@ from server.policy_rules import PolicyError
 
 def _scope_lines(scopes: dict) -> str:
     return "\n".join(f"{name}: {description}" for name, description in scopes.items())
+
+
+class FilteredClients(admin.widgets.FilteredSelectMultiple):
+    """The admin's two-list selector in a wrapper of its own, as Django gives a model field's: its
+    SelectFilter2.js puts the selector first in the widget's parent, which without the wrapper is
+    the form row, so the field's label stood after the selector at the right edge of the page."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        html = super().render(name, value, attrs, renderer)
+        return format_html('<div class="related-widget-wrapper">{}</div>', html)
 
 
 class ApiForm(forms.ModelForm):
@@ -34,7 +45,7 @@ class ApiForm(forms.ModelForm):
     allowed_clients = forms.ModelMultipleChoiceField(
         queryset=Client.objects.order_by("name"),
         required=False,
-        widget=admin.widgets.FilteredSelectMultiple("clients", is_stacked=False),
+        widget=FilteredClients("clients", is_stacked=False),
         help_text="The clients that may ask for tokens for this API (the `resource` parameter).",
     )
 
@@ -45,6 +56,8 @@ class ApiForm(forms.ModelForm):
             "identifier": "An absolute https:// URI: the RFC 8707 resource clients name, and the "
             "audience (aud) of the tokens issued for this API.",
             "access_token_lifetime": "Seconds; empty: the server's default (OAUTH2_ACCESS_TOKEN_LIFETIME).",
+            "allow_any_client": "Every client may ask for tokens for this API (then the list below "
+            "is not needed).",
         }
 
     def __init__(self, *args, **kwargs):
@@ -120,6 +133,9 @@ class ApiAdmin(admin.ModelAdmin):
                 "scopes_text",
                 "token_format",
                 "access_token_lifetime",
+                # Without it here the form could not set "any client", and saving an API that had
+                # it (from an import or the operator API) silently closed it to unlisted clients.
+                "allow_any_client",
                 "allowed_clients",
             ]
         return [(None, {"fields": fields})]

@@ -1,10 +1,25 @@
-"""Operators review a developer's held changes to an approved app (services.propose_client_changes)."""
+"""Operators review a developer's held changes to an approved app (services.propose_client_changes):
+on the client's page ("Review held changes…": the change side by side, Approve or Reject) or, for
+many clients at once, with the list's actions."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from server import policies, services
 from server.actors import Actor
+from server.models import Client
+
+MANAGE_PERMISSION = "server.manage_clients"
+# decision -> (the service, what the message says was done)
+DECISIONS = {
+    "approve": (services.approve_client_changes, "approved"),
+    "reject": (services.reject_client_changes, "rejected"),
+}
 
 
 class ClientReviewAdminMixin:
@@ -15,22 +30,20 @@ class ClientReviewAdminMixin:
     def pending_review(self, client) -> str:
         if not client.pending_changes:
             return "None"
-        rows = format_html_join(
-            "",
-            '<tr><th scope="row">{}</th>'
-            '<td class="wrap-anywhere">{}</td><td class="wrap-anywhere">{}</td></tr>',
-            (
-                (field, getattr(client, field) or "(empty)", proposed or "(empty)")
-                for field, proposed in client.pending_changes.items()
-            ),
-        )
         return format_html(
             "<p>The developer changed these; users see the current values until the change is "
-            'approved (action "Approve held changes").</p>'
+            "approved (“Review held changes…” above).</p>"
             "<table><thead><tr><th>Field</th><th>Now</th><th>Proposed</th></tr></thead>"
             "<tbody>{}</tbody></table>",
-            rows,
+            held_rows(client),
         )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request, object_id: review_changes(request, self, object_id))
+        return [
+            path("<path:object_id>/held-changes/", view, name="server_client_review_changes"),
+            *super().get_urls(),
+        ]
 
     def _review(self, request, queryset, write, verb: str) -> None:
         done, refused = 0, []
@@ -53,3 +66,52 @@ class ClientReviewAdminMixin:
     @admin.action(description="Reject held changes of selected clients", permissions=["manage"])
     def reject_pending_changes(self, request, queryset):
         self._review(request, queryset, services.reject_client_changes, "rejected")
+
+
+def held_rows(client: Client) -> str:
+    """The held changes as table rows: field, current value, proposed value."""
+    return format_html_join(
+        "",
+        '<tr><th scope="row">{}</th><td class="wrap-anywhere">{}</td><td class="wrap-anywhere">{}</td></tr>',
+        (
+            (field, getattr(client, field) or "(empty)", proposed or "(empty)")
+            for field, proposed in client.pending_changes.items()
+        ),
+    )
+
+
+def review_changes(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
+    """GET: the held changes beside the current values, with Approve and Reject. POST
+    (decision=approve|reject): one service call, then back to the client's page."""
+    if not request.user.has_perm(MANAGE_PERMISSION):
+        raise PermissionDenied
+    client = get_object_or_404(Client, pk=object_id)
+    site = model_admin.admin_site.name
+    client_url = reverse("admin:server_client_change", args=[client.pk], current_app=site)
+    if not client.pending_changes:
+        messages.info(request, f"{client.name} has no held changes to review.")
+        return HttpResponseRedirect(client_url)
+    problem, status = "", 200
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        if decision not in DECISIONS:
+            problem, status = "Choose Approve or Reject.", 400
+        else:
+            write, done = DECISIONS[decision]
+            try:
+                write(client, actor=Actor.operator(request.user))
+            except policies.PolicyError as error:
+                problem, status = f"Not approved: {error}", 400
+            else:
+                messages.success(request, f"Held changes of {client.name} {done}.")
+                return HttpResponseRedirect(client_url)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "console_section": "clients",
+        "title": f"Review held changes: {client.name}",
+        "client": client,
+        "rows": held_rows(client),
+        "problem": problem,
+        "client_url": client_url,
+    }
+    return TemplateResponse(request, "console/clients/review_changes.html", context, status=status)

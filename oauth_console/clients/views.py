@@ -148,12 +148,12 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
     form = RotateSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            secret, _row = services.rotate_client_secret(
+            secret = services.rotate_client_secret(
                 client,
                 actor=Actor.operator(request.user),
                 grace=form.grace_period(),
                 operator_scopes_allowed=operator_scopes.held_by(request.user),
-            )
+            ).secret
         except policies.PolicyError as error:
             # A client holding operator scopes this person does not (finding 6, docs/security.md).
             raise PermissionDenied(str(error)) from None

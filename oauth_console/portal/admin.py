@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from oauth_console import admin_confirm
 from oauth_console.clients import shown_once
 from oauth_console.portal.forms import GRANT_TYPE_LABELS
 from server import policies, services
@@ -166,8 +167,20 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
         response["Pragma"] = "no-cache"
         return response
 
-    @admin.action(description="Revoke the selected tokens (no more registrations)", permissions=["revoke"])
-    def revoke(self, request: HttpRequest, queryset) -> None:
+    @admin.action(description="Revoke the selected tokens (no more registrations)…", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset):
+        if not admin_confirm.confirmed(request):  # it cannot be undone: ask first
+            return admin_confirm.ask(
+                self,
+                request,
+                action="revoke",
+                count=queryset.filter(revoked_at__isnull=True).count(),
+                noun="initial access token",
+                nouns="initial access tokens",
+                verb="Revoke",
+                done="revoked",
+                consequence="They register no more clients; the clients registered with them keep working.",
+            )
         count = services.revoke_initial_access_tokens(queryset, actor=Actor.operator(request.user))
         self.message_user(request, f"{count} token{'s' if count != 1 else ''} revoked.", messages.SUCCESS)
 

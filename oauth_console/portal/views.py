@@ -144,11 +144,11 @@ def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
     form = RotateSecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            secret, _row = services.rotate_client_secret(
+            secret = services.rotate_client_secret(
                 client,
                 actor=Actor.developer(request.user),
                 grace=services.GRACE_PERIODS[form.cleaned_data["grace"]],
-            )
+            ).secret
         except policies.PolicyError as error:
             # An app an operator gave operator scopes: only an operator rotates its secret.
             form.add_error(None, str(error))

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from oauth_console import admin_cells as cells
+from oauth_console import admin_confirm
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.tokens import views
 from server import services
@@ -27,6 +28,12 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "list_expires_at",
     )
     list_select_related = ("client", "user")
+
+    class Media:
+        # The list stylesheet puts admin_cells.moment's date over its time (without it they ran
+        # together: "2026-12-0619:07").
+        css = {"all": [cells.LIST_CSS]}
+
     list_filter = ("status", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=device_code_prefix",)
     search_help_text = "Exact device code prefix, e.g. odc_3fQ9xY1b (the first 12 characters)."
@@ -71,9 +78,23 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def list_expires_at(self, row: DeviceAuthorization) -> str:
         return cells.moment(row.expires_at)
 
-    @admin.action(description="Revoke selected device authorizations", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset) -> None:
-        """One UPDATE: the open ones among the selection stop waiting; their polls get access_denied."""
+    @admin.action(description="Revoke selected device authorizations…", permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset):
+        """One UPDATE: the open ones among the selection stop waiting; their polls get access_denied.
+        Asks first (oauth_console/admin_confirm.py)."""
+        if not admin_confirm.confirmed(request):
+            return admin_confirm.ask(
+                self,
+                request,
+                action="revoke_selected",
+                count=queryset.count(),
+                noun="device authorization",
+                nouns="device authorizations",
+                verb="Revoke",
+                done="revoked",
+                consequence="The open ones stop waiting: their devices' polls get access_denied. "
+                "Tokens already issued are not affected (revoke them on the token list).",
+            )
         ids = sorted(int(pk) for pk in request.POST.getlist("_selected_action"))
         count = services.revoke_device_authorizations(
             queryset,

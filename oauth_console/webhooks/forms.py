@@ -17,7 +17,10 @@ class SubscriptionForm(forms.Form):
         choices=catalogue.choices, widget=forms.CheckboxSelectMultiple, label="Events"
     )
     is_active = forms.BooleanField(
-        label="Active", required=False, initial=True, help_text="Paused: events are not queued for it."
+        label="Active",
+        required=False,
+        initial=True,
+        help_text="Untick to pause it: while paused, no event is queued for it (none is caught up later).",
     )
 
 

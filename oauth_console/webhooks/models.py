@@ -14,12 +14,13 @@ from django.db import models
 from django.utils import timezone
 
 MAX_EVENT_TYPES = 64
+MAX_NAME_LENGTH = 100
 
 
 class Subscription(models.Model):
     """An operator's https endpoint, subscribed to event types of the catalogue."""
 
-    name = models.CharField(max_length=100, help_text="What the endpoint is, for people.")
+    name = models.CharField(max_length=MAX_NAME_LENGTH, help_text="What the endpoint is, for people.")
     url = models.CharField("URL", max_length=500)
     event_types = models.JSONField(default=list)
     is_active = models.BooleanField("active", default=True)

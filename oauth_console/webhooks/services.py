@@ -11,14 +11,20 @@ and never stored in clear.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from oauth_console.webhooks import catalogue, outbox, selectors, signing
-from oauth_console.webhooks.models import MAX_EVENT_TYPES, Delivery, Subscription, SubscriptionSecret
+from oauth_console.webhooks.models import (
+    MAX_EVENT_TYPES,
+    MAX_NAME_LENGTH,
+    Delivery,
+    Subscription,
+    SubscriptionSecret,
+)
 from server import events, policies, signals
 from server.actors import Actor
 from server.conf import server_settings
@@ -32,12 +38,8 @@ def _emit(signal, **payload: Any) -> None:
 
 
 def validate_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name or len(name) > 100 or policies.has_invisible_characters(name):
-        raise policies.PolicyError(
-            "A webhook's name has 1 to 100 characters, none of them control or invisible.", field="name"
-        )
-    return name
+    """The display-name rule every name people are shown passes (server.policy_rules)."""
+    return policies.validate_display_name(name, label="A webhook's name", max_length=MAX_NAME_LENGTH)
 
 
 def validate_event_types(event_types: Any) -> list[str]:
@@ -139,7 +141,14 @@ def delete_subscription(subscription: Subscription, *, actor: Actor) -> int:
     return pending
 
 
-def rotate_subscription_secret(subscription: Subscription, *, actor: Actor) -> str:
+class RotatedSigningSecret(NamedTuple):
+    """A rotation's new signing secret (show it once) and when the older ones stop signing."""
+
+    secret: str
+    previous_expires_at: datetime
+
+
+def rotate_subscription_secret(subscription: Subscription, *, actor: Actor) -> RotatedSigningSecret:
     """A new signing secret (returned once); the older ones keep signing for
     OAUTH2_WEBHOOK_SECRET_OVERLAP seconds, so every delivery carries both signatures meanwhile."""
     now = timezone.now()
@@ -155,7 +164,7 @@ def rotate_subscription_secret(subscription: Subscription, *, actor: Actor) -> s
             actor=actor,
             at=now,
         )
-    return secret
+    return RotatedSigningSecret(secret, until)
 
 
 def send_test_event(subscription: Subscription, *, actor: Actor) -> Delivery:

@@ -196,7 +196,7 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
     subscription = get_object_or_404(Subscription, pk=object_id)
 
     def done():
-        secret = services.rotate_subscription_secret(subscription, actor=Actor.operator(request.user))
+        secret = services.rotate_subscription_secret(subscription, actor=Actor.operator(request.user)).secret
         shown_once.keep(request, _slot(subscription), secret, "rotated")
         return HttpResponseRedirect(_url(model_admin, "secret", subscription.pk))
 
@@ -262,6 +262,13 @@ def replay(request: HttpRequest, model_admin, object_id: str, delivery_id: str) 
     )
 
 
+def _pending_words(pending: int) -> str:
+    if pending == 0:
+        return "no pending delivery is lost"
+    noun = "delivery" if pending == 1 else "deliveries"
+    return f"{pending} pending {noun} will never be sent"
+
+
 def delete(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     subscription = get_object_or_404(Subscription, pk=object_id)
 
@@ -276,9 +283,7 @@ def delete(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
         model_admin,
         subscription,
         title=f"Delete the webhook {subscription.name}?",
-        lines=[
-            f"Its secrets and deliveries are deleted; {pending} pending delivery(ies) will never be sent."
-        ],
+        lines=[f"Its secrets and deliveries are deleted; {_pending_words(pending)}."],
         button="Delete",
         danger=True,
         done=done,

@@ -1,7 +1,8 @@
 """Client secrets: a new secret on creation, rotation with a grace period, expiry."""
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +24,15 @@ def _new_secret(client: Client, *, now) -> tuple[str, ClientSecret]:
     return plain, row
 
 
+class RotatedSecret(NamedTuple):
+    """What a rotation made: the new plain secret (show it once), its row, and when the older
+    secrets stop working, as stored (an answer quoting it needs no second clock)."""
+
+    secret: str
+    row: ClientSecret
+    previous_expires_at: datetime
+
+
 GRACE_PERIODS = {
     "immediately": timedelta(0),
     "1h": timedelta(hours=1),
@@ -37,12 +47,13 @@ def rotate_client_secret(
     actor: Actor,
     grace: timedelta = GRACE_PERIODS["24h"],
     operator_scopes_allowed: Iterable[str] = (),
-) -> tuple[str, ClientSecret]:
+) -> RotatedSecret:
     """Give a confidential client a new secret; unexpired old secrets expire after `grace`.
 
-    Returns the new plain-text secret (show it once) and its row. During the grace period the old
-    and the new secret both authenticate. `operator_scopes_allowed`: the operator scopes the
-    calling door holds; they must cover the client's (the secret is the client's power).
+    Returns the new plain-text secret (show it once), its row and the old secrets' expiry (an
+    old secret already due sooner keeps its own date). During the grace period the old and the
+    new secret both authenticate. `operator_scopes_allowed`: the operator scopes the calling door
+    holds; they must cover the client's (the secret is the client's power).
     """
     policies.check_operator_scopes_within(client.scope_list, operator_scopes_allowed)
     if client.is_public:
@@ -64,7 +75,7 @@ def rotate_client_secret(
             actor=actor,
             at=now,
         )
-    return plain, row
+    return RotatedSecret(plain, row, old_expiry)
 
 
 def expire_client_secret(secret: ClientSecret, *, actor: Actor) -> ClientSecret:

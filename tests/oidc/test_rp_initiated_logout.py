@@ -211,3 +211,22 @@ def test_the_sites_own_sign_out_ends_the_op_session_too(browser, rp, id_token):
     assert response.status_code in (200, 302) and not signed_in(browser)
     event = AuditEvent.objects.get(event_type="user_logged_out")
     assert event.client_id == "" and event.detail["clients"] == [rp[0].client_id]
+
+
+def form_action(response) -> str:
+    policy = response["Content-Security-Policy"]
+    return next(part.strip() for part in policy.split(";") if part.strip().startswith("form-action"))
+
+
+def test_the_confirmation_may_post_to_the_registered_return_url_only(browser, rp):
+    """Chromium applies form-action to the redirect that answers the confirmation's POST: with
+    'self' alone, "Sign out" did nothing when the app named its registered return URL (the
+    browser walk found it, tests/browser/test_logout_page.py). The page allows that URL's origin,
+    and nothing else: not for an unregistered URL (an error page), not without one."""
+    client, _ = rp
+    named = browser.get(logout_url(client_id=client.client_id, post_logout_redirect_uri=BYE, state="s"))
+    assert named.status_code == 200 and b'id="logout-question"' in named.content
+    assert form_action(named) == "form-action 'self' https://app.example.com"
+    plain = browser.get(logout_url(client_id=client.client_id))
+    assert plain.status_code == 200 and form_action(plain) == "form-action 'self'"
+    assert form_action(browser.get(LOGOUT)) == "form-action 'self'"

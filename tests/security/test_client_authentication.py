@@ -54,7 +54,7 @@ def test_client_authentication_unknown_client_is_refused(live, confidential):
 
 def test_client_authentication_with_an_expired_secret_after_rotation_is_refused(live, confidential):
     app, old_secret = confidential
-    new_secret, _ = services.rotate_client_secret(app, actor=ACTOR, grace=timedelta(0))
+    new_secret, *_ = services.rotate_client_secret(app, actor=ACTOR, grace=timedelta(0))
     assert_invalid_client(client_credentials(live, auth=basic(app.client_id, old_secret)))
     assert client_credentials(live, auth=basic(app.client_id, new_secret)).status_code == 200
 

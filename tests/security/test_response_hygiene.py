@@ -243,7 +243,7 @@ def test_no_secret_or_token_in_logs_admin_exports_or_audit(live, live_browser, m
         )
         plain.append(secret[:-2] + "zz")
         redeem(live, app.client_id, secret, code, verifier)
-        new_secret, _ = services.rotate_client_secret(
+        new_secret, *_ = services.rotate_client_secret(
             app, actor=Actor.system("tests"), grace=timedelta(hours=1)
         )
         plain.append(new_secret)

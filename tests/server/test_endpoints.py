@@ -158,7 +158,7 @@ def test_unknown_scope_is_refused_not_narrowed(client, confidential):
 
 def test_rotated_secret_grace_period_then_only_new_secret(client, confidential):
     app, old_secret = confidential
-    new_secret, _row = services.rotate_client_secret(app, actor=Actor.system("tests"))
+    new_secret, _row, _until = services.rotate_client_secret(app, actor=Actor.system("tests"))
     assert client_credentials(client, app.client_id, old_secret).status_code == 200
     assert client_credentials(client, app.client_id, new_secret).status_code == 200
     services.rotate_client_secret(

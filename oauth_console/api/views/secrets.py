@@ -48,14 +48,14 @@ class SecretRotate(OperatorAPIView):
     def _rotate(self, client_id: str) -> Response:
         client = selectors.client(client_id)
         grace = timedelta(seconds=self.validated(s.RotateIn)["grace_period_seconds"])
-        plain, row = services.rotate_client_secret(
+        rotated = services.rotate_client_secret(
             client, actor=self.actor, grace=grace, operator_scopes_allowed=self.request.user.operator_scopes
         )
         body = {
             "client_id": client.client_id,
-            "client_secret": plain,
-            "secret": s.SecretOut(row).data,
-            "previous_secrets_expire_at": (row.created_at + grace).isoformat(),
+            "client_secret": rotated.secret,
+            "secret": s.SecretOut(rotated.row).data,
+            "previous_secrets_expire_at": rotated.previous_expires_at.isoformat(),
         }
         return Response(body, status=201)
 

@@ -4,10 +4,7 @@ write goes through `oauth_console.webhooks.services` with the caller as actor.""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -19,7 +16,6 @@ from oauth_console.api.pagination import OffsetPage
 from oauth_console.api.views.clients import IDEMPOTENCY_KEY
 from oauth_console.webhooks import selectors, services
 from oauth_console.webhooks.models import Delivery, Subscription
-from server.conf import server_settings
 
 TAG = ["webhooks"]
 
@@ -95,9 +91,9 @@ class SecretRotate(OperatorAPIView):
 
     def _rotate(self, subscription_id: int) -> Response:
         self.validated(s.EmptyIn, data=self.request.data or {})
-        secret = services.rotate_subscription_secret(_subscription(subscription_id), actor=self.actor)
-        until = timezone.now() + timedelta(seconds=server_settings.OAUTH2_WEBHOOK_SECRET_OVERLAP)
-        return Response({"signing_secret": secret, "previous_secrets_sign_until": until}, status=201)
+        rotated = services.rotate_subscription_secret(_subscription(subscription_id), actor=self.actor)
+        body = {"signing_secret": rotated.secret, "previous_secrets_sign_until": rotated.previous_expires_at}
+        return Response(body, status=201)
 
 
 class SendTestEvent(OperatorAPIView):

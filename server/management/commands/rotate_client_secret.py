@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if client is None:
             raise CommandError(f"No client with client_id {options['client_id']!r}.")
         try:
-            secret, row = services.rotate_client_secret(
+            secret, _row, previous_expire_at = services.rotate_client_secret(
                 client,
                 actor=Actor.system("rotate_client_secret"),
                 grace=grace,
@@ -45,7 +45,6 @@ class Command(BaseCommand):
             )
         except policies.PolicyError as exc:
             raise CommandError(str(exc)) from exc
-        previous_expire_at = row.created_at + grace
 
         if options["json"]:
             document = {

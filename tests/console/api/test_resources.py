@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from oauth_console.audit.models import AuditEvent
 from server import credentials, services
@@ -57,6 +58,9 @@ def test_rotate_with_grace_then_expire_one(api, app):
     assert len(listed) == 2
     old_row = next(r for r in listed if r["id"] != rotated.json()["secret"]["id"])
     assert old_row["expires_at"] is not None and old_row["is_expired"] is False
+    # The answer's date is the one the service stored on the old secret, not one the view made up.
+    stored = ClientSecret.objects.get(pk=old_row["id"]).expires_at
+    assert parse_datetime(rotated.json()["previous_secrets_expire_at"]) == stored
     expired = api.post(f"{url}/{old_row['id']}/expire")
     assert expired.status_code == 200 and expired.json()["is_expired"] is True
     assert not client.check_client_secret(old_secret) and client.check_client_secret(new_secret)

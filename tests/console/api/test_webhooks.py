@@ -3,10 +3,11 @@ rotate, test, deliveries, replay; malformed and hostile bodies are 400 problems 
 field, with nothing written; every write is audited with the calling client as actor."""
 
 import pytest
+from django.utils.dateparse import parse_datetime
 from standardwebhooks.webhooks import Webhook
 
 from oauth_console.audit.models import AuditEvent
-from oauth_console.webhooks.models import Delivery, Subscription
+from oauth_console.webhooks.models import Delivery, Subscription, SubscriptionSecret
 from tests.task_queue import run_queued_tasks
 
 from .conftest import api_with, assert_problem
@@ -74,6 +75,9 @@ def test_change_rotate_test_deliveries_replay_and_delete(hooks, receiver):
     assert rotated.status_code == 201
     new_secret = rotated.json()["signing_secret"]
     assert len(hooks.get(path).json()["secret_prefixes"]) == 2
+    # The older secret signs until the date the service stored, which the answer gives as is.
+    older = SubscriptionSecret.objects.filter(subscription_id=created["id"], expires_at__isnull=False).get()
+    assert parse_datetime(rotated.json()["previous_secrets_sign_until"]) == older.expires_at
 
     test = hooks.post(f"{path}/test")
     assert test.status_code == 202 and test.json()["event_type"] == "webhook.test"

@@ -385,7 +385,13 @@ def test_delete_confirms_with_counts_and_deletes_through_the_service(ops, make_c
 def test_bulk_status_actions(ops, make_client, action, before, after):
     target, _ = make_client("Target", status=before)
     untouched, _ = make_client("Untouched", status=before)
-    response = ops.post(reverse(CHANGELIST), {"action": action, "_selected_action": [target.pk], "index": 0})
+    asked = ops.post(reverse(CHANGELIST), {"action": action, "_selected_action": [target.pk], "index": 0})
+    assert asked.status_code == 200  # a confirmation first (oauth_console/admin_confirm.py)
+    target.refresh_from_db()
+    assert target.status == before
+    response = ops.post(
+        reverse(CHANGELIST), {"action": action, "_selected_action": [target.pk], "confirm": "yes"}
+    )
     assert response.status_code == 302
     target.refresh_from_db()
     untouched.refresh_from_db()

@@ -34,7 +34,11 @@ def test_an_operator_revokes_an_open_device_and_its_polls_are_denied(ops, tv):
     http = HttpClient()
     body = start(http, tv).json()
     row = DeviceAuthorization.objects.get()
-    answer = ops.post(URL, {"action": "revoke_selected", "_selected_action": [row.pk]}, follow=True)
+    asked = ops.post(URL, {"action": "revoke_selected", "_selected_action": [row.pk]})
+    assert "1 device authorization will be revoked." in asked.content.decode()  # it asks first
+    assert DeviceAuthorization.objects.get().status == "pending"
+    selection = {"action": "revoke_selected", "_selected_action": [row.pk], "confirm": "yes"}
+    answer = ops.post(URL, selection, follow=True)
     assert "1 device authorization revoked." in answer.content.decode()
     assert poll(http, tv, body["device_code"]).json()["error"] == "access_denied"
     event = AuditEvent.objects.get(event_type=EventType.DEVICE_AUTHORIZATIONS_REVOKED)

@@ -74,7 +74,9 @@ def test_revoke_action(admin_client):
         },
     )
     row = InitialAccessToken.objects.get()
-    response = admin_client.post(LIST, {"action": "revoke", "_selected_action": [row.pk]})
+    asked = admin_client.post(LIST, {"action": "revoke", "_selected_action": [row.pk]})
+    assert asked.status_code == 200  # a confirmation first (oauth_console/admin_confirm.py)
+    response = admin_client.post(LIST, {"action": "revoke", "_selected_action": [row.pk], "confirm": "yes"})
     assert response.status_code == 302
     row.refresh_from_db()
     assert row.revoked_at is not None

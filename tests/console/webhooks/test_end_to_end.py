@@ -67,7 +67,7 @@ def test_a_wrong_secret_does_not_verify(receiver, subscribe):
 
 def test_during_a_rotation_both_secrets_sign(receiver, subscribe):
     subscription, old_secret = subscribe(receiver.url(), event_types=["client_created"])
-    new_secret = webhooks.rotate_subscription_secret(subscription, actor=OPERATOR)
+    new_secret = webhooks.rotate_subscription_secret(subscription, actor=OPERATOR).secret
 
     services.create_client(name="Billing", actor=OPERATOR, redirect_uris=["https://b.example/cb"])
     run_queued_tasks()

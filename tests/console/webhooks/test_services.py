@@ -94,7 +94,7 @@ def test_a_rotation_keeps_the_old_secret_signing_for_the_overlap(subscribe, sett
     settings.OAUTH2_WEBHOOK_SECRET_OVERLAP = 3600
     subscription, old = subscribe(URL)
 
-    new = webhooks.rotate_subscription_secret(subscription, actor=OPERATOR)
+    new = webhooks.rotate_subscription_secret(subscription, actor=OPERATOR).secret
 
     assert new != old
     assert worker.signing_secrets(subscription.pk) == [new, old]

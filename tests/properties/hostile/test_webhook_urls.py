@@ -1,7 +1,9 @@
 """The hostile-values matrix's row for webhook subscriptions: a URL the server will POST to, sent
 through every door that writes one (the services, the console's form, the operator API), is
-refused by the one policy (`server.policies.validate_webhook_url`) with nothing written, and a
-name stored through the doors is inert on the console's pages."""
+refused by the one policy (`server.policies.validate_webhook_url`) with nothing written; so is a
+name with a line break, tab, other Unicode space, control, bidi or zero-width character (the one
+display-name rule clients and APIs pass too); a name stored through the doors is inert on the
+console's pages."""
 
 import pytest
 from django.test import Client as HttpClient
@@ -13,31 +15,34 @@ from server.actors import Actor
 from server.policies import PolicyError
 from tests.console.api.conftest import api_with
 
-from .values import HOSTILE_TEXT, HOSTILE_WEBHOOK_URLS
+from .values import HOSTILE_DISPLAY_NAMES, HOSTILE_TEXT, HOSTILE_WEBHOOK_URLS
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/admin/webhooks/subscription/"
 
 
-def through_services(url: str, world) -> int:
+GOOD_URL = "https://hooks.example.com/in"
+
+
+def through_services(url: str, world, name: str = "x") -> int:
     with pytest.raises(PolicyError):
         services.create_subscription(
-            name="x", url=url, event_types=["client_created"], actor=Actor.system("t")
+            name=name, url=url, event_types=["client_created"], actor=Actor.system("t")
         )
     return 400
 
 
-def through_the_console(url: str, world) -> int:
+def through_the_console(url: str, world, name: str = "x") -> int:
     return (
         world["ops"]
-        .post(LIST + "add/", {"name": "x", "url": url, "event_types": ["client_created"]})
+        .post(LIST + "add/", {"name": name, "url": url, "event_types": ["client_created"]})
         .status_code
     )
 
 
-def through_the_api(url: str, world) -> int:
-    body = {"name": "x", "url": url, "event_types": ["client_created"]}
+def through_the_api(url: str, world, name: str = "x") -> int:
+    body = {"name": name, "url": url, "event_types": ["client_created"]}
     return world["api"].post("/api/v1/webhooks", body).status_code
 
 
@@ -59,6 +64,28 @@ def test_every_door_refuses_a_hostile_webhook_url(world, door, url):
     assert DOORS[door](url, world) == 400
     assert not Subscription.objects.exists()
     assert AuditEvent.objects.count() == events_before
+
+
+@pytest.mark.parametrize("door", DOORS)
+@pytest.mark.parametrize("name", HOSTILE_DISPLAY_NAMES, ids=[repr(n) for n in HOSTILE_DISPLAY_NAMES])
+def test_every_door_refuses_a_webhook_name_with_breaks_or_invisible_characters(world, door, name):
+    events_before = AuditEvent.objects.count()
+    assert DOORS[door](GOOD_URL, world, name) == 400
+    assert not Subscription.objects.exists()
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_one_display_name_rule_for_clients_apis_and_webhooks():
+    """The three names refuse the same characters with the same words: one rule, three labels."""
+    from server import api_policy, policies
+
+    for name in HOSTILE_DISPLAY_NAMES:
+        refusals = []
+        for rule in (policies.validate_client_name, api_policy.validate_api_name, services.validate_name):
+            with pytest.raises(PolicyError) as refused:
+                rule(name)
+            refusals.append(str(refused.value).split(" cannot ", 1)[1])
+        assert len(set(refusals)) == 1, refusals
 
 
 @pytest.mark.parametrize("name", HOSTILE_TEXT[:8])

@@ -54,6 +54,22 @@ HOSTILE_TEXT = [
     "x" * 500,
 ]
 
+# Names people are shown (a client's, an API's, a webhook's) that must be refused by the one
+# display-name rule (server.policy_rules.validate_display_name): a line break, a tab, a Unicode
+# space other than the plain one, a control, a bidi override or isolate, a zero-width character.
+HOSTILE_DISPLAY_NAMES = [
+    "two\nlines",
+    "carriage\rreturn",
+    "tab\there",
+    "no\u00a0break",
+    "em\u2003space",
+    "line\u2028separator",
+    "bell\x07name",
+    "evil\u202eppa",
+    "isolate\u2066d",
+    "zero\u200bwidth",
+]
+
 # The clean settings every door starts from; a cell replaces one of them with a hostile value.
 BASE = {
     "client_id": "",  # empty: the server makes one (only services and the import take one)
