@@ -44,6 +44,9 @@ TOKEN_AND_EVENT = ["INSERT server_token"] if POSTGRES else ["INSERT server_token
 TABLE_AFTER = {"INSERT": r'INSERT INTO "(\w+)"', "UPDATE": r'UPDATE "(\w+)"', "SELECT": r'FROM "(\w+)"'}
 
 
+SCALAR_SUBQUERY = re.compile(r", \(SELECT (?:[^()]|\([^()]*\))*\)")
+
+
 def statements(queries: CaptureQueriesContext) -> list[str]:
     """Each captured statement as "VERB table" (a CTE's INSERT counts as an INSERT)."""
     named = []
@@ -58,6 +61,10 @@ def statements(queries: CaptureQueriesContext) -> list[str]:
             "UPDATE": r"UPDATE \"(\w+)\"",
             "DELETE": r"FROM \"(\w+)\"",
         }
+        if verb == "SELECT":
+            # A scalar subquery in the select list (introspection's "APIs the asker serves") is
+            # part of the statement, not the table it reads.
+            sql = SCALAR_SUBQUERY.sub("", sql)
         table = re.search(pattern.get(verb, r"FROM \"(\w+)\""), sql)
         if verb in {"BEGIN", "COMMIT"}:
             named.append(verb)  # SQLite's BEGIN IMMEDIATE too
@@ -165,9 +172,12 @@ def test_introspection_is_two_selects(client, app):
 
     send()
     found = run(send)
-    # The client with its secrets; the token by either digest with its client and user. (The
-    # client's authentication was audited on the first call; again after AUDIT_CLIENT_AUTH_INTERVAL.)
+    # The client with its secrets; the token by either digest with its client and user, and
+    # (a scalar subquery of the same statement) the APIs the asking client serves as a resource
+    # server, for the audience rule. (The client's authentication was audited on the first
+    # call; again after AUDIT_CLIENT_AUTH_INTERVAL.)
     assert found == ["SELECT server_client", "SELECT server_token"]
+    assert "server_api_resource_servers" in queries_of_last_run[1]
 
 
 def test_revocation_is_two_selects_and_one_update(client, app):
