@@ -43,6 +43,7 @@ class DeviceAuthorizationEndpoint(device.DeviceAuthorizationEndpoint):
             user_code=device.normalize_user_code(data["user_code"]),
             expires_in=data["expires_in"],
             interval=data["interval"],
+            audience=getattr(request, "resources", None) or [],
         )
         return row is not None
 

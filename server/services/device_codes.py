@@ -30,8 +30,10 @@ def start_device_authorization(
     user_code: str,
     expires_in: int,
     interval: int,
+    audience: list[str] | tuple[str, ...] = (),
 ) -> DeviceAuthorization | None:
-    """Store a device authorization (digests of its codes only; `user_code` normalised).
+    """Store a device authorization (digests of its codes only; `user_code` normalised) for
+    `audience`, the identifiers of the RFC 8707 resources it named (empty: the default API).
 
     Returns None, writing nothing, when a live or expired row already holds the user code's
     digest (the caller draws another code). Sends `device_authorization_requested`."""
@@ -44,6 +46,7 @@ def start_device_authorization(
                 user_code_digest=credentials.digest(user_code),
                 client=client,
                 scope=scope or "",
+                audience=" ".join(audience),
                 interval=interval,
                 created_at=now,
                 expires_at=now + timedelta(seconds=expires_in),
