@@ -39,6 +39,7 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "client",
         "user",
         "scope",
+        "audience",
         "status",
         "interval",
         "created_at",

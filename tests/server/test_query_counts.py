@@ -277,7 +277,7 @@ def test_device_authorization_request(client, device_app):
     ]
 
 
-def test_a_pending_poll_is_two_selects_and_one_update(client, device_app, time_machine):
+def test_a_pending_poll_is_one_select(client, device_app, time_machine):
     from django.utils import timezone
 
     from tests.server.device_helpers import start
@@ -289,13 +289,28 @@ def test_a_pending_poll_is_two_selects_and_one_update(client, device_app, time_m
     with CaptureQueriesContext(connection) as queries:
         response = _device_poll(client, device_app, code)
     assert response.json()["error"] == "authorization_pending"
-    # The client; the device by digest; the poll stamped by a conditional UPDATE (autocommit).
-    # Nothing is audited: waiting is not a refusal.
-    assert statements(queries) == [
-        "SELECT server_client",
-        "SELECT server_deviceauthorization",
-        "UPDATE server_deviceauthorization",
-    ]
+    # The device by digest with its client (and the client's secret digests: its authentication
+    # needs no query of its own) and user: one SELECT. The poll is recorded in the shared cache
+    # (`services.record_device_poll`). Nothing is audited: waiting is not a refusal. Before
+    # (issue 16's "a bare SELECT each"): the client; the device; an UPDATE stamping the poll.
+    assert statements(queries) == ["SELECT server_deviceauthorization"]
+    (select,) = queries.captured_queries
+    assert "server_client" in select["sql"] and "server_clientsecret" in select["sql"]
+
+
+def test_slow_down_is_one_select(client, device_app, time_machine):
+    from django.utils import timezone
+
+    from tests.server.device_helpers import start
+
+    time_machine.move_to(timezone.now(), tick=False)
+    code = start(client, device_app).json()["device_code"]
+    _device_poll(client, device_app, code)
+    with CaptureQueriesContext(connection) as queries:
+        response = _device_poll(client, device_app, code)
+    assert response.json()["error"] == "slow_down"
+    # Before: the client; the device; two UPDATEs (the stamp refused, the interval grown).
+    assert statements(queries) == ["SELECT server_deviceauthorization"]
 
 
 def test_the_poll_that_collects_the_token(client, device_app, end_user):
@@ -309,10 +324,9 @@ def test_the_poll_that_collects_the_token(client, device_app, end_user):
     _device_poll(client, device_app, codes[0])  # warm-up
     found = run(lambda: _device_poll(client, device_app, codes[1]))
     lock = ["SELECT server_client"] if POSTGRES else []
-    # As a code exchange: the client; the device with its user; one transaction: the client
-    # lock, the device claimed, the token, its event.
+    # The device with its client and user (one SELECT; before: the client, then the device);
+    # one transaction: the client lock, the device claimed, the token, its event.
     assert found == [
-        "SELECT server_client",
         "SELECT server_deviceauthorization",
         "BEGIN",
         *lock,
