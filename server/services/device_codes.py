@@ -134,7 +134,7 @@ def record_device_poll(device: DeviceAuthorization) -> bool:
                 step=SLOW_DOWN_STEP,
                 ttl=ttl,
             )
-        except Exception as exc:  # noqa: BLE001 - any cache failure: pace in the database instead
+        except Exception as exc:  # any cache failure: pace in the database instead
             pacing_guard.failed(exc)
         else:
             return early
