@@ -121,7 +121,7 @@ def record_device_poll(device: DeviceAuthorization) -> bool:
     Recorded in the shared cache (OAUTH2_RATE_LIMIT_CACHE, Redis in production: every worker
     sees every poll), one round trip and no SQL: a thousand waiting devices polling every few
     seconds must cost no more than a SELECT each. When the cache is down, in the device's row
-    (`record_device_poll_in_database`), as before."""
+    (`_pace_in_database`), as before."""
     now = timezone.now()
     if pacing_guard.available:
         ttl = max(1, int((device.expires_at - now).total_seconds()) + PACE_KEY_MARGIN)
@@ -138,10 +138,10 @@ def record_device_poll(device: DeviceAuthorization) -> bool:
             pacing_guard.failed(exc)
         else:
             return early
-    return record_device_poll_in_database(device, now)
+    return _pace_in_database(device, now)
 
 
-def record_device_poll_in_database(device: DeviceAuthorization, now=None) -> bool:
+def _pace_in_database(device: DeviceAuthorization, now=None) -> bool:
     """`record_device_poll` in the device's row (conditional UPDATEs): the fallback when the
     cache is unavailable."""
     now = now or timezone.now()
