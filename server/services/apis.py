@@ -31,7 +31,8 @@ DEFAULT_API_FIELDS = ("name", "token_format")
 
 
 def _clients_named(client_ids, field: str = "allowed_clients") -> list[Client]:
-    if isinstance(client_ids, str) or not all(isinstance(value, str) for value in client_ids):
+    # A list (JSON's array): a string or a mapping would be read character by character, key by key.
+    if not isinstance(client_ids, list | tuple) or not all(isinstance(value, str) for value in client_ids):
         raise PolicyError("Clients are named by a list of client_ids.", field=field)
     wanted = list(dict.fromkeys(client_ids))
     found = {client.client_id: client for client in Client.objects.filter(client_id__in=wanted)}

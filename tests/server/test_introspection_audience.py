@@ -267,3 +267,18 @@ def test_export_and_import_carry_resource_servers(world):
     rows[0]["identifier"] = "https://copy.example.com/"
     (copy,) = api_transfer.import_rows(rows, actor=Actor.system("tests"))
     assert [c.client_id for c in copy.resource_servers.all()] == [servers[APIS[1]][0].client_id]
+
+
+@pytest.mark.parametrize("value", ["abc", {"abc": 1}, 3, [1], None])
+def test_an_import_row_with_resource_servers_of_the_wrong_shape_is_refused(value):
+    from oauth_console.clients import api_transfer
+
+    row = {"identifier": "https://bad.example.com/", "name": "Bad", "resource_servers": value}
+    if value is None:
+        # A null column is as absent (the export writes none): the API is created without any.
+        (api,) = api_transfer.import_rows([row], actor=Actor.system("tests"))
+        assert not api.resource_servers.exists()
+        return
+    with pytest.raises(api_transfer.ImportProblems):
+        api_transfer.import_rows([row], actor=Actor.system("tests"))
+    assert not Api.objects.filter(identifier="https://bad.example.com/").exists()
