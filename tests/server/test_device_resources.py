@@ -196,3 +196,17 @@ def test_a_jwt_api_gets_a_jwt_from_the_device_flow(tv, browser, settings):
     assert answer.status_code == 200, answer.content
     claims = pyjwt.decode(answer.json()["access_token"], options={"verify_signature": False})
     assert claims["aud"] == BILLING and claims["scope"] == "billing:read"
+
+
+@pytest.mark.django_db(transaction=True)  # audit events are written with their fact, on commit
+def test_the_audit_events_name_the_apis_the_device_asked_for(tv, browser):
+    from oauth_console.audit.models import AuditEvent
+
+    app, _ = tv
+    http = HttpClient()
+    approved(http, browser, app, scope="orders:read", resources=[ORDERS])
+    approved(http, browser, app, scope="profile", resources=[])
+    requested = AuditEvent.objects.filter(event_type="device_authorization_requested").order_by("id")
+    assert [event.detail.get("audience") for event in requested] == [[ORDERS], None]
+    approvals = AuditEvent.objects.filter(event_type="device_authorization_approved").order_by("id")
+    assert [event.detail.get("audience") for event in approvals] == [[ORDERS], None]
