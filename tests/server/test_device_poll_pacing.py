@@ -115,3 +115,16 @@ def test_on_redis_a_waiting_poll_is_the_limiters_round_trip_and_one_script(
     held = redis.Redis.from_url(redis_url).hgetall(key)
     assert int(held[b"interval"]) == 10
     assert 0 < redis.Redis.from_url(redis_url).ttl(key) <= 600 + device_codes.PACE_KEY_MARGIN
+
+
+@pytest.mark.parametrize("backend", ["locmem", "redis"])
+def test_a_poll_exactly_one_interval_later_is_on_time_whatever_the_fraction(backend, request, settings):
+    # Lua printed the next poll's time with 14 digits: an epoch time's fraction rounded up made
+    # a poll exactly on time `slow_down` (seen on one run in three).
+    if backend == "redis":
+        settings.CACHES = {"default": redis_cache_settings(request.getfixturevalue("redis_url"), "pace")}
+    cache = caches["default"]
+    for index, first in enumerate([1765051234.123456, 1765051234.99995, 1765051234.00005, 1765051234.5]):
+        key = f"device-poll:fraction-{index}"
+        assert cache_round_trip.pace(cache, key, now=first, interval=5, step=5, ttl=60) == (False, 5)
+        assert cache_round_trip.pace(cache, key, now=first + 5, interval=5, step=5, ttl=60) == (False, 5)
