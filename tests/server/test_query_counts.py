@@ -277,10 +277,23 @@ def test_device_authorization_request(client, device_app):
     ]
 
 
-def test_a_pending_poll_is_one_select(client, device_app, time_machine):
+@pytest.fixture
+def public_device_app(make_client):
+    from server.models import Client
+    from tests.server.device_helpers import DEVICE_GRANTS
+
+    return make_client(
+        "Query-count CLI", client_type=Client.Type.PUBLIC, redirect_uris=[], grant_types=DEVICE_GRANTS
+    )
+
+
+@pytest.mark.parametrize("kind", ["confidential", "public"])
+def test_a_pending_poll_is_one_select(client, request, kind, time_machine):
     from django.utils import timezone
 
     from tests.server.device_helpers import start
+
+    device_app = request.getfixturevalue("device_app" if kind == "confidential" else "public_device_app")
 
     time_machine.move_to(timezone.now(), tick=False)
     code = start(client, device_app).json()["device_code"]
