@@ -56,15 +56,18 @@ def parse_args(argv=None):
     parser.add_argument("--scenarios", default="issuance,validation,device", help="comma-separated subset")
     parser.add_argument("--base-port", type=int, default=18461)
     parser.add_argument(
+        "--db-tag", default="", help="databases bench_<tag>jwt_ours / _bare (several runs on one server)"
+    )
+    parser.add_argument(
         "--out", default="", help="results file (default bench/results/<date>-jwt-access-tokens.md)"
     )
     return parser.parse_args(argv)
 
 
-def server_specs(base_port: int) -> dict[str, servers.ServerSpec]:
+def server_specs(base_port: int, db_tag: str = "") -> dict[str, servers.ServerSpec]:
     found = servers.specs(base_port)
     ours, bare = found["ours"], found["bare"]
-    ours = replace(ours, shares="jwt_ours")  # database bench_jwt_ours: not `make bench`'s
+    ours = replace(ours, shares=f"{db_tag}jwt_ours")  # database bench_jwt_ours: not `make bench`'s
     jwt = replace(
         ours,
         name="ours-jwt",
@@ -75,7 +78,7 @@ def server_specs(base_port: int) -> dict[str, servers.ServerSpec]:
         env={**ours.env, "OAUTH2_ACCESS_TOKEN_FORMAT": "jwt"},
     )
     # The bare reference on this project's interpreter: the same Django, psycopg, gunicorn pins.
-    bare = replace(bare, python=Path(sys.executable), port=base_port + 2, shares="jwt_bare")
+    bare = replace(bare, python=Path(sys.executable), port=base_port + 2, shares=f"{db_tag}jwt_bare")
     resource = servers.ServerSpec(
         name="resource",
         project_dir=RESOURCE_PROJECT,
@@ -84,7 +87,7 @@ def server_specs(base_port: int) -> dict[str, servers.ServerSpec]:
         migrate=[],
         seed=[],
         port=base_port + 3,
-        shares="jwt_bare",
+        shares=f"{db_tag}jwt_bare",
     )
     return {"ours": ours, "ours-jwt": jwt, "bare": bare, "resource": resource}
 
@@ -317,7 +320,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"Redis does not answer at {servers.REDIS_URL}: {problem}")
     postgres = os.environ.get("DATABASE_URL", "")
     postgres = postgres if postgres.startswith("postgres") else None
-    specs = server_specs(args.base_port)
+    specs = server_specs(args.base_port, args.db_tag)
     secret_key = secrets.token_urlsafe(50)
     envs = {}
     for name, spec in specs.items():

@@ -34,6 +34,11 @@ class Api(models.Model):
     # Every client may ask for it (agents that register themselves, RFC 7591); the person still
     # consents to its scopes. Off: only `allowed_clients`.
     allow_any_client = models.BooleanField(default=False)
+    # The clients that serve this API and introspect its tokens (RFC 7662): such a client sees a
+    # token as active only when the token's audience names one of the APIs it serves, so a token
+    # for API A is inactive to API B's resource server. A client named by no API introspects as
+    # before (its own tokens, or every token with `can_introspect_any_token`).
+    resource_servers = models.ManyToManyField("server.Client", blank=True, related_name="served_apis")
     is_default = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

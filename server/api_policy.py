@@ -153,3 +153,17 @@ def validate_access_token_lifetime(value) -> int | None:
             field="access_token_lifetime",
         )
     return value
+
+
+def validate_resource_servers(clients: list) -> list:
+    """The clients named as an API's resource servers (they introspect its tokens, RFC 7662),
+    if each may be: introspection needs client authentication (RFC 7662 §2.1), so no public
+    client. Not checked here: that each exists (the services look them up)."""
+    public = [client.client_id for client in clients if client.is_public]
+    if public:
+        raise PolicyError(
+            f"A resource server introspects with client authentication: {public[0][:64]!r} is a "
+            "public client (no secret).",
+            field="resource_servers",
+        )
+    return clients

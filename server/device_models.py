@@ -32,6 +32,9 @@ class DeviceAuthorization(models.Model):
     # Resolved at the request (the authorization endpoint's rule); what the consent page shows and
     # the token gets.
     scope = models.TextField(blank=True, default="")
+    # The RFC 8707 resources the device named (identifiers, space-separated), resolved at the
+    # request as at /oauth/authorize; empty: the default API. The token's audience.
+    audience = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -72,3 +75,6 @@ class DeviceAuthorization(models.Model):
 
     def get_user(self):
         return self.user
+
+    def get_audience(self) -> list[str]:
+        return self.audience.split()

@@ -91,6 +91,8 @@ def _enter_code(request: HttpRequest) -> HttpResponse:
         form_action=reverse("device"),
         device_user_code=format_user_code(code),
         hidden_fields=(("device_authorization", str(found.pk)),),
+        # The scopes grouped under the APIs the device named (RFC 8707), as /oauth/authorize.
+        audience=found.get_audience(),
     )
 
 

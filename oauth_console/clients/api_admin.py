@@ -48,6 +48,14 @@ class ApiForm(forms.ModelForm):
         widget=FilteredClients("clients", is_stacked=False),
         help_text="The clients that may ask for tokens for this API (the `resource` parameter).",
     )
+    resource_servers = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.exclude(client_type=Client.Type.PUBLIC).order_by("name"),
+        required=False,
+        widget=admin.widgets.FilteredSelectMultiple("clients", is_stacked=False),
+        help_text="The confidential clients that serve this API and introspect its tokens "
+        "(RFC 7662). Each of them then sees a token as active only when it was issued for an "
+        "API it serves.",
+    )
 
     class Meta:
         model = Api
@@ -66,11 +74,13 @@ class ApiForm(forms.ModelForm):
         if api.pk is not None:
             self.fields["scopes_text"].initial = _scope_lines(api.scopes)
             self.fields["allowed_clients"].initial = list(api.allowed_clients.all())
+            self.fields["resource_servers"].initial = list(api.resource_servers.all())
         if api.is_default:
             for name in (
                 "identifier",
                 "scopes_text",
                 "allowed_clients",
+                "resource_servers",
                 "access_token_lifetime",
                 "allow_any_client",
             ):
@@ -106,6 +116,7 @@ class ApiForm(forms.ModelForm):
                 access_token_lifetime=data.get("access_token_lifetime"),
                 allowed_clients=[client.client_id for client in data["allowed_clients"]],
                 allow_any_client=bool(data.get("allow_any_client")),
+                resource_servers=[client.client_id for client in data["resource_servers"]],
             )
         return values
 
@@ -137,6 +148,8 @@ class ApiAdmin(admin.ModelAdmin):
                 # it (from an import or the operator API) silently closed it to unlisted clients.
                 "allow_any_client",
                 "allowed_clients",
+                "allow_any_client",
+                "resource_servers",
             ]
         return [(None, {"fields": fields})]
 
@@ -184,7 +197,7 @@ class ApiAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
     def save_related(self, request, form, formsets, change):
-        """The service wrote the allowed clients already."""
+        """The service wrote the allowed clients and resource servers already."""
 
     def delete_model(self, request, obj):
         services.delete_api(obj, actor=Actor.operator(request.user))

@@ -19,6 +19,7 @@ COLUMNS = (
     "access_token_lifetime",
     "allowed_clients",
     "allow_any_client",
+    "resource_servers",
 )
 
 
@@ -30,7 +31,7 @@ class ImportProblems(ValueError):
 
 def export_rows(queryset) -> list[dict]:
     rows = []
-    for api in queryset.prefetch_related("allowed_clients"):
+    for api in queryset.prefetch_related("allowed_clients", "resource_servers"):
         rows.append(
             {
                 "identifier": api.identifier,
@@ -40,6 +41,7 @@ def export_rows(queryset) -> list[dict]:
                 "access_token_lifetime": api.access_token_lifetime,
                 "allowed_clients": sorted(client.client_id for client in api.allowed_clients.all()),
                 "allow_any_client": api.allow_any_client,
+                "resource_servers": sorted(client.client_id for client in api.resource_servers.all()),
                 **({"default": True} if api.is_default else {}),
             }
         )

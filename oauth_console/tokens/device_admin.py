@@ -46,6 +46,7 @@ class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "client",
         "user",
         "scope",
+        "audience",
         "status",
         "interval",
         "created_at",

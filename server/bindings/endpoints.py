@@ -32,12 +32,27 @@ class TokenRevocation(RevocationEndpoint):
 
 
 class TokenIntrospection(IntrospectionEndpoint):
-    """RFC 7662 over our digests; a client sees only its own tokens unless it may see all."""
+    """RFC 7662 over our digests; a client sees only its own tokens unless it may see all.
 
-    query_token = TokenRevocation.query_token
+    A client named as a resource server of APIs (`Api.resource_servers`) sees the tokens for
+    those APIs, and only those: whatever its `can_introspect_any_token`, a token whose audience
+    names none of its APIs is inactive to it (docs/resources.md)."""
+
+    def query_token(self, token: str, token_type_hint: str | None = None, client=None) -> Token | None:
+        found = digest_or_none(token)
+        if found is None:
+            return None
+        # The asker's APIs come with the token, in its one statement (`sql.token_by_digest`).
+        return sql.token_by_digest(found, by="either", served_by=getattr(client, "pk", None))
 
     def check_permission(self, token: Token, client: Client, request) -> bool:
+        if getattr(token, "served_apis", None):
+            # The audience rule (`meant_for`) decides: tokens for the APIs it serves.
+            return True
         return client.can_introspect_any_token or token.client_id == client.pk
+
+    def get_served_resources(self, token: Token, client: Client, request) -> list[str] | None:
+        return getattr(token, "served_apis", None) or None
 
     def is_active(self, token: Token) -> bool:
         if token.revoked_at is not None or not token.client.is_active or user_inactive(token):

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from server.hotpath import ids, riders
 from server.hotpath.prepared import cursor as _cursor
-from server.models import Client, ClientSecret, Token
+from server.models import Api, Client, ClientSecret, Token
 
 
 class Selection:
@@ -134,12 +134,27 @@ def active_client(client_id: str) -> Client | None:
 
 
 @cache
-def _token_sql(vendor: str, by: str) -> str:
+def _served_sql(vendor: str) -> str:
+    """A column: the identifiers (space-separated) of the APIs whose resource servers include
+    the client whose pk is the parameter; NULL when none. Identifiers hold no spaces
+    (`api_policy.validate_api_identifier`)."""
+    q = connection.ops.quote_name
+    through = Api.resource_servers.through._meta
+    aggregate = "string_agg" if vendor == "postgresql" else "group_concat"
+    return (
+        f"(SELECT {aggregate}(a.{q('identifier')}, ' ') FROM {q(through.db_table)} r "  # noqa: S608
+        f"INNER JOIN {q(Api._meta.db_table)} a ON a.id = r.{q('api_id')} WHERE r.{q('client_id')} = %s)"
+    )
+
+
+@cache
+def _token_sql(vendor: str, by: str, served: bool = False) -> str:
     s = _selections(vendor)
     token, client, user = s["token"], s["client"], s["user"]
     q = connection.ops.quote_name
+    extra = f", {_served_sql(vendor)}" if served else ""
     select = (
-        f"SELECT {token.columns}, {client.columns}, {user.columns} FROM {token.table} t "  # noqa: S608
+        f"SELECT {token.columns}, {client.columns}, {user.columns}{extra} FROM {token.table} t "  # noqa: S608
         f"INNER JOIN {client.table} c ON c.id = t.{q('client_id')} "
         f"LEFT JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = t.{q('user_id')} "
     )
@@ -156,24 +171,34 @@ def _token_sql(vendor: str, by: str) -> str:
     return f"{select}WHERE t.{q(by + '_digest')} = %s"
 
 
-def token_by_digest(digest: str, *, by: str = "access_token") -> Token | None:
+def token_by_digest(digest: str, *, by: str = "access_token", served_by: int | None = None) -> Token | None:
     """The token whose access token (`by="access_token"`), refresh token ("refresh_token") or
     either ("either") has this digest, with its client and user loaded; None if there is none.
-    With "either", `matched_as` on the result says which one matched."""
+    With "either", `matched_as` on the result says which one matched.
+
+    `served_by`: the pk of a client (the one introspecting); the same statement then reads the
+    identifiers of the APIs that client serves as a resource server, into `served_apis` on the
+    result (a list; empty: it serves none), so introspection's audience rule costs no query."""
     vendor = connection.vendor
     s = _selections(vendor)
     token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
+    served = served_by is not None
     params = [digest, digest] if by == "either" else [digest]
+    if served:
+        params = [value for one in params for value in (served_by, one)]
     with _cursor() as cursor:
-        cursor.execute(_token_sql(vendor, by), params)
+        cursor.execute(_token_sql(vendor, by, served), params)
         row = cursor.fetchone()
     if row is None:
         return None
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
+    end_user = split_user + len(user_sel)
     token = token_sel.build(row[:split_client])
     client = client_sel.build(row[split_client:split_user])
-    user = user_sel.build(row[split_user:]) if token.user_id is not None else None
+    user = user_sel.build(row[split_user:end_user]) if token.user_id is not None else None
+    if served:
+        token.served_apis = (row[end_user] or "").split()
     _RELATED["client"].set_cached_value(token, client)
     _RELATED["user"].set_cached_value(token, user)
     if by == "either":

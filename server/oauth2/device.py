@@ -44,6 +44,7 @@ from django.db import transaction
 
 from .grants import resolve_scope
 from .requests import DEVICE_AUTHORIZATION_STYLE
+from .resource_indicators import ResourceIndicators, resolve_request_resources
 
 __all__ = [
     "DEVICE_CODE_GRANT_TYPE",
@@ -136,12 +137,16 @@ class DeviceAuthorizationEndpoint(_AuthlibDeviceEndpoint):
         return self.server.parse_request(request, DEVICE_AUTHORIZATION_STYLE)
 
     def create_endpoint_response(self, request: Any) -> tuple[int, dict, list]:
-        """Authenticate the client, resolve the scope, issue and store the codes."""
+        """Authenticate the client, resolve the resources (RFC 8707, as at the authorization
+        endpoint: `request.resources` is the audience to store) and the scope, issue and store
+        the codes."""
         client = self.authenticate_client(request)
         if not client.check_grant_type(DEVICE_CODE_GRANT_TYPE):
             raise UnauthorizedClientError("This client may not use the device authorization grant.")
+        request.client = client
+        resolved = resolve_request_resources(self.server, request)
         self.server.validate_requested_scope(request.payload.scope)
-        scope = resolve_scope(client, request.payload.scope)
+        scope = resolve_scope(client, request.payload.scope, resolved.scopes)
         verification_uri = self.get_verification_uri(request)
         data = {"device_code": self.generate_device_code()}
         for _attempt in range(self.USER_CODE_ATTEMPTS):
@@ -168,13 +173,19 @@ class DeviceAuthorizationEndpoint(_AuthlibDeviceEndpoint):
         raise NotImplementedError()
 
     def save_device_credential(self, client: Any, scope: str, data: dict, request: Any = None) -> Any:  # type: ignore[override]
-        """Store the device authorization (`data` holds the plain codes: store digests).
-        Return False when the user code is already held by another device authorization."""
+        """Store the device authorization (`data` holds the plain codes: store digests) with its
+        audience, `request.resources` (RFC 8707; []: the default resource). Return False when
+        the user code is already held by another device authorization."""
         raise NotImplementedError()
 
 
-class DeviceCodeGrant(_AuthlibDeviceCodeGrant):
+class DeviceCodeGrant(ResourceIndicators, _AuthlibDeviceCodeGrant):
     """RFC 8628 §3.4/§3.5 at the token endpoint.
+
+    The token's audience, format, lifetime and scope come from the resources the device
+    authorization named (RFC 8707, `credential.get_audience()`), resolved as a code exchange
+    resolves its code's: a `resource` in the token request narrows within them (else
+    invalid_target, and the device code is not spent), and the permission is checked again.
 
     Hooks to bind: `query_device_credential(device_code, client)` (the client's own credential or
     None: another client's code is as unknown as a made-up one), `should_slow_down(credential)`
@@ -213,6 +224,9 @@ class DeviceCodeGrant(_AuthlibDeviceCodeGrant):
             user = credential.get_user()
             if user is None or not getattr(user, "is_active", True):
                 raise InvalidGrantError("The user who approved this device is no longer active.")
+            # Only for the poll that may collect: a waiting device's poll stays one lookup.
+            getter = getattr(credential, "get_audience", None)
+            self.resolve_resources(within=list(getter() or []) if getter else [])
             return user
         if self.should_slow_down(credential):
             raise SlowDownError(f"Polling too fast: wait {SLOW_DOWN_STEP} seconds longer between requests.")

@@ -30,6 +30,7 @@ from .mixins import (
     related_user,
 )
 from .protocol_server import ProtocolServer
+from .resource_indicators import check_resource_uri
 
 __all__ = ["IntrospectionEndpoint", "RevocationEndpoint"]
 
@@ -161,6 +162,14 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
     `check_permission(token, client, request)` decides who may see a token (default: only the
     client it was issued to). Unknown, expired, revoked or not-permitted tokens are
     `{"active": false}`.
+
+    The audience (RFC 8707) is honoured here, not left to the resource server: a client that
+    serves resources (`get_served_resources` returns their identifiers) sees a token as active
+    only when the token's audience names one of them, and a request naming a `resource` (one
+    absolute URI) sees it active only when the audience names that resource. Otherwise the
+    answer is `{"active": false}`, exactly as for an unknown token (RFC 7662 §2.2). A token
+    whose audience is None (`get_token_audience`: not audience-restricted) passes both checks,
+    as at `ResourceProtector`.
     """
 
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(CONFIDENTIAL_CLIENT_METHODS)
@@ -238,6 +247,33 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
         getter = getattr(token, "get_audience", None)
         return (list(getter() or []) or None) if getter is not None else None
 
+    def get_served_resources(self, token: Any, client: Any, request: HttpRequest | None) -> list[str] | None:
+        """The identifiers of the resources `client` serves as a resource server (the audiences
+        it may see tokens for), or None when it serves none (then no audience rule applies).
+        Default: None."""
+        return None
+
+    def requested_resource(self, request: Any) -> str | None:
+        """The request's `resource`: the one resource the asker wants the token checked for.
+        Checked as RFC 8707 §2 checks it (absolute URI, no fragment: else invalid_target);
+        named twice: invalid_request (a resource server asks for itself)."""
+        payload = getattr(request, "payload", None)
+        values = (getattr(payload, "datalist", None) or {}).get("resource") or []
+        if not values:
+            return None
+        if len(values) > 1:
+            raise InvalidRequestError("Name one 'resource' in an introspection request.")
+        return check_resource_uri(values[0])
+
+    def meant_for(self, audience: list[str] | None, served: list[str] | None, resource: str | None) -> bool:
+        """Whether a token with `audience` may be shown active to a client serving `served`
+        that names `resource`."""
+        if audience is None:
+            return True
+        if served is not None and not set(served) & set(audience):
+            return False
+        return resource is None or resource in audience
+
     def _issuer(self, request: HttpRequest | None) -> str | None:
         if self.issuer:
             return self.issuer
@@ -248,18 +284,24 @@ class IntrospectionEndpoint(_TokenLookup, _IntrospectionEndpoint):
         """Authenticate the client, then describe the token (or say it is not active)."""
         client = self.authenticate_endpoint_client(request)
         self.check_params(request, client)
+        resource = self.requested_resource(request)
         token = self.query_token(request.form["token"], request.form.get("token_type_hint"), client)
         django_request = getattr(request, "django_request", None)
         if token is None or not self.check_permission(token, client, django_request):
             return 200, {"active": False}, default_json_headers
         if not self.is_active(token):
             return 200, {"active": False}, default_json_headers
+        audience = self.get_token_audience(token, django_request)
+        served = self.get_served_resources(token, client, django_request)
+        if not self.meant_for(audience, served, resource):
+            # RFC 7662 §2.2: nothing said of a token meant for another resource, not even that
+            # it exists.
+            return 200, {"active": False}, default_json_headers
         payload = self.introspect_token(token)
         payload.setdefault("active", True)
         if not payload["active"]:
             # RFC 7662 §2.2: an inactive token is described by "active" alone.
             return 200, {"active": False}, default_json_headers
-        audience = self.get_token_audience(token, django_request)
         if audience:
             # RFC 7662 §2.2 / RFC 7519 §4.1.3: one audience as a string, several as an array; a
             # resource server checks that its own identifier is among them.

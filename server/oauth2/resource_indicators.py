@@ -37,6 +37,7 @@ __all__ = [
     "ResourcePolicy",
     "check_resource_uri",
     "requested_resources",
+    "resolve_request_resources",
 ]
 
 # More than this many audiences in one token is a client confused or probing.
@@ -139,6 +140,34 @@ def issuing_for() -> Issuing:
     return _issuing.get() or _NOTHING_RESOLVED
 
 
+def resolve_request_resources(
+    server: Any, request: Any, within: list[str] | None = None
+) -> ResolvedResources:
+    """Resolve `request`'s `resource` values for `request.client` by the server's policy, into
+    `request.resources`, `request.resource_lifetime` and `request.resource_scopes`.
+
+    `within`: the audience of the code, device code or token being exchanged ([]: the default
+    resource); the named resources must be among it (none named: all of it), else
+    invalid_target. The one resolution of the grants and of the device authorization endpoint
+    (RFC 8628, which takes `resource` as the authorization request does)."""
+    policy = getattr(server, "resource_policy", None)
+    if policy is None:
+        request.resources, request.resource_lifetime, request.resource_scopes = [], None, frozenset()
+        return ResolvedResources()
+    named = requested_resources(request)
+    if within is not None:
+        granted = within or policy.default_audience(request)
+        outside = [value for value in named if value not in granted]
+        if outside:
+            raise _unknown(outside)
+        if not named:
+            named = list(within)
+    resolved = policy.resolve(request.client, named, request)
+    request.resources, request.resource_lifetime = list(resolved.audience), resolved.lifetime
+    request.resource_scopes = resolved.scopes
+    return resolved
+
+
 class ResourceIndicators:
     """The grants' half: resolve `resource` into `request.resources` and `request.resource_lifetime`.
 
@@ -147,23 +176,7 @@ class ResourceIndicators:
     exchanges a code or refresh token granted for `within` (its stored audience)."""
 
     def resolve_resources(self, within: list[str] | None = None) -> ResolvedResources:
-        request = self.request
-        policy = getattr(self.server, "resource_policy", None)
-        if policy is None:
-            request.resources, request.resource_lifetime, request.resource_scopes = [], None, frozenset()
-            return ResolvedResources()
-        named = requested_resources(request)
-        if within is not None:
-            granted = within or policy.default_audience(request)
-            outside = [value for value in named if value not in granted]
-            if outside:
-                raise _unknown(outside)
-            if not named:
-                named = list(within)
-        resolved = policy.resolve(request.client, named, request)
-        request.resources, request.resource_lifetime = list(resolved.audience), resolved.lifetime
-        request.resource_scopes = resolved.scopes
-        return resolved
+        return resolve_request_resources(self.server, self.request, within=within)
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict:
         # An API's own token lifetime (RFC 8707 lets each resource set its policy).

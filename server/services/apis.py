@@ -24,20 +24,26 @@ API_FIELDS = (
     "access_token_lifetime",
     "allowed_clients",
     "allow_any_client",
+    "resource_servers",
 )
 # Its token lifetime is OAUTH2_ACCESS_TOKEN_LIFETIME: a token naming no resource costs no lookup.
 DEFAULT_API_FIELDS = ("name", "token_format")
 
 
-def _clients_named(client_ids) -> list[Client]:
-    if isinstance(client_ids, str) or not all(isinstance(value, str) for value in client_ids):
-        raise PolicyError("Allowed clients are a list of client_ids.", field="allowed_clients")
+def _clients_named(client_ids, field: str = "allowed_clients") -> list[Client]:
+    # A list (JSON's array): a string or a mapping would be read character by character, key by key.
+    if not isinstance(client_ids, list | tuple) or not all(isinstance(value, str) for value in client_ids):
+        raise PolicyError("Clients are named by a list of client_ids.", field=field)
     wanted = list(dict.fromkeys(client_ids))
     found = {client.client_id: client for client in Client.objects.filter(client_id__in=wanted)}
     missing = [value for value in wanted if value not in found]
     if missing:
-        raise PolicyError(f"No client has the client_id {missing[0][:64]!r}.", field="allowed_clients")
+        raise PolicyError(f"No client has the client_id {missing[0][:64]!r}.", field=field)
     return [found[value] for value in wanted]
+
+
+def _resource_servers_named(client_ids) -> list[Client]:
+    return api_policy.validate_resource_servers(_clients_named(client_ids, "resource_servers"))
 
 
 def _flag(value) -> bool:
@@ -59,6 +65,7 @@ def _validated(values: dict, *, default: bool) -> dict:
         "access_token_lifetime": api_policy.validate_access_token_lifetime,
         "allowed_clients": _clients_named,
         "allow_any_client": _flag,
+        "resource_servers": _resource_servers_named,
     }
     return {field: checks[field](value) for field, value in values.items()}
 
@@ -71,24 +78,31 @@ def _taken(identifier: str, api: Api | None) -> None:
         raise PolicyError("Another API has this identifier.", field="identifier")
 
 
+# The fields that name clients (many-to-many): written with .set(), described as client_ids.
+_CLIENT_LISTS = ("allowed_clients", "resource_servers")
+
+
 def _described(field: str, value):
-    if field == "allowed_clients":
+    if field in _CLIENT_LISTS:
         return sorted(client.client_id for client in value)
     return value
 
 
 def create_api(*, actor: Actor, identifier: str, name: str, scopes: dict | None = None, **settings) -> Api:
     """Register an API. Raises PolicyError (nothing written) for a value the policy refuses.
-    `allowed_clients`: client_ids of the clients that may ask for it. Sends `api_created`."""
+    `allowed_clients`: client_ids of the clients that may ask for it; `resource_servers`:
+    client_ids of the (confidential) clients that serve it and introspect its tokens, which
+    then see only tokens for the APIs they serve as active. Sends `api_created`."""
     values = _validated(
         {"identifier": identifier, "name": name, "scopes": scopes or {}, **settings}, default=False
     )
-    clients = values.pop("allowed_clients", [])
+    lists = {field: values.pop(field, []) for field in _CLIENT_LISTS}
     now = timezone.now()
     with transaction.atomic():
         _taken(values["identifier"], None)
         api = Api.objects.create(**values, created_at=now)
-        api.allowed_clients.set(clients)
+        for field, clients in lists.items():
+            getattr(api, field).set(clients)
         send_after_commit(signals.api_created, api=api, actor=actor, at=now)
     return api
 
@@ -102,11 +116,11 @@ def change_api(api: Api, *, actor: Actor, **changes) -> Api:
         api = Api.objects.select_for_update().get(pk=api.pk)
         diff: dict[str, list] = {}
         for field, new in values.items():
-            if field == "allowed_clients":
-                old = list(api.allowed_clients.all())
+            if field in _CLIENT_LISTS:
+                old = list(getattr(api, field).all())
                 if {c.pk for c in old} != {c.pk for c in new}:
                     diff[field] = [_described(field, old), _described(field, new)]
-                    api.allowed_clients.set(new)
+                    getattr(api, field).set(new)
             elif getattr(api, field) != new:
                 diff[field] = [getattr(api, field), new]
                 setattr(api, field, new)

@@ -124,3 +124,14 @@ def test_either_lookup_finds_a_token_by_each_digest(two_clients):
     assert (by_refresh.pk, by_refresh.matched_as) == (stored.pk, "refresh_token")
     assert by_refresh.client.pk == stored.client_id and by_refresh.user.pk == stored.user_id
     assert sql.token_by_digest("no-such-digest", by="either") is None
+
+
+@postgresql_only
+def test_introspections_lookup_with_the_askers_apis_still_probes_only_the_digest_indexes(loaded):
+    # Introspection's variant: a scalar subquery names the APIs the asking client serves (its
+    # parameter first, then the digest, per branch of the UNION ALL).
+    statement = sql._token_sql(connection.vendor, "either", True)
+    plan = generic_plan(statement, [1, "a-digest", 1, "a-digest"])
+    used = set(re.findall(r"Index (?:Only )?Scan (?:using|on) (\w+)", plan))
+    assert used >= DIGEST_INDEXES, plan
+    assert f"Seq Scan on {TOKEN}" not in plan, plan

@@ -44,6 +44,9 @@ TOKEN_AND_EVENT = ["INSERT server_token"] if POSTGRES else ["INSERT server_token
 TABLE_AFTER = {"INSERT": r'INSERT INTO "(\w+)"', "UPDATE": r'UPDATE "(\w+)"', "SELECT": r'FROM "(\w+)"'}
 
 
+SCALAR_SUBQUERY = re.compile(r", \(SELECT (?:[^()]|\([^()]*\))*\)")
+
+
 def statements(queries: CaptureQueriesContext) -> list[str]:
     """Each captured statement as "VERB table" (a CTE's INSERT counts as an INSERT)."""
     named = []
@@ -58,6 +61,10 @@ def statements(queries: CaptureQueriesContext) -> list[str]:
             "UPDATE": r"UPDATE \"(\w+)\"",
             "DELETE": r"FROM \"(\w+)\"",
         }
+        if verb == "SELECT":
+            # A scalar subquery in the select list (introspection's "APIs the asker serves") is
+            # part of the statement, not the table it reads.
+            sql = SCALAR_SUBQUERY.sub("", sql)
         table = re.search(pattern.get(verb, r"FROM \"(\w+)\""), sql)
         if verb in {"BEGIN", "COMMIT"}:
             named.append(verb)  # SQLite's BEGIN IMMEDIATE too
@@ -165,9 +172,12 @@ def test_introspection_is_two_selects(client, app):
 
     send()
     found = run(send)
-    # The client with its secrets; the token by either digest with its client and user. (The
-    # client's authentication was audited on the first call; again after AUDIT_CLIENT_AUTH_INTERVAL.)
+    # The client with its secrets; the token by either digest with its client and user, and
+    # (a scalar subquery of the same statement) the APIs the asking client serves as a resource
+    # server, for the audience rule. (The client's authentication was audited on the first
+    # call; again after AUDIT_CLIENT_AUTH_INTERVAL.)
     assert found == ["SELECT server_client", "SELECT server_token"]
+    assert "server_api_resource_servers" in queries_of_last_run[1]
 
 
 def test_revocation_is_two_selects_and_one_update(client, app):
@@ -267,10 +277,23 @@ def test_device_authorization_request(client, device_app):
     ]
 
 
-def test_a_pending_poll_is_two_selects_and_one_update(client, device_app, time_machine):
+@pytest.fixture
+def public_device_app(make_client):
+    from server.models import Client
+    from tests.server.device_helpers import DEVICE_GRANTS
+
+    return make_client(
+        "Query-count CLI", client_type=Client.Type.PUBLIC, redirect_uris=[], grant_types=DEVICE_GRANTS
+    )
+
+
+@pytest.mark.parametrize("kind", ["confidential", "public"])
+def test_a_pending_poll_is_one_select(client, request, kind, time_machine):
     from django.utils import timezone
 
     from tests.server.device_helpers import start
+
+    device_app = request.getfixturevalue("device_app" if kind == "confidential" else "public_device_app")
 
     time_machine.move_to(timezone.now(), tick=False)
     code = start(client, device_app).json()["device_code"]
@@ -279,13 +302,28 @@ def test_a_pending_poll_is_two_selects_and_one_update(client, device_app, time_m
     with CaptureQueriesContext(connection) as queries:
         response = _device_poll(client, device_app, code)
     assert response.json()["error"] == "authorization_pending"
-    # The client; the device by digest; the poll stamped by a conditional UPDATE (autocommit).
-    # Nothing is audited: waiting is not a refusal.
-    assert statements(queries) == [
-        "SELECT server_client",
-        "SELECT server_deviceauthorization",
-        "UPDATE server_deviceauthorization",
-    ]
+    # The device by digest with its client (and the client's secret digests: its authentication
+    # needs no query of its own) and user: one SELECT. The poll is recorded in the shared cache
+    # (`services.record_device_poll`). Nothing is audited: waiting is not a refusal. Before
+    # (issue 16's "a bare SELECT each"): the client; the device; an UPDATE stamping the poll.
+    assert statements(queries) == ["SELECT server_deviceauthorization"]
+    (select,) = queries.captured_queries
+    assert "server_client" in select["sql"] and "server_clientsecret" in select["sql"]
+
+
+def test_slow_down_is_one_select(client, device_app, time_machine):
+    from django.utils import timezone
+
+    from tests.server.device_helpers import start
+
+    time_machine.move_to(timezone.now(), tick=False)
+    code = start(client, device_app).json()["device_code"]
+    _device_poll(client, device_app, code)
+    with CaptureQueriesContext(connection) as queries:
+        response = _device_poll(client, device_app, code)
+    assert response.json()["error"] == "slow_down"
+    # Before: the client; the device; two UPDATEs (the stamp refused, the interval grown).
+    assert statements(queries) == ["SELECT server_deviceauthorization"]
 
 
 def test_the_poll_that_collects_the_token(client, device_app, end_user):
@@ -299,10 +337,9 @@ def test_the_poll_that_collects_the_token(client, device_app, end_user):
     _device_poll(client, device_app, codes[0])  # warm-up
     found = run(lambda: _device_poll(client, device_app, codes[1]))
     lock = ["SELECT server_client"] if POSTGRES else []
-    # As a code exchange: the client; the device with its user; one transaction: the client
-    # lock, the device claimed, the token, its event.
+    # The device with its client and user (one SELECT; before: the client, then the device);
+    # one transaction: the client lock, the device claimed, the token, its event.
     assert found == [
-        "SELECT server_client",
         "SELECT server_deviceauthorization",
         "BEGIN",
         *lock,

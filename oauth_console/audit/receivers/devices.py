@@ -12,11 +12,16 @@ from server import signals as server_signals
 
 
 def _device_detail(device_authorization, scope) -> dict:
-    return {
+    detail = {
         "device_authorization_id": device_authorization.pk,
         "device_code_prefix": device_authorization.device_code_prefix,
         "scope": scope or "",
     }
+    audience = getattr(device_authorization, "audience", "")
+    if audience:
+        # The APIs (RFC 8707) the device asked for; none: this server's own, as before.
+        detail["audience"] = audience.split()
+    return detail
 
 
 @records("device_authorization_requested")

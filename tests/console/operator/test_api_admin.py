@@ -173,3 +173,47 @@ def test_a_bad_import_writes_nothing_and_says_why(admin_http, content):
     assert response.status_code == 400
     assert b"Nothing was imported" in response.content
     assert not Api.objects.filter(is_default=False).exists()
+
+
+def test_resource_servers_are_set_in_the_admin_and_public_clients_are_not_offered(admin_http, make_client):
+    from server.models import Client
+
+    server, _secret = make_client("Orders RS")
+    public, _ = make_client("SPA", client_type=Client.Type.PUBLIC)
+    page = admin_http.get(LIST + "add/")
+    assert b'name="resource_servers"' in page.content
+    assert f'value="{server.pk}"'.encode() in page.content.split(b'name="resource_servers"')[1]
+    refused = _add(admin_http, resource_servers=[public.pk])
+    assert refused.status_code == 200 and not Api.objects.filter(identifier="https://orders.example.com/")
+    response = _add(admin_http, resource_servers=[server.pk])
+    assert response.status_code == 302, response.content[:2000]
+    api = Api.objects.get(identifier="https://orders.example.com/")
+    assert list(api.resource_servers.all()) == [server]
+    change = AuditEvent.objects.filter(event_type="api_created").count()
+    assert change == 1
+
+
+def test_saving_an_api_in_the_admin_keeps_allow_any_client(admin_http):
+    # The field was in the form but not in the page's fieldset, so every save turned it off.
+    api = services.create_api(
+        actor=Actor.system("tests"),
+        identifier="https://agents.example.com/",
+        name="Agents",
+        allow_any_client=True,
+    )
+    page = admin_http.get(f"{LIST}{api.pk}/change/")
+    assert b'name="allow_any_client"' in page.content
+    response = admin_http.post(
+        f"{LIST}{api.pk}/change/",
+        {
+            "identifier": api.identifier,
+            "name": "Agents v2",
+            "scopes_text": "",
+            "token_format": "opaque",
+            "access_token_lifetime": "",
+            "allow_any_client": "on",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    api.refresh_from_db()
+    assert api.name == "Agents v2" and api.allow_any_client is True
