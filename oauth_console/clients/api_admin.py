@@ -148,7 +148,6 @@ class ApiAdmin(admin.ModelAdmin):
                 # it (from an import or the operator API) silently closed it to unlisted clients.
                 "allow_any_client",
                 "allowed_clients",
-                "allow_any_client",
                 "resource_servers",
             ]
         return [(None, {"fields": fields})]
