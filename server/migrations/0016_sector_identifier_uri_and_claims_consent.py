@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("server", "0014_sweep_position"),
+        ("server", "0015_device_resources_and_resource_servers"),
     ]
 
     operations = [
