@@ -147,6 +147,10 @@ class Token(models.Model):
         AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens"
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The OP session (`sid`) of the browser sign-in the token's family started from ("" for
+    # tokens of no browser session: client credentials, device flow, non-OpenID codes); ending
+    # that session may revoke them (OAUTH2_LOGOUT_REVOKES_TOKENS).
+    sid = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -286,4 +290,4 @@ class SweepPosition(models.Model):
         return f"{self.name} at key {self.last_key}"
 
 
-from server.session_models import ClientSession  # noqa: E402, F401
+from server.session_models import BackchannelDelivery, ClientSession  # noqa: E402, F401

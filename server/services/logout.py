@@ -2,31 +2,61 @@
 an ID token: `store_authorization_code`).
 
 `end_browser_session` runs when the browser session logs out (any door: the end-session
-endpoint, the site's sign-out, the admin's) and enqueues one back-channel delivery per client of
-that session with a `backchannel_logout_uri`, in the logout's own transaction (the task rows
-commit with the fact they report: `services.backchannel_logout`).
+endpoint, the site's sign-out, the admin's). In the logout's own transaction it ends the
+session's client sessions, writes one back-channel delivery per client of that session with a
+`backchannel_logout_uri` and queues its task (`services.backchannel_logout`), and, unless
+OAUTH2_LOGOUT_REVOKES_TOKENS is off, revokes the tokens issued in that session (one UPDATE).
+The clients with a `frontchannel_logout_uri` are returned for the logout page's iframes.
 """
 
+from dataclasses import dataclass, field
+
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from server import signals
 from server.actors import Actor
-from server.models import Client, ClientSession
+from server.conf import server_settings
+from server.models import Client, ClientSession, Token
 from server.services import backchannel_logout
 from server.services._after_commit import send_after_commit
+from server.services.tokens import _revoke_holding_locks
+
+REVOKED_REASON = "signed out (OpenID Connect session ended)"
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    """What ending a session did: its clients, those notified on the back channel, those to load
+    in the logout page's iframes (Front-Channel Logout), how many tokens were revoked."""
+
+    sid: str = ""
+    clients: list[Client] = field(default_factory=list)
+    notified: list[Client] = field(default_factory=list)
+    frontchannel: list[Client] = field(default_factory=list)
+    tokens_revoked: int = 0
+
+
+def _session_tokens(*, sid: str, user) -> QuerySet[Token]:
+    """The tokens issued in OP session `sid` of `user` (the code flow's with `openid`, and their
+    refreshes): those a logout of that session revokes."""
+    return Token.objects.filter(user=user, sid=sid)
 
 
 def end_browser_session(
     *, sid: str | None, user, actor: Actor, issuer: str, initiated_by: Client | None = None
-) -> list[Client]:
-    """End OP session `sid` of `user`: its client sessions end, and every client of it with a
-    back-channel logout URI (and still active) gets a logout token from the task worker.
-    Returns those clients. Sends `user_logged_out` (the session's clients, those notified, the
-    client that asked when it was RP-initiated). `issuer` is the `iss` of the logout tokens."""
+) -> EndedSession:
+    """End OP session `sid` of `user`: its client sessions end, every client of it with a
+    back-channel logout URI (and still active) gets a logout token from the task worker, and
+    its tokens are revoked when OAUTH2_LOGOUT_REVOKES_TOKENS is on. Sends `user_logged_out`
+    (the session's clients, those notified, the client that asked when it was RP-initiated,
+    how many tokens were revoked): the one event of the logout. `issuer` is the `iss` of the
+    logout tokens and front-channel requests."""
     now = timezone.now()
     with transaction.atomic():
-        rows = []
+        rows: list[ClientSession] = []
+        revoked = 0
         if sid:
             rows = list(
                 ClientSession.objects.select_related("client")
@@ -35,19 +65,35 @@ def end_browser_session(
                 .order_by("pk")
             )
             ClientSession.objects.filter(pk__in=[row.pk for row in rows]).update(ended_at=now)
+            if server_settings.OAUTH2_LOGOUT_REVOKES_TOKENS:
+                # One UPDATE, under the client locks that also catch a token of this session
+                # still being issued (`server.hotpath.locks`).
+                revoked, _ = _revoke_holding_locks(
+                    _session_tokens(sid=sid, user=user),
+                    actor=actor,
+                    reason=REVOKED_REASON,
+                    criteria={"user_id": user.pk},
+                )
+        live = [row for row in rows if row.client.is_active]
+        notified = [row for row in live if row.client.backchannel_logout_uri]
+        backchannel_logout.enqueue_deliveries(notified, issuer=issuer)
         clients = [row.client for row in rows]
-        notified = [c for c in clients if c.backchannel_logout_uri and c.is_active]
-        for client in notified:
-            backchannel_logout.enqueue_delivery(client=client, user=user, sid=sid, issuer=issuer)
         send_after_commit(
             signals.user_logged_out,
             user_id=user.pk,
             username=user.get_username(),
             sid=sid or "",
             clients=[c.client_id for c in clients],
-            notified=[c.client_id for c in notified],
+            notified=[row.client.client_id for row in notified],
             initiated_by=initiated_by.client_id if initiated_by is not None else "",
+            tokens_revoked=revoked,
             actor=actor,
             at=now,
         )
-    return notified
+    return EndedSession(
+        sid=sid or "",
+        clients=clients,
+        notified=[row.client for row in notified],
+        frontchannel=[row.client for row in live if row.client.frontchannel_logout_uri],
+        tokens_revoked=revoked,
+    )

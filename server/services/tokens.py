@@ -15,7 +15,15 @@ from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks, riders, sql
-from server.models import AuthorizationCode, Client, ClientSession, DeviceAuthorization, SweepPosition, Token
+from server.models import (
+    AuthorizationCode,
+    BackchannelDelivery,
+    Client,
+    ClientSession,
+    DeviceAuthorization,
+    SweepPosition,
+    Token,
+)
 from server.services._after_commit import send_after_commit
 
 
@@ -91,6 +99,8 @@ def store_token(
         "family_id": parent.family_id if parent else uuid.uuid4(),
         "parent_id": parent.pk if parent else None,
         "authorization_code_id": authorization_code.pk if authorization_code else None,
+        # The browser session the family started in; a refresh stays in its parent's.
+        "sid": parent.sid if parent else (authorization_code.sid if authorization_code else ""),
     }
     # Raises sql.ClientGone if the client was deleted meanwhile.
     return sql.insert_token(
@@ -243,6 +253,9 @@ def clear_expired_tokens(
         codes += old_devices._raw_delete(old_devices.db)
         # The clients of OP sessions that logged out a day ago (logout no longer needs them).
         ended = ClientSession.objects.filter(ended_at__lte=now - timedelta(days=1))
+        # With their back-channel deliveries (finished: the retry budget lasts minutes).
+        deliveries = BackchannelDelivery.objects.filter(session__in=ended)
+        deliveries._raw_delete(deliveries.db)
         sessions = ended._raw_delete(ended.db)
         send_after_commit(
             signals.expired_tokens_cleared,
