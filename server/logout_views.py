@@ -14,23 +14,35 @@ bound in `server.bindings.authorization_server`. This view decides about the per
 Signing out is Django's `logout`; its `user_logged_out` signal ends the OP session and notifies
 the session's clients (`server.receivers`, `services.end_browser_session`), whichever door the
 sign-out came through. `ui_locales` and `logout_hint` are accepted and not used.
+
+Front-Channel Logout 1.0 §3: when clients of the ended session registered a
+`frontchannel_logout_uri`, the answer is a page that loads each in a hidden iframe and then goes
+on to the post_logout_redirect_uri (static/oauth/frontchannel-logout.js, once every frame has
+loaded or after a few seconds; a "Continue" link without script). Its Content-Security-Policy
+`frame-src` lists exactly those pages' origins, for that one response.
 """
 
 from django.contrib.auth import logout
+from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from server import frontchannel
 from server.bindings.authorization_server import authorization_server
 from server.claims import subject_for
+from server.issuer import issuer_for
 from server.oauth2.errors import OAuth2Error
 from server.oauth2.logout import LOGOUT_PARAMETERS
 
 # Set on the request by this view: the client whose logout request ended the session (for the
 # user_logged_out event, `server.receivers`).
 LOGOUT_CLIENT_ATTRIBUTE = "oauth_logout_client"
+# Set on the request by `server.receivers` when the sign-out ended an OP session: what it ended
+# (`services.logout.EndedSession`), for the front-channel iframes.
+ENDED_SESSION_ATTRIBUTE = "oauth_ended_session"
 CONFIRM_FIELD = "confirm_logout"
 
 
@@ -75,9 +87,25 @@ def _sign_out_and_answer(request: HttpRequest, validated) -> HttpResponse:
     if request.user.is_authenticated:
         setattr(request, LOGOUT_CLIENT_ATTRIBUTE, validated.client)
         logout(request)
+    ended = getattr(request, ENDED_SESSION_ATTRIBUTE, None)
+    frames = []
+    if ended is not None and ended.frontchannel:
+        frames = frontchannel.logout_frames(ended.frontchannel, issuer=issuer_for(request), sid=ended.sid)
+    if frames:
+        return frontchannel_page(request, frames, continue_to=validated.redirect_uri, client=validated.client)
     if validated.redirect_uri:
         return HttpResponseRedirect(validated.redirect_uri)
     return render(request, "oauth/logout_done.html", {"client": validated.client})
+
+
+def frontchannel_page(request: HttpRequest, frames: list[str], *, continue_to: str | None, client=None):
+    """The signed-out page with one hidden iframe per front-channel URL, then on to `continue_to`
+    (when given). Its `frame-src` is exactly the frames' origins (django-csp's per-response
+    replace; every other directive stays the site's)."""
+    context = {"frames": frames, "continue_to": continue_to or "", "client": client}
+    response = render(request, "oauth/logout_frontchannel.html", context)
+    response._csp_replace = {"frame-src": frontchannel.frame_sources(frames)}
+    return response
 
 
 def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
@@ -90,3 +118,20 @@ def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
 def _error_page(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
     context = {"error": error.error, "description": error.description}
     return render(request, "oauth/logout_error.html", context, status=400)
+
+
+class SiteLogoutView(LogoutView):
+    """The site's own sign-out (Django's): when it ended an OP session whose clients registered a
+    front-channel logout URI, their iframes are loaded first, then the browser goes where Django
+    would have sent it."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        ended = getattr(request, ENDED_SESSION_ATTRIBUTE, None)
+        if ended is None or not ended.frontchannel:
+            return response
+        frames = frontchannel.logout_frames(ended.frontchannel, issuer=issuer_for(request), sid=ended.sid)
+        if not frames:
+            return response
+        continue_to = response["Location"] if isinstance(response, HttpResponseRedirect) else None
+        return frontchannel_page(request, frames, continue_to=continue_to)

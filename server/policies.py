@@ -28,9 +28,11 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
     USERINFO_SIGNING_ALGORITHMS,
     sector_identifier,
     validate_auth_signing_alg,
+    validate_frontchannel_logout_uri,
     validate_id_token_signing_alg,
     validate_subject_type,
     validate_userinfo_signing_alg,
+    web_origin,
 )
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
     LOOPBACK_HOSTS,
@@ -245,6 +247,8 @@ class ClientSettings:
     jwks_uri: str = ""
     backchannel_logout_uri: str = ""
     backchannel_logout_session_required: bool = False
+    frontchannel_logout_uri: str = ""
+    frontchannel_logout_session_required: bool = False
     sector_identifier: str = ""
     userinfo_signed_response_alg: str = ""
     token_endpoint_auth_signing_alg: str = ""
@@ -315,6 +319,8 @@ def validate_client_settings(
     jwks_uri: str = "",
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
+    frontchannel_logout_uri: str = "",
+    frontchannel_logout_session_required: bool = False,
     userinfo_signed_response_alg: str | None = None,
     token_endpoint_auth_signing_alg: str | None = None,
     stored_sector_identifier: str = "",
@@ -384,6 +390,8 @@ def validate_client_settings(
         jwks_uri=jwks_uri,
         backchannel_logout_uri=validate_backchannel_logout_uri(backchannel_logout_uri),
         backchannel_logout_session_required=bool(backchannel_logout_session_required),
+        frontchannel_logout_uri=validate_frontchannel_logout_uri(frontchannel_logout_uri, uris),
+        frontchannel_logout_session_required=bool(frontchannel_logout_session_required),
         userinfo_signed_response_alg=validate_userinfo_signing_alg(userinfo_signed_response_alg),
         token_endpoint_auth_signing_alg=validate_auth_signing_alg(token_endpoint_auth_signing_alg),
     )

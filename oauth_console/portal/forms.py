@@ -203,6 +203,16 @@ class ClientForm(forms.Form):
     backchannel_logout_session_required = forms.BooleanField(
         label="My app needs the session id (sid) in logout tokens", required=False
     )
+    frontchannel_logout_uri = forms.CharField(
+        label="Front-channel logout URL (frontchannel_logout_uri)",
+        required=False,
+        max_length=policies.MAX_WEB_URI_LENGTH,
+        help_text="A page of your app that our sign-out page loads in a hidden frame (OpenID Connect "
+        "Front-Channel Logout), on the scheme, host and port of one of your redirect URLs.",
+    )
+    frontchannel_logout_session_required = forms.BooleanField(
+        label="Add iss and sid to the front-channel logout URL", required=False
+    )
 
     submit_label = "Register app"
 
@@ -350,15 +360,8 @@ class ClientEditForm(ClientForm):
             "token_endpoint_auth_method": client.token_endpoint_auth_method,
             "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
             "jwks_uri": client.jwks_uri,
-            "id_token_signed_response_alg": client.id_token_signed_response_alg,
-            "subject_type": client.subject_type,
-            "default_max_age": client.default_max_age,
-            "require_auth_time": client.require_auth_time,
+            **{name: getattr(client, name) for name in OIDC_FIELDS},
             "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
-            "backchannel_logout_uri": client.backchannel_logout_uri,
-            "backchannel_logout_session_required": client.backchannel_logout_session_required,
-            "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
-            "token_endpoint_auth_signing_alg": client.token_endpoint_auth_signing_alg,
         }
 
     def service_changes(self) -> dict:

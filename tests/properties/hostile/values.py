@@ -63,6 +63,7 @@ BASE = {
     "post_logout_redirect_uris": "https://app.example.com/logged-out",
     "jwks_uri": "https://app.example.com/jwks.json",
     "backchannel_logout_uri": "https://app.example.com/backchannel-logout",
+    "frontchannel_logout_uri": "https://app.example.com/frontchannel-logout",
 }
 # The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
 OIDC_SCALARS = (
@@ -145,5 +146,13 @@ FIELDS: dict[str, Field] = {
     # Back-channel logout (POSTed to by the task worker, through server.outbound); the last third.
     "backchannel_logout_uri": Field(
         HOSTILE_URIS[2::3], lambda c: c.backchannel_logout_uri, json_key="backchannel_logout_uri", uri=True
+    ),
+    # Front-channel logout (framed by the sign-out page): a quarter of the URIs, and a page on
+    # another origin than the redirect URIs' (Front-Channel Logout §2 refuses it).
+    "frontchannel_logout_uri": Field(
+        [*HOSTILE_URIS[::4], "https://evil.example.com/frontchannel-logout"],
+        lambda c: c.frontchannel_logout_uri,
+        json_key="frontchannel_logout_uri",
+        uri=True,
     ),
 }
