@@ -85,9 +85,8 @@ CLAIMS_CLASSES = [RFC7591Claims, OpenIDClientMetadataClaims]
 
 
 def check_openid_metadata_types(data: dict) -> None:
-    """default_max_age a whole number of seconds, require_auth_time and
-    backchannel_logout_session_required and frontchannel_logout_session_required booleans (authlib takes true for a number and 1.5 for
-    seconds)."""
+    """default_max_age a whole number of seconds; require_auth_time and the logout
+    `*_session_required` flags booleans (authlib takes true for a number and 1.5 for seconds)."""
     max_age = data.get("default_max_age")
     if max_age is not None and (
         isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MAX_DEFAULT_MAX_AGE
