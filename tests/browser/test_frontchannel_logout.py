@@ -152,7 +152,7 @@ def test_the_logout_page_loads_the_rps_front_channel_page_then_continues(live_se
 
 def test_without_a_redirect_the_page_stays_after_loading_the_frame(live_server, page, end_user, rp):
     base = live_server.url
-    client, secret = services.create_client(
+    client, _secret = services.create_client(
         name="Quiet RP",
         redirect_uris=[f"{rp.url}/callback"],
         scope=["openid"],
@@ -165,7 +165,7 @@ def test_without_a_redirect_the_page_stays_after_loading_the_frame(live_server, 
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-password-123")
     page.get_by_role("button", name="Sign in").click()
-    verifier, challenge = pkce_pair()
+    _verifier, challenge = pkce_pair()
     query = {
         "response_type": "code",
         "client_id": client.client_id,
