@@ -167,9 +167,14 @@ def _send(row: BackchannelDelivery) -> str | None:
 
 
 @task(queue_name=DEFAULT_TASK_QUEUE_NAME)
-def deliver_logout_token(delivery_pk: int) -> str:
+def deliver_logout_token(delivery_pk: int | None = None, **queued_before_delivery_rows) -> str:
     """One delivery attempt (a task: it names the delivery row, and carries no token). Returns
-    what happened, as the task's result."""
+    what happened, as the task's result. A task queued by a release before delivery rows (its
+    keyword arguments name the client, `sid` and attempt) is given a row first."""
+    if delivery_pk is None:
+        delivery_pk = _row_for_an_older_task(**queued_before_delivery_rows)
+        if delivery_pk is None:
+            return "skipped: the client session of this older task is gone"
     row = _claim(delivery_pk)
     if row is None:
         return "skipped: delivered, given up, not due yet, or claimed by another worker"
@@ -203,6 +208,18 @@ def deliver_logout_token(delivery_pk: int) -> str:
         error += " (not retried: the task backend runs tasks at once, without a worker)"
     give_up_backchannel_logout(row, error=error)
     return f"given up: {error}"
+
+
+def _row_for_an_older_task(*, client_pk=None, sid="", issuer="", attempt=1, **_) -> int | None:
+    """The delivery row of a task queued before rows existed (client_pk, sub, sid, issuer,
+    attempt): the client session it was for, with the attempts it had made."""
+    session = ClientSession.objects.filter(client_id=client_pk, sid=sid or "").first()
+    if session is None:
+        return None
+    row, _created = BackchannelDelivery.objects.get_or_create(
+        session=session, defaults={"issuer": issuer, "attempts": max(0, int(attempt) - 1)}
+    )
+    return row.pk
 
 
 def give_up_backchannel_logout(row: BackchannelDelivery, *, error: str) -> None:

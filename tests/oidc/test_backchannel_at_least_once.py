@@ -113,3 +113,21 @@ def test_a_last_attempt_cut_short_spends_the_budget(signed_out, receiver, settin
 def test_the_one_command_resumes_webhooks_too(signed_out):
     output = resume()
     assert "back-channel logout(s)" in output and "webhook subscription(s)" in output
+
+
+def test_a_task_queued_by_the_release_before_delivery_rows_is_still_delivered(browser, make_rp, receiver):  # noqa: F811
+    """A deploy meets tasks the old code queued (client_pk, sub, sid, issuer, attempt): each gets
+    its delivery row, keeping the attempts it had made, and is sent."""
+    a, a_secret = make_rp("RP A", "/bcl-a")
+    id_token = sign_in_and_get_tokens(browser, a, a_secret)["id_token"]
+    sign_out(browser, id_token)
+    BackchannelDelivery.objects.all().delete()
+    DBTaskResult.objects.all().delete()
+    sid = verify_id_token(id_token, a)["sid"]
+    old_style = {"client_pk": a.pk, "sub": "ignored", "sid": sid, "issuer": "http://testserver", "attempt": 2}
+    backchannel_logout.deliver_logout_token.using(queue_name="logout").enqueue(**old_style)
+    run_queued_tasks("logout")
+    (token,) = logout_tokens(receiver, "/bcl-a")
+    assert verify_logout_token(token, a)["sid"] == sid
+    delivery = BackchannelDelivery.objects.get()
+    assert (delivery.state, delivery.attempts) == ("delivered", 2)
