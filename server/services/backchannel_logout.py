@@ -180,11 +180,15 @@ def deliver_logout_token(delivery_pk: int | None = None, **queued_before_deliver
         return "skipped: delivered, given up, not due yet, or claimed by another worker"
     client = row.session.client
     mine = BackchannelDelivery.objects.filter(pk=row.pk, state=State.PENDING, attempts=row.attempts)
-    now = timezone.now()
     if not client.backchannel_logout_uri or not client.is_active:
-        mine.update(state=State.SKIPPED, claimed_until=None, finished_at=now)
+        mine.update(state=State.SKIPPED, claimed_until=None, finished_at=timezone.now())
         return "skipped: the client is inactive or has no backchannel_logout_uri"
-    error = _send(row)
+    try:
+        error = _send(row)
+    except Exception as unexpected:  # a key that does not decrypt, a bug: this attempt failed
+        logger.exception("back-channel logout delivery %s failed unexpectedly", row.pk)
+        error = f"Internal error ({type(unexpected).__name__})."
+    now = timezone.now()
     if error is None:
         mine.update(state=State.DELIVERED, claimed_until=None, finished_at=now, last_error="")
         logger.info("back-channel logout delivered to %s (attempt %d)", client.client_id, row.attempts)

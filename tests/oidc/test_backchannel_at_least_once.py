@@ -131,3 +131,15 @@ def test_a_task_queued_by_the_release_before_delivery_rows_is_still_delivered(br
     assert verify_logout_token(token, a)["sid"] == sid
     delivery = BackchannelDelivery.objects.get()
     assert (delivery.state, delivery.attempts) == ("delivered", 2)
+
+
+def test_an_unexpected_error_is_a_failed_attempt_not_a_stuck_claim(signed_out, receiver, monkeypatch):  # noqa: F811
+    def broken(**kwargs):
+        raise RuntimeError("the signing key does not decrypt")
+
+    monkeypatch.setattr(backchannel_logout, "create_logout_token", broken)
+    run_queued_tasks("logout")
+    delivery = BackchannelDelivery.objects.get()
+    assert (delivery.state, delivery.attempts, delivery.claimed_until) == ("pending", 1, None)
+    assert delivery.last_error == "Internal error (RuntimeError)." and delivery.next_attempt_at
+    assert DBTaskResult.objects.filter(status="READY").count() == 1, "its retry is queued"
