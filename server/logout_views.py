@@ -87,21 +87,25 @@ def _sign_out_and_answer(request: HttpRequest, validated) -> HttpResponse:
     if request.user.is_authenticated:
         setattr(request, LOGOUT_CLIENT_ATTRIBUTE, validated.client)
         logout(request)
-    ended = getattr(request, ENDED_SESSION_ATTRIBUTE, None)
-    frames = []
-    if ended is not None and ended.frontchannel:
-        frames = frontchannel.logout_frames(ended.frontchannel, issuer=issuer_for(request), sid=ended.sid)
-    if frames:
-        return frontchannel_page(request, frames, continue_to=validated.redirect_uri, client=validated.client)
+    framing = _frontchannel_page(request, continue_to=validated.redirect_uri, client=validated.client)
+    if framing is not None:
+        return framing
     if validated.redirect_uri:
         return HttpResponseRedirect(validated.redirect_uri)
     return render(request, "oauth/logout_done.html", {"client": validated.client})
 
 
-def frontchannel_page(request: HttpRequest, frames: list[str], *, continue_to: str | None, client=None):
-    """The signed-out page with one hidden iframe per front-channel URL, then on to `continue_to`
-    (when given). Its `frame-src` is exactly the frames' origins (django-csp's per-response
-    replace; every other directive stays the site's)."""
+def _frontchannel_page(request: HttpRequest, *, continue_to: str | None, client=None) -> HttpResponse | None:
+    """The signed-out page with one hidden iframe per front-channel client of the session the
+    sign-out ended, then on to `continue_to` (when given); None when there is none to frame.
+    Its `frame-src` is exactly the frames' origins (django-csp's per-response replace; every
+    other directive stays the site's)."""
+    ended = getattr(request, ENDED_SESSION_ATTRIBUTE, None)
+    if ended is None or not ended.frontchannel:
+        return None
+    frames = frontchannel.logout_frames(ended.frontchannel, issuer=issuer_for(request), sid=ended.sid)
+    if not frames:
+        return None
     context = {"frames": frames, "continue_to": continue_to or "", "client": client}
     response = render(request, "oauth/logout_frontchannel.html", context)
     response._csp_replace = {"frame-src": frontchannel.frame_sources(frames)}
@@ -127,11 +131,6 @@ class SiteLogoutView(LogoutView):
 
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
-        ended = getattr(request, ENDED_SESSION_ATTRIBUTE, None)
-        if ended is None or not ended.frontchannel:
-            return response
-        frames = frontchannel.logout_frames(ended.frontchannel, issuer=issuer_for(request), sid=ended.sid)
-        if not frames:
-            return response
         continue_to = response["Location"] if isinstance(response, HttpResponseRedirect) else None
-        return frontchannel_page(request, frames, continue_to=continue_to)
+        framing = _frontchannel_page(request, continue_to=continue_to)
+        return response if framing is None else framing
