@@ -112,11 +112,22 @@ def store_token(
     )
 
 
+class RefreshTokenRevoked(Exception):
+    """The refresh token was revoked after the request read it (a logout, a bulk revocation
+    that the refresh waited for): it must not rotate, and nobody reused it."""
+
+
 def rotate_refresh_token(token: Token) -> bool:
     """Mark a refresh token used. True for the one caller that wins a race; False if it had
-    already been rotated (reuse)."""
+    already been rotated (reuse). Raises RefreshTokenRevoked if it was revoked since `token`
+    was read (the revocation holds the client lock this waits for, so it is seen here)."""
     locks.hold_client_for_issuance(token.client_id)
-    return Token.objects.filter(pk=token.pk, rotated_at__isnull=True).update(rotated_at=timezone.now()) == 1
+    mine = Token.objects.filter(pk=token.pk, rotated_at__isnull=True)
+    if mine.filter(revoked_at__isnull=True).update(rotated_at=timezone.now()) == 1:
+        return True
+    if mine.exists():
+        raise RefreshTokenRevoked(token.pk)
+    return False
 
 
 def revoke_token_family(token: Token, *, reason: str = "refresh token reused") -> int:

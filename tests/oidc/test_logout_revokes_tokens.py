@@ -99,3 +99,26 @@ def test_a_deployment_can_keep_them(browser, rp, settings):
     assert Token.objects.get().revoked_at is None
     assert refresh(client, secret, tokens["refresh_token"]).status_code == 200
     assert AuditEvent.objects.get(event_type="user_logged_out").detail["tokens_revoked"] == 0
+
+
+def test_a_refresh_that_read_its_token_before_the_logout_does_not_rotate_it(browser, rp, user, monkeypatch):
+    """The race a logout meets: a refresh request found its refresh token active, then the
+    logout revoked it, then the refresh went on to rotate it. It must fail (invalid_grant),
+    issue nothing, and not be reported as a reuse (nobody replayed anything)."""
+    from server.bindings import grants as bound_grants
+
+    client, secret = rp
+    tokens = sign_in_and_get_tokens(browser, client, secret)
+    real_rotate = bound_grants.services.rotate_refresh_token
+
+    def logout_first(token):
+        end_session(browser, tokens["id_token"])  # between the read and the rotation
+        return real_rotate(token)
+
+    monkeypatch.setattr(bound_grants.services, "rotate_refresh_token", logout_first)
+    answer = refresh(client, secret, tokens["refresh_token"])
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert Token.objects.count() == 1, "nothing issued"
+    # (The logout ran inside the refresh's transaction here, one connection; the refusal rolled
+    # it back with the refresh. A real logout is a request of its own, and stays.)
+    assert not AuditEvent.objects.filter(event_type="refresh_token_reused").exists()
