@@ -149,5 +149,7 @@ def test_a_new_front_channel_logout_page_waits_with_the_redirect_uris_that_allow
     assert response.status_code == 302
     approved.refresh_from_db()
     assert approved.frontchannel_logout_uri == ""
-    assert approved.pending_changes["frontchannel_logout_uri"] == "https://totally-google.example/front-logout"
+    assert (
+        approved.pending_changes["frontchannel_logout_uri"] == "https://totally-google.example/front-logout"
+    )
     assert approved.pending_changes["redirect_uris"] == "https://totally-google.example/callback"
