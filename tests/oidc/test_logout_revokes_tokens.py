@@ -122,3 +122,23 @@ def test_a_refresh_that_read_its_token_before_the_logout_does_not_rotate_it(brow
     # (The logout ran inside the refresh's transaction here, one connection; the refusal rolled
     # it back with the refresh. A real logout is a request of its own, and stays.)
     assert not AuditEvent.objects.filter(event_type="refresh_token_reused").exists()
+
+
+def test_a_code_of_the_session_not_yet_redeemed_is_expired_by_the_logout(browser, rp):
+    """A code the RP got just before the person signed out would otherwise mint tokens for a
+    session that has ended."""
+    from tests.server.helpers import query_of
+
+    from .conftest import authorize, token_request
+
+    client, secret = rp
+    tokens = sign_in_and_get_tokens(browser, client, secret)
+    response, verifier = authorize(browser, client)
+    code = query_of(response["Location"])["code"]
+    end_session(browser, tokens["id_token"])
+    answer = token_request(client, secret, code, verifier)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert Token.objects.count() == 1
+    detail = AuditEvent.objects.get(event_type="user_logged_out").detail
+    assert (detail["tokens_revoked"], detail["codes_expired"]) == (1, 1)
+    assert not AuditEvent.objects.filter(event_type="authorization_code_replayed").exists()
