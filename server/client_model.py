@@ -102,6 +102,10 @@ class Client(models.Model):
     # guard), and whether the client needs its `sid` (always sent here).
     backchannel_logout_uri = models.CharField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
     backchannel_logout_session_required = models.BooleanField(default=False)
+    # OpenID Connect Front-Channel Logout §2: the page the logout page loads in a hidden iframe,
+    # and whether it is given `iss` and `sid` as query parameters.
+    frontchannel_logout_uri = models.CharField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")
+    frontchannel_logout_session_required = models.BooleanField(default=False)
     # private_key_jwt's public keys: a JWK Set, or a URL fetched through server.outbound's guard.
     jwks = models.JSONField(blank=True, null=True, default=None)
     jwks_uri = models.URLField(max_length=policies.MAX_WEB_URI_LENGTH, blank=True, default="")

@@ -182,6 +182,13 @@ SETTINGS: dict[str, Setting] = {
         "Seconds before the first retry of a failed back-channel logout; doubled for each next one "
         "(30, 60, 120, 240 s by default).",
     ),
+    "OAUTH2_LOGOUT_REVOKES_TOKENS": Setting(
+        True,
+        "Whether ending a browser session (RP-initiated logout, the site's or the admin's sign-out) "
+        "revokes the access and refresh tokens issued in it (the code flow's with `openid`, and "
+        "their refreshes) and expires its unredeemed codes; tokens of no browser session (client credentials, device flow, plain "
+        "OAuth codes) are never touched (docs/oidc.md, Logout).",
+    ),
     "OAUTH2_WEBHOOK_TIMEOUT": Setting(
         10, "Seconds a webhook delivery may take to connect, per read, and in all (docs/webhooks.md)."
     ),

@@ -120,7 +120,7 @@ user_code_refused             the /device page (server.device_views; at once: no
     payload: request, user, reason
     listeners: audit
 user_logged_out               services.logout (any sign-out of a browser session)
-    payload: user_id, username, sid, clients, notified, initiated_by
+    payload: user_id, username, sid, clients, notified, initiated_by, tokens_revoked, codes_expired
     recorders: audit (in the fact's transaction)
 backchannel_logout_failed     services.backchannel_logout (the task worker, after the last attempt)
     payload: client, sid, sub, attempts, error

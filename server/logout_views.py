@@ -14,18 +14,27 @@ bound in `server.bindings.authorization_server`. This view decides about the per
 Signing out is Django's `logout`; its `user_logged_out` signal ends the OP session and notifies
 the session's clients (`server.receivers`, `services.end_browser_session`), whichever door the
 sign-out came through. `ui_locales` and `logout_hint` are accepted and not used.
+
+Front-Channel Logout 1.0 §3: when clients of the ended session registered a
+`frontchannel_logout_uri`, the answer is a page that loads each in a hidden iframe and then goes
+on to the post_logout_redirect_uri (static/oauth/frontchannel-logout.js, once every frame has
+loaded or after a few seconds; a "Continue" link without script). Its Content-Security-Policy
+`frame-src` lists exactly those pages' origins, for that one response.
 """
 
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import LogoutView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.encoding import iri_to_uri
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from server import frontchannel
 from server.bindings.authorization_server import authorization_server
 from server.claims import subject_for
+from server.issuer import issuer_for
 from server.oauth2.errors import OAuth2Error
 from server.oauth2.logout import LOGOUT_PARAMETERS
 from server.sign_in_page import csp_source_of
@@ -33,6 +42,9 @@ from server.sign_in_page import csp_source_of
 # Set on the request by this view: the client whose logout request ended the session (for the
 # user_logged_out event, `server.receivers`).
 LOGOUT_CLIENT_ATTRIBUTE = "oauth_logout_client"
+# Set on the request by `server.receivers` when the sign-out ended an OP session: what it ended
+# (`services.logout.EndedSession`), for the front-channel iframes.
+ENDED_SESSION_ATTRIBUTE = "oauth_ended_session"
 CONFIRM_FIELD = "confirm_logout"
 
 
@@ -77,6 +89,9 @@ def _sign_out_and_answer(request: HttpRequest, validated) -> HttpResponse:
     if request.user.is_authenticated:
         setattr(request, LOGOUT_CLIENT_ATTRIBUTE, validated.client)
         logout(request)
+    framing = _frontchannel_page(request, continue_to=validated.redirect_uri, client=validated.client)
+    if framing is not None:
+        return framing
     if validated.redirect_uri:
         return _redirect_to_registered(validated.redirect_uri)
     return render(request, "oauth/logout_done.html", {"client": validated.client})
@@ -89,6 +104,23 @@ def _redirect_to_registered(uri: str) -> HttpResponse:
     person had been signed out (found by tests/properties/test_post_logout_redirect_uri_matching.py)."""
     response = HttpResponse(status=302)
     response["Location"] = iri_to_uri(uri)
+    return response
+
+
+def _frontchannel_page(request: HttpRequest, *, continue_to: str | None, client=None) -> HttpResponse | None:
+    """The signed-out page with one hidden iframe per front-channel client of the session the
+    sign-out ended, then on to `continue_to` (when given); None when there is none to frame.
+    Its `frame-src` is exactly the frames' origins (django-csp's per-response replace; every
+    other directive stays the site's)."""
+    ended = getattr(request, ENDED_SESSION_ATTRIBUTE, None)
+    if ended is None or not ended.frontchannel:
+        return None
+    frames = frontchannel.logout_frames(ended.frontchannel, issuer=issuer_for(request), sid=ended.sid)
+    if not frames:
+        return None
+    context = {"frames": frames, "continue_to": continue_to or "", "client": client}
+    response = render(request, "oauth/logout_frontchannel.html", context)
+    response._csp_replace = {"frame-src": frontchannel.frame_sources(frames)}
     return response
 
 
@@ -109,3 +141,15 @@ def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
 def _error_page(request: HttpRequest, error: OAuth2Error) -> HttpResponse:
     context = {"error": error.error, "description": error.description}
     return render(request, "oauth/logout_error.html", context, status=400)
+
+
+class SiteLogoutView(LogoutView):
+    """The site's own sign-out (Django's): when it ended an OP session whose clients registered a
+    front-channel logout URI, their iframes are loaded first, then the browser goes where Django
+    would have sent it."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        continue_to = response["Location"] if isinstance(response, HttpResponseRedirect) else None
+        framing = _frontchannel_page(request, continue_to=continue_to)
+        return response if framing is None else framing

@@ -158,6 +158,10 @@ class Token(models.Model):
     # OpenID Connect claims the person approved one by one (beyond the scope), by where they
     # were requested: {"userinfo": [...], "id_token": [...]}; null for none. Kept by refreshes.
     claims = models.JSONField(null=True, blank=True, default=None)
+    # The OP session (`sid`) of the browser sign-in the token's family started from ("" for
+    # tokens of no browser session: client credentials, device flow, non-OpenID codes); ending
+    # that session may revoke them (OAUTH2_LOGOUT_REVOKES_TOKENS).
+    sid = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -304,4 +308,4 @@ class SweepPosition(models.Model):
         return f"{self.name} at key {self.last_key}"
 
 
-from server.session_models import ClientSession  # noqa: E402, F401
+from server.session_models import BackchannelDelivery, ClientSession  # noqa: E402, F401

@@ -16,7 +16,7 @@ from server import outbound
 from server.conf import server_settings
 from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 from server.oauth2.keys import SIGNING_ALGORITHMS
-from server.policy_rules import PolicyError
+from server.policy_rules import PolicyError, validate_redirect_uri
 
 # How a client's ID tokens (and, when it asks, its UserInfo answers) may be signed; never "none".
 ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
@@ -27,6 +27,8 @@ PUBLIC_SUBJECT, PAIRWISE_SUBJECT = "public", "pairwise"
 SUBJECT_TYPES = (PUBLIC_SUBJECT, PAIRWISE_SUBJECT)
 # The column's size (Client.sector_identifier): a DNS name is at most 253 characters.
 MAX_SECTOR_IDENTIFIER_LENGTH = 255
+# The column's size (Client.frontchannel_logout_uri: policies.MAX_WEB_URI_LENGTH).
+MAX_FRONTCHANNEL_URI_LENGTH = 500
 # The largest sector identifier document read (a JSON array of redirect URIs).
 MAX_SECTOR_DOCUMENT_BYTES = 65536
 ONE_HOST_OR_SECTOR_URI = (
@@ -36,7 +38,7 @@ ONE_HOST_OR_SECTOR_URI = (
 
 
 # The OpenID Connect client metadata a client's settings hold (OIDC Registration §2, RP-Initiated
-# and Back-Channel Logout, RFC 7591): one list for every door that shows or takes them.
+# Back-Channel and Front-Channel Logout, RFC 7591): one list for every door that shows or takes them.
 OIDC_METADATA_FIELDS = (
     "id_token_signed_response_alg",
     "subject_type",
@@ -45,6 +47,8 @@ OIDC_METADATA_FIELDS = (
     "post_logout_redirect_uris",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "frontchannel_logout_uri",
+    "frontchannel_logout_session_required",
     "userinfo_signed_response_alg",
     "token_endpoint_auth_signing_alg",
     "sector_identifier_uri",
@@ -221,3 +225,58 @@ def sector_identifier(subject_type: str, redirect_uris: list[str], stored: str =
             field="redirect_uris",
         )
     return sector
+
+
+def web_origin(uri: str) -> str:
+    """`scheme://host[:port]` of an http(s) URI, lower case, the default port left out: what a
+    Content-Security-Policy source and a browser's origin compare."""
+    parts = urlsplit(uri)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    default = {"https": 443, "http": 80}.get(scheme)
+    port = parts.port
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def _same_origin_as_a_redirect_uri(uri: str, redirect_uris: list[str]) -> bool:
+    origin = web_origin(uri)
+    for registered in redirect_uris:
+        if urlsplit(registered).scheme.lower() not in ("http", "https"):
+            continue
+        if web_origin(registered) == origin:
+            return True
+        # A loopback redirect URI matches any port (RFC 8252 §7.3): so does its origin here.
+        theirs, ours = urlsplit(registered), urlsplit(uri)
+        loopback = (theirs.hostname or "") in ("127.0.0.1", "::1")
+        if loopback and (theirs.scheme, theirs.hostname) == (ours.scheme, ours.hostname):
+            return True
+    return False
+
+
+def validate_frontchannel_logout_uri(uri: str | None, redirect_uris: list[str]) -> str:
+    """The page the logout page loads in a hidden iframe (Front-Channel Logout §2): "" for none,
+    else an absolute http(s) URL with a redirect URI's rules (https, http only for loopback; no
+    fragment, wildcard or user info) whose scheme, host and port are those of one of the client's
+    registered redirect URIs (§2: "MUST be the same"). That origin, and only it, is what the
+    logout page's Content-Security-Policy lets it frame."""
+    uri = (uri or "").strip()
+    if not uri:
+        return ""
+    field = "frontchannel_logout_uri"
+    if len(uri) > MAX_FRONTCHANNEL_URI_LENGTH:
+        raise PolicyError(
+            f"This URL is too long (at most {MAX_FRONTCHANNEL_URI_LENGTH} characters).", field=field
+        )
+    try:
+        validate_redirect_uri(uri)
+    except PolicyError as error:
+        raise PolicyError(str(error), field=field) from None
+    if urlsplit(uri).scheme.lower() not in ("http", "https"):
+        raise PolicyError(f"{uri}: a browser loads this page: use an https:// URL.", field=field)
+    if not _same_origin_as_a_redirect_uri(uri, redirect_uris):
+        raise PolicyError(
+            f"{uri}: the front-channel logout URI must be on the scheme, host and port of one of "
+            "the client's redirect URIs.",
+            field=field,
+        )
+    return uri

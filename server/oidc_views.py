@@ -56,6 +56,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         claims_supported=STANDARD_CLAIM_NAMES,
         end_session_endpoint=issuer + reverse("oauth-end-session"),
         backchannel_logout=True,
+        frontchannel_logout=True,
         userinfo_signing_alg_values_supported=policies.USERINFO_SIGNING_ALGORITHMS,
         subject_types_supported=policies.SUBJECT_TYPES,
         claims_parameter_supported=True,

@@ -29,9 +29,11 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
     sector_identifier,
     sector_settings,
     validate_auth_signing_alg,
+    validate_frontchannel_logout_uri,
     validate_id_token_signing_alg,
     validate_subject_type,
     validate_userinfo_signing_alg,
+    web_origin,
 )
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
     LOOPBACK_HOSTS,
@@ -248,6 +250,8 @@ class ClientSettings:
     jwks_uri: str = ""
     backchannel_logout_uri: str = ""
     backchannel_logout_session_required: bool = False
+    frontchannel_logout_uri: str = ""
+    frontchannel_logout_session_required: bool = False
     sector_identifier: str = ""
     sector_identifier_uri: str = ""
     userinfo_signed_response_alg: str = ""
@@ -319,6 +323,8 @@ def validate_client_settings(
     jwks_uri: str = "",
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
+    frontchannel_logout_uri: str = "",
+    frontchannel_logout_session_required: bool = False,
     userinfo_signed_response_alg: str | None = None,
     token_endpoint_auth_signing_alg: str | None = None,
     sector_identifier_uri: str = "",
@@ -388,6 +394,8 @@ def validate_client_settings(
         jwks_uri=jwks_uri,
         backchannel_logout_uri=validate_backchannel_logout_uri(backchannel_logout_uri),
         backchannel_logout_session_required=bool(backchannel_logout_session_required),
+        frontchannel_logout_uri=validate_frontchannel_logout_uri(frontchannel_logout_uri, uris),
+        frontchannel_logout_session_required=bool(frontchannel_logout_session_required),
         userinfo_signed_response_alg=validate_userinfo_signing_alg(userinfo_signed_response_alg),
         token_endpoint_auth_signing_alg=validate_auth_signing_alg(token_endpoint_auth_signing_alg),
         # Last: it may fetch the sector_identifier_uri, worth doing only for settings otherwise good.

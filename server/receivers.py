@@ -80,12 +80,14 @@ def end_op_session(sender, request=None, user=None, **kwargs) -> None:
         return
     # Imported here: the bindings build the authorization server, which the receivers need not.
     from server.issuer import issuer_for
-    from server.logout_views import LOGOUT_CLIENT_ATTRIBUTE
+    from server.logout_views import ENDED_SESSION_ATTRIBUTE, LOGOUT_CLIENT_ATTRIBUTE
 
-    services.end_browser_session(
+    ended = services.end_browser_session(
         sid=sid,
         user=user,
         actor=Actor.user(user),
         issuer=issuer_for(request),
         initiated_by=getattr(request, LOGOUT_CLIENT_ATTRIBUTE, None),
     )
+    # For the page that follows (Front-Channel Logout: the clients it loads in iframes).
+    setattr(request, ENDED_SESSION_ATTRIBUTE, ended)

@@ -57,7 +57,9 @@ user_code_refused         request, user, reason ("malformed" or "unknown"): a us
 user_logged_out           user_id, username, sid (the OP session, "" when none was kept), clients
                           (client_ids signed in to in that session), notified (those sent a
                           back-channel logout token, by the task worker), initiated_by (the
-                          client_id of an RP-initiated logout, else ""): a browser session ended
+                          client_id of an RP-initiated logout, else ""), tokens_revoked (int: the
+                          session's tokens revoked, OAUTH2_LOGOUT_REVOKES_TOKENS), codes_expired (int: its
+                          unredeemed codes): a browser session ended
 backchannel_logout_failed  client, sid, sub, attempts, error: a client's back-channel logout was
                           given up after its last attempt (it may still hold the session)
 api_created               api (an Api row: a resource server registered)

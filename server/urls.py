@@ -1,6 +1,5 @@
 """Protocol endpoints and end-user sign-in pages."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from server import device_views, logout_views, oidc_views, sign_in_page, views
@@ -27,5 +26,5 @@ urlpatterns = [
     ),
     path("api/me", views.api_me, name="api-me"),
     path("accounts/login/", sign_in_page.SignInView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", logout_views.SiteLogoutView.as_view(), name="logout"),
 ]

@@ -85,6 +85,8 @@ class ClientOut(serializers.Serializer):
     jwks_uri = serializers.CharField()
     backchannel_logout_uri = serializers.CharField()
     backchannel_logout_session_required = serializers.BooleanField()
+    frontchannel_logout_uri = serializers.CharField()
+    frontchannel_logout_session_required = serializers.BooleanField()
     userinfo_signed_response_alg = serializers.CharField()
     token_endpoint_auth_signing_alg = serializers.CharField()
     sector_identifier_uri = serializers.CharField()
@@ -141,6 +143,10 @@ class ClientSettingsIn(StrictSerializer):
     # Back-Channel Logout: where logout tokens are POSTed (https), and whether it needs the sid.
     backchannel_logout_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
     backchannel_logout_session_required = Flag(default=False)
+    # Front-Channel Logout: the page the sign-out page frames (a redirect URI's origin), and whether
+    # it gets iss and sid.
+    frontchannel_logout_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
+    frontchannel_logout_session_required = Flag(default=False)
     # "": plain-JSON UserInfo / any assertion algorithm.
     userinfo_signed_response_alg = Text(max_length=20, allow_blank=True, default="")
     token_endpoint_auth_signing_alg = Text(max_length=20, allow_blank=True, default="")

@@ -133,6 +133,8 @@ class ClientSettingsForm(forms.ModelForm):
             "post_logout_redirect_uris",
             "backchannel_logout_uri",
             "backchannel_logout_session_required",
+            "frontchannel_logout_uri",
+            "frontchannel_logout_session_required",
             "userinfo_signed_response_alg",
             "token_endpoint_auth_signing_alg",
             "sector_identifier_uri",
@@ -146,6 +148,8 @@ class ClientSettingsForm(forms.ModelForm):
             "backchannel_logout_uri": "Back-channel logout URI",
             "backchannel_logout_session_required": "Back-channel logout needs sid",
             "sector_identifier_uri": "Sector identifier URI",
+            "frontchannel_logout_uri": "Front-channel logout URI",
+            "frontchannel_logout_session_required": "Front-channel logout needs iss and sid",
         }
         help_texts = {
             "id_token_signed_response_alg": "RS256 (every relying party supports it) or ES256.",
@@ -167,6 +171,10 @@ class ClientSettingsForm(forms.ModelForm):
             "person who signed in to this client signs out (https; through the SSRF guard).",
             "backchannel_logout_session_required": "The client needs the session id (sid) in logout "
             "tokens and ID tokens (this server always sends it).",
+            "frontchannel_logout_uri": "OpenID Connect: a page of the client's that the sign-out "
+            "page loads in a hidden iframe; on the scheme, host and port of one of its redirect URIs.",
+            "frontchannel_logout_session_required": "Add iss and sid to the front-channel logout "
+            "URI's query.",
             "require_consent": "Ask the user to approve this client every time, even when an earlier "
             "approval covers the scopes it asks for.",
             "can_introspect_any_token": "May ask /oauth/introspect about tokens issued to other clients "

@@ -132,6 +132,11 @@ class ClientResource(resources.ModelResource):
         column_name="backchannel_logout_session_required",
         widget=FlagWidget(),
     )
+    frontchannel_logout_session_required = fields.Field(
+        attribute="frontchannel_logout_session_required",
+        column_name="frontchannel_logout_session_required",
+        widget=FlagWidget(),
+    )
     # Export-only facts: an import ignores them (the server sets them).
     source = fields.Field(attribute="source", column_name="source", readonly=True)
     created_at = fields.Field(attribute="created_at", column_name="created_at", readonly=True)
@@ -268,6 +273,8 @@ class ClientResource(resources.ModelResource):
             "post_logout_redirect_uris": lists.get("post_logout_redirect_uris", []),
             "backchannel_logout_uri": (instance.backchannel_logout_uri or "").strip(),
             "backchannel_logout_session_required": bool(instance.backchannel_logout_session_required),
+            "frontchannel_logout_uri": (instance.frontchannel_logout_uri or "").strip(),
+            "frontchannel_logout_session_required": bool(instance.frontchannel_logout_session_required),
             "userinfo_signed_response_alg": (instance.userinfo_signed_response_alg or "").strip(),
             "token_endpoint_auth_signing_alg": (instance.token_endpoint_auth_signing_alg or "").strip(),
             "sector_identifier_uri": (instance.sector_identifier_uri or "").strip(),

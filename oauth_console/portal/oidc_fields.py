@@ -68,6 +68,16 @@ class OpenIDConnectFields(forms.Form):
     backchannel_logout_session_required = forms.BooleanField(
         label="My app needs the session id (sid) in logout tokens", required=False
     )
+    frontchannel_logout_uri = forms.CharField(
+        label="Front-channel logout URL (frontchannel_logout_uri)",
+        required=False,
+        max_length=policies.MAX_WEB_URI_LENGTH,
+        help_text="A page of your app that our sign-out page loads in a hidden frame (OpenID Connect "
+        "Front-Channel Logout), on the scheme, host and port of one of your redirect URLs.",
+    )
+    frontchannel_logout_session_required = forms.BooleanField(
+        label="Add iss and sid to the front-channel logout URL", required=False
+    )
     sector_identifier_uri = forms.CharField(
         label="Sector identifier URL (sector_identifier_uri)",
         required=False,

@@ -10,6 +10,9 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         # The outbox: a delivery row for every subscribed event, written in the event's own
         # transaction (recorders) or, for events that report no write of ours, when it is heard.
-        from oauth_console.webhooks import outbox
+        from oauth_console.webhooks import delivery, outbox
+        from server import resumable
 
         outbox.connect()
+        # Deliveries are sent at least once: `manage.py resume_deliveries` re-queues them.
+        resumable.register("webhook subscription(s)", delivery.resume_stalled)

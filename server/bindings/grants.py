@@ -8,7 +8,8 @@ from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
 from server.oauth2.claims_request import parse_claims_request
-from server.oauth2.errors import InvalidRequestError
+from server.oauth2.errors import InvalidGrantError, InvalidRequestError
+from server.services.tokens import RefreshTokenRevoked
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -102,8 +103,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return refresh_token.user
 
     def revoke_old_credential(self, refresh_token: Token) -> bool:
-        # Claimed with a conditional UPDATE: of concurrent refreshes, one wins.
-        return services.rotate_refresh_token(refresh_token)
+        # Claimed with a conditional UPDATE: of concurrent refreshes, one wins. One revoked since
+        # it was read (a logout ending its session) is refused, and is no reuse to report.
+        try:
+            return services.rotate_refresh_token(refresh_token)
+        except RefreshTokenRevoked:
+            raise InvalidGrantError("The refresh token was revoked.") from None
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

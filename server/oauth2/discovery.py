@@ -25,6 +25,7 @@ def openid_configuration(
     id_token_signing_alg_values_supported: Iterable[str] = SIGNING_ALGORITHMS,
     end_session_endpoint: str | None = None,
     backchannel_logout: bool = False,
+    frontchannel_logout: bool = False,
     userinfo_signing_alg_values_supported: Iterable[str] = SIGNING_ALGORITHMS,
     subject_types_supported: Iterable[str] = ("public",),
     claims_parameter_supported: bool = False,
@@ -32,7 +33,8 @@ def openid_configuration(
     """The OpenID Provider metadata built on `oauth_metadata` (RFC 8414's document, which should
     already name `jwks_uri`); validated by authlib (ValueError when a required field is wrong).
     `end_session_endpoint` (RP-Initiated Logout §2.1) and `backchannel_logout` (Back-Channel
-    Logout §2.1, with `sid`) add the logout fields; front-channel logout is never offered."""
+    Logout §2.1, with `sid`) and `frontchannel_logout` (Front-Channel Logout §3, with `iss` and
+    `sid`) add the logout fields."""
     metadata = {
         **oauth_metadata,
         "jwks_uri": jwks_uri,
@@ -52,7 +54,8 @@ def openid_configuration(
     }
     if end_session_endpoint:
         metadata["end_session_endpoint"] = end_session_endpoint
-    metadata["frontchannel_logout_supported"] = False
+    metadata["frontchannel_logout_supported"] = frontchannel_logout
+    metadata["frontchannel_logout_session_supported"] = frontchannel_logout
     metadata["backchannel_logout_supported"] = backchannel_logout
     metadata["backchannel_logout_session_supported"] = backchannel_logout
     OpenIDProviderMetadata(metadata).validate()

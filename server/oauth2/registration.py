@@ -55,6 +55,7 @@ STRING_METADATA = (
     "sector_identifier_uri",
     "jwks_uri",
     "backchannel_logout_uri",
+    "frontchannel_logout_uri",
 )
 LIST_METADATA = ("redirect_uris", "grant_types", "response_types", "contacts", "post_logout_redirect_uris")
 # Longest default_max_age accepted (about 68 years: what a 32-bit column holds).
@@ -64,7 +65,8 @@ MAX_DEFAULT_MAX_AGE = 2**31 - 1
 class OpenIDClientMetadataClaims(OpenIDClaims):
     """OpenID Connect Registration §2 metadata, plus RP-Initiated Logout's
     `post_logout_redirect_uris` and Back-Channel Logout's `backchannel_logout_uri` and
-    `backchannel_logout_session_required` (their values checked by the server's own rules, as
+    `backchannel_logout_session_required`, Front-Channel Logout's `frontchannel_logout_uri` and
+    `frontchannel_logout_session_required` (their values checked by the server's own rules, as
     `check_client_metadata` runs first; authlib's rpinitiated check would refuse a loopback
     http URI of a native app with a bare ValueError)."""
 
@@ -73,6 +75,8 @@ class OpenIDClientMetadataClaims(OpenIDClaims):
         "post_logout_redirect_uris",
         "backchannel_logout_uri",
         "backchannel_logout_session_required",
+        "frontchannel_logout_uri",
+        "frontchannel_logout_session_required",
     ]
 
 
@@ -81,9 +85,8 @@ CLAIMS_CLASSES = [RFC7591Claims, OpenIDClientMetadataClaims]
 
 
 def check_openid_metadata_types(data: dict) -> None:
-    """default_max_age a whole number of seconds, require_auth_time and
-    backchannel_logout_session_required booleans (authlib takes true for a number and 1.5 for
-    seconds)."""
+    """default_max_age a whole number of seconds; require_auth_time and the logout
+    `*_session_required` flags booleans (authlib takes true for a number and 1.5 for seconds)."""
     max_age = data.get("default_max_age")
     if max_age is not None and (
         isinstance(max_age, bool) or not isinstance(max_age, int) or not 0 <= max_age <= MAX_DEFAULT_MAX_AGE
@@ -91,7 +94,11 @@ def check_openid_metadata_types(data: dict) -> None:
         raise InvalidClientMetadataError(
             f"default_max_age must be a whole number of seconds from 0 to {MAX_DEFAULT_MAX_AGE}."
         )
-    for name in ("require_auth_time", "backchannel_logout_session_required"):
+    for name in (
+        "require_auth_time",
+        "backchannel_logout_session_required",
+        "frontchannel_logout_session_required",
+    ):
         value = data.get(name)
         if value is not None and not isinstance(value, bool):
             raise InvalidClientMetadataError(f"{name} must be true or false.")

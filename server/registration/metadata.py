@@ -33,6 +33,8 @@ STORED_METADATA = (
     "jwks_uri",
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
+    "frontchannel_logout_uri",
+    "frontchannel_logout_session_required",
     "userinfo_signed_response_alg",
     "token_endpoint_auth_signing_alg",
     "sector_identifier_uri",
@@ -102,6 +104,10 @@ def check_client_metadata(data: dict) -> None:
         # Its document is fetched by the policy when the client is written (services).
         ("sector_identifier_uri", partial(policies.validate_web_uri, field="sector_identifier_uri")),
         ("backchannel_logout_uri", policies.validate_backchannel_logout_uri),
+        (
+            "frontchannel_logout_uri",
+            partial(policies.validate_frontchannel_logout_uri, redirect_uris=_uris(data)),
+        ),
     ]
     checks += [(key, partial(policies.validate_web_uri, field=key)) for key in policies.CLIENT_WEB_URI_FIELDS]
     for key, check in checks:
@@ -119,6 +125,12 @@ def check_client_metadata(data: dict) -> None:
         policies.validate_post_logout_redirect_uris(data.get("post_logout_redirect_uris") or [])
     except policies.PolicyError as error:
         raise InvalidClientMetadataError(clean_error_text(str(error))) from None
+
+
+def _uris(data: dict) -> list[str]:
+    """The request's redirect_uris when they are a list of strings (authlib checks them later)."""
+    uris = data.get("redirect_uris")
+    return [u for u in uris if isinstance(u, str)] if isinstance(uris, list) else []
 
 
 def client_settings(metadata: dict) -> dict:
@@ -141,6 +153,8 @@ def client_settings(metadata: dict) -> dict:
         "jwks_uri": metadata.get("jwks_uri") or "",
         "backchannel_logout_uri": metadata.get("backchannel_logout_uri") or "",
         "backchannel_logout_session_required": bool(metadata.get("backchannel_logout_session_required")),
+        "frontchannel_logout_uri": metadata.get("frontchannel_logout_uri") or "",
+        "frontchannel_logout_session_required": bool(metadata.get("frontchannel_logout_session_required")),
         "userinfo_signed_response_alg": metadata.get("userinfo_signed_response_alg") or "",
         "token_endpoint_auth_signing_alg": metadata.get("token_endpoint_auth_signing_alg") or "",
         "sector_identifier_uri": metadata.get("sector_identifier_uri") or "",
@@ -186,4 +200,7 @@ def client_information(client: Client) -> dict:
     if client.backchannel_logout_uri:
         info["backchannel_logout_uri"] = client.backchannel_logout_uri
         info["backchannel_logout_session_required"] = client.backchannel_logout_session_required
+    if client.frontchannel_logout_uri:
+        info["frontchannel_logout_uri"] = client.frontchannel_logout_uri
+        info["frontchannel_logout_session_required"] = client.frontchannel_logout_session_required
     return info

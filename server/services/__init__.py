@@ -22,7 +22,11 @@ The locking rules that order issuance against revocation are in `server.hotpath.
 """
 
 from server.services.apis import change_api, create_api, delete_api
-from server.services.backchannel_logout import enqueue_delivery, give_up_backchannel_logout
+from server.services.backchannel_logout import (
+    enqueue_deliveries,
+    give_up_backchannel_logout,
+    resume_backchannel_logouts,
+)
 from server.services.client_review import (
     REVIEWED_FIELDS,
     approve_client_changes,
@@ -101,7 +105,7 @@ __all__ = [
     "delete_client",
     "deny_device_authorization",
     "end_browser_session",
-    "enqueue_delivery",
+    "enqueue_deliveries",
     "expire_client_secret",
     "expire_unredeemed_codes",
     "give_up_backchannel_logout",
@@ -114,6 +118,7 @@ __all__ = [
     "redeem_device_authorization",
     "register_dynamic_client",
     "reject_client_changes",
+    "resume_backchannel_logouts",
     "retire_signing_key",
     "revoke_consent",
     "revoke_device_authorizations",

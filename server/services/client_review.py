@@ -11,7 +11,15 @@ from server.services.clients import changed_settings, update_client
 
 # What an end user judges an app by on the consent page and where it sends them: on an app an
 # operator has approved, a developer's change to these waits for an operator (issue 11, item 11).
-REVIEWED_FIELDS = ("name", "redirect_uris", "client_uri", "logo_uri", "post_logout_redirect_uris")
+# A browser is sent to (or loads, in the logout page's iframe) each of these: a person reviews them.
+REVIEWED_FIELDS = (
+    "name",
+    "redirect_uris",
+    "client_uri",
+    "logo_uri",
+    "post_logout_redirect_uris",
+    "frontchannel_logout_uri",
+)
 
 
 def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client:

@@ -63,6 +63,8 @@ def create_client(
     jwks_uri: str = "",
     backchannel_logout_uri: str = "",
     backchannel_logout_session_required: bool = False,
+    frontchannel_logout_uri: str = "",
+    frontchannel_logout_session_required: bool = False,
     userinfo_signed_response_alg: str | None = None,
     token_endpoint_auth_signing_alg: str | None = None,
     sector_identifier_uri: str = "",
@@ -93,6 +95,8 @@ def create_client(
         jwks_uri=jwks_uri,
         backchannel_logout_uri=backchannel_logout_uri,
         backchannel_logout_session_required=backchannel_logout_session_required,
+        frontchannel_logout_uri=frontchannel_logout_uri,
+        frontchannel_logout_session_required=frontchannel_logout_session_required,
         userinfo_signed_response_alg=userinfo_signed_response_alg,
         token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
         sector_identifier_uri=sector_identifier_uri or "",
@@ -202,6 +206,10 @@ def changed_settings(
         backchannel_logout_uri=changes.get("backchannel_logout_uri", client.backchannel_logout_uri) or "",
         backchannel_logout_session_required=changes.get(
             "backchannel_logout_session_required", client.backchannel_logout_session_required
+        ),
+        frontchannel_logout_uri=changes.get("frontchannel_logout_uri", client.frontchannel_logout_uri) or "",
+        frontchannel_logout_session_required=changes.get(
+            "frontchannel_logout_session_required", client.frontchannel_logout_session_required
         ),
         userinfo_signed_response_alg=changes.get(
             "userinfo_signed_response_alg", client.userinfo_signed_response_alg

@@ -15,7 +15,15 @@ from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks, riders, sql
-from server.models import AuthorizationCode, Client, ClientSession, DeviceAuthorization, SweepPosition, Token
+from server.models import (
+    AuthorizationCode,
+    BackchannelDelivery,
+    Client,
+    ClientSession,
+    DeviceAuthorization,
+    SweepPosition,
+    Token,
+)
 from server.services._after_commit import send_after_commit
 
 
@@ -95,6 +103,8 @@ def store_token(
         "claims": parent.claims
         if parent
         else (_granted_claims(authorization_code) if authorization_code else None),
+        # The browser session the family started in; a refresh stays in its parent's.
+        "sid": parent.sid if parent else (authorization_code.sid if authorization_code else ""),
     }
     # Raises sql.ClientGone if the client was deleted meanwhile.
     return sql.insert_token(
@@ -109,13 +119,22 @@ def store_token(
 def _granted_claims(code: AuthorizationCode) -> dict | None:
     granted = {target: code.get_granted_claims(target) for target in ("id_token", "userinfo")}
     return {target: names for target, names in granted.items() if names} or None
+class RefreshTokenRevoked(Exception):
+    """The refresh token was revoked after the request read it (a logout, a bulk revocation
+    that the refresh waited for): it must not rotate, and nobody reused it."""
 
 
 def rotate_refresh_token(token: Token) -> bool:
     """Mark a refresh token used. True for the one caller that wins a race; False if it had
-    already been rotated (reuse)."""
+    already been rotated (reuse). Raises RefreshTokenRevoked if it was revoked since `token`
+    was read (the revocation holds the client lock this waits for, so it is seen here)."""
     locks.hold_client_for_issuance(token.client_id)
-    return Token.objects.filter(pk=token.pk, rotated_at__isnull=True).update(rotated_at=timezone.now()) == 1
+    mine = Token.objects.filter(pk=token.pk, rotated_at__isnull=True)
+    if mine.filter(revoked_at__isnull=True).update(rotated_at=timezone.now()) == 1:
+        return True
+    if mine.exists():
+        raise RefreshTokenRevoked(token.pk)
+    return False
 
 
 def revoke_token_family(token: Token, *, reason: str = "refresh token reused") -> int:
@@ -252,6 +271,9 @@ def clear_expired_tokens(
         codes += old_devices._raw_delete(old_devices.db)
         # The clients of OP sessions that logged out a day ago (logout no longer needs them).
         ended = ClientSession.objects.filter(ended_at__lte=now - timedelta(days=1))
+        # With their back-channel deliveries (finished: the retry budget lasts minutes).
+        deliveries = BackchannelDelivery.objects.filter(session__in=ended)
+        deliveries._raw_delete(deliveries.db)
         sessions = ended._raw_delete(ended.db)
         send_after_commit(
             signals.expired_tokens_cleared,

@@ -22,7 +22,7 @@ from joserfc import jwt
 from oauth_console.audit.models import AuditEvent
 from server import services
 from server.actors import Actor
-from server.models import ClientSession
+from server.models import BackchannelDelivery, ClientSession
 from tests.task_queue import run_queued_tasks
 
 from .conftest import ISSUER, published_keys, sign_in_and_get_tokens, verify_id_token
@@ -86,6 +86,13 @@ def verify_logout_token(token: str, client) -> dict:
     return claims
 
 
+def make_due():
+    """Move the waiting retries (their tasks and their deliveries) to a second ago."""
+    past = timezone.now() - timedelta(seconds=1)
+    DBTaskResult.objects.filter(status="READY").update(run_after=past)
+    BackchannelDelivery.objects.filter(next_attempt_at__isnull=False).update(next_attempt_at=past)
+
+
 def sign_out(browser, id_token):
     response = browser.get("/oauth/logout", {"id_token_hint": id_token, "post_logout_redirect_uri": BYE})
     assert response.status_code == 302, response.content[:300]
@@ -147,21 +154,24 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(browser, make_
     run_queued_tasks("logout")
     assert len(receiver.received["/bcl-a"]) == 1
     waiting = DBTaskResult.objects.filter(status="READY").get()
-    assert waiting.args_kwargs["kwargs"]["attempt"] == 2
+    delivery = BackchannelDelivery.objects.get()
+    assert waiting.args_kwargs["args"] == [delivery.pk] and delivery.attempts == 1
     delay = (waiting.run_after - timezone.now()).total_seconds()
     assert 25 < delay <= 30, delay
+    assert delivery.next_attempt_at == waiting.run_after and delivery.claimed_until is None
     run_queued_tasks("logout")
     assert len(receiver.received["/bcl-a"]) == 1, "not retried before its time"
 
-    for attempt, seconds in ((3, 60), (None, None)):
-        DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now() - timedelta(seconds=1))
+    for attempts, seconds in ((2, 60), (3, None)):
+        make_due()
         run_queued_tasks("logout")
-        if attempt is not None:
+        assert BackchannelDelivery.objects.get().attempts == attempts
+        if seconds is not None:
             waiting = DBTaskResult.objects.filter(status="READY").get()
-            assert waiting.args_kwargs["kwargs"]["attempt"] == attempt
             assert 55 < (waiting.run_after - timezone.now()).total_seconds() <= seconds
     assert len(receiver.received["/bcl-a"]) == 3
     assert not DBTaskResult.objects.filter(status="READY").exists()
+    assert BackchannelDelivery.objects.get().state == "failed"
     failed = AuditEvent.objects.get(event_type="backchannel_logout_failed")
     assert failed.client_id == a.client_id and failed.outcome == "failure"
     assert failed.detail["attempts"] == 3 and "503" in failed.detail["error"]
@@ -173,7 +183,7 @@ def test_a_receiver_that_recovers_gets_a_fresh_token(browser, make_rp, receiver)
     sign_out(browser, sign_in_and_get_tokens(browser, a, a_secret)["id_token"])
     run_queued_tasks("logout")
     receiver.routes["/bcl-a"] = (200, {}, b"")
-    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now() - timedelta(seconds=1))
+    make_due()
     run_queued_tasks("logout")
     first, second = logout_tokens(receiver, "/bcl-a")
     assert verify_logout_token(first, a)["jti"] != verify_logout_token(second, a)["jti"]

@@ -54,7 +54,8 @@ def test_discovery_names_the_end_session_endpoint_and_the_logout_features():
     assert document["end_session_endpoint"] == "http://testserver/oauth/logout"
     assert document["backchannel_logout_supported"] is True
     assert document["backchannel_logout_session_supported"] is True
-    assert document["frontchannel_logout_supported"] is False
+    assert document["frontchannel_logout_supported"] is True
+    assert document["frontchannel_logout_session_supported"] is True
 
 
 def test_the_id_token_carries_the_op_session_id(browser, rp, id_token):

@@ -371,9 +371,13 @@ def end_browser_session(w):
 
 @sends("backchannel_logout_failed", sid="sid-recipe", attempts=5)
 def give_up_backchannel_logout(w):
-    return lambda: services.give_up_backchannel_logout(
-        client=w.client, sid="sid-recipe", sub=str(w.user.pk), attempts=5, error="The client answered 503."
+    from server.models import BackchannelDelivery, ClientSession
+
+    session = ClientSession.objects.create(sid="sid-recipe", client=w.client, user=w.user)
+    delivery = BackchannelDelivery.objects.create(
+        session=session, issuer="https://op.example.com", attempts=5
     )
+    return lambda: services.give_up_backchannel_logout(delivery, error="The client answered 503.")
 
 
 @sends("api_created")
@@ -409,7 +413,9 @@ def delete_api(w):
 
 
 NO_EVENT: dict[str, str] = {
-    "enqueue_delivery": "a step of end_browser_session, whose user_logged_out names the clients notified",
+    "enqueue_deliveries": "a step of end_browser_session, whose user_logged_out names the clients notified",
+    "resume_backchannel_logouts": "queues again the tasks of deliveries already written (a worker died);"
+    " the delivery's own outcome is announced when it is given up",
     "record_device_poll": "bookkeeping of a device's poll (its pace), like touch_token; a poll that"
     " gets a token is announced by token_issued",
     "changed_settings": "a read: validates proposed settings and returns the difference, writes nothing",

@@ -19,6 +19,8 @@ def on_user_logged_out(
     clients=(),
     notified=(),
     initiated_by="",
+    tokens_revoked=0,
+    codes_expired=0,
     actor=None,
     at=None,
     **kwargs,
@@ -32,6 +34,8 @@ def on_user_logged_out(
             "clients": list(clients),
             "notified": list(notified),
             "initiated_by": initiated_by or "",
+            "tokens_revoked": tokens_revoked,
+            "codes_expired": codes_expired,
         },
         **{**actor_fields(actor), "user_id": user_id, "username": username},
     )

@@ -135,3 +135,21 @@ def test_a_pending_app_changes_at_once(dev_client, developer):
     client.refresh_from_db()
     assert client.name == "Totally Google"
     assert client.pending_changes == {}
+
+
+def test_a_new_front_channel_logout_page_waits_with_the_redirect_uris_that_allow_it(dev_client, approved):
+    """The sign-out page frames it in people's browsers, and its origin must be a redirect URI's:
+    moved together to a new host, both wait for the operator (none applies alone)."""
+    moved = {
+        **RENAME,
+        "name": "Dana's app",
+        "frontchannel_logout_uri": "https://totally-google.example/front-logout",
+    }
+    response = dev_client.post(f"/developers/apps/{approved.client_id}/edit/", moved)
+    assert response.status_code == 302
+    approved.refresh_from_db()
+    assert approved.frontchannel_logout_uri == ""
+    assert (
+        approved.pending_changes["frontchannel_logout_uri"] == "https://totally-google.example/front-logout"
+    )
+    assert approved.pending_changes["redirect_uris"] == "https://totally-google.example/callback"

@@ -66,6 +66,7 @@ def _oidc(values: dict, *, json_numbers: bool = False) -> dict:
         "post_logout_redirect_uris": values["post_logout_redirect_uris"].split(),
         "backchannel_logout_uri": values["backchannel_logout_uri"],
         "sector_identifier_uri": values["sector_identifier_uri"],
+        "frontchannel_logout_uri": values["frontchannel_logout_uri"],
     }
     for name in OIDC_SCALARS:
         if name in values:
@@ -211,7 +212,7 @@ def door_import(world: World, values: dict) -> Passage:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
     headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris", "jwks_uri"]
-    headers += ["backchannel_logout_uri", "sector_identifier_uri"]
+    headers += ["backchannel_logout_uri", "sector_identifier_uri", "frontchannel_logout_uri"]
     headers += [name for name in OIDC_SCALARS if name in values]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -220,7 +221,7 @@ def door_import(world: World, values: dict) -> Passage:
     row = [client_id, values["name"], "confidential", values["redirect_uris"]]
     row += ["authorization_code", "profile", values["description"], values["client_uri"], values["logo_uri"]]
     row += [values["post_logout_redirect_uris"], values["jwks_uri"], values["backchannel_logout_uri"]]
-    row += [values["sector_identifier_uri"]]
+    row += [values["sector_identifier_uri"], values["frontchannel_logout_uri"]]
     row += [values[name] for name in OIDC_SCALARS if name in values]
     writer.writerow(row)
     upload = SimpleUploadedFile("clients.csv", buffer.getvalue().encode(), content_type="text/csv")
@@ -258,6 +259,7 @@ def door_legacy_row(world: World, values: dict) -> Passage:
                 jwks_uri=values["jwks_uri"],
                 backchannel_logout_uri=values["backchannel_logout_uri"],
                 sector_identifier_uri=values["sector_identifier_uri"],
+                frontchannel_logout_uri=values["frontchannel_logout_uri"],
             )
     except DataError:
         assert connection.vendor == "postgresql", "SQLite stores whatever it is given"

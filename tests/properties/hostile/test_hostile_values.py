@@ -99,6 +99,7 @@ def test_the_openid_connect_metadata_reaches_the_client_through_every_door(world
     assert signing == ("ES256", "PS256")
     assert client.post_logout_redirect_uris == BASE["post_logout_redirect_uris"]
     assert client.backchannel_logout_uri == BASE["backchannel_logout_uri"]
+    assert client.frontchannel_logout_uri == BASE["frontchannel_logout_uri"]
 
 
 @pytest.mark.parametrize("door", [d for d in DOORS if DOORS[d].through_services])

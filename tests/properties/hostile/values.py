@@ -82,6 +82,7 @@ BASE = {
     "jwks_uri": "https://app.example.com/jwks.json",
     "backchannel_logout_uri": "https://app.example.com/backchannel-logout",
     "sector_identifier_uri": "",  # none: a clean cell fetches nothing
+    "frontchannel_logout_uri": "https://app.example.com/frontchannel-logout",
 }
 # The OpenID Connect metadata that is not a URI: a door passes these on when a cell sets them.
 OIDC_SCALARS = (
@@ -171,6 +172,14 @@ FIELDS: dict[str, Field] = {
         [*HOSTILE_URIS[::3], "https://127.0.0.1/sector.json", "https://169.254.169.254/latest/meta-data/"],
         lambda c: c.sector_identifier_uri,
         json_key="sector_identifier_uri",
+        uri=True,
+    ),
+    # Front-channel logout (framed by the sign-out page): a quarter of the URIs, and a page on
+    # another origin than the redirect URIs' (Front-Channel Logout §2 refuses it).
+    "frontchannel_logout_uri": Field(
+        [*HOSTILE_URIS[::4], "https://evil.example.com/frontchannel-logout"],
+        lambda c: c.frontchannel_logout_uri,
+        json_key="frontchannel_logout_uri",
         uri=True,
     ),
 }
