@@ -186,7 +186,8 @@ SETTINGS: dict[str, Setting] = {
         True,
         "Whether ending a browser session (RP-initiated logout, the site's or the admin's sign-out) "
         "revokes the access and refresh tokens issued in it (the code flow's with `openid`, and "
-        "their refreshes) and expires its unredeemed codes; tokens of no browser session (client credentials, device flow, plain "
+        "their refreshes) and expires its unredeemed codes; tokens of no browser session (client "
+        "credentials, device flow, plain "
         "OAuth codes) are never touched (docs/oidc.md, Logout).",
     ),
     "OAUTH2_WEBHOOK_TIMEOUT": Setting(

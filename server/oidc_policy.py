@@ -12,11 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 from server import outbound
 from server.conf import server_settings
 from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 from server.oauth2.keys import SIGNING_ALGORITHMS
-from server.policy_rules import PolicyError, validate_redirect_uri
+from server.policy_rules import MAX_WEB_URI_LENGTH, PolicyError, validate_redirect_uri, validate_redirect_uris
 
 # How a client's ID tokens (and, when it asks, its UserInfo answers) may be signed; never "none".
 ID_TOKEN_SIGNING_ALGORITHMS = SIGNING_ALGORITHMS
@@ -280,3 +282,36 @@ def validate_frontchannel_logout_uri(uri: str | None, redirect_uris: list[str]) 
             field=field,
         )
     return uri
+
+
+def validate_post_logout_redirect_uris(uris: Iterable[str]) -> list[str]:
+    """Where logout may send the browser back to: every rule of a redirect URI applies."""
+    try:
+        return validate_redirect_uris(list(uris))
+    except PolicyError as error:
+        raise PolicyError(f"post_logout_redirect_uris: {error}", field="post_logout_redirect_uris") from None
+
+
+def validate_backchannel_logout_uri(uri: str | None) -> str:
+    """Where the server POSTs logout tokens (Back-Channel Logout §2.2): "" for none, else an
+    absolute https URL (plain http only to a loopback address, and only with DEBUG on: the
+    server, not a browser, calls it) with no fragment; a redirect URI's character rules apply.
+    The address is judged again at every delivery, by the SSRF guard (server/outbound.py)."""
+    uri = (uri or "").strip()
+    if not uri:
+        return ""
+    field = "backchannel_logout_uri"
+    if len(uri) > MAX_WEB_URI_LENGTH:
+        raise PolicyError(f"This URL is too long (at most {MAX_WEB_URI_LENGTH} characters).", field=field)
+    try:
+        validate_redirect_uri(uri)
+    except PolicyError as error:
+        raise PolicyError(str(error), field=field) from None
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    loopback = (parts.hostname or "") in {"127.0.0.1", "::1", "localhost"}
+    if scheme == "https" or (scheme == "http" and loopback and settings.DEBUG):
+        return uri
+    raise PolicyError(
+        f"{uri}: use an https:// URL (plain http only to a loopback address, in development).", field=field
+    )

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
@@ -29,8 +28,10 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
     sector_identifier,
     sector_settings,
     validate_auth_signing_alg,
+    validate_backchannel_logout_uri,
     validate_frontchannel_logout_uri,
     validate_id_token_signing_alg,
+    validate_post_logout_redirect_uris,
     validate_subject_type,
     validate_userinfo_signing_alg,
     web_origin,
@@ -38,6 +39,7 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
     LOOPBACK_HOSTS,
     MAX_REDIRECT_URI_LENGTH,
+    MAX_WEB_URI_LENGTH,
     PolicyError,
     has_characters_not_allowed_in_uris,
     has_invisible_characters,
@@ -60,8 +62,6 @@ PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 # Client.default_max_age is a PositiveIntegerField: what every supported database can hold.
 MAX_DEFAULT_MAX_AGE = 2**31 - 1
 MAX_CLIENT_NAME_LENGTH = 100
-# The column's size (Client.client_uri, Client.logo_uri): a longer value would fail in the database.
-MAX_WEB_URI_LENGTH = 500
 # RFC 7591 §2: the pages about a client that people may be sent to (or, for the logo, that a
 # browser would fetch). We store client_uri and logo_uri; registration checks all four.
 CLIENT_WEB_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
@@ -268,39 +268,6 @@ def validate_default_max_age(seconds) -> int | None:
             field="default_max_age",
         )
     return seconds
-
-
-def validate_post_logout_redirect_uris(uris: Iterable[str]) -> list[str]:
-    """Where logout may send the browser back to: every rule of a redirect URI applies."""
-    try:
-        return validate_redirect_uris(list(uris))
-    except PolicyError as error:
-        raise PolicyError(f"post_logout_redirect_uris: {error}", field="post_logout_redirect_uris") from None
-
-
-def validate_backchannel_logout_uri(uri: str | None) -> str:
-    """Where the server POSTs logout tokens (Back-Channel Logout §2.2): "" for none, else an
-    absolute https URL (plain http only to a loopback address, and only with DEBUG on: the
-    server, not a browser, calls it) with no fragment; a redirect URI's character rules apply.
-    The address is judged again at every delivery, by the SSRF guard (server/outbound.py)."""
-    uri = (uri or "").strip()
-    if not uri:
-        return ""
-    field = "backchannel_logout_uri"
-    if len(uri) > MAX_WEB_URI_LENGTH:
-        raise PolicyError(f"This URL is too long (at most {MAX_WEB_URI_LENGTH} characters).", field=field)
-    try:
-        validate_redirect_uri(uri)
-    except PolicyError as error:
-        raise PolicyError(str(error), field=field) from None
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    loopback = (parts.hostname or "") in {"127.0.0.1", "::1", "localhost"}
-    if scheme == "https" or (scheme == "http" and loopback and settings.DEBUG):
-        return uri
-    raise PolicyError(
-        f"{uri}: use an https:// URL (plain http only to a loopback address, in development).", field=field
-    )
 
 
 def validate_client_settings(

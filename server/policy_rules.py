@@ -27,6 +27,11 @@ class PolicyError(ValueError):
         self.code = code
 
 
+# The column's size (Client.client_uri, Client.logo_uri and the logout URIs): a longer value
+# would fail in the database.
+MAX_WEB_URI_LENGTH = 500
+
+
 def has_invisible_characters(text: str) -> bool:
     """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)

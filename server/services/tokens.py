@@ -119,6 +119,8 @@ def store_token(
 def _granted_claims(code: AuthorizationCode) -> dict | None:
     granted = {target: code.get_granted_claims(target) for target in ("id_token", "userinfo")}
     return {target: names for target, names in granted.items() if names} or None
+
+
 class RefreshTokenRevoked(Exception):
     """The refresh token was revoked after the request read it (a logout, a bulk revocation
     that the refresh waited for): it must not rotate, and nobody reused it."""
