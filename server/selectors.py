@@ -270,25 +270,29 @@ class ClientTokenStats:
     last_used_at: datetime | None = None
 
 
-def client_token_stats(client_pks: Iterable[int], now: datetime | None = None) -> dict[int, ClientTokenStats]:
+def client_token_stats(
+    client_pks: Iterable[int], now: datetime | None = None, *, active: dict[int, int] | None = None
+) -> dict[int, ClientTokenStats]:
     """Active-token count and last use for each client in `client_pks` (one page of a list).
 
     Three queries whatever the number of clients: active tokens grouped by client; each client's
     newest token (one index probe per client on (client, -issued_at)); its secrets' last use.
-    "Last use" is the later of the newest token being issued and a secret being used.
+    "Last use" is the later of the newest token being issued and a secret being used. Pass
+    `active` (client pk -> count, counted earlier) to skip the first query.
     """
     pks = list(client_pks)
     if not pks:
         return {}
     now = _now(now)
-    active = dict(
-        active_tokens(now)
-        .filter(client_id__in=pks)
-        .values("client_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("client_id", "n")
-    )
+    if active is None:
+        active = dict(
+            active_tokens(now)
+            .filter(client_id__in=pks)
+            .values("client_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+            .values_list("client_id", "n")
+        )
     newest = Token.objects.filter(client_id=OuterRef("pk")).order_by("-issued_at").values("issued_at")[:1]
     last: dict[int, datetime] = {
         pk: issued
