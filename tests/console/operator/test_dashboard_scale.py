@@ -330,10 +330,10 @@ def test_a_cached_view_reads_only_the_live_counts(ops, make_client, make_token, 
     client, _ = make_client()
     make_token(client)
     ops.get(DASHBOARD)
-    # session, user, 2 x permissions, clients by status, issued today, (on PostgreSQL, the
-    # planner's estimate of the active tokens,) active by client, the top clients' names, failed
-    # authentications today: no chart query.
-    with django_assert_num_queries(9 + (connection.vendor == "postgresql")):
+    # session, user, 2 x permissions, clients by status, (on PostgreSQL, the planner's estimate
+    # of the active tokens,) active by client, the top clients' names, failed authentications
+    # today: no chart query, and issued today comes from the cached chart.
+    with django_assert_num_queries(8 + (connection.vendor == "postgresql")):
         assert ops.get(DASHBOARD).status_code == 200
 
 
@@ -415,3 +415,23 @@ def test_the_client_list_shows_the_kept_count_when_too_many_tokens_are_active(
     row = next(c for c in response.context["cl"].result_list if c.pk == client.pk)
     assert row.token_stats.active_tokens == 3
     assert "counted-earlier" not in response.content.decode()
+
+
+@override_settings(CONSOLE_DASHBOARD_CACHE_SECONDS=60)
+def test_issued_today_is_the_issued_charts_last_day_not_a_count_of_its_own(
+    ops, make_client, make_token, django_assert_num_queries
+):
+    client, _ = make_client()
+    make_token(client, grant_type="client_credentials")
+    make_token(client, grant_type="authorization_code")
+    make_token(client, issued_ago=timedelta(days=2))
+    with CaptureQueriesContext(connection) as queries:
+        response = ops.get(DASHBOARD)
+    assert response.context["issued_today"] == 2
+    assert sum(series["data"][-1] for series in chart(response, "issued")) == 2
+    # No COUNT over every token since midnight (the chart counts today from its stored hours).
+    assert not [
+        q["sql"]
+        for q in queries.captured_queries
+        if "COUNT(" in q["sql"].upper() and '"issued_at" >=' in q["sql"] and "GROUP BY" not in q["sql"]
+    ]
