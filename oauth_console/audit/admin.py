@@ -64,7 +64,13 @@ LINKED_FIELDS = {
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportActionMixin, admin.ModelAdmin):
+class AuditEventAdmin(
+    cells.QuickActionCheckboxMixin,
+    ReadOnlyAdminMixin,
+    SpreadsheetSafeExportMixin,
+    ExportActionMixin,
+    admin.ModelAdmin,
+):
     resource_classes = [AuditEventResource]
     formats = [CSV, JSON, XLSX]
     # The change form is a read-only detail page; its export button would POST to it.

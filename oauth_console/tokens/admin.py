@@ -28,7 +28,13 @@ STATUS_BADGES = {
 
 
 @admin.register(Token)
-class TokenAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
+class TokenAdmin(
+    cells.QuickActionCheckboxMixin,
+    ReadOnlyAdminMixin,
+    SpreadsheetSafeExportMixin,
+    ExportMixin,
+    admin.ModelAdmin,
+):
     """Read-only token list and detail; the only change an operator makes is to revoke."""
 
     resource_classes = [TokenMetadataResource]

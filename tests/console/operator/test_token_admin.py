@@ -444,3 +444,20 @@ def test_facet_counts_are_never_offered(ops, make_client, make_token, django_ass
     with django_assert_max_num_queries(8):
         page = ops.get(changelist() + "?_facets=True").content.decode()
     assert "Show counts" not in page
+
+
+def test_the_quick_action_checkbox_is_djangos_markup(make_client, make_token):
+    # Written directly instead of a widget rendered per row (a fifth of the list's CPU time);
+    # the admin's actions script finds the rows by this markup, so it must stay Django's.
+    from django.contrib import admin
+    from django.contrib.admin.options import ModelAdmin
+
+    from oauth_console.audit.models import AuditEvent
+
+    client, _ = make_client()
+    token, _ = make_token(client)
+    token_admin = admin.site._registry[Token]
+    assert token_admin.action_checkbox(token) == ModelAdmin.action_checkbox(token_admin, token)
+    event = AuditEvent.objects.order_by("-pk").first()
+    audit_admin = admin.site._registry[AuditEvent]
+    assert audit_admin.action_checkbox(event) == ModelAdmin.action_checkbox(audit_admin, event)
