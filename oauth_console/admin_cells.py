@@ -10,8 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 # Add to a ModelAdmin's media: `media = super().media + LIST_MEDIA` or `class Media` with its css.
 LIST_CSS = "css/admin-lists.css"
@@ -60,3 +64,18 @@ def moment(value: datetime | None, *, seconds: bool = False) -> str:
         local.strftime("%Y-%m-%d"),
         local.strftime("%H:%M:%S" if seconds else "%H:%M"),
     )
+
+
+class QuickActionCheckboxMixin:
+    """Django's action checkbox column, the same markup written directly: Django renders a form
+    widget through the template engine for each row, about a fifth of the token list's view
+    (100 rows) in a profile. Mix into a ModelAdmin with actions, before `admin.ModelAdmin`."""
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj) -> str:
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )

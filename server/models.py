@@ -186,7 +186,10 @@ class Token(models.Model):
             ),
             models.Index(fields=["-issued_at"], name="token_issued"),
             models.Index(fields=["family_id"], name="token_family"),
-            models.Index(fields=["expires_at"], name="token_expires"),
+            # Expiry ranges (active tokens, cleartokens), and one client's unexpired tokens
+            # without reading other clients' rows. Never `revoked_at`, not even in a WHERE: that
+            # would end heap-only revocation (server.0003, server.0018).
+            models.Index(fields=["expires_at", "client"], name="token_expires_client"),
         ]
 
     def __str__(self) -> str:

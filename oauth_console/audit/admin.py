@@ -7,9 +7,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -23,6 +21,7 @@ from oauth_console.audit.context import normalise_ip
 from oauth_console.audit.export import AuditEventResource
 from oauth_console.audit.filters import ClientFilter, DateRangeFilter, IPAddressFilter, UsernameFilter
 from oauth_console.audit.models import AuditEvent
+from oauth_console.paginators import EstimatedCountChangeList, EstimatedCountPaginator
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 
 # Count at most this many matching rows; beyond it the list says "more than" and the reviewer
@@ -32,18 +31,19 @@ COUNT_CAP = 10_000
 EXPORT_LIMIT = 100_000
 
 
-class CappedCountPaginator(Paginator):
-    """Counts up to COUNT_CAP + 1 rows (a LIMITed subquery), never the whole table."""
+class CappedCountPaginator(EstimatedCountPaginator):
+    """Counts up to COUNT_CAP + 1 rows (a LIMITed subquery), never the whole table; none at all
+    when PostgreSQL's planner expects far more (oauth_console.paginators)."""
 
     @cached_property
-    def count(self) -> int:
-        return self.object_list[: COUNT_CAP + 1].count()
+    def limit(self) -> int:
+        return COUNT_CAP
 
 
-class AuditChangeList(ChangeList):
+class AuditChangeList(EstimatedCountChangeList):
     def get_results(self, request):
         super().get_results(request)
-        self.count_capped = self.result_count > COUNT_CAP
+        self.count_capped = self.paginator.is_capped
 
 
 def _admin_link(viewname: str, pk, text: str) -> str:
@@ -65,7 +65,13 @@ LINKED_FIELDS = {
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportActionMixin, admin.ModelAdmin):
+class AuditEventAdmin(
+    cells.QuickActionCheckboxMixin,
+    ReadOnlyAdminMixin,
+    SpreadsheetSafeExportMixin,
+    ExportActionMixin,
+    admin.ModelAdmin,
+):
     resource_classes = [AuditEventResource]
     formats = [CSV, JSON, XLSX]
     # The change form is a read-only detail page; its export button would POST to it.

@@ -1,9 +1,9 @@
 """Clients in the admin. Thin: forms validate through policies, views and hooks call services."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
@@ -11,6 +11,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 from oauth_console import admin_cells as cells
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.clients import import_files, import_report, shown_once, views
+from oauth_console.clients.changelist import ClientChangeList
 from oauth_console.clients.forms import OIDC_FIELDS, ClientSettingsForm, for_user
 from oauth_console.clients.resources import ClientResource
 from oauth_console.clients.review import ClientReviewAdminMixin
@@ -19,16 +20,6 @@ from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from server import policies, selectors, services
 from server.actors import Actor
 from server.models import Client, ClientSecret, Token
-
-
-class ClientChangeList(ChangeList):
-    """The client list, plus each listed client's active tokens and last use in two queries."""
-
-    def get_results(self, request: HttpRequest) -> None:
-        super().get_results(request)
-        stats = selectors.client_token_stats([client.pk for client in self.result_list])
-        for client in self.result_list:
-            client.token_stats = stats.get(client.pk, selectors.ClientTokenStats())
 
 
 class ClientSecretInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -234,7 +225,16 @@ class ClientAdmin(
     @admin.display(description="active tokens")
     def active_tokens(self, client: Client) -> int | str:
         stats = getattr(client, "token_stats", None)
-        return stats.active_tokens if stats else "—"
+        if not stats:
+            return "—"
+        as_of = getattr(client, "active_as_of", None)
+        if as_of is None:
+            return stats.active_tokens
+        return format_html(
+            '<span class="counted-earlier" title="counted at {} (too many to count on every view)">{}</span>',
+            timezone.localtime(as_of).strftime("%H:%M:%S"),
+            stats.active_tokens,
+        )
 
     @admin.display(description="last used")
     def last_used(self, client: Client):

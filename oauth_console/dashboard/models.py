@@ -3,7 +3,9 @@
 A chart of the last 30 days is 29 days that can no longer change and one that still does.
 Counting the finished ones again means aggregating a month of tokens and audit events (seconds
 at a million tokens and ten million events); reading them back from here is one small indexed
-query per chart. Written by `oauth_console.dashboard.history`, nothing else.
+query per chart. Written by `oauth_console.dashboard.history`, and by `active_counts`, which
+keeps its last count of active tokens per client here (one row a day under its own series name,
+`counted_until` the moment of the count) so that a cache flush does not make a view recount.
 """
 
 from django.db import models

@@ -11,10 +11,10 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
+from oauth_console.paginators import EstimatedCountChangeList, EstimatedCountPaginator
 from oauth_console.spreadsheets import SpreadsheetSafeExportMixin
 from oauth_console.tokens import filters, views
 from oauth_console.tokens.forms import RevokeReasonForm
-from oauth_console.tokens.paginator import CappedCountPaginator
 from oauth_console.tokens.resources import TokenMetadataResource
 from server import selectors, services
 from server.actors import Actor
@@ -28,7 +28,13 @@ STATUS_BADGES = {
 
 
 @admin.register(Token)
-class TokenAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportMixin, admin.ModelAdmin):
+class TokenAdmin(
+    cells.QuickActionCheckboxMixin,
+    ReadOnlyAdminMixin,
+    SpreadsheetSafeExportMixin,
+    ExportMixin,
+    admin.ModelAdmin,
+):
     """Read-only token list and detail; the only change an operator makes is to revoke."""
 
     resource_classes = [TokenMetadataResource]
@@ -65,7 +71,7 @@ class TokenAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportMixin, ad
     show_full_result_count = False
     # Facet counts are one COUNT per filter choice over the whole table: never at this size.
     show_facets = admin.ShowFacets.NEVER
-    paginator = CappedCountPaginator
+    paginator = EstimatedCountPaginator
     list_per_page = 100
     list_max_show_all = 100
     actions = ["revoke_selected"]
@@ -167,6 +173,9 @@ class TokenAdmin(ReadOnlyAdminMixin, SpreadsheetSafeExportMixin, ExportMixin, ad
         return format_html('<ol class="token-family">{}</ol>', rows)
 
     # --- queries ------------------------------------------------------------------------------
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return EstimatedCountChangeList
 
     def get_queryset(self, request: HttpRequest):
         # Digests never leave the database for the console.

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -77,8 +78,10 @@ def test_list_shows_active_token_counts_and_last_use_without_a_query_per_row(
     for index in range(20):
         make_client(f"Filler {index}")
 
-    # session, user, count, page (owner joined), three stats queries, filter/search extras
-    with django_assert_max_num_queries(10):
+    # session, user, count, page (owner joined), three stats queries, filter/search extras; on
+    # PostgreSQL one more: the planner's estimate of the listed clients' active tokens (above
+    # CONSOLE_EXACT_COUNT_LIMIT they come from the kept count instead of the first stats query).
+    with django_assert_max_num_queries(10 + (connection.vendor == "postgresql")):
         response = ops.get(reverse(CHANGELIST))
 
     assert response.status_code == 200
