@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
     # CONCURRENTLY cannot run inside a transaction.
     atomic = False
 
-    dependencies = [("server", "0014_sweep_position")]
+    dependencies = [("server", "0017_logout_delivery_frontchannel")]
 
     operations = [
         AddIndexConcurrentlyOnPostgreSQL(
