@@ -1,11 +1,12 @@
 """What one protocol request costs in the worker, without load: CPU, database and Redis round trips.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_t13_speed python -m bench.request_cost \
-        [--requests 2000] [--profile token] [--keep]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.request_cost \
+        [--requests 2000] [--profile token] [--keep] [--database bench_request_cost]
 
 Builds ours' production environment as `make bench` does (`bench.servers.server_env`: DEBUG off,
 REDIS_URL, keys of its own), migrates and seeds a fresh `bench_*` database (a few thousand
-tokens), then calls the WSGI application directly (no server, no socket: what gunicorn's
+tokens; without a PostgreSQL `DATABASE_URL`, a SQLite file under bench/work/, for a quick look
+while PostgreSQL is busy), then calls the WSGI application directly (no server, no socket: what gunicorn's
 worker runs per request) for each endpoint in turn and prints, per request: wall and CPU time
 of this process, statements sent to PostgreSQL, commands sent to Redis. A machine shared with
 other work moves wall time; CPU time and round trips move much less, and are what a change to
@@ -185,17 +186,28 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=ENDPOINTS, default=None)
+    parser.add_argument("--profile-out", default=None, help="also write the profile's pstats to this file")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
+    parser.add_argument(
+        "--database",
+        default="bench_request_cost",
+        help="the bench_* database to (re)create on DATABASE_URL's server (helpers: one of your own)",
+    )
     args = parser.parse_args(argv)
     from bench.run import postgres_url
 
+    if not args.database.startswith("bench_"):
+        raise SystemExit("--database must start with bench_ (the bench only manages bench_* databases)")
     base = postgres_url()
-    if not base:
-        raise SystemExit("DATABASE_URL must name the PostgreSQL server")
     from urllib.parse import urlsplit, urlunsplit
 
-    database = urlunsplit(urlsplit(base)._replace(path="/bench_t13_speed"))
+    from bench.servers import WORK
+
+    if base:
+        database = urlunsplit(urlsplit(base)._replace(path=f"/{args.database}"))
+    else:
+        database = f"sqlite:///{WORK / f'{args.database}.sqlite3'}"
     creds_file = Path(__file__).resolve().parent / "work" / "ours-cost.json"
     env_file = creds_file.with_suffix(".env")
     if args.keep and creds_file.exists() and env_file.exists():
@@ -254,6 +266,8 @@ def main(argv=None) -> int:
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
+            if args.profile_out:
+                stats.dump_stats(args.profile_out)
             print(layers_table(stats))
             stats.sort_stats("cumulative").print_stats(45)
             stats.sort_stats("tottime").print_stats(30)

@@ -13,7 +13,7 @@ from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGran
 from server.bindings.jwt_access_tokens import create_jwt_access_token
 from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
 from server.bindings.resources import ApiResources
-from server.hotpath import riders, sql
+from server.hotpath import lookahead, riders, sql
 from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
@@ -40,8 +40,9 @@ def query_client(client_id: str) -> Client | None:
     unknown to the protocol: they cannot authenticate, be authorized or get tokens."""
     if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
         return None
-    # One query: the client and its unexpired secret digests, for check_client_secret.
-    return sql.active_client(client_id)
+    # One query: the client and its unexpired secret digests, for check_client_secret (at
+    # introspection and revocation, with the token the request names: `hotpath.lookahead`).
+    return lookahead.active_client(client_id)
 
 
 def save_token(token: dict, request) -> Token:

@@ -4,20 +4,37 @@ from server import apis, services
 from server.actors import Actor
 from server.bindings.lookups import digest_or_none, user_inactive
 from server.claims import subject_for
-from server.hotpath import sql
+from server.hotpath import lookahead, sql
 from server.models import Client, Token
 from server.oauth2 import IntrospectionEndpoint, RevocationEndpoint
+
+
+def _token_with_client(endpoint_response):
+    """Run the endpoint with the client's lookup fetching the named token in the same statement
+    (`hotpath.lookahead`): one round trip to the database instead of two."""
+
+    def create_endpoint_response(self, request):
+        with lookahead.token_alongside_client(digest_or_none(request.form.get("token"))):
+            return endpoint_response(self, request)
+
+    return create_endpoint_response
 
 
 class TokenRevocation(RevocationEndpoint):
     """RFC 7009 over our digests. Revoking a refresh token ends its whole family (§2.1)."""
 
+    create_endpoint_response = _token_with_client(RevocationEndpoint.create_endpoint_response)
+
     def query_token(self, token: str, token_type_hint: str | None = None, client=None) -> Token | None:
         # One statement for both digests: a hint only says where to look first (RFC 7009 §2.1),
-        # and the statement probes each unique digest index in turn (`sql._token_sql`).
+        # and the statement probes each unique digest index in turn (`sql._token_sql`); usually
+        # run already, with the client's lookup.
         found = digest_or_none(token)
         if found is None:
             return None
+        token_row = lookahead.fetched(found)
+        if token_row is not lookahead.NOT_FETCHED:
+            return token_row
         return sql.token_by_digest(found, by="either")
 
     def revoke_token(self, token: Token, client=None) -> None:
@@ -34,6 +51,7 @@ class TokenRevocation(RevocationEndpoint):
 class TokenIntrospection(IntrospectionEndpoint):
     """RFC 7662 over our digests; a client sees only its own tokens unless it may see all."""
 
+    create_endpoint_response = _token_with_client(IntrospectionEndpoint.create_endpoint_response)
     query_token = TokenRevocation.query_token
 
     def check_permission(self, token: Token, client: Client, request) -> bool:

@@ -106,7 +106,6 @@ def active_client(client_id: str) -> Client | None:
     """The active client with this client_id, carrying its unexpired secret digests."""
     vendor = connection.vendor
     sql = _active_client_sql(vendor)
-    selection = _selections(vendor)["client"]
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = timezone.now()
     with _cursor() as cursor:
@@ -116,6 +115,14 @@ def active_client(client_id: str) -> Client | None:
         rows = cursor.fetchall()
     if not rows:
         return None
+    return client_with_secrets(vendor, rows)
+
+
+def client_with_secrets(vendor: str, rows: Sequence[Sequence[Any]]) -> Client:
+    """The client of `active_client`'s rows (the client's columns, then a secret's digest and
+    expiry, or NULLs: one row per unexpired secret), carrying its secret digests."""
+    selection = _selections(vendor)["client"]
+    expires_field = ClientSecret._meta.get_field("expires_at")
     client = selection.build(rows[0][: len(selection)])
     expiry_converters = _converters(vendor, expires_field, "s")
     secrets = []
@@ -161,14 +168,20 @@ def token_by_digest(digest: str, *, by: str = "access_token") -> Token | None:
     either ("either") has this digest, with its client and user loaded; None if there is none.
     With "either", `matched_as` on the result says which one matched."""
     vendor = connection.vendor
-    s = _selections(vendor)
-    token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
     params = [digest, digest] if by == "either" else [digest]
     with _cursor() as cursor:
         cursor.execute(_token_sql(vendor, by), params)
         row = cursor.fetchone()
     if row is None:
         return None
+    return token_from_row(vendor, row, digest, by=by)
+
+
+def token_from_row(vendor: str, row: Sequence[Any], digest: str, *, by: str) -> Token:
+    """The token of a `token_by_digest` row (token, client and user columns), its client and
+    user cached on it; with `by="either"`, `matched_as` says which digest matched."""
+    s = _selections(vendor)
+    token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
     token = token_sel.build(row[:split_client])
