@@ -148,6 +148,38 @@ def measure(application, next_request, count: int, counter: Counting):
     return wall / count, cpu / count, counter.statements / count, counter.redis / count
 
 
+def count_instructions(application, makers, chosen, count: int, counter) -> int:
+    """Instructions per request of each endpoint: callgrind's instrumentation on around the
+    requests only (not start-up or warm-up), its counts dumped and read back."""
+    from bench.servers import WORK
+
+    pid = str(os.getpid())
+
+    def control(*options: str) -> None:
+        subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
+
+    # The warm-up's objects out of the collector's way: a full collection over them lands on
+    # whichever request happens to trigger it (~1 ms), which would make counts vary by more than
+    # a change's effect. Young collections still run as they would.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    for name in chosen:
+        control("-i", "on")
+        control("--zero")
+        measure(application, makers[name], count, counter)
+        control(f"--dump={name}")
+        control("-i", "off")
+        dumps = sorted(WORK.glob(f"request-cost.callgrind.{pid}.*"), key=lambda path: path.stat().st_mtime)
+        totals = [
+            line for line in dumps[-1].read_text().splitlines() if line.startswith(("summary:", "totals:"))
+        ]
+        instructions = int(totals[0].split()[1])
+        print(f"{name:<14} {instructions / count / 1e6:8.3f} M instructions per request ({count} requests)")
+    return 0
+
+
 # Where a frame's file belongs, first match wins (as bench.profile's layers, finer).
 LAYERS = (
     ("/server/oauth2/", "server.oauth2 (our adapter)"),
@@ -186,6 +218,11 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=ENDPOINTS, default=None)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind's callgrind (slow; one round)",
+    )
     parser.add_argument("--profile-out", default=None, help="also write the profile's pstats to this file")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
@@ -225,6 +262,18 @@ def main(argv=None) -> int:
         # A process of its own with exactly the server's environment.
         child = {**env, "_REQUEST_COST_CHILD": "1"}
         argv_child = [sys.executable, "-m", "bench.request_cost", "--keep", *(argv or sys.argv[1:])]
+        if args.instructions:
+            # Instruction counts: deterministic where CPU time on a shared machine is not.
+            # Valgrind starts with instrumentation off; the child turns it on around the
+            # measured requests (`callgrind_control`).
+            out = WORK / "request-cost.callgrind"
+            argv_child = [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}.%p",
+                *argv_child,
+            ]
         return subprocess.call(argv_child, env=child, cwd=Path(__file__).resolve().parent.parent)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oauth_console.settings")
     import django
@@ -248,6 +297,8 @@ def main(argv=None) -> int:
     with connection.execute_wrapper(counter):
         for name in chosen:  # warm-up: imports, prepared statements, marks
             measure(application, makers[name], 50, counter)
+        if args.instructions:
+            return count_instructions(application, makers, chosen, args.requests, counter)
         results = {name: [] for name in chosen}
         for _ in range(args.rounds):
             for name in chosen:

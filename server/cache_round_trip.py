@@ -13,7 +13,7 @@ with it (`server.cache_marks`: the audit log's "client authenticated here this i
 - on any other cache (local memory in development and tests, or a custom backend), the same
   semantics through Django's cache API (`get_many`, then `incr` or `add` per counter).
 
-Keys are the same either way (`cache.make_and_validate_key`: KEY_PREFIX and version applied) and
+Keys are the same either way (`cache.make_key`: KEY_PREFIX and version applied) and
 values are stored as Django's Redis serializer stores integers, so both paths, and Django's
 cache API, read each other's counters and marks.
 
@@ -109,7 +109,7 @@ def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
     redis_client = _redis_client(cache)
     if redis_client is None:
         return bool(cache.add(key, 1, timeout=seconds)), float(seconds)
-    claimed, remaining_ms = _call(redis_client, _CLAIM, [cache.make_and_validate_key(key)], [seconds])
+    claimed, remaining_ms = _call(redis_client, _CLAIM, [cache.make_key(key)], [seconds])
     if claimed or remaining_ms < 0:  # -1: held for ever (set by hand), -2: gone since
         return bool(claimed), float(seconds)
     return False, remaining_ms / 1000
@@ -233,7 +233,10 @@ def _run_script(cache, client, keys, gates, counters, stop_over_limit) -> Outcom
         args += [index[gate.key], gate.limit, index[gate.unless] if gate.unless else 0]
     for counter in counters:
         args += [counter.limit, counter.ttl]
-    full_keys = [cache.make_and_validate_key(key) for key in [*keys, *(c.key for c in counters)]]
+    # make_key, not make_and_validate_key: validation only warns about keys memcached would
+    # refuse (a Python loop over every character, ~10 us a key, six keys a request), and this
+    # path is Redis's alone, with keys of our own making (hashed: `ratelimit.counters.key`).
+    full_keys = [cache.make_key(key) for key in [*keys, *(c.key for c in counters)]]
     stopped, counts, raw = _call(client, _ROUND_TRIP, full_keys, args)
     loads = cache._cache._serializer.loads
     values = {key: None if value is None else loads(value) for key, value in zip(keys, raw, strict=False)}
