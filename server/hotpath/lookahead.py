@@ -145,4 +145,4 @@ def _client_and_token(client_id: str, digest: str) -> tuple[Client | None, Token
     token_row = rows[0][width + 2 :]
     if token_row[0] is None:  # the token's id: no token has this digest
         return client, None
-    return client, sql.token_from_row(vendor, token_row, digest, by="either")
+    return client, sql.token_from_row(vendor, token_row, digest, by="either", known_client=client)

@@ -177,15 +177,22 @@ def token_by_digest(digest: str, *, by: str = "access_token") -> Token | None:
     return token_from_row(vendor, row, digest, by=by)
 
 
-def token_from_row(vendor: str, row: Sequence[Any], digest: str, *, by: str) -> Token:
+def token_from_row(
+    vendor: str, row: Sequence[Any], digest: str, *, by: str, known_client: Client | None = None
+) -> Token:
     """The token of a `token_by_digest` row (token, client and user columns), its client and
-    user cached on it; with `by="either"`, `matched_as` says which digest matched."""
+    user cached on it; with `by="either"`, `matched_as` says which digest matched.
+    `known_client`: the token's client when it is this one, read by the same statement (no
+    second instance built from the same row)."""
     s = _selections(vendor)
     token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
     token = token_sel.build(row[:split_client])
-    client = client_sel.build(row[split_client:split_user])
+    if known_client is not None and known_client.pk == token.client_id:
+        client = known_client
+    else:
+        client = client_sel.build(row[split_client:split_user])
     user = user_sel.build(row[split_user:]) if token.user_id is not None else None
     _RELATED["client"].set_cached_value(token, client)
     _RELATED["user"].set_cached_value(token, user)

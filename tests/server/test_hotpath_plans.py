@@ -165,6 +165,9 @@ def test_client_and_token_in_one_statement_find_what_two_lookups_find(two_client
         assert client.loaded_secrets  # the secret came with it
         assert (token.pk, token.matched_as) == (stored.pk, matched)
         assert (token.client.pk, token.user.pk) == (web.pk, user.pk)
+    # The client's own token: its client is the instance the statement built for the client.
+    client, token = lookahead._client_and_token(web.client_id, stored.access_token_digest)
+    assert token.client is client and token.pk == stored.pk
     client, token = lookahead._client_and_token(machine.client_id, "no-such-digest")
     assert client.pk == machine.pk and token is None
     assert lookahead._client_and_token("no-such-client", stored.access_token_digest) == (None, None)
