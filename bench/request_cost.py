@@ -6,12 +6,15 @@
 Builds ours' production environment as `make bench` does (`bench.servers.server_env`: DEBUG off,
 REDIS_URL, keys of its own), migrates and seeds a fresh `bench_*` database (a few thousand
 tokens; without a PostgreSQL `DATABASE_URL`, a SQLite file under bench/work/, for a quick look
-while PostgreSQL is busy), then calls the WSGI application directly (no server, no socket: what gunicorn's
-worker runs per request) for each endpoint in turn and prints, per request: wall and CPU time
-of this process, statements sent to PostgreSQL, commands sent to Redis. A machine shared with
-other work moves wall time; CPU time and round trips move much less, and are what a change to
-the request path changes. `--profile token` (or bearer, introspection, revocation) prints
-cProfile's top functions of that endpoint by cumulative and own time.
+while PostgreSQL is busy), then calls the WSGI application directly (no server, no socket: what
+gunicorn's worker runs per request) for each endpoint in turn and prints, per request: wall and
+CPU time of this process, statements sent to PostgreSQL, commands sent to Redis, and with
+PostgreSQL on this machine the CPU time of the worker's database backend (from /proc). A machine
+shared with other work moves wall time; CPU time and round trips move much less, and are what a
+change to the request path changes. `--instructions` counts instructions per request under
+valgrind's callgrind instead (deterministic where CPU time is not; slow). `--profile token` (or
+bearer, introspection, revocation) prints cProfile's top functions of that endpoint by
+cumulative and own time.
 """
 
 import argparse
@@ -146,6 +149,20 @@ def measure(application, next_request, count: int, counter: Counting):
         if not status["code"].startswith("200"):
             raise SystemExit(f"{path}: {status['code']} {b''.join(result)[:300]!r}")
     return wall / count, cpu / count, counter.statements / count, counter.redis / count
+
+
+def backend_cpu(connection) -> tuple[int, float] | None:
+    """(pid, CPU seconds) of this connection's PostgreSQL backend, when the server runs on this
+    machine (its /proc readable); None otherwise (SQLite, a remote server). Kernel ticks: 10 ms
+    resolution, so read it over many requests."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return None
+    pid = connection.connection.info.backend_pid
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def count_instructions(application, makers, chosen, count: int, counter) -> int:
@@ -300,16 +317,24 @@ def main(argv=None) -> int:
         if args.instructions:
             return count_instructions(application, makers, chosen, args.requests, counter)
         results = {name: [] for name in chosen}
+        backend = {name: [] for name in chosen}
         for _ in range(args.rounds):
             for name in chosen:
+                before = backend_cpu(connection)
                 results[name].append(measure(application, makers[name], args.requests, counter))
-        header = f"{'endpoint':<14} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Redis':>6}"
+                after = backend_cpu(connection)
+                if before and after and before[0] == after[0]:  # the same backend throughout
+                    backend[name].append((after[1] - before[1]) / args.requests)
+        header = f"{'endpoint':<14} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Redis':>6} {'PG cpu ms':>10}"
         print(f"{header}  (median of {args.rounds} rounds of {args.requests})")
         for name in chosen:
             rows = sorted(results[name], key=lambda r: r[1])
             wall = sorted(r[0] for r in results[name])[len(rows) // 2]
             cpu = rows[len(rows) // 2][1]
-            print(f"{name:<14} {wall * 1000:8.3f} {cpu * 1000:8.3f} {rows[0][2]:5.2f} {rows[0][3]:6.2f}")
+            pg = sorted(backend[name])
+            pg_text = f"{pg[len(pg) // 2] * 1000:10.3f}" if pg else f"{'-':>10}"
+            counts = f"{rows[0][2]:5.2f} {rows[0][3]:6.2f}"
+            print(f"{name:<14} {wall * 1000:8.3f} {cpu * 1000:8.3f} {counts} {pg_text}")
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU: waiting on a socket is not cost
             profiler.enable()
