@@ -31,7 +31,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,13 +96,31 @@ def run(
     """Read `reads`, check `gates`, count `counters` in `cache`: one round trip on Redis.
 
     Raises what the cache raises (a Redis outage): the caller decides to fail open."""
+    return start(cache, reads=reads, gates=gates, counters=counters, stop_over_limit=stop_over_limit)()
+
+
+def start(
+    cache,
+    *,
+    reads: Iterable[str] = (),
+    gates: Sequence[Gate] = (),
+    counters: Sequence[Counter] = (),
+    stop_over_limit: bool = True,
+) -> Callable[[], Outcome]:
+    """`run`, in two halves: the command is sent now, and the returned function waits for its
+    answer, so that the caller can do other work meanwhile (a database lookup) while Redis
+    runs the script. Call the function exactly once (it gives the connection back); the work
+    done meanwhile must not depend on the outcome. On other caches the work is done now.
+
+    Both halves raise what the cache raises."""
     keys = list(dict.fromkeys([*reads, *(g.key for g in gates), *(g.unless for g in gates if g.unless)]))
     if not keys and not counters:
-        return Outcome()
+        return lambda: Outcome()
     redis_client = _redis_client(cache)
     if redis_client is None:
-        return _run_through_cache_api(cache, keys, gates, counters, stop_over_limit)
-    return _run_script(cache, redis_client, keys, gates, counters, stop_over_limit)
+        outcome = _run_through_cache_api(cache, keys, gates, counters, stop_over_limit)
+        return lambda: outcome
+    return _start_script(cache, redis_client, keys, gates, counters, stop_over_limit)
 
 
 def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
@@ -113,6 +133,43 @@ def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
     if claimed or remaining_ms < 0:  # -1: held for ever (set by hand), -2: gone since
         return bool(claimed), float(seconds)
     return False, remaining_ms / 1000
+
+
+# The request's round trip, started before its database lookup and not yet waited for: the
+# function that settles it (`settle`). A context variable: a gthread worker's threads each
+# have their own request.
+_unsettled: ContextVar[list[Callable[[], None]] | None] = ContextVar("unsettled_round_trip", default=None)
+
+
+class Refused(Exception):
+    """Raised by `settle()` when the outstanding round trip refuses the request (a rate limit,
+    a lockout); whoever started the round trip answers the request (a 429)."""
+
+
+@contextmanager
+def settled_by_credentials(settle_: Callable[[], None]):
+    """Within the block, the request's round trip is outstanding: the first `settle()` (which
+    the client lookup calls, after reading the client from the database and before checking any
+    credential found there) runs `settle_`, which raises Refused to refuse the request. If
+    nothing settled it, the end of the block does (a Refused then is the caller's to read off
+    what `settle_` recorded), so the reply is always read and the connection kept clean."""
+    pending = [settle_]
+    token = _unsettled.set(pending)
+    try:
+        yield
+    finally:
+        _unsettled.reset(token)
+        if pending:
+            with suppress(Refused):
+                pending.pop()()
+
+
+def settle() -> None:
+    """Wait for the request's outstanding round trip, if any, and act on it: Refused when it
+    refuses the request. Call before checking a credential; after the first call, a no-op."""
+    pending = _unsettled.get()
+    if pending:
+        pending.pop()()
 
 
 class CacheGuard:
@@ -226,7 +283,7 @@ def _call(client, script: _Script, keys: list[str], args: list) -> Any:
         return client.eval(script.text, len(keys), *keys, *args)
 
 
-def _run_script(cache, client, keys, gates, counters, stop_over_limit) -> Outcome:
+def _start_script(cache, client, keys, gates, counters, stop_over_limit) -> Callable[[], Outcome]:
     index = {key: position for position, key in enumerate(keys, start=1)}
     args: list = [len(keys), len(gates), int(stop_over_limit)]
     for gate in gates:
@@ -237,7 +294,44 @@ def _run_script(cache, client, keys, gates, counters, stop_over_limit) -> Outcom
     # refuse (a Python loop over every character, ~10 us a key, six keys a request), and this
     # path is Redis's alone, with keys of our own making (hashed: `ratelimit.counters.key`).
     full_keys = [cache.make_key(key) for key in [*keys, *(c.key for c in counters)]]
-    stopped, counts, raw = _call(client, _ROUND_TRIP, full_keys, args)
+    reply = _send(client, _ROUND_TRIP, full_keys, args)
+    return lambda: _outcome(cache, keys, gates, reply())
+
+
+def _send(client, script: _Script, keys: list[str], args: list) -> Callable[[], Any]:
+    """Send EVALSHA on a connection of the client's pool, held until the returned function has
+    read the reply (a connection given back with a reply unread would hand it to the next
+    command). Whatever fails is done again through redis-py's own call, with its retries (a
+    connection the server closed meanwhile; the script unknown after a restart)."""
+    from redis.exceptions import NoScriptError
+
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except Exception:
+        connection.disconnect()
+        pool.release(connection)
+        return lambda: _call(client, script, keys, args)
+
+    def reply() -> Any:
+        try:
+            answer = connection.read_response()
+        except NoScriptError:
+            pool.release(connection)  # the reply was read: the connection is clean
+            return client.eval(script.text, len(keys), *keys, *args)
+        except Exception:
+            connection.disconnect()
+            pool.release(connection)
+            return _call(client, script, keys, args)
+        pool.release(connection)
+        return answer
+
+    return reply
+
+
+def _outcome(cache, keys, gates, reply) -> Outcome:
+    stopped, counts, raw = reply
     loads = cache._cache._serializer.loads
     values = {key: None if value is None else loads(value) for key, value in zip(keys, raw, strict=False)}
     values.update({key: None for key in keys[len(raw) :]})

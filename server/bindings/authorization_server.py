@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.urls import reverse
 
-from server import credentials, policies, services, token_format
+from server import cache_round_trip, credentials, policies, services, token_format
 from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
@@ -42,7 +42,12 @@ def query_client(client_id: str) -> Client | None:
         return None
     # One query: the client and its unexpired secret digests, for check_client_secret (at
     # introspection and revocation, with the token the request names: `hotpath.lookahead`).
-    return lookahead.active_client(client_id)
+    client = lookahead.active_client(client_id)
+    # The rate limiter's round trip, if it ran while the database answered
+    # (`server.ratelimit.overlap`), must have answered before any credential is checked: a
+    # refused request raises here, and the limiter answers it.
+    cache_round_trip.settle()
+    return client
 
 
 def save_token(token: dict, request) -> Token:
