@@ -28,8 +28,8 @@ endpoints nor lock everyone out.
 
 The package's modules: `counters` (rates, windows, the cache guard), `identity` (who a request
 is counted as), `clients` (secret guessing), `signin` (password guessing), `responses` (429 and
-the signal), `overlap` (a calm client's round trip overlapping its database lookup). This module holds the entry points, and reads the clock (`time.time()`) once per
-request: the seam tests pin.
+the signal), `overlap` (a calm client's round trip overlapping its database lookup). This module
+holds the entry points, and reads the clock (`time.time()`) once per request: the seam tests pin.
 """
 
 from __future__ import annotations
