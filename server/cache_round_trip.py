@@ -303,7 +303,7 @@ def _send(client, script: _Script, keys: list[str], args: list) -> Callable[[], 
     read the reply (a connection given back with a reply unread would hand it to the next
     command). Whatever fails is done again through redis-py's own call, with its retries (a
     connection the server closed meanwhile; the script unknown after a restart)."""
-    from redis.exceptions import NoScriptError
+    from redis.exceptions import NoScriptError, ResponseError
 
     pool = client.connection_pool
     connection = pool.get_connection()
@@ -320,7 +320,12 @@ def _send(client, script: _Script, keys: list[str], args: list) -> Callable[[], 
         except NoScriptError:
             pool.release(connection)  # the reply was read: the connection is clean
             return client.eval(script.text, len(keys), *keys, *args)
+        except ResponseError:
+            pool.release(connection)  # an error the server answered: not worth running again
+            raise
         except Exception:
+            # The connection failed (closed by the server meanwhile, a timeout): redis-py's
+            # call retries as it would have.
             connection.disconnect()
             pool.release(connection)
             return _call(client, script, keys, args)
