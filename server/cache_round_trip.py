@@ -32,7 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,22 +146,29 @@ class Refused(Exception):
     a lockout); whoever started the round trip answers the request (a 429)."""
 
 
-@contextmanager
-def settled_by_credentials(settle_: Callable[[], None]):
-    """Within the block, the request's round trip is outstanding: the first `settle()` (which
-    the client lookup calls, after reading the client from the database and before checking any
-    credential found there) runs `settle_`, which raises Refused to refuse the request. If
-    nothing settled it, the end of the block does (a Refused then is the caller's to read off
-    what `settle_` recorded), so the reply is always read and the connection kept clean."""
-    pending = [settle_]
-    token = _unsettled.set(pending)
-    try:
-        yield
-    finally:
-        _unsettled.reset(token)
-        if pending:
+class Outstanding:
+    """A request's round trip left outstanding (`outstanding`): the first `settle()` in the same
+    context (which the client lookup calls, after reading the client from the database and
+    before checking any credential found there) runs the function given, which raises Refused
+    to refuse the request. `close()`, at the end of the request, runs it if nothing did (a
+    Refused then is the caller's to read off what the function recorded), so the reply is
+    always read and the connection kept clean."""
+
+    def __init__(self, settle_: Callable[[], None]) -> None:
+        self._pending = [settle_]
+        self._token = _unsettled.set(self._pending)
+
+    def close(self) -> None:
+        _unsettled.reset(self._token)
+        if self._pending:
             with suppress(Refused):
-                pending.pop()()
+                self._pending.pop()()
+
+
+def outstanding(settle_: Callable[[], None]) -> Outstanding:
+    """Leave the request's round trip outstanding until `settle()` or the returned object's
+    `close()`, whichever comes first; close it when the request ends, in the same context."""
+    return Outstanding(settle_)
 
 
 def settle() -> None:

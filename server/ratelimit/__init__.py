@@ -242,10 +242,14 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # A client-authenticating request's round trip may still be outstanding when the view
-        # runs (`overlap`): the client lookup settles it, or the end of this block does.
-        with round_trip.settled_by_credentials(functools.partial(_settle, request)):
+        try:
             response = self.get_response(request)
+        finally:
+            # A client-authenticating request's round trip may have been left outstanding while
+            # the view ran (`overlap`): the client lookup settled it, or this does.
+            outstanding = request.__dict__.pop("_ratelimit_outstanding", None)
+            if outstanding is not None:
+                outstanding.close()
         refused = getattr(request, "_ratelimit_refused", None)
         if refused is not None:
             return refused
@@ -274,7 +278,10 @@ class RateLimitMiddleware:
             else:
                 started = start_protocol_request(scope, request)
                 if overlap.allowed(scope, started.client_id, started.ip):
-                    request._ratelimit_started = started  # settled by the client lookup
+                    # Settled by the client lookup (`cache_round_trip.settle`), else at the end.
+                    request._ratelimit_started = started
+                    settle = functools.partial(_settle, request)
+                    request._ratelimit_outstanding = round_trip.outstanding(settle)
                     return None
                 throttle, claim, _ = started.finish()
                 if throttle is None and claim.client_id:
