@@ -1,16 +1,20 @@
 """What one protocol request costs in the worker, without load: CPU, database and Redis round trips.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_t13_speed python -m bench.request_cost \
-        [--requests 2000] [--profile token] [--keep]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.request_cost \
+        [--requests 2000] [--profile token] [--keep] [--database bench_request_cost]
 
 Builds ours' production environment as `make bench` does (`bench.servers.server_env`: DEBUG off,
 REDIS_URL, keys of its own), migrates and seeds a fresh `bench_*` database (a few thousand
-tokens), then calls the WSGI application directly (no server, no socket: what gunicorn's
-worker runs per request) for each endpoint in turn and prints, per request: wall and CPU time
-of this process, statements sent to PostgreSQL, commands sent to Redis. A machine shared with
-other work moves wall time; CPU time and round trips move much less, and are what a change to
-the request path changes. `--profile token` (or bearer, introspection, revocation) prints
-cProfile's top functions of that endpoint by cumulative and own time.
+tokens; without a PostgreSQL `DATABASE_URL`, a SQLite file under bench/work/, for a quick look
+while PostgreSQL is busy), then calls the WSGI application directly (no server, no socket: what
+gunicorn's worker runs per request) for each endpoint in turn and prints, per request: wall and
+CPU time of this process, statements sent to PostgreSQL, commands sent to Redis, and with
+PostgreSQL on this machine the CPU time of the worker's database backend (from /proc). A machine
+shared with other work moves wall time; CPU time and round trips move much less, and are what a
+change to the request path changes. `--instructions` counts instructions per request under
+valgrind's callgrind instead (deterministic where CPU time is not; slow). `--profile token` (or
+bearer, introspection, revocation) prints cProfile's top functions of that endpoint by
+cumulative and own time.
 """
 
 import argparse
@@ -147,6 +151,52 @@ def measure(application, next_request, count: int, counter: Counting):
     return wall / count, cpu / count, counter.statements / count, counter.redis / count
 
 
+def backend_cpu(connection) -> tuple[int, float] | None:
+    """(pid, CPU seconds) of this connection's PostgreSQL backend, when the server runs on this
+    machine (its /proc readable); None otherwise (SQLite, a remote server). Kernel ticks: 10 ms
+    resolution, so read it over many requests."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return None
+    pid = connection.connection.info.backend_pid
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def count_instructions(application, makers, chosen, count: int, counter) -> int:
+    """Instructions per request of each endpoint: callgrind's instrumentation on around the
+    requests only (not start-up or warm-up), its counts dumped and read back."""
+    from bench.servers import WORK
+
+    pid = str(os.getpid())
+
+    def control(*options: str) -> None:
+        subprocess.run(["callgrind_control", *options, pid], check=True, capture_output=True)
+
+    # The warm-up's objects out of the collector's way: a full collection over them lands on
+    # whichever request happens to trigger it (~1 ms), which would make counts vary by more than
+    # a change's effect. Young collections still run as they would.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    for name in chosen:
+        control("-i", "on")
+        control("--zero")
+        measure(application, makers[name], count, counter)
+        control(f"--dump={name}")
+        control("-i", "off")
+        dumps = sorted(WORK.glob(f"request-cost.callgrind.{pid}.*"), key=lambda path: path.stat().st_mtime)
+        totals = [
+            line for line in dumps[-1].read_text().splitlines() if line.startswith(("summary:", "totals:"))
+        ]
+        instructions = int(totals[0].split()[1])
+        print(f"{name:<14} {instructions / count / 1e6:8.3f} M instructions per request ({count} requests)")
+    return 0
+
+
 # Where a frame's file belongs, first match wins (as bench.profile's layers, finer).
 LAYERS = (
     ("/server/oauth2/", "server.oauth2 (our adapter)"),
@@ -185,17 +235,33 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", choices=ENDPOINTS, default=None)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind's callgrind (slow; one round)",
+    )
+    parser.add_argument("--profile-out", default=None, help="also write the profile's pstats to this file")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
+    parser.add_argument(
+        "--database",
+        default="bench_request_cost",
+        help="the bench_* database to (re)create on DATABASE_URL's server (helpers: one of your own)",
+    )
     args = parser.parse_args(argv)
     from bench.run import postgres_url
 
+    if not args.database.startswith("bench_"):
+        raise SystemExit("--database must start with bench_ (the bench only manages bench_* databases)")
     base = postgres_url()
-    if not base:
-        raise SystemExit("DATABASE_URL must name the PostgreSQL server")
     from urllib.parse import urlsplit, urlunsplit
 
-    database = urlunsplit(urlsplit(base)._replace(path="/bench_t13_speed"))
+    from bench.servers import WORK
+
+    if base:
+        database = urlunsplit(urlsplit(base)._replace(path=f"/{args.database}"))
+    else:
+        database = f"sqlite:///{WORK / f'{args.database}.sqlite3'}"
     creds_file = Path(__file__).resolve().parent / "work" / "ours-cost.json"
     env_file = creds_file.with_suffix(".env")
     if args.keep and creds_file.exists() and env_file.exists():
@@ -213,6 +279,18 @@ def main(argv=None) -> int:
         # A process of its own with exactly the server's environment.
         child = {**env, "_REQUEST_COST_CHILD": "1"}
         argv_child = [sys.executable, "-m", "bench.request_cost", "--keep", *(argv or sys.argv[1:])]
+        if args.instructions:
+            # Instruction counts: deterministic where CPU time on a shared machine is not.
+            # Valgrind starts with instrumentation off; the child turns it on around the
+            # measured requests (`callgrind_control`).
+            out = WORK / "request-cost.callgrind"
+            argv_child = [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}.%p",
+                *argv_child,
+            ]
         return subprocess.call(argv_child, env=child, cwd=Path(__file__).resolve().parent.parent)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oauth_console.settings")
     import django
@@ -236,17 +314,27 @@ def main(argv=None) -> int:
     with connection.execute_wrapper(counter):
         for name in chosen:  # warm-up: imports, prepared statements, marks
             measure(application, makers[name], 50, counter)
+        if args.instructions:
+            return count_instructions(application, makers, chosen, args.requests, counter)
         results = {name: [] for name in chosen}
+        backend = {name: [] for name in chosen}
         for _ in range(args.rounds):
             for name in chosen:
+                before = backend_cpu(connection)
                 results[name].append(measure(application, makers[name], args.requests, counter))
-        header = f"{'endpoint':<14} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Redis':>6}"
+                after = backend_cpu(connection)
+                if before and after and before[0] == after[0]:  # the same backend throughout
+                    backend[name].append((after[1] - before[1]) / args.requests)
+        header = f"{'endpoint':<14} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Redis':>6} {'PG cpu ms':>10}"
         print(f"{header}  (median of {args.rounds} rounds of {args.requests})")
         for name in chosen:
             rows = sorted(results[name], key=lambda r: r[1])
             wall = sorted(r[0] for r in results[name])[len(rows) // 2]
             cpu = rows[len(rows) // 2][1]
-            print(f"{name:<14} {wall * 1000:8.3f} {cpu * 1000:8.3f} {rows[0][2]:5.2f} {rows[0][3]:6.2f}")
+            pg = sorted(backend[name])
+            pg_text = f"{pg[len(pg) // 2] * 1000:10.3f}" if pg else f"{'-':>10}"
+            counts = f"{rows[0][2]:5.2f} {rows[0][3]:6.2f}"
+            print(f"{name:<14} {wall * 1000:8.3f} {cpu * 1000:8.3f} {counts} {pg_text}")
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU: waiting on a socket is not cost
             profiler.enable()
@@ -254,6 +342,8 @@ def main(argv=None) -> int:
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
+            if args.profile_out:
+                stats.dump_stats(args.profile_out)
             print(layers_table(stats))
             stats.sort_stats("cumulative").print_stats(45)
             stats.sort_stats("tottime").print_stats(30)

@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--base-port", type=int, default=18401, help="first of four loopback ports")
     parser.add_argument(
+        "--db-prefix",
+        default="",
+        help="databases bench_<prefix>ours, ... instead of bench_ours, ... (another bench on the same "
+        "PostgreSQL server keeps its own)",
+    )
+    parser.add_argument(
         "--no-local-memory",
         dest="local_memory",
         action="store_false",
@@ -269,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     envs = {
         name: servers.server_env(
             spec,
-            database=servers.database_url(spec, pg),
+            database=servers.database_url(spec, pg, args.db_prefix),
             secret_key=secret_key,
             conn_max_age=args.conn_max_age,
         )

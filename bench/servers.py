@@ -10,6 +10,7 @@ instance of ours on the same database with the local-memory cache is the seconda
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -175,12 +176,15 @@ def ensure_venv(spec: ServerSpec) -> None:
 # --- databases ---------------------------------------------------------------------------------
 
 
-def database_url(spec: ServerSpec, postgres_url: str | None) -> str:
-    """A fresh database's URL: a SQLite file under bench/work/, or bench_<name> on PostgreSQL."""
+def database_url(spec: ServerSpec, postgres_url: str | None, prefix: str = "") -> str:
+    """A fresh database's URL: a SQLite file under bench/work/, or bench_<prefix><name> on
+    PostgreSQL (`prefix`: another bench on the same server keeps its databases)."""
+    if not re.fullmatch(r"[a-z0-9_]*", prefix):
+        raise ValueError(f"a database prefix is lower-case letters, digits and _, not {prefix!r}")
     if not postgres_url:
-        return f"sqlite:///{WORK / f'{spec.database_name}.sqlite3'}"
+        return f"sqlite:///{WORK / f'{prefix}{spec.database_name}.sqlite3'}"
     parts = urlsplit(postgres_url)
-    return urlunsplit(parts._replace(path=f"/bench_{spec.database_name}"))
+    return urlunsplit(parts._replace(path=f"/bench_{prefix}{spec.database_name}"))
 
 
 def admin_connect(url: str):

@@ -13,7 +13,7 @@ with it (`server.cache_marks`: the audit log's "client authenticated here this i
 - on any other cache (local memory in development and tests, or a custom backend), the same
   semantics through Django's cache API (`get_many`, then `incr` or `add` per counter).
 
-Keys are the same either way (`cache.make_and_validate_key`: KEY_PREFIX and version applied) and
+Keys are the same either way (`cache.make_key`: KEY_PREFIX and version applied) and
 values are stored as Django's Redis serializer stores integers, so both paths, and Django's
 cache API, read each other's counters and marks.
 
@@ -31,7 +31,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,13 +96,31 @@ def run(
     """Read `reads`, check `gates`, count `counters` in `cache`: one round trip on Redis.
 
     Raises what the cache raises (a Redis outage): the caller decides to fail open."""
+    return start(cache, reads=reads, gates=gates, counters=counters, stop_over_limit=stop_over_limit)()
+
+
+def start(
+    cache,
+    *,
+    reads: Iterable[str] = (),
+    gates: Sequence[Gate] = (),
+    counters: Sequence[Counter] = (),
+    stop_over_limit: bool = True,
+) -> Callable[[], Outcome]:
+    """`run`, in two halves: the command is sent now, and the returned function waits for its
+    answer, so that the caller can do other work meanwhile (a database lookup) while Redis
+    runs the script. Call the function exactly once (it gives the connection back); the work
+    done meanwhile must not depend on the outcome. On other caches the work is done now.
+
+    Both halves raise what the cache raises."""
     keys = list(dict.fromkeys([*reads, *(g.key for g in gates), *(g.unless for g in gates if g.unless)]))
     if not keys and not counters:
-        return Outcome()
+        return lambda: Outcome()
     redis_client = _redis_client(cache)
     if redis_client is None:
-        return _run_through_cache_api(cache, keys, gates, counters, stop_over_limit)
-    return _run_script(cache, redis_client, keys, gates, counters, stop_over_limit)
+        outcome = _run_through_cache_api(cache, keys, gates, counters, stop_over_limit)
+        return lambda: outcome
+    return _start_script(cache, redis_client, keys, gates, counters, stop_over_limit)
 
 
 def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
@@ -109,36 +129,54 @@ def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
     redis_client = _redis_client(cache)
     if redis_client is None:
         return bool(cache.add(key, 1, timeout=seconds)), float(seconds)
-    claimed, remaining_ms = _call(redis_client, _CLAIM, [cache.make_and_validate_key(key)], [seconds])
+    claimed, remaining_ms = _call(redis_client, _CLAIM, [cache.make_key(key)], [seconds])
     if claimed or remaining_ms < 0:  # -1: held for ever (set by hand), -2: gone since
         return bool(claimed), float(seconds)
     return False, remaining_ms / 1000
 
 
-def pace(cache, key: str, *, now: float, interval: int, step: int, ttl: int) -> tuple[bool, int]:
-    """Record one poll at `now` (epoch seconds) under `key`: (too soon, the interval from now on).
-    Times are kept as whole milliseconds: Lua prints a float with 14 digits, which would round
-    an epoch time with its fraction (up, sometimes) and make a poll exactly on time too soon.
+# The request's round trip, started before its database lookup and not yet waited for: the
+# function that settles it (`settle`). A context variable: a gthread worker's threads each
+# have their own request.
+_unsettled: ContextVar[list[Callable[[], None]] | None] = ContextVar("unsettled_round_trip", default=None)
 
-    A poll before the previous one's interval was up is too soon, and the interval then grows by
-    `step` for it and every later poll (RFC 8628 §3.5 `slow_down`); `interval` is the first
-    interval, used until the key holds one. The key lives `ttl` seconds after each poll. One
-    round trip on Redis (a script: read, decide and write atomically, so two workers polled at
-    once cannot both be on time); any other cache: a get and a set (atomic enough in one
-    process, which is all a local-memory cache serves)."""
-    now_ms = int(now * 1000)
-    redis_client = _redis_client(cache)
-    if redis_client is None:
-        held = cache.get(key)
-        next_ms, current = held if isinstance(held, tuple | list) and len(held) == 2 else (None, interval)
-        early = next_ms is not None and now_ms < next_ms
-        current = current + step if early else current
-        cache.set(key, (now_ms + current * 1000, current), timeout=ttl)
-        return early, current
-    early, current = _call(
-        redis_client, _PACE, [cache.make_and_validate_key(key)], [now_ms, interval, step, ttl]
-    )
-    return bool(early), int(current)
+
+class Refused(Exception):
+    """Raised by `settle()` when the outstanding round trip refuses the request (a rate limit,
+    a lockout); whoever started the round trip answers the request (a 429)."""
+
+
+class Outstanding:
+    """A request's round trip left outstanding (`outstanding`): the first `settle()` in the same
+    context (which the client lookup calls, after reading the client from the database and
+    before checking any credential found there) runs the function given, which raises Refused
+    to refuse the request. `close()`, at the end of the request, runs it if nothing did (a
+    Refused then is the caller's to read off what the function recorded), so the reply is
+    always read and the connection kept clean."""
+
+    def __init__(self, settle_: Callable[[], None]) -> None:
+        self._pending = [settle_]
+        self._token = _unsettled.set(self._pending)
+
+    def close(self) -> None:
+        _unsettled.reset(self._token)
+        if self._pending:
+            with suppress(Refused):
+                self._pending.pop()()
+
+
+def outstanding(settle_: Callable[[], None]) -> Outstanding:
+    """Leave the request's round trip outstanding until `settle()` or the returned object's
+    `close()`, whichever comes first; close it when the request ends, in the same context."""
+    return Outstanding(settle_)
+
+
+def settle() -> None:
+    """Wait for the request's outstanding round trip, if any, and act on it: Refused when it
+    refuses the request. Call before checking a credential; after the first call, a no-op."""
+    pending = _unsettled.get()
+    if pending:
+        pending.pop()()
 
 
 class CacheGuard:
@@ -226,25 +264,6 @@ return {0, redis.call('PTTL', KEYS[1])}
 )
 
 
-# KEYS[1] the device's pacing hash {next: epoch milliseconds the next poll is on time, interval
-# in seconds}. ARGV: now (epoch ms), the first interval, the step, the key's lifetime. Returns
-# {1 if too soon, interval}. Integers of 13 digits: exact in Lua's doubles and in tostring.
-_PACE = _Script.of(
-    """
-local held = redis.call('HMGET', KEYS[1], 'next', 'interval')
-local now, interval = tonumber(ARGV[1]), tonumber(held[2]) or tonumber(ARGV[2])
-local early = 0
-if held[1] and now < tonumber(held[1]) then
-  early = 1
-  interval = interval + tonumber(ARGV[3])
-end
-redis.call('HSET', KEYS[1], 'next', string.format('%d', now + interval * 1000), 'interval', interval)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return {early, interval}
-"""
-)
-
-
 def _redis_client(cache):
     """redis-py's client behind Django's RedisCache, or None for any other backend."""
     from django.core.cache.backends.redis import RedisCache
@@ -271,15 +290,60 @@ def _call(client, script: _Script, keys: list[str], args: list) -> Any:
         return client.eval(script.text, len(keys), *keys, *args)
 
 
-def _run_script(cache, client, keys, gates, counters, stop_over_limit) -> Outcome:
+def _start_script(cache, client, keys, gates, counters, stop_over_limit) -> Callable[[], Outcome]:
     index = {key: position for position, key in enumerate(keys, start=1)}
     args: list = [len(keys), len(gates), int(stop_over_limit)]
     for gate in gates:
         args += [index[gate.key], gate.limit, index[gate.unless] if gate.unless else 0]
     for counter in counters:
         args += [counter.limit, counter.ttl]
-    full_keys = [cache.make_and_validate_key(key) for key in [*keys, *(c.key for c in counters)]]
-    stopped, counts, raw = _call(client, _ROUND_TRIP, full_keys, args)
+    # make_key, not make_and_validate_key: validation only warns about keys memcached would
+    # refuse (a Python loop over every character, ~10 us a key, six keys a request), and this
+    # path is Redis's alone, with keys of our own making (hashed: `ratelimit.counters.key`).
+    full_keys = [cache.make_key(key) for key in [*keys, *(c.key for c in counters)]]
+    reply = _send(client, _ROUND_TRIP, full_keys, args)
+    return lambda: _outcome(cache, keys, gates, reply())
+
+
+def _send(client, script: _Script, keys: list[str], args: list) -> Callable[[], Any]:
+    """Send EVALSHA on a connection of the client's pool, held until the returned function has
+    read the reply (a connection given back with a reply unread would hand it to the next
+    command). Whatever fails is done again through redis-py's own call, with its retries (a
+    connection the server closed meanwhile; the script unknown after a restart)."""
+    from redis.exceptions import NoScriptError, ResponseError
+
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except Exception:
+        connection.disconnect()
+        pool.release(connection)
+        return lambda: _call(client, script, keys, args)
+
+    def reply() -> Any:
+        try:
+            answer = connection.read_response()
+        except NoScriptError:
+            pool.release(connection)  # the reply was read: the connection is clean
+            return client.eval(script.text, len(keys), *keys, *args)
+        except ResponseError:
+            pool.release(connection)  # an error the server answered: not worth running again
+            raise
+        except Exception:
+            # The connection failed (closed by the server meanwhile, a timeout): redis-py's
+            # call retries as it would have.
+            connection.disconnect()
+            pool.release(connection)
+            return _call(client, script, keys, args)
+        pool.release(connection)
+        return answer
+
+    return reply
+
+
+def _outcome(cache, keys, gates, reply) -> Outcome:
+    stopped, counts, raw = reply
     loads = cache._cache._serializer.loads
     values = {key: None if value is None else loads(value) for key, value in zip(keys, raw, strict=False)}
     values.update({key: None for key in keys[len(raw) :]})

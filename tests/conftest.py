@@ -27,7 +27,7 @@ def _fresh_cache():
 
     from server import cache_marks
     from server.hotpath import ids
-    from server.ratelimit import cache_guard
+    from server.ratelimit import cache_guard, overlap
 
     for cache in caches.all():
         # Only process-local caches: clearing a Redis cache would flush a whole shared database.
@@ -40,6 +40,9 @@ def _fresh_cache():
     # Ids taken ahead from the sequences (server.hotpath.ids): a test may reset the sequences
     # (reset_sequences=True), and every test starts from what the database says.
     ids.forget()
+    # Which client and address pairs this process last saw far from their limits
+    # (server.ratelimit.overlap): every test starts with none.
+    overlap.forget()
     yield
 
 

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.urls import reverse
 
-from server import credentials, policies, services, token_format
+from server import cache_round_trip, credentials, policies, services, token_format
 from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
@@ -13,7 +13,7 @@ from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGran
 from server.bindings.jwt_access_tokens import create_jwt_access_token
 from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
 from server.bindings.resources import ApiResources
-from server.hotpath import device_polls, riders, sql
+from server.hotpath import device_polls, lookahead, riders, sql
 from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
@@ -41,11 +41,16 @@ def query_client(client_id: str) -> Client | None:
     if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
         return None
     # A device's poll loaded its client with the device authorization: no query of its own.
-    preloaded = device_polls.preloaded_client(client_id)
-    if preloaded is not None:
-        return preloaded
-    # One query: the client and its unexpired secret digests, for check_client_secret.
-    return sql.active_client(client_id)
+    client = device_polls.preloaded_client(client_id)
+    if client is None:
+        # One query: the client and its unexpired secret digests, for check_client_secret (at
+        # introspection and revocation, with the token the request names: `hotpath.lookahead`).
+        client = lookahead.active_client(client_id)
+    # The rate limiter's round trip, if it ran while the database answered
+    # (`server.ratelimit.overlap`), must have answered before any credential is checked: a
+    # refused request raises here, and the limiter answers it.
+    cache_round_trip.settle()
+    return client
 
 
 def save_token(token: dict, request) -> Token:

@@ -106,7 +106,6 @@ def active_client(client_id: str) -> Client | None:
     """The active client with this client_id, carrying its unexpired secret digests."""
     vendor = connection.vendor
     sql = _active_client_sql(vendor)
-    selection = _selections(vendor)["client"]
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = timezone.now()
     with _cursor() as cursor:
@@ -116,6 +115,14 @@ def active_client(client_id: str) -> Client | None:
         rows = cursor.fetchall()
     if not rows:
         return None
+    return client_with_secrets(vendor, rows)
+
+
+def client_with_secrets(vendor: str, rows: Sequence[Sequence[Any]]) -> Client:
+    """The client of `active_client`'s rows (the client's columns, then a secret's digest and
+    expiry, or NULLs: one row per unexpired secret), carrying its secret digests."""
+    selection = _selections(vendor)["client"]
+    expires_field = ClientSecret._meta.get_field("expires_at")
     client = selection.build(rows[0][: len(selection)])
     expiry_converters = _converters(vendor, expires_field, "s")
     secrets = []
@@ -134,16 +141,17 @@ def active_client(client_id: str) -> Client | None:
 
 
 @cache
-def _served_sql(vendor: str) -> str:
+def _served_sql(vendor: str, client_ref: str = "%s") -> str:
     """A column: the identifiers (space-separated) of the APIs whose resource servers include
-    the client whose pk is the parameter; NULL when none. Identifiers hold no spaces
-    (`api_policy.validate_api_identifier`)."""
+    the client whose pk is `client_ref` (a parameter by default, or a column of the enclosing
+    statement); NULL when none. Identifiers hold no spaces (`api_policy.validate_api_identifier`)."""
     q = connection.ops.quote_name
     through = Api.resource_servers.through._meta
     aggregate = "string_agg" if vendor == "postgresql" else "group_concat"
     return (
         f"(SELECT {aggregate}(a.{q('identifier')}, ' ') FROM {q(through.db_table)} r "  # noqa: S608
-        f"INNER JOIN {q(Api._meta.db_table)} a ON a.id = r.{q('api_id')} WHERE r.{q('client_id')} = %s)"
+        f"INNER JOIN {q(Api._meta.db_table)} a ON a.id = r.{q('api_id')} "
+        f"WHERE r.{q('client_id')} = {client_ref})"
     )
 
 
@@ -180,8 +188,6 @@ def token_by_digest(digest: str, *, by: str = "access_token", served_by: int | N
     identifiers of the APIs that client serves as a resource server, into `served_apis` on the
     result (a list; empty: it serves none), so introspection's audience rule costs no query."""
     vendor = connection.vendor
-    s = _selections(vendor)
-    token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
     served = served_by is not None
     params = [digest, digest] if by == "either" else [digest]
     if served:
@@ -191,11 +197,33 @@ def token_by_digest(digest: str, *, by: str = "access_token", served_by: int | N
         row = cursor.fetchone()
     if row is None:
         return None
+    return token_from_row(vendor, row, digest, by=by, served=served)
+
+
+def token_from_row(
+    vendor: str,
+    row: Sequence[Any],
+    digest: str,
+    *,
+    by: str,
+    known_client: Client | None = None,
+    served: bool = False,
+) -> Token:
+    """The token of a `token_by_digest` row (token, client and user columns), its client and
+    user cached on it; with `by="either"`, `matched_as` says which digest matched.
+    `known_client`: the token's client when it is this one, read by the same statement (no
+    second instance built from the same row). `served`: the row ends with `_served_sql`'s
+    column, read into `served_apis`."""
+    s = _selections(vendor)
+    token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
     end_user = split_user + len(user_sel)
     token = token_sel.build(row[:split_client])
-    client = client_sel.build(row[split_client:split_user])
+    if known_client is not None and known_client.pk == token.client_id:
+        client = known_client
+    else:
+        client = client_sel.build(row[split_client:split_user])
     user = user_sel.build(row[split_user:end_user]) if token.user_id is not None else None
     if served:
         token.served_apis = (row[end_user] or "").split()

@@ -28,12 +28,14 @@ endpoints nor lock everyone out.
 
 The package's modules: `counters` (rates, windows, the cache guard), `identity` (who a request
 is counted as), `clients` (secret guessing), `signin` (password guessing), `responses` (429 and
-the signal). This module holds the entry points, and reads the clock (`time.time()`) once per
-request: the seam tests pin.
+the signal), `overlap` (a calm client's round trip overlapping its database lookup). This module
+holds the entry points, and reads the clock (`time.time()`) once per request: the seam tests pin.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Callable
 
@@ -46,8 +48,8 @@ from server import cache_round_trip as round_trip
 from server.conf import server_settings
 from server.oauth2 import signals as oauth2_signals
 
-from . import signin, user_codes
-from .clients import Claim, check, record_failure, record_success
+from . import overlap, signin, user_codes
+from .clients import Claim, record_failure, record_success, start_check
 from .counters import Rate, Throttle, cache, cache_guard, count, counter, rate, retry_after
 from .identity import client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
@@ -94,25 +96,44 @@ def check_protocol_request(scope: str, request: HttpRequest) -> tuple[Throttle |
     A request claiming a client_id reads, in the same round trip, the client's lockout counters,
     whether it authenticated from this address before, and the marks other apps registered
     (`server.cache_marks`: the audit log's once-per-interval marks)."""
+    return start_protocol_request(scope, request).finish()[:2]
+
+
+class Started:
+    """A protocol request's round trip, sent: `finish()` waits for it and gives (the Throttle
+    or None, the Claim, whether nothing is near a limit)."""
+
+    def __init__(self, scope: str, client_id: str, ip: str, finish) -> None:
+        self.scope, self.client_id, self.ip, self.finish = scope, client_id, ip, finish
+
+
+def start_protocol_request(scope: str, request: HttpRequest) -> Started:
+    """`check_protocol_request` in two halves (`server.cache_round_trip.start`)."""
     ip = client_ip(request)
     client_id = counted_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
     now = time.time()
     counted = [c for c in (counter(f"{scope}_ip", ip, now), counter(f"{scope}_client", client_id, now)) if c]
-    if client_id:
-        marks = cache_marks.mark_keys(request, client_id, server_settings.OAUTH2_RATE_LIMIT_CACHE)
-        checked = check(client_id, ip, now, counters=counted, reads=marks)
+    if not client_id:
+        outcome = round_trip.run(cache(), counters=counted)
+        over = outcome.over_limit(counted)
+        throttle = Throttle(scope, over.name, retry_after(over.name, now), "", ip) if over else None
+        return Started(scope, "", ip, lambda: (throttle, Claim("", ip), False))
+    marks = cache_marks.mark_keys(request, client_id, server_settings.OAUTH2_RATE_LIMIT_CACHE)
+    answer = start_check(client_id, ip, now, counters=counted, reads=marks)
+
+    def finish() -> tuple[Throttle | None, Claim, bool]:
+        checked = answer()
         cache_marks.note_read(request, {mark: checked.outcome.values.get(mark) is not None for mark in marks})
         claim = Claim(client_id, ip, checked.trusted)
+        overlap.note(scope, client_id, ip, counted, checked.outcome.counts, calm=checked.far_from_lock)
         if checked.lock:
-            return Throttle(scope, *checked.lock, client_id, ip), claim
-        outcome = checked.outcome
-    else:
-        claim = Claim("", ip)
-        outcome = round_trip.run(cache(), counters=counted)
-    over = outcome.over_limit(counted)
-    if over is not None:
-        return Throttle(scope, over.name, retry_after(over.name, now), client_id, ip), claim
-    return None, claim
+            return Throttle(scope, *checked.lock, client_id, ip), claim, False
+        over = checked.outcome.over_limit(counted)
+        if over is not None:
+            return Throttle(scope, over.name, retry_after(over.name, now), client_id, ip), claim, False
+        return None, claim, True
+
+    return Started(scope, client_id, ip, finish)
 
 
 def check_login_attempt(request: HttpRequest) -> Throttle | None:
@@ -184,6 +205,9 @@ def _on_user_logged_in(sender, request: HttpRequest | None = None, user=None, **
 def _claim_of(request: HttpRequest | None) -> Claim | None:
     # Only a request this middleware counted carries a claim (a protocol request of a
     # client-authenticating scope, limits on); any other authentication is not ours to count.
+    # A round trip still outstanding (`overlap`) is settled first: a refused request has none.
+    with contextlib.suppress(round_trip.Refused):
+        round_trip.settle()
     claim = getattr(request, "_ratelimit_claim", None)
     return claim if claim is not None and cache_guard.available else None
 
@@ -218,11 +242,26 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # A client-authenticating request's round trip may have been left outstanding while
+            # the view ran (`overlap`): the client lookup settled it, or this does.
+            outstanding = request.__dict__.pop("_ratelimit_outstanding", None)
+            if outstanding is not None:
+                outstanding.close()
+        refused = getattr(request, "_ratelimit_refused", None)
+        if refused is not None:
+            return refused
         identity = getattr(request, "_ratelimit_signed_in", None)
         if identity:
             signin.remember_device(request, response, identity)
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, round_trip.Refused):
+            return request._ratelimit_refused
+        return None
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
         if not server_settings.OAUTH2_RATE_LIMIT_ENABLED or request.resolver_match is None:
@@ -237,7 +276,14 @@ class RateLimitMiddleware:
             if scope is None:
                 throttle = check_login_attempt(request)
             else:
-                throttle, claim = check_protocol_request(scope, request)
+                started = start_protocol_request(scope, request)
+                if overlap.allowed(scope, started.client_id, started.ip):
+                    # Settled by the client lookup (`cache_round_trip.settle`), else at the end.
+                    request._ratelimit_started = started
+                    settle = functools.partial(_settle, request)
+                    request._ratelimit_outstanding = round_trip.outstanding(settle)
+                    return None
+                throttle, claim, _ = started.finish()
                 if throttle is None and claim.client_id:
                     request._ratelimit_claim = claim
         except Exception as exc:
@@ -247,3 +293,22 @@ class RateLimitMiddleware:
             return None
         announce(request, throttle, RateLimitMiddleware)
         return throttled_response(request, throttle)
+
+
+def _settle(request: HttpRequest) -> None:
+    """Wait for the request's outstanding round trip (if any) and act on it: keep its claim, or
+    record its refusal and raise Refused (the 429 is answered by the middleware)."""
+    started = request.__dict__.pop("_ratelimit_started", None)
+    if started is None:
+        return
+    try:
+        throttle, claim, _ = started.finish()
+    except Exception as exc:  # a cache outage allows, as before
+        cache_guard.failed(exc)
+        return
+    if throttle is None:
+        request._ratelimit_claim = claim
+        return
+    announce(request, throttle, RateLimitMiddleware)
+    request._ratelimit_refused = throttled_response(request, throttle)
+    raise round_trip.Refused(throttle.limit)

@@ -8,7 +8,7 @@ successfully before, so a distributed guesser cannot lock the real client out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server import cache_round_trip as round_trip
@@ -41,6 +41,8 @@ class Checked:
     lock: tuple[str, int] | None
     trusted: bool
     outcome: Outcome
+    # Every lockout counter read at most half its limit: no lock is near.
+    far_from_lock: bool = True
 
 
 def check(
@@ -49,6 +51,14 @@ def check(
     """In one round trip: whether secret guessing for `client_id` is locked at `ip`, whether the
     client authenticated from `ip` before, and, unless locked, `counters` counted (stopping
     after the first over its limit); `reads` are read alongside."""
+    return start_check(client_id, ip, now, counters=counters, reads=reads)()
+
+
+def start_check(
+    client_id: str, ip: str, now: float, *, counters: Sequence[Counter] = (), reads: Sequence[str] = ()
+) -> Callable[[], Checked]:
+    """`check` in two halves (`server.cache_round_trip.start`): sent now, answered by the
+    returned function."""
     trusted_key = _trusted_key(client_id, ip)
     gates = []
     for name, identity, unless in (
@@ -59,9 +69,15 @@ def check(
         rate_ = rate(name)
         if rate_:
             gates.append(Gate(counter_key(name, identity, rate_, now), rate_.limit, unless, name))
-    outcome = round_trip.run(cache(), reads=[trusted_key, *reads], gates=gates, counters=counters)
-    lock = (outcome.gate.name, retry_after(outcome.gate.name, now)) if outcome.gate else None
-    return Checked(lock, bool(outcome.values.get(trusted_key)), outcome)
+    answer = round_trip.start(cache(), reads=[trusted_key, *reads], gates=gates, counters=counters)
+
+    def checked() -> Checked:
+        outcome = answer()
+        lock = (outcome.gate.name, retry_after(outcome.gate.name, now)) if outcome.gate else None
+        far = all(int(outcome.values.get(gate.key) or 0) * 2 <= gate.limit for gate in gates)
+        return Checked(lock, bool(outcome.values.get(trusted_key)), outcome, far)
+
+    return checked
 
 
 def record_failure(claim: Claim, now: float) -> None:

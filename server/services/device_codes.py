@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from server import cache_round_trip, credentials, signals
+from server import cache_round_trip, credentials, poll_pacing, signals
 from server.actors import Actor
 from server.conf import server_settings
 from server.hotpath import locks
@@ -126,7 +126,7 @@ def record_device_poll(device: DeviceAuthorization) -> bool:
     if pacing_guard.available:
         ttl = max(1, int((device.expires_at - now).total_seconds()) + PACE_KEY_MARGIN)
         try:
-            early, _interval = cache_round_trip.pace(
+            early, _interval = poll_pacing.pace(
                 caches[server_settings.OAUTH2_RATE_LIMIT_CACHE],
                 f"device-poll:{device.pk}",
                 now=now.timestamp(),

@@ -95,3 +95,13 @@ def test_the_page_states_the_targets_of_issue_13():
     page = report.render_markdown(built, with_local(built), {"date": "d", "database": "PostgreSQL"}, None)
     assert "## Production at a glance" in page
     assert "Target (issue 13, 14)" in page and "python -m bench.profile" in page
+
+
+def test_a_database_prefix_keeps_another_bench_s_databases():
+    # Two benches on one PostgreSQL server (a helper's beside `make bench`): bench_<prefix><name>,
+    # so neither drops the other's databases; anything but a plain name is refused.
+    spec = servers.specs(18401)["ours"]
+    assert servers.database_url(spec, "postgres://u@h:5432/x", "t13h_").endswith("/bench_t13h_ours")
+    assert servers.database_url(spec, "postgres://u@h:5432/x").endswith("/bench_ours")
+    with pytest.raises(ValueError):
+        servers.database_url(spec, "postgres://u@h:5432/x", "x; DROP")

@@ -5,6 +5,8 @@ import time
 
 import pytest
 from django.core.cache import caches
+from redis.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server import cache_round_trip, signals
 from server.cache_round_trip import Counter, Gate, run
@@ -151,3 +153,37 @@ def test_the_round_trip_goes_to_the_writable_server_over_one_kept_client(setting
     key = cache.make_and_validate_key("on-the-primary")
     assert cache._cache.get_client(None, write=True).get(key) is not None
     assert cache._cache._get_connection_pool(write=False) is not cache._cache._get_connection_pool(write=True)
+
+
+def test_a_round_trip_sent_early_is_answered_later_on_a_connection_of_its_own(settings, redis_url):
+    # `start` sends now and reads when asked (the rate limiter overlaps it with the database
+    # lookup): a command sent meanwhile takes another connection, and each gets its own reply.
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "overlap")}
+    cache = caches["default"]
+    first = cache_round_trip.start(cache, counters=[Counter("early", 9, 60)])
+    assert run(cache, counters=[Counter("between", 9, 60)]).counts == (1,)
+    assert first().counts == (1,)
+    assert run(cache, counters=[Counter("early", 9, 60)]).counts == (2,)
+
+
+def test_a_reply_lost_with_its_connection_is_asked_again_and_the_pool_stays_clean(
+    settings, redis_url, monkeypatch
+):
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "lost-reply")}
+    cache = caches["default"]
+    run(cache, counters=[Counter("lost", 9, 60)])  # a connection in the pool
+    original = AbstractConnection.read_response
+    failures = iter([RedisConnectionError("Connection closed by server.")])
+
+    def read_response(connection, *args, **kwargs):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return original(connection, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "read_response", read_response)
+    # The lost reply: run again through redis-py's call (which retries as it would have); the
+    # script ran twice, as a redis-py retry after a lost reply would run it.
+    assert run(cache, counters=[Counter("lost", 9, 60)]).counts == (3,)
+    # The failed connection was dropped, not given back with a reply unread.
+    assert run(cache, counters=[Counter("lost", 9, 60)]).counts == (4,)

@@ -8,7 +8,7 @@ from django.core.cache import caches
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from server import cache_round_trip
+from server import poll_pacing
 from server.models import DeviceAuthorization
 from server.services import device_codes
 from tests.server.device_helpers import DEVICE_GRANTS, poll, start
@@ -28,7 +28,7 @@ def cache_down(monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("no cache")
 
-    monkeypatch.setattr(cache_round_trip, "pace", broken)
+    monkeypatch.setattr(poll_pacing, "pace", broken)
     yield
     device_codes.pacing_guard.reset()
 
@@ -73,7 +73,7 @@ def test_pace_grows_the_interval_by_the_step_on_each_early_poll(backend, request
     now = 1_000_000.0
 
     def pace(at):
-        return cache_round_trip.pace(cache, "device-poll:test", now=now + at, interval=5, step=5, ttl=60)
+        return poll_pacing.pace(cache, "device-poll:test", now=now + at, interval=5, step=5, ttl=60)
 
     assert pace(0) == (False, 5)
     assert pace(4.9) == (True, 10)  # before 5 s: slow down, 10 s from now on
@@ -126,5 +126,5 @@ def test_a_poll_exactly_one_interval_later_is_on_time_whatever_the_fraction(back
     cache = caches["default"]
     for index, first in enumerate([1765051234.123456, 1765051234.99995, 1765051234.00005, 1765051234.5]):
         key = f"device-poll:fraction-{index}"
-        assert cache_round_trip.pace(cache, key, now=first, interval=5, step=5, ttl=60) == (False, 5)
-        assert cache_round_trip.pace(cache, key, now=first + 5, interval=5, step=5, ttl=60) == (False, 5)
+        assert poll_pacing.pace(cache, key, now=first, interval=5, step=5, ttl=60) == (False, 5)
+        assert poll_pacing.pace(cache, key, now=first + 5, interval=5, step=5, ttl=60) == (False, 5)

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from server import credentials
-from server.hotpath import sql
+from server.hotpath import lookahead, sql
 from server.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +135,60 @@ def test_introspections_lookup_with_the_askers_apis_still_probes_only_the_digest
     used = set(re.findall(r"Index (?:Only )?Scan (?:using|on) (\w+)", plan))
     assert used >= DIGEST_INDEXES, plan
     assert f"Seq Scan on {TOKEN}" not in plan, plan
+
+
+def test_client_and_token_lookup_probes_only_the_digest_indexes_without_statistics(loaded, two_clients):
+    # Introspection and revocation fetch the token with the client (`hotpath.lookahead`): the
+    # token's half of that statement must plan as the lookup on its own does.
+    machine = two_clients[0]
+    statement = lookahead._client_and_token_sql(connection.vendor)
+    plan = generic_plan(
+        statement, [timezone.now().isoformat(), "a-digest", "a-digest", machine.client_id, "active"]
+    )
+    used = set(re.findall(r"Index (?:Only )?Scan (?:using|on) (\w+)", plan))
+    assert used >= DIGEST_INDEXES, plan
+    assert not {name for name in used if name.startswith(f"{TOKEN}_")}, plan
+    assert f"Seq Scan on {TOKEN}" not in plan, plan
+
+
+def test_client_and_token_in_one_statement_find_what_two_lookups_find(two_clients):
+    # Both databases: the token by each digest, with its client and user, beside the client and
+    # its secrets; an unknown digest gives the client and no token; an unknown client neither.
+    machine, web, user = two_clients
+    now = timezone.now()
+    stored = Token.objects.create(
+        access_token_digest=credentials.digest(secrets.token_urlsafe(16)),
+        access_token_prefix="p",
+        refresh_token_digest=credentials.digest(secrets.token_urlsafe(16)),
+        client=web,
+        user=user,
+        grant_type="authorization_code",
+        expires_at=now + timedelta(hours=1),
+    )
+    for digest, matched in (
+        (stored.access_token_digest, "access_token"),
+        (stored.refresh_token_digest, "refresh_token"),
+    ):
+        client, token = lookahead._client_and_token(machine.client_id, digest)
+        alone = sql.active_client(machine.client_id)
+        assert (client.pk, client.loaded_secrets) == (alone.pk, alone.loaded_secrets)
+        assert client.loaded_secrets  # the secret came with it
+        assert (token.pk, token.matched_as) == (stored.pk, matched)
+        assert (token.client.pk, token.user.pk) == (web.pk, user.pk)
+    # The client's own token: its client is the instance the statement built for the client.
+    client, token = lookahead._client_and_token(web.client_id, stored.access_token_digest)
+    assert token.client is client and token.pk == stored.pk
+    client, token = lookahead._client_and_token(machine.client_id, "no-such-digest")
+    assert client.pk == machine.pk and token is None
+    assert lookahead._client_and_token("no-such-client", stored.access_token_digest) == (None, None)
+
+
+def test_a_token_fetched_with_the_client_is_handed_over_for_its_own_digest_only(two_clients):
+    machine, _web, _user = two_clients
+    digest = credentials.digest(secrets.token_urlsafe(16))
+    with lookahead.token_alongside_client(digest):
+        assert lookahead.fetched(digest) is lookahead.NOT_FETCHED  # no client looked up yet
+        assert lookahead.active_client(machine.client_id).pk == machine.pk
+        assert lookahead.fetched(digest) is None  # looked up with the client: no such token
+        assert lookahead.fetched("another-digest") is lookahead.NOT_FETCHED
+    assert lookahead.fetched(digest) is lookahead.NOT_FETCHED  # outside the block

@@ -162,7 +162,7 @@ def test_bearer_check_is_one_select(client, app):
     assert found == ["SELECT server_token"]
 
 
-def test_introspection_is_two_selects(client, app):
+def test_introspection_is_one_select(client, app):
     token = issue(client, app)
     app_, secret = app
     auth = basic_auth(app_.client_id, secret)
@@ -172,26 +172,40 @@ def test_introspection_is_two_selects(client, app):
 
     send()
     found = run(send)
-    # The client with its secrets; the token by either digest with its client and user, and
-    # (a scalar subquery of the same statement) the APIs the asking client serves as a resource
-    # server, for the audience rule. (The client's authentication was audited on the first
-    # call; again after AUDIT_CLIENT_AUTH_INTERVAL.)
-    assert found == ["SELECT server_client", "SELECT server_token"]
-    assert "server_api_resource_servers" in queries_of_last_run[1]
+    # The client with its secrets, and the token by either digest with its client and user, in
+    # one statement (`server.hotpath.lookahead`; before: one SELECT each), with (a scalar
+    # subquery of the same statement) the APIs the asking client serves as a resource server,
+    # for the audience rule. (The client's authentication was audited on the first call; again
+    # after AUDIT_CLIENT_AUTH_INTERVAL.)
+    assert found == ["SELECT server_client"]
+    assert 'FROM "server_token"' in queries_of_last_run[0]
+    assert "server_api_resource_servers" in queries_of_last_run[0]
 
 
-def test_revocation_is_two_selects_and_one_update(client, app):
+def test_introspection_of_an_unknown_token_is_one_select_too(client, app):
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+
+    def send():
+        return form(client, "/oauth/introspect", {"token": "oat_unknown"}, HTTP_AUTHORIZATION=auth)
+
+    send()
+    assert run(send) == ["SELECT server_client"]  # none found: no second lookup
+
+
+def test_revocation_is_one_select_and_one_update(client, app):
     app_, secret = app
     auth = basic_auth(app_.client_id, secret)
     tokens = [issue(client, app) for _ in range(2)]
     form(client, "/oauth/revoke", {"token": tokens[0]}, HTTP_AUTHORIZATION=auth)
     found = run(lambda: form(client, "/oauth/revoke", {"token": tokens[1]}, HTTP_AUTHORIZATION=auth))
-    # The client; the token by either digest. Then the row's conditional UPDATE (no client lock:
+    # The client and the token by either digest, in one SELECT (`server.hotpath.lookahead`;
+    # before: one SELECT each). Then the row's conditional UPDATE (no client lock:
     # nothing of that row is in flight) and its `token_revoked` event: on PostgreSQL one
     # statement in autocommit (before issue 13's one statement: BEGIN, UPDATE, `nextval`,
     # INSERT, COMMIT), on SQLite one transaction.
     writes = ["UPDATE server_token"] if POSTGRES else ["UPDATE server_token", *AUDIT_WRITE]
-    assert found == ["SELECT server_client", "SELECT server_token", *in_transaction(writes)]
+    assert found == ["SELECT server_client", *in_transaction(writes)]
     if POSTGRES:
         (update,) = [q for q in queries_of_last_run if 'UPDATE "server_token"' in q]
         assert f'INSERT INTO "{AUDIT}"' in update

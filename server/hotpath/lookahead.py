@@ -1,0 +1,154 @@
+"""The client and the token it names, in one statement (RFC 7662 introspection, RFC 7009 revocation).
+
+Both endpoints authenticate the client (`active_client`: the client with its secret digests),
+then look up the token the form names by either digest (`token_by_digest(by="either")`): two
+round trips to the database, where the token's lookup does not depend on the client's. Within
+`token_alongside_client(digest)`, the client's lookup fetches that token in the same statement
+(a LEFT JOIN of the two lookups' rows), and `fetched(digest)` hands it to the token's lookup.
+
+What each endpoint decides is unchanged: the token is used only after the client authenticated
+(the endpoints ask for it then), and the statement reads what the two statements read, one
+snapshot instead of two a few microseconds apart. A digest is 256 bits of a random token's keyed
+hash, so looking one up for a client that then fails to authenticate tells the requester
+nothing (the answer is the same 401, and the token is not used).
+
+A context variable carries the digest, so a thread of a gthread worker sees only its own
+request's; outside the block (the token endpoint, the authorization endpoint) nothing changes.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+
+from django.db import connection
+from django.utils import timezone
+
+from server.hotpath import sql
+from server.hotpath.prepared import cursor as _cursor
+from server.models import Client, ClientSecret, Token
+
+NOT_FETCHED = object()
+
+
+class _Lookahead:
+    __slots__ = ("digest", "token")
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+        self.token = NOT_FETCHED  # Token or None once fetched
+
+
+_pending: ContextVar[_Lookahead | None] = ContextVar("token_alongside_client", default=None)
+
+
+@contextmanager
+def token_alongside_client(digest: str | None):
+    """Within the block, the client's lookup fetches the token with this digest too (None: no
+    token to fetch, the lookups run as usual)."""
+    if digest is None:
+        yield
+        return
+    reset = _pending.set(_Lookahead(digest))
+    try:
+        yield
+    finally:
+        _pending.reset(reset)
+
+
+def fetched(digest: str) -> Token | object | None:
+    """The token with this digest as the client's lookup fetched it (None: there is none), or
+    NOT_FETCHED when no lookup in this block fetched that digest."""
+    pending = _pending.get()
+    if pending is None or pending.digest != digest:
+        return NOT_FETCHED
+    return pending.token
+
+
+def active_client(client_id: str) -> Client | None:
+    """`sql.active_client`, fetching the pending token in the same statement the first time."""
+    pending = _pending.get()
+    if pending is None or pending.token is not NOT_FETCHED:
+        return sql.active_client(client_id)
+    client, token = _client_and_token(client_id, pending.digest)
+    if client is not None:
+        # No client, no token: the endpoint answers 401 and never asks (and if it did, the
+        # lookup would run on its own).
+        pending.token = token
+    return client
+
+
+@cache
+def _aliased(vendor: str, name: str) -> str:
+    """A selection's columns with names of their own, for use in a derived table."""
+    selection = sql._selections(vendor)[name]
+    q = connection.ops.quote_name
+    return ", ".join(
+        f"{selection.alias}.{q(field.column)} AS {selection.alias}_{index}"
+        for index, field in enumerate(selection.fields)
+    )
+
+
+@cache
+def _client_and_token_sql(vendor: str) -> str:
+    s = sql._selections(vendor)
+    token, client, user = s["token"], s["client"], s["user"]
+    q = connection.ops.quote_name
+    expires = q("expires_at")
+    width = len(token) + len(client) + len(user)
+    # The token's lookup as `sql._token_sql(vendor, "either")` runs it (two probes of the unique
+    # digest indexes, the second skipped when the first finds the token), as a derived table.
+    columns = ", ".join(_aliased(vendor, name) for name in ("token", "client", "user"))
+    found = (
+        f"SELECT {columns} FROM {token.table} t "  # noqa: S608
+        f"INNER JOIN {client.table} c ON c.id = t.{q('client_id')} "
+        f"LEFT JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = t.{q('user_id')} "
+    )
+    found = (
+        f"{found}WHERE t.{q('access_token_digest')} = %s "
+        f"UNION ALL {found}WHERE t.{q('refresh_token_digest')} = %s LIMIT 1"
+    )
+    found_columns = ", ".join(f"found.{name}" for name in _found_names(vendor))
+    assert len(_found_names(vendor)) == width
+    secret = s["secret"]
+    return (
+        f"SELECT {client.columns}, s.{q('digest')}, s.{expires}, "  # noqa: S608
+        # The APIs this client serves as a resource server (introspection's audience rule).
+        f"{sql._served_sql(vendor, client_ref='c.id')}, {found_columns} "
+        f"FROM {client.table} c "
+        f"LEFT JOIN {secret.table} s ON s.{q('client_id')} = c.id "
+        f"AND (s.{expires} IS NULL OR s.{expires} > %s) "
+        f"LEFT JOIN ({found}) found ON 1 = 1 "
+        f"WHERE c.{q('client_id')} = %s AND c.{q('status')} = %s"
+    )
+
+
+@cache
+def _found_names(vendor: str) -> list[str]:
+    s = sql._selections(vendor)
+    return [
+        f"{s[name].alias}_{index}" for name in ("token", "client", "user") for index in range(len(s[name]))
+    ]
+
+
+def _client_and_token(client_id: str, digest: str) -> tuple[Client | None, Token | None]:
+    vendor = connection.vendor
+    s = sql._selections(vendor)
+    expires_field = ClientSecret._meta.get_field("expires_at")
+    now = expires_field.get_db_prep_value(timezone.now(), connection)
+    with _cursor() as cursor:
+        cursor.execute(_client_and_token_sql(vendor), [now, digest, digest, client_id, Client.Status.ACTIVE])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, None
+    width = len(s["client"])
+    client = sql.client_with_secrets(vendor, [row[: width + 2] for row in rows])
+    served_apis = (rows[0][width + 2] or "").split()
+    token_row = rows[0][width + 3 :]
+    if token_row[0] is None:  # the token's id: no token has this digest
+        return client, None
+    token = sql.token_from_row(vendor, token_row, digest, by="either", known_client=client)
+    # As `sql.token_by_digest(served_by=client.pk)` reads them: the asker's APIs, and whose.
+    token.served_apis, token.served_by = served_apis, client.pk
+    return client, token
