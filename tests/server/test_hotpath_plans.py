@@ -137,6 +137,7 @@ def test_introspections_lookup_with_the_askers_apis_still_probes_only_the_digest
     assert f"Seq Scan on {TOKEN}" not in plan, plan
 
 
+@postgresql_only
 def test_client_and_token_lookup_probes_only_the_digest_indexes_without_statistics(loaded, two_clients):
     # Introspection and revocation fetch the token with the client (`hotpath.lookahead`): the
     # token's half of that statement must plan as the lookup on its own does.
