@@ -24,20 +24,10 @@ STORED_METADATA = (
     "client_uri",
     "logo_uri",
     "contacts",
-    "id_token_signed_response_alg",
-    "subject_type",
-    "default_max_age",
-    "require_auth_time",
-    "post_logout_redirect_uris",
     "jwks",
     "jwks_uri",
-    "backchannel_logout_uri",
-    "backchannel_logout_session_required",
-    "frontchannel_logout_uri",
-    "frontchannel_logout_session_required",
-    "userinfo_signed_response_alg",
-    "token_endpoint_auth_signing_alg",
-    "sector_identifier_uri",
+    # Every OpenID Connect field a client's settings hold is registrable (one list, the policy's).
+    *policies.OIDC_METADATA_FIELDS,
 )
 DEFAULT_CLIENT_NAME = "Unnamed client"
 # Stored and echoed on every read: a few addresses (RFC 5321 §4.5.3.1 caps one at 320 octets).
