@@ -9,12 +9,12 @@ from server.models import Client, Token
 from server.oauth2 import IntrospectionEndpoint, RevocationEndpoint
 
 
-def _token_with_client(endpoint_response):
+def _token_with_client(endpoint_response, *, served: bool = False):
     """Run the endpoint with the client's lookup fetching the named token in the same statement
     (`hotpath.lookahead`): one round trip to the database instead of two."""
 
     def create_endpoint_response(self, request):
-        with lookahead.token_alongside_client(digest_or_none(request.form.get("token"))):
+        with lookahead.token_alongside_client(digest_or_none(request.form.get("token")), served=served):
             return endpoint_response(self, request)
 
     return create_endpoint_response
@@ -55,7 +55,7 @@ class TokenIntrospection(IntrospectionEndpoint):
     those APIs, and only those: whatever its `can_introspect_any_token`, a token whose audience
     names none of its APIs is inactive to it (docs/resources.md)."""
 
-    create_endpoint_response = _token_with_client(IntrospectionEndpoint.create_endpoint_response)
+    create_endpoint_response = _token_with_client(IntrospectionEndpoint.create_endpoint_response, served=True)
 
     def query_token(self, token: str, token_type_hint: str | None = None, client=None) -> Token | None:
         found = digest_or_none(token)

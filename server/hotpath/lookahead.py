@@ -33,10 +33,11 @@ NOT_FETCHED = object()
 
 
 class _Lookahead:
-    __slots__ = ("digest", "token")
+    __slots__ = ("digest", "served", "token")
 
-    def __init__(self, digest: str) -> None:
+    def __init__(self, digest: str, served: bool) -> None:
         self.digest = digest
+        self.served = served
         self.token = NOT_FETCHED  # Token or None once fetched
 
 
@@ -44,13 +45,14 @@ _pending: ContextVar[_Lookahead | None] = ContextVar("token_alongside_client", d
 
 
 @contextmanager
-def token_alongside_client(digest: str | None):
+def token_alongside_client(digest: str | None, *, served: bool = False):
     """Within the block, the client's lookup fetches the token with this digest too (None: no
-    token to fetch, the lookups run as usual)."""
+    token to fetch, the lookups run as usual). `served`: read the APIs the client serves as a
+    resource server too (introspection's audience rule; revocation needs none)."""
     if digest is None:
         yield
         return
-    reset = _pending.set(_Lookahead(digest))
+    reset = _pending.set(_Lookahead(digest, served))
     try:
         yield
     finally:
@@ -71,7 +73,7 @@ def active_client(client_id: str) -> Client | None:
     pending = _pending.get()
     if pending is None or pending.token is not NOT_FETCHED:
         return sql.active_client(client_id)
-    client, token = _client_and_token(client_id, pending.digest)
+    client, token = _client_and_token(client_id, pending.digest, served=pending.served)
     if client is not None:
         # No client, no token: the endpoint answers 401 and never asks (and if it did, the
         # lookup would run on its own).
@@ -91,7 +93,7 @@ def _aliased(vendor: str, name: str) -> str:
 
 
 @cache
-def _client_and_token_sql(vendor: str) -> str:
+def _client_and_token_sql(vendor: str, served: bool = False) -> str:
     s = sql._selections(vendor)
     token, client, user = s["token"], s["client"], s["user"]
     q = connection.ops.quote_name
@@ -115,7 +117,7 @@ def _client_and_token_sql(vendor: str) -> str:
     return (
         f"SELECT {client.columns}, s.{q('digest')}, s.{expires}, "  # noqa: S608
         # The APIs this client serves as a resource server (introspection's audience rule).
-        f"{sql._served_sql(vendor, client_ref='c.id')}, {found_columns} "
+        f"{sql._served_sql(vendor, client_ref='c.id') if served else 'NULL'}, {found_columns} "
         f"FROM {client.table} c "
         f"LEFT JOIN {secret.table} s ON s.{q('client_id')} = c.id "
         f"AND (s.{expires} IS NULL OR s.{expires} > %s) "
@@ -132,13 +134,17 @@ def _found_names(vendor: str) -> list[str]:
     ]
 
 
-def _client_and_token(client_id: str, digest: str) -> tuple[Client | None, Token | None]:
+def _client_and_token(
+    client_id: str, digest: str, *, served: bool = False
+) -> tuple[Client | None, Token | None]:
     vendor = connection.vendor
     s = sql._selections(vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = expires_field.get_db_prep_value(timezone.now(), connection)
     with _cursor() as cursor:
-        cursor.execute(_client_and_token_sql(vendor), [now, digest, digest, client_id, Client.Status.ACTIVE])
+        cursor.execute(
+            _client_and_token_sql(vendor, served), [now, digest, digest, client_id, Client.Status.ACTIVE]
+        )
         rows = cursor.fetchall()
     if not rows:
         return None, None
@@ -149,6 +155,7 @@ def _client_and_token(client_id: str, digest: str) -> tuple[Client | None, Token
     if token_row[0] is None:  # the token's id: no token has this digest
         return client, None
     token = sql.token_from_row(vendor, token_row, digest, by="either", known_client=client)
-    # As `sql.token_by_digest(served_by=client.pk)` reads them: the asker's APIs, and whose.
-    token.served_apis, token.served_by = served_apis, client.pk
+    if served:
+        # As `sql.token_by_digest(served_by=client.pk)` reads them: the asker's APIs, and whose.
+        token.served_apis, token.served_by = served_apis, client.pk
     return client, token
