@@ -77,9 +77,22 @@ queries_of_last_run: list[str] = []
 
 
 def run(send) -> list[str]:
-    with CaptureQueriesContext(connection) as queries:
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(record):
         response = send()
     assert response.status_code == 200, response.content[:300]
+    if POSTGRES:
+        # psycopg caches the parsing of statements up to this length only; a longer one is
+        # parsed again on every execution (`server.hotpath` keeps its statements under it).
+        from psycopg import _queries
+
+        too_long = [sql[:80] for sql in sent if len(sql.encode()) > _queries.MAX_CACHED_STATEMENT_LENGTH]
+        assert not too_long, too_long
     queries_of_last_run[:] = [query["sql"] for query in queries.captured_queries]
     return statements(queries)
 
