@@ -79,14 +79,16 @@ MIDDLEWARE = [
     # Request id, IP and user agent for the audit log; early, so every later layer sees them.
     "oauth_console.audit.middleware.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the signed-in user and messages: Django's, skipped for the machine
+    # endpoints, which read no cookie (oauth_console/browser_layers.py).
+    "oauth_console.browser_layers.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Rate limits on the protocol endpoints and sign-in forms (server/ratelimit.py); before the
     # CSRF check so a flood of forged sign-in POSTs is counted too.
     "server.ratelimit.RateLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "oauth_console.browser_layers.AuthenticationMiddleware",
+    "oauth_console.browser_layers.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,0 +1,35 @@
+"""Django's browser layers (sessions, the signed-in user, messages), skipped for the machine
+endpoints (`server.machine_endpoints`): those requests carry no cookie to read. Skipping them
+takes 6.7% off a bearer-protected request's instructions, 4.1% off an introspection's and 2.7%
+off a token's (`bench.request_cost --instructions`). Every other path gets the layers unchanged. Each class
+is a subclass of Django's own, so the admin's checks that they are installed still hold.
+Django's CSRF middleware stays as it is (its deploy check wants it by name): the machine views
+are exempt, so it does next to nothing for them.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
+from django.contrib.messages.middleware import MessageMiddleware as _Messages
+from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
+
+from server.machine_endpoints import is_machine_request
+
+
+class _BrowserOnly:
+    def __call__(self, request):
+        if is_machine_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_BrowserOnly, _Sessions):
+    """Sessions, for browser requests only."""
+
+
+class AuthenticationMiddleware(_BrowserOnly, _Authentication):
+    """`request.user`, for browser requests only."""
+
+
+class MessageMiddleware(_BrowserOnly, _Messages):
+    """Flash messages, for browser requests only."""
