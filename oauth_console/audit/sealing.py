@@ -27,8 +27,8 @@ def _first_unsettled(after: int, through: int | None, horizon: datetime, batch: 
     that committed late (a lower id, a newer time) stops it there, so the chain never passes an
     event that may still be followed by an older id. The inner query walks the primary key in
     order (on PostgreSQL a merge of the partitions' (id, occurred_at) indexes), at most `batch`
-    rows; the outer one stops at the first unsettled row, so the database reads the settled
-    rows and one more."""
+    rows; on PostgreSQL the outer one stops it at the first unsettled row (the settled rows and
+    one more are read: EXPLAIN ANALYZE), SQLite reads the window (10,000 rows: ~2 ms, in C)."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     bound = "" if through is None else " AND id <= %s"
     when = connection.ops.adapt_datetimefield_value(horizon)  # as the ORM stores it (SQLite: text)
