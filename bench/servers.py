@@ -3,8 +3,10 @@
 Every server gets a fresh database, the same worker count and CONN_MAX_AGE, production
 settings (DEBUG off, the proxy-SSL header trusted so loopback HTTP counts as HTTPS), and runs
 in its own process group, so `stop` ends it and every worker it forked. Ours runs as
-docs/deployment.md prescribes (Redis, keys of their own, `check --deploy` clean); a second
-instance of ours on the same database with the local-memory cache is the secondary line.
+docs/deployment.md prescribes (Redis, keys of their own, `check --deploy` clean, one task worker
+`manage.py db_worker` beside gunicorn, in its process group: the audit seals the requests queue
+run there, on the same machine, during the measurement); a second instance of ours on the same
+database with the local-memory cache is the secondary line.
 """
 
 import hashlib
@@ -44,6 +46,7 @@ class ServerSpec:
     port: int = 0
     env: dict[str, str] = field(default_factory=dict)
     shares: str = ""  # another server's name: run on its database and seed, prepare nothing
+    worker: list[str] = field(default_factory=list)  # a task worker run beside gunicorn (ours)
 
     @property
     def database_name(self) -> str:
@@ -109,6 +112,9 @@ def specs(base_port: int, *, local_memory: bool = False, before: Path | None = N
             ],
             port=base_port,
             env=BENCH_RATE_LIMITS | PRODUCTION,
+            # As in production (docs/deployment.md, "The task worker"): the audit log's periodic
+            # seals, queued by the requests, cost CPU here while the load runs.
+            worker=["manage.py", "db_worker", "--queue-name", "*", "--no-reload"],
         ),
         "dot": ServerSpec(
             name="dot",
@@ -334,6 +340,7 @@ class RunningServer:
     spec: ServerSpec
     process: subprocess.Popen
     log_path: Path
+    worker: subprocess.Popen | None = None  # in gunicorn's process group
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers (children of the master), for the profiler."""
@@ -347,7 +354,8 @@ class RunningServer:
 def start(
     spec: ServerSpec, *, env: dict[str, str], workers: int, worker_class: str = "sync"
 ) -> RunningServer:
-    """Start gunicorn in a new process group, on loopback only.
+    """Start gunicorn in a new process group, on loopback only, and the spec's task worker in
+    the same group (so `stop` ends both).
 
     `sync` workers (gunicorn's default) close the connection after every response; `gthread`
     (one thread per worker, so the same concurrency) keeps HTTP connections alive.
@@ -378,11 +386,23 @@ def start(
         command,
         cwd=spec.project_dir,
         env=env,
+        stdin=subprocess.DEVNULL,
         stdout=log_file,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        process_group=0,  # a group of its own; the worker joins it (same session: allowed)
     )
-    return RunningServer(spec, process, log_path)
+    worker = None
+    if spec.worker:
+        worker = subprocess.Popen(
+            [str(spec.python), *spec.worker],
+            cwd=spec.project_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=(WORK / f"{spec.name}-worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+            process_group=process.pid,
+        )
+    return RunningServer(spec, process, log_path, worker)
 
 
 def wait_ready(server: RunningServer, timeout_s: float = 60) -> None:
@@ -424,15 +444,19 @@ def settle(host: str, timeout_s: float = 120) -> None:
 
 
 def stop(server: RunningServer, timeout_s: float = 15) -> None:
-    """Stop the server's whole process group: TERM, then KILL if it lingers."""
-    if server.process.poll() is not None:
+    """Stop the server's whole process group (gunicorn and its task worker): TERM, then KILL if
+    it lingers."""
+    processes = [p for p in (server.process, server.worker) if p is not None and p.poll() is None]
+    if not processes:
         return
     try:
         os.killpg(server.process.pid, signal.SIGTERM)
-        server.process.wait(timeout=timeout_s)
+        for process in processes:
+            process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=timeout_s)
+        for process in processes:
+            process.wait(timeout=timeout_s)
     except ProcessLookupError:
         pass
 

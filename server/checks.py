@@ -21,7 +21,7 @@ from server.checks_resources import (
     check_default_api_scopes,
     check_jwt_access_token_lifetime,
 )
-from server.checks_tasks import check_logout_queue, check_logout_worker, check_webhook_settings
+from server.checks_tasks import check_logout_worker, check_task_queues, check_webhook_settings
 from server.conf import server_settings
 
 
@@ -282,7 +282,7 @@ CHECKS = (
     (check_jwks_max_age, (Tags.security,), False),
     (check_signing_key_max_age, (Tags.security,), False),
     (check_client_assertion_settings, (Tags.security, Tags.caches), False),
-    (check_logout_queue, (Tags.security,), False),
+    (check_task_queues, (Tags.security,), False),
     (check_logout_worker, (Tags.security,), True),
     (check_shared_replay_cache, (Tags.security, Tags.caches), True),
     (check_webhook_settings, (Tags.security,), False),

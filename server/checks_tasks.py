@@ -1,36 +1,57 @@
-"""System checks of the work done outside requests: the task queue that back-channel logout and
-webhook deliveries go through, and the webhooks' delivery settings (registered with the rest in
-server/checks.py)."""
+"""System checks of the work done outside requests: the task queues that back-channel logout,
+webhook deliveries and the audit log's periodic seal go through, and the webhooks' delivery
+settings (registered with the rest in server/checks.py)."""
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from server.conf import server_settings
 
+# The queue of the audit log's periodic seal (oauth_console/audit/tasks.py, QUEUE; the server
+# never imports the console, a test keeps the two names the same).
+AUDIT_QUEUE = "audit"
 
-def check_logout_queue(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """server.E011: the task backend does not take the back-channel logout queue
-    (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail. The immediate
-    backend (django-tasks' default without TASKS) is exempt: deliveries run at once there, on
-    its default queue (check server.W006)."""
+
+def _queues_needed() -> dict[str, str]:
+    """{queue: what could not be queued without it}."""
+    needed = {server_settings.OAUTH2_LOGOUT_QUEUE: "back-channel logout could not be queued"}
+    if getattr(settings, "AUDIT_CHECKPOINT_EVERY", 0):
+        needed.setdefault(
+            AUDIT_QUEUE, "the audit log's periodic seal (AUDIT_CHECKPOINT_EVERY) could not be queued"
+        )
+    return needed
+
+
+def check_task_queues(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """server.E011: the task backend does not take a queue the server enqueues on: back-channel
+    logout (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail, or the
+    audit log's periodic seal ("audit", unless AUDIT_CHECKPOINT_EVERY is 0), so the write path
+    could not queue it. The immediate backend (django-tasks' default without TASKS) is exempt:
+    tasks run at once there, on its default queue (check server.W006)."""
     from django_tasks import task_backends
     from django_tasks.backends.immediate import ImmediateBackend
     from django_tasks.exceptions import InvalidTaskBackendError
 
-    queue = server_settings.OAUTH2_LOGOUT_QUEUE
     try:
         backend = task_backends["default"]
     except InvalidTaskBackendError as error:
         return [Error(f"The task backend cannot be loaded: {error}", id="server.E011")]
-    if isinstance(backend, ImmediateBackend) or not backend.queues or queue in backend.queues:
+    if isinstance(backend, ImmediateBackend) or not backend.queues:
         return []
+    known = ", ".join(sorted(backend.queues))
     return [
         Error(
-            f"OAUTH2_LOGOUT_QUEUE={queue!r} is not a queue of the task backend "
-            f"({', '.join(sorted(backend.queues))}): back-channel logout could not be queued.",
-            hint="Add it to TASKS['default']['QUEUES'], or set OAUTH2_LOGOUT_QUEUE to one of them.",
+            f"{queue!r} is not a queue of the task backend ({known}): {consequence}.",
+            hint=f"Add {queue!r} to TASKS['default']['QUEUES']"
+            + (
+                ", or set OAUTH2_LOGOUT_QUEUE to one of them."
+                if queue == server_settings.OAUTH2_LOGOUT_QUEUE
+                else "."
+            ),
             id="server.E011",
         )
+        for queue, consequence in _queues_needed().items()
+        if queue not in backend.queues
     ]
 
 
@@ -52,9 +73,10 @@ def check_logout_worker(app_configs=None, **kwargs) -> list[CheckMessage]:
         Warning(
             "Tasks run at once in the calling process (django-tasks' immediate backend): a "
             "back-channel logout or a webhook delivery is POSTed inside the request that caused "
-            "it, blocking it, once, and never retried.",
+            "it, blocking it, once, and never retried; the audit log's periodic seal runs inside a "
+            "request too.",
             hint="Configure TASKS with a worker backend (django_tasks_db.DatabaseBackend, queues "
-            "default, logout and webhooks) and run `manage.py db_worker` (docs/deployment.md).",
+            "default, logout, webhooks and audit) and run `manage.py db_worker` (docs/deployment.md).",
             id="server.W006",
         )
     ]

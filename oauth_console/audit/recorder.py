@@ -175,13 +175,14 @@ def _seal_now_and_then(events: list[AuditEvent]) -> None:
     every = getattr(settings, "AUDIT_CHECKPOINT_EVERY", 0)
     if every and any(event.pk and event.pk % every == 0 for event in events):
         # Seal now and then from the write path too, so that a deployment without the cron job
-        # still gets checkpoints; one write in `every` pays for it.
-        from oauth_console.audit import checkpoints
+        # still gets checkpoints: one write in `every` queues a seal for the task worker (the
+        # request does not pay for it). Called after the commit, so the task sees these events.
+        from oauth_console.audit import tasks
 
         try:
-            checkpoints.seal()
+            tasks.seal_audit_log.enqueue()
         except Exception:
-            logger.exception("Could not write an audit checkpoint")
+            logger.exception("Could not queue an audit checkpoint")
 
 
 def insert(events: list[AuditEvent]) -> None:

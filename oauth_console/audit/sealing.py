@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from oauth_console.audit import chain
@@ -18,6 +18,29 @@ from oauth_console.audit.models import AuditEvent, Checkpoint
 logger = logging.getLogger("oauth_console.audit")
 
 SEAL_BATCH = 10_000
+
+
+def _first_unsettled(after: int, through: int | None, horizon: datetime, batch: int) -> int | None:
+    """The lowest id after `after` (of the next `batch` rows, up to `through`) whose event is newer
+    than `horizon`, or None: where sealing in id order must stop, found in SQL so that the rows
+    beyond it (under load, a whole AUDIT_CHECKPOINT_DELAY of events) are never fetched. A row
+    that committed late (a lower id, a newer time) stops it there, so the chain never passes an
+    event that may still be followed by an older id. The inner query walks the primary key in
+    order (on PostgreSQL a merge of the partitions' (id, occurred_at) indexes), at most `batch`
+    rows; on PostgreSQL the outer one stops it at the first unsettled row (the settled rows and
+    one more are read: EXPLAIN ANALYZE), SQLite reads the window (10,000 rows: ~2 ms, in C)."""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    bound = "" if through is None else " AND id <= %s"
+    when = connection.ops.adapt_datetimefield_value(horizon)  # as the ORM stores it (SQLite: text)
+    params = [after] + ([] if through is None else [through]) + [batch, when]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT w.id FROM (SELECT id, occurred_at FROM {table} WHERE id > %s{bound} "  # noqa: S608
+            "ORDER BY id LIMIT %s) w WHERE w.occurred_at > %s ORDER BY w.id LIMIT 1",
+            params,
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def seal(
@@ -47,21 +70,21 @@ def seal(
     skip_to = 0  # past a whole batch of refused rows
     while True:
         after, prev_digest = chain_start()
-        pending = AuditEvent.objects.filter(pk__gt=max(after, skip_to))
+        start = max(after, skip_to)
+        pending = AuditEvent.objects.filter(pk__gt=start)
         if through_event_id is not None:
             pending = pending.filter(pk__lte=through_event_id)
+        # Read only what can be sealed: the rows before the first one still inside the delay.
+        unsettled = _first_unsettled(start, through_event_id, horizon, batch)
+        if unsettled is not None:
+            pending = pending.filter(pk__lt=unsettled)
         rows = list(
             pending.order_by("pk").values_list("pk", "occurred_at", "entry_hash", "position_hash")[:batch]
         )
-        considered = []
-        for row in rows:
-            if row[1] > horizon:
-                break
-            considered.append(row)
-        copies = legacy_copies([row for row in considered if not row[3] and row[0] <= legacy_until])
-        repeated = {pk for pk, count in Counter(row[0] for row in considered).items() if count > 1}
+        copies = legacy_copies([row for row in rows if not row[3] and row[0] <= legacy_until])
+        repeated = {pk for pk, count in Counter(row[0] for row in rows).items() if count > 1}
         settled = []
-        for pk, occurred_at, entry_hash, position_hash in considered:
+        for pk, occurred_at, entry_hash, position_hash in rows:
             message = None
             if pk in repeated and (
                 pk in {settled_pk for settled_pk, _ in settled} or not content_matches(pk, occurred_at)
@@ -75,9 +98,9 @@ def seal(
                     refused.append(message)
                 continue
             settled.append((pk, entry_hash))
-        # A full batch, all settled (sealed or refused): there may be more; the next read starts
+        # A full batch (all settled: sealed or refused): there may be more; the next read starts
         # after it, so a refused row is looked at once per run.
-        whole_batch = len(considered) == len(rows) == batch
+        whole_batch = len(rows) == batch
         if whole_batch:
             skip_to = rows[-1][0]
         if not settled:

@@ -143,15 +143,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Task queue -------------------------------------------------------------------------------
 # Work that must not run inside a request (an HTTP call to another party: back-channel logout,
-# webhook deliveries) is a task (django-tasks, Django 6's framework backported). The database
-# backend stores it in the request's own transaction, so it is enqueued exactly when the fact
-# that caused it commits (a transactional outbox), and `manage.py db_worker` runs it: `make run`
-# starts one beside the development server; production runs it as a process of its own
-# (docs/deployment.md). Each kind of work has its queue, so one can be given its own workers.
+# webhook deliveries; the audit log's periodic seal, too costly for a request) is a task
+# (django-tasks, Django 6's framework backported). The database backend stores it in the
+# request's own transaction, so it is enqueued exactly when the fact that caused it commits (a
+# transactional outbox), and `manage.py db_worker` runs it: `make run` starts one beside the
+# development server; production runs it as a process of its own (docs/deployment.md). Each kind
+# of work has its queue, so one can be given its own workers.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "logout", "webhooks"],
+        "QUEUES": ["default", "logout", "webhooks", "audit"],
     }
 }
 

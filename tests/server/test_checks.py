@@ -1,10 +1,12 @@
 """The server's system checks (server/checks.py), in process and as `manage.py check` runs them."""
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from server import checks_tasks
 from tests.server.test_settings import _manage
 
 
@@ -252,6 +254,25 @@ def test_the_logout_queue_setting_names_the_queue_checked(deployed):
     deployed.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "bcl"]}}
     deployed.OAUTH2_LOGOUT_QUEUE = "bcl"
     assert server_messages() == []
+
+
+def test_a_task_backend_without_the_audit_queue_is_an_error(deployed):
+    """The write path queues the audit log's periodic seal on "audit" (AUDIT_CHECKPOINT_EVERY)."""
+    deployed.AUDIT_CHECKPOINT_EVERY = 1000
+    deployed.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "logout"]}
+    }
+    [error] = server_messages()
+    assert error.id == "server.E011" and "'audit'" in error.msg and "periodic seal" in error.msg
+    deployed.AUDIT_CHECKPOINT_EVERY = 0  # only seal_audit_log seals: nothing is queued
+    assert server_messages() == []
+
+
+def test_the_audit_queue_checked_is_the_seal_task_s():
+    from oauth_console.audit import tasks
+
+    assert checks_tasks.AUDIT_QUEUE == tasks.QUEUE == tasks.seal_audit_log.queue_name
+    assert tasks.QUEUE in django_settings.TASKS["default"]["QUEUES"]
 
 
 def test_tasks_run_in_the_request_is_a_deploy_warning(deployed):

@@ -2,11 +2,15 @@
 
 import json
 import logging
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from oauth_console.audit import checkpoints
-from oauth_console.audit.models import Checkpoint
+from oauth_console.audit import checkpoints, recorder
+from oauth_console.audit.models import AuditEvent, Checkpoint, EventType
 from server.hotpath import ids
 from tests.console.audit.test_tamper_evidence import insert_select_copy, make_events
 
@@ -54,3 +58,33 @@ def test_each_link_is_logged_with_the_digest_it_chains_to(caplog):
         for seal in stored
     ]
     assert links[0]["prev"] == "" and links[1]["prev"] == links[0]["digest"]
+
+
+def test_the_seal_reads_only_the_settled_rows():
+    """Under load most rows past the last seal are still inside AUDIT_CHECKPOINT_DELAY: the seal
+    finds the first of them in SQL and fetches only the rows before it, not a batch of rows it
+    will not seal (issue: 10,000 rows materialised, a seal of ~920M instructions)."""
+    settled = make_events(50, days_ago=1)
+    unsettled = [i for i in make_events(500) if i not in settled]
+    with CaptureQueriesContext(connection) as queries:
+        assert checkpoints.seal() == 50
+    fetches = [query["sql"] for query in queries if "entry_hash" in query["sql"] and "SELECT" in query["sql"]]
+    assert len(fetches) == 1
+    # Bounded below the first unsettled row: none of the 500 is read.
+    assert f"< {unsettled[0]}" in fetches[0], fetches[0]
+    [seal] = Checkpoint.objects.filter(kind="seal")
+    assert (seal.first_event_id, seal.last_event_id, seal.event_count) == (settled[0], settled[-1], 50)
+
+
+def test_a_row_that_committed_late_stops_the_seal_there():
+    """Ids are taken before the write commits: an event with a lower id and a newer time (its
+    transaction committed late) stops the seal at it, though older events follow it in id order;
+    else a row written later with an id below the seal's end would be left out of the chain."""
+    old = timezone.now() - timedelta(days=1)
+    for at in (old, timezone.now(), old):
+        recorder.record(EventType.LOGIN_FAILED, username="late", at=at)
+    first, late, after = AuditEvent.objects.order_by("id").values_list("id", flat=True)
+    assert checkpoints.seal() == 1
+    assert list(Checkpoint.objects.values_list("first_event_id", "last_event_id")) == [(first, first)]
+    assert checkpoints.seal(now=timezone.now() + timedelta(minutes=2)) == 2
+    assert Checkpoint.objects.order_by("-last_event_id").first().last_event_id == after > late
