@@ -31,6 +31,7 @@ from oauth_console.audit import chain, signals, writer
 from oauth_console.audit.context import RequestContext, context_for, current_request
 from oauth_console.audit.models import ActorKind, AuditEvent, Outcome
 from server.hotpath import ids, riders
+from server.hotpath.params import prepared
 
 logger = logging.getLogger("oauth_console.audit")
 
@@ -140,7 +141,7 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
         AuditEvent.objects.bulk_create(events)
     else:
         event = events[0]
-        params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in _FIELDS]
+        params = prepared(_FIELDS, [getattr(event, field.attname) for field in _FIELDS])
         if riders.riding():
             riders.ride(AuditEvent._meta.db_table, _COLUMNS, params, after=after)
             after = None

@@ -30,6 +30,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from server.hotpath import ids, riders
+from server.hotpath.params import prepared
 from server.hotpath.prepared import cursor as _cursor
 from server.models import Api, Client, ClientSecret, Token
 
@@ -292,7 +293,7 @@ def insert_token(
         for field in _INSERTED
     }
     vendor = connection.vendor
-    params = [field.get_db_prep_save(row_values[field.attname], connection) for field in _INSERTED]
+    params = prepared(_INSERTED, [row_values[field.attname] for field in _INSERTED])
     deferred = vendor == "postgresql" and riders.deferring()
     if vendor == "postgresql":
         head = [client.pk]

@@ -1,0 +1,59 @@
+"""`server.hotpath.params.prepared` sends what the ORM's `get_db_prep_save` would."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.utils.functional import lazy
+
+from oauth_console.audit.models import AuditEvent
+from server.hotpath.params import prepared
+from server.models import Token
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = {
+    "CharField": ["a-value", "", None],
+    "TextField": ["read write", None],
+    "BigAutoField": [7, None],
+    "AutoField": [7, None],
+    "ForeignKey": [3, None],
+    "BooleanField": [True, False],
+    "PositiveIntegerField": [5, None],
+    "BigIntegerField": [5, None],
+}
+
+
+@pytest.mark.parametrize("model", [Token, AuditEvent])
+def test_plain_values_go_as_the_orm_sends_them(model):
+    fields = [field for field in model._meta.concrete_fields if field.get_internal_type() in SAMPLES]
+    assert fields
+    for field in fields:
+        for value in SAMPLES[field.get_internal_type()]:
+            assert prepared([field], [value]) == [field.get_db_prep_save(value, connection)], (field, value)
+
+
+def test_other_values_are_prepared_by_their_field():
+    fields = {field.name: field for field in Token._meta.concrete_fields}
+    when = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    family = uuid.uuid4()
+    lazy_scope = lazy(lambda: "read", str)()
+    got = prepared(
+        [fields["issued_at"], fields["family_id"], fields["scope"], fields["client"]],
+        [when, family, lazy_scope, True],
+    )
+    expected = [
+        fields["issued_at"].get_db_prep_save(when, connection),
+        fields["family_id"].get_db_prep_save(family, connection),
+        "read",  # a lazy string becomes a str, as the field's preparation makes it
+        fields["client"].get_db_prep_save(True, connection),  # a bool in an integer column: int(True)
+    ]
+    assert got == expected
+    assert type(got[2]) is str
+
+
+def test_json_goes_through_its_field():
+    field = Token._meta.get_field("claims")
+    (value,) = prepared([field], [{"userinfo": {"email": None}}])
+    assert repr(value) == repr(field.get_db_prep_save({"userinfo": {"email": None}}, connection))
