@@ -31,7 +31,7 @@ from oauth_console.audit import chain, signals, writer
 from oauth_console.audit.context import RequestContext, context_for, current_request
 from oauth_console.audit.models import ActorKind, AuditEvent, Outcome
 from server.hotpath import ids, riders
-from server.hotpath.params import prepared
+from server.hotpath.params import Row
 
 logger = logging.getLogger("oauth_console.audit")
 
@@ -119,6 +119,7 @@ def _place(events: list[AuditEvent]) -> None:
 
 _FIELDS = AuditEvent._meta.concrete_fields
 _COLUMNS = [field.column for field in _FIELDS]
+_ROW = Row(_FIELDS)
 
 
 @cache
@@ -141,7 +142,7 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
         AuditEvent.objects.bulk_create(events)
     else:
         event = events[0]
-        params = prepared(_FIELDS, [getattr(event, field.attname) for field in _FIELDS])
+        params = _ROW.prepared([getattr(event, field.attname) for field in _FIELDS])
         if riders.riding():
             riders.ride(AuditEvent._meta.db_table, _COLUMNS, params, after=after)
             after = None

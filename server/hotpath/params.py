@@ -10,7 +10,6 @@ JSON column) through the field's own preparation, so the result is what the ORM 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -29,7 +28,6 @@ _INTEGER = (
 )
 
 
-@cache
 def _passes_as_is(field: Field) -> tuple[type, ...]:
     """The value types `field` stores unchanged (none: always prepare)."""
     target = field.target_field if field.is_relation else field
@@ -43,13 +41,25 @@ def _passes_as_is(field: Field) -> tuple[type, ...]:
     return ()
 
 
+class Row:
+    """The columns of one hand-built INSERT, and how each value goes to the database."""
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self.fields = tuple(fields)
+        self._plan = tuple((field, _passes_as_is(field)) for field in self.fields)
+
+    def prepared(self, values: Iterable[Any]) -> list[Any]:
+        """`[field.get_db_prep_save(value, connection) ...]`, without the walk for values a
+        column takes as they are."""
+        params = []
+        for (field, as_is), value in zip(self._plan, values, strict=True):
+            if type(value) in as_is:
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(value, connection))
+        return params
+
+
 def prepared(fields: Sequence[Field], values: Iterable[Any]) -> list[Any]:
-    """`[field.get_db_prep_save(value, connection) ...]` for one row, without the walk for
-    values a column takes as they are."""
-    params = []
-    for field, value in zip(fields, values, strict=True):
-        if type(value) in _passes_as_is(field):
-            params.append(value)
-        else:
-            params.append(field.get_db_prep_save(value, connection))
-    return params
+    """`Row(fields).prepared(values)`, for a row whose columns are not known ahead."""
+    return Row(fields).prepared(values)

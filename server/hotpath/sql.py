@@ -30,7 +30,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from server.hotpath import ids, riders
-from server.hotpath.params import prepared
+from server.hotpath.params import Row
 from server.hotpath.prepared import cursor as _cursor
 from server.models import Api, Client, ClientSecret, Token
 
@@ -244,6 +244,7 @@ _ALL_TOKEN_FIELDS = Token._meta.concrete_fields
 _INSERTED = [
     field for field in Token._meta.concrete_fields if not field.primary_key and field.attname not in _STAMPED
 ]
+_INSERTED_ROW = Row(_INSERTED)
 
 
 @cache
@@ -293,7 +294,7 @@ def insert_token(
         for field in _INSERTED
     }
     vendor = connection.vendor
-    params = prepared(_INSERTED, [row_values[field.attname] for field in _INSERTED])
+    params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED])
     deferred = vendor == "postgresql" and riders.deferring()
     if vendor == "postgresql":
         head = [client.pk]
