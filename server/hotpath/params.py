@@ -3,7 +3,7 @@
 `Field.get_db_prep_save` walks three or four methods per field to hand a string or an integer
 back unchanged; a token's INSERT has 22 fields, its audit event 13. A value whose type the
 column takes as it is (a str for a text column, an int for an integer one, a bool for a
-boolean) goes as it is; anything else (a datetime, a UUID, JSON, a lazy string, None for a
+boolean, None for a date or UUID column) goes as it is; anything else (a datetime, a UUID, JSON, a lazy string, None for a
 JSON column) through the field's own preparation, so the result is what the ORM would send.
 """
 
@@ -27,6 +27,9 @@ _INTEGER = (
     "PositiveSmallIntegerField",
 )
 
+# Columns whose NULL is None as it is (a JSON column's None is not: it may mean JSON null).
+_NULL_AS_IS = ("DateTimeField", "DateField", "UUIDField")
+
 
 def _passes_as_is(field: Field) -> tuple[type, ...]:
     """The value types `field` stores unchanged (none: always prepare)."""
@@ -38,6 +41,8 @@ def _passes_as_is(field: Field) -> tuple[type, ...]:
         return (int, type(None))
     if kind == "BooleanField":
         return (bool,)
+    if kind in _NULL_AS_IS:
+        return (type(None),)
     return ()
 
 

@@ -4,7 +4,7 @@ connection (`OAUTH2_PREPARED_STATEMENTS`)."""
 from contextlib import contextmanager
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from server.conf import server_settings
 
@@ -17,9 +17,10 @@ def cursor():
     PostgreSQL with server-side binding and a prepared statement: PostgreSQL plans a three-table
     join in more time than it takes to run it, so each worker connection plans it once.
     OAUTH2_PREPARED_STATEMENTS off: for a transaction-mode pooler that cannot keep them."""
-    with connection.cursor() as wrapper:
-        if connection.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS:
-            raw = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]  # one lookup of the thread's connection, not one per use
+    with db.cursor() as wrapper:
+        if db.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS:
+            raw = db.connection
             if raw.prepare_threshold is None:
                 # Django turns preparing off (None) for poolers' sake; a threshold no query
                 # reaches turns it back on for explicit `prepare=True` only: Django's own

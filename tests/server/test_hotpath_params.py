@@ -22,6 +22,8 @@ SAMPLES = {
     "BooleanField": [True, False],
     "PositiveIntegerField": [5, None],
     "BigIntegerField": [5, None],
+    "DateTimeField": [None],
+    "UUIDField": [None],
 }
 
 
