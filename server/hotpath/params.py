@@ -3,8 +3,9 @@
 `Field.get_db_prep_save` walks three or four methods per field to hand a string or an integer
 back unchanged; a token's INSERT has 22 fields, its audit event 13. A value whose type the
 column takes as it is (a str for a text column, an int for an integer one, a bool for a
-boolean, None for a date or UUID column) goes as it is; anything else (a datetime, a UUID, JSON, a lazy string, None for a
-JSON column) through the field's own preparation, so the result is what the ORM would send.
+boolean, None for a date or UUID column) goes as it is; anything else (a datetime, a UUID,
+JSON, a lazy string, None for a JSON column) through the field's own preparation, so the result
+is what the ORM would send.
 """
 
 from __future__ import annotations
