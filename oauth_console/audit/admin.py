@@ -16,6 +16,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
+from oauth_console.admin_rows import FastRowsMixin, ListedColumnsChangeList
 from oauth_console.audit import selectors
 from oauth_console.audit.context import normalise_ip
 from oauth_console.audit.export import AuditEventResource
@@ -40,7 +41,7 @@ class CappedCountPaginator(EstimatedCountPaginator):
         return COUNT_CAP
 
 
-class AuditChangeList(EstimatedCountChangeList):
+class AuditChangeList(ListedColumnsChangeList, EstimatedCountChangeList):
     def get_results(self, request):
         super().get_results(request)
         self.count_capped = self.paginator.is_capped
@@ -66,6 +67,7 @@ LINKED_FIELDS = {
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(
+    FastRowsMixin,
     cells.QuickActionCheckboxMixin,
     ReadOnlyAdminMixin,
     SpreadsheetSafeExportMixin,
@@ -90,6 +92,19 @@ class AuditEventAdmin(
         "token_reference",
     )
     list_display_links = ("list_occurred_at", "event_type")
+    # What the cells above read (admin_rows.ListedColumnsChangeList): not the detail JSON, the
+    # user agent or the hashes.
+    list_only = (
+        "occurred_at",
+        "event_type",
+        "outcome",
+        "actor_label",
+        "client_id",
+        "username",
+        "ip_address",
+        "token_id",
+        "token_prefix",
+    )
 
     class Media:
         css = {"all": [cells.LIST_CSS]}
