@@ -1,9 +1,9 @@
-"""Where our two hot paths spend their time, under load: py-spy on the gunicorn workers.
+"""Where our hot paths spend their time, under load: py-spy on the gunicorn workers.
 
     python -m bench.profile [--duration 20] [--tokens 100000]
 
 Seeds a fresh oauth-console database (as `bench.run` does), starts it under gunicorn, drives
-the client_credentials token endpoint and then the bearer-protected GET with wrk, and samples
+the client_credentials token endpoint, the bearer-protected GET and introspection with wrk, and samples
 both workers with `py-spy record --subprocesses` meanwhile. Writes
 bench/results/<date>-profile-<database>.md: the top frames by inclusive and by own time, and
 own time per package. (py-spy needs ptrace: root, or CAP_SYS_PTRACE.)
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, title, target in (
                 ("token", "client_credentials token", scenarios.ours_client_credentials(creds, spec.host)),
                 ("bearer", "bearer-protected GET /api/me", scenarios.ours_bearer(creds, spec.host)),
+                ("introspection", "introspection", scenarios.ours_introspection(creds, spec.host)),
             ):
                 # Warm both workers up (imports, first queries) before sampling.
                 warm = lua.write(

@@ -354,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
         "default settings (OAUTH2_PROVIDER declares only the scopes), its clients with "
         "hash_client_secret=False except the one client with the default PBKDF2-hashed secret; bare "
         "Django 5.2.19; both with Django's defaults (no CONN_HEALTH_CHECKS, local-memory cache) "
-        "and oauth-console's middleware stack",
+        "and Django's standard middleware (security, whitenoise, sessions, common, CSRF, auth, messages, "
+        "clickjacking), which oauth-console runs too, except sessions, auth and messages on its machine "
+        "endpoints (server/machine_endpoints.py)",
         "oauth-console audit log": "on in both instances (every token issued and revoked is an audit event; "
         "a client's authentication that issues nothing, and a token's use, once per AUDIT_*_INTERVAL)",
         "database health checks": "oauth-console checks a persistent connection only after "

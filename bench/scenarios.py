@@ -203,6 +203,21 @@ def ours_client_credentials(creds: dict, host: str) -> Target:
     )
 
 
+def ours_introspection(creds: dict, host: str) -> Target:
+    """Our introspection endpoint (RFC 7662), the app client asking about a bearer token (also
+    profiled)."""
+    return _fixed(
+        "ours",
+        OURS,
+        PRODUCTION_LABEL,
+        host,
+        "POST",
+        PATHS[OURS]["introspect"],
+        body=urlencode({"token": creds["bearer_token"]}),
+        Authorization=basic_auth(creds["app"]["client_id"], creds["app"]["client_secret"]),
+    )
+
+
 def ours_bearer(creds: dict, host: str) -> Target:
     """Our bearer-protected /api/me (also profiled)."""
     return _fixed(
@@ -315,16 +330,7 @@ def _build(creds: dict[str, dict], hosts: dict[str, str]) -> list[Scenario]:
             bare="bare-select",
             references=("dot",),
             targets=(
-                _fixed(
-                    "ours",
-                    OURS,
-                    PRODUCTION_LABEL,
-                    ho,
-                    "POST",
-                    po["introspect"],
-                    body=urlencode({"token": ours["bearer_token"]}),
-                    Authorization=ours_app,
-                ),
+                ours_introspection(ours, ho),
                 _fixed(
                     "dot",
                     DOT,
