@@ -24,15 +24,19 @@ def test_every_machine_endpoint_is_routed():
         assert reverse(name).startswith("/"), name
 
 
-def test_a_token_request_runs_without_the_browser_layers(client, app, end_user):
-    client.force_login(end_user)  # a session cookie rides along: it is not read
+def client_credentials(http, app):
     oauth_app, secret = app
-    response = form(
-        client,
+    return form(
+        http,
         "/oauth/token",
         {"grant_type": "client_credentials", "scope": "profile"},
         HTTP_AUTHORIZATION=basic_auth(oauth_app.client_id, secret),
     )
+
+
+def test_a_token_request_runs_without_the_browser_layers(client, app, end_user):
+    client.force_login(end_user)  # a session cookie rides along: it is not read
+    response = client_credentials(client, app)
     assert response.status_code == 200, response.content
     request = response.wsgi_request
     assert [layer for layer in BROWSER_LAYERS if hasattr(request, layer)] == []
@@ -47,13 +51,7 @@ def test_public_metadata_runs_without_the_browser_layers(client, name):
 
 
 def test_the_bearer_protected_api_gets_its_user_from_the_token_only(client, app, end_user):
-    oauth_app, secret = app
-    token = form(
-        client,
-        "/oauth/token",
-        {"grant_type": "client_credentials", "scope": "profile"},
-        HTTP_AUTHORIZATION=basic_auth(oauth_app.client_id, secret),
-    ).json()["access_token"]
+    token = client_credentials(client, app).json()["access_token"]
     client.force_login(end_user)
     response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}", secure=True)
     assert response.status_code == 200
