@@ -150,7 +150,8 @@ def client_exports(world: World, passage: Passage, name: str) -> None:
 
 
 def token_exports(world: World, passage: Passage, name: str) -> None:
-    """The token export names each token's client (client_id, client_name columns)."""
+    """The token export names each token's client (client_id, client_name columns), and so does
+    the token list."""
     client = Client.objects.get(pk=passage.client.pk)
     services.store_token(
         {"access_token": "oat_" + secrets.token_urlsafe(24), "expires_in": 3600},
@@ -161,6 +162,11 @@ def token_exports(world: World, passage: Passage, name: str) -> None:
     names = ["id", "client_id", "client_name", "username", "scope", "issued_at"]
     columns = {f"tokenmetadataresource_{column}": "on" for column in names}
     _spreadsheets(world, reverse("admin:server_token_export"), columns, client)
+    # The token list names each token's client too, in rows of its own rendering
+    # (`oauth_console/admin_rows.py`, not Django's `items_for_result`): inert as well.
+    listed = world.ops.get(reverse("admin:server_token_changelist"))
+    assert listed.status_code == 200, listed.status_code
+    oracles.assert_page_inert(listed.content.decode(), "token list")
 
 
 # --- the audit log ----------------------------------------------------------------------------------
