@@ -2,32 +2,42 @@
 webhook deliveries and the audit log's periodic seal go through, and the webhooks' delivery
 settings (registered with the rest in server/checks.py)."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from server.conf import server_settings
 
-# The queue of the audit log's periodic seal (oauth_console/audit/tasks.py, QUEUE; the server
-# never imports the console, a test keeps the two names the same).
-AUDIT_QUEUE = "audit"
+# Queues that other apps enqueue on, declared from their AppConfig.ready (`queue_needed`): each a
+# function answering (queue, what could not be queued without it), or None when, as configured,
+# that app queues nothing. The audit log's periodic seal declares its own (oauth_console/audit/apps.py).
+_DECLARED: list[Callable[[], tuple[str, str] | None]] = []
+
+
+def queue_needed(declare: Callable[[], tuple[str, str] | None]) -> None:
+    """Have check server.E011 ask `declare` for a queue the task backend must take."""
+    if declare not in _DECLARED:
+        _DECLARED.append(declare)
 
 
 def _queues_needed() -> dict[str, str]:
     """{queue: what could not be queued without it}."""
     needed = {server_settings.OAUTH2_LOGOUT_QUEUE: "back-channel logout could not be queued"}
-    if getattr(settings, "AUDIT_CHECKPOINT_EVERY", 0):
-        needed.setdefault(
-            AUDIT_QUEUE, "the audit log's periodic seal (AUDIT_CHECKPOINT_EVERY) could not be queued"
-        )
+    for declare in _DECLARED:
+        declared = declare()
+        if declared is not None:
+            needed.setdefault(*declared)
     return needed
 
 
 def check_task_queues(app_configs=None, **kwargs) -> list[CheckMessage]:
     """server.E011: the task backend does not take a queue the server enqueues on: back-channel
     logout (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail, or the
-    audit log's periodic seal ("audit", unless AUDIT_CHECKPOINT_EVERY is 0), so the write path
-    could not queue it. The immediate backend (django-tasks' default without TASKS) is exempt:
-    tasks run at once there, on its default queue (check server.W006)."""
+    queue another app declared (`queue_needed`: the audit log's periodic seal, "audit", unless
+    AUDIT_CHECKPOINT_EVERY is 0), so the write path could not queue it. The immediate backend
+    (django-tasks' default without TASKS) is exempt: tasks run at once there, on its default
+    queue (check server.W006)."""
     from django_tasks import task_backends
     from django_tasks.backends.immediate import ImmediateBackend
     from django_tasks.exceptions import InvalidTaskBackendError

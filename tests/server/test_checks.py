@@ -268,10 +268,13 @@ def test_a_task_backend_without_the_audit_queue_is_an_error(deployed):
     assert server_messages() == []
 
 
-def test_the_audit_queue_checked_is_the_seal_task_s():
+def test_the_audit_queue_checked_is_the_seal_task_s(settings):
     from oauth_console.audit import tasks
 
-    assert checks_tasks.AUDIT_QUEUE == tasks.QUEUE == tasks.seal_audit_log.queue_name
+    settings.AUDIT_CHECKPOINT_EVERY = 1000
+    assert tasks.seal_queue_needed in checks_tasks._DECLARED  # declared by the audit app
+    queue, _ = tasks.seal_queue_needed()
+    assert queue == tasks.QUEUE == tasks.seal_audit_log.queue_name
     assert tasks.QUEUE in django_settings.TASKS["default"]["QUEUES"]
 
 
