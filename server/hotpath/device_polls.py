@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from server.hotpath.prepared import cursor as _cursor
-from server.hotpath.sql import Selection, _converters, _selections
+from server.hotpath.sql import Selection, _converters, _selections, secret_columns, unexpired_secrets
 from server.models import Client, ClientSecret, DeviceAuthorization
 
 
@@ -30,15 +30,13 @@ def _device_selection(vendor: str) -> Selection:
 @cache
 def _device_sql(vendor: str) -> str:
     s = _selections(vendor)
-    device, client, user, secret = _device_selection(vendor), s["client"], s["user"], s["secret"]
+    device, client, user = _device_selection(vendor), s["client"], s["user"]
     q = connection.ops.quote_name
-    expires = q("expires_at")
     return (
-        f"SELECT {device.columns}, {client.columns}, {user.columns}, s.{q('digest')}, s.{expires} "  # noqa: S608
+        f"SELECT {device.columns}, {client.columns}, {user.columns}, {secret_columns(vendor)} "  # noqa: S608
         f"FROM {device.table} d INNER JOIN {client.table} c ON c.id = d.{q('client_id')} "
         f"LEFT JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = d.{q('user_id')} "
-        f"LEFT JOIN {secret.table} s ON s.{q('client_id')} = c.id "
-        f"AND (s.{expires} IS NULL OR s.{expires} > %s) "
+        f"{unexpired_secrets(vendor)} "
         f"WHERE d.{q('device_code_digest')} = %s"
     )
 

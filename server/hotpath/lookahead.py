@@ -92,7 +92,6 @@ def _client_and_token_sql(vendor: str, served: bool = False) -> str:
     s = sql._selections(vendor)
     token, client, user = s["token"], s["client"], s["user"]
     q = connection.ops.quote_name
-    expires = q("expires_at")
     # The token's id as `sql._token_sql(vendor, "either")` finds it: two probes of the unique
     # digest indexes, the second skipped when the first finds the token. Its row, client and
     # user are then joined once by primary key: the statement names each column list once, so
@@ -102,15 +101,13 @@ def _client_and_token_sql(vendor: str, served: bool = False) -> str:
         f"SELECT id FROM {token.table} WHERE {q('access_token_digest')} = %s "  # noqa: S608
         f"UNION ALL SELECT id FROM {token.table} WHERE {q('refresh_token_digest')} = %s LIMIT 1"
     )
-    secret = s["secret"]
     return (
-        f"SELECT {client.columns}, s.{q('digest')}, s.{expires}, "  # noqa: S608
+        f"SELECT {client.columns}, {sql.secret_columns(vendor)}, "  # noqa: S608
         # The APIs this client serves as a resource server (introspection's audience rule).
         f"{sql._served_sql(vendor, client_ref='c.id') if served else 'NULL'}, "
         f"{token.columns}, {_columns(vendor, 'client', 'tc')}, {user.columns} "
         f"FROM {client.table} c "
-        f"LEFT JOIN {secret.table} s ON s.{q('client_id')} = c.id "
-        f"AND (s.{expires} IS NULL OR s.{expires} > %s) "
+        f"{sql.unexpired_secrets(vendor)} "
         f"LEFT JOIN ({found}) found ON 1 = 1 "
         f"LEFT JOIN {token.table} t ON t.id = found.id "
         f"LEFT JOIN {client.table} tc ON tc.id = t.{q('client_id')} "

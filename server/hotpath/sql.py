@@ -90,15 +90,35 @@ def _selections(vendor: str) -> dict[str, Selection]:
 
 
 @cache
-def _active_client_sql(vendor: str) -> str:
-    s = _selections(vendor)
-    client, secret = s["client"], s["secret"]
+def unexpired_secrets(vendor: str) -> str:
+    """A LEFT JOIN of the client `c`'s unexpired secrets as `s` (a row each; NULLs for none),
+    with one parameter: now, as the database takes it. Every statement that authenticates a
+    client reads its secrets this way (`active_client`, `lookahead`, `device_polls`), selecting
+    `secret_columns` for `client_with_secrets`."""
+    secret = _selections(vendor)["secret"]
     q = connection.ops.quote_name
     expires = q("expires_at")
     return (
-        f"SELECT {client.columns}, s.{q('digest')}, s.{expires} FROM {client.table} c "  # noqa: S608
         f"LEFT JOIN {secret.table} s ON s.{q('client_id')} = c.id "
-        f"AND (s.{expires} IS NULL OR s.{expires} > %s) "
+        f"AND (s.{expires} IS NULL OR s.{expires} > %s)"
+    )
+
+
+@cache
+def secret_columns(vendor: str) -> str:
+    """The select list of `unexpired_secrets`: digest, then expiry."""
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    return f"s.{q('digest')}, s.{q('expires_at')}"
+
+
+@cache
+def _active_client_sql(vendor: str) -> str:
+    client = _selections(vendor)["client"]
+    q = connection.ops.quote_name
+    return (
+        f"SELECT {client.columns}, {secret_columns(vendor)} FROM {client.table} c "  # noqa: S608
+        f"{unexpired_secrets(vendor)} "
         f"WHERE c.{q('client_id')} = %s AND c.{q('status')} = %s"
     )
 
