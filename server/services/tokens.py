@@ -14,7 +14,7 @@ from django.utils import timezone
 from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
-from server.hotpath import locks, riders, sql
+from server.hotpath import locks, revocation, riders, sql
 from server.models import (
     AuthorizationCode,
     BackchannelDelivery,
@@ -176,13 +176,13 @@ def revoke_single_token(token: Token, *, actor: Actor, reason: str) -> bool:
     if connection.vendor == "postgresql" and token.revoked_at is None:
         try:
             with riders.one_statement():
-                sql.defer_revocation(token, at=now, by=actor.label[:200], reason=reason[:200])
+                revocation.defer_revocation(token, at=now, by=actor.label[:200], reason=reason[:200])
                 _note_revocation(
                     token, actor=actor, reason=reason, at=now, count=1, criteria={"token_id": token.pk}
                 )
                 events.record("token_revoked", sender=Token, token=token, request=None, client=None)
             return True
-        except sql.AlreadyRevoked:
+        except revocation.AlreadyRevoked:
             # Recorded below, as a revocation that changed nothing: not as this one's who and why.
             token.revoked_at, token.revoked_by, token.revoked_reason = None, "", ""
     with transaction.atomic(savepoint=False):
