@@ -64,8 +64,3 @@ class Row:
             else:
                 params.append(field.get_db_prep_save(value, connection))
         return params
-
-
-def prepared(fields: Sequence[Field], values: Iterable[Any]) -> list[Any]:
-    """`Row(fields).prepared(values)`, for a row whose columns are not known ahead."""
-    return Row(fields).prepared(values)

@@ -1,4 +1,4 @@
-"""`server.hotpath.params.prepared` sends what the ORM's `get_db_prep_save` would."""
+"""`server.hotpath.params.Row.prepared` sends what the ORM's `get_db_prep_save` would."""
 
 import uuid
 from datetime import UTC, datetime
@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils.functional import lazy
 
 from oauth_console.audit.models import AuditEvent
-from server.hotpath.params import prepared
+from server.hotpath.params import Row
 from server.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_plain_values_go_as_the_orm_sends_them(model):
     assert fields
     for field in fields:
         for value in SAMPLES[field.get_internal_type()]:
-            assert prepared([field], [value]) == [field.get_db_prep_save(value, connection)], (field, value)
+            assert Row([field]).prepared([value]) == [field.get_db_prep_save(value, connection)], (field, value)
 
 
 def test_other_values_are_prepared_by_their_field():
@@ -41,9 +41,8 @@ def test_other_values_are_prepared_by_their_field():
     when = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     family = uuid.uuid4()
     lazy_scope = lazy(lambda: "read", str)()
-    got = prepared(
-        [fields["issued_at"], fields["family_id"], fields["scope"], fields["client"]],
-        [when, family, lazy_scope, True],
+    got = Row([fields["issued_at"], fields["family_id"], fields["scope"], fields["client"]]).prepared(
+        [when, family, lazy_scope, True]
     )
     expected = [
         fields["issued_at"].get_db_prep_save(when, connection),
@@ -57,5 +56,5 @@ def test_other_values_are_prepared_by_their_field():
 
 def test_json_goes_through_its_field():
     field = Token._meta.get_field("claims")
-    (value,) = prepared([field], [{"userinfo": {"email": None}}])
+    (value,) = Row([field]).prepared([{"userinfo": {"email": None}}])
     assert repr(value) == repr(field.get_db_prep_save({"userinfo": {"email": None}}, connection))
