@@ -33,7 +33,8 @@ def test_plain_values_go_as_the_orm_sends_them(model):
     assert fields
     for field in fields:
         for value in SAMPLES[field.get_internal_type()]:
-            assert Row([field]).prepared([value]) == [field.get_db_prep_save(value, connection)], (field, value)
+            expected = [field.get_db_prep_save(value, connection)]
+            assert Row([field]).prepared([value]) == expected, (field, value)
 
 
 def test_other_values_are_prepared_by_their_field():
