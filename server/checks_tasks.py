@@ -11,7 +11,9 @@ from server.conf import server_settings
 
 # Queues that other apps enqueue on, declared from their AppConfig.ready (`queue_needed`): each a
 # function answering (queue, what could not be queued without it), or None when, as configured,
-# that app queues nothing. The audit log's periodic seal declares its own (oauth_console/audit/apps.py).
+# that app queues nothing. The audit log's periodic seal (oauth_console/audit/apps.py) and the
+# webhooks' deliveries (oauth_console/webhooks/apps.py) declare theirs: the server reads no
+# setting of theirs and imports neither.
 _DECLARED: list[Callable[[], tuple[str, str] | None]] = []
 
 
@@ -35,7 +37,8 @@ def check_task_queues(app_configs=None, **kwargs) -> list[CheckMessage]:
     """server.E011: the task backend does not take a queue the server enqueues on: back-channel
     logout (OAUTH2_LOGOUT_QUEUE), so every logout that should notify a client would fail, or the
     queue another app declared (`queue_needed`: the audit log's periodic seal, "audit", unless
-    AUDIT_CHECKPOINT_EVERY is 0), so the write path could not queue it. The immediate backend
+    AUDIT_CHECKPOINT_EVERY is 0; webhook deliveries, "webhooks", whenever that app is installed),
+    so that app could not queue its work. The immediate backend
     (django-tasks' default without TASKS) is exempt: tasks run at once there, on its default
     queue (check server.W006)."""
     from django_tasks import task_backends

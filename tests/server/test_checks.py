@@ -244,24 +244,53 @@ def test_manage_check_deploy_names_each_production_warning():
     assert "Traceback" not in result.stderr
 
 
+def _queues(*queues):
+    return {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", *queues]}}
+
+
 def test_a_task_backend_without_the_logout_queue_is_an_error(deployed):
-    deployed.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    deployed.TASKS = _queues("webhooks")
     [error] = server_messages()
     assert error.id == "server.E011" and "'logout'" in error.msg and "QUEUES" in error.hint
 
 
+def test_a_task_backend_without_any_needed_queue_names_each(deployed):
+    deployed.AUDIT_CHECKPOINT_EVERY = 1000
+    deployed.TASKS = _queues()
+    errors = server_messages()
+    assert {error.id for error in errors} == {"server.E011"}
+    assert sorted(error.msg.split()[0] for error in errors) == ["'audit'", "'logout'", "'webhooks'"]
+
+
 def test_the_logout_queue_setting_names_the_queue_checked(deployed):
-    deployed.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "bcl"]}}
+    deployed.TASKS = _queues("bcl", "webhooks")
     deployed.OAUTH2_LOGOUT_QUEUE = "bcl"
     assert server_messages() == []
+
+
+def test_a_task_backend_without_the_webhooks_queue_is_an_error(deployed):
+    """Every webhook delivery is queued on "webhooks", by the outbox, in the event's transaction:
+    required while the webhooks app is installed, with or without a subscription yet (operators
+    add them at run time, and a check cannot wait for the first one)."""
+    deployed.TASKS = _queues("logout")
+    [error] = server_messages()
+    assert error.id == "server.E011" and "'webhooks'" in error.msg and "webhook deliveries" in error.msg
+    assert "Add 'webhooks' to TASKS['default']['QUEUES']." in error.hint
+
+
+def test_the_webhooks_queue_checked_is_the_delivery_task_s():
+    from oauth_console.webhooks import tasks
+
+    assert tasks.delivery_queue_needed in checks_tasks._DECLARED  # declared by the webhooks app
+    queue, _ = tasks.delivery_queue_needed()
+    assert queue == tasks.QUEUE == tasks.deliver_webhooks.queue_name
+    assert tasks.QUEUE in django_settings.TASKS["default"]["QUEUES"]
 
 
 def test_a_task_backend_without_the_audit_queue_is_an_error(deployed):
     """The write path queues the audit log's periodic seal on "audit" (AUDIT_CHECKPOINT_EVERY)."""
     deployed.AUDIT_CHECKPOINT_EVERY = 1000
-    deployed.TASKS = {
-        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "logout"]}
-    }
+    deployed.TASKS = _queues("logout", "webhooks")
     [error] = server_messages()
     assert error.id == "server.E011" and "'audit'" in error.msg and "periodic seal" in error.msg
     deployed.AUDIT_CHECKPOINT_EVERY = 0  # only seal_audit_log seals: nothing is queued
