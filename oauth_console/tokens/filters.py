@@ -11,6 +11,22 @@ from server import policies, selectors
 from server.models import Token
 
 
+class FilterSelect(AutocompleteSelect):
+    """Django's AutocompleteSelect, keeping the `data-placeholder` its attrs give.
+
+    AutocompleteSelect.build_attrs writes `data-placeholder=""` over the attrs it was given (select2
+    clears a single select only when it has a placeholder, and "" was Django's way to have one):
+    the box stayed blank instead of saying "Any client". Any placeholder lets it clear too.
+    """
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        attrs = super().build_attrs(base_attrs, extra_attrs=extra_attrs)
+        placeholder = {**base_attrs, **(extra_attrs or {})}.get("data-placeholder")
+        if placeholder:
+            attrs["data-placeholder"] = placeholder
+        return attrs
+
+
 class AutocompleteListFilter(admin.SimpleListFilter):
     """Filter by one related object picked through the admin's autocomplete view.
 
@@ -51,7 +67,7 @@ class AutocompleteListFilter(admin.SimpleListFilter):
         field = forms.ModelChoiceField(
             queryset=remote._default_manager.all(),
             required=False,
-            widget=AutocompleteSelect(
+            widget=FilterSelect(
                 source,
                 self.model_admin.admin_site,
                 attrs={

@@ -204,6 +204,10 @@ def test_bulk_revoke_a_users_tokens(live_server, page, operator, end_user, djang
     assert api_me(base, alice_tokens[0]).status_code == 200
 
     sign_in(page, base, "/admin/server/token/")
+    # Nothing picked yet: select2 shows each filter's placeholder.
+    for name in ("client", "user"):
+        box = page.locator(f"select[data-autocomplete-filter={name}] + .select2")
+        assert box.locator(".select2-selection__placeholder").inner_text() == f"Any {name}"
     # The user filter is an autocomplete: type, pick, and the list reloads filtered.
     page.locator("select[data-autocomplete-filter=user] + .select2").click()
     page.locator(".select2-search__field").fill("alic")

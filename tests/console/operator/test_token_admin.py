@@ -1,6 +1,7 @@
 """Tokens in the console: masked list, filters, capped counts, families, revocation in bulk."""
 
 from datetime import timedelta
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -187,6 +188,33 @@ def test_client_filter_is_an_autocomplete_not_a_dropdown(ops, make_client, make_
     # Only the selected client is rendered as an option, never the whole table.
     assert "Client number 1" in page
     assert "Client number 3" not in page
+
+
+class FilterSelects(HTMLParser):
+    """Each autocomplete filter's <select> on a page: {filter: its attributes}."""
+
+    def __init__(self):
+        super().__init__()
+        self.selects: dict[str, dict[str, str | None]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "select" and "data-autocomplete-filter" in attributes:
+            self.selects[attributes["data-autocomplete-filter"]] = attributes
+
+
+def test_autocomplete_filters_keep_their_placeholder(ops, make_client, make_token):
+    """select2 shows the select's data-placeholder while nothing is picked: Django's
+    AutocompleteSelect sets it to "" (to allow clearing), which left the boxes blank."""
+    client, _ = make_client()
+    make_token(client)
+    for query in ("", f"?client={client.pk}"):
+        parser = FilterSelects()
+        parser.feed(ops.get(changelist() + query).content.decode())
+        assert parser.selects["client"]["data-placeholder"] == "Any client"
+        assert parser.selects["user"]["data-placeholder"] == "Any user"
+        # Still clearable: select2 clears a single select only when it has a placeholder.
+        assert parser.selects["client"]["data-allow-clear"] == "true"
 
 
 def test_autocomplete_view_finds_clients_for_the_filter(ops, make_client):
