@@ -13,9 +13,9 @@
     BENCH_REDIS_URL=redis://127.0.0.1:6379/9 \\
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python -m bench.jwt_access_tokens
 
-Servers as `make bench` starts them (bench/servers.py: gunicorn, 2 sync workers, DEBUG off,
-CONN_MAX_AGE 60, Redis, `check --deploy` clean): ours twice on one database (opaque, and
-OAUTH2_ACCESS_TOKEN_FORMAT=jwt), the bare-Django reference, and a resource server
+Servers as `make bench` starts them (bench/servers.py, bench/processes.py: gunicorn, 2 sync
+workers, DEBUG off, CONN_MAX_AGE 60, Redis, `check --deploy` clean): ours twice on one database
+(opaque, and OAUTH2_ACCESS_TOKEN_FORMAT=jwt), the bare-Django reference, and a resource server
 (bench/references/resource_project: the bare reference plus two protected views) on the bare
 reference's database. Databases `bench_jwt_ours` and `bench_jwt_bare`, dropped at the end.
 Writes bench/results/<date>-jwt-access-tokens.md.
@@ -34,7 +34,7 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
-from bench import lua, servers, wrk
+from bench import databases, lua, processes, servers, wrk
 from bench.scenarios import basic_auth
 
 RESULTS = servers.BENCH / "results"
@@ -221,7 +221,7 @@ def burst(target: dict, args, duration: float) -> wrk.WrkResult:
         connections=args.connections,
         threads=args.threads,
     )
-    servers.settle(target["host"])
+    processes.settle(target["host"])
     if result.errors:
         raise RuntimeError(f"{target['name']}: {result.errors} errors ({result.bad_sample})")
     return result
@@ -325,18 +325,18 @@ def main(argv=None) -> None:
     envs = {}
     for name, spec in specs.items():
         envs[name] = servers.server_env(
-            spec, database=servers.database_url(spec, postgres), secret_key=secret_key, conn_max_age=60
+            spec, database=databases.database_url(spec, postgres), secret_key=secret_key, conn_max_age=60
         )
     envs["ours-jwt"]["CACHE_KEY_PREFIX"] = envs["ours"]["CACHE_KEY_PREFIX"]
     jwt_host = specs["ours-jwt"].host
     try:
-        creds = servers.prepare(specs["ours"], env=envs["ours"], tokens=args.tokens, consumables=10)
-        bare_creds = servers.prepare(specs["bare"], env=envs["bare"], tokens=args.tokens, consumables=0)
+        creds = databases.prepare(specs["ours"], env=envs["ours"], tokens=args.tokens, consumables=10)
+        bare_creds = databases.prepare(specs["bare"], env=envs["bare"], tokens=args.tokens, consumables=0)
         devices = {"codes": str(servers.WORK / "devices.txt"), "out": servers.WORK / "devices.json"}
         if "device" in args.scenarios:
             seed = ["-m", "bench.seed_devices", "--devices", str(args.devices), "--codes", devices["codes"]]
             seed += ["--out", str(devices["out"])]
-            servers.run_logged(
+            databases.run_logged(
                 specs["ours"], [str(specs["ours"].python), *seed], envs["ours"], "seed devices"
             )
             devices.update(json.loads(devices["out"].read_text()))
@@ -349,7 +349,7 @@ def main(argv=None) -> None:
             RESOURCE_CLIENT_ID=cc["client_id"],
             RESOURCE_CLIENT_SECRET=cc["client_secret"],
         )
-        with servers.running([(spec, envs[name]) for name, spec in specs.items()], workers=args.workers):
+        with processes.running([(spec, envs[name]) for name, spec in specs.items()], workers=args.workers):
             auth = basic_auth(cc["client_id"], cc["client_secret"])
             grant = {"grant_type": "client_credentials", "scope": "profile read"}
             tokens = {
@@ -363,7 +363,7 @@ def main(argv=None) -> None:
     finally:
         if postgres:
             for name in ("ours", "bare"):
-                servers.drop_database(envs[name]["DATABASE_URL"])
+                databases.drop_database(envs[name]["DATABASE_URL"])
         servers.forget_cache_keys(servers.REDIS_URL, envs["ours"]["CACHE_KEY_PREFIX"])
     text = report(rounds, args, "PostgreSQL" if postgres else "SQLite", started)
     out = Path(args.out) if args.out else RESULTS / f"{started:%Y-%m-%d}-jwt-access-tokens.md"

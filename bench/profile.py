@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import lua, report, scenarios, servers, wrk
+from bench import databases, lua, processes, report, scenarios, servers, wrk
 from bench.run import RESULTS, postgres_url
 
 # A frame is "function (path:line)", the path relative to site-packages or the project (py-spy
@@ -161,7 +161,7 @@ def request_queries(env: dict[str, str], creds_file: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def profile_target(target: scenarios.Target, server: servers.RunningServer, duration: float, out: Path):
+def profile_target(target: scenarios.Target, server: processes.RunningServer, duration: float, out: Path):
     """Drive `target` with wrk while py-spy samples the server's workers; return (profile, rate)."""
     script = lua.write(servers.WORK / "lua" / f"profile-{out.stem}.lua", target.template, target.params)
     raw = out.with_suffix(".txt")
@@ -213,16 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     spec.name = "ours-profile"
     env = servers.server_env(
         spec,
-        database=servers.database_url(spec, pg),
+        database=databases.database_url(spec, pg),
         secret_key=secrets.token_urlsafe(50),
         conn_max_age=60,
     )
     servers.log(f"profile: fresh database, seed {args.tokens:,} tokens")
     try:
-        creds = servers.prepare(spec, env=env, tokens=args.tokens, consumables=10)
+        creds = databases.prepare(spec, env=env, tokens=args.tokens, consumables=10)
         queries = request_queries(env, servers.WORK / f"{spec.name}.json")
         sections = []
-        with servers.running([(spec, env)], workers=2) as running:
+        with processes.running([(spec, env)], workers=2) as running:
             server = running[spec.name]
             for key, title, target in (
                 ("token", "client_credentials token", scenarios.ours_client_credentials(creds, spec.host)),
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                 sections.append(render(title, profile, rate, queries.get(key, {}).get("queries")))
     finally:
         if pg:
-            servers.drop_database(env["DATABASE_URL"])
+            databases.drop_database(env["DATABASE_URL"])
         servers.forget_cache_keys(servers.REDIS_URL, env["CACHE_KEY_PREFIX"])
     now = datetime.now(UTC)
     backend = "postgresql" if pg else "sqlite"

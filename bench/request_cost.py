@@ -41,12 +41,12 @@ def environment(database: str) -> dict[str, str]:
 
 
 def seed(env: dict[str, str], tokens: int, consumables: int) -> dict:
-    from bench import servers
+    from bench import databases, servers
 
     spec = servers.specs(18490)["ours"]
     spec.name = "ours-cost"
     spec.setup = []  # no collectstatic/check: the WSGI app is called directly
-    return servers.prepare(spec, env=env, tokens=tokens, consumables=consumables)
+    return databases.prepare(spec, env=env, tokens=tokens, consumables=consumables)
 
 
 def wsgi_environ(method: str, path: str, headers: dict[str, str], body: bytes) -> dict:

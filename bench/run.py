@@ -24,7 +24,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import lua, report, scenarios, servers, wrk
+from bench import databases, lua, processes, report, scenarios, servers, wrk
 from bench.stats import Measurement
 
 RESULTS = servers.BENCH / "results"
@@ -131,7 +131,7 @@ class Driver:
             connections=self.args.connections,
             threads=self.args.threads,
         )
-        servers.settle(self.hosts[target.server])
+        processes.settle(self.hosts[target.server])
         if result.bad_sample:
             servers.log(f"{scenario.key}/{target.name}: {result.bad} unexpected, e.g. {result.bad_sample}")
         if target.token_file is not None:
@@ -202,7 +202,7 @@ def database_label(url: str | None) -> str:
 
         return f"SQLite {sqlite3.sqlite_version} (WAL)"
     try:
-        with servers.admin_connect(url) as connection:
+        with databases.admin_connect(url) as connection:
             version = connection.execute("SHOW server_version").fetchone()[0]
         return f"PostgreSQL {version}"
     except Exception:
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     envs = {
         name: servers.server_env(
             spec,
-            database=servers.database_url(spec, pg, args.db_prefix),
+            database=databases.database_url(spec, pg, args.db_prefix),
             secret_key=secret_key,
             conn_max_age=args.conn_max_age,
         )
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 creds[name] = creds[spec.shares]  # the same database and credentials
                 continue
             servers.log(f"{name}: fresh database, migrate, seed {args.tokens:,} tokens, ANALYZE")
-            creds[name] = servers.prepare(
+            creds[name] = databases.prepare(
                 spec, env=envs[name], tokens=args.tokens, consumables=args.consumables
             )
         scenario_list = scenarios.build(
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rng = random.Random(args.seed)
         measurements: list[Measurement] = []
-        with servers.running(
+        with processes.running(
             [(all_specs[n], envs[n]) for n in all_specs], workers=args.workers, worker_class=args.worker_class
         ):
             driver = Driver(args, {name: spec.host for name, spec in all_specs.items()})
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pg and not args.keep_databases:
             for env in {env["DATABASE_URL"]: env for env in envs.values()}.values():
-                servers.drop_database(env["DATABASE_URL"])
+                databases.drop_database(env["DATABASE_URL"])
         servers.forget_cache_keys(servers.REDIS_URL, envs["ours"]["CACHE_KEY_PREFIX"])
 
     now = datetime.now(UTC)

@@ -28,7 +28,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from bench import pooler, servers
+from bench import databases, pooler, processes, servers
 
 RESULTS = servers.BENCH / "results"
 DATABASE = "postgres://postgres@127.0.0.1:5432/bench_scaleout"
@@ -243,13 +243,13 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             # Migrate and seed straight on PostgreSQL, as a deploy step would; serve through the pooler.
             servers.log("bench_scaleout: fresh database, migrate, collectstatic, seed")
-            creds = servers.prepare(spec_a, env=env, tokens=1000, consumables=10)
+            creds = databases.prepare(spec_a, env=env, tokens=1000, consumables=10)
             if args.pooler:
                 bouncer = stack.enter_context(pooler.running("bench_scaleout", port=args.pooler_port))
                 env = env | {"DATABASE_URL": bouncer.url(DATABASE)} | bouncer.django_env()
                 database = f"through {bouncer.describe()}"
             auth = basic(creds["cc"]["client_id"], creds["cc"]["client_secret"])
-            with servers.running([(spec_a, env), (spec_b, env)], workers=2):
+            with processes.running([(spec_a, env), (spec_b, env)], workers=2):
                 a, b = spec_a.host, spec_b.host
                 checks: Counter = Counter()
                 failures: list[str] = []
@@ -270,7 +270,7 @@ def main() -> None:
             database += f"; {pooler.traffic()}"
     finally:
         if not args.keep_database:
-            servers.drop_database(DATABASE)
+            databases.drop_database(DATABASE)
         servers.forget_cache_keys(REDIS, shared["CACHE_KEY_PREFIX"])
     page = render(
         rounds=args.rounds,

@@ -1,28 +1,21 @@
-"""The servers under test: their virtualenvs, databases, seeding, and gunicorn processes.
+"""The servers under test: what each one is (its project, virtualenv, commands, port) and the
+environment it runs in.
 
-Every server gets a fresh database, the same worker count and CONN_MAX_AGE, production
-settings (DEBUG off, the proxy-SSL header trusted so loopback HTTP counts as HTTPS), and runs
-in its own process group, so `stop` ends it and every worker it forked. Ours runs as
+Every server gets the same production settings (`server_env`: DEBUG off, the proxy-SSL header
+trusted so loopback HTTP counts as HTTPS, the same CONN_MAX_AGE). Ours runs as
 docs/deployment.md prescribes (Redis, keys of their own, `check --deploy` clean, one task worker
-`manage.py db_worker` beside gunicorn, in its process group: the audit seals the requests queue
-run there, on the same machine, during the measurement); a second instance of ours on the same
-database with the local-memory cache is the secondary line.
+`manage.py db_worker` beside gunicorn: the audit seals the requests queue run there, on the same
+machine, during the measurement); a second instance of ours on the same database with the
+local-memory cache is the secondary line. Their databases: bench/databases.py; their processes
+(gunicorn, the task worker): bench/processes.py.
 """
 
 import hashlib
-import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -179,67 +172,7 @@ def ensure_venv(spec: ServerSpec) -> None:
     stamp.write_text(wanted)
 
 
-# --- databases ---------------------------------------------------------------------------------
-
-
-def database_url(spec: ServerSpec, postgres_url: str | None, prefix: str = "") -> str:
-    """A fresh database's URL: a SQLite file under bench/work/, or bench_<prefix><name> on
-    PostgreSQL (`prefix`: another bench on the same server keeps its databases)."""
-    if not re.fullmatch(r"[a-z0-9_]*", prefix):
-        raise ValueError(f"a database prefix is lower-case letters, digits and _, not {prefix!r}")
-    if not postgres_url:
-        return f"sqlite:///{WORK / f'{prefix}{spec.database_name}.sqlite3'}"
-    parts = urlsplit(postgres_url)
-    return urlunsplit(parts._replace(path=f"/bench_{prefix}{spec.database_name}"))
-
-
-def admin_connect(url: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    return psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True)
-
-
-def recreate_database(url: str) -> None:
-    """Start from an empty database (drop the SQLite file, or DROP/CREATE on PostgreSQL)."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    name = urlsplit(url).path.lstrip("/")
-    if not name.startswith("bench_"):
-        raise ValueError(f"refusing to recreate {name!r}: the bench only manages bench_* databases")
-    with admin_connect(url) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    """Drop a PostgreSQL bench database (SQLite files stay in bench/work/ for inspection)."""
-    if url.startswith("sqlite:///"):
-        return
-    name = urlsplit(url).path.lstrip("/")
-    if name.startswith("bench_"):
-        with admin_connect(url) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def analyze(url: str) -> None:
-    """Refresh the planner's statistics after the bulk load, as an operator would."""
-    if url.startswith("sqlite:///"):
-        import sqlite3
-
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
-            connection.execute("ANALYZE")
-        return
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("VACUUM ANALYZE")
-
-
-# --- preparing and running ----------------------------------------------------------------------
+# --- environment -------------------------------------------------------------------------------
 
 
 def server_env(spec: ServerSpec, *, database: str, secret_key: str, conn_max_age: int) -> dict[str, str]:
@@ -303,181 +236,3 @@ def check_redis(url: str) -> str | None:
     except Exception as error:  # any failure: the bench cannot measure production
         return f"{type(error).__name__}: {error}"
     return None
-
-
-def prepare(spec: ServerSpec, *, env: dict[str, str], tokens: int, consumables: int) -> dict:
-    """Migrate the server's fresh database and seed it; return the seed step's JSON."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    recreate_database(env["DATABASE_URL"])
-    run_logged(spec, [str(spec.python), *spec.migrate], env, "migrate")
-    for step in spec.setup:
-        run_logged(spec, [str(spec.python), *step], env, step[1] if len(step) > 1 else step[0])
-    out = WORK / f"{spec.name}.json"
-    seed = [part.replace("{out}", str(out)) for part in spec.seed]
-    if spec.name == "bare":
-        seed += ["--rows", str(tokens)]
-    else:
-        seed += ["--tokens", str(tokens), "--consumables", str(consumables)]
-    started = time.monotonic()
-    run_logged(spec, [str(spec.python), *seed], env, "seed")
-    analyze(env["DATABASE_URL"])
-    log(f"{spec.name}: seeded in {time.monotonic() - started:.0f}s")
-    return json.loads(out.read_text())
-
-
-def run_logged(spec: ServerSpec, command: list[str], env: dict[str, str], step: str) -> None:
-    """Run a setup step in the server's project folder; on failure show its output."""
-    completed = subprocess.run(command, cwd=spec.project_dir, env=env, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise RuntimeError(
-            f"{spec.name} {step} failed ({completed.returncode}):\n{completed.stdout[-3000:]}\n"
-            f"{completed.stderr[-3000:]}"
-        )
-
-
-@dataclass
-class RunningServer:
-    spec: ServerSpec
-    process: subprocess.Popen
-    log_path: Path
-    worker: subprocess.Popen | None = None  # in gunicorn's process group
-
-    def worker_pids(self) -> list[int]:
-        """The gunicorn workers (children of the master), for the profiler."""
-        try:
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
-        except OSError:
-            return []
-        return [int(pid) for pid in children.split()]
-
-
-def start(
-    spec: ServerSpec, *, env: dict[str, str], workers: int, worker_class: str = "sync"
-) -> RunningServer:
-    """Start gunicorn in a new process group, on loopback only, and the spec's task worker in
-    the same group (so `stop` ends both).
-
-    `sync` workers (gunicorn's default) close the connection after every response; `gthread`
-    (one thread per worker, so the same concurrency) keeps HTTP connections alive.
-    """
-    log_path = WORK / f"{spec.name}-gunicorn.log"
-    log_file = log_path.open("w")
-    command = [
-        str(spec.gunicorn),
-        "--workers",
-        str(workers),
-        "--bind",
-        spec.host,
-        "--chdir",
-        str(spec.project_dir),
-        "--error-logfile",
-        "-",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "512",
-        "--worker-class",
-        worker_class,
-        "--threads",
-        "1",
-        spec.wsgi,
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=spec.project_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        process_group=0,  # a group of its own; the worker joins it (same session: allowed)
-    )
-    worker = None
-    if spec.worker:
-        worker = subprocess.Popen(
-            [str(spec.python), *spec.worker],
-            cwd=spec.project_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=(WORK / f"{spec.name}-worker.log").open("w"),
-            stderr=subprocess.STDOUT,
-            process_group=process.pid,
-        )
-    return RunningServer(spec, process, log_path, worker)
-
-
-def wait_ready(server: RunningServer, timeout_s: float = 60) -> None:
-    """Wait until the server answers HTTP at all (any status), or fail with its log."""
-    deadline = time.monotonic() + timeout_s
-    url = f"http://{server.spec.host}/"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(_as_https(url), timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{server.spec.name} did not start; its log:\n{server.log_path.read_text()[-3000:]}")
-
-
-def _as_https(url: str) -> urllib.request.Request:
-    """A request that counts as HTTPS behind the trusted proxy header (ours redirects plain
-    HTTP, SECURE_SSL_REDIRECT), as wrk's are."""
-    return urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})
-
-
-def settle(host: str, timeout_s: float = 120) -> None:
-    """Wait until a server has worked off what a burst left queued.
-
-    A burst ends with requests still in flight; a slow target (a PBKDF2-hashed secret takes
-    ~0.3 s) would otherwise eat into the next target's burst on the same server. One request
-    queued behind them returns once they are done.
-    """
-    try:
-        urllib.request.urlopen(_as_https(f"http://{host}/"), timeout=timeout_s)
-    except urllib.error.HTTPError:
-        pass
-    except OSError as error:
-        log(f"warning: {host} did not settle: {error}")
-
-
-def stop(server: RunningServer, timeout_s: float = 15) -> None:
-    """Stop the server's whole process group (gunicorn and its task worker): TERM, then KILL if
-    it lingers."""
-    processes = [p for p in (server.process, server.worker) if p is not None and p.poll() is None]
-    if not processes:
-        return
-    try:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        for process in processes:
-            process.wait(timeout=timeout_s)
-    except ProcessLookupError:
-        pass
-
-
-@contextmanager
-def running(
-    specs_and_envs: list[tuple[ServerSpec, dict[str, str]]], *, workers: int, worker_class: str = "sync"
-):
-    """Start every server, wait for all, and ALWAYS stop every one that was started."""
-    started: list[RunningServer] = []
-    try:
-        for spec, env in specs_and_envs:
-            started.append(start(spec, env=env, workers=workers, worker_class=worker_class))
-        for server in started:
-            wait_ready(server)
-            log(
-                f"{server.spec.name}: gunicorn ({workers} {worker_class} workers) on http://{server.spec.host}"
-            )
-        yield {server.spec.name: server for server in started}
-    finally:
-        for server in started:
-            stop(server)
-        if started:
-            log("stopped every server")

@@ -5,7 +5,7 @@ import runpy
 
 import pytest
 
-from bench import report, scenarios, servers
+from bench import databases, report, scenarios, servers
 from tests.bench.test_bench_harness import CREDS, HOSTS, m, measurements_for
 
 LOCAL_HOSTS = HOSTS | {"ours-local": "127.0.0.1:4"}
@@ -37,7 +37,7 @@ def test_the_local_memory_instance_shares_ours_database_and_keys(monkeypatch):
     ours, local = env_of("ours", monkeypatch), env_of("ours-local", monkeypatch)
     spec = servers.specs(18401, local_memory=True)["ours-local"]
     assert spec.shares == "ours" and spec.port == 18404
-    assert servers.database_url(spec, "postgres://u@h:5432/x").endswith("/bench_ours")
+    assert databases.database_url(spec, "postgres://u@h:5432/x").endswith("/bench_ours")
     assert local["CACHE_URL"] == "locmem://" and "REDIS_URL" not in local
     for key in ("OAUTH2_CREDENTIAL_KEY", "AUDIT_HASH_KEY", "SECRET_KEY"):
         assert local[key] == ours[key]  # tokens issued by either verify on both
@@ -101,7 +101,7 @@ def test_a_database_prefix_keeps_another_bench_s_databases():
     # Two benches on one PostgreSQL server (a helper's beside `make bench`): bench_<prefix><name>,
     # so neither drops the other's databases; anything but a plain name is refused.
     spec = servers.specs(18401)["ours"]
-    assert servers.database_url(spec, "postgres://u@h:5432/x", "t13h_").endswith("/bench_t13h_ours")
-    assert servers.database_url(spec, "postgres://u@h:5432/x").endswith("/bench_ours")
+    assert databases.database_url(spec, "postgres://u@h:5432/x", "t13h_").endswith("/bench_t13h_ours")
+    assert databases.database_url(spec, "postgres://u@h:5432/x").endswith("/bench_ours")
     with pytest.raises(ValueError):
-        servers.database_url(spec, "postgres://u@h:5432/x", "x; DROP")
+        databases.database_url(spec, "postgres://u@h:5432/x", "x; DROP")
