@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import databases, lua, processes, servers, wrk
-from bench.scenarios import basic_auth
+from bench.targets import basic_auth
 
 RESULTS = servers.BENCH / "results"
 RESOURCE_PROJECT = servers.REFERENCES / "resource_project"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import databases, lua, processes, report, scenarios, servers, wrk
+from bench import databases, lua, processes, report, servers, targets, wrk
 from bench.run import RESULTS, postgres_url
 
 # A frame is "function (path:line)", the path relative to site-packages or the project (py-spy
@@ -161,7 +161,7 @@ def request_queries(env: dict[str, str], creds_file: Path) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def profile_target(target: scenarios.Target, server: processes.RunningServer, duration: float, out: Path):
+def profile_target(target: targets.Target, server: processes.RunningServer, duration: float, out: Path):
     """Drive `target` with wrk while py-spy samples the server's workers; return (profile, rate)."""
     script = lua.write(servers.WORK / "lua" / f"profile-{out.stem}.lua", target.template, target.params)
     raw = out.with_suffix(".txt")
@@ -225,9 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         with processes.running([(spec, env)], workers=2) as running:
             server = running[spec.name]
             for key, title, target in (
-                ("token", "client_credentials token", scenarios.ours_client_credentials(creds, spec.host)),
-                ("bearer", "bearer-protected GET /api/me", scenarios.ours_bearer(creds, spec.host)),
-                ("introspection", "introspection", scenarios.ours_introspection(creds, spec.host)),
+                ("token", "client_credentials token", targets.ours_client_credentials(creds, spec.host)),
+                ("bearer", "bearer-protected GET /api/me", targets.ours_bearer(creds, spec.host)),
+                ("introspection", "introspection", targets.ours_introspection(creds, spec.host)),
             ):
                 # Warm both workers up (imports, first queries) before sampling.
                 warm = lua.write(

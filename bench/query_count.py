@@ -20,7 +20,7 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from bench.scenarios import CLIENT_CREDENTIALS_BODY, basic_auth
+    from bench.targets import CLIENT_CREDENTIALS_BODY, basic_auth
 
     with open(sys.argv[1]) as handle:
         creds = json.load(handle)

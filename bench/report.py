@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.scenarios import SERVER_LABELS, Scenario
+from bench.scenarios import Scenario
 from bench.stats import Measurement, ratio, round_ratios, spread, summarize
+from bench.targets import SERVER_LABELS
 
 
 @dataclass(frozen=True)

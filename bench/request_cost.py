@@ -80,7 +80,7 @@ def requests(creds: dict):
     """endpoint -> a function giving the next request's (method, path, headers, body)."""
     from urllib.parse import urlencode
 
-    from bench.scenarios import CLIENT_CREDENTIALS_BODY, basic_auth
+    from bench.targets import CLIENT_CREDENTIALS_BODY, basic_auth
 
     common = {"Host": "127.0.0.1:18490", "X-Forwarded-Proto": "https"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -24,7 +24,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import databases, lua, processes, report, scenarios, servers, wrk
+from bench import databases, lua, processes, report, scenarios, servers, targets, wrk
 from bench.stats import Measurement
 
 RESULTS = servers.BENCH / "results"
@@ -84,7 +84,7 @@ def postgres_url() -> str | None:
     return url if url.startswith(("postgres://", "postgresql://")) else None
 
 
-def probe(target: scenarios.Target, host: str) -> str | None:
+def probe(target: targets.Target, host: str) -> str | None:
     """One request of a fixed target; a description of what went wrong, or None if it answered
     as expected. (Spending targets are not probed: a probe would spend a credential.)"""
     if target.template != "fixed_request":
@@ -113,7 +113,7 @@ class Driver:
         self.offsets: dict[Path, int] = {}
         self.scripts = servers.WORK / "lua"
 
-    def burst(self, scenario: scenarios.Scenario, target: scenarios.Target, duration: float):
+    def burst(self, scenario: scenarios.Scenario, target: targets.Target, duration: float):
         params = dict(target.params)
         if target.token_file is not None:
             params["OFFSET"] = self.offsets.get(target.token_file, 0)
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.before is not None:
         args.local_memory = True  # the secondary slot measures the earlier checkout instead
-        scenarios.SERVER_LABELS[scenarios.OURS_LOCAL] = f"oauth-console before ({git_commit(args.before)})"
+        targets.SERVER_LABELS[targets.OURS_LOCAL] = f"oauth-console before ({git_commit(args.before)})"
     all_specs = servers.specs(args.base_port, local_memory=args.local_memory, before=args.before)
     for spec in all_specs.values():
         servers.ensure_venv(spec)
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario_list = scenarios.build(
             creds,
             {name: spec.host for name, spec in all_specs.items()},
-            secondary_label=scenarios.SERVER_LABELS[scenarios.OURS_LOCAL] if args.before else None,
+            secondary_label=targets.SERVER_LABELS[targets.OURS_LOCAL] if args.before else None,
         )
         if args.scenarios:
             wanted = {key.strip() for key in args.scenarios.split(",") if key.strip()}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import lua, report, scenarios, stats, wrk
+from bench import lua, report, scenarios, stats, targets, wrk
 from bench.stats import Measurement
 
 
@@ -192,7 +192,7 @@ HOSTS = {"ours": "127.0.0.1:1", "dot": "127.0.0.1:2", "bare": "127.0.0.1:3"}
 
 
 def test_basic_auth_form_encodes_id_and_secret():
-    header = scenarios.basic_auth("app id", "s:ecret")
+    header = targets.basic_auth("app id", "s:ecret")
     assert base64.b64decode(header.removeprefix("Basic ")).decode() == "app%20id:s%3Aecret"
 
 
