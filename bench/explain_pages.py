@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clear-cache", action="store_true", help="flush the cache before each page")
     args = parser.parse_args(argv)
 
-    from bench.scale import configure
+    from bench.scale.seeding import configure
 
     configure(os.environ["DATABASE_URL"])
     from django.core.cache import cache
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.test import Client as TestClient
     from django.test.utils import CaptureQueriesContext
 
-    from bench.scale import reuse_seeded
+    from bench.scale.seeding import reuse_seeded
 
     clients, admin, _ = reuse_seeded()
     other = clients[1]

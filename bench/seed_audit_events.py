@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from bench.scale import EVENT_TYPES, EVENTS_SQL, log, secondary_indexes_dropped, seed_bulk
+    from bench.scale import log
+    from bench.scale.seeding import EVENT_TYPES, EVENTS_SQL, secondary_indexes_dropped, seed_bulk
     from server.models import Client
 
     client_ids = list(Client.objects.values_list("client_id", flat=True)) or ["seed-client"]
