@@ -32,6 +32,7 @@ from oauth_console.audit.context import RequestContext, context_for, current_req
 from oauth_console.audit.models import ActorKind, AuditEvent, Outcome
 from server.hotpath import ids, riders
 from server.hotpath.params import Row
+from server.hotpath.prepared import database
 
 logger = logging.getLogger("oauth_console.audit")
 
@@ -90,10 +91,11 @@ def _allocate_ids(count: int) -> list[int]:
     the highest id ever handed out, read inside
     the INSERT's transaction, whose write lock (transaction_mode IMMEDIATE) serialises writers."""
     table = AuditEvent._meta.db_table
-    if connection.vendor == "postgresql":
+    db = database()
+    if db.vendor == "postgresql":
         return ids.next_ids(table, count, max_age=_ids_max_age())
-    with connection.cursor() as cursor:
-        quoted = connection.ops.quote_name(table)
+    with db.cursor() as cursor:
+        quoted = db.ops.quote_name(table)
         # AUTOINCREMENT's own counter too: an id once used (then deleted) is never given again.
         cursor.execute(
             f'SELECT MAX(n) FROM (SELECT seq AS n FROM "sqlite_sequence" WHERE name = %s '  # noqa: S608
@@ -138,6 +140,7 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
     when the fact it records waits for it (`server.hotpath.riders`, PostgreSQL), a part of the
     fact's own statement. Several: `bulk_create`, which splits what SQLite's parameter limit
     cannot take in one statement."""
+    db = database()
     if len(events) > 1:
         AuditEvent.objects.bulk_create(events)
     else:
@@ -147,21 +150,18 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
             riders.ride(AuditEvent._meta.db_table, _COLUMNS, params, after=after)
             after = None
         else:
-            with connection.cursor() as cursor:
-                cursor.execute(_insert_one_sql(connection.vendor), params)
+            with db.cursor() as cursor:
+                cursor.execute(_insert_one_sql(db.vendor), params)
         event._state.adding = False
-        event._state.db = connection.alias
+        event._state.db = db.alias
     if after is not None:
-        transaction.on_commit(after)
+        db.on_commit(after)
 
 
 def _insert_or_raise(events: list[AuditEvent], *, savepoint: bool) -> None:
     """Give `events` their ids and store them with one INSERT; raises on failure."""
-    if (
-        len(events) == 1
-        and connection.vendor == "postgresql"
-        and not transaction.get_connection().in_atomic_block
-    ):
+    db = database()
+    if len(events) == 1 and db.vendor == "postgresql" and not db.in_atomic_block:
         # Autocommit makes one INSERT atomic already; a transaction would add BEGIN/COMMIT.
         # (The sequence hands out the id without a transaction; SQLite needs one, below.)
         _place(events)

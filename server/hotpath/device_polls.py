@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from server.hotpath.prepared import cursor as _cursor
+from server.hotpath.prepared import database
 from server.hotpath.sql import Selection, _converters, _selections, secret_columns, unexpired_secrets
 from server.models import Client, ClientSecret, DeviceAuthorization
 
@@ -47,14 +48,13 @@ _RELATED = {name: DeviceAuthorization._meta.get_field(name) for name in ("client
 def device_by_digest(digest: str) -> DeviceAuthorization | None:
     """The device authorization whose device code has this digest, with its client (carrying
     `loaded_secrets`, as `sql.active_client` loads them) and user; None if there is none."""
-    vendor = connection.vendor
+    db = database()
+    vendor = db.vendor
     s = _selections(vendor)
     device_sel, client_sel, user_sel = _device_selection(vendor), s["client"], s["user"]
     expires_field = ClientSecret._meta.get_field("expires_at")
     with _cursor() as cursor:
-        cursor.execute(
-            _device_sql(vendor), [expires_field.get_db_prep_value(timezone.now(), connection), digest]
-        )
+        cursor.execute(_device_sql(vendor), [expires_field.get_db_prep_value(timezone.now(), db), digest])
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -62,16 +62,16 @@ def device_by_digest(digest: str) -> DeviceAuthorization | None:
     at_client = len(device_sel)
     at_user = at_client + len(client_sel)
     at_secret = at_user + len(user_sel)
-    device = device_sel.build(first[:at_client])
-    client = client_sel.build(first[at_client:at_user])
-    user = user_sel.build(first[at_user:at_secret]) if device.user_id is not None else None
+    device = device_sel.build(first[:at_client], db)
+    client = client_sel.build(first[at_client:at_user], db)
+    user = user_sel.build(first[at_user:at_secret], db) if device.user_id is not None else None
     secrets = []
     for row in rows:
         secret_digest, expires_at = row[at_secret], row[at_secret + 1]
         if secret_digest is None:
             continue
         for convert in _converters(vendor, expires_field, "s"):
-            expires_at = convert(expires_at, None, connection)
+            expires_at = convert(expires_at, None, db)
         secrets.append((secret_digest, expires_at))
     client.loaded_secrets = secrets
     _RELATED["client"].set_cached_value(device, client)

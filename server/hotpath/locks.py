@@ -21,16 +21,18 @@ issuance in flight. SQLite serialises writers already, so these are no-ops there
 from django.db import connection
 from django.db.models import Q
 
+from server.hotpath.prepared import database
 from server.models import Client
 
 
 def hold_client_for_issuance(client_pk: int) -> None:
     """Share-lock a client row until the transaction ends, before a code or refresh token is
     claimed for a new token (the rules: this module's docstring)."""
-    if connection.vendor != "postgresql":
+    db = database()
+    if db.vendor != "postgresql":
         return
-    table = connection.ops.quote_name(Client._meta.db_table)
-    with connection.cursor() as cursor:
+    table = db.ops.quote_name(Client._meta.db_table)
+    with db.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [client_pk])  # noqa: S608
 
 

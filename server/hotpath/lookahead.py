@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from server.hotpath import sql
 from server.hotpath.prepared import cursor as _cursor
+from server.hotpath.prepared import database
 from server.models import Client, ClientSecret, Token
 
 NOT_FETCHED = object()
@@ -119,10 +120,11 @@ def _client_and_token_sql(vendor: str, served: bool = False) -> str:
 def _client_and_token(
     client_id: str, digest: str, *, served: bool = False
 ) -> tuple[Client | None, Token | None]:
-    vendor = connection.vendor
+    db = database()
+    vendor = db.vendor
     s = sql._selections(vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
-    now = expires_field.get_db_prep_value(timezone.now(), connection)
+    now = expires_field.get_db_prep_value(timezone.now(), db)
     with _cursor() as cursor:
         cursor.execute(
             _client_and_token_sql(vendor, served), [now, digest, digest, client_id, Client.Status.ACTIVE]
@@ -131,12 +133,12 @@ def _client_and_token(
     if not rows:
         return None, None
     width = len(s["client"])
-    client = sql.client_with_secrets(vendor, [row[: width + 2] for row in rows])
+    client = sql.client_with_secrets(db, [row[: width + 2] for row in rows])
     served_apis = (rows[0][width + 2] or "").split()
     token_row = rows[0][width + 3 :]
     if token_row[0] is None:  # the token's id: no token has this digest
         return client, None
-    token = sql.token_from_row(vendor, token_row, digest, by="either", known_client=client)
+    token = sql.token_from_row(db, token_row, digest, by="either", known_client=client)
     if served:
         # As `sql.token_by_digest(served_by=client.pk)` reads them: the asker's APIs, and whose.
         token.served_apis, token.served_by = served_apis, client.pk

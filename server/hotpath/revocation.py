@@ -14,6 +14,7 @@ from functools import cache
 from django.db import connection
 
 from server.hotpath import riders
+from server.hotpath.prepared import database
 from server.models import Token
 
 
@@ -35,11 +36,12 @@ def defer_revocation(token: Token, *, at: datetime, by: str, reason: str) -> Non
     """Inside `riders.one_statement()` (PostgreSQL): revoke `token` if it is still active, in
     one statement with the rows that record it, when the unit ends; `AlreadyRevoked` then if
     another revocation got there first (nothing is written)."""
+    db = database()
     field = Token._meta.get_field("revoked_at")
-    params = [field.get_db_prep_save(at, connection), by, reason, token.pk]
+    params = [field.get_db_prep_save(at, db), by, reason, token.pk]
 
     def done(row):
         if row is None:
             raise AlreadyRevoked(token.pk)
 
-    riders.defer_fact(_revoke_token_sql(connection.vendor), params, done)
+    riders.defer_fact(_revoke_token_sql(db.vendor), params, done)

@@ -23,9 +23,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from server.hotpath.prepared import cursor as prepared_cursor
+from server.hotpath.prepared import database
 
 
 @dataclass
@@ -100,8 +101,8 @@ def aside():
         unit.flushing = False
 
 
-def _statement(unit: _Unit) -> tuple[str, list[Any]]:
-    q = connection.ops.quote_name
+def _statement(db, unit: _Unit) -> tuple[str, list[Any]]:
+    q = db.ops.quote_name
     parts = [f"WITH fact AS ({unit.fact.sql})"]
     params = list(unit.fact.params)
     for index, rider in enumerate(unit.riders):
@@ -115,10 +116,10 @@ def _statement(unit: _Unit) -> tuple[str, list[Any]]:
     return " ".join(parts) + " SELECT * FROM fact", params  # noqa: S608
 
 
-def _flush(unit: _Unit) -> None:
+def _flush(db, unit: _Unit) -> None:
     fact, riders = unit.fact, unit.riders
     unit.fact, unit.riders = None, []
-    sql, params = _statement(_Unit(fact, riders))
+    sql, params = _statement(db, _Unit(fact, riders))
     unit.flushing = True
     try:
         with prepared_cursor() as cursor:
@@ -131,13 +132,14 @@ def _flush(unit: _Unit) -> None:
         for rider in riders:
             if rider.after is not None:
                 # In autocommit the statement has committed, and this runs at once.
-                transaction.on_commit(rider.after)
+                db.on_commit(rider.after)
 
 
 @contextmanager
 def one_statement():
     """The unit of a fact and its records: see the module docstring."""
-    if connection.vendor != "postgresql":
+    db = database()
+    if db.vendor != "postgresql":
         with transaction.atomic(savepoint=False):
             yield
         return
@@ -145,19 +147,19 @@ def one_statement():
 
     def before_any_other(execute, sql, params, many, context):
         if unit.fact is not None and not unit.flushing:
-            if unit.atomic is None and not connection.in_atomic_block:
+            if unit.atomic is None and not db.in_atomic_block:
                 unit.atomic = transaction.atomic(savepoint=False)
                 unit.atomic.__enter__()
-            _flush(unit)
+            _flush(db, unit)
         return execute(sql, params, many, context)
 
     token = _current.set(unit)
     try:
-        with connection.execute_wrapper(before_any_other):
+        with db.execute_wrapper(before_any_other):
             try:
                 yield
                 if unit.fact is not None:
-                    _flush(unit)
+                    _flush(db, unit)
             except BaseException as error:
                 if unit.atomic is not None:
                     unit.atomic.__exit__(type(error), error, error.__traceback__)  # rolls back

@@ -32,6 +32,7 @@ from django.utils import timezone
 from server.hotpath import ids, riders
 from server.hotpath.params import Row
 from server.hotpath.prepared import cursor as _cursor
+from server.hotpath.prepared import database
 from server.models import Api, Client, ClientSecret, Token
 
 
@@ -57,14 +58,15 @@ class Selection:
     def __len__(self) -> int:
         return len(self.fields)
 
-    def build(self, values: Sequence[Any]) -> Model:
+    def build(self, values: Sequence[Any], db) -> Model:
+        """The instance of a row's columns, read from `db` (the connection: `database()`)."""
         converted = list(values)
         for index, converters in self.converters:
             value = converted[index]
             for convert in converters:
-                value = convert(value, None, connection)
+                value = convert(value, None, db)
             converted[index] = value
-        return self.model.from_db(connection.alias, self.attnames, converted)
+        return self.model.from_db(db.alias, self.attnames, converted)
 
 
 @cache
@@ -125,34 +127,33 @@ def _active_client_sql(vendor: str) -> str:
 
 def active_client(client_id: str) -> Client | None:
     """The active client with this client_id, carrying its unexpired secret digests."""
-    vendor = connection.vendor
-    sql = _active_client_sql(vendor)
+    db = database()
+    sql = _active_client_sql(db.vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = timezone.now()
     with _cursor() as cursor:
-        cursor.execute(
-            sql, [expires_field.get_db_prep_value(now, connection), client_id, Client.Status.ACTIVE]
-        )
+        cursor.execute(sql, [expires_field.get_db_prep_value(now, db), client_id, Client.Status.ACTIVE])
         rows = cursor.fetchall()
     if not rows:
         return None
-    return client_with_secrets(vendor, rows)
+    return client_with_secrets(db, rows)
 
 
-def client_with_secrets(vendor: str, rows: Sequence[Sequence[Any]]) -> Client:
+def client_with_secrets(db, rows: Sequence[Sequence[Any]]) -> Client:
     """The client of `active_client`'s rows (the client's columns, then a secret's digest and
-    expiry, or NULLs: one row per unexpired secret), carrying its secret digests."""
-    selection = _selections(vendor)["client"]
+    expiry, or NULLs: one row per unexpired secret), carrying its secret digests; `db`: the
+    connection they were read from."""
+    selection = _selections(db.vendor)["client"]
     expires_field = ClientSecret._meta.get_field("expires_at")
-    client = selection.build(rows[0][: len(selection)])
-    expiry_converters = _converters(vendor, expires_field, "s")
+    client = selection.build(rows[0][: len(selection)], db)
+    expiry_converters = _converters(db.vendor, expires_field, "s")
     secrets = []
     for row in rows:
         digest, expires_at = row[len(selection)], row[len(selection) + 1]
         if digest is None:
             continue
         for convert in expiry_converters:
-            expires_at = convert(expires_at, None, connection)
+            expires_at = convert(expires_at, None, db)
         secrets.append((digest, expires_at))
     client.loaded_secrets = secrets
     return client
@@ -208,21 +209,21 @@ def token_by_digest(digest: str, *, by: str = "access_token", served_by: int | N
     `served_by`: the pk of a client (the one introspecting); the same statement then reads the
     identifiers of the APIs that client serves as a resource server, into `served_apis` on the
     result (a list; empty: it serves none), so introspection's audience rule costs no query."""
-    vendor = connection.vendor
+    db = database()
     served = served_by is not None
     params = [digest, digest] if by == "either" else [digest]
     if served:
         params = [value for one in params for value in (served_by, one)]
     with _cursor() as cursor:
-        cursor.execute(_token_sql(vendor, by, served), params)
+        cursor.execute(_token_sql(db.vendor, by, served), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    return token_from_row(vendor, row, digest, by=by, served=served)
+    return token_from_row(db, row, digest, by=by, served=served)
 
 
 def token_from_row(
-    vendor: str,
+    db,
     row: Sequence[Any],
     digest: str,
     *,
@@ -234,18 +235,18 @@ def token_from_row(
     user cached on it; with `by="either"`, `matched_as` says which digest matched.
     `known_client`: the token's client when it is this one, read by the same statement (no
     second instance built from the same row). `served`: the row ends with `_served_sql`'s
-    column, read into `served_apis`."""
-    s = _selections(vendor)
+    column, read into `served_apis`. `db`: the connection the row was read from."""
+    s = _selections(db.vendor)
     token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
     end_user = split_user + len(user_sel)
-    token = token_sel.build(row[:split_client])
+    token = token_sel.build(row[:split_client], db)
     if known_client is not None and known_client.pk == token.client_id:
         client = known_client
     else:
-        client = client_sel.build(row[split_client:split_user])
-    user = user_sel.build(row[split_user:end_user]) if token.user_id is not None else None
+        client = client_sel.build(row[split_client:split_user], db)
+    user = user_sel.build(row[split_user:end_user], db) if token.user_id is not None else None
     if served:
         token.served_apis = (row[end_user] or "").split()
     _RELATED["client"].set_cached_value(token, client)
@@ -313,7 +314,8 @@ def insert_token(
         field.attname: given[field.attname] if field.attname in given else field.get_default()
         for field in _INSERTED
     }
-    vendor = connection.vendor
+    db = database()
+    vendor = db.vendor
     params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED])
     deferred = vendor == "postgresql" and riders.deferring()
     if vendor == "postgresql":
@@ -331,13 +333,13 @@ def insert_token(
             now + timedelta(seconds=refresh_lifetime) if refresh_lifetime is not None else None,
         )
         params += [
-            Token._meta.get_field(name).get_db_prep_save(value, connection)
+            Token._meta.get_field(name).get_db_prep_save(value, db)
             for name, value in zip(_STAMPED, stamps, strict=True)
         ]
     if deferred:
-        token = _token_instance(row_values, client, user)
+        token = _token_instance(db, row_values, client, user)
         riders.defer_fact(
-            _insert_token_sql(vendor, with_id=True), params, lambda row: _stamp(token, row, client.pk)
+            _insert_token_sql(vendor, with_id=True), params, lambda row: _stamp(db, token, row, client.pk)
         )
         return token
     with _cursor() as cursor:
@@ -347,8 +349,8 @@ def insert_token(
         raise ClientGone(client.pk)
     row_values[Token._meta.pk.attname] = row[0]
     for name, value in zip(_STAMPED, row[1:], strict=True):
-        row_values[name] = _convert(Token._meta.get_field(name), value)
-    return _token_instance(row_values, client, user)
+        row_values[name] = _convert(db, Token._meta.get_field(name), value)
+    return _token_instance(db, row_values, client, user)
 
 
 # Token ids are taken ahead only for the statement that writes a token with its audit event;
@@ -356,32 +358,32 @@ def insert_token(
 TOKEN_IDS_MAX_AGE = 300.0
 
 
-def _token_instance(row_values: dict[str, Any], client: Client, user) -> Token:
+def _token_instance(db, row_values: dict[str, Any], client: Client, user) -> Token:
     # Positional, every field: Django's fast path for building a saved instance.
-    token = Token.from_db(connection.alias, None, [row_values.get(f.attname) for f in _ALL_TOKEN_FIELDS])
+    token = Token.from_db(db.alias, None, [row_values.get(f.attname) for f in _ALL_TOKEN_FIELDS])
     _RELATED["client"].set_cached_value(token, client)
     _RELATED["user"].set_cached_value(token, user)
     return token
 
 
-def _stamp(token: Token, row: tuple | None, client_pk: int) -> None:
+def _stamp(db, token: Token, row: tuple | None, client_pk: int) -> None:
     """The deferred INSERT ran: its timestamps onto `token`, or ClientGone if it wrote nothing."""
     if row is None:
         raise ClientGone(client_pk)
     for name, value in zip(_STAMPED, row[1:], strict=True):
-        setattr(token, name, _convert(Token._meta.get_field(name), value))
+        setattr(token, name, _convert(db, Token._meta.get_field(name), value))
 
 
-def _convert(field, value):
-    for convert in _converters(connection.vendor, field, "t"):
-        value = convert(value, None, connection)
+def _convert(db, field, value):
+    for convert in _converters(db.vendor, field, "t"):
+        value = convert(value, None, db)
     return value
 
 
 def database_now() -> datetime:
     """The database's clock (PostgreSQL) or ours (SQLite): bulk revocation stamps with it, so
     its instant and `insert_token`'s `issued_at` come from one clock (`server.hotpath.locks`)."""
-    if connection.vendor != "postgresql":
+    if database().vendor != "postgresql":
         return timezone.now()
     with _cursor() as cursor:
         cursor.execute("SELECT clock_timestamp()")
