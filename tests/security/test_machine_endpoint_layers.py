@@ -12,11 +12,14 @@
   (RFC 6749 §5.1, RFC 7662 §5 and RFC 8628 §3.2 by reference, OpenID Connect Core §5.3.2).
 """
 
+import logging
+
 import pytest
 from django.db import InterfaceError, connection
 from django.test import Client as HttpClient
 from django.urls import resolve, reverse
 
+from oauth_console.audit.models import AuditEvent
 from server.machine_endpoints import MACHINE_ENDPOINTS, is_machine_request, machine_paths
 from server.oauth2.device import DEVICE_CODE_GRANT_TYPE
 from tests.server.helpers import basic_auth, form
@@ -168,8 +171,17 @@ def every_outcome(http: HttpClient, app, device_app) -> list[tuple[str, object]]
     return answers
 
 
-def test_every_outcome_runs_without_the_browser_layers_and_never_is_cached(http, confidential, device_app):
-    outcomes = every_outcome(http, confidential, device_app)
+def test_every_outcome_runs_without_the_browser_layers_and_never_is_cached(
+    http, confidential, device_app, caplog, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = every_outcome(http, confidential, device_app)
+    # A listener that read a layer would fail quietly (the audit receivers log and swallow
+    # errors, so that the log never breaks a request): none did.
+    failures = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert failures == []
+    recorded = set(AuditEvent.objects.values_list("event_type", flat=True))
+    assert {"client_authentication_failed", "token_issued", "token_revoked"} <= recorded, recorded
     statuses = {response.status_code for _label, response in outcomes}
     assert {200, 400, 401} <= statuses, statuses
     for label, response in outcomes:
