@@ -273,3 +273,32 @@ def test_with_the_csrf_token_in_the_session_the_machine_endpoints_still_answer(
         **referer,
     )
     assert posted.status_code == 200, "the form's own token passes (a failed sign-in, not a 403)"
+
+
+HOSTILE_BODIES = [
+    ("a=" + "x" * 3_000_000, "application/x-www-form-urlencoded"),  # past DATA_UPLOAD_MAX_MEMORY_SIZE
+    ("a=1&" * 2000, "application/x-www-form-urlencoded"),  # past DATA_UPLOAD_MAX_NUMBER_FIELDS
+    (b"\xff\xfe=\xff", "application/x-www-form-urlencoded"),  # not UTF-8
+    ("a=1", "application/x-www-form-urlencoded; charset=utf-16"),
+    ("{}", "application/json"),
+    ("a=1", "multipart/form-data; boundary=x"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(NEVER_CACHED))
+def test_a_hostile_body_is_a_4xx_with_the_sites_headers(http, confidential, name):
+    client, secret = confidential
+    for body, media_type in HOSTILE_BODIES:
+        response = http.generic(
+            "POST",
+            reverse(name),
+            body,
+            content_type=media_type,
+            secure=True,
+            HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+        )
+        where = f"{name} {media_type} {len(body)}"
+        assert 400 <= response.status_code < 500, (where, response.status_code)
+        assert skipped_the_layers(response), where
+        assert_site_headers(response, where)
+        assert_never_cached(response, where)
