@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from oauth_console.audit import recorder
+from server import services
 from tests.properties.hostile import oracles
 from tests.properties.hostile.values import HOSTILE_ATTRIBUTE_TEXT, HOSTILE_TEXT, HOSTILE_URIS
 
@@ -47,8 +48,6 @@ PARAMETERS = {
 @pytest.fixture
 def root(operator, make_client, end_user):
     client, _secret = make_client("Listed")
-    from server import services
-
     services.store_token(
         {"access_token": "oat_" + "a" * 32, "expires_in": 3600},
         client=client,
