@@ -4,11 +4,13 @@ takes 6.7% off a bearer-protected request's instructions, 4.1% off an introspect
 off a token's (`bench.request_cost --instructions`). Every other path gets the layers unchanged. Each class
 is a subclass of Django's own, so the admin's checks that they are installed still hold.
 Django's CSRF middleware stays as it is (its deploy check wants it by name): the machine views
-are exempt, so it does next to nothing for them.
+are exempt, so it does next to nothing for them (but it reads the session on every request when
+CSRF_USE_SESSIONS is on: the session layer then runs for every path).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
 from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
@@ -24,7 +26,14 @@ class _BrowserOnly:
 
 
 class SessionMiddleware(_BrowserOnly, _Sessions):
-    """Sessions, for browser requests only."""
+    """Sessions, for browser requests only; for every request when the CSRF token lives in the
+    session (CSRF_USE_SESSIONS): Django's CSRF middleware reads it on every request, and without
+    a session it refuses every machine endpoint with a 500."""
+
+    def __call__(self, request):
+        if settings.CSRF_USE_SESSIONS:
+            return _Sessions.__call__(self, request)
+        return super().__call__(request)
 
 
 class AuthenticationMiddleware(_BrowserOnly, _Authentication):

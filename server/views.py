@@ -31,7 +31,7 @@ from server.consent_page import (
     consent_headers,
     render_consent_page,
 )
-from server.oauth2 import OAuth2Error, json_error_response
+from server.oauth2 import OAuth2Error, json_error_response, no_store
 from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
 
 logger = logging.getLogger(__name__)
@@ -369,7 +369,8 @@ def api_me(request: HttpRequest) -> JsonResponse:
         body["user"] = {"id": user.pk, "username": user.get_username()}
         if "email" in token.scope.split():
             body["user"]["email"] = user.email
-    return JsonResponse(body)
+    # Who a bearer token speaks for, and their email: never kept by a cache, as UserInfo is.
+    return no_store(JsonResponse(body))
 
 
 def home(request: HttpRequest) -> HttpResponse:

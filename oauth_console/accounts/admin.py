@@ -9,12 +9,13 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from oauth_console.admin_lookups import RefusedValuesAdminMixin
 from server.actors import Actor, acting_as
 
 User = get_user_model()
 
 
-class OperatorNamedUserAdmin(UserAdmin):
+class OperatorNamedUserAdmin(RefusedValuesAdminMixin, UserAdmin):
     def save_model(self, request, obj, form, change):
         with acting_as(Actor.operator(request.user)):
             super().save_model(request, obj, form, change)

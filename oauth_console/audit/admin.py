@@ -15,6 +15,7 @@ from import_export.admin import ExportActionMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_lookups import RefusedValuesChangeList
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.admin_rows import FastRowsMixin, ListedColumnsChangeList
 from oauth_console.audit import selectors
@@ -41,7 +42,7 @@ class CappedCountPaginator(EstimatedCountPaginator):
         return COUNT_CAP
 
 
-class AuditChangeList(ListedColumnsChangeList, EstimatedCountChangeList):
+class AuditChangeList(RefusedValuesChangeList, ListedColumnsChangeList, EstimatedCountChangeList):
     def get_results(self, request):
         super().get_results(request)
         self.count_capped = self.paginator.is_capped

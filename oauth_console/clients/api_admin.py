@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from oauth_console.admin_lookups import RefusedValuesAdminMixin
 from oauth_console.clients import api_transfer
 from server import api_policy, apis, services, token_format
 from server.actors import Actor
@@ -126,7 +127,7 @@ class ApiImportForm(forms.Form):
 
 
 @admin.register(Api)
-class ApiAdmin(admin.ModelAdmin):
+class ApiAdmin(RefusedValuesAdminMixin, admin.ModelAdmin):
     form = ApiForm
     change_list_template = "console/apis/change_list.html"
     list_display = ("name", "shown_identifier", "scope_names", "shown_token_format", "access_token_lifetime")

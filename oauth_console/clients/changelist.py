@@ -1,15 +1,15 @@
 """The client list's extra columns: each listed client's active tokens and last use."""
 
 from django.conf import settings
-from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
 from django.utils import timezone
 
+from oauth_console.admin_lookups import RefusedValuesChangeList
 from oauth_console.dashboard import active_counts
 from server import selectors
 
 
-class ClientChangeList(ChangeList):
+class ClientChangeList(RefusedValuesChangeList):
     """The client list, plus each listed client's active tokens and last use in three queries.
 
     Above CONSOLE_EXACT_COUNT_LIMIT active tokens among the listed clients (the planner's

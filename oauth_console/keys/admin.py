@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_lookups import RefusedValuesAdminMixin
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.audit import selectors as audit_selectors
 from oauth_console.keys import views
@@ -39,7 +40,7 @@ STATE_WORDS = {
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SigningKeyAdmin(RefusedValuesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Current, next, retired and revoked keys with their dates and fingerprints."""
 
     change_list_template = "console/keys/change_list.html"

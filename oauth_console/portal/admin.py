@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from oauth_console import admin_confirm
+from oauth_console.admin_lookups import RefusedValuesAdminMixin
 from oauth_console.clients import shown_once
 from oauth_console.portal.forms import GRANT_TYPE_LABELS
 from server import policies, services
@@ -60,7 +61,7 @@ class InitialAccessTokenForm(forms.ModelForm):
 
 
 @admin.register(InitialAccessToken)
-class InitialAccessTokenAdmin(admin.ModelAdmin):
+class InitialAccessTokenAdmin(RefusedValuesAdminMixin, admin.ModelAdmin):
     form = InitialAccessTokenForm
     list_display = (
         "prefix_shown",

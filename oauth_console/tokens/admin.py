@@ -11,6 +11,7 @@ from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 
 from oauth_console import admin_cells as cells
+from oauth_console.admin_lookups import RefusedValuesChangeList
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.admin_rows import FastRowsMixin, ListedColumnsChangeList
 from oauth_console.paginators import EstimatedCountChangeList, EstimatedCountPaginator
@@ -23,7 +24,7 @@ from server.actors import Actor
 from server.models import Token
 
 
-class TokenChangeList(ListedColumnsChangeList, EstimatedCountChangeList):
+class TokenChangeList(RefusedValuesChangeList, ListedColumnsChangeList, EstimatedCountChangeList):
     """The page reads the listed columns only; the count is capped or estimated."""
 
 

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from oauth_console import admin_cells as cells
 from oauth_console import admin_confirm
+from oauth_console.admin_lookups import RefusedValuesAdminMixin
 from oauth_console.admin_read_only import ReadOnlyAdminMixin
 from oauth_console.tokens import views
 from server import services
@@ -15,7 +16,7 @@ from server.models import DeviceAuthorization
 
 
 @admin.register(DeviceAuthorization)
-class DeviceAuthorizationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DeviceAuthorizationAdmin(RefusedValuesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only list and detail; the only change an operator makes is to revoke open ones."""
 
     list_display = (

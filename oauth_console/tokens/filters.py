@@ -2,11 +2,11 @@
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from oauth_console.admin_lookups import parse_id
 from server import policies, selectors
 from server.models import Token
 
@@ -55,10 +55,9 @@ class AutocompleteListFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit():
-            # The changelist answers this with its "?e=1" page instead of an error.
-            raise IncorrectLookupParameters(f"{self.parameter_name} must be an id.")
-        return queryset.filter(**{f"{self.field_name}_id": int(value)})
+        # Not str.isdigit: "²" is a digit to it and not to int(). A bad id raises
+        # IncorrectLookupParameters, which the changelist answers with its "?e=1" page.
+        return queryset.filter(**{f"{self.field_name}_id": parse_id(value, self.parameter_name)})
 
     def widget_html(self) -> str:
         """The select2 box, with the selected object (if any) as its one option."""

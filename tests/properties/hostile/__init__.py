@@ -13,6 +13,10 @@ test file:
   client and token exports (CSV, XLSX), the registration JSON answers (RFC 7591 POST, RFC 7592 PUT and GET),
   the audit event detail, the audit admin pages and the audit exports (CSV, XLSX).
 
+The console's two big lists (tokens, audit log) render their own rows (`oauth_console.admin_rows`);
+`list_cells.py` holds their rows of the matrix: the doors that put a value in a field of a token
+or an audit event they show (a caller without credentials, a stored row), by every hostile value.
+
 The oracles (`oracles.py`) are written from the threat (OWASP's XSS and CSV-injection cheat sheets,
 RFC 7591 §3.2) rather than from our policy, so they judge whatever the policy does.
 """

@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 import openpyxl
+from django.utils.html import escape
 
 DANGEROUS_SCHEMES = {"javascript", "data", "vbscript", "file"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,6 +48,15 @@ def assert_page_inert(page: str, where: str) -> None:
         assert not (parts.username or parts.password), f"{where}: credentials in a rendered URL: {raw!r}"
     assert "<script>alert(1)</script>" not in page, f"{where}: hostile markup rendered raw"
     assert "<img src=x onerror" not in page, f"{where}: hostile markup rendered raw"
+
+
+def assert_value_escaped(page: str, value: str, where: str, *, shown: bool = True) -> None:
+    """`value` (as stored) is on the page as HTML-escaped text when `shown`, and never as it is
+    when it holds what could end an attribute or start a tag."""
+    if shown:
+        assert escape(value) in page, f"{where}: the value is not shown (escaped): {value[:40]!r}"
+    if any(character in value for character in "<>\"'") and len(value) > 3:
+        assert value not in page, f"{where}: the value rendered as it is: {value[:40]!r}"
 
 
 def csv_rows(content: bytes) -> list[list[str]]:

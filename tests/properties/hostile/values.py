@@ -53,6 +53,13 @@ HOSTILE_TEXT = [
     "bell\x07name",
     "x" * 500,
 ]
+# Text that leaves an HTML attribute when its quotes are not escaped (a list cell's title, an
+# action checkbox's aria-label, a filter's input value), with markup and without.
+HOSTILE_ATTRIBUTE_TEXT = [
+    '"><img src=x onerror=alert(1)>',
+    'x" autofocus onfocus="alert(1)',
+    "x' autofocus onfocus='alert(1)",
+]
 
 # Names people are shown (a client's, an API's, a webhook's) that must be refused by the one
 # display-name rule (server.policy_rules.validate_display_name): a line break, a tab, a Unicode

@@ -1,0 +1,53 @@
+"""What the console's admin lists accept in their query strings before a filter reads them.
+
+A list's filters turn the query string into SQL parameters. Django checks the lookup's name
+(`lookup_allowed`) but not its value, and a value the database cannot take fails only when
+the page's query runs, past the admin's "?e=1" handling: a 500. PostgreSQL refuses a NUL in
+any text parameter (`?event_type=%00` on the audit log, `?status=%00` on the client list), and
+an id that is not an integer of the database's range (`?client=²`: "²".isdigit() is true, int()
+refuses it) fails the same way. Refused here, such a list answers as for any other bad filter:
+the admin's "?e=1" page.
+"""
+
+from functools import cache
+
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+
+# The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str, name: str) -> int:
+    """`value` as a row id: ASCII digits within a bigint, else IncorrectLookupParameters."""
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+        raise IncorrectLookupParameters(f"{name} must be an id.")
+    return int(value)
+
+
+class RefusedValuesChangeList(ChangeList):
+    """A ChangeList whose filters never see a value no column can hold (a NUL)."""
+
+    def get_filters_params(self, params=None):
+        lookup_params = super().get_filters_params(params)
+        for name, values in lookup_params.items():
+            for value in values if isinstance(values, list) else [values]:
+                if "\x00" in name or "\x00" in value:
+                    raise IncorrectLookupParameters(f"{name!r}: a NUL character")
+        return lookup_params
+
+
+@cache
+def _refusing(changelist: type[ChangeList]) -> type[ChangeList]:
+    if issubclass(changelist, RefusedValuesChangeList):
+        return changelist
+    return type(changelist.__name__, (RefusedValuesChangeList, changelist), {"__module__": __name__})
+
+
+class RefusedValuesAdminMixin:
+    """Mix into a ModelAdmin (before `admin.ModelAdmin`): its list refuses a NUL in a filter's
+    value, whichever ChangeList it uses (tests/security/test_console_list_queries.py walks every
+    registered model admin)."""
+
+    def get_changelist(self, request, **kwargs):
+        return _refusing(super().get_changelist(request, **kwargs))
