@@ -6,7 +6,7 @@ bound to our models in `server.bindings.oidc`; key writes go through `server.ser
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from server import policies, selectors, services
 from server.bindings import oidc
@@ -21,7 +21,7 @@ from server.views import (
 )
 
 
-@require_GET
+@require_safe
 @database_outage_guard
 def jwks(request: HttpRequest) -> HttpResponse:
     """The public signing keys (RFC 7517 JWK Set): next, active and recently retired keys, each
@@ -44,7 +44,7 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     return oidc.userinfo(request)
 
 
-@require_GET
+@require_safe
 def openid_configuration(request: HttpRequest) -> JsonResponse:
     """OpenID Connect Discovery: the RFC 8414 document plus OpenID's fields."""
     base = authorization_server_metadata(request)

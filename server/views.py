@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from server import apis, policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
@@ -295,13 +295,13 @@ def introspect(request: HttpRequest) -> HttpResponse:
 # --- discovery and a protected resource -------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def server_metadata(request: HttpRequest) -> JsonResponse:
     """RFC 8414 authorization server metadata."""
     return metadata_response(authorization_server_metadata(request))
 
 
-@require_GET
+@require_safe
 def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
     """RFC 9728 metadata of this server's own API (the resource `require_oauth` guards)."""
     return metadata_response(require_oauth.protected_resource.metadata(request))
