@@ -51,3 +51,20 @@ class RefusedValuesAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return _refusing(super().get_changelist(request, **kwargs))
+
+
+def refuse_everywhere(site) -> None:
+    """Every list of `site` refuses a NUL in a filter's value: the admins this project registers
+    mix `RefusedValuesAdminMixin` in (or use a `RefusedValuesChangeList`); the others (Django's
+    groups, the task queue's results) are registered again here with it mixed in. Call once the
+    admin modules are imported (an AppConfig.ready after django.contrib.admin's)."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, RefusedValuesAdminMixin):
+            continue
+        refusing = type(
+            type(model_admin).__name__,
+            (RefusedValuesAdminMixin, type(model_admin)),
+            {"__module__": type(model_admin).__module__},
+        )
+        site.unregister(model)
+        site.register(model, refusing)

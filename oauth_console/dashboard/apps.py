@@ -11,6 +11,7 @@ class DashboardConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        from oauth_console.admin_lookups import refuse_everywhere
         from oauth_console.dashboard import access
 
         # The admin index links to the dashboard; "View site" leads there too, for those who
@@ -33,3 +34,6 @@ class DashboardConfig(AppConfig):
             return context
 
         site.each_context = each_context
+        # A NUL in a list's filter is a refused filter on every list, other apps' included
+        # (PostgreSQL refuses it only when the page's query runs: a 500).
+        refuse_everywhere(site)
