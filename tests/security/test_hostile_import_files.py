@@ -66,3 +66,20 @@ def test_a_lone_surrogate_in_an_operator_api_body_is_a_malformed_body():
     assert response.status_code == 400, response.content[:300]
     assert "lone surrogate" in response.json()["detail"]
     assert Client.objects.count() == before
+
+
+@pytest.mark.parametrize("client_id", ["a\x00b", "tab\there", "x" * 65])
+def test_a_client_id_no_client_can_have_is_a_row_error_naming_it(ops, client_id):
+    """A NUL in a CSV's client_id was looked up (import-export finds the row to update) and
+    PostgreSQL refused it: the preview said "an unexpected problem with this row" and logged a
+    traceback. It is the client_id rule's message, in the client_id column, on both databases."""
+    row = dict(zip(HEADERS, GOOD_ROWS[0], strict=True))
+    row["client_id"] = client_id
+    upload = SimpleUploadedFile("clients.json", json.dumps([row]).encode())
+    response = preview(ops, upload, "json")
+    assert response.status_code == 200
+    invalid = response.context["result"].invalid_rows
+    assert [r.number for r in invalid] == [1], response.content.decode()[:500]
+    assert "printable characters" in " ".join(invalid[0].error_dict["client_id"])
+    assert response.context.get("confirm_form") is None
+    assert not Client.objects.exists()
