@@ -41,6 +41,7 @@ from server.policy_rules import (  # noqa: F401 - re-exported: every caller impo
     MAX_REDIRECT_URI_LENGTH,
     MAX_WEB_URI_LENGTH,
     PolicyError,
+    could_be_identifier,
     has_characters_not_allowed_in_uris,
     has_invisible_characters,
     redirect_uri_matches,

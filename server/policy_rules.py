@@ -32,6 +32,14 @@ class PolicyError(ValueError):
 MAX_WEB_URI_LENGTH = 500
 
 
+def could_be_identifier(value: str, *, max_length: int) -> bool:
+    """Whether `value` could be an identifier the server stores (a client_id, a key's kid): 1 to
+    `max_length` printable characters. An identifier from a URL is looked up only if it could:
+    PostgreSQL refuses a NUL in a query's parameter (`/api/v1/clients/%00` was a 500, not the 404
+    an unknown id is), and no stored identifier holds a control character or a lone surrogate."""
+    return 0 < len(value) <= max_length and value.isprintable()
+
+
 def has_invisible_characters(text: str) -> bool:
     """True when `text` holds a control, format (bidi override, zero-width) or separator character."""
     return any(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)

@@ -6,11 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from server import selectors
-from server.models import Client, ClientSecret, Consent, InitialAccessToken, SigningKey, Token
+from server import policies, selectors
+from server.models import (
+    MAX_CLIENT_ID_LENGTH,
+    Client,
+    ClientSecret,
+    Consent,
+    InitialAccessToken,
+    SigningKey,
+    Token,
+)
 
 
 def clients(
@@ -33,7 +42,9 @@ def clients(
 
 
 def client(client_id: str) -> Client:
-    """The client with `client_id`, or 404."""
+    """The client with `client_id`, or 404 (without a query for an id no client can have)."""
+    if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
+        raise Http404
     return get_object_or_404(Client.objects.select_related("owner"), client_id=client_id)
 
 
@@ -116,4 +127,6 @@ def signing_keys() -> tuple[QuerySet[SigningKey], set[int]]:
 
 
 def signing_key(kid: str) -> SigningKey:
+    if not policies.could_be_identifier(kid, max_length=SigningKey._meta.get_field("kid").max_length):
+        raise Http404
     return get_object_or_404(SigningKey, kid=kid)

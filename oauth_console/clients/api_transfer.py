@@ -7,6 +7,7 @@ import json
 from server import services
 from server.actors import Actor
 from server.models import Api
+from server.oauth2.bodies import LONE_SURROGATE, has_lone_surrogates
 from server.policy_rules import PolicyError
 
 MAX_IMPORT_BYTES = 1_000_000
@@ -61,6 +62,8 @@ def read_json(upload) -> list[dict]:
         rows = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ImportProblems(["The file is not UTF-8 JSON."]) from None
+    if has_lone_surrogates(rows):
+        raise ImportProblems([f"The file is not valid JSON text. {LONE_SURROGATE}"])
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise ImportProblems(["The file holds a list of API objects."])
     if len(rows) > MAX_IMPORT_ROWS:

@@ -24,6 +24,7 @@ from import_export.formats.base_formats import CSV, JSON, XLSX
 from import_export.forms import ImportForm
 
 from oauth_console.clients.resources import IMPORT_COLUMNS
+from server.oauth2.bodies import LONE_SURROGATE, has_lone_surrogates
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,8 @@ class ClientJSON(JSON):
             raise ImportFileError(
                 "The file is not a JSON list of clients: it is nested too deeply."
             ) from None
+        if has_lone_surrogates(data):
+            raise ImportFileError(f"The file is not valid JSON text. {LONE_SURROGATE}")
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise ImportFileError(
                 'The file is not a JSON list of clients: write [{"client_id": …, "name": …}, …], '

@@ -2,10 +2,12 @@
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from server.models import Client
+from server import policies
+from server.models import MAX_CLIENT_ID_LENGTH, Client
 
 
 def _with_usage(clients: QuerySet[Client]) -> QuerySet[Client]:
@@ -26,9 +28,17 @@ def developer_clients(user) -> QuerySet[Client]:
 
 def developer_client(user, client_id: str) -> Client:
     """One app of `user` with its usage; 404 for anyone else's app, so ids do not leak."""
+    _could_be_client_id(client_id)
     return get_object_or_404(_with_usage(Client.objects.filter(owner=user)), client_id=client_id)
 
 
 def owned_client(user, client_id: str) -> Client:
     """One app of `user`, for writing (no aggregates); 404 for anyone else's app."""
+    _could_be_client_id(client_id)
     return get_object_or_404(Client, owner=user, client_id=client_id)
+
+
+def _could_be_client_id(client_id: str) -> None:
+    """404 for an id from the URL no client can have, before a query (PostgreSQL refuses a NUL)."""
+    if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
+        raise Http404

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from django.core.management.base import CommandError
 from django.utils import dateparse, timezone
 
-from server import services
+from server import policies, services
 
 # The longest grace period a rotation may give: a week is usual; beyond a year is a mistake
 # (and a number that large would overflow a datetime).
@@ -30,6 +30,16 @@ def split_values(values: Iterable[str] | str | None) -> list[str]:
     for value in values:
         items.extend(part for part in re.split(r"[\s,]+", value) if part)
     return list(dict.fromkeys(items))
+
+
+def looked_up(value: str, what: str, *, max_length: int) -> str:
+    """`value` (a client_id, a user name, a kid given on the command line) if a row could hold it;
+    else the CommandError a row that does not exist gets. A NUL (PostgreSQL refuses it in a query)
+    or a lone surrogate (an argument that is not UTF-8: Python decodes its bytes to surrogates, and
+    no database takes one) failed in the lookup with a traceback."""
+    if not policies.could_be_identifier(value, max_length=max_length):
+        raise CommandError(f"No {what} {value!r}.")
+    return value
 
 
 def parse_grace(value: str) -> timedelta:

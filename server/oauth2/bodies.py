@@ -179,7 +179,34 @@ def read_json_body(request: HttpRequest, *, max_depth: int = MAX_JSON_DEPTH) -> 
         raise InvalidRequestError("The request body is not valid JSON.") from None
     if _nesting_exceeds(data, max_depth):
         raise InvalidRequestError(too_deep)
+    if has_lone_surrogates(data):
+        raise InvalidRequestError(LONE_SURROGATE)
     return data
+
+
+# (No quote or backslash: the protocol endpoints' error_description allows neither.)
+LONE_SURROGATE = "The JSON holds an escape of a lone surrogate (U+D800 to U+DFFF), which names no character."
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogates(value: Any) -> bool:
+    """Whether parsed JSON holds a string (or key) with a lone surrogate. json.loads turns the
+    escape "\\ud800" into one, which no UTF-8 page, file or database can hold: a page that echoed
+    it failed to encode (the client import's preview: a 500). Every JSON reader refuses it."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _nesting_exceeds(value: Any, limit: int) -> bool:

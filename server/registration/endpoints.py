@@ -153,7 +153,7 @@ class ClientConfigurationEndpoint(OurMetadata, _ConfigurationEndpoint):
         # The token must belong to the client named in the path: a token for another client is
         # as unknown here as a made-up one (RFC 7592 §2).
         client_id = request.django_request.registration_client_id
-        if len(client_id) > MAX_CLIENT_ID_LENGTH or not client_id.isprintable():  # (PostgreSQL refuses NUL)
+        if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
             return None
         client = Client.objects.filter(
             client_id=client_id, registration_access_token_digest=credentials.digest(value)

@@ -15,8 +15,8 @@ from oauth_console.api.base import OperatorAPIView
 from oauth_console.api.idempotency import idempotent
 from oauth_console.api.pagination import OffsetPage
 from oauth_console.api.problems import Problem, field_problem
-from server import services
-from server.models import Client
+from server import policies, services
+from server.models import MAX_CLIENT_ID_LENGTH, Client
 
 Status = Client.Status
 TAG = ["clients"]
@@ -106,7 +106,13 @@ class ClientDetail(OperatorAPIView):
         data = self.validated(s.ClientIn)
         held = request.user.operator_scopes
         with transaction.atomic():
-            existing = Client.objects.select_for_update().filter(client_id=client_id).first()
+            # An id no client can have is not looked up (PostgreSQL refuses a NUL): creating
+            # it is refused by the service's client_id rule, naming the field.
+            existing = (
+                Client.objects.select_for_update().filter(client_id=client_id).first()
+                if policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH)
+                else None
+            )
             if existing is None:
                 client, secret = services.create_client(
                     actor=self.actor,

@@ -6,9 +6,10 @@ from server import selectors, services
 
 
 def positive_int(value: str) -> int:
-    """argparse type: a whole number of at least 1."""
+    """argparse type: a whole number from 1 to 2**31 - 1."""
     number = int(value)
-    if number < 1:
+    # A batch is a LIMIT: past a 32-bit integer the database refuses it (a traceback).
+    if not 1 <= number <= 2**31 - 1:
         raise ValueError(value)
     return number
 

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from server import services
 from server.actors import Actor
-from server.management.arguments import parse_moment
-from server.models import Client, Token
+from server.management.arguments import looked_up, parse_moment
+from server.models import MAX_CLIENT_ID_LENGTH, Client, Token
 
 
 class Command(BaseCommand):
@@ -57,14 +57,17 @@ class Command(BaseCommand):
         """The tokens the options name, the criteria recorded with the revocation, and a phrase."""
         tokens = Token.objects.all()
         if options["client"]:
-            client = Client.objects.filter(client_id=options["client"]).first()
+            client_id = looked_up(options["client"], "client with client_id", max_length=MAX_CLIENT_ID_LENGTH)
+            client = Client.objects.filter(client_id=client_id).first()
             if client is None:
                 raise CommandError(f"No client with client_id {options['client']!r}.")
             tokens, criteria = tokens.filter(client=client), {"client_id": client.client_id}
             described = f"of client {client.name!r} ({client.client_id})"
         elif options["user"]:
             user_model = get_user_model()
-            user = user_model.objects.filter(**{user_model.USERNAME_FIELD: options["user"]}).first()
+            name_length = user_model._meta.get_field(user_model.USERNAME_FIELD).max_length or 150
+            username = looked_up(options["user"], "user named", max_length=name_length)
+            user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
             if user is None:
                 raise CommandError(f"No user named {options['user']!r}.")
             tokens, criteria = tokens.filter(user=user), {"user": user.get_username()}

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from server import policies, services
 from server.actors import Actor
-from server.management.arguments import parse_grace
-from server.models import Client
+from server.management.arguments import looked_up, parse_grace
+from server.models import MAX_CLIENT_ID_LENGTH, Client
 
 SECRET_WARNING = "Store the new secret now: it is kept only as a digest and will not be shown again."
 
@@ -32,7 +32,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         grace = parse_grace(options["grace"])
-        client = Client.objects.filter(client_id=options["client_id"]).first()
+        client_id = looked_up(options["client_id"], "client with client_id", max_length=MAX_CLIENT_ID_LENGTH)
+        client = Client.objects.filter(client_id=client_id).first()
         if client is None:
             raise CommandError(f"No client with client_id {options['client_id']!r}.")
         try:

@@ -5,8 +5,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from server import selectors, services
 from server.actors import Actor
 from server.conf import server_settings
+from server.management.arguments import looked_up
 from server.models import SigningKey
 from server.oauth2.keys import SIGNING_ALGORITHMS
+
+KID_LENGTH = SigningKey._meta.get_field("kid").max_length
 
 
 class Command(BaseCommand):
@@ -44,7 +47,8 @@ class Command(BaseCommand):
             self._list()
             return
         if options["revoke"]:
-            key = SigningKey.objects.filter(kid=options["revoke"]).first()
+            kid = looked_up(options["revoke"], "signing key with kid", max_length=KID_LENGTH)
+            key = SigningKey.objects.filter(kid=kid).first()
             if key is None:
                 raise CommandError(f"No signing key with kid {options['revoke']!r}.")
             try:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.core.management.base import CommandError
 
 DURATION = re.compile(r"(\d+)([dh])")
+MAX_AGE_DAYS = 36_500  # a hundred years
 
 
 def parse_age(value: str) -> timedelta:
@@ -17,4 +18,7 @@ def parse_age(value: str) -> timedelta:
             "like 365d or 12h."
         )
     amount, unit = int(match.group(1)), match.group(2)
+    # Past a few thousand years the date it names overflows (a traceback, not a message).
+    if amount > (MAX_AGE_DAYS if unit == "d" else MAX_AGE_DAYS * 24):
+        raise CommandError(f"--older-than {value!r} is too long: at most {MAX_AGE_DAYS}d.")
     return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         # Oldest first, on the (occurred_at, id) index; iterator() streams instead of loading all.
         events = events.order_by("occurred_at", "id").iterator(chunk_size=CHUNK)
         every = max(1, options["progress_every"])
-        out = open(options["output"], "w", encoding="utf-8", newline="") if options["output"] else None  # noqa: SIM115
+        out = _opened(options["output"]) if options["output"] else None
         write = out.write if out is not None else (lambda line: self.stdout.write(line, ending=""))
         try:
             for line in WRITERS[fmt](self._counted(events, every)):
@@ -68,3 +68,12 @@ class Command(BaseCommand):
             self._count += 1
             if self._count % every == 0:
                 self.stderr.write(f"  {self._count:,} events exported…")
+
+
+def _opened(path: str):
+    """The --output file, opened for writing; a CommandError saying why it cannot be (a missing
+    folder, no permission, a NUL in the name) instead of a traceback."""
+    try:
+        return open(path, "w", encoding="utf-8", newline="")
+    except (OSError, ValueError) as error:
+        raise CommandError(f"Cannot write the export to --output {path!r}: {error}.") from None
