@@ -7,15 +7,26 @@ any text parameter (`?event_type=%00` on the audit log, `?status=%00` on the cli
 an id that is not an integer of the database's range (`?client=²`: "²".isdigit() is true, int()
 refuses it) fails the same way. Refused here, such a list answers as for any other bad filter:
 the admin's "?e=1" page.
+
+The console's own pages under the admin (a client's secrets, a webhook's detail, a key's
+revocation) take a row's id from the path as a string: `object_or_404` gives them Django's
+answer to an id that names no row (a 404) for one that is not an id at all ("x", "²", a NUL,
+past the bigint range), where `get_object_or_404(pk=...)` raised ValueError or OverflowError: a 500.
 """
 
 from functools import cache
+from typing import TypeVar
 
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 # The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER).
 MAX_ID = 2**63 - 1
+
+M = TypeVar("M", bound=Model)
 
 
 def parse_id(value: str, name: str) -> int:
@@ -23,6 +34,17 @@ def parse_id(value: str, name: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
         raise IncorrectLookupParameters(f"{name} must be an id.")
     return int(value)
+
+
+def object_or_404(model: type[M] | QuerySet[M], object_id, **ids) -> M:
+    """The row whose pk is `object_id`, each of `ids` (field: id from the path) an id too; a 404
+    for an id that is not one (`parse_id`'s rule) or names no row."""
+    try:
+        pk = parse_id(str(object_id), "the id")
+        parsed = {name: parse_id(str(value), name) for name, value in ids.items()}
+    except IncorrectLookupParameters:
+        raise Http404("No such row: the id in the address is not an id.") from None
+    return get_object_or_404(model, pk=pk, **parsed)
 
 
 class RefusedValuesChangeList(ChangeList):
