@@ -17,11 +17,13 @@ past the bigint range), where `get_object_or_404(pk=...)` raised ValueError or O
 from functools import cache
 from typing import TypeVar
 
+from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 # The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER).
 MAX_ID = 2**63 - 1
@@ -73,6 +75,23 @@ class RefusedValuesAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return _refusing(super().get_changelist(request, **kwargs))
+
+    def export_action(self, request):
+        # django-import-export's export builds the list's ChangeList from the query string
+        # (the list's filters, carried by its Export link) and lets IncorrectLookupParameters
+        # through: any parameter the list has no filter for (?page=1), or a value it refuses,
+        # was a 500. The list answers such a filter with its "?e=1" page; the export says so.
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            opts = self.model._meta
+            messages.error(
+                request,
+                "Nothing was exported: the export's filters are not ones this list has, or hold a "
+                "value no column can. Filter the list, then export from it.",
+            )
+            changelist = f"admin:{opts.app_label}_{opts.model_name}_changelist"
+            return HttpResponseRedirect(reverse(changelist, current_app=self.admin_site.name))
 
 
 def refuse_everywhere(site) -> None:
