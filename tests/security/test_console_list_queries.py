@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from oauth_console.audit import recorder
 from server import services
+from server.models import Client
 from tests.properties.hostile import oracles
 from tests.properties.hostile.values import HOSTILE_ATTRIBUTE_TEXT, HOSTILE_TEXT, HOSTILE_URIS
 
@@ -170,3 +171,17 @@ def test_an_export_with_a_filter_its_list_refuses_exports_nothing_and_says_why(r
     assert "Nothing was exported" in page.content.decode()
     # The list's own filters still reach the export (the Export link carries them).
     assert root.get(url, {"o": "1"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", "٣", str(2**63), "9" * 30, "-1", "%00", "nul\x00"])
+def test_the_bulk_revoke_page_ignores_a_prefill_that_is_not_an_id(root, value):
+    """The token list's "Revoke matching" link prefills the form (?client=<pk>&user=<pk>):
+    `?client=²` passed isdigit() and int() refused it (a 500 on both databases). A prefill that
+    is not an id is no prefill; a real one still fills the form."""
+    url = reverse("admin:server_token_bulk_revoke")
+    response = root.get(url, {"client": value, "user": value})
+    assert response.status_code == 200, (value, response.status_code)
+    assert response.context["form"].initial == {}
+    client = Client.objects.get(name="Listed")
+    filled = root.get(url, {"client": str(client.pk)})
+    assert filled.context["form"].initial == {"client_id": client.client_id}
