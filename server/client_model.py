@@ -11,8 +11,9 @@ from django.utils import timezone
 from server import credentials, policies
 
 # The one client_id length limit: the column's, and so what the protocol endpoints, the rate
-# limiter and the services accept before anything reaches the database.
-MAX_CLIENT_ID_LENGTH = 64
+# limiter and the services accept before anything reaches the database (the client_id rule,
+# policies.is_well_formed_client_id, holds it).
+MAX_CLIENT_ID_LENGTH = policies.MAX_CLIENT_ID_LENGTH
 
 
 def _split(value: str) -> list[str]:

@@ -103,12 +103,7 @@ def create_client(
     )
     if client_id is not None:
         client_id = client_id.strip()
-        if (
-            not client_id
-            or len(client_id) > MAX_CLIENT_ID_LENGTH
-            or not client_id.isprintable()
-            or " " in client_id
-        ):
+        if not policies.is_well_formed_client_id(client_id):
             raise policies.PolicyError(
                 f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces.",
                 field="client_id",

@@ -15,7 +15,7 @@ from oauth_console.api.base import OperatorAPIView
 from oauth_console.api.idempotency import idempotent
 from oauth_console.api.pagination import OffsetPage
 from oauth_console.api.problems import Problem, field_problem
-from server import services
+from server import policies, services
 from server.models import Client
 
 Status = Client.Status
@@ -106,7 +106,11 @@ class ClientDetail(OperatorAPIView):
         data = self.validated(s.ClientIn)
         held = request.user.operator_scopes
         with transaction.atomic():
-            existing = Client.objects.select_for_update().filter(client_id=client_id).first()
+            # An id no client can have names none (a NUL would fail the query on PostgreSQL):
+            # create_client refuses it with the client_id rule's message.
+            existing = None
+            if policies.is_well_formed_client_id(client_id):
+                existing = Client.objects.select_for_update().filter(client_id=client_id).first()
             if existing is None:
                 client, secret = services.create_client(
                     actor=self.actor,
