@@ -21,8 +21,9 @@ from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import IntegerField, Model, QuerySet
+from django.forms import ModelChoiceField
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -109,6 +110,15 @@ class RefusedValuesAdminMixin:
     def get_changelist(self, request, **kwargs):
         return _refusing(super().get_changelist(request, **kwargs))
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A choice of rows (a client's owner, a group's permissions, a user's groups) looks the
+        # POSTed ids up: Django refuses "x" but not an integer past a bigint, which fails in the
+        # database (SQLite: OverflowError, a 500). Such an id is an invalid choice instead.
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(formfield, ModelChoiceField) and not isinstance(formfield, BoundedIdChoice):
+            formfield.__class__ = _bounded(type(formfield))
+        return formfield
+
     def export_action(self, request):
         # django-import-export's export builds the list's ChangeList from the query string
         # (the list's filters, carried by its Export link) and lets IncorrectLookupParameters
@@ -125,6 +135,32 @@ class RefusedValuesAdminMixin:
             )
             changelist = f"admin:{opts.app_label}_{opts.model_name}_changelist"
             return HttpResponseRedirect(reverse(changelist, current_app=self.admin_site.name))
+
+
+class BoundedIdChoice:
+    """Mixed into a ModelChoiceField or ModelMultipleChoiceField: an id past the bigint range,
+    for rows keyed by an integer, is an invalid choice (before any query)."""
+
+    def clean(self, value):
+        values = value if isinstance(value, list | tuple) else [value]
+        key = self.to_field_name or (self.queryset.model._meta.pk.name if self.queryset is not None else "pk")
+        if self.queryset is not None and _integer_column(self.queryset.model, key):
+            for item in values:
+                try:
+                    number = int(str(item))
+                except ValueError:
+                    continue
+                if not -MAX_ID - 1 <= number <= MAX_ID:
+                    raise ValidationError(
+                        "Select a valid choice. That choice is not one of the available choices.",
+                        code="invalid_choice",
+                    )
+        return super().clean(value)
+
+
+@cache
+def _bounded(field_class: type) -> type:
+    return type(field_class.__name__, (BoundedIdChoice, field_class), {"__module__": __name__})
 
 
 def refuse_everywhere(site) -> None:
