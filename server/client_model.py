@@ -11,9 +11,21 @@ from django.utils import timezone
 from server import credentials, policies
 
 # The one client_id length limit: the column's, and so what the protocol endpoints, the rate
-# limiter and the services accept before anything reaches the database (the client_id rule,
-# policies.is_well_formed_client_id, holds it).
-MAX_CLIENT_ID_LENGTH = policies.MAX_CLIENT_ID_LENGTH
+# limiter and the services accept before anything reaches the database.
+MAX_CLIENT_ID_LENGTH = 64
+
+
+def is_well_formed_client_id(client_id) -> bool:
+    """True for what a client_id may be: 1 to MAX_CLIENT_ID_LENGTH printable characters without
+    spaces. The rule a new client's id meets (services.create_client), and the one an id from an
+    address (a portal or account page, the operator API) is read by: anything else names no
+    client, and is a 404 without a query (PostgreSQL refuses a NUL in a text parameter: a 500)."""
+    return (
+        isinstance(client_id, str)
+        and 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH
+        and client_id.isprintable()
+        and " " not in client_id
+    )
 
 
 def _split(value: str) -> list[str]:

@@ -38,13 +38,11 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
 )
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
     LOOPBACK_HOSTS,
-    MAX_CLIENT_ID_LENGTH,
     MAX_REDIRECT_URI_LENGTH,
     MAX_WEB_URI_LENGTH,
     PolicyError,
     has_characters_not_allowed_in_uris,
     has_invisible_characters,
-    is_well_formed_client_id,
     redirect_uri_matches,
     usable_redirect_uris,
     validate_display_name,

@@ -27,23 +27,6 @@ class PolicyError(ValueError):
         self.code = code
 
 
-# The column's size (Client.client_id: server.models.MAX_CLIENT_ID_LENGTH).
-MAX_CLIENT_ID_LENGTH = 64
-
-
-def is_well_formed_client_id(client_id) -> bool:
-    """True for what a client_id may be: 1 to MAX_CLIENT_ID_LENGTH printable characters without
-    spaces. The rule a new client's id meets, and the one an id from an address (a portal or
-    account page, the operator API) is read by: anything else names no client, and a lookup with
-    it is a 404 without a query (PostgreSQL refuses a NUL in a text parameter: it was a 500)."""
-    return (
-        isinstance(client_id, str)
-        and 0 < len(client_id) <= MAX_CLIENT_ID_LENGTH
-        and client_id.isprintable()
-        and " " not in client_id
-    )
-
-
 # The column's size (Client.client_uri, Client.logo_uri and the logout URIs): a longer value
 # would fail in the database.
 MAX_WEB_URI_LENGTH = 500

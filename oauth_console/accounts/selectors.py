@@ -5,8 +5,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from server import policies
-from server.models import Consent, Token
+from server.models import Consent, Token, is_well_formed_client_id
 
 
 def authorized_apps(user) -> QuerySet[Consent]:
@@ -28,6 +27,6 @@ def authorized_apps(user) -> QuerySet[Consent]:
 
 def authorized_app(user, client_id: str) -> Consent:
     """The consent `user` gave to one client; 404 when there is none (or the id is no client_id)."""
-    if not policies.is_well_formed_client_id(client_id):
+    if not is_well_formed_client_id(client_id):
         raise Http404("No such app.")
     return get_object_or_404(Consent.objects.select_related("client"), user=user, client__client_id=client_id)

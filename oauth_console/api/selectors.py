@@ -10,8 +10,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from server import policies, selectors
-from server.models import Client, ClientSecret, Consent, InitialAccessToken, SigningKey, Token
+from server import selectors
+from server.models import (
+    Client,
+    ClientSecret,
+    Consent,
+    InitialAccessToken,
+    SigningKey,
+    Token,
+    is_well_formed_client_id,
+)
 
 
 def clients(
@@ -35,7 +43,7 @@ def clients(
 
 def client(client_id: str) -> Client:
     """The client with `client_id`, or 404 (for an id no client can have, without a query)."""
-    if not policies.is_well_formed_client_id(client_id):
+    if not is_well_formed_client_id(client_id):
         raise Http404("No such client.")
     return get_object_or_404(Client.objects.select_related("owner"), client_id=client_id)
 

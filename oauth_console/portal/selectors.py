@@ -6,8 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from server import policies
-from server.models import Client
+from server.models import Client, is_well_formed_client_id
 
 
 def _with_usage(clients: QuerySet[Client]) -> QuerySet[Client]:
@@ -23,7 +22,7 @@ def _with_usage(clients: QuerySet[Client]) -> QuerySet[Client]:
 
 def _well_formed(client_id: str) -> None:
     # An id from the address no client can have (a NUL: PostgreSQL refuses it in a query).
-    if not policies.is_well_formed_client_id(client_id):
+    if not is_well_formed_client_id(client_id):
         raise Http404("No such app.")
 
 

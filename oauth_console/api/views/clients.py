@@ -15,8 +15,8 @@ from oauth_console.api.base import OperatorAPIView
 from oauth_console.api.idempotency import idempotent
 from oauth_console.api.pagination import OffsetPage
 from oauth_console.api.problems import Problem, field_problem
-from server import policies, services
-from server.models import Client
+from server import services
+from server.models import Client, is_well_formed_client_id
 
 Status = Client.Status
 TAG = ["clients"]
@@ -109,7 +109,7 @@ class ClientDetail(OperatorAPIView):
             # An id no client can have names none (a NUL would fail the query on PostgreSQL):
             # create_client refuses it with the client_id rule's message.
             existing = None
-            if policies.is_well_formed_client_id(client_id):
+            if is_well_formed_client_id(client_id):
                 existing = Client.objects.select_for_update().filter(client_id=client_id).first()
             if existing is None:
                 client, secret = services.create_client(
