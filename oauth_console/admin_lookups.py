@@ -7,15 +7,31 @@ any text parameter (`?event_type=%00` on the audit log, `?status=%00` on the cli
 an id that is not an integer of the database's range (`?client=²`: "²".isdigit() is true, int()
 refuses it) fails the same way. Refused here, such a list answers as for any other bad filter:
 the admin's "?e=1" page.
+
+The console's own pages under the admin (a client's secrets, a webhook's detail, a key's
+revocation) take a row's id from the path as a string: `object_or_404` gives them Django's
+answer to an id that names no row (a 404) for one that is not an id at all ("x", "²", a NUL,
+past the bigint range), where `get_object_or_404(pk=...)` raised ValueError or OverflowError: a 500.
 """
 
 from functools import cache
+from typing import TypeVar
 
+from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import IntegerField, Model, QuerySet
+from django.forms import ModelChoiceField
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 # The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER).
 MAX_ID = 2**63 - 1
+
+M = TypeVar("M", bound=Model)
 
 
 def parse_id(value: str, name: str) -> int:
@@ -23,6 +39,17 @@ def parse_id(value: str, name: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
         raise IncorrectLookupParameters(f"{name} must be an id.")
     return int(value)
+
+
+def object_or_404(model: type[M] | QuerySet[M], object_id, **ids) -> M:
+    """The row whose pk is `object_id`, each of `ids` (field: id from the path) an id too; a 404
+    for an id that is not one (`parse_id`'s rule) or names no row."""
+    try:
+        pk = parse_id(str(object_id), "the id")
+        parsed = {name: parse_id(str(value), name) for name, value in ids.items()}
+    except IncorrectLookupParameters:
+        raise Http404("No such row: the id in the address is not an id.") from None
+    return get_object_or_404(model, pk=pk, **parsed)
 
 
 class RefusedValuesChangeList(ChangeList):
@@ -34,7 +61,38 @@ class RefusedValuesChangeList(ChangeList):
             for value in values if isinstance(values, list) else [values]:
                 if "\x00" in name or "\x00" in value:
                     raise IncorrectLookupParameters(f"{name!r}: a NUL character")
+                if _past_the_range(self.model, name, value):
+                    raise IncorrectLookupParameters(f"{name!r}: past the range of an id")
         return lookup_params
+
+
+def _integer_column(model, name: str) -> bool:
+    """True when the filter `name` (a field path, perhaps ending in a lookup) compares an integer
+    column: an integer field, or a relation, whose key is one."""
+    parts = name.split("__")
+    for end in range(len(parts), 0, -1):
+        try:
+            field = get_fields_from_path(model, "__".join(parts[:end]))[-1]
+        except (FieldDoesNotExist, NotRelationField):
+            continue
+        if field.is_relation:
+            field = getattr(field, "target_field", None) or field.related_model._meta.pk
+        return isinstance(field, IntegerField)
+    return False
+
+
+def _past_the_range(model, name: str, value: str) -> bool:
+    """True when `value` (each of a list's, for __in) is an integer no bigint column holds, for a
+    filter on an integer column. Django refuses such a value for an integer field's own lookups
+    but not through a relation (?user=<21 digits> on the groups list): the database did, when
+    the page's query ran (OverflowError on SQLite), a 500."""
+    numbers = []
+    for part in value.split(",") if name.endswith("__in") else [value]:
+        try:
+            numbers.append(int(part))
+        except ValueError:
+            continue
+    return any(not -MAX_ID - 1 <= n <= MAX_ID for n in numbers) and _integer_column(model, name)
 
 
 @cache
@@ -51,6 +109,58 @@ class RefusedValuesAdminMixin:
 
     def get_changelist(self, request, **kwargs):
         return _refusing(super().get_changelist(request, **kwargs))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A choice of rows (a client's owner, a group's permissions, a user's groups) looks the
+        # POSTed ids up: Django refuses "x" but not an integer past a bigint, which fails in the
+        # database (SQLite: OverflowError, a 500). Such an id is an invalid choice instead.
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(formfield, ModelChoiceField) and not isinstance(formfield, BoundedIdChoice):
+            formfield.__class__ = _bounded(type(formfield))
+        return formfield
+
+    def export_action(self, request):
+        # django-import-export's export builds the list's ChangeList from the query string
+        # (the list's filters, carried by its Export link) and lets IncorrectLookupParameters
+        # through: any parameter the list has no filter for (?page=1), or a value it refuses,
+        # was a 500. The list answers such a filter with its "?e=1" page; the export says so.
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            opts = self.model._meta
+            messages.error(
+                request,
+                "Nothing was exported: the export's filters are not ones this list has, or hold a "
+                "value no column can. Filter the list, then export from it.",
+            )
+            changelist = f"admin:{opts.app_label}_{opts.model_name}_changelist"
+            return HttpResponseRedirect(reverse(changelist, current_app=self.admin_site.name))
+
+
+class BoundedIdChoice:
+    """Mixed into a ModelChoiceField or ModelMultipleChoiceField: an id past the bigint range,
+    for rows keyed by an integer, is an invalid choice (before any query)."""
+
+    def clean(self, value):
+        values = value if isinstance(value, list | tuple) else [value]
+        key = self.to_field_name or (self.queryset.model._meta.pk.name if self.queryset is not None else "pk")
+        if self.queryset is not None and _integer_column(self.queryset.model, key):
+            for item in values:
+                try:
+                    number = int(str(item))
+                except ValueError:
+                    continue
+                if not -MAX_ID - 1 <= number <= MAX_ID:
+                    raise ValidationError(
+                        "Select a valid choice. That choice is not one of the available choices.",
+                        code="invalid_choice",
+                    )
+        return super().clean(value)
+
+
+@cache
+def _bounded(field_class: type) -> type:
+    return type(field_class.__name__, (BoundedIdChoice, field_class), {"__module__": __name__})
 
 
 def refuse_everywhere(site) -> None:

@@ -15,6 +15,18 @@ from server import credentials, policies
 MAX_CLIENT_ID_LENGTH = 64
 
 
+def is_well_formed_client_id(client_id) -> bool:
+    """True for what a client_id may be: 1 to MAX_CLIENT_ID_LENGTH printable characters without
+    spaces. The rule a new client's id meets (services.create_client), and the one an id from an
+    address (a portal or account page, the operator API) is read by: anything else names no
+    client, and is a 404 without a query (PostgreSQL refuses a NUL in a text parameter: a 500)."""
+    return (
+        isinstance(client_id, str)
+        and policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH)
+        and " " not in client_id
+    )
+
+
 def _split(value: str) -> list[str]:
     return value.split() if value else []
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 # Client is its own module (this one is long enough), re-exported: `from server.models import Client`.
-from server.client_model import MAX_CLIENT_ID_LENGTH, Client, _split  # noqa: F401
+from server.client_model import MAX_CLIENT_ID_LENGTH, Client, _split, is_well_formed_client_id  # noqa: F401
 from server.oauth2.claims_request import granted_claims
 
 

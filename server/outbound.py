@@ -142,7 +142,9 @@ def _ca_certs() -> str | None:
 
 def _read_limited(response, *, max_bytes: int, deadline: float) -> bytes:
     length = response.headers.get("Content-Length")
-    if length and length.isdigit() and int(length) > max_bytes:
+    # ASCII digits only: "²".isdigit() is true and int() refuses it. A length that is no
+    # number is as good as none: the body is counted while it is read.
+    if length and length.isascii() and length.isdigit() and int(length) > max_bytes:
         raise OutboundError(f"The response is larger than {max_bytes} bytes.")
     chunks, size = [], 0
     for chunk in response.stream(8192):

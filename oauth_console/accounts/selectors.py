@@ -5,8 +5,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from server import policies
-from server.models import MAX_CLIENT_ID_LENGTH, Consent, Token
+from server.models import Consent, Token, is_well_formed_client_id
 
 
 def authorized_apps(user) -> QuerySet[Consent]:
@@ -27,8 +26,7 @@ def authorized_apps(user) -> QuerySet[Consent]:
 
 
 def authorized_app(user, client_id: str) -> Consent:
-    """The consent `user` gave to one client; 404 when there is none (or the id from the URL
-    is one no client can have: not looked up, PostgreSQL refuses a NUL)."""
-    if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
-        raise Http404
+    """The consent `user` gave to one client; 404 when there is none (or the id is no client_id)."""
+    if not is_well_formed_client_id(client_id):
+        raise Http404("No such app.")
     return get_object_or_404(Consent.objects.select_related("client"), user=user, client__client_id=client_id)

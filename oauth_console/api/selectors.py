@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from server import policies, selectors
 from server.models import (
-    MAX_CLIENT_ID_LENGTH,
     Client,
     ClientSecret,
     Consent,
     InitialAccessToken,
     SigningKey,
     Token,
+    is_well_formed_client_id,
 )
 
 
@@ -42,9 +42,9 @@ def clients(
 
 
 def client(client_id: str) -> Client:
-    """The client with `client_id`, or 404 (without a query for an id no client can have)."""
-    if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
-        raise Http404
+    """The client with `client_id`, or 404 (for an id no client can have, without a query)."""
+    if not is_well_formed_client_id(client_id):
+        raise Http404("No such client.")
     return get_object_or_404(Client.objects.select_related("owner"), client_id=client_id)
 
 

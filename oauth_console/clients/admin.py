@@ -58,7 +58,9 @@ class ClientSecretInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="")
     def expire_link(self, secret: ClientSecret) -> str:
-        if secret.is_expired:
+        # A change form POSTed with secrets-TOTAL_FORMS above the secrets' count (a forged or
+        # stale form) re-renders with empty rows of no secret: nothing to link to (was a 500).
+        if secret.pk is None or secret.is_expired:
             return ""
         url = reverse("admin:server_client_expire_secret", args=[secret.client_id, secret.pk])
         return format_html('<a class="button expire-secret" href="{}">Expire now</a>', url)

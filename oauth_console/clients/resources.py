@@ -17,7 +17,7 @@ from oauth_console.clients.forms import OIDC_FIELDS
 from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
-from server.models import MAX_CLIENT_ID_LENGTH, Client
+from server.models import MAX_CLIENT_ID_LENGTH, Client, is_well_formed_client_id
 
 LIST_FIELDS = ("redirect_uris", "grant_types", "scope", "contacts", "post_logout_redirect_uris")
 # Resource column -> the create_client keyword it feeds (the same name, except the owner).
@@ -179,7 +179,7 @@ class ClientResource(resources.ModelResource):
         # An id no client can have is not looked up: PostgreSQL refuses a NUL in the query, and
         # the row was "an unexpected problem" (logged with a traceback) instead of this message.
         client_id = str(row.get("client_id") or "").strip()
-        if client_id and not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
+        if client_id and not is_well_formed_client_id(client_id):
             rule = f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces."
             raise ValidationError({"client_id": [rule]})
         return super().get_instance(instance_loader, row)

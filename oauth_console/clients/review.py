@@ -5,11 +5,11 @@ many clients at once, with the list's actions."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from oauth_console.admin_lookups import object_or_404
 from server import policies, services
 from server.actors import Actor
 from server.models import Client
@@ -85,7 +85,7 @@ def review_changes(request: HttpRequest, model_admin, object_id: str) -> HttpRes
     (decision=approve|reject): one service call, then back to the client's page."""
     if not request.user.has_perm(MANAGE_PERMISSION):
         raise PermissionDenied
-    client = get_object_or_404(Client, pk=object_id)
+    client = object_or_404(Client, object_id)
     site = model_admin.admin_site.name
     client_url = reverse("admin:server_client_change", args=[client.pk], current_app=site)
     if not client.pending_changes:

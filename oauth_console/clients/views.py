@@ -13,12 +13,12 @@ import io
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from oauth_console import operator_scopes
+from oauth_console.admin_lookups import object_or_404
 from oauth_console.audit import selectors as audit_selectors
 from oauth_console.clients import shown_once
 from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
@@ -88,7 +88,7 @@ def show_secret_once(request: HttpRequest, model_admin, object_id: str) -> HttpR
     """The one page that shows a plain secret, on its first GET after the create or rotate."""
     if not (request.user.has_perm(MANAGE_PERMISSION) or request.user.has_perm(ROTATE_PERMISSION)):
         raise PermissionDenied
-    client = get_object_or_404(Client, pk=object_id)
+    client = object_or_404(Client, object_id)
     entry = shown_once.take(request, shown_once.client_slot(client.pk))
     waiting, secret = entry is not None, (entry or {}).get("secret")
     headings = {"created": f"Client {client.name} created", "rotated": f"New secret for {client.name}"}
@@ -142,7 +142,7 @@ def create_client(request: HttpRequest, model_admin) -> HttpResponse:
 def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     """GET: grace-period form and the client's secrets. POST: rotate, then show the new secret once."""
     _require(request, ROTATE_PERMISSION)
-    client = get_object_or_404(Client, pk=object_id)
+    client = object_or_404(Client, object_id)
     if client.is_public:
         raise Http404("A public client has no secret.")
     form = RotateSecretForm(request.POST or None)
@@ -177,8 +177,8 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
 def expire_secret(request: HttpRequest, model_admin, object_id: str, secret_id: int) -> HttpResponse:
     """GET: confirm. POST: expire one of the client's secrets now."""
     _require(request, ROTATE_PERMISSION)
-    secret = get_object_or_404(
-        ClientSecret.objects.select_related("client").defer("digest"), pk=secret_id, client_id=object_id
+    secret = object_or_404(
+        ClientSecret.objects.select_related("client").defer("digest"), secret_id, client_id=object_id
     )
     client_url = _client_page(secret.client, model_admin)
     if secret.is_expired:
@@ -208,7 +208,7 @@ def change_status(request: HttpRequest, model_admin, object_id: str, action: str
     if action not in STATUS_ACTIONS:
         raise Http404("Unknown action.")
     new_status, applies_to, button, consequence = STATUS_ACTIONS[action]
-    client = get_object_or_404(Client, pk=object_id)
+    client = object_or_404(Client, object_id)
     client_url = _client_page(client, model_admin)
     if client.status not in applies_to:
         messages.warning(
@@ -265,7 +265,7 @@ def _describe_detail(key: str, value) -> str:
 def client_history(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     """The admin's History page of a client: its audit events (every write goes through services,
     so Django's LogEntry history would be empty), and a link to the filtered audit log."""
-    client = get_object_or_404(Client, pk=object_id)
+    client = object_or_404(Client, object_id)
     if not model_admin.has_view_or_change_permission(request, client):
         raise PermissionDenied
     events = [

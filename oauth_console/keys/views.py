@@ -10,11 +10,11 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from oauth_console.admin_lookups import object_or_404
 from oauth_console.keys.forms import RevokeKeyForm, RotateKeysForm
 from server import selectors, services
 from server.actors import Actor
@@ -134,7 +134,7 @@ def revocation_consequences(key: SigningKey) -> list[str]:
 def revoke_key(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     """GET: the consequences and a typed confirmation. POST: revoke through the service."""
     _require_manage(request)
-    key = get_object_or_404(SigningKey.objects.defer("private_key_encrypted"), pk=object_id)
+    key = object_or_404(SigningKey.objects.defer("private_key_encrypted"), object_id)
     if key.state == State.REVOKED:
         messages.info(request, f"The key {key.kid} is already revoked.")
         return HttpResponseRedirect(key_list_url(model_admin))

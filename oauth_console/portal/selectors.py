@@ -6,8 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from server import policies
-from server.models import MAX_CLIENT_ID_LENGTH, Client
+from server.models import Client, is_well_formed_client_id
 
 
 def _with_usage(clients: QuerySet[Client]) -> QuerySet[Client]:
@@ -21,6 +20,12 @@ def _with_usage(clients: QuerySet[Client]) -> QuerySet[Client]:
     )
 
 
+def _well_formed(client_id: str) -> None:
+    # An id from the address no client can have (a NUL: PostgreSQL refuses it in a query).
+    if not is_well_formed_client_id(client_id):
+        raise Http404("No such app.")
+
+
 def developer_clients(user) -> QuerySet[Client]:
     """The apps `user` owns, newest first, with `active_tokens` and `last_used` (one query)."""
     return _with_usage(Client.objects.filter(owner=user)).order_by("-created_at")
@@ -28,17 +33,11 @@ def developer_clients(user) -> QuerySet[Client]:
 
 def developer_client(user, client_id: str) -> Client:
     """One app of `user` with its usage; 404 for anyone else's app, so ids do not leak."""
-    _could_be_client_id(client_id)
+    _well_formed(client_id)
     return get_object_or_404(_with_usage(Client.objects.filter(owner=user)), client_id=client_id)
 
 
 def owned_client(user, client_id: str) -> Client:
     """One app of `user`, for writing (no aggregates); 404 for anyone else's app."""
-    _could_be_client_id(client_id)
+    _well_formed(client_id)
     return get_object_or_404(Client, owner=user, client_id=client_id)
-
-
-def _could_be_client_id(client_id: str) -> None:
-    """404 for an id from the URL no client can have, before a query (PostgreSQL refuses a NUL)."""
-    if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
-        raise Http404

@@ -3,12 +3,14 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from oauth_console.admin_lookups import parse_id
 from oauth_console.tokens.forms import BulkRevokeForm
 from server import services
 from server.actors import Actor
@@ -20,16 +22,25 @@ REVOKE_PERMISSION = "server.revoke_tokens"
 def _initial_from_query(request: HttpRequest) -> dict:
     """Prefill from links on the client page and the filtered token list (?client=<pk>&user=<pk>)."""
     initial = {}
-    client_pk, user_pk = request.GET.get("client", ""), request.GET.get("user", "")
-    if client_pk.isdigit():
-        client = Client.objects.filter(pk=int(client_pk)).only("client_id").first()
+    client_pk, user_pk = _query_id(request, "client"), _query_id(request, "user")
+    if client_pk is not None:
+        client = Client.objects.filter(pk=client_pk).only("client_id").first()
         if client:
             initial["client_id"] = client.client_id
-    if user_pk.isdigit():
-        user = get_user_model()._default_manager.filter(pk=int(user_pk)).first()
+    if user_pk is not None:
+        user = get_user_model()._default_manager.filter(pk=user_pk).first()
         if user:
             initial["username"] = user.get_username()
     return initial
+
+
+def _query_id(request: HttpRequest, name: str) -> int | None:
+    """The id in ?name=, or None for none or one that is not an id (a prefill, not a filter):
+    "²".isdigit() is true and int() refuses it, which was a 500."""
+    try:
+        return parse_id(request.GET.get(name, ""), name)
+    except IncorrectLookupParameters:
+        return None
 
 
 def bulk_revoke(request: HttpRequest, model_admin) -> HttpResponse:

@@ -9,11 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from oauth_console.admin_lookups import object_or_404
 from oauth_console.clients import shown_once
 from oauth_console.webhooks import catalogue, selectors, services
 from oauth_console.webhooks.forms import ConfirmForm, SubscriptionForm
@@ -102,7 +102,7 @@ def _slot(subscription: Subscription) -> str:
 def show_secret_once(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     """The one page that shows a plain signing secret, on its first GET after it was made."""
     _require(request, MANAGE_PERMISSION)
-    subscription = get_object_or_404(Subscription, pk=object_id)
+    subscription = object_or_404(Subscription, object_id)
     entry = shown_once.take(request, _slot(subscription)) or {}
     response = _render(
         request,
@@ -123,7 +123,7 @@ def subscription_detail(request: HttpRequest, model_admin, object_id: str) -> Ht
     """A subscription's settings, its secrets (prefixes), and its deliveries, newest first."""
     if not may_view(request):
         raise PermissionDenied
-    subscription = get_object_or_404(Subscription, pk=object_id)
+    subscription = object_or_404(Subscription, object_id)
     page = Paginator(selectors.recent_deliveries(subscription), DELIVERIES_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -146,7 +146,7 @@ def subscription_detail(request: HttpRequest, model_admin, object_id: str) -> Ht
 
 def edit(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
     _require(request, MANAGE_PERMISSION)
-    subscription = get_object_or_404(Subscription, pk=object_id)
+    subscription = object_or_404(Subscription, object_id)
     initial = {f: getattr(subscription, f) for f in services.EDITABLE_FIELDS}
     form = SubscriptionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -193,7 +193,7 @@ def _confirmed(request, model_admin, subscription, *, title, lines, button, dang
 
 
 def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
-    subscription = get_object_or_404(Subscription, pk=object_id)
+    subscription = object_or_404(Subscription, object_id)
 
     def done():
         secret = services.rotate_subscription_secret(subscription, actor=Actor.operator(request.user)).secret
@@ -217,7 +217,7 @@ def rotate_secret(request: HttpRequest, model_admin, object_id: str) -> HttpResp
 
 
 def send_test_event(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
-    subscription = get_object_or_404(Subscription, pk=object_id)
+    subscription = object_or_404(Subscription, object_id)
 
     def done():
         delivery = services.send_test_event(subscription, actor=Actor.operator(request.user))
@@ -239,8 +239,8 @@ def send_test_event(request: HttpRequest, model_admin, object_id: str) -> HttpRe
 
 
 def replay(request: HttpRequest, model_admin, object_id: str, delivery_id: str) -> HttpResponse:
-    subscription = get_object_or_404(Subscription, pk=object_id)
-    delivery = get_object_or_404(Delivery, pk=delivery_id, subscription=subscription)
+    subscription = object_or_404(Subscription, object_id)
+    delivery = object_or_404(Delivery.objects.filter(subscription=subscription), delivery_id)
 
     def done():
         services.replay_delivery(delivery, actor=Actor.operator(request.user))
@@ -270,7 +270,7 @@ def _pending_words(pending: int) -> str:
 
 
 def delete(request: HttpRequest, model_admin, object_id: str) -> HttpResponse:
-    subscription = get_object_or_404(Subscription, pk=object_id)
+    subscription = object_or_404(Subscription, object_id)
 
     def done():
         dropped = services.delete_subscription(subscription, actor=Actor.operator(request.user))

@@ -14,7 +14,7 @@ from django.urls import reverse
 from server import credentials, policies, services
 from server.actors import Actor
 from server.conf import server_settings
-from server.models import MAX_CLIENT_ID_LENGTH, Client, InitialAccessToken
+from server.models import Client, InitialAccessToken, is_well_formed_client_id
 from server.oauth2.registration import ClientConfigurationEndpoint as _ConfigurationEndpoint
 from server.oauth2.registration import ClientRegistrationEndpoint as _RegistrationEndpoint
 from server.oauth2.registration import InvalidClientMetadataError
@@ -153,7 +153,7 @@ class ClientConfigurationEndpoint(OurMetadata, _ConfigurationEndpoint):
         # The token must belong to the client named in the path: a token for another client is
         # as unknown here as a made-up one (RFC 7592 §2).
         client_id = request.django_request.registration_client_id
-        if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH):
+        if not is_well_formed_client_id(client_id):
             return None
         client = Client.objects.filter(
             client_id=client_id, registration_access_token_digest=credentials.digest(value)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from server import credentials, policies, signals
 from server.actors import Actor
-from server.models import MAX_CLIENT_ID_LENGTH, Client, Token
+from server.models import MAX_CLIENT_ID_LENGTH, Client, Token, is_well_formed_client_id
 from server.services._after_commit import send_after_commit
 from server.services.secrets import _new_secret
 
@@ -103,7 +103,7 @@ def create_client(
     )
     if client_id is not None:
         client_id = client_id.strip()
-        if not policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH) or " " in client_id:
+        if not is_well_formed_client_id(client_id):
             raise policies.PolicyError(
                 f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces.",
                 field="client_id",

@@ -142,6 +142,21 @@ def test_a_response_without_content_length_is_counted_while_reading(https_server
         outbound.fetch(https_server.url("/chunked"), max_bytes=8, timeout=5)
 
 
+@pytest.mark.parametrize("length", ["\u00b2", "1\u00b2", "\u00b9\u00b2"])
+def test_a_content_length_that_is_not_a_number_is_read_within_the_limit(https_server, length):
+    """A hostile server's `Content-Length: ²`: str.isdigit() is true and int() refused it, and
+    the ValueError left fetch, past every caller's OutboundError (a developer's sector
+    identifier URI on the portal's form was a 500). The header is no number: the body is
+    counted while reading, as without one."""
+    https_server.routes["/odd"] = (200, {"Content-Length": length}, b'["https://a.example/cb"]')
+    assert (
+        outbound.fetch(https_server.url("/odd"), max_bytes=64, timeout=5).body == b'["https://a.example/cb"]'
+    )
+    https_server.routes["/odd-big"] = (200, {"Content-Length": length}, b"x" * 65)
+    with pytest.raises(outbound.OutboundError, match="larger than"):
+        outbound.fetch(https_server.url("/odd-big"), max_bytes=64, timeout=5)
+
+
 def test_an_untrusted_certificate_is_refused(https_server, settings):
     settings.OAUTH2_OUTBOUND_CA_BUNDLE = ""
     https_server.routes["/jwks"] = (200, {}, b"{}")

@@ -15,8 +15,8 @@ from oauth_console.api.base import OperatorAPIView
 from oauth_console.api.idempotency import idempotent
 from oauth_console.api.pagination import OffsetPage
 from oauth_console.api.problems import Problem, field_problem
-from server import policies, services
-from server.models import MAX_CLIENT_ID_LENGTH, Client
+from server import services
+from server.models import Client, is_well_formed_client_id
 
 Status = Client.Status
 TAG = ["clients"]
@@ -106,13 +106,11 @@ class ClientDetail(OperatorAPIView):
         data = self.validated(s.ClientIn)
         held = request.user.operator_scopes
         with transaction.atomic():
-            # An id no client can have is not looked up (PostgreSQL refuses a NUL): creating
-            # it is refused by the service's client_id rule, naming the field.
-            existing = (
-                Client.objects.select_for_update().filter(client_id=client_id).first()
-                if policies.could_be_identifier(client_id, max_length=MAX_CLIENT_ID_LENGTH)
-                else None
-            )
+            # An id no client can have names none (a NUL would fail the query on PostgreSQL):
+            # create_client refuses it with the client_id rule's message.
+            existing = None
+            if is_well_formed_client_id(client_id):
+                existing = Client.objects.select_for_update().filter(client_id=client_id).first()
             if existing is None:
                 client, secret = services.create_client(
                     actor=self.actor,

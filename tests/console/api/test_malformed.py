@@ -160,3 +160,19 @@ def test_a_private_key_jwt_client_is_created_with_its_public_keys_and_no_secret(
     assert body["jwks"]["keys"][0]["n"] == public["n"] and "d" not in body["jwks"]["keys"][0]
     client = Client.objects.get(client_id=body["client_id"])
     assert client.jwks["keys"][0]["n"] == public["n"]
+
+
+@pytest.mark.parametrize("client_id", ["%00", "app%00x", "a" * 65, "two%20words"])
+def test_a_client_id_in_the_address_no_client_can_have_is_a_problem_not_a_500(api, client_id):
+    """PostgreSQL refuses a NUL in a text parameter: GET, PUT, PATCH and DELETE of
+    /api/v1/clients/%00 were 500s there. Such an id names no client (404, no query), and a PUT
+    that would create it is refused by the client_id rule (400), nothing written."""
+    before = Client.objects.count()
+    path = f"/api/v1/clients/{client_id}"
+    assert_problem(api.get(path), 404)
+    assert_problem(api.get(f"{path}/secrets"), 404)
+    assert_problem(api.patch(path, {"name": "x"}), 404)
+    assert_problem(api.delete(path), 404)
+    answer = api.put(path, web_client())
+    assert answer.status_code == 400, (answer.status_code, answer.content[:300])
+    no_new_client(before)
