@@ -29,7 +29,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--now", action="store_true", help="Activate the next key without waiting.")
         parser.add_argument(
-            "--revoke", metavar="KID", help="Revoke this key instead (it is unpublished at once)."
+            "--revoke",
+            metavar="KID",
+            help="Revoke this key instead (it is unpublished at once). A kid may start with '-' "
+            "(base64url): write --revoke=KID.",
         )
         parser.add_argument("--reason", default="", help="Why a key is revoked (kept in the audit log).")
         parser.add_argument("--list", action="store_true", help="Only list the keys and their states.")
