@@ -162,6 +162,15 @@ class Client(models.Model):
         return _split(self.scope)
 
     @property
+    def response_type_list(self) -> list[str]:
+        """The response types this client may use: "code" only with the code grant (RFC 7591
+        §2.1). The column keeps its default for every client; a machine or device client's
+        registration must not read back a response type its own update would be refused for."""
+        if "authorization_code" not in self.grant_type_list:
+            return []
+        return _split(self.response_types)
+
+    @property
     def client_id_issued_at(self) -> int:
         return int(self.created_at.timestamp())
 
@@ -209,7 +218,7 @@ class Client(models.Model):
     def check_response_type(self, response_type: str) -> bool:
         # A client without the code grant (a client_credentials machine client, e.g. one holding
         # the operator scopes) never reaches the consent page.
-        return response_type in _split(self.response_types) and "authorization_code" in self.grant_type_list
+        return response_type in self.response_type_list
 
     def check_post_logout_redirect_uri(self, uri: str) -> bool:
         """RP-Initiated Logout §3: exactly one of the registered URIs (that today's policy accepts)."""

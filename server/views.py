@@ -322,7 +322,6 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
     def url(name: str) -> str:
         return issuer + reverse(name)
 
-    auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
     assertion_algs = list(ASSERTION_ALGORITHMS)
     metadata = {
         "issuer": issuer,
@@ -336,9 +335,11 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
         "response_types_supported": list(policies.SUPPORTED_RESPONSE_TYPES),
         "response_modes_supported": ["query"],
         "grant_types_supported": list(policies.SUPPORTED_GRANT_TYPES),
-        "token_endpoint_auth_methods_supported": [*auth_methods, "none"],
-        "revocation_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_methods_supported": auth_methods,
+        # RFC 8414 §2: what each endpoint accepts, read from the endpoint (public clients revoke).
+        **{
+            f"{name}_endpoint_auth_methods_supported": authorization_server.endpoint_auth_methods(name)
+            for name in ("token", "revocation", "introspection")
+        },
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,

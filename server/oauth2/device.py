@@ -42,6 +42,7 @@ from authlib.oauth2.rfc8628 import DeviceCodeGrant as _AuthlibDeviceCodeGrant
 from django.conf import settings
 from django.db import transaction
 
+from .client_auth import CONFIDENTIAL_CLIENT_METHODS
 from .grants import resolve_scope
 from .requests import DEVICE_AUTHORIZATION_STYLE
 from .resource_indicators import ResourceIndicators, resolve_request_resources
@@ -108,7 +109,9 @@ class DeviceAuthorizationEndpoint(_AuthlibDeviceEndpoint):
     request)` (returns False when the user code is taken: a new one is drawn).
     """
 
-    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    # §3.1: the client authenticates as at the token endpoint (RFC 6749 §2.3), with any method a
+    # client may hold: private_key_jwt too (RFC 7523 §2.2), or its client_id alone if public.
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*CONFIDENTIAL_CLIENT_METHODS, "none"]
     # ProtocolServer.respond_with_endpoint parses with these rules (the token endpoint's, but an
     # empty body needs no content type).
     REQUEST_STYLE = DEVICE_AUTHORIZATION_STYLE
@@ -194,7 +197,7 @@ class DeviceCodeGrant(ResourceIndicators, _AuthlibDeviceCodeGrant):
     concurrent poll claimed it first).
     """
 
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [*CONFIDENTIAL_CLIENT_METHODS, "none"]
 
     def validate_token_request(self) -> None:
         """The device code, the client, and the state of the user's decision (§3.5)."""

@@ -196,6 +196,16 @@ class ProtocolServer(_AuthlibServer):
         registered = self.client_auth_methods()
         return [m for m in methods if m in registered]
 
+    def endpoint_auth_methods(self, name: str) -> list[str]:
+        """What RFC 8414 §2 lists as `<name>_endpoint_auth_methods_supported`: the methods the
+        endpoint accepts, read from what answers its requests, so the metadata cannot drift from
+        them. "token": every registered grant's; another name: its registered endpoint's."""
+        if name == "token":
+            lists = [grant_cls.TOKEN_ENDPOINT_AUTH_METHODS for grant_cls, _ in self._token_grants]
+        else:
+            lists = [endpoint.CLIENT_AUTH_METHODS for endpoint in self._endpoints.get(name, [])[:1]]
+        return self.supported_auth_methods(list(dict.fromkeys(m for methods in lists for m in methods)))
+
     # --- endpoints -----------------------------------------------------------------------------
 
     def register_endpoint(self, endpoint: type[Endpoint] | Endpoint) -> None:

@@ -144,7 +144,8 @@ class MetadataValidation:
 
     Types first (authlib's claim validators assume well-typed JSON and crash on anything else),
     then the server's own rules, then authlib's; a JSON null is a field left out (RFC 7591 §2
-    defines no null values), grant_types and response_types get their RFC defaults and must agree.
+    defines no null values), grant_types gets its RFC default, response_types the one its grant
+    types use, and the two must agree.
     """
 
     realm: ClassVar[str | None] = None
@@ -187,9 +188,13 @@ class MetadataValidation:
             if (kept is None or key in kept) and value is not None
         }
         metadata.setdefault("grant_types", ["authorization_code"])
-        metadata.setdefault("response_types", ["code"])
+        # RFC 7591 §2's default "code" belongs to the code grant (§2.1); a client without it
+        # (client_credentials, the device grant) that leaves response_types out gets none, the
+        # suitable value §3.2.1 lets the server substitute, rather than a refusal.
+        code_flow = "authorization_code" in metadata["grant_types"]
+        metadata.setdefault("response_types", ["code"] if code_flow else [])
         # RFC 7591 §2.1: grant types and response types must agree.
-        if ("authorization_code" in metadata["grant_types"]) != ("code" in metadata["response_types"]):
+        if code_flow != ("code" in metadata["response_types"]):
             raise InvalidClientMetadataError(
                 "The authorization_code grant type and the code response type go together."
             )

@@ -159,7 +159,7 @@ def client_information(client: Client) -> dict:
         "client_name": client.name,
         "redirect_uris": client.redirect_uri_list,
         "grant_types": client.grant_type_list,
-        "response_types": client.response_types.split(),
+        "response_types": client.response_type_list,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "scope": client.scope,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,

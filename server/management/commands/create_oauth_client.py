@@ -102,7 +102,7 @@ def client_document(client: Client, secret: str | None) -> dict:
         "client_type": client.client_type,
         "redirect_uris": client.redirect_uri_list,
         "grant_types": client.grant_type_list,
-        "response_types": client.response_types.split(),
+        "response_types": client.response_type_list,
         "scope": client.scope,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "client_id_issued_at": client.client_id_issued_at,
