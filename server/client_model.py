@@ -190,7 +190,13 @@ class Client(models.Model):
         return policies.allowed_scope(self.scope_list, scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Whether an authorization request's `redirect_uri` is one of this client's: the one rule
+        for every answer sent there (a code, any error, the sign-in page's form-action)."""
         usable = policies.usable_redirect_uris(self.redirect_uri_list)
+        if not self.is_public:
+            # The any-port loopback rule (RFC 8252 §7.3) is for native apps, which are public
+            # clients; a confidential client's loopback URI must match exactly (RFC 9700 §4.1.3).
+            return bool(redirect_uri) and redirect_uri in usable
         return policies.redirect_uri_matches(redirect_uri, usable)
 
     def check_client_secret(self, client_secret: str) -> bool:

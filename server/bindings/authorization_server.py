@@ -17,7 +17,7 @@ from server.hotpath import device_polls, lookahead, riders, sql
 from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
 from server.oauth2 import AuthorizationServer
-from server.oauth2.errors import InvalidClientError, UnsupportedResponseTypeError
+from server.oauth2.errors import InvalidClientError
 from server.oauth2.logout import EndSessionEndpoint
 from server.oauth2.resource_indicators import issuing_for
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
@@ -91,23 +91,15 @@ def generate_access_token(*, client: Client, grant_type: str, user, scope: str, 
 
 
 class OurAuthorizationServer(AuthorizationServer):
-    """The package's server; an authorization error is redirected only once a grant has
-    validated the client and its redirect URI as a pair (RFC 9700 §4.11.2)."""
+    """The package's server. An authorization error is redirected only to a redirect URI that
+    `Client.check_redirect_uri` accepts for that client (one rule: the grant's, and the
+    unsupported_response_type answer's), and only to a signed-in person (`server.views`,
+    RFC 9700 §4.11.2)."""
 
     def issuance_unit(self):
         # On PostgreSQL the token's INSERT and its audit event's are one statement
         # (`server.hotpath.riders`); the client deleted meanwhile is found when it runs.
         return _one_statement_or_invalid_client()
-
-    def get_authorization_grant(self, request):
-        try:
-            return super().get_authorization_grant(request)
-        except UnsupportedResponseTypeError as error:
-            # No grant ran, so nothing checked the redirect URI against the client's rules
-            # (exact match, the confidential-client loopback rule): anyone who registered a
-            # client could use this error to bounce visitors to their site. Shown, not redirected.
-            error.redirect_uri = None
-            raise
 
 
 @contextmanager

@@ -8,24 +8,13 @@ from server.hotpath import sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
 from server.oauth2.claims_request import parse_claims_request
-from server.oauth2.errors import InvalidGrantError, InvalidRequestError
+from server.oauth2.errors import InvalidGrantError
 from server.services.tokens import RefreshTokenRevoked
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """Codes stored as digests, claimed by a conditional UPDATE, kept until expiry so that a
     replay is recognised and revokes what the code issued."""
-
-    def validate_authorization_request(self) -> str:
-        redirect_uri = super().validate_authorization_request()
-        requested = self.request.payload.redirect_uri
-        client = self.request.client
-        if requested and not client.is_public and requested not in client.redirect_uri_list:
-            # The any-port loopback rule (RFC 8252 §7.3) is for native apps, which are public
-            # clients; a confidential client's loopback URI must match exactly (RFC 9700 §4.1.3).
-            # No redirect_uri on the error: it is shown to the person, never redirected.
-            raise InvalidRequestError("The redirect_uri is not registered for this client.")
-        return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         data = request.payload.data

@@ -15,11 +15,7 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Request
-from authlib.oauth2.rfc6749.errors import (
-    InvalidRequestError,
-    UnsupportedGrantTypeError,
-    UnsupportedResponseTypeError,
-)
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedGrantTypeError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant as _AuthlibCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -29,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 
 from . import signals
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
-from .errors import OAuth2Error, clean_error_text, no_store
+from .errors import OAuth2Error, UnsupportedResponseTypeError, clean_error_text, no_store
 from .pkce import S256CodeChallenge
 from .protocol_server import ProtocolServer
 from .requests import AUTHORIZATION_STYLE, TOKEN_STYLE, DjangoOAuth2Request, within_limit
@@ -218,7 +214,6 @@ class AuthorizationServer(ProtocolServer):
                 redirect_uri = client.get_default_redirect_uri() or None
         raise UnsupportedResponseTypeError(
             response_type,
-            "The response_type is not supported by this server.",
             redirect_uri=redirect_uri,
             state=request.payload.state,
         )

@@ -21,6 +21,7 @@ is not delivered, essential or not (§5.5.1 lets a provider decline).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
@@ -31,6 +32,7 @@ __all__ = [
     "TARGETS",
     "add_granted_claims",
     "consentable_claims",
+    "essential_acr_unmet",
     "granted_claims",
     "parse_claims_request",
     "requested_claims",
@@ -122,6 +124,20 @@ def parse_claims_request(text: str | None) -> dict | None:
 def requested_claims(claims_request: dict | None, target: str) -> dict:
     """Claim name -> its request (None or {essential, value, values}) for `target`."""
     return dict((claims_request or {}).get(target) or {})
+
+
+def essential_acr_unmet(claims_request: dict | None, supported: Iterable[str] = ()) -> bool:
+    """Whether the ID token's `acr` is requested as essential with a `value` or `values` of
+    which none is `supported` (OIDC Core §5.5.1.1: "MUST treat that outcome as a failed
+    authentication attempt"). This provider defines no authentication context classes and
+    claims no `acr`, so by default any such request is unmet; a voluntary `acr`, or an
+    essential one without values, asks for nothing that could fail."""
+    spec = requested_claims(claims_request, "id_token").get("acr")
+    if not isinstance(spec, dict) or spec.get("essential") is not True:
+        return False
+    wanted = [spec["value"]] if "value" in spec else []
+    wanted += spec.get("values") or []
+    return bool(wanted) and not set(map(str, wanted)) & set(supported)
 
 
 def requested_value(claims_request: dict | None, name: str) -> Any:

@@ -20,8 +20,8 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidScopeError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
-    UnsupportedResponseTypeError,
 )
+from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError as _AuthlibUnsupportedResponseType
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from authlib.oidc.core.errors import LoginRequiredError
 from django.http import HttpResponse
@@ -40,6 +40,7 @@ __all__ = [
     "MethodNotAllowedError",
     "OAuth2Error",
     "UnauthorizedClientError",
+    "UnmetAuthenticationRequirementsError",
     "UnsupportedGrantTypeError",
     "UnsupportedResponseTypeError",
     "UnsupportedTokenTypeError",
@@ -69,6 +70,28 @@ class MethodNotAllowedError(InvalidRequestError):
 
     def get_headers(self) -> list[tuple[str, str]]:
         return [*super().get_headers(), ("Allow", ", ".join(self.allowed))]
+
+
+class UnsupportedResponseTypeError(_AuthlibUnsupportedResponseType):
+    """RFC 6749 §4.1.2.1 unsupported_response_type, with our description.
+
+    authlib's class always answers "response_type=<the raw value> is not supported": the raw
+    value would then travel in the redirect to the client (and refuse to, with a ValueError,
+    when it holds a character RFC 6749 §5.2 forbids). This one never echoes it.
+    """
+
+    description = "The response_type is not supported by this server."
+
+    def get_error_description(self) -> str:
+        return self.description
+
+
+class UnmetAuthenticationRequirementsError(OAuth2Error):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the provider could not
+    authenticate the person as the request required (an essential `acr` it cannot give, OIDC
+    Core §5.5.1.1). An authorization error: redirected to the client with `state`."""
+
+    error = "unmet_authentication_requirements"
 
 
 class UnsupportedTokenTypeError(OAuth2Error):

@@ -34,7 +34,8 @@ from django.conf import settings
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from .claims_request import add_granted_claims, parse_claims_request
+from .claims_request import add_granted_claims, essential_acr_unmet, parse_claims_request
+from .errors import UnmetAuthenticationRequirementsError
 from .keys import SIGNING_ALGORITHMS, key_set
 
 __all__ = [
@@ -249,7 +250,12 @@ class OpenIDCode(_IDTokenIssuer, _AuthlibOpenIDCode):
         max_age = data.get("max_age")
         if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 10):
             raise InvalidRequestError("max_age must be a whole number of seconds.")
-        parse_claims_request(data.get("claims"))  # stored with the code (save_authorization_code)
+        claims = parse_claims_request(data.get("claims"))  # stored with the code (save_authorization_code)
+        if essential_acr_unmet(claims):
+            # No `acr` is ever claimed (`_IDTokenIssuer`): an essential one with values fails.
+            raise UnmetAuthenticationRequirementsError(
+                "This server cannot assert the acr values the claims parameter requires."
+            )
 
     def __call__(self, grant: Any) -> None:
         grant.register_hook("after_create_token_response", self.process_token)

@@ -12,7 +12,28 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from .errors import clean_error_text
 from .resource_indicators import ResourceIndicators
 
-__all__ = ["resolve_scope"]
+__all__ = ["OFFLINE_ACCESS", "resolve_scope", "without_declined_offline_access"]
+
+# OpenID Connect Core §11.
+OFFLINE_ACCESS = "offline_access"
+
+
+def without_declined_offline_access(client: Any, requested_scope: str | None) -> str | None:
+    """`requested_scope` without `offline_access` when it is an OpenID Connect request and the
+    client may not have that scope (the server offers none unless an operator defines it).
+
+    OIDC Core §3.1.2.1: scope values an implementation does not understand SHOULD be ignored;
+    §11 lets the provider decline offline access. Refusing the whole sign-in (invalid_scope)
+    would fail every relying party that asks for it, the conformance suite's Dynamic OP plan
+    included. What was granted is in the token response's `scope`. Outside OpenID Connect the
+    rule stays RFC 6749's: a scope the client may not have is invalid_scope.
+    """
+    requested = scope_to_list(requested_scope) or []
+    if "openid" not in requested or OFFLINE_ACCESS not in requested:
+        return requested_scope
+    if client.get_allowed_scope(OFFLINE_ACCESS):
+        return requested_scope
+    return " ".join(s for s in requested if s != OFFLINE_ACCESS)
 
 
 def resolve_scope(
@@ -63,7 +84,8 @@ class _ScopeCheck(ResourceIndicators):
         if client is None:
             return
         resolved = self.resolve_resources()
-        scope = resolve_scope(client, self.request.payload.scope, resolved.scopes)
+        requested = without_declined_offline_access(client, self.request.payload.scope)
+        scope = resolve_scope(client, requested, resolved.scopes)
         self.request.scope = self.request.resolved_scope = scope
 
 

@@ -32,21 +32,35 @@ def _bare_url(client_id: str, response_type: str) -> str:
 
 
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code token", "none", "bogus"])
-def test_anonymous_unsupported_response_type_is_shown_not_redirected(client, attacker_app, response_type):
-    """The report's repro: no redirect_uri, the client's only registered URI is the default."""
+def test_anonymous_unsupported_response_type_signs_in_first(client, attacker_app, response_type):
+    """The report's repro: no redirect_uri, the client's only registered URI is the default. A
+    visitor who has not signed in is never bounced to the client's site: sign in first, as for
+    every other error (RFC 9700 §4.11.2)."""
     response = client.get(_bare_url(attacker_app.client_id, response_type.replace(" ", "+")))
-    assert response.status_code == 400
-    assert "Location" not in response
-    assert b"unsupported_response_type" in response.content
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
 
 
-def test_unsupported_response_type_is_shown_even_to_a_signed_in_user(signed_in, attacker_app):
+def test_unsupported_response_type_goes_to_a_signed_in_users_client(signed_in, attacker_app):
+    """Once signed in, the error goes back to the client's registered redirect URI (RFC 6749
+    §4.1.2.1, OIDC Core §3.1.2.6), as invalid_scope does below; no code is made, and a consent
+    POST cannot turn it into one."""
     _, challenge = pkce_pair()
     url = authorize_url(attacker_app.client_id, challenge, response_type="token")
     for response in (signed_in.get(url), signed_in.post(url, {"confirm": "yes"})):
-        assert response.status_code == 400
-        assert "Location" not in response
+        assert response.status_code == 302
+        assert response["Location"].startswith(REDIRECT_URI + "?")
+        assert query_of(response["Location"])["error"] == "unsupported_response_type"
     assert not AuthorizationCode.objects.exists()
+
+
+def test_unsupported_response_type_is_shown_for_an_unregistered_redirect_uri(signed_in, attacker_app):
+    _, challenge = pkce_pair()
+    url = authorize_url(attacker_app.client_id, challenge, response_type="token")
+    response = signed_in.get(url.replace("app.example.com", "evil.example.com"))
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert b"unsupported_response_type" in response.content
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,108 @@
+"""OpenID Connect Core 1.0 rules the OpenID Foundation's modules did not mirror yet, found by
+driving the server as the conformance suite would (each test names the section it follows):
+§3.1.2.6 (an unsupported response_type goes back to the client), §11 (offline_access, which
+the Dynamic OP plan's oidcc-refresh-token-rp-key-rotation sends) and §5.5.1.1 (an essential
+`acr` with values that cannot be met is a failed authentication)."""
+
+import json
+
+import pytest
+
+from server.models import AuthorizationCode
+from tests.oidc.conftest import ISSUER, authorize, sign_in_and_get_tokens, verify_id_token
+from tests.oidc.test_basic_op import redirect_error
+from tests.server.helpers import basic_auth, form
+
+pytestmark = pytest.mark.django_db
+
+
+# --- §3.1.2.6 (RFC 6749 §4.1.2.1): unsupported_response_type ------------------------------------
+
+
+@pytest.mark.parametrize("response_type", ["id_token", "code id_token", "token", "id_token token", "bogus"])
+def test_core_3_1_2_6_unsupported_response_type_goes_back_to_the_client(browser, rp, response_type):
+    """The client and its registered redirect URI are valid: the error is the client's to see,
+    with `state` and `iss` (RFC 9207), not a page the person is stuck on. No code is made."""
+    client, _ = rp
+    response, _ = authorize(browser, client, response_type=response_type)
+    assert redirect_error(response) == {
+        "error": "unsupported_response_type",
+        "error_description": "The response_type is not supported by this server.",
+        "state": "st-123",
+        "iss": ISSUER,
+    }
+    assert not AuthorizationCode.objects.exists()
+
+
+def test_core_3_1_2_6_unsupported_response_type_obeys_the_redirect_uri_rules(browser, make_client):
+    """Only a redirect URI the client's rules accept gets the error: a confidential client's
+    loopback URI must match exactly (the any-port rule is a native app's), as for every other
+    authorization error."""
+    client, _ = make_client("Loopback app", scope=["openid"], redirect_uris=["http://127.0.0.1:8000/cb"])
+    url = "/oauth/authorize?response_type=token&scope=openid&state=s&client_id=" + client.client_id
+    other_port = browser.get(url + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A9999%2Fcb")
+    assert other_port.status_code == 400 and "Location" not in other_port
+    registered = browser.get(url + "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8000%2Fcb")
+    assert registered.status_code == 302
+    assert registered["Location"].startswith("http://127.0.0.1:8000/cb?error=unsupported_response_type")
+
+
+# --- §11: offline_access ------------------------------------------------------------------------
+
+
+def test_core_11_offline_access_is_ignored_not_refused(browser, rp, user):
+    """oidcc-refresh-token-rp-key-rotation (Dynamic OP) asks for `openid offline_access` with
+    prompt=consent. This server offers no offline_access scope: §3.1.2.1 says scope values an
+    implementation does not understand SHOULD be ignored, and §11 lets the OP decline offline
+    access. The token says what was granted (RFC 6749 §5.1 `scope`); a client registered for the
+    refresh_token grant still gets its refresh token and a refreshed ID token (§12.2)."""
+    client, secret = rp
+    tokens = sign_in_and_get_tokens(browser, client, secret, scope="openid offline_access", prompt="consent")
+    assert tokens["scope"] == "openid"
+    first = verify_id_token(tokens["id_token"], client, access_token=tokens["access_token"])
+    refreshed = form(
+        browser,
+        "/oauth/token",
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    again = verify_id_token(refreshed.json()["id_token"], client)
+    assert again["sub"] == first["sub"] == str(user.pk) and again["aud"] == first["aud"]
+
+
+def test_core_11_offline_access_outside_openid_is_still_invalid_scope(browser, rp):
+    """Plain OAuth 2.0 keeps its rule: a scope the client may not have is refused, not narrowed."""
+    client, _ = rp
+    response, _ = authorize(browser, client, scope="profile offline_access", nonce=None)
+    assert redirect_error(response)["error"] == "invalid_scope"
+
+
+# --- §5.5.1.1: an essential acr with values -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "acr",
+    [{"essential": True, "values": ["urn:example:loa:3"]}, {"essential": True, "value": "urn:example:loa:3"}],
+)
+def test_core_5_5_1_1_an_essential_acr_that_cannot_be_met_is_a_failed_authentication(browser, rp, acr):
+    """The server defines no authentication context classes, so it can never return an `acr`
+    matching the requested ones: "MUST treat that outcome as a failed authentication attempt"
+    (unmet_authentication_requirements, OpenID Connect Core Unmet Authentication Requirements
+    1.0), redirected with `state` and `iss`; no code."""
+    client, _ = rp
+    response, _ = authorize(browser, client, claims=json.dumps({"id_token": {"acr": acr}}))
+    error = redirect_error(response)
+    assert error["error"] == "unmet_authentication_requirements"
+    assert error["state"] == "st-123" and error["iss"] == ISSUER
+    assert not AuthorizationCode.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "acr", [{"values": ["urn:example:loa:3"]}, {"essential": True}, None, {"essential": False, "value": "x"}]
+)
+def test_core_5_5_1_1_a_voluntary_acr_request_still_signs_in(browser, rp, acr):
+    """Voluntary (or essential without values): nothing to fail; no `acr` is claimed."""
+    client, secret = rp
+    tokens = sign_in_and_get_tokens(browser, client, secret, claims=json.dumps({"id_token": {"acr": acr}}))
+    assert "acr" not in verify_id_token(tokens["id_token"], client)
