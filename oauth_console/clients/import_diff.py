@@ -1,10 +1,10 @@
 """The import preview's diff, marked with elements and classes instead of inline styles.
 
 django-import-export renders each changed value with diff_match_patch's `diff_prettyHtml`, which
-writes `<ins style="background:#e6ffe6;">`: every page runs under a Content-Security-Policy without
-'unsafe-inline', so the browser refused each of those attributes (one console error per value) and
-the preview showed nothing marked. The same markup without the attribute; the colours are in
-console/clients/import.css.
+gives every <ins> an inline style attribute (its green background): every page runs under a
+Content-Security-Policy without 'unsafe-inline', so the browser refused each of those attributes
+(one console error per value) and the preview showed nothing marked. The same markup without the
+attribute; the colours are in console/clients/import.css.
 """
 
 from diff_match_patch import diff_match_patch
