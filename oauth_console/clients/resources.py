@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from oauth_console.clients.forms import OIDC_FIELDS
+from oauth_console.clients.import_diff import StyleFreeDiff
 from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
@@ -150,6 +151,11 @@ class ClientResource(resources.ModelResource):
         skip_unchanged = False
         clean_model_instances = False
         skip_diff = False
+
+    @classmethod
+    def get_diff_class(cls):
+        # The preview marks new values with classes: an inline style breaks the page's policy.
+        return StyleFreeDiff
 
     def __init__(self, actor: Actor | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.browser.conftest import screenshot
+from tests.browser.test_content_security_policy import ViolationWatch
 from tests.browser.test_operator_console import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -72,3 +73,22 @@ def test_the_preview_of_a_long_file_fits_the_window(live_server, page, operator,
     # What will be saved: a public client authenticates with "none".
     assert "none" in page.locator("table.import-preview").inner_text()
     screenshot(page, "console-import-preview-wide")
+
+
+def test_the_preview_marks_new_values_without_an_inline_style(live_server, page, operator, tmp_path):
+    """Before: django-import-export's diff wrote each new value as <ins style="background:…">;
+    the policy (style-src 'self') blocked all of them, so the preview printed one console error
+    per value and showed none of them marked."""
+    base = live_server.url
+    sign_in(page, base, "/admin/server/client/import/")
+    watch = ViolationWatch(page)
+    upload(
+        page, base, tmp_path, HEADER + "fresh1,Fresh <b>app</b>,public,https://a.example.com/cb,,profile\n"
+    )
+    page.get_by_role("button", name="Confirm import").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert watch.problems() == []
+    marked = page.locator("table.import-preview ins", has_text="Fresh <b>app</b>")
+    assert marked.count() == 1, "the new name is escaped and marked as new"
+    assert marked.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    screenshot(page, "console-import-preview-marked")
