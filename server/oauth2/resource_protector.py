@@ -360,6 +360,9 @@ class ResourceProtector(_ResourceProtector):
             body["error_description"] = error.description
         if isinstance(error, MissingAuthorizationError | UnsupportedTokenTypeError):
             # §3.1: a request without (bearer) credentials gets the bare challenge, no error code.
+            if isinstance(error, UnsupportedTokenTypeError) and not error.description:
+                # Another scheme (Basic, "Token ..."), or "Bearer" with nothing after it.
+                body["error_description"] = "Send the access token as 'Authorization: Bearer <token>'."
             challenge = self.challenge(request, realm)
             status = 401
         elif isinstance(error, InsufficientScopeError):

@@ -136,10 +136,13 @@ def test_malformed_tokens_never_reach_the_database(api, oauth_client, django_ass
         assert token is None, value
 
 
-def test_other_scheme_gets_the_bearer_challenge(api):
-    response = api.get("/api/user/", HTTP_AUTHORIZATION="Basic Zm9vOmJhcg==")
+@pytest.mark.parametrize("authorization", ["Basic Zm9vOmJhcg==", "Bearer", "Token abc", "bearer-ish abc"])
+def test_other_scheme_gets_the_bearer_challenge(api, authorization):
+    response = api.get("/api/user/", HTTP_AUTHORIZATION=authorization)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="testserver"'
+    # The body says what to send instead (it was a bare {"error": "unsupported_token_type"}).
+    assert "Authorization: Bearer" in response.json()["error_description"]
 
 
 # --- optional protection ---------------------------------------------------------------------
