@@ -73,6 +73,9 @@ class Client(models.Model):
     token_endpoint_auth_method = models.CharField(max_length=32, default="client_secret_basic")
     client_uri = models.URLField(max_length=500, blank=True, default="")
     logo_uri = models.URLField(max_length=500, blank=True, default="")
+    # RFC 7591 §2: the client's privacy policy and terms of service, shown on the consent page.
+    policy_uri = models.URLField(max_length=500, blank=True, default="")
+    tos_uri = models.URLField(max_length=500, blank=True, default="")
     contacts = models.JSONField(blank=True, default=list)
     # Ask the user for consent every time, even when an earlier consent covers the scopes.
     require_consent = models.BooleanField(default=False)

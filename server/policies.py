@@ -64,7 +64,7 @@ PUBLIC_CLIENT_GRANT_TYPES = ("authorization_code", "refresh_token")
 MAX_DEFAULT_MAX_AGE = 2**31 - 1
 MAX_CLIENT_NAME_LENGTH = 100
 # RFC 7591 §2: the pages about a client that people may be sent to (or, for the logo, that a
-# browser would fetch). We store client_uri and logo_uri; registration checks all four.
+# browser would fetch). Stored, answered, and checked by validate_web_uri at every door.
 CLIENT_WEB_URI_FIELDS = ("client_uri", "logo_uri", "policy_uri", "tos_uri")
 _WEB_URL_SYNTAX = URLValidator(schemes=["https"])
 
@@ -242,6 +242,8 @@ class ClientSettings:
     name: str | None = None
     client_uri: str = ""
     logo_uri: str = ""
+    policy_uri: str = ""
+    tos_uri: str = ""
     id_token_signed_response_alg: str = "RS256"
     subject_type: str = "public"
     default_max_age: int | None = None
@@ -281,6 +283,8 @@ def validate_client_settings(
     name: str | None = None,
     client_uri: str = "",
     logo_uri: str = "",
+    policy_uri: str = "",
+    tos_uri: str = "",
     id_token_signed_response_alg: str | None = None,
     subject_type: str | None = None,
     default_max_age: int | None = None,
@@ -311,8 +315,8 @@ def validate_client_settings(
     """
     if name is not None:
         name = validate_client_name(name)
-    client_uri = validate_web_uri(client_uri, field="client_uri")
-    logo_uri = validate_web_uri(logo_uri, field="logo_uri")
+    pages = {"client_uri": client_uri, "logo_uri": logo_uri, "policy_uri": policy_uri, "tos_uri": tos_uri}
+    pages = {field: validate_web_uri(uri, field=field) for field, uri in pages.items()}
     if client_type not in (CONFIDENTIAL_CLIENT, PUBLIC_CLIENT):
         raise PolicyError(
             f"Unknown client type {client_type!r}: use confidential or public.", field="client_type"
@@ -351,8 +355,7 @@ def validate_client_settings(
         " ".join(scopes),
         method,
         name,
-        client_uri,
-        logo_uri,
+        **pages,
         id_token_signed_response_alg=validate_id_token_signing_alg(id_token_signed_response_alg),
         subject_type=validate_subject_type(subject_type),
         default_max_age=validate_default_max_age(default_max_age),

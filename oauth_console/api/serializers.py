@@ -73,6 +73,8 @@ class ClientOut(serializers.Serializer):
     token_endpoint_auth_method = serializers.CharField()
     client_uri = serializers.CharField()
     logo_uri = serializers.CharField()
+    policy_uri = serializers.CharField()
+    tos_uri = serializers.CharField()
     contacts = serializers.ListField(child=serializers.CharField())
     require_consent = serializers.BooleanField()
     can_introspect_any_token = serializers.BooleanField()
@@ -125,6 +127,9 @@ class ClientSettingsIn(StrictSerializer):
     )
     client_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
     logo_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
+    # The privacy policy and terms of service (RFC 7591 §2), shown as text on the consent page.
+    policy_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
+    tos_uri = Text(max_length=policies.MAX_WEB_URI_LENGTH, allow_blank=True, default="")
     contacts = serializers.ListField(
         child=serializers.EmailField(max_length=254), max_length=20, default=list
     )

@@ -156,7 +156,12 @@ class ClientAdmin(
         ),
         (
             "About",
-            {"fields": ("description", "client_uri", "logo_uri", "contacts", "created_at", "updated_at")},
+            {
+                "fields": (
+                    *("description", "client_uri", "logo_uri", "policy_uri", "tos_uri"),
+                    *("contacts", "created_at", "updated_at"),
+                )
+            },
         ),
         ("Options", {"fields": ("require_consent", "can_introspect_any_token")}),
         ("OpenID Connect", {"fields": OIDC_FIELDS}),

@@ -82,6 +82,20 @@ class ClientSettingsForm(forms.ModelForm):
         label="Logo URI",
         help_text="https:// only. Kept as metadata: our pages never load it.",
     )
+    policy_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Privacy policy URI",
+        help_text="https:// only, no user information: shown (as text) on the consent page.",
+    )
+    tos_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Terms of service URI",
+        help_text="https:// only, no user information: shown (as text) on the consent page.",
+    )
     contacts = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -121,6 +135,8 @@ class ClientSettingsForm(forms.ModelForm):
             "token_endpoint_auth_method",
             "client_uri",
             "logo_uri",
+            "policy_uri",
+            "tos_uri",
             "contacts",
             "jwks",
             "jwks_uri",
@@ -228,6 +244,14 @@ class ClientSettingsForm(forms.ModelForm):
 
     def clean_logo_uri(self) -> str:
         return policy_checked(policies.validate_web_uri, self.cleaned_data.get("logo_uri", ""), "logo_uri")
+
+    def clean_policy_uri(self) -> str:
+        return policy_checked(
+            policies.validate_web_uri, self.cleaned_data.get("policy_uri", ""), "policy_uri"
+        )
+
+    def clean_tos_uri(self) -> str:
+        return policy_checked(policies.validate_web_uri, self.cleaned_data.get("tos_uri", ""), "tos_uri")
 
     def clean_jwks(self) -> dict | None:
         try:

@@ -34,6 +34,8 @@ IMPORT_COLUMNS = (
     "token_endpoint_auth_method",
     "client_uri",
     "logo_uri",
+    "policy_uri",
+    "tos_uri",
     "contacts",
     "jwks",
     "jwks_uri",
@@ -248,8 +250,7 @@ class ClientResource(resources.ModelResource):
             grant_types=kwargs["grant_types"],
             scope=kwargs["scope"],
             token_endpoint_auth_method=kwargs["token_endpoint_auth_method"],
-            client_uri=kwargs["client_uri"],
-            logo_uri=kwargs["logo_uri"],
+            **{field: kwargs[field] for field in policies.CLIENT_WEB_URI_FIELDS},
             **{name: kwargs[name] for name in OIDC_FIELDS},
             jwks=kwargs["jwks"],
             jwks_uri=kwargs["jwks_uri"],
@@ -273,8 +274,7 @@ class ClientResource(resources.ModelResource):
                 if "token_endpoint_auth_method" in instance._import_columns
                 else None
             ),
-            "client_uri": instance.client_uri or "",
-            "logo_uri": instance.logo_uri or "",
+            **{field: getattr(instance, field) or "" for field in policies.CLIENT_WEB_URI_FIELDS},
             "contacts": lists["contacts"],
             "jwks": (instance.jwks or "").strip() if isinstance(instance.jwks, str) else instance.jwks,
             "jwks_uri": (instance.jwks_uri or "").strip(),

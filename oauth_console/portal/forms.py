@@ -90,7 +90,8 @@ class ClientForm(OpenIDConnectFields):
 
     # Its own fields first, then the OpenID Connect ones it inherits.
     field_order = [
-        *("name", "description", "client_uri", "logo_uri", "redirect_uris", "client_type"),
+        *("name", "description", "client_uri", "policy_uri", "tos_uri", "logo_uri"),
+        *("redirect_uris", "client_type"),
         *("grant_types", "scope", "token_endpoint_auth_method", "jwks", "jwks_uri"),
     ]
 
@@ -109,6 +110,20 @@ class ClientForm(OpenIDConnectFields):
         max_length=500,
         assume_scheme="https",
         help_text="An https:// address. Our pages do not load it; operators see it in their review.",
+    )
+    policy_uri = forms.URLField(
+        label="Privacy policy URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address. People see it (as text) when your app asks for access.",
+    )
+    tos_uri = forms.URLField(
+        label="Terms of service URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="An https:// address. People see it (as text) when your app asks for access.",
     )
     redirect_uris = forms.CharField(
         label="Redirect URIs",
@@ -174,6 +189,12 @@ class ClientForm(OpenIDConnectFields):
 
     def clean_logo_uri(self) -> str:
         return policy_checked(policies.validate_web_uri, self.cleaned_data["logo_uri"], "logo_uri")
+
+    def clean_policy_uri(self) -> str:
+        return policy_checked(policies.validate_web_uri, self.cleaned_data["policy_uri"], "policy_uri")
+
+    def clean_tos_uri(self) -> str:
+        return policy_checked(policies.validate_web_uri, self.cleaned_data["tos_uri"], "tos_uri")
 
     def clean_redirect_uris(self) -> list[str]:
         uris = [line.strip() for line in self.cleaned_data["redirect_uris"].splitlines() if line.strip()]
@@ -303,6 +324,8 @@ class ClientEditForm(ClientForm):
             "description": client.description,
             "client_uri": client.client_uri,
             "logo_uri": client.logo_uri,
+            "policy_uri": client.policy_uri,
+            "tos_uri": client.tos_uri,
             "redirect_uris": "\n".join(client.redirect_uri_list),
             "grant_types": client.grant_type_list,
             "scope": client.scope_list,

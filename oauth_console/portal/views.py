@@ -76,6 +76,8 @@ def client_create(request: HttpRequest) -> HttpResponse:
                 description=data["description"],
                 client_uri=data["client_uri"],
                 logo_uri=data["logo_uri"],
+                policy_uri=data["policy_uri"],
+                tos_uri=data["tos_uri"],
                 redirect_uris=data["redirect_uris"],
                 client_type=data["client_type"],
                 grant_types=data["grant_types"],

@@ -47,6 +47,8 @@ STRING_METADATA = (
     "scope",
     "client_uri",
     "logo_uri",
+    "policy_uri",
+    "tos_uri",
     "token_endpoint_auth_method",
     "subject_type",
     "id_token_signed_response_alg",

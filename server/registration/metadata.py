@@ -12,7 +12,7 @@ from server.oauth2.errors import InvalidTokenError, clean_error_text
 from server.oauth2.registration import InvalidClientMetadataError, InvalidRedirectURIError
 
 REALM = "oauth-console"
-# Metadata this server stores and answers with; other RFC 7591 fields (tos_uri, ...) are
+# Metadata this server stores and answers with; other RFC 7591 fields (software_id, ...) are
 # accepted, validated by authlib and dropped, which RFC 7591 §3.2.1 allows.
 STORED_METADATA = (
     "client_name",
@@ -21,8 +21,7 @@ STORED_METADATA = (
     "response_types",
     "token_endpoint_auth_method",
     "scope",
-    "client_uri",
-    "logo_uri",
+    *policies.CLIENT_WEB_URI_FIELDS,  # client_uri, logo_uri, policy_uri, tos_uri
     "contacts",
     "jwks",
     "jwks_uri",
@@ -66,8 +65,7 @@ def check_redirect_uri(uri: str) -> None:
 def check_client_metadata(data: dict) -> None:
     """Contacts, and the name and pages people are shown, by the same policy as every other door.
 
-    authlib only checks that these URIs have a scheme and a host (javascript://host/ passes);
-    policy_uri and tos_uri are dropped after this check, but a hostile value is still refused.
+    authlib only checks that these URIs have a scheme and a host (javascript://host/ passes).
     """
     contacts = data.get("contacts") or []
     if len(contacts) > MAX_CONTACTS or any(len(contact) > MAX_CONTACT_LENGTH for contact in contacts):
@@ -131,8 +129,7 @@ def client_settings(metadata: dict) -> dict:
         "grant_types": metadata["grant_types"],
         "scope": (metadata.get("scope") or "").split(),
         "token_endpoint_auth_method": metadata["token_endpoint_auth_method"],
-        "client_uri": metadata.get("client_uri") or "",
-        "logo_uri": metadata.get("logo_uri") or "",
+        **{field: metadata.get(field) or "" for field in policies.CLIENT_WEB_URI_FIELDS},
         "contacts": metadata.get("contacts") or [],
         "id_token_signed_response_alg": metadata.get("id_token_signed_response_alg") or "RS256",
         "subject_type": metadata.get("subject_type") or "public",
@@ -172,8 +169,7 @@ def client_information(client: Client) -> dict:
     if client.jwks:
         info["jwks"] = client.jwks
     for field in (
-        "client_uri",
-        "logo_uri",
+        *policies.CLIENT_WEB_URI_FIELDS,
         "jwks_uri",
         "userinfo_signed_response_alg",
         "token_endpoint_auth_signing_alg",

@@ -17,6 +17,8 @@ REVIEWED_FIELDS = (
     "redirect_uris",
     "client_uri",
     "logo_uri",
+    "policy_uri",
+    "tos_uri",
     "post_logout_redirect_uris",
     "frontchannel_logout_uri",
 )

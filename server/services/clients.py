@@ -24,6 +24,8 @@ CLIENT_FIELDS_EDITABLE = (
     "scope",
     "client_uri",
     "logo_uri",
+    "policy_uri",
+    "tos_uri",
     "contacts",
     "require_consent",
     "can_introspect_any_token",
@@ -48,6 +50,8 @@ def create_client(
     description: str = "",
     client_uri: str = "",
     logo_uri: str = "",
+    policy_uri: str = "",
+    tos_uri: str = "",
     contacts: list | None = None,
     token_endpoint_auth_method: str | None = None,
     require_consent: bool = False,
@@ -85,6 +89,8 @@ def create_client(
         name=name or "",
         client_uri=client_uri,
         logo_uri=logo_uri,
+        policy_uri=policy_uri,
+        tos_uri=tos_uri,
         id_token_signed_response_alg=id_token_signed_response_alg,
         subject_type=subject_type,
         default_max_age=default_max_age,
@@ -185,8 +191,10 @@ def changed_settings(
         # The values the client will have, changed or not: a stored value from before the
         # policy is refused too, so an edit cannot keep a hostile link alive.
         name=changes.get("name", client.name) or "",
-        client_uri=changes.get("client_uri", client.client_uri) or "",
-        logo_uri=changes.get("logo_uri", client.logo_uri) or "",
+        **{
+            field: changes.get(field, getattr(client, field)) or ""
+            for field in policies.CLIENT_WEB_URI_FIELDS
+        },
         id_token_signed_response_alg=changes.get(
             "id_token_signed_response_alg", client.id_token_signed_response_alg
         ),

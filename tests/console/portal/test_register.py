@@ -124,3 +124,18 @@ def test_every_bad_redirect_uri_is_reported(dev_client):
         NEW, {**VALID, "redirect_uris": "http://a.example.com/\nhttps://b.example.com/#f"}
     )
     assert len(response.context["form"].errors["redirect_uris"]) == 2
+
+
+def test_the_privacy_policy_and_terms_are_stored_and_refused_like_the_homepage(dev_client):
+    pages = {
+        "policy_uri": "https://weather.example.com/privacy",
+        "tos_uri": "https://weather.example.com/terms",
+    }
+    refused = dev_client.post(NEW, {**VALID, **pages, "tos_uri": "http://weather.example.com/terms"})
+    assert refused.status_code in (200, 400)
+    assert "https://" in " ".join(refused.context["form"].errors["tos_uri"])
+    assert not Client.objects.exists()
+    response = dev_client.post(NEW, {**VALID, **pages})
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    client = Client.objects.get()
+    assert (client.policy_uri, client.tos_uri) == (pages["policy_uri"], pages["tos_uri"])

@@ -88,6 +88,8 @@ def door_services(world: World, values: dict) -> Passage:
             description=values["description"],
             client_uri=values["client_uri"],
             logo_uri=values["logo_uri"],
+            policy_uri=values["policy_uri"],
+            tos_uri=values["tos_uri"],
             jwks_uri=values["jwks_uri"],
             **_oidc(values, json_numbers=True),
         )
@@ -115,6 +117,8 @@ def _metadata(values: dict) -> dict:
         "scope": "profile",
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
+        "policy_uri": values["policy_uri"],
+        "tos_uri": values["tos_uri"],
         "jwks_uri": values["jwks_uri"],
         **_oidc(values, json_numbers=True),
     }
@@ -127,7 +131,15 @@ def _registered_or_none(response, client_id: str | None, label: str) -> Passage:
         assert response.status_code == 400, (label, response.status_code, response.content[:300])
         assert response["Content-Type"].split(";")[0] == "application/json", response["Content-Type"]
         body = response.json()
-        assert body["error"] in {"invalid_client_metadata", "invalid_redirect_uri"}, (label, body)
+        # A lone surrogate is refused before the metadata is read: the JSON text itself names no
+        # character (RFC 7591 §3.2.2 `invalid_request`, the body's error, not a field's).
+        malformed = body["error"] == "invalid_request" and "lone surrogate" in body.get(
+            "error_description", ""
+        )
+        assert malformed or body["error"] in {"invalid_client_metadata", "invalid_redirect_uri"}, (
+            label,
+            body,
+        )
         assert body.get("error_description"), "a refusal says what to fix"
         return Passage(None)
     client = Client.objects.get(client_id=client_id or response.json()["client_id"])
@@ -211,7 +223,8 @@ def door_admin(world: World, values: dict) -> Passage:
 def door_import(world: World, values: dict) -> Passage:
     before = Client.objects.count()
     headers = ["client_id", "name", "client_type", "redirect_uris", "grant_types", "scope"]
-    headers += ["description", "client_uri", "logo_uri", "post_logout_redirect_uris", "jwks_uri"]
+    headers += ["description", "client_uri", "logo_uri", "policy_uri", "tos_uri"]
+    headers += ["post_logout_redirect_uris", "jwks_uri"]
     headers += ["backchannel_logout_uri", "sector_identifier_uri", "frontchannel_logout_uri"]
     headers += [name for name in OIDC_SCALARS if name in values]
     buffer = io.StringIO()
@@ -220,6 +233,7 @@ def door_import(world: World, values: dict) -> Passage:
     client_id = values["client_id"] or f"imp-{secrets.token_hex(4)}"
     row = [client_id, values["name"], "confidential", values["redirect_uris"]]
     row += ["authorization_code", "profile", values["description"], values["client_uri"], values["logo_uri"]]
+    row += [values["policy_uri"], values["tos_uri"]]
     row += [values["post_logout_redirect_uris"], values["jwks_uri"], values["backchannel_logout_uri"]]
     row += [values["sector_identifier_uri"], values["frontchannel_logout_uri"]]
     row += [values[name] for name in OIDC_SCALARS if name in values]
@@ -254,6 +268,8 @@ def door_legacy_row(world: World, values: dict) -> Passage:
                 redirect_uris=values["redirect_uris"],
                 client_uri=values["client_uri"],
                 logo_uri=values["logo_uri"],
+                policy_uri=values["policy_uri"],
+                tos_uri=values["tos_uri"],
                 description=values["description"],
                 post_logout_redirect_uris=values["post_logout_redirect_uris"],
                 jwks_uri=values["jwks_uri"],
@@ -278,6 +294,9 @@ def door_operator_api(world: World, values: dict) -> Passage:
         "description": values["description"],
         "client_uri": values["client_uri"],
         "logo_uri": values["logo_uri"],
+        "policy_uri": values["policy_uri"],
+        "tos_uri": values["tos_uri"],
+        "jwks_uri": values["jwks_uri"],  # left out before: the jwks_uri cells tested nothing here
         "owner": world.developer.username,
         **_oidc(values, json_numbers=True),
     }
@@ -293,12 +312,13 @@ def door_operator_api(world: World, values: dict) -> Passage:
     if response.status_code == 400:
         assert response["Content-Type"] == "application/problem+json", response["Content-Type"]
         problem = response.json()
-        assert problem["errors"] and problem["detail"], problem
+        # A field's refusal names the field; a lone surrogate is a malformed body (no field).
+        assert problem["detail"] and (problem.get("errors") or "lone surrogate" in problem["detail"]), problem
         return Passage(None)
     answer = json.loads(response.content.decode("utf-8"))
     assert response["Content-Type"] == "application/json" and response["X-Content-Type-Options"] == "nosniff"
     client = Client.objects.get(client_id=answer["client_id"])
-    for name in ("name", "description", "client_uri", "logo_uri"):
+    for name in ("name", "description", "client_uri", "logo_uri", "policy_uri", "tos_uri"):
         assert answer[name] == getattr(client, name), (name, answer[name])
     assert answer["redirect_uris"] == client.redirect_uri_list
     return Passage(client)

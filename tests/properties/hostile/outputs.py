@@ -114,8 +114,11 @@ def consent_page(world: World, passage: Passage, name: str) -> None:
     assert 'id="consent-heading"' in page, "the consent page itself"
     oracles.assert_page_inert(page, "consent page")
     assert escape(client.name) in page, "the consent page names the client, escaped"
-    if client.client_uri:
-        assert escape(client.client_uri) in page, "the consent page shows the client's site as text"
+    # The site, privacy policy and terms as text (OIDC Registration §2: shown to the user), never a link.
+    for uri in (client.client_uri, client.policy_uri, client.tos_uri):
+        if uri:
+            assert escape(uri) in page, f"the consent page shows {uri[:40]!r} as text"
+            assert f'href="{escape(uri)}"' not in page, "a link would leave the decision half-made"
     # Allow: the authorization response goes to the stored URI exactly, and only to it.
     allowed = world.visitor.post(url, {"confirm": "yes"}, secure=True)
     assert allowed.status_code == 302, allowed.status_code
@@ -144,7 +147,8 @@ def _spreadsheets(world: World, url: str, columns: dict[str, str], client: Clien
 
 
 def client_exports(world: World, passage: Passage, name: str) -> None:
-    names = ["client_id", "name", "description", "client_uri", "logo_uri", "redirect_uris", "scope"]
+    names = ["client_id", "name", "description", "client_uri", "logo_uri", "policy_uri", "tos_uri"]
+    names += ["redirect_uris", "scope"]
     columns = {f"clientresource_{column}": "on" for column in names}
     _spreadsheets(world, reverse("admin:server_client_export"), columns, passage.client)
 

@@ -18,7 +18,7 @@ from server.models import Client
 from . import oracles
 from .doors import DOORS, Passage, World, values_for
 from .outputs import CLIENT_EVENTS, OUTPUTS
-from .values import BASE, FIELDS, GOOD_OIDC_SCALARS, HOSTILE_OIDC_SCALARS
+from .values import BASE, FIELDS, GOOD_OIDC_SCALARS, HOSTILE_OIDC_SCALARS, LONE_SURROGATE_URI
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,22 @@ def test_a_hostile_value_is_refused_at_the_door_or_stored_and_inert_in_every_out
             check(world, passage, field)
         except AssertionError as error:
             raise AssertionError(f"{door}/{field} in the output {output!r}: {error}") from error
+
+
+# A lone surrogate reaches only the doors whose wire can hold one: JSON ("\\ud800") and Python
+# callers. UTF-8 cannot encode it, so a form or CSV door never receives it as such.
+SURROGATE_DOORS = ("services", "registration", "registration update", "operator API")
+SURROGATE_CELLS = [
+    (d, f, LONE_SURROGATE_URI) for d in SURROGATE_DOORS for f, row in FIELDS.items() if row.uri
+]
+
+
+@pytest.mark.parametrize("door, field, value", SURROGATE_CELLS, ids=_cell_ids(SURROGATE_CELLS))
+def test_a_lone_surrogate_in_a_client_uri_is_refused_at_every_door_that_can_carry_it(
+    world, django_capture_on_commit_callbacks, door, field, value
+):
+    passage = through_the_door(world, django_capture_on_commit_callbacks, door, field, value)
+    assert passage.client is None, f"{door} stored {field}={value!r}"
 
 
 # OpenID Connect metadata that is not a URI: every value of HOSTILE_OIDC_SCALARS is one the policy

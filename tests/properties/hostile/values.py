@@ -23,6 +23,9 @@ HOSTILE_URIS = [
     "https://example.com/\x00",
     "https://example.com/" + "a" * 3000,
 ]
+# A lone surrogate: JSON can carry one ("\\ud800"), UTF-8 cannot, so only the doors that read JSON
+# or take Python strings meet it (test_hostile_values.py: SURROGATE_CELLS).
+LONE_SURROGATE_URI = "https://example.com/\ud800"
 # A webhook subscription's URL (a URL the server POSTs to): every hostile URI, and the addresses
 # the SSRF guard refuses (tests/properties/hostile/test_webhook_urls.py: every door refuses them).
 HOSTILE_WEBHOOK_URLS = [
@@ -83,6 +86,8 @@ BASE = {
     "name": "Matrix app",
     "client_uri": "https://app.example.com/",
     "logo_uri": "https://app.example.com/logo.png",
+    "policy_uri": "https://app.example.com/privacy",
+    "tos_uri": "https://app.example.com/terms",
     "redirect_uris": "https://app.example.com/callback",
     "description": "An app of the matrix.",
     "post_logout_redirect_uris": "https://app.example.com/logged-out",
@@ -149,6 +154,9 @@ FIELDS: dict[str, Field] = {
     "client_id": Field(HOSTILE_TEXT, lambda c: c.client_id, json_key="client_id"),
     "client_uri": Field(HOSTILE_URIS, lambda c: c.client_uri, json_key="client_uri", uri=True),
     "logo_uri": Field(HOSTILE_URIS, lambda c: c.logo_uri, json_key="logo_uri", uri=True),
+    # RFC 7591 §2's privacy policy and terms of service: shown as text on the consent page.
+    "policy_uri": Field(HOSTILE_URIS, lambda c: c.policy_uri, json_key="policy_uri", uri=True),
+    "tos_uri": Field(HOSTILE_URIS, lambda c: c.tos_uri, json_key="tos_uri", uri=True),
     "redirect_uris": Field(
         HOSTILE_URIS,
         lambda c: c.redirect_uri_list,
