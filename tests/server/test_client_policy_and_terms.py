@@ -156,3 +156,18 @@ def test_a_client_without_them_shows_neither_label(make_client, signed_in):
     query.update(code_challenge="x" * 43, code_challenge_method="S256")
     page = signed_in.get("/oauth/authorize?" + urlencode(query), secure=True).content.decode()
     assert "Privacy policy" not in page and "Terms of service" not in page
+
+
+@pytest.mark.parametrize("field", policies.CLIENT_WEB_URI_FIELDS)
+@pytest.mark.parametrize("uri", ["https://rp.example.com/page#section", "https://rp.example.com/page#"])
+def test_a_page_url_with_a_fragment_is_refused_alike_at_every_door(client, iat, field, uri):
+    # authlib's registration claims refuse a #fragment ("Invalid claim: 'tos_uri'", a message
+    # nobody can act on) while the policy let it through the admin, the portal, the import and
+    # the API: one rule now, with the policy's message, at every door.
+    with pytest.raises(policies.PolicyError, match="fragment"):
+        policies.validate_web_uri(uri, field=field)
+    answer = post_json(client, "/oauth/register", {**METADATA, field: uri}, iat)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_client_metadata"
+    assert "fragment" in answer.json()["error_description"]
+    assert field in answer.json()["error_description"]

@@ -187,3 +187,18 @@ def test_a_pending_app_may_change_freely(dev_client, app):
     client.refresh_from_db()
     assert client.scope_list == ["profile", "read", "write"]
     assert len(client.redirect_uri_list) == 2
+
+
+def test_detail_shows_the_apps_own_pages_as_safe_links(dev_client, app):
+    # The edit form took policy_uri and tos_uri, but the app page showed only the homepage.
+    client, _secret = app
+    Client.objects.filter(pk=client.pk).update(
+        client_uri="https://dana.example.com/",
+        policy_uri="https://dana.example.com/privacy?a=1&b=2",
+        tos_uri="javascript:alert(1)",  # stored before a rule tightened: text, never an href
+    )
+    body = dev_client.get(f"/developers/apps/{client.client_id}/").content.decode()
+    assert "Privacy policy" in body and "Terms of service" in body
+    assert 'href="https://dana.example.com/privacy?a=1&amp;b=2"' in body
+    assert 'href="javascript:' not in body
+    assert "javascript:alert(1) <span" in body
