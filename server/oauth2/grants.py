@@ -112,6 +112,14 @@ class AuthorizationCodeGrant(_ScopeCheck, rfc6749_grants.AuthorizationCodeGrant)
     def validate_authorization_redirect_uri(request: Any, client: Any) -> str:
         # authlib echoes the URI in the error description, and refuses (ValueError, a 500) to
         # build an error holding characters RFC 6749 §5.2 forbids; never echo it.
+        mode = request.payload.data.get("response_mode")
+        if mode is not None and mode != "query":
+            # OAuth 2.0 Multiple Response Type Encoding Practices §2.1: the client reads its
+            # answer where it asked for it, so one sent in the query would reach nobody. Shown to
+            # the person (the OpenID errata's answer), never redirected; the value not echoed.
+            raise InvalidRequestError(
+                "This server answers in the query only: leave response_mode out or send response_mode=query."
+            )
         redirect_uri = request.payload.redirect_uri
         if redirect_uri:
             if not client.check_redirect_uri(redirect_uri):

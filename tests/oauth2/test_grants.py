@@ -273,8 +273,9 @@ def test_the_authorization_redirect_uri_is_the_registered_one_or_the_only_one():
 
     from server.oauth2.errors import InvalidRequestError
 
-    def request(redirect_uri, scope="profile"):
-        return SimpleNamespace(payload=SimpleNamespace(redirect_uri=redirect_uri, state="st-1", scope=scope))
+    def request(redirect_uri, scope="profile", **data):
+        payload = SimpleNamespace(redirect_uri=redirect_uri, state="st-1", scope=scope, data=data)
+        return SimpleNamespace(payload=payload)
 
     def client(registered, default=None):
         return SimpleNamespace(
@@ -283,6 +284,13 @@ def test_the_authorization_redirect_uri_is_the_registered_one_or_the_only_one():
 
     check = AuthorizationCodeGrant.validate_authorization_redirect_uri
     assert check(request("https://a.example/cb"), client(["https://a.example/cb"])) == "https://a.example/cb"
+    registered = client(["https://a.example/cb"])
+    assert check(request("https://a.example/cb", response_mode="query"), registered) == "https://a.example/cb"
+    with pytest.raises(InvalidRequestError) as caught:
+        check(request("https://a.example/cb", response_mode="fragment"), registered)
+    assert caught.value.description == (
+        "This server answers in the query only: leave response_mode out or send response_mode=query."
+    )
     assert (
         check(request(None), client(["https://a.example/cb"], "https://a.example/cb"))
         == "https://a.example/cb"

@@ -5,11 +5,12 @@ the Dynamic OP plan's oidcc-refresh-token-rp-key-rotation sends) and §5.5.1.1 (
 `acr` with values that cannot be met is a failed authentication)."""
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 
 from server.models import AuthorizationCode
-from tests.oidc.conftest import ISSUER, authorize, sign_in_and_get_tokens, verify_id_token
+from tests.oidc.conftest import ISSUER, REDIRECT_URI, authorize, sign_in_and_get_tokens, verify_id_token
 from tests.oidc.test_basic_op import redirect_error
 from tests.server.helpers import basic_auth, form
 
@@ -106,3 +107,40 @@ def test_core_5_5_1_1_a_voluntary_acr_request_still_signs_in(browser, rp, acr):
     client, secret = rp
     tokens = sign_in_and_get_tokens(browser, client, secret, claims=json.dumps({"id_token": {"acr": acr}}))
     assert "acr" not in verify_id_token(tokens["id_token"], client)
+
+
+# --- response_mode (OAuth 2.0 Multiple Response Type Encoding Practices §2.1) ---------------------
+
+
+@pytest.mark.parametrize("mode", ["fragment", "form_post", "query.jwt", "bogus"])
+def test_a_response_mode_this_server_does_not_offer_is_a_page_not_a_guess(browser, rp, mode):
+    """Discovery says response_modes_supported: ["query"]. A client that asked for another mode
+    reads its answer elsewhere, so answering in the query (as this server did) reaches nobody;
+    the person gets a 400 page that says so (the OpenID errata's answer, issue 977), no code
+    is made, and the raw value is not echoed."""
+    client, _ = rp
+    verifier_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    url = "/oauth/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "state": "st-123",
+            "code_challenge": verifier_challenge,
+            "code_challenge_method": "S256",
+            "response_mode": mode,
+        }
+    )
+    response = browser.get(url)
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert b"response_mode" in response.content
+    assert mode.encode() not in response.content.replace(b"response_mode", b"")
+    assert not AuthorizationCode.objects.exists()
+
+
+def test_response_mode_query_is_the_default_said_out_loud(browser, rp):
+    client, _ = rp
+    response, _ = authorize(browser, client, response_mode="query")
+    assert "code=" in response["Location"].split("?", 1)[1]
