@@ -18,6 +18,7 @@ from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
 from server.models import MAX_CLIENT_ID_LENGTH, Client, is_well_formed_client_id
+from server.oauth2.digits import decimal_value
 
 LIST_FIELDS = ("redirect_uris", "grant_types", "scope", "contacts", "post_logout_redirect_uris")
 # Resource column -> the create_client keyword it feeds (the same name, except the owner).
@@ -93,9 +94,10 @@ class SecondsWidget(widgets.Widget):
             return None
         if isinstance(value, float) and value.is_integer():  # XLSX numbers arrive as floats
             text = str(int(value))
-        if not text.isdigit():
+        seconds = decimal_value(text, ceiling=2**63)
+        if seconds is None:  # ASCII digits only: "²".isdigit() is true and int() refuses it
             raise ValueError(f"{text!r} is not a whole number of seconds.")
-        return int(text)
+        return seconds
 
     def render(self, value, obj=None, **kwargs) -> str:
         return "" if value is None else str(value)

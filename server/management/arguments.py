@@ -17,7 +17,9 @@ from server import policies, services
 # (and a number that large would overflow a datetime).
 MAX_GRACE = timedelta(days=365)
 _GRACE_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_GRACE_PATTERN = re.compile(r"^(\d{1,9})([smhd])$")
+# ASCII digits ([0-9]: regex \\d takes an Arabic-Indic 7 too, and int() reads it), matched
+# whole (fullmatch: `$` also matches before a trailing newline).
+_GRACE_PATTERN = re.compile(r"([0-9]{1,9})([smhd])")
 
 
 def split_values(values: Iterable[str] | str | None) -> list[str]:
@@ -49,7 +51,7 @@ def parse_grace(value: str) -> timedelta:
         return services.GRACE_PERIODS[text]
     if text in {"0", "now", "none"}:
         return timedelta(0)
-    match = _GRACE_PATTERN.match(text)
+    match = _GRACE_PATTERN.fullmatch(text)
     if not match:
         raise CommandError(
             f"Invalid grace period {value!r}: use 'immediately' or a number with a unit, "
