@@ -20,7 +20,7 @@ from server import ratelimit, services, signals
 from server.bindings import authorization_server
 from server.bindings.device import find_waiting_device
 from server.conf import server_settings
-from server.consent_page import CONSENT_PAGE_CSP, consent_headers, render_consent_page
+from server.consent_page import CONSENT_PAGE_CSP, approved, consent_headers, render_consent_page
 from server.models import DeviceAuthorization
 from server.oauth2.device import format_user_code, normalize_user_code
 from server.oauth2.digits import whole_number
@@ -108,12 +108,13 @@ def _decide(request: HttpRequest) -> HttpResponse:
         return _entry_page(request, error="Type the code shown on your device first.", status=400)
     request.session[SESSION_KEY] = [p for p in remembered if p != pk]
     found = DeviceAuthorization.objects.select_related("client").filter(pk=pk).first()
-    approved = bool(request.POST.get("confirm"))
+    # Only the consent form's Allow button approves (server.consent_page.approved); anything else denies.
+    allowed = approved(request)
     if found is None or not found.client.is_active:
         decided = False
-    elif approved:
+    elif allowed:
         decided = services.approve_device_authorization(found, user=request.user)
     else:
         decided = services.deny_device_authorization(found, user=request.user)
-    context = {"approved": approved and decided, "expired": not decided, "client": found and found.client}
+    context = {"approved": allowed and decided, "expired": not decided, "client": found and found.client}
     return consent_headers(render(request, "oauth/device_done.html", context, status=200 if decided else 400))

@@ -25,7 +25,10 @@ from server import apis, policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
 from server.consent_page import (
+    APPROVE_FIELD,
     CONSENT_PAGE_CSP,
+    DENY_FIELD,
+    approved,
     claims_to_consent,
     consent_covers,
     consent_headers,
@@ -145,7 +148,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 # A consent form's fields: a POST carrying any of them is a decision, never a new request.
-CONSENT_FORM_FIELDS = ("confirm", "deny", "csrfmiddlewaretoken")
+CONSENT_FORM_FIELDS = (APPROVE_FIELD, DENY_FIELD, "csrfmiddlewaretoken")
 NEVER_IN_A_URL = ("client_secret", "code_verifier", "password")
 
 
@@ -233,7 +236,8 @@ def _authorize(request: HttpRequest) -> HttpResponse:
     # the page, approved with it (the code gets exactly these: bindings.grants).
     claims = claims_to_consent(grant, scope)
     if request.method == "POST":
-        if request.POST.get("confirm"):
+        # Only the Allow button's exact value approves; anything else is what Deny does.
+        if approved(request):
             with transaction.atomic():
                 services.record_consent(user=end_user, client=client, scope=scope, claims=claims)
                 return authorization_server.create_authorization_response(request, grant_user=end_user)
