@@ -5,8 +5,9 @@ A list's filters turn the query string into SQL parameters. Django checks the lo
 the page's query runs, past the admin's "?e=1" handling: a 500. PostgreSQL refuses a NUL in
 any text parameter (`?event_type=%00` on the audit log, `?status=%00` on the client list), and
 an id that is not an integer of the database's range (`?client=²`: "²".isdigit() is true, int()
-refuses it) fails the same way. Refused here, such a list answers as for any other bad filter:
-the admin's "?e=1" page.
+refuses it; int() refuses 5000 digits too) fails the same way. An id is read by the one rule for
+numbers others write (`server.oauth2.digits`: ASCII digits only). Refused here, such a list
+answers as for any other bad filter: the admin's "?e=1" page.
 
 The console's own pages under the admin (a client's secrets, a webhook's detail, a key's
 revocation) take a row's id from the path as a string: `object_or_404` gives them Django's
@@ -28,6 +29,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from server.oauth2.digits import whole_number
+
 # The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER).
 MAX_ID = 2**63 - 1
 
@@ -36,9 +39,10 @@ M = TypeVar("M", bound=Model)
 
 def parse_id(value: str, name: str) -> int:
     """`value` as a row id: ASCII digits within a bigint, else IncorrectLookupParameters."""
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+    pk = whole_number(value, maximum=MAX_ID)
+    if pk is None:
         raise IncorrectLookupParameters(f"{name} must be an id.")
-    return int(value)
+    return pk
 
 
 def object_or_404(model: type[M] | QuerySet[M], object_id, **ids) -> M:

@@ -47,6 +47,20 @@ CLAIM_DESCRIPTIONS = {
 # shown; the page itself has no other form target to protect (no inline script can run).
 CONSENT_PAGE_CSP = {"frame-ancestors": [CSP_NONE], "form-action": None}
 
+# The consent form's decision, rendered into templates/oauth/consent.html from these names: only
+# the Allow button's exact field and value approve. Any other value ("no", "0", "false", empty),
+# a repeated one, or Allow and Deny together is no approval, answered as the Deny button is
+# (access_denied to the validated redirect URI, RFC 6749 §4.1.2.1; a denied device, RFC 8628).
+APPROVE_FIELD = "confirm"
+APPROVE_VALUE = "yes"
+DENY_FIELD = "deny"
+
+
+def approved(request: HttpRequest) -> bool:
+    """Whether the consent form's POST is its Allow button's (APPROVE_FIELD=APPROVE_VALUE, once,
+    without DENY_FIELD); every other POST is a denial."""
+    return request.POST.getlist(APPROVE_FIELD) == [APPROVE_VALUE] and DENY_FIELD not in request.POST
+
 
 def consent_headers(response: HttpResponse) -> HttpResponse:
     """Never framed (clickjacking), never cached, no Referer leak of the page's query."""
@@ -155,5 +169,8 @@ def render_consent_page(
         "device_user_code": device_user_code,
         "hidden_fields": hidden_fields,
         "form_action": form_action,
+        "approve_field": APPROVE_FIELD,
+        "approve_value": APPROVE_VALUE,
+        "deny_field": DENY_FIELD,
     }
     return consent_headers(render(request, "oauth/consent.html", context))

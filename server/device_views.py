@@ -20,15 +20,18 @@ from server import ratelimit, services, signals
 from server.bindings import authorization_server
 from server.bindings.device import find_waiting_device
 from server.conf import server_settings
-from server.consent_page import CONSENT_PAGE_CSP, consent_headers, render_consent_page
+from server.consent_page import CONSENT_PAGE_CSP, approved, consent_headers, render_consent_page
 from server.models import DeviceAuthorization
 from server.oauth2.device import format_user_code, normalize_user_code
+from server.oauth2.digits import whole_number
 from server.views import protocol_endpoint
 
 # The device authorizations this session typed a right code for (the consent form names one).
 SESSION_KEY = "server.device_authorizations"
 # A session remembers the last few: enough for a person with a couple of tabs open.
 MAX_REMEMBERED = 5
+# A device authorization's id, as the consent form sends it back: a bigint's range.
+MAX_ID = 2**63 - 1
 REFUSED_CODE = "That code is not valid, or it has expired. Check the code on your device and try again."
 
 
@@ -99,18 +102,19 @@ def _enter_code(request: HttpRequest) -> HttpResponse:
 def _decide(request: HttpRequest) -> HttpResponse:
     value = request.POST.get("device_authorization", "")
     remembered = request.session.get(SESSION_KEY, [])
-    pk = int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+    pk = whole_number(value, maximum=MAX_ID)
     if pk is None or pk not in remembered:
         # Only a device this session typed the code of: the form cannot name another one.
         return _entry_page(request, error="Type the code shown on your device first.", status=400)
     request.session[SESSION_KEY] = [p for p in remembered if p != pk]
     found = DeviceAuthorization.objects.select_related("client").filter(pk=pk).first()
-    approved = bool(request.POST.get("confirm"))
+    # Only the consent form's Allow button approves (server.consent_page.approved); anything else denies.
+    allowed = approved(request)
     if found is None or not found.client.is_active:
         decided = False
-    elif approved:
+    elif allowed:
         decided = services.approve_device_authorization(found, user=request.user)
     else:
         decided = services.deny_device_authorization(found, user=request.user)
-    context = {"approved": approved and decided, "expired": not decided, "client": found and found.client}
+    context = {"approved": allowed and decided, "expired": not decided, "client": found and found.client}
     return consent_headers(render(request, "oauth/device_done.html", context, status=200 if decided else 400))

@@ -45,7 +45,10 @@ LOGOUT_CLIENT_ATTRIBUTE = "oauth_logout_client"
 # Set on the request by `server.receivers` when the sign-out ended an OP session: what it ended
 # (`services.logout.EndedSession`), for the front-channel iframes.
 ENDED_SESSION_ATTRIBUTE = "oauth_ended_session"
+# The confirmation page's button (templates/oauth/logout_confirm.html renders both): only this
+# exact value confirms; the field with any other value is a request like any other (asked again).
 CONFIRM_FIELD = "confirm_logout"
+CONFIRM_VALUE = "yes"
 
 
 @csrf_exempt  # a relying party may POST the request (§2); the confirmation is CSRF-checked below
@@ -53,7 +56,7 @@ CONFIRM_FIELD = "confirm_logout"
 @require_http_methods(["GET", "POST"])
 def end_session(request: HttpRequest) -> HttpResponse:
     """RP-Initiated Logout §2: end the signed-in person's session, then redirect when allowed."""
-    if request.method == "POST" and CONFIRM_FIELD in request.POST:
+    if request.method == "POST" and request.POST.getlist(CONFIRM_FIELD) == [CONFIRM_VALUE]:
         return _confirmed(request)
     try:
         validated = authorization_server.validate_endpoint_request("end_session", request)
@@ -127,7 +130,12 @@ def _frontchannel_page(request: HttpRequest, *, continue_to: str | None, client=
 def _confirmation_page(request: HttpRequest, validated) -> HttpResponse:
     data = validated.request.payload.data
     fields = [(name, data[name]) for name in LOGOUT_PARAMETERS if data.get(name)]
-    context = {"client": validated.client, "fields": fields, "confirm_field": CONFIRM_FIELD}
+    context = {
+        "client": validated.client,
+        "fields": fields,
+        "confirm_field": CONFIRM_FIELD,
+        "confirm_value": CONFIRM_VALUE,
+    }
     response = render(request, "oauth/logout_confirm.html", context)
     # Chromium applies form-action to the redirect that answers the form's POST: with 'self'
     # alone, "Sign out" did nothing when the app named its return URL. That URL was checked

@@ -6,13 +6,13 @@ bound to our models in `server.bindings.oidc`; key writes go through `server.ser
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_safe
 
 from server import policies, selectors, services
 from server.bindings import oidc
 from server.claims import STANDARD_CLAIM_NAMES
 from server.conf import server_settings
 from server.oauth2 import discovery, keys
+from server.oauth2.errors import require_methods
 from server.views import (
     authorization_server_metadata,
     database_outage_guard,
@@ -21,7 +21,7 @@ from server.views import (
 )
 
 
-@require_safe
+@require_methods("GET", "HEAD")
 @database_outage_guard
 def jwks(request: HttpRequest) -> HttpResponse:
     """The public signing keys (RFC 7517 JWK Set): next, active and recently retired keys, each
@@ -37,14 +37,13 @@ def jwks(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
-@protocol_endpoint
+@protocol_endpoint  # the endpoint refuses another method as the others do (JSON 405, no-store)
 def userinfo(request: HttpRequest) -> HttpResponse:
     """OpenID Connect UserInfo: the signed-in user's claims for a token carrying `openid`."""
     return oidc.userinfo(request)
 
 
-@require_safe
+@require_methods("GET", "HEAD")
 def openid_configuration(request: HttpRequest) -> JsonResponse:
     """OpenID Connect Discovery: the RFC 8414 document plus OpenID's fields."""
     base = authorization_server_metadata(request)

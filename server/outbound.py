@@ -34,6 +34,7 @@ import urllib3
 from django.core.cache import caches
 
 from server.conf import server_settings
+from server.oauth2.digits import decimal_value
 
 __all__ = [
     "OutboundError",
@@ -52,7 +53,8 @@ DEFAULT_CACHE_SECONDS = 300
 MIN_CACHE_SECONDS = 60
 MAX_CACHE_SECONDS = 24 * 3600
 _CACHE_KEY = "outbound:json:v1:"
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+# The value is read by server.oauth2.digits (ASCII digits only, any length), not by the pattern.
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([^\s\",]*)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
 
@@ -141,10 +143,11 @@ def _ca_certs() -> str | None:
 
 
 def _read_limited(response, *, max_bytes: int, deadline: float) -> bytes:
-    length = response.headers.get("Content-Length")
-    # ASCII digits only: "²".isdigit() is true and int() refuses it. A length that is no
-    # number is as good as none: the body is counted while it is read.
-    if length and length.isascii() and length.isdigit() and int(length) > max_bytes:
+    # ASCII digits only, any length (server.oauth2.digits): "²".isdigit() is true and int()
+    # refuses it, as it refuses 5000 digits. A length that is no number is as good as none:
+    # the body is counted while it is read.
+    length = decimal_value(response.headers.get("Content-Length"), ceiling=max_bytes + 1)
+    if length is not None and length > max_bytes:
         raise OutboundError(f"The response is larger than {max_bytes} bytes.")
     chunks, size = [], 0
     for chunk in response.stream(8192):
@@ -238,8 +241,10 @@ def cache_seconds(cache_control: str | None) -> int:
     if _NO_CACHE.search(value):
         return MIN_CACHE_SECONDS
     found = _MAX_AGE.search(value)
-    seconds = int(found.group(1)) if found else DEFAULT_CACHE_SECONDS
-    return max(MIN_CACHE_SECONDS, min(MAX_CACHE_SECONDS, seconds))
+    seconds = decimal_value(found.group(1), ceiling=MAX_CACHE_SECONDS) if found else None
+    if seconds is None:  # none, or not ASCII digits ("max-age=٦٠٠" is no max-age)
+        return DEFAULT_CACHE_SECONDS
+    return max(MIN_CACHE_SECONDS, seconds)
 
 
 def _cache_key(url: str) -> str:

@@ -80,7 +80,8 @@ def _is_loopback(parts) -> bool:
 # RFC 8252 §7.3: a loopback IP literal over plain http, where only the port may differ. The
 # pattern is matched against the raw string, so nothing a URL parser normalises (scheme case,
 # leading spaces, an empty fragment, a host like "[::1].evil.example") can make two URIs equal.
-_LOOPBACK_REDIRECT = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::\d{1,5})?((?:[/?][^#\s]*)?)")
+# The port is ASCII digits ([0-9], not \\d, which takes "٨٠" too: server.oauth2.digits).
+_LOOPBACK_REDIRECT = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?((?:[/?][^#\s]*)?)")
 
 
 def _loopback_without_port(uri: str) -> str | None:

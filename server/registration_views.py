@@ -3,11 +3,11 @@ hosts the registration endpoints of `server.registration.endpoints`."""
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from server.bindings import authorization_server
 from server.conf import server_settings
 from server.oauth2 import json_error_response
+from server.oauth2.errors import require_methods
 from server.registration.endpoints import ClientConfigurationEndpoint, ClientRegistrationEndpoint
 from server.views import database_outage_guard
 
@@ -22,7 +22,7 @@ def _insecure(request: HttpRequest) -> HttpResponse | None:
 # Bearer-token authenticated JSON APIs: no cookies involved, so no CSRF token either.
 @csrf_exempt
 @database_outage_guard
-@require_http_methods(["POST"])
+@require_methods("POST")
 def register_client(request: HttpRequest) -> HttpResponse:
     """RFC 7591 §3: register a client from its metadata."""
     return _insecure(request) or authorization_server.create_endpoint_response(
@@ -32,7 +32,7 @@ def register_client(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @database_outage_guard
-@require_http_methods(["GET", "PUT", "DELETE"])
+@require_methods("GET", "PUT", "DELETE")
 def client_configuration(request: HttpRequest, client_id: str) -> HttpResponse:
     """RFC 7592 §2: read, replace or delete a registered client's metadata."""
     request.registration_client_id = client_id

@@ -19,13 +19,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
 from server import apis, policies, services, sign_in_checks, signals
 from server.bindings import authorization_server, issuer_for, require_oauth
 from server.conf import server_settings
 from server.consent_page import (
+    APPROVE_FIELD,
     CONSENT_PAGE_CSP,
+    DENY_FIELD,
+    approved,
     claims_to_consent,
     consent_covers,
     consent_headers,
@@ -33,6 +36,7 @@ from server.consent_page import (
 )
 from server.oauth2 import OAuth2Error, json_error_response, no_store
 from server.oauth2.client_assertion import ASSERTION_ALGORITHMS
+from server.oauth2.errors import require_methods
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +149,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 
 # A consent form's fields: a POST carrying any of them is a decision, never a new request.
-CONSENT_FORM_FIELDS = ("confirm", "deny", "csrfmiddlewaretoken")
+CONSENT_FORM_FIELDS = (APPROVE_FIELD, DENY_FIELD, "csrfmiddlewaretoken")
 NEVER_IN_A_URL = ("client_secret", "code_verifier", "password")
 
 
@@ -233,7 +237,8 @@ def _authorize(request: HttpRequest) -> HttpResponse:
     # the page, approved with it (the code gets exactly these: bindings.grants).
     claims = claims_to_consent(grant, scope)
     if request.method == "POST":
-        if request.POST.get("confirm"):
+        # Only the Allow button's exact value approves; anything else is what Deny does.
+        if approved(request):
             with transaction.atomic():
                 services.record_consent(user=end_user, client=client, scope=scope, claims=claims)
                 return authorization_server.create_authorization_response(request, grant_user=end_user)
@@ -295,13 +300,15 @@ def introspect(request: HttpRequest) -> HttpResponse:
 # --- discovery and a protected resource -------------------------------------------------------
 
 
-@require_safe
+# The public documents refuse another method as every machine endpoint does (JSON 405, no-store):
+# the refusal is not the document, so it is not cached like one.
+@require_methods("GET", "HEAD")
 def server_metadata(request: HttpRequest) -> JsonResponse:
     """RFC 8414 authorization server metadata."""
     return metadata_response(authorization_server_metadata(request))
 
 
-@require_safe
+@require_methods("GET", "HEAD")
 def protected_resource_metadata(request: HttpRequest) -> JsonResponse:
     """RFC 9728 metadata of this server's own API (the resource `require_oauth` guards)."""
     return metadata_response(require_oauth.protected_resource.metadata(request))
@@ -355,6 +362,7 @@ def authorization_server_metadata(request: HttpRequest) -> dict:
 
 
 @protocol_endpoint
+@require_methods("GET", "HEAD", "POST")  # POST: the token as a form field (RFC 6750 §2.2)
 @require_oauth("profile")
 def api_me(request: HttpRequest) -> JsonResponse:
     """A small protected resource: who the token speaks for, and for which client."""

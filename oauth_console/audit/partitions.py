@@ -24,7 +24,7 @@ DEFAULT_PARTITION = f"{TABLE}_default"
 # Months created ahead of the current one, by the migration, seal_audit_log and prune_audit_log:
 # the every-minute seal job keeps the next three months ready long before they start.
 MONTHS_AHEAD = 3
-_MONTH_NAME = re.compile(rf"^{TABLE}_p(\d{{4}})_(\d{{2}})$")
+_MONTH_NAME = re.compile(rf"{TABLE}_p([0-9]{{4}})_([0-9]{{2}})")
 
 
 def month_of(moment: datetime) -> date:
@@ -68,7 +68,7 @@ def months(using=None) -> dict[date, str]:
         names = [name for (name,) in cursor.fetchall()]
     found = {}
     for name in names:
-        match = _MONTH_NAME.match(name)
+        match = _MONTH_NAME.fullmatch(name)
         if match:
             found[date(int(match[1]), int(match[2]), 1)] = name
     return dict(sorted(found.items()))

@@ -368,6 +368,15 @@ class ClientAdmin(
             return HttpResponseRedirect(reverse("admin:server_client_changelist"))
 
     def process_result(self, result, request: HttpRequest):
+        if result.has_errors() or result.has_validation_errors():
+            # The confirmation found a row it refuses (the resource rolled every row back):
+            # import-export would count the rolled-back rows as imported.
+            problems = import_report.row_problems(result)
+            listed = "; ".join(
+                f"row {p.row}{f' ({p.field})' if p.field else ''}: {p.message}" for p in problems[:5]
+            )
+            messages.error(request, f"Nothing was imported: {listed or 'a row was refused'}")
+            return HttpResponseRedirect(reverse("admin:server_client_import"))
         response = super().process_result(result, request)
         secrets = getattr(result, "issued_secrets", [])
         if not secrets:

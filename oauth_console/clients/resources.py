@@ -19,6 +19,7 @@ from oauth_console.spreadsheets import from_spreadsheet
 from server import policies, services
 from server.actors import Actor
 from server.models import MAX_CLIENT_ID_LENGTH, Client, is_well_formed_client_id
+from server.oauth2.digits import whole_number
 
 LIST_FIELDS = ("redirect_uris", "grant_types", "scope", "contacts", "post_logout_redirect_uris")
 # Resource column -> the create_client keyword it feeds (the same name, except the owner).
@@ -88,17 +89,31 @@ class FlagWidget(widgets.BooleanWidget):
 
 
 class SecondsWidget(widgets.Widget):
-    """A number of seconds; empty means none. Anything else is a row error that says so."""
+    """A number of seconds from 0 to `maximum`; empty means none. Anything else ("²", "1e3",
+    "-5", a NUL, 5000 digits) is a row error that says what the cell must be, before any write."""
+
+    def __init__(self, maximum: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.maximum = maximum
 
     def clean(self, value, row=None, **kwargs) -> int | None:
         text = str(value if value is not None else "").strip()
         if not text:
             return None
-        if isinstance(value, float) and value.is_integer():  # XLSX numbers arrive as floats
+        if isinstance(value, float) and value.is_integer():  # XLSX and JSON numbers arrive as floats
             text = str(int(value))
-        if not text.isdigit():
-            raise ValueError(f"{text!r} is not a whole number of seconds.")
-        return int(text)
+        elif isinstance(value, bool):  # an XLSX TRUE is no number of seconds
+            text = repr(value)
+        # ASCII digits only, any length (server.oauth2.digits): "²".isdigit() is true and int()
+        # refused it with "invalid literal for int() with base 10".
+        seconds = whole_number(text, maximum=self.maximum)
+        if seconds is None:
+            shown = repr(text) if len(text) <= 24 else repr(text[:21]) + "..."
+            raise ValueError(
+                f"The cell must be a whole number of seconds between 0 and {self.maximum} "
+                f"(digits 0-9 only), or empty; {shown} is not."
+            )
+        return seconds
 
     def render(self, value, obj=None, **kwargs) -> str:
         return "" if value is None else str(value)
@@ -125,7 +140,9 @@ class ClientResource(resources.ModelResource):
         attribute="require_auth_time", column_name="require_auth_time", widget=FlagWidget()
     )
     default_max_age = fields.Field(
-        attribute="default_max_age", column_name="default_max_age", widget=SecondsWidget()
+        attribute="default_max_age",
+        column_name="default_max_age",
+        widget=SecondsWidget(maximum=policies.MAX_DEFAULT_MAX_AGE),
     )
     post_logout_redirect_uris = fields.Field(
         attribute="post_logout_redirect_uris", column_name="post_logout_redirect_uris", widget=ListWidget()
@@ -177,6 +194,14 @@ class ClientResource(resources.ModelResource):
         return json.dumps(client.jwks, separators=(",", ":")) if client.jwks else ""
 
     # --- import -------------------------------------------------------------------------------
+
+    def import_data(self, dataset, **kwargs):
+        # All rows or none. import-export rolls back a dry run and a row that raised, but keeps
+        # the rows around a refused one (a validation error) unless told otherwise; the admin's
+        # confirmation imports the file again, not as a dry run, and a row valid at the preview
+        # can be refused there (its client_id taken meanwhile).
+        kwargs.update(use_transactions=True, rollback_on_validation_errors=True)
+        return super().import_data(dataset, **kwargs)
 
     def before_import_row(self, row, **kwargs) -> None:
         # A file this console exported has "'" before cells a spreadsheet would evaluate.

@@ -7,8 +7,9 @@ answer says so in its content type, and credential-bearing endpoints are never c
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749.errors import (
@@ -24,7 +25,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc6749.errors import UnsupportedResponseTypeError as _AuthlibUnsupportedResponseType
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from authlib.oidc.core.errors import LoginRequiredError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 __all__ = [
     "NO_STORE_HEADERS",
@@ -48,7 +49,9 @@ __all__ = [
     "error_response",
     "json_error_response",
     "json_response",
+    "method_not_allowed",
     "no_store",
+    "require_methods",
 ]
 
 # RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -214,3 +217,26 @@ def error_response(
             response[name] = value
         return response
     return json_response(status, body, headers)
+
+
+def method_not_allowed(allowed: Iterable[str]) -> HttpResponse:
+    """The answer of every machine endpoint to a method it does not take: 405 with `Allow` (RFC
+    9110 §15.5.6) and RFC 6749 §5.2's JSON `invalid_request`, never cached. The token endpoints
+    raise MethodNotAllowedError while parsing, and answer it through `error_response` as here."""
+    return error_response(MethodNotAllowedError(allowed), no_store=True)
+
+
+def require_methods(*methods: str) -> Callable:
+    """View decorator for a machine endpoint: Django's require_http_methods, but refusing with
+    `method_not_allowed` (JSON, `Allow`, no-store) instead of an empty HTML 405."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                return method_not_allowed(methods)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator

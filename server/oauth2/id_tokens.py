@@ -35,6 +35,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from .claims_request import add_granted_claims, essential_acr_unmet, parse_claims_request
+from .digits import whole_number
 from .errors import UnmetAuthenticationRequirementsError
 from .keys import SIGNING_ALGORITHMS, key_set
 
@@ -59,6 +60,8 @@ PROTOCOL_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "c_hash", "azp", "acr", "amr", "sid"}
 )
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
+# The largest max_age (seconds) a request may name: ten digits, more than three centuries.
+MAX_MAX_AGE = 9_999_999_999
 
 SigningKey = Callable[[str], tuple[str, Any]]
 UserClaims = Callable[[Any, list[str], Any], dict]
@@ -248,7 +251,7 @@ class OpenIDCode(_IDTokenIssuer, _AuthlibOpenIDCode):
         if "none" in prompts and len(prompts) > 1:
             raise InvalidRequestError("prompt=none cannot be combined with other prompt values.")
         max_age = data.get("max_age")
-        if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 10):
+        if max_age is not None and whole_number(max_age, maximum=MAX_MAX_AGE) is None:
             raise InvalidRequestError("max_age must be a whole number of seconds.")
         claims = parse_claims_request(data.get("claims"))  # stored with the code (save_authorization_code)
         if essential_acr_unmet(claims):

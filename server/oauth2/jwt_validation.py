@@ -46,6 +46,7 @@ from joserfc import jws, jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
+from .digits import decimal_value
 from .jwt_access_tokens import ACCESS_TOKEN_TYP
 from .resource_protector import BearerTokenValidator
 
@@ -59,6 +60,8 @@ DEFAULT_ALGORITHMS = ("RS256", "ES256")
 _PUBLIC_KEY_TYPES = (RSAKey, ECKey, OKPKey)
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
 MAX_JWKS_BYTES = 65536
+# RFC 9111 §1.2.2: a delta-seconds a cache cannot represent is taken as 2**31.
+MAX_DELTA_SECONDS = 2**31
 ACCESS_TOKEN_TYPES = (ACCESS_TOKEN_TYP, "application/" + ACCESS_TOKEN_TYP)
 
 
@@ -87,10 +90,15 @@ def fetch_jwks(uri: str, timeout: float = 5.0) -> tuple[dict, int | None]:
 
 
 def _max_age(cache_control: str) -> int | None:
+    """The response's max-age in seconds, or None. RFC 9111 §1.2.2: ASCII digits (not "²",
+    which str.isdigit() takes and int() refuses, nor "٣", which int() reads as 3), and a value
+    larger than a cache can represent is 2**31 (RemoteKeySet caps it at max_max_age)."""
     for directive in cache_control.split(","):
         name, _, value = directive.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
-            return int(value.strip())
+        if name.lower() == "max-age":
+            seconds = decimal_value(value.strip(), ceiling=MAX_DELTA_SECONDS)
+            if seconds is not None:
+                return seconds
     return None
 
 

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .errors import method_not_allowed
+
 __all__ = ["WELL_KNOWN", "ProtectedResource", "metadata_path_for", "metadata_url_for"]
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -119,9 +121,7 @@ class ProtectedResource:
     def metadata_view(self, request: HttpRequest) -> HttpResponse:
         """GET the document (§3.2): JSON, public, cacheable, readable from any origin."""
         if request.method not in ("GET", "HEAD"):
-            response = HttpResponse(status=405)
-            response["Allow"] = "GET, HEAD"
-            return response
+            return method_not_allowed(("GET", "HEAD"))
         response = JsonResponse(self.metadata(request))
         response["Cache-Control"] = "public, max-age=3600"
         response["Access-Control-Allow-Origin"] = "*"

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from joserfc import jwt
 
 from .claims_request import add_granted_claims
-from .errors import NO_STORE_HEADERS, MethodNotAllowedError, OAuth2Error, json_response
+from .errors import NO_STORE_HEADERS, OAuth2Error, json_response, method_not_allowed
 from .id_tokens import PROTOCOL_CLAIMS, SigningKey, Subject, UserClaims, default_subject
 from .keys import SIGNING_ALGORITHMS
 from .resource_protector import ResourceProtector
@@ -79,8 +79,7 @@ class UserInfoEndpoint(_AuthlibUserInfoEndpoint):
     def __call__(self, request: HttpRequest) -> HttpResponse:
         protector = self.resource_protector
         if request.method not in ("GET", "POST"):
-            error = MethodNotAllowedError(("GET", "POST"))
-            return json_response(405, dict(error.get_body()), error.get_headers())
+            return method_not_allowed(("GET", "POST"))
         try:
             token = protector.validate_request(request, REQUIRED_SCOPE, form_body=True)
             user = token.get_user()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from server import credentials, policies, signals
 from server.actors import Actor
 from server.models import MAX_CLIENT_ID_LENGTH, Client, Token, is_well_formed_client_id
+from server.oauth2.digits import looks_numeric
 from server.services._after_commit import send_after_commit
 from server.services.secrets import _new_secret
 
@@ -114,10 +115,11 @@ def create_client(
                 f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces.",
                 field="client_id",
             )
-        if client_id.isdigit():
+        if looks_numeric(client_id):
             # A user's public `sub` is their primary key as text, and a client_credentials JWT
             # access token's `sub` is the client_id (RFC 9068 §2.2): "42" would read as user 42
-            # at a resource server (§5). Generated ids are never all digits.
+            # at a resource server (§5), and so would "٤٢" at one that calls int(). Generated ids
+            # are never all digits.
             raise policies.PolicyError(
                 "A client_id cannot be only digits: it would look like a user's subject identifier.",
                 field="client_id",

@@ -16,6 +16,8 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
+from server import consent_page
+
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
 OUR_TEMPLATES = [
     "base.html",
@@ -66,6 +68,10 @@ def consent_context(**client_fields):
         "user": person(first_name="Alice", last_name="Liddell"),
         "redirect_host": "printer.example.com",
         "form_action": "/oauth/authorize?response_type=code&client_id=cl_abc123&state=xyz",
+        # The decision's names and value, as render_consent_page passes them (the view checks them).
+        "approve_field": consent_page.APPROVE_FIELD,
+        "approve_value": consent_page.APPROVE_VALUE,
+        "deny_field": consent_page.DENY_FIELD,
     }
 
 

@@ -349,12 +349,16 @@ def test_jwks_as_a_callable_is_read_again_on_each_token():
 
 @pytest.fixture
 def jwks_server():
-    """A loopback HTTP server: /jwks serves RSA's JWKS with max-age 120; /moved redirects there."""
+    """A loopback HTTP server: /jwks serves RSA's JWKS with max-age 120 (or the Cache-Control set
+    in `jwks_server.cache_control`); /moved redirects there."""
     import http.server
     import threading
 
+    headers = {"Cache-Control": "public, max-age=120"}
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            self.server.hits += 1
             if self.path == "/moved":
                 self.send_response(302)
                 self.send_header("Location", "/jwks")
@@ -363,7 +367,7 @@ def jwks_server():
             body = json.dumps(jwks(RSA)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "public, max-age=120")
+            self.send_header("Cache-Control", headers["Cache-Control"])
             self.end_headers()
             self.wfile.write(body)
 
@@ -371,10 +375,24 @@ def jwks_server():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.hits = 0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield JWKSServer(f"http://127.0.0.1:{server.server_address[1]}", server, headers)
     server.shutdown()
+
+
+class JWKSServer(str):
+    """The server's base URL (a str, as the tests use it), its hit count and its headers."""
+
+    def __new__(cls, url, server, headers):
+        made = super().__new__(cls, url)
+        made.server, made.headers = server, headers
+        return made
+
+    @property
+    def hits(self) -> int:
+        return self.server.hits
 
 
 def test_the_default_fetch_reads_the_jwks_and_its_max_age_and_refuses_redirects(jwks_server):
@@ -387,3 +405,77 @@ def test_the_default_fetch_reads_the_jwks_and_its_max_age_and_refuses_redirects(
     with pytest.raises(urllib.error.HTTPError):
         fetch_jwks(jwks_server + "/moved")
     assert call(sign(), key_set=None, jwks_uri=jwks_server + "/jwks").status_code == 200
+
+
+# "²".isdigit() is true and int("²") raised: fetch_jwks failed on a valid JWK Set, so RemoteKeySet
+# kept no keys and refused every token. "٣".isdigit() is true and int("٣") read 3: the JWKS was
+# fetched again every 3 seconds. Neither is a max-age (RFC 9111 §1.2.2: 1*DIGIT): the document is
+# kept for default_max_age, as without one.
+OTHER_DIGITS = [
+    "max-age=\u00b2",
+    "max-age=\u0663",
+    "public, max-age=\u0661\u0662\u0660",
+    "max-age=\uff16\uff10",
+]
+
+
+@pytest.mark.parametrize("cache_control", OTHER_DIGITS, ids=ascii)
+def test_a_max_age_in_other_digits_is_no_max_age_and_the_jwks_is_cached_as_without_one(cache_control):
+    from server.oauth2.jwt_validation import _max_age
+
+    assert _max_age(cache_control) is None
+    fetched = []
+
+    def fetch(uri):  # fetch_jwks's answer for a response carrying `cache_control`
+        fetched.append(uri)
+        return jwks(RSA), _max_age(cache_control)
+
+    clock = Clock()
+    keys = remote(fetch, clock, default_max_age=300)
+    assert call(sign(), key_set=keys).status_code == 200
+    clock.now += 150
+    assert call(sign(), key_set=keys).status_code == 200
+    assert len(fetched) == 1
+    clock.now += 151  # past default_max_age: fetched again
+    assert call(sign(), key_set=keys).status_code == 200
+    assert len(fetched) == 2
+
+
+@pytest.mark.parametrize("cache_control", ["max-age=\u00b2", "max-age=\u00b9\u00b2\u00b3"], ids=ascii)
+def test_a_jwks_served_with_a_max_age_in_superscripts_is_used_and_cached(jwks_server, cache_control):
+    # Latin-1, as a server sends it and http.client reads it: the bytes are b"max-age=\xb2".
+    from server.oauth2.jwt_validation import fetch_jwks
+
+    jwks_server.headers["Cache-Control"] = cache_control
+    assert fetch_jwks(jwks_server + "/jwks") == (jwks(RSA), None)
+    clock = Clock()
+    keys = RemoteKeySet(jwks_server + "/jwks", clock=clock, default_max_age=300)
+    for _ in range(3):
+        assert call(sign(), key_set=keys).status_code == 200
+        clock.now += 90
+    assert keys.fetches == 1
+    clock.now += 31
+    assert call(sign(), key_set=keys).status_code == 200
+    assert keys.fetches == 2
+
+
+@pytest.mark.parametrize(
+    "cache_control, seconds",
+    [
+        ("max-age=120", 120),
+        ("public, MAX-AGE = 0", None),  # RFC 9111 §5.2: no spaces around "=", so no max-age
+        ("max-age=0", 0),
+        ("max-age=007", 7),
+        ("max-age=+60", None),
+        ("max-age=-60", None),
+        ("max-age=6_0", None),
+        ("max-age=", None),
+        ("max-age=2147483649", 2**31),  # RFC 9111 §1.2.2: more than a cache can hold is 2**31
+        ("max-age=" + "9" * 5000, 2**31),  # int() refuses more than 4300 digits
+        ("no-store", None),
+    ],
+)
+def test_the_jwks_max_age_is_ascii_digits(cache_control, seconds):
+    from server.oauth2.jwt_validation import _max_age
+
+    assert _max_age(cache_control) == seconds

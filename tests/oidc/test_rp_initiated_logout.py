@@ -175,6 +175,19 @@ def test_a_confirmation_without_its_csrf_token_signs_nobody_out(browser, rp):
     assert signed_in(browser)
 
 
+@pytest.mark.parametrize("value", ["no", "0", "", "YES"])
+def test_only_the_sign_out_buttons_value_confirms(browser, rp, value):
+    """The confirmation's button sends confirm_logout=yes; any other value is no confirmation
+    (the mere presence of the field was): the person is asked again, not signed out."""
+    person = HttpClient(enforce_csrf_checks=True)
+    person.cookies = browser.cookies
+    page = person.get(logout_url(client_id=rp[0].client_id))
+    fields = {"client_id": rp[0].client_id, "csrfmiddlewaretoken": str(page.context["csrf_token"])}
+    answer = person.post(LOGOUT, {**fields, "confirm_logout": value})
+    assert answer.status_code == 200 and b'id="logout-question"' in answer.content
+    assert signed_in(browser)
+
+
 def test_oidcc_rp_initiated_logout_no_params(browser):
     """Nothing at all: signed-in people are asked; nobody is signed out by a bare link."""
     page = browser.get(LOGOUT)

@@ -26,6 +26,9 @@ CASES = [
     (["rotate_signing_keys", "--revoke", NOT_UTF8], "kid"),
     (["cleartokens", "--batch-size", "9" * 23], "batch"),
     (["prune_audit_log", "--older-than", "9" * 20 + "d"], "older-than"),
+    # int() refuses more than 4300 digits (a traceback); "٣٦٥" is no number to a command line.
+    (["prune_audit_log", "--older-than", "9" * 5000 + "d"], "older-than"),
+    (["prune_audit_log", "--older-than", "\u0663\u0666\u0665d"], "older-than"),
     (["export_audit_log", "--output", "/nonexistent-folder/audit.jsonl"], "--output"),
     (["export_audit_log", "--output", "audit\x00.jsonl"], "--output"),
 ]

@@ -129,7 +129,11 @@ def test_loopback_port_change_is_allowed_for_loopback_native_clients(live_browse
         "http://127.0.0.2:53682/callback",
         "http://user@127.0.0.1:53682/callback",
         "https://127.0.0.1:53682/callback",
+        # A port in digits of another script: the port pattern's \\d matched them.
+        "http://127.0.0.1:\u0665\u0663\u0666\u0668\u0662/callback",
+        "http://127.0.0.1:\uff15\uff13/callback",
     ],
+    ids=ascii,
 )
 def test_loopback_port_change_allows_nothing_else(live_browser, native_app, uri):
     app, _ = native_app

@@ -209,7 +209,12 @@ def test_rotate_accepts_custom_grace_periods(make_client, grace, expected, time_
     assert old_row.expires_at == rotated_at + expected
 
 
-@pytest.mark.parametrize("grace", ["5y", "-1h", "soon", "", "9999d", "999999999d"])
+# "\u0667d": regex \\d took the Arabic-Indic 7 (and int() read it).
+@pytest.mark.parametrize(
+    "grace",
+    ["5y", "-1h", "soon", "", "9999d", "999999999d", "\u0667d", "9" * 5000 + "d"],
+    ids=lambda g: ascii(g)[:20],
+)
 def test_rotate_refuses_a_bad_grace_and_writes_nothing(make_client, grace):
     client, old_secret = make_client()
     with pytest.raises(CommandError, match="grace period"):

@@ -351,3 +351,67 @@ def test_a_scope_asked_for_twice_is_shown_and_recorded_once(browser, wide_app):
     assert response.status_code == 302, response.content
     assert Consent.objects.get().scope == "email profile"
     assert AuthorizationCode.objects.get().scope == "email profile"
+
+
+# --- only the Allow button's exact value approves ------------------------------------------------
+
+# What the consent form's Allow button does not send: any other value of `confirm`, an empty one,
+# a repeated one, or Allow and Deny together. Each was approval ("any non-empty confirm") before.
+NOT_THE_ALLOW_BUTTON = [
+    {"confirm": "no"},
+    {"confirm": "0"},
+    {"confirm": "false"},
+    {"confirm": "off"},
+    {"confirm": "YES"},
+    {"confirm": "yes "},
+    {"confirm": ""},
+    {"confirm": "yes", "deny": "yes"},
+]
+# A form the strict request parser refuses before any decision (a repeated parameter, a control
+# character: server.oauth2.requests): the person's error page, 400; never a code either.
+MALFORMED_DECISIONS = [{"confirm": ["no", "yes"]}, {"confirm": ["yes", "yes"]}, {"confirm": "yes\x00"}]
+
+
+@pytest.mark.parametrize("decision", NOT_THE_ALLOW_BUTTON, ids=ascii)
+def test_anything_but_the_allow_buttons_value_is_a_denial(browser, wide_app, decision):
+    """RFC 6749 §4.1.2.1: the resource owner did not approve, so the answer is access_denied at
+    the validated redirect URI, as for the Deny button: no code, no consent remembered."""
+    app, _secret = wide_app
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge, state="st-1")
+    assert browser.get(url).status_code == 200  # the consent page
+
+    response = browser.post(url, decision)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    params = query_of(response["Location"])
+    assert "code" not in params, params
+    assert params["error"] == "access_denied" and params["state"] == "st-1"
+    assert not AuthorizationCode.objects.exists()
+    assert not Consent.objects.exists()
+    assert not Token.objects.exists()
+
+
+def test_the_allow_button_sends_the_value_that_approves(browser, wide_app):
+    """The template renders the value the view checks (server.consent_page), so they cannot drift."""
+    app, _secret = wide_app
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge)
+    page = browser.get(url).content.decode()
+    allow = re.search(r'<button type="submit" name="(\w+)" value="([^"]*)"[^>]*>Allow</button>', page)
+    assert allow is not None
+    response = browser.post(url, {allow[1]: allow[2]})
+    assert "code" in query_of(response["Location"])
+    assert AuthorizationCode.objects.count() == 1 and Consent.objects.count() == 1
+
+
+@pytest.mark.parametrize("decision", MALFORMED_DECISIONS, ids=ascii)
+def test_a_malformed_decision_is_refused_and_approves_nothing(browser, wide_app, decision):
+    app, _secret = wide_app
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge, state="st-1")
+    response = browser.post(url, decision)
+    assert response.status_code == 400 and "Location" not in response
+    assert not AuthorizationCode.objects.exists()
+    assert not Consent.objects.exists()

@@ -198,6 +198,27 @@ def test_denial_is_access_denied_on_every_later_poll(tv, browser):
     assert not Consent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "decision",
+    [{"confirm": "no"}, {"confirm": "0"}, {"confirm": ""}, {"confirm": "yes", "deny": "yes"}, {}],
+    ids=ascii,
+)
+def test_anything_but_the_allow_buttons_value_denies_the_device(tv, browser, decision):
+    """The device page shares the consent form: only its Allow button's exact value approves
+    (any non-empty `confirm` did); anything else does what Deny does."""
+    http = HttpClient()
+    body = start(http, tv).json()
+    page = enter_code(browser, body["user_code"])
+    device_id = page.content.decode().split('name="device_authorization" value="')[1].split('"')[0]
+    done = browser.post("/device", {"device_authorization": device_id, **decision})
+    assert "Access denied" in done.content.decode()
+    answer = poll(http, tv, body["device_code"])
+    assert answer.status_code == 400 and answer.json()["error"] == "access_denied"
+    assert Token.objects.count() == 0
+    assert DeviceAuthorization.objects.get().status == DeviceAuthorization.Status.DENIED
+    assert not Consent.objects.exists()
+
+
 def test_a_device_code_gives_one_token_only(tv, browser):
     http = HttpClient()
     body = start(http, tv).json()

@@ -142,7 +142,7 @@ def test_a_response_without_content_length_is_counted_while_reading(https_server
         outbound.fetch(https_server.url("/chunked"), max_bytes=8, timeout=5)
 
 
-@pytest.mark.parametrize("length", ["\u00b2", "1\u00b2", "\u00b9\u00b2"])
+@pytest.mark.parametrize("length", ["\u00b2", "1\u00b2", "\u00b9\u00b2"], ids=ascii)
 def test_a_content_length_that_is_not_a_number_is_read_within_the_limit(https_server, length):
     """A hostile server's `Content-Length: ²`: str.isdigit() is true and int() refused it, and
     the ValueError left fetch, past every caller's OutboundError (a developer's sector
@@ -155,6 +155,14 @@ def test_a_content_length_that_is_not_a_number_is_read_within_the_limit(https_se
     https_server.routes["/odd-big"] = (200, {"Content-Length": length}, b"x" * 65)
     with pytest.raises(outbound.OutboundError, match="larger than"):
         outbound.fetch(https_server.url("/odd-big"), max_bytes=64, timeout=5)
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large(https_server):
+    """int() refuses a string of more than 4300 digits: the ValueError left fetch (a 500 for
+    whoever made the server fetch the URL). A length that long is larger than any limit."""
+    https_server.routes["/long"] = (200, {"Content-Length": "9" * 5000}, b"[]")
+    with pytest.raises(outbound.OutboundError, match="larger than"):
+        outbound.fetch(https_server.url("/long"), max_bytes=64, timeout=5)
 
 
 def test_an_untrusted_certificate_is_refused(https_server, settings):
@@ -197,7 +205,15 @@ def test_json_documents_are_cached_for_their_max_age(https_server, local_memory_
         ("private, max-age=120", 120),
         ("max-age=99999999", outbound.MAX_CACHE_SECONDS),
         ("max-age=abc", outbound.DEFAULT_CACHE_SECONDS),
+        # Digits of other scripts are no max-age (regex \\d matched them, int() read "٦٠٠" as 600).
+        ("max-age=\u0666\u0660\u0660", outbound.DEFAULT_CACHE_SECONDS),
+        ("max-age=\u00b2", outbound.DEFAULT_CACHE_SECONDS),
+        ("max-age=\uff16\uff10\uff10", outbound.DEFAULT_CACHE_SECONDS),
+        # int() refused more than 4300 digits: a ValueError out of fetch_json_cached.
+        ("max-age=" + "9" * 5000, outbound.MAX_CACHE_SECONDS),
+        ('max-age="120"', 120),
     ],
+    ids=lambda value: ascii(value)[:30],
 )
 def test_cache_lifetimes_are_bounded(header, seconds):
     assert outbound.cache_seconds(header) == seconds

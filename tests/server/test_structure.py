@@ -5,6 +5,7 @@ the claimed client_id, the error cleaning and the no-store JSON error each exist
 layers and the absence of import cycles are import-linter's contracts (pyproject.toml).
 """
 
+import ast
 import re
 import subprocess
 import sys
@@ -77,3 +78,37 @@ def test_server_modules_stay_small():
         for path in _modules()
     }
     assert max(sizes.values()) <= 400, {name: size for name, size in sizes.items() if size > 400}
+
+
+def _reads_digits_itself(source: str) -> bool:
+    """Whether code (not a comment or docstring) calls str.isdigit / isdecimal / isnumeric or
+    writes a regex `\\d`."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("isdigit", "isdecimal", "isnumeric"):
+            return True
+        literal = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if literal and id(node) not in docstrings and "\\d" in node.value:
+            return True
+    return False
+
+
+def test_decimal_numbers_are_read_by_one_rule():
+    # "²".isdigit() is true and int("²") raises; "٣".isdigit() is true and int("٣") is 3; regex
+    # \d matches both kinds of digit. Every number a client, a remote server, an import file or a
+    # command line writes is read by server/oauth2/digits.py (whole_number, decimal_value).
+    found = [
+        path.relative_to(ROOT).as_posix()
+        for folder in (SERVER, ROOT / "oauth_console")
+        for path in sorted(folder.rglob("*.py"))
+        if "migrations" not in path.parts and _reads_digits_itself(path.read_text(encoding="utf-8"))
+    ]
+    assert found == ["server/oauth2/digits.py"]

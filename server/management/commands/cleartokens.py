@@ -1,23 +1,15 @@
 """`manage.py cleartokens`: delete expired tokens and codes in batches (run it from cron)."""
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from server import selectors, services
+from server.management.arguments import BoundedOptionsCommand, WholeNumber
+
+# A batch is a LIMIT: past a 32-bit integer the database refuses it (a traceback).
+BATCH_SIZE = WholeNumber(1, 2**31 - 1)
 
 
-def positive_int(value: str) -> int:
-    """argparse type: a whole number from 1 to 2**31 - 1."""
-    number = int(value)
-    # A batch is a LIMIT: past a 32-bit integer the database refuses it (a traceback).
-    if not 1 <= number <= 2**31 - 1:
-        raise ValueError(value)
-    return number
-
-
-positive_int.__name__ = "positive whole number"  # what argparse names in its error message
-
-
-class Command(BaseCommand):
+class Command(BoundedOptionsCommand):
     help = (
         "Delete tokens whose access and refresh tokens have both expired, and expired authorization "
         "codes. Works in batches, each its own short transaction, so the server keeps serving; "
@@ -27,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--batch-size",
-            type=positive_int,
+            type=BATCH_SIZE,
             default=10_000,
             help="Tokens deleted per transaction (default 10000).",
         )
@@ -38,9 +30,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        # call_command(batch_size=...) bypasses argparse's type check.
-        if not isinstance(options["batch_size"], int) or options["batch_size"] < 1:
-            raise CommandError("--batch-size must be a whole number of at least 1.")
         resume_after = selectors.cleartokens_resume_key()
         if resume_after and not options["from_start"]:
             self.stdout.write(f"  resuming after token #{resume_after} (where the last run stopped)")

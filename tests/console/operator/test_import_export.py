@@ -312,3 +312,86 @@ def test_export_is_one_query_for_the_clients_not_one_per_row(
         make_client(f"App {index}", owner=end_user)
     with django_assert_max_num_queries(8):
         export(ops, "csv")
+
+
+# --- a number of seconds ------------------------------------------------------------------------
+
+SECONDS_RULE = "must be a whole number of seconds between 0 and 2147483647"
+NOT_SECONDS = [
+    "\u00b2",  # str.isdigit() is true, int() refused it: "invalid literal for int() with base 10"
+    "\u0663",  # str.isdigit() is true, int() read 3
+    "1e3",
+    "-5",
+    "+5",
+    "1.5",
+    "3.0",
+    "\x00",
+    "6\x000",
+    "2147483648",
+    "9" * 5000,  # int() refuses more than 4300 digits
+]
+
+
+@pytest.mark.parametrize("value", NOT_SECONDS, ids=lambda v: ascii(v)[:20])
+def test_a_number_of_seconds_that_is_not_one_is_a_clear_row_error_and_nothing_is_imported(ops, value):
+    row = [*GOOD_ROWS[0], value]
+    response = preview(ops, csv_file([GOOD_ROWS[1], row], headers=[*HEADERS, "default_max_age"]))
+
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert result.has_validation_errors()
+    assert [r.number for r in result.invalid_rows] == [2]
+    message = " ".join(result.invalid_rows[0].error_dict["default_max_age"])
+    assert SECONDS_RULE in message, message
+    assert "invalid literal" not in message and "Exceeds the limit" not in message
+    assert response.context.get("confirm_form") is None  # nothing to confirm
+    assert SECONDS_RULE in response.content.decode()
+    assert not Client.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value", [*NOT_SECONDS, -5.0, 1.5, 1e20, float("inf"), True], ids=lambda v: ascii(v)[:20]
+)
+def test_the_import_itself_writes_nothing_for_such_a_row(value):
+    """What the confirmation runs (import_data, not a dry run), with cells as files give them:
+    text from CSV, numbers from XLSX and JSON."""
+    from oauth_console.clients.resources import ClientResource
+
+    dataset = tablib.Dataset(headers=[*HEADERS, "default_max_age"])
+    dataset.append([*GOOD_ROWS[1], ""])
+    dataset.append([*GOOD_ROWS[0], value])
+    result = ClientResource().import_data(dataset, dry_run=False, raise_errors=False)
+
+    assert result.has_validation_errors()
+    message = " ".join(result.invalid_rows[0].error_dict["default_max_age"])
+    assert SECONDS_RULE in message, message
+    assert not Client.objects.exists() and not ClientSecret.objects.exists()
+
+
+@pytest.mark.parametrize("value, seconds", [("600", 600), ("0", 0), (" 60 ", 60), (900.0, 900), ("", None)])
+def test_a_number_of_seconds_imports(value, seconds):
+    from oauth_console.clients.resources import ClientResource
+
+    dataset = tablib.Dataset(headers=[*HEADERS, "default_max_age"])
+    dataset.append([*GOOD_ROWS[0], value])
+    result = ClientResource().import_data(dataset, dry_run=False, raise_errors=False)
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert Client.objects.get().default_max_age == seconds
+
+
+def test_a_row_refused_at_the_confirmation_rolls_the_whole_import_back(ops, make_client):
+    """The confirmation imports the file again (not a dry run). A row that has become invalid
+    since the preview (its client_id taken meanwhile) was skipped while the rows around it were
+    written: now the import writes all its rows or none, and says why."""
+    response = preview(ops, csv_file(GOOD_ROWS))
+    assert response.context["confirm_form"] is not None
+    make_client("Taken meanwhile", client_id="imported-spa")
+
+    done = confirm(ops, response)
+
+    assert Client.objects.count() == 1  # only the one made meanwhile
+    assert not ClientSecret.objects.filter(client__source=Client.Source.IMPORT).exists()
+    assert done.status_code == 302
+    page = ops.get(done["Location"])
+    text = page.content.decode()
+    assert "Nothing was imported" in text and "already exists" in text

@@ -1,24 +1,28 @@
 """Parsing the command-line values the audit commands share (dates: `server.management.arguments`)."""
 
-import re
 from datetime import timedelta
 
 from django.core.management.base import CommandError
 
-DURATION = re.compile(r"(\d+)([dh])")
+from server.oauth2.digits import decimal_value
+
 MAX_AGE_DAYS = 36_500  # a hundred years
+# Past a few thousand years the date an age names overflows (a traceback, not a message).
+_MAX_AMOUNT = {"d": MAX_AGE_DAYS, "h": MAX_AGE_DAYS * 24}
 
 
 def parse_age(value: str) -> timedelta:
     """'365d' or '12h' -> timedelta; CommandError for anything else."""
-    match = DURATION.fullmatch((value or "").strip())
-    if not match or int(match.group(1)) == 0:
+    text = (value or "").strip()
+    unit = text[-1:]
+    # ASCII digits only, any length (server.oauth2.digits): Arabic-Indic digits and 5000 digits
+    # are messages, not a traceback (int() refuses more than 4300 digits).
+    amount = decimal_value(text[:-1], ceiling=_MAX_AMOUNT[unit] + 1) if unit in _MAX_AMOUNT else None
+    if not amount:
         raise CommandError(
             f"--older-than {value!r} is not understood: give a positive number of days or hours, "
             "like 365d or 12h."
         )
-    amount, unit = int(match.group(1)), match.group(2)
-    # Past a few thousand years the date it names overflows (a traceback, not a message).
-    if amount > (MAX_AGE_DAYS if unit == "d" else MAX_AGE_DAYS * 24):
+    if amount > _MAX_AMOUNT[unit]:
         raise CommandError(f"--older-than {value!r} is too long: at most {MAX_AGE_DAYS}d.")
     return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)

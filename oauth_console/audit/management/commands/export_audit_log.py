@@ -1,18 +1,18 @@
 """manage.py export_audit_log --since --until --format jsonl|csv: stream events for a SIEM or an auditor."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.export import csv_lines, jsonl_lines
 from oauth_console.audit.models import AuditEvent, EventType
-from server.management.arguments import parse_moment
+from server.management.arguments import BoundedOptionsCommand, WholeNumber, parse_moment
 
 WRITERS = {"jsonl": jsonl_lines, "csv": csv_lines}
 CHUNK = 2_000
 
 
-class Command(BaseCommand):
+class Command(BoundedOptionsCommand):
     help = (
         "Stream audit events with since <= time < until as JSON lines or CSV to stdout (or --output); "
         "progress goes to stderr."
@@ -25,7 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--until", help="End (exclusive). Default: now.")
         parser.add_argument("--format", default="jsonl", help="jsonl (default) or csv.")
         parser.add_argument("--output", help="Write to this file instead of stdout.")
-        parser.add_argument("--progress-every", type=int, default=10_000)
+        parser.add_argument(
+            "--progress-every",
+            type=WholeNumber(1, 1_000_000_000),
+            default=10_000,
+            help="Report progress every N events (stderr).",
+        )
 
     def handle(self, *args, **options):
         fmt = (options["format"] or "").lower()
@@ -40,7 +45,7 @@ class Command(BaseCommand):
             events = events.filter(occurred_at__gte=since)
         # Oldest first, on the (occurred_at, id) index; iterator() streams instead of loading all.
         events = events.order_by("occurred_at", "id").iterator(chunk_size=CHUNK)
-        every = max(1, options["progress_every"])
+        every = options["progress_every"]
         out = _opened(options["output"]) if options["output"] else None
         write = out.write if out is not None else (lambda line: self.stdout.write(line, ending=""))
         try:

@@ -1,14 +1,13 @@
 """manage.py prune_audit_log --older-than 365d: retention, keeping the rest verifiable."""
 
-from django.core.management.base import BaseCommand
-
 from oauth_console.audit import partitions, retention
 from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.management.commands._durations import parse_age
 from oauth_console.audit.models import EventType
+from server.management.arguments import BoundedOptionsCommand, WholeNumber
 
 
-class Command(BaseCommand):
+class Command(BoundedOptionsCommand):
     help = (
         "Delete audit events older than the given age (365d, 12h), whole checkpoints at a time, and "
         "leave a prune record so verify_audit_log still passes. On PostgreSQL whole expired months "
@@ -17,11 +16,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than", required=True, help="Age like 365d or 12h.")
-        parser.add_argument("--batch-size", type=int, default=10_000)
+        # The batch is an OFFSET: past a 32-bit integer a database may refuse it.
+        parser.add_argument(
+            "--batch-size",
+            type=WholeNumber(1, 2**31 - 1),
+            default=10_000,
+            help="Event ids deleted per statement (default 10000).",
+        )
 
     def handle(self, *args, **options):
         age = parse_age(options["older_than"])
-        batch = max(1, options["batch_size"])
+        batch = options["batch_size"]
 
         def progress(count: int) -> None:
             self.stderr.write(f"  {count:,} events deleted…")

@@ -1,13 +1,14 @@
 """manage.py verify_audit_log: check every event and checkpoint; name the first tampering."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from oauth_console.audit import checkpoints, signals
 from oauth_console.audit.commands_log import record_command
 from oauth_console.audit.models import EventType, Outcome
+from server.management.arguments import BoundedOptionsCommand, WholeNumber
 
 
-class Command(BaseCommand):
+class Command(BoundedOptionsCommand):
     help = (
         "Verify the audit log's hashes and checkpoint chain. Exits 0 when intact, 1 naming the first "
         "altered, inserted or deleted event."
@@ -15,11 +16,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--progress-every", type=int, default=100_000, help="Report progress every N events (stderr)."
+            "--progress-every",
+            type=WholeNumber(1, 1_000_000_000),
+            default=100_000,
+            help="Report progress every N events (stderr).",
         )
 
     def handle(self, *args, **options):
-        every = max(1, options["progress_every"])
+        every = options["progress_every"]
 
         def progress(count: int) -> None:
             self.stderr.write(f"  {count:,} events checked…")

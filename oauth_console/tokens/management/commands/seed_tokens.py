@@ -16,48 +16,64 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from server import credentials, services
 from server.actors import Actor
+from server.management.arguments import BoundedOptionsCommand, Fraction, WholeNumber
 from server.models import Client, Token
 
 GRANTS = [("authorization_code", 0.45), ("refresh_token", 0.35), ("client_credentials", 0.20)]
 
 
-class Command(BaseCommand):
+class Command(BoundedOptionsCommand):
     help = "Seed N tokens (and a few clients and users) to measure the console at scale."
 
     def add_arguments(self, parser):
-        parser.add_argument("--count", type=int, default=100_000, help="Tokens to create (default 100000).")
-        parser.add_argument("--clients", type=int, default=20, help="Clients to create (default 20).")
-        parser.add_argument("--users", type=int, default=200, help="Users to create (default 200).")
-        parser.add_argument("--days", type=int, default=30, help="Spread issue times over this many days.")
+        # Bounded (server.management.arguments): ten times the largest scale measured so far;
+        # --count 10**23 ran for ever and --days 10**23 overflowed a timedelta.
+        parser.add_argument(
+            "--count",
+            type=WholeNumber(0, 100_000_000),
+            default=100_000,
+            help="Tokens to create (default 100000).",
+        )
+        parser.add_argument(
+            "--clients", type=WholeNumber(1, 10_000), default=20, help="Clients to create (default 20)."
+        )
+        parser.add_argument(
+            "--users", type=WholeNumber(0, 1_000_000), default=200, help="Users to create (default 200)."
+        )
+        parser.add_argument(
+            "--days", type=WholeNumber(1, 3_650), default=30, help="Spread issue times over this many days."
+        )
         parser.add_argument(
             "--first-client-share",
-            type=float,
+            type=Fraction(),
             default=0.5,
             help="Fraction of the tokens that go to the first client (default 0.5).",
         )
         parser.add_argument(
             "--long-lived-share",
-            type=float,
+            type=Fraction(),
             default=0.02,
             help="Fraction of access tokens that live 30 days instead of 1 hour (default 0.02).",
         )
-        parser.add_argument("--batch-size", type=int, default=5_000, help="Rows per INSERT (default 5000).")
-        parser.add_argument("--seed", type=int, default=None, help="Random seed, for repeatable data.")
+        parser.add_argument(
+            "--batch-size",
+            type=WholeNumber(1, 100_000),
+            default=5_000,
+            help="Rows per INSERT (default 5000).",
+        )
+        parser.add_argument(
+            "--seed", type=WholeNumber(0, 2**63 - 1), default=None, help="Random seed, for repeatable data."
+        )
 
     def handle(self, *args, **options):
         count, n_clients, n_users = options["count"], options["clients"], options["users"]
         share, batch_size, days = options["first_client_share"], options["batch_size"], options["days"]
         long_lived = options["long_lived_share"]
-        if count < 0 or n_clients < 1 or n_users < 0 or batch_size < 1 or days < 1:
-            raise CommandError("--count >= 0, --clients >= 1, --users >= 0, --batch-size >= 1, --days >= 1.")
-        if not (0 <= share <= 1 and 0 <= long_lived <= 1):
-            raise CommandError("--first-client-share and --long-lived-share are fractions between 0 and 1.")
         rng = random.Random(options["seed"])  # noqa: S311 - test data, not secrets
         run = uuid.uuid4().hex[:6]
 
