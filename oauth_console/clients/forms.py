@@ -32,6 +32,18 @@ def _lines(value: str) -> list[str]:
     return [item for item in value.split() if item]
 
 
+def page_url_field(label: str, help_text: str) -> forms.URLField:
+    """A form field for one of a client's own pages (client_uri, logo_uri, policy_uri, tos_uri),
+    as long as the model's column holds; the service's URL policy decides what is accepted."""
+    return forms.URLField(
+        required=False,
+        max_length=Client._meta.get_field("client_uri").max_length,
+        assume_scheme="https",
+        label=label,
+        help_text=help_text,
+    )
+
+
 def policy_checked(check, value: str, field: str | None = None) -> str:
     """`check(value)` (a `server.policies` validator), its refusal as this field's error."""
     try:
@@ -68,33 +80,21 @@ class ClientSettingsForm(forms.ModelForm):
         required=False,
         help_text="Leave empty for the type's default (client_secret_basic, or none for public clients).",
     )
-    client_uri = forms.URLField(
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        label="Client URI",
-        help_text="https:// only, no user information: end users are linked to it.",
+    client_uri = page_url_field(
+        "Client URI",
+        "https:// only, no user information: end users are linked to it.",
     )
-    logo_uri = forms.URLField(
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        label="Logo URI",
-        help_text="https:// only. Kept as metadata: our pages never load it.",
+    logo_uri = page_url_field(
+        "Logo URI",
+        "https:// only. Kept as metadata: our pages never load it.",
     )
-    policy_uri = forms.URLField(
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        label="Privacy policy URI",
-        help_text="https:// only, no user information: shown (as text) on the consent page.",
+    policy_uri = page_url_field(
+        "Privacy policy URI",
+        "https:// only, no user information: shown (as text) on the consent page.",
     )
-    tos_uri = forms.URLField(
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        label="Terms of service URI",
-        help_text="https:// only, no user information: shown (as text) on the consent page.",
+    tos_uri = page_url_field(
+        "Terms of service URI",
+        "https:// only, no user information: shown (as text) on the consent page.",
     )
     contacts = forms.CharField(
         required=False,

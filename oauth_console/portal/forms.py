@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from oauth_console.clients.forms import OIDC_FIELDS, policy_checked
+from oauth_console.clients.forms import OIDC_FIELDS, page_url_field, policy_checked
 from oauth_console.portal.oidc_fields import OpenIDConnectFields
 from server import jwks_policy, policies, services
 from server.models import Client
@@ -97,33 +97,21 @@ class ClientForm(OpenIDConnectFields):
 
     name = forms.CharField(max_length=100, help_text="Shown to people when your app asks for access.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
-    client_uri = forms.URLField(
-        label="Homepage URL",
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        help_text="An https:// address, without a user name or password in it.",
+    client_uri = page_url_field(
+        "Homepage URL",
+        "An https:// address, without a user name or password in it.",
     )
-    logo_uri = forms.URLField(
-        label="Logo URL",
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        help_text="An https:// address. Our pages do not load it; operators see it in their review.",
+    logo_uri = page_url_field(
+        "Logo URL",
+        "An https:// address. Our pages do not load it; operators see it in their review.",
     )
-    policy_uri = forms.URLField(
-        label="Privacy policy URL",
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        help_text="An https:// address. People see it (as text) when your app asks for access.",
+    policy_uri = page_url_field(
+        "Privacy policy URL",
+        "An https:// address. People see it (as text) when your app asks for access.",
     )
-    tos_uri = forms.URLField(
-        label="Terms of service URL",
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        help_text="An https:// address. People see it (as text) when your app asks for access.",
+    tos_uri = page_url_field(
+        "Terms of service URL",
+        "An https:// address. People see it (as text) when your app asks for access.",
     )
     redirect_uris = forms.CharField(
         label="Redirect URIs",
