@@ -29,17 +29,15 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from server.models import MAX_ROW_ID
 from server.oauth2.digits import whole_number
-
-# The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER).
-MAX_ID = 2**63 - 1
 
 M = TypeVar("M", bound=Model)
 
 
 def parse_id(value: str, name: str) -> int:
     """`value` as a row id: ASCII digits within a bigint, else IncorrectLookupParameters."""
-    pk = whole_number(value, maximum=MAX_ID)
+    pk = whole_number(value, maximum=MAX_ROW_ID)
     if pk is None:
         raise IncorrectLookupParameters(f"{name} must be an id.")
     return pk
@@ -96,7 +94,7 @@ def _past_the_range(model, name: str, value: str) -> bool:
             numbers.append(int(part))
         except ValueError:
             continue
-    return any(not -MAX_ID - 1 <= n <= MAX_ID for n in numbers) and _integer_column(model, name)
+    return any(not -MAX_ROW_ID - 1 <= n <= MAX_ROW_ID for n in numbers) and _integer_column(model, name)
 
 
 @cache
@@ -154,7 +152,7 @@ class BoundedIdChoice:
                     number = int(str(item))
                 except ValueError:
                     continue
-                if not -MAX_ID - 1 <= number <= MAX_ID:
+                if not -MAX_ROW_ID - 1 <= number <= MAX_ROW_ID:
                     raise ValidationError(
                         "Select a valid choice. That choice is not one of the available choices.",
                         code="invalid_choice",

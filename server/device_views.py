@@ -21,7 +21,7 @@ from server.bindings import authorization_server
 from server.bindings.device import find_waiting_device
 from server.conf import server_settings
 from server.consent_page import CONSENT_PAGE_CSP, approved, consent_headers, render_consent_page
-from server.models import DeviceAuthorization
+from server.models import MAX_ROW_ID, DeviceAuthorization
 from server.oauth2.device import format_user_code, normalize_user_code
 from server.oauth2.digits import whole_number
 from server.views import protocol_endpoint
@@ -30,8 +30,6 @@ from server.views import protocol_endpoint
 SESSION_KEY = "server.device_authorizations"
 # A session remembers the last few: enough for a person with a couple of tabs open.
 MAX_REMEMBERED = 5
-# A device authorization's id, as the consent form sends it back: a bigint's range.
-MAX_ID = 2**63 - 1
 REFUSED_CODE = "That code is not valid, or it has expired. Check the code on your device and try again."
 
 
@@ -102,7 +100,7 @@ def _enter_code(request: HttpRequest) -> HttpResponse:
 def _decide(request: HttpRequest) -> HttpResponse:
     value = request.POST.get("device_authorization", "")
     remembered = request.session.get(SESSION_KEY, [])
-    pk = whole_number(value, maximum=MAX_ID)
+    pk = whole_number(value, maximum=MAX_ROW_ID)
     if pk is None or pk not in remembered:
         # Only a device this session typed the code of: the form cannot name another one.
         return _entry_page(request, error="Type the code shown on your device first.", status=400)

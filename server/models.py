@@ -15,6 +15,10 @@ from django.utils import timezone
 from server.client_model import MAX_CLIENT_ID_LENGTH, Client, _split, is_well_formed_client_id  # noqa: F401
 from server.oauth2.claims_request import granted_claims
 
+# The largest primary key a bigint column holds (PostgreSQL, and SQLite's INTEGER): the bound of
+# every row id read from a request (the console's lookups, the device page's form).
+MAX_ROW_ID = 2**63 - 1
+
 
 class ClientSecret(models.Model):
     """One of a client's secrets. Rotation adds one and gives the old one an expiry."""
