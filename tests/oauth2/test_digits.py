@@ -4,6 +4,7 @@ only, never what str.isdigit() or int() take besides ("²", "٣", " 7", "+7", "1
 import pytest
 
 from server.oauth2.digits import decimal_value, is_ascii_decimal, looks_numeric, whole_number
+from tests.ids import plain_id
 
 NOT_ASCII_DECIMAL = [
     "",
@@ -27,14 +28,14 @@ NOT_ASCII_DECIMAL = [
 ]
 
 
-@pytest.mark.parametrize("text", NOT_ASCII_DECIMAL, ids=ascii)
+@pytest.mark.parametrize("text", NOT_ASCII_DECIMAL, ids=plain_id)
 def test_only_ascii_digits_are_a_decimal_number(text):
     assert not is_ascii_decimal(text)
     assert decimal_value(text, ceiling=10**9) is None
     assert whole_number(text, maximum=10**9) is None
 
 
-@pytest.mark.parametrize("value", [None, 7, 7.0, b"7", ["7"]], ids=repr)
+@pytest.mark.parametrize("value", [None, 7, 7.0, b"7", ["7"]], ids=plain_id)
 def test_a_value_that_is_not_a_string_is_no_decimal_number(value):
     assert not is_ascii_decimal(value)
     assert decimal_value(value, ceiling=10) is None
@@ -67,7 +68,7 @@ def test_whole_number_is_none_outside_its_range():
 @pytest.mark.parametrize(
     "text, numeric",
     [("42", True), ("\u00b2", True), ("\u0664\u0662", True), ("", False), ("a1", False), ("4 2", False)],
-    ids=ascii,
+    ids=plain_id,
 )
 def test_looks_numeric_is_the_wide_test_for_refusing_names(text, numeric):
     assert looks_numeric(text) is numeric

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from server.models import AuthorizationCode, Client
+from tests.ids import plain_id
 from tests.security.conftest import pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,7 +134,7 @@ def test_loopback_port_change_is_allowed_for_loopback_native_clients(live_browse
         "http://127.0.0.1:\u0665\u0663\u0666\u0668\u0662/callback",
         "http://127.0.0.1:\uff15\uff13/callback",
     ],
-    ids=ascii,
+    ids=plain_id,
 )
 def test_loopback_port_change_allows_nothing_else(live_browser, native_app, uri):
     app, _ = native_app

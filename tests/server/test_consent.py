@@ -13,6 +13,7 @@ from django.test import Client as HttpClient
 from server import services
 from server.actors import Actor
 from server.models import AuthorizationCode, Client, Consent, Token
+from tests.ids import plain_id
 from tests.server.helpers import (
     REDIRECT_URI,
     authorize_url,
@@ -372,7 +373,7 @@ NOT_THE_ALLOW_BUTTON = [
 MALFORMED_DECISIONS = [{"confirm": ["no", "yes"]}, {"confirm": ["yes", "yes"]}, {"confirm": "yes\x00"}]
 
 
-@pytest.mark.parametrize("decision", NOT_THE_ALLOW_BUTTON, ids=ascii)
+@pytest.mark.parametrize("decision", NOT_THE_ALLOW_BUTTON, ids=plain_id)
 def test_anything_but_the_allow_buttons_value_is_a_denial(browser, wide_app, decision):
     """RFC 6749 §4.1.2.1: the resource owner did not approve, so the answer is access_denied at
     the validated redirect URI, as for the Deny button: no code, no consent remembered."""
@@ -406,7 +407,7 @@ def test_the_allow_button_sends_the_value_that_approves(browser, wide_app):
     assert AuthorizationCode.objects.count() == 1 and Consent.objects.count() == 1
 
 
-@pytest.mark.parametrize("decision", MALFORMED_DECISIONS, ids=ascii)
+@pytest.mark.parametrize("decision", MALFORMED_DECISIONS, ids=plain_id)
 def test_a_malformed_decision_is_refused_and_approves_nothing(browser, wide_app, decision):
     app, _secret = wide_app
     _verifier, challenge = pkce_pair()

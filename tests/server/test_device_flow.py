@@ -12,6 +12,7 @@ from oauth_console.audit.models import AuditEvent, EventType
 from server import credentials
 from server.models import Client, Consent, DeviceAuthorization, Token
 from server.oauth2.device import DEVICE_CODE_GRANT_TYPE, USER_CODE_ALPHABET
+from tests.ids import plain_id
 from tests.server.device_helpers import DEVICE_GRANTS, decide, enter_code, poll, start
 from tests.server.helpers import basic_auth
 
@@ -201,7 +202,7 @@ def test_denial_is_access_denied_on_every_later_poll(tv, browser):
 @pytest.mark.parametrize(
     "decision",
     [{"confirm": "no"}, {"confirm": "0"}, {"confirm": ""}, {"confirm": "yes", "deny": "yes"}, {}],
-    ids=ascii,
+    ids=plain_id,
 )
 def test_anything_but_the_allow_buttons_value_denies_the_device(tv, browser, decision):
     """The device page shares the consent form: only its Allow button's exact value approves
