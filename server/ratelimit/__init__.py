@@ -129,6 +129,11 @@ def start_protocol_request(scope: str, request: HttpRequest) -> Started:
         if checked.lock:
             return Throttle(scope, *checked.lock, client_id, ip), claim, False
         over = checked.outcome.over_limit(counted)
+        if over is not None and checked.trusted and over.name == f"{scope}_client":
+            # Anyone may claim a client_id (it is public): a flood claiming it fills the client's
+            # counter, and must not throttle the real client where it authenticated before (as
+            # the secret-guessing lockout spares it); its address's own limit still holds.
+            over = None
         if over is not None:
             return Throttle(scope, over.name, retry_after(over.name, now), client_id, ip), claim, False
         return None, claim, True
