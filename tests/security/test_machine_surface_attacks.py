@@ -3,10 +3,21 @@ each test failed before the fix its docstring names."""
 
 import pytest
 
-from server.models import Token
+from server import services
+from server.actors import Actor
+from server.models import Client, Token
+from tests.server.test_registration import METADATA, make_iat, post_json, put_json  # noqa: F401 (fixture)
 from tests.security.test_rate_limiting import assert_throttled, client_credentials, form_post
 
 pytestmark = pytest.mark.django_db
+
+# What an RFC 7592 answer carries that the client does not send back (§2.2).
+SERVER_OWNED = (
+    "client_id_issued_at",
+    "client_secret_expires_at",
+    "registration_access_token",
+    "registration_client_uri",
+)
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
@@ -49,3 +60,44 @@ def test_a_flood_claiming_a_client_id_does_not_throttle_the_real_client_where_it
     assert answer.status_code == 200, answer.content
     if scope == "token":
         assert Token.objects.filter(client=app).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "stored"),
+    [
+        ("redirect_uris", ["https://attacker.example/cb"], "redirect_uris"),
+        ("client_name", "Totally Google", "name"),
+        ("client_uri", "https://attacker.example/", "client_uri"),
+        ("post_logout_redirect_uris", ["https://attacker.example/bye"], "post_logout_redirect_uris"),
+    ],
+)
+def test_an_approved_registered_apps_reviewed_fields_wait_for_an_operator_after_a_put(
+    client, make_iat, operator, settings, field, value, stored
+):
+    """With OAUTH2_DCR_AUTO_APPROVE=0 an operator approves each registered client, as the portal's
+    apps. Its RFC 7592 PUT then wrote straight through `services.update_client`: a new name or
+    redirect URI went live without the review the portal holds them for (issue 11, item 11).
+    It now goes through `services.propose_client_changes`, as the portal's edit does."""
+    settings.OAUTH2_DCR_AUTO_APPROVE = False
+    _row, iat = make_iat()
+    body = post_json(client, "/oauth/register", METADATA, iat).json()
+    app = Client.objects.get(client_id=body["client_id"])
+    assert app.status == Client.Status.PENDING
+    services.set_client_status(app, Client.Status.ACTIVE, actor=Actor.operator(operator))
+    approved = getattr(Client.objects.get(pk=app.pk), stored)
+
+    read = client.get(
+        body["registration_client_uri"],
+        secure=True,
+        HTTP_AUTHORIZATION=f"Bearer {body['registration_access_token']}",
+    ).json()
+    sent = {k: v for k, v in read.items() if k not in SERVER_OWNED}
+    sent.update({field: value, "scope": "profile"})
+    answer = put_json(client, body["registration_client_uri"], sent, body["registration_access_token"])
+
+    assert answer.status_code == 200, answer.content
+    app.refresh_from_db()
+    assert getattr(app, stored) == approved  # what end users judge the app by: unchanged
+    assert list(app.pending_changes) == [stored]  # held for an operator
+    assert app.scope == "profile"  # the rest applies at once
+    assert answer.json().get(field) == read.get(field)  # the answer says what is registered
