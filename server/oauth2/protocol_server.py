@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from . import signals
 from .client_auth import (
     attempted_auth_method,
+    authenticate_client_secret_basic,
     basic_credentials_error,
     body_client_id,
     claimed_client_id,
@@ -71,6 +72,8 @@ class ProtocolServer(_AuthlibServer):
         self.issuer = (issuer or "").rstrip("/") or None
         self.realm = realm
         self.parameter_limits = {**DEFAULT_PARAMETER_LIMITS, **(parameter_limits or {})}
+        # The one Basic reader authenticates too (authlib's own reads headers ours does not).
+        self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
 
     def query_client(self, client_id: str) -> Any:
         """The client with this OAuth client_id, or None (calls the constructor's `query_client`)."""

@@ -1,13 +1,20 @@
 """The machine-facing surface attacked again (docs/security.md, "The machine-facing review"):
 each test failed before the fix its docstring names."""
 
+import base64
+
 import pytest
 
 from server import services
 from server.actors import Actor
 from server.models import Client, Token
+from tests.security.test_rate_limiting import (  # noqa: F401 (throttles: a fixture)
+    assert_throttled,
+    client_credentials,
+    form_post,
+    throttles,
+)
 from tests.server.test_registration import METADATA, make_iat, post_json, put_json  # noqa: F401 (fixture)
-from tests.security.test_rate_limiting import assert_throttled, client_credentials, form_post
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +79,13 @@ def test_a_flood_claiming_a_client_id_does_not_throttle_the_real_client_where_it
     ],
 )
 def test_an_approved_registered_apps_reviewed_fields_wait_for_an_operator_after_a_put(
-    client, make_iat, operator, settings, field, value, stored
+    client,
+    make_iat,
+    operator,
+    settings,
+    field,
+    value,
+    stored,  # noqa: F811
 ):
     """With OAUTH2_DCR_AUTO_APPROVE=0 an operator approves each registered client, as the portal's
     apps. Its RFC 7592 PUT then wrote straight through `services.update_client`: a new name or
@@ -101,3 +114,42 @@ def test_an_approved_registered_apps_reviewed_fields_wait_for_an_operator_after_
     assert list(app.pending_changes) == [stored]  # held for an operator
     assert app.scope == "profile"  # the rest applies at once
     assert answer.json().get(field) == read.get(field)  # the answer says what is registered
+
+
+@pytest.mark.parametrize("separator", ["\t ", "\x0b ", "\x0c ", "\t"])
+def test_a_basic_header_the_limiter_cannot_read_authenticates_no_one(
+    rate_limit_cache,
+    client,
+    confidential,
+    settings,
+    throttles,
+    separator,  # noqa: F811
+):
+    """authlib's own Basic parser splits the scheme off at any whitespace ("Basic<TAB> ..."),
+    ours (the rate limiter's, the audit's, the one-client rule's) at a space (RFC 7235 §2.1):
+    such a header authenticated through authlib while the limiter counted no client_id, so secret
+    guessing never met the lockout (only the address's request limit, 600 a minute) and the
+    audit's failures named no client. One reader now decides
+    (`client_auth.authenticate_client_secret_basic`): a header it cannot read authenticates no one."""
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "auth_failures_client_ip": "3/900"}
+    app, secret = confidential
+
+    def basic(client_secret, sep=separator):
+        value = base64.b64encode(f"{app.client_id}:{client_secret}".encode()).decode()
+        return form_post(
+            client,
+            "/oauth/token",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION="Basic" + sep + value,
+            REMOTE_ADDR="10.9.9.9",
+        )
+
+    for guess in ("ocs_guess", secret):
+        answer = basic(guess)
+        assert answer.status_code == 401, answer.content
+        assert answer.json()["error"] == "invalid_client"
+    assert not Token.objects.exists()
+    # The same guessing in a header every reader reads meets the lockout.
+    answers = [basic(f"ocs_guess{n}", " ").status_code for n in range(4)]
+    assert answers == [401, 401, 401, 429], answers
+    assert [t["limit"] for t in throttles] == ["auth_failures_client_ip"]
