@@ -51,7 +51,7 @@ from server.oauth2 import signals as oauth2_signals
 from . import overlap, signin, user_codes
 from .clients import Claim, record_failure, record_success, start_check
 from .counters import Rate, Throttle, cache, cache_guard, count, counter, rate, retry_after
-from .identity import client_ip, counted_client_id, login_identity
+from .identity import client_address, client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
 from .signin import DEVICE_COOKIE
 
@@ -65,6 +65,7 @@ __all__ = [
     "check_login_attempt",
     "check_protocol_request",
     "check_user_code_attempt",
+    "client_address",
     "client_ip",
     "counted_client_id",
     "login_identity",

@@ -7,6 +7,8 @@ differently from what is authenticated would either escape its counter or lock s
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
@@ -21,9 +23,10 @@ from server.oauth2.client_auth import claimed_client_id
 from .counters import logger
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> str:
     """REMOTE_ADDR, or the address the outermost of OAUTH2_RATE_LIMIT_PROXY_COUNT trusted proxies
-    saw (the left part of X-Forwarded-For is the client's word only, so it is never used)."""
+    saw (the left part of X-Forwarded-For is the client's word only, so it is never used); an
+    IPv6 address in its canonical form."""
     proxies = server_settings.OAUTH2_RATE_LIMIT_PROXY_COUNT
     address = request.META.get("REMOTE_ADDR", "")
     if proxies > 0:
@@ -37,6 +40,23 @@ def client_ip(request: HttpRequest) -> str:
         except Exception:
             logger.debug("unparsable IPv6 address in rate limiting")
     return address
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address a request is counted under: `client_address`, with an IPv6 address counted
+    by its /64 network (one subscriber's, RFC 6177: whoever holds one chooses among 2**64
+    addresses, so a fresh counter for every request otherwise) and an IPv4 address written as
+    IPv6 (::ffff:a.b.c.d) as that IPv4 address."""
+    address = client_address(request)
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def counted_client_id(request: HttpRequest) -> str:

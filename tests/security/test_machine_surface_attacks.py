@@ -80,12 +80,12 @@ def test_a_flood_claiming_a_client_id_does_not_throttle_the_real_client_where_it
 )
 def test_an_approved_registered_apps_reviewed_fields_wait_for_an_operator_after_a_put(
     client,
-    make_iat,
+    make_iat,  # noqa: F811 (the fixture imported above)
     operator,
     settings,
     field,
     value,
-    stored,  # noqa: F811
+    stored,
 ):
     """With OAUTH2_DCR_AUTO_APPROVE=0 an operator approves each registered client, as the portal's
     apps. Its RFC 7592 PUT then wrote straight through `services.update_client`: a new name or
@@ -122,8 +122,8 @@ def test_a_basic_header_the_limiter_cannot_read_authenticates_no_one(
     client,
     confidential,
     settings,
-    throttles,
-    separator,  # noqa: F811
+    throttles,  # noqa: F811 (the fixture imported above)
+    separator,
 ):
     """authlib's own Basic parser splits the scheme off at any whitespace ("Basic<TAB> ..."),
     ours (the rate limiter's, the audit's, the one-client rule's) at a space (RFC 7235 §2.1):
@@ -153,3 +153,33 @@ def test_a_basic_header_the_limiter_cannot_read_authenticates_no_one(
     answers = [basic(f"ocs_guess{n}", " ").status_code for n in range(4)]
     assert answers == [401, 401, 401, 429], answers
     assert [t["limit"] for t in throttles] == ["auth_failures_client_ip"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        # One network's /64 is one subscriber's (RFC 6177): 2**64 addresses to rotate through.
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", True),
+        ("2001:db8:1:2::1", "2001:DB8:1:2:0:0:0:2", True),
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),
+        # An IPv4 address written as IPv6 is that IPv4 address.
+        ("::ffff:198.51.100.7", "198.51.100.7", True),
+        ("198.51.100.7", "198.51.100.8", False),
+    ],
+)
+def test_an_ipv6_network_is_counted_as_one_address(
+    rate_limit_cache, client, confidential, settings, first, second, shared
+):
+    """The per-address limits (`token_ip`, secret guessing at one address, sign-in, sign-up,
+    open registration, user codes) counted each IPv6 address on its own: anyone given a /64 (a
+    home line, a cloud VM) chose a fresh address, so a fresh counter, for every request. An IPv6
+    address is now counted by its /64 (`ratelimit.identity.client_ip`), an IPv4-mapped one as
+    its IPv4 address."""
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "token_ip": "1/60"}
+    app, secret = confidential
+    assert client_credentials(client, app.client_id, secret, ip=first).status_code == 200
+    answer = client_credentials(client, app.client_id, secret, ip=second)
+    if shared:
+        assert_throttled(answer)
+    else:
+        assert answer.status_code == 200, answer.content

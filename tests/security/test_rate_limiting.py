@@ -424,8 +424,12 @@ def test_the_limiter_listens_to_the_client_authentication_signals():
         # Fewer hops than trusted proxies (or no header): the peer's address.
         (1, {"REMOTE_ADDR": "10.0.0.2"}, "10.0.0.2"),
         (2, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}, "10.0.0.2"),
-        # One IPv6 address, one key, however it is written.
-        (0, {"REMOTE_ADDR": "2001:DB8:0:0:0:0:0:1"}, "2001:db8::1"),
+        # One IPv6 network (/64), one key, however its addresses are written.
+        (0, {"REMOTE_ADDR": "2001:DB8:0:0:0:0:0:1"}, "2001:db8::/64"),
+        (0, {"REMOTE_ADDR": "2001:db8::ffff:1"}, "2001:db8::/64"),
+        (1, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "2001:db8:5:6:7::9"}, "2001:db8:5:6::/64"),
+        # An IPv4 address written as IPv6 is that IPv4 address.
+        (0, {"REMOTE_ADDR": "::ffff:198.51.100.4"}, "198.51.100.4"),
         (0, {"REMOTE_ADDR": "not:an:address"}, "not:an:address"),
         (0, {}, ""),
     ],
