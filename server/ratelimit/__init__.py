@@ -219,8 +219,13 @@ def _claim_of(request: HttpRequest | None) -> Claim | None:
 
 
 @receiver(oauth2_signals.client_authentication_failed, dispatch_uid="server.ratelimit.client_auth_failed")
-def _on_client_authentication_failed(sender, request: HttpRequest | None = None, **kwargs) -> None:
-    # Sent with `send`, inside the endpoint: never raise into it.
+def _on_client_authentication_failed(
+    sender, request: HttpRequest | None = None, public: bool = False, **kwargs
+) -> None:
+    # Sent with `send`, inside the endpoint: never raise into it. A public client has no secret
+    # or key to guess: counting failures that claim it would only let anyone lock it out.
+    if public:
+        return
     claim = _claim_of(request)
     if claim is None:
         return

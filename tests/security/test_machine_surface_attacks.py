@@ -183,3 +183,42 @@ def test_an_ipv6_network_is_counted_as_one_address(
         assert_throttled(answer)
     else:
         assert answer.status_code == 200, answer.content
+
+
+def test_failures_claiming_a_public_client_do_not_lock_it_out(
+    rate_limit_cache, client, make_client, settings
+):
+    """A public client holds no secret or key to guess, but a failed authentication claiming its
+    client_id (a made-up client_secret or client_assertion) counted towards the secret-guessing
+    lockout: from a few addresses, anyone who read the client_id off an authorization URL locked
+    the app out at every address it had not redeemed a code from (every new user). A failure
+    claiming a public client is no guess now (`client_authentication_failed`'s `public`), and
+    is not counted; it is still refused and audited."""
+    settings.OAUTH2_RATE_LIMITS = {
+        **settings.OAUTH2_RATE_LIMITS,
+        "auth_failures_client_ip": "1000/900",
+        "auth_failures_client": "3/900",
+    }
+    app, _none = make_client("Native app", client_type=Client.Type.PUBLIC)
+    for n in range(5):
+        answer = form_post(
+            client,
+            "/oauth/token",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": "ort_x",
+                "client_id": app.client_id,
+                "client_secret": "made-up",
+            },
+            REMOTE_ADDR=f"10.7.0.{n}",
+        )
+        assert answer.status_code == 401, answer.content
+    # A new user's device, at a new address: authenticated (none), then the grant's own answer.
+    answer = form_post(
+        client,
+        "/oauth/token",
+        {"grant_type": "refresh_token", "refresh_token": "ort_x", "client_id": app.client_id},
+        REMOTE_ADDR="192.0.2.77",
+    )
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"] == "invalid_grant"
