@@ -2,8 +2,10 @@
 each test failed before the fix its docstring names."""
 
 import base64
+import re
 
 import pytest
+from django.test import Client as HttpClient
 
 from server import services
 from server.actors import Actor
@@ -222,3 +224,44 @@ def test_failures_claiming_a_public_client_do_not_lock_it_out(
     )
     assert answer.status_code == 400, answer.content
     assert answer.json()["error"] == "invalid_grant"
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page's forms, as a browser would post them back."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def test_an_operator_approves_only_the_held_changes_the_review_page_showed(
+    make_client, operator, django_user_model
+):
+    """The review page approved whatever was held when Approve was pressed, not what it showed:
+    a developer who swapped the proposal meanwhile (its portal edit or RFC 7592 PUT, scriptable:
+    toggled every second, half the operators who approve the harmless one approve the other) got
+    a change approved that no operator saw. The page now posts back the proposal it showed
+    (`services.proposal_fingerprint`) and `approve_client_changes` refuses another one."""
+    owner = django_user_model.objects.create_user("devon", "devon@example.com", "pw-123456-x")
+    app, _secret = make_client("Photo Printer", owner=owner)
+    developer = Actor.developer(owner)
+    services.propose_client_changes(app, actor=developer, name="Photo Printer Pro")
+    http = HttpClient()
+    http.force_login(operator)
+    url = f"/admin/server/client/{app.pk}/held-changes/"
+    page = http.get(url).content.decode()
+    assert "Photo Printer Pro" in page
+
+    app.refresh_from_db()
+    services.propose_client_changes(
+        app, actor=developer, name="Photo Printer Pro", redirect_uris=["https://attacker.example/cb"]
+    )
+    answer = http.post(url, {**hidden_fields(page), "decision": "approve"})
+
+    assert answer.status_code == 409, answer.content[:300]
+    assert "review them again" in answer.content.decode()
+    assert "https://attacker.example/cb" in answer.content.decode()  # the page shows what is held now
+    app.refresh_from_db()
+    assert (app.name, app.redirect_uri_list) == ("Photo Printer", ["https://app.example.com/callback"])
+    # Approving what the page now shows works.
+    again = http.post(url, {**hidden_fields(answer.content.decode()), "decision": "approve"})
+    assert again.status_code == 302
+    app.refresh_from_db()
+    assert app.redirect_uri_list == ["https://attacker.example/cb"] and app.pending_changes == {}
