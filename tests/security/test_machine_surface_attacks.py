@@ -7,6 +7,7 @@ import re
 import pytest
 from django.test import Client as HttpClient
 
+from oauth_console.audit.models import AuditEvent
 from server import services
 from server.actors import Actor
 from server.models import Client, Token
@@ -16,6 +17,7 @@ from tests.security.test_rate_limiting import (  # noqa: F401 (throttles: a fixt
     form_post,
     throttles,
 )
+from tests.server.helpers import basic_auth as basic_auth_header
 from tests.server.test_registration import METADATA, make_iat, post_json, put_json  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +267,42 @@ def test_an_operator_approves_only_the_held_changes_the_review_page_showed(
     assert again.status_code == 302
     app.refresh_from_db()
     assert app.redirect_uri_list == ["https://attacker.example/cb"] and app.pending_changes == {}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "counted", "audited"),
+    [
+        ("203.0.113.9:50001", "203.0.113.9:50002", "203.0.113.9", "203.0.113.9"),
+        ("[2001:db8:1:2::1]:4711", "[2001:db8:1:2::1]:4712", "2001:db8:1:2::/64", "2001:db8:1:2::1"),
+    ],
+)
+def test_a_proxy_that_writes_the_port_counts_and_audits_the_address(
+    rate_limit_cache,
+    client,
+    confidential,
+    settings,
+    throttles,  # noqa: F811 (the fixture imported above)
+    first,
+    second,
+    counted,
+    audited,
+):
+    """Some proxies (Azure Application Gateway among them) append `address:port` to
+    X-Forwarded-For. The limiter counted that text as the address, a fresh counter for every
+    source port (each connection escaped the per-address limits), and the audit log, reading the
+    same header with its own parser, recorded no address at all. One reader now gives both the
+    address without its port (`ratelimit.identity.forwarded_address`)."""
+    settings.OAUTH2_RATE_LIMIT_PROXY_COUNT = 1
+    settings.AUDIT_PROXY_COUNT = 1
+    settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, "token_ip": "1/60"}
+    app, secret = confidential
+    auth = {"HTTP_AUTHORIZATION": basic_auth_header(app.client_id, secret), "REMOTE_ADDR": "10.0.0.2"}
+    data = {"grant_type": "client_credentials"}
+    answer = form_post(client, "/oauth/token", data, HTTP_X_FORWARDED_FOR=f"spoofed, {first}", **auth)
+    assert answer.status_code == 200, answer.content
+    event = AuditEvent.objects.filter(event_type="token_issued").get()
+    assert event.ip_address == audited
+    assert_throttled(
+        form_post(client, "/oauth/token", data, HTTP_X_FORWARDED_FOR=f"spoofed, {second}", **auth)
+    )
+    assert throttles[-1]["ip"] == counted
