@@ -440,3 +440,11 @@ def test_the_address_a_request_is_counted_under(settings, rf, proxies, meta, exp
     request.META.pop("REMOTE_ADDR", None)
     request.META.update(meta)
     assert ratelimit.identity.client_ip(request) == expected
+
+
+def test_an_unparsable_address_is_counted_as_written_and_logged(settings, rf, caplog):
+    settings.OAUTH2_RATE_LIMIT_PROXY_COUNT = 0
+    request = rf.get("/oauth/token", REMOTE_ADDR="not:an:address")
+    with caplog.at_level(logging.DEBUG, logger="server.ratelimit"):
+        assert ratelimit.identity.client_ip(request) == "not:an:address"
+    assert [r.getMessage() for r in caplog.records] == ["unparsable IPv6 address in rate limiting"]
