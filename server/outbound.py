@@ -95,7 +95,10 @@ def check_address(address: str) -> None:
         raise OutboundError(f"The address {ip} cannot be connected to.")
     if any(ip in network for network in _allowed_networks()):
         return
-    if not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+    # Site-local IPv6 (fec0::/10, deprecated by RFC 3879 yet routed inside some networks) is
+    # neither private nor reserved to `ipaddress`, and global.
+    internal = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
+    if not ip.is_global or internal or getattr(ip, "is_site_local", False):
         raise OutboundError(
             f"The address {ip} is private, loopback, link-local or reserved; the server does not "
             "connect to internal addresses (OAUTH2_OUTBOUND_ALLOWED_NETWORKS)."

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
+from server.ratelimit.identity import forwarded_address
+
 # Letters, digits and a few separators: enough for UUIDs and the ids proxies generate, never
 # anything that could smuggle a newline or markup into a log line or a response header.
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -71,15 +73,9 @@ def normalise_ip(value: str | None) -> str | None:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the address AUDIT_PROXY_COUNT trusted proxies saw (X-Forwarded-For)."""
-    proxies = getattr(settings, "AUDIT_PROXY_COUNT", 0)
-    if proxies > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        # Each trusted proxy appends the address it saw; the left part is the client's word only.
-        if len(forwarded) >= proxies:
-            return normalise_ip(forwarded[-proxies])
-    return normalise_ip(request.META.get("REMOTE_ADDR"))
+    """REMOTE_ADDR, or the address AUDIT_PROXY_COUNT trusted proxies saw (X-Forwarded-For), read
+    by the rate limiter's one reader of the header (a port a proxy wrote after it dropped)."""
+    return normalise_ip(forwarded_address(request, getattr(settings, "AUDIT_PROXY_COUNT", 0)))
 
 
 def context_for(request: HttpRequest) -> RequestContext:

@@ -98,10 +98,19 @@ def review_changes(request: HttpRequest, model_admin, object_id: str) -> HttpRes
             problem, status = "Choose Approve or Reject.", 400
         else:
             write, done = DECISIONS[decision]
+            # Approve only the held changes this page showed (a hidden field), never a proposal
+            # the developer swapped in since.
+            shown = {"proposal": request.POST.get("proposal", "")} if decision == "approve" else {}
             try:
-                write(client, actor=Actor.operator(request.user))
+                write(client, actor=Actor.operator(request.user), **shown)
             except policies.PolicyError as error:
                 problem, status = f"Not approved: {error}", 400
+                client.refresh_from_db()
+                if shown and shown["proposal"] != services.proposal_fingerprint(client.pending_changes):
+                    status = 409  # the page below shows what is held now
+                if not client.pending_changes:
+                    messages.info(request, f"{client.name} has no held changes to review.")
+                    return HttpResponseRedirect(client_url)
             else:
                 messages.success(request, f"Held changes of {client.name} {done}.")
                 return HttpResponseRedirect(client_url)
@@ -111,6 +120,7 @@ def review_changes(request: HttpRequest, model_admin, object_id: str) -> HttpRes
         "title": f"Review held changes: {client.name}",
         "client": client,
         "rows": held_rows(client),
+        "proposal": services.proposal_fingerprint(client.pending_changes),
         "problem": problem,
         "client_url": client_url,
     }

@@ -1,7 +1,7 @@
 """GET /metrics: the Prometheus text format, for the scrapers METRICS_TOKEN and
 METRICS_ALLOWED_NETWORKS let in; 401 or 403 with an empty body for anyone else.
 
-The client's address is the rate limiter's (`server.ratelimit.client_ip`, which honours
+The client's address is the rate limiter's (`server.ratelimit.client_address`, which honours
 OAUTH2_RATE_LIMIT_PROXY_COUNT): behind a proxy on the same host, every outside request would
 otherwise come from 127.0.0.1. Never audited, never rate-limited, no session, not behind the
 protocol endpoints' HTTPS rule (Prometheus usually scrapes the pod over plain HTTP).
@@ -24,7 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from oauth_console.metrics.multiprocess import ENVIRONMENT_VARIABLE
-from server.ratelimit import client_ip
+from server.ratelimit import client_address
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -58,7 +58,7 @@ def refusal(request: HttpRequest) -> HttpResponse | None:
     networks = _networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
     if not token and not networks:
         return HttpResponse(status=403)
-    if networks and not _in_networks(client_ip(request), networks):
+    if networks and not _in_networks(client_address(request), networks):
         return HttpResponse(status=403)
     if token and not hmac.compare_digest(_bearer(request), token.encode()):
         response = HttpResponse(status=401)

@@ -10,6 +10,7 @@ this apart from both is what lets endpoints.py and authorization_server.py not i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer as _AuthlibServer
@@ -24,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from . import signals
 from .client_auth import (
     attempted_auth_method,
+    authenticate_client_secret_basic,
     basic_credentials_error,
     body_client_id,
     claimed_client_id,
@@ -45,6 +47,8 @@ __all__ = ["ProtocolServer"]
 
 # The start of the ValueError authlib raises for an error description it will not build.
 _FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
+# The client the running authentication looked up last (None: none, or not found).
+_looked_up: ContextVar[Any] = ContextVar("looked_up_client", default=None)
 # Endpoints whose requests are JSON documents (RFC 7591 §3.1, RFC 7592 §2.2), not forms.
 JSON_ENDPOINTS = (_AuthlibRegistrationEndpoint, _AuthlibConfigurationEndpoint)
 
@@ -71,12 +75,16 @@ class ProtocolServer(_AuthlibServer):
         self.issuer = (issuer or "").rstrip("/") or None
         self.realm = realm
         self.parameter_limits = {**DEFAULT_PARAMETER_LIMITS, **(parameter_limits or {})}
+        # The one Basic reader authenticates too (authlib's own reads headers ours does not).
+        self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
 
     def query_client(self, client_id: str) -> Any:
         """The client with this OAuth client_id, or None (calls the constructor's `query_client`)."""
         if not client_id:
             return None
-        return self._query_client(client_id)
+        client = self._query_client(client_id)
+        _looked_up.set(client)
+        return client
 
     def get_issuer(self, request: HttpRequest | None = None) -> str | None:
         """The issuer identifier: the option, the OAUTH2_ISSUER setting, else the request's origin."""
@@ -148,6 +156,7 @@ class ProtocolServer(_AuthlibServer):
         claimed_id = claimed_client_id(request.headers, body_client_id(request.form))
         # Only the methods registered on this server (private_key_jwt is one to register).
         methods = self.supported_auth_methods(methods)
+        looking_up = _looked_up.set(None)
         try:
             if django_request is not None:
                 broken = basic_credentials_error(django_request)
@@ -175,13 +184,27 @@ class ProtocolServer(_AuthlibServer):
                 request=django_request,
                 method=method,
                 reason=clean_error_text(error.get_error_description() or error.error),
+                public=self._is_public_client(_looked_up.get(), claimed_id),
             )
             raise
+        finally:
+            _looked_up.reset(looking_up)
         # send_robust: see signals.py (a failing receiver is logged, the client still authenticated).
         signals.client_authenticated.send_robust(
             sender=type(self), client=client, request=django_request, method=request.auth_method
         )
         return client
+
+    @staticmethod
+    def _is_public_client(client: Any, claimed_id: str | None) -> bool:
+        """Whether the failed attempt claimed a public client, which holds no secret or key to
+        guess: a failure claiming it is no guess (the secret-guessing lockout skips it)."""
+        return (
+            client is not None
+            and claimed_id is not None
+            and client.get_client_id() == claimed_id
+            and client.check_endpoint_auth_method("none", "token")
+        )
 
     def client_auth_methods(self) -> set[str]:
         """The names of the client authentication methods registered on this server: authlib's

@@ -6,7 +6,8 @@ Django `request` that caused it. No signal ever carries a plain-text secret or t
 except `token_issued`'s `token` dict, which receivers must not store or log.
 
 client_authenticated           client, request, method (the token endpoint auth method)
-client_authentication_failed   client_id (may be None), request, method, reason
+client_authentication_failed   client_id (may be None), request, method, reason, public (True:
+                               the claimed client is a public one, with no secret or key to guess)
 token_authenticated            token, request (a bearer token accepted at a resource)
 token_revoked                  token, request, client (revoked through the RFC 7009 endpoint)
 token_issued                   token (the dict sent to the client), client, user, grant_type,

@@ -51,7 +51,7 @@ from server.oauth2 import signals as oauth2_signals
 from . import overlap, signin, user_codes
 from .clients import Claim, record_failure, record_success, start_check
 from .counters import Rate, Throttle, cache, cache_guard, count, counter, rate, retry_after
-from .identity import client_ip, counted_client_id, login_identity
+from .identity import client_address, client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
 from .signin import DEVICE_COOKIE
 
@@ -65,6 +65,7 @@ __all__ = [
     "check_login_attempt",
     "check_protocol_request",
     "check_user_code_attempt",
+    "client_address",
     "client_ip",
     "counted_client_id",
     "login_identity",
@@ -129,6 +130,11 @@ def start_protocol_request(scope: str, request: HttpRequest) -> Started:
         if checked.lock:
             return Throttle(scope, *checked.lock, client_id, ip), claim, False
         over = checked.outcome.over_limit(counted)
+        if over is not None and checked.trusted and over.name == f"{scope}_client":
+            # Anyone may claim a client_id (it is public): a flood claiming it fills the client's
+            # counter, and must not throttle the real client where it authenticated before (as
+            # the secret-guessing lockout spares it); its address's own limit still holds.
+            over = None
         if over is not None:
             return Throttle(scope, over.name, retry_after(over.name, now), client_id, ip), claim, False
         return None, claim, True
@@ -213,8 +219,13 @@ def _claim_of(request: HttpRequest | None) -> Claim | None:
 
 
 @receiver(oauth2_signals.client_authentication_failed, dispatch_uid="server.ratelimit.client_auth_failed")
-def _on_client_authentication_failed(sender, request: HttpRequest | None = None, **kwargs) -> None:
-    # Sent with `send`, inside the endpoint: never raise into it.
+def _on_client_authentication_failed(
+    sender, request: HttpRequest | None = None, public: bool = False, **kwargs
+) -> None:
+    # Sent with `send`, inside the endpoint: never raise into it. A public client has no secret
+    # or key to guess: counting failures that claim it would only let anyone lock it out.
+    if public:
+        return
     claim = _claim_of(request)
     if claim is None:
         return

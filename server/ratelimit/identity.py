@@ -7,6 +7,9 @@ differently from what is authenticated would either escape its counter or lock s
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
@@ -20,23 +23,55 @@ from server.oauth2.client_auth import claimed_client_id
 
 from .counters import logger
 
+# An address a proxy wrote with its port: "203.0.113.9:51234" or "[2001:db8::1]:51234".
+_WITH_PORT = re.compile(r"\[(?P<v6>[^\]]+)\](?::[0-9]{1,5})?|(?P<v4>[0-9.]+):[0-9]{1,5}")
 
-def client_ip(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or the address the outermost of OAUTH2_RATE_LIMIT_PROXY_COUNT trusted proxies
-    saw (the left part of X-Forwarded-For is the client's word only, so it is never used)."""
-    proxies = server_settings.OAUTH2_RATE_LIMIT_PROXY_COUNT
+
+def forwarded_address(request: HttpRequest, proxies: int) -> str:
+    """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry the outermost of
+    `proxies` trusted proxies added (the left part is the client's word only, so it is never
+    used), without the port some proxies write after it; an IPv6 address in canonical form.
+
+    The one reader of the header: the rate limiter's (OAUTH2_RATE_LIMIT_PROXY_COUNT) and the
+    audit log's (AUDIT_PROXY_COUNT) addresses are read here."""
     address = request.META.get("REMOTE_ADDR", "")
     if proxies > 0:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
         if len(forwarded) >= proxies:
             address = forwarded[-proxies]
     address = address[:64]
+    with_port = _WITH_PORT.fullmatch(address)
+    if with_port:
+        address = with_port["v6"] or with_port["v4"]
     if ":" in address:
         try:
             address = clean_ipv6_address(address)
         except Exception:
             logger.debug("unparsable IPv6 address in rate limiting")
     return address
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the rate limiter reads it (`forwarded_address` behind
+    OAUTH2_RATE_LIMIT_PROXY_COUNT proxies)."""
+    return forwarded_address(request, server_settings.OAUTH2_RATE_LIMIT_PROXY_COUNT)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address a request is counted under: `client_address`, with an IPv6 address counted
+    by its /64 network (one subscriber's, RFC 6177: whoever holds one chooses among 2**64
+    addresses, so a fresh counter for every request otherwise) and an IPv4 address written as
+    IPv6 (::ffff:a.b.c.d) as that IPv4 address."""
+    address = client_address(request)
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 def counted_client_id(request: HttpRequest) -> str:

@@ -203,8 +203,16 @@ class ClientConfigurationEndpoint(OurMetadata, _ConfigurationEndpoint):
         return metadata
 
     def update_client(self, client: Client, client_metadata: dict, request: DjangoJsonRequest) -> Client:
+        # Unless operators trust every registration (OAUTH2_DCR_AUTO_APPROVE), a change to what
+        # end users judge an approved app by waits for an operator, as a portal app's does; the
+        # answer then reads the approved values (RFC 7592 §2.2: the server may replace values).
+        write = (
+            services.update_client
+            if server_settings.OAUTH2_DCR_AUTO_APPROVE
+            else services.propose_client_changes
+        )
         try:
-            return services.update_client(
+            return write(
                 client, actor=Actor.client(client.client_id), **our_metadata.client_settings(client_metadata)
             )
         except policies.PolicyError as error:

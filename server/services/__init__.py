@@ -30,6 +30,7 @@ from server.services.backchannel_logout import (
 from server.services.client_review import (
     REVIEWED_FIELDS,
     approve_client_changes,
+    proposal_fingerprint,
     propose_client_changes,
     reject_client_changes,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "give_up_backchannel_logout",
     "issue_registration_access_token",
     "private_key_of",
+    "proposal_fingerprint",
     "propose_client_changes",
     "record_consent",
     "record_device_poll",

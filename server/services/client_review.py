@@ -1,9 +1,12 @@
 """Changes to an approved app that wait for an operator: held, approved, rejected (issue 11, item 11)."""
 
+import hashlib
+import json
+
 from django.db import transaction
 from django.utils import timezone
 
-from server import signals
+from server import policies, signals
 from server.actors import Actor
 from server.models import Client
 from server.services._after_commit import send_after_commit
@@ -52,17 +55,34 @@ def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client
     return client
 
 
-def approve_client_changes(client: Client, *, actor: Actor) -> Client:
+def proposal_fingerprint(pending: dict | None) -> str:
+    """A digest of held changes: a review page posts back the one it showed, so that an approval
+    applies what the operator saw (`approve_client_changes(proposal=...)`)."""
+    text = json.dumps(pending or {}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def approve_client_changes(client: Client, *, actor: Actor, proposal: str | None = None) -> Client:
     """Apply the app's held changes (validated again: the policy may have moved since).
 
-    Sends one `client_changed` with review "approved" and what the approval changed, which is
-    empty when the held values were set meanwhile: the proposal still leaves the app."""
-    held = dict(client.pending_changes or {})
-    if not held:
-        return client
-    diff = changed_settings(client, held)
+    `proposal`: the `proposal_fingerprint` of the changes the operator was shown; held changes
+    that are not those (the developer replaced them meanwhile) are refused with a PolicyError,
+    never approved unseen. Sends one `client_changed` with review "approved" and what the
+    approval changed, which is empty when the held values were set meanwhile: the proposal
+    still leaves the app."""
     now = timezone.now()
     with transaction.atomic():
+        # The row as it is now, locked: a proposal replaced since the caller read it is seen.
+        locked = Client.objects.select_for_update().filter(pk=client.pk)
+        held = dict(locked.values_list("pending_changes", flat=True).first() or {})
+        if proposal is not None and proposal != proposal_fingerprint(held):
+            raise policies.PolicyError(
+                "The developer changed the held changes after they were shown to you; review them again."
+            )
+        if not held:
+            return client
+        client.pending_changes = held
+        diff = changed_settings(client, held)
         for field, (_old, new) in diff.items():
             setattr(client, field, new)
         client.pending_changes = {}

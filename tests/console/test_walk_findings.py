@@ -158,8 +158,10 @@ def test_the_client_page_links_to_a_review_of_its_held_changes(operator, held):
 def test_approving_or_rejecting_from_the_review_page(
     operator, held, decision, name, done, django_capture_on_commit_callbacks
 ):
+    page = operator.get(review_url(held)).content.decode()
+    (proposal,) = re.findall(r'name="proposal" value="([^"]+)"', page)  # what the page showed
     with django_capture_on_commit_callbacks(execute=True):
-        answer = operator.post(review_url(held), {"decision": decision})
+        answer = operator.post(review_url(held), {"decision": decision, "proposal": proposal})
     assert answer.status_code == 302 and answer["Location"] == f"/admin/server/client/{held.pk}/change/"
     held.refresh_from_db()
     assert (held.name, held.pending_changes) == (name, {})

@@ -424,8 +424,12 @@ def test_the_limiter_listens_to_the_client_authentication_signals():
         # Fewer hops than trusted proxies (or no header): the peer's address.
         (1, {"REMOTE_ADDR": "10.0.0.2"}, "10.0.0.2"),
         (2, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}, "10.0.0.2"),
-        # One IPv6 address, one key, however it is written.
-        (0, {"REMOTE_ADDR": "2001:DB8:0:0:0:0:0:1"}, "2001:db8::1"),
+        # One IPv6 network (/64), one key, however its addresses are written.
+        (0, {"REMOTE_ADDR": "2001:DB8:0:0:0:0:0:1"}, "2001:db8::/64"),
+        (0, {"REMOTE_ADDR": "2001:db8::ffff:1"}, "2001:db8::/64"),
+        (1, {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "2001:db8:5:6:7::9"}, "2001:db8:5:6::/64"),
+        # An IPv4 address written as IPv6 is that IPv4 address.
+        (0, {"REMOTE_ADDR": "::ffff:198.51.100.4"}, "198.51.100.4"),
         (0, {"REMOTE_ADDR": "not:an:address"}, "not:an:address"),
         (0, {}, ""),
     ],
@@ -436,3 +440,11 @@ def test_the_address_a_request_is_counted_under(settings, rf, proxies, meta, exp
     request.META.pop("REMOTE_ADDR", None)
     request.META.update(meta)
     assert ratelimit.identity.client_ip(request) == expected
+
+
+def test_an_unparsable_address_is_counted_as_written_and_logged(settings, rf, caplog):
+    settings.OAUTH2_RATE_LIMIT_PROXY_COUNT = 0
+    request = rf.get("/oauth/token", REMOTE_ADDR="not:an:address")
+    with caplog.at_level(logging.DEBUG, logger="server.ratelimit"):
+        assert ratelimit.identity.client_ip(request) == "not:an:address"
+    assert [r.getMessage() for r in caplog.records] == ["unparsable IPv6 address in rate limiting"]

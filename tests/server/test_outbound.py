@@ -40,6 +40,11 @@ KB = 1024
         "https://[::127.0.0.1]/jwks",
         "https://[64:ff9b::169.254.169.254]/jwks",
         "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/jwks",
+        # Site-local (fec0::/10, RFC 3879: deprecated, still routed inside some networks), which
+        # `ipaddress` calls global and neither private nor reserved.
+        "https://[fec0::1]/jwks",
+        "https://[fec0:0:0:ffff::1]/jwks",
+        "https://[feff:ffff::1]/jwks",
     ],
 )
 def test_internal_addresses_are_refused(url):

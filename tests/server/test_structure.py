@@ -112,3 +112,15 @@ def test_decimal_numbers_are_read_by_one_rule():
         if "migrations" not in path.parts and _reads_digits_itself(path.read_text(encoding="utf-8"))
     ]
     assert found == ["server/oauth2/digits.py"]
+
+
+def test_x_forwarded_for_is_read_in_one_place():
+    # The rate limiter and the audit log read the client's address through one reader
+    # (`forwarded_address`); two parsers disagreed on an address a proxy wrote with its port.
+    readers = sorted(
+        path.relative_to(ROOT).as_posix()
+        for base in (SERVER, ROOT / "oauth_console")
+        for path in base.rglob("*.py")
+        if "HTTP_X_FORWARDED_FOR" in path.read_text(encoding="utf-8")
+    )
+    assert readers == ["server/ratelimit/identity.py"]

@@ -40,6 +40,7 @@ HOSTILE_WEBHOOK_URLS = [
     "https://100.64.0.1/hook",
     "https://[2002:a9fe:a9fe::]/hook",
     "https://[2002:7f00:1::1]/hook",
+    "https://[fec0::1]/hook",
     "https://hooks.example.com/in#fragment",
     "",
 ]
