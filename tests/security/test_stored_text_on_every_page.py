@@ -1,5 +1,6 @@
 """Every page of the project, as each kind of user, with markup stored in every text column a page
-may show: the markup is escaped wherever it lands, and every HTML answer carries the strict
+may show and sent in every query parameter a page reads: the markup is escaped wherever it lands
+(stored or reflected), and every HTML answer carries the strict
 Content-Security-Policy with no inline code (tests/security/test_content_security_policy.py's
 scanner). The hostile-values matrix (tests/properties/hostile/) sends values through each door
 and checks named outputs; this walks every URL pattern (tests/security/page_walk.py) with the
@@ -8,6 +9,8 @@ rows written around every door, so a page or a column no matrix row names is cov
 Found by the first run: DRF's browsable pages of the operator API wrote an inline <style>
 (oauth_console/api/base.py, OperatorBrowsableRenderer).
 """
+
+from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -27,6 +30,13 @@ APPS = ("server", "audit", "webhooks", "portal", "api", "dashboard", "auth")
 # A signing key's sealed private half is no text anyone writes (a corrupt one is /readyz's 503).
 KEPT = {"client_id", "kid", "username", "password", "message_id", "codename", "private_key_encrypted"}
 KEPT_TYPES = (models.JSONField,)
+# Every query parameter a page reads, given the markup; not the admin's own switches (a popup,
+# a to_field, the "?e=1" error page, sorting, paging), which turn a page into another.
+REFLECTED = "&".join(
+    f"{name}={quote(MARKUP)}"
+    for name in page_walk.QUERY_NAMES
+    if name not in ("_popup", "_to_field", "e", "o", "p", "all")
+)
 
 
 def poison_every_text_column() -> list[str]:
@@ -62,7 +72,7 @@ def walk(django_user_model, settings):
 
 
 @pytest.mark.parametrize("role", ["anonymous", "end user", "developer", "operator", "security analyst"])
-def test_stored_markup_is_escaped_and_every_html_page_is_under_the_strict_policy(walk, role):
+def test_stored_and_reflected_markup_is_escaped_and_every_html_page_is_under_the_strict_policy(walk, role):
     browsers, good = walk
     failed = []
     for route, _pattern in page_walk.url_patterns():
@@ -74,19 +84,19 @@ def test_stored_markup_is_escaped_and_every_html_page_is_under_the_strict_policy
         url = page_walk.fill(route, values)
         if url is None:
             continue
-        for accept in ("text/html", "*/*"):
-            response = browsers[role].get(url, HTTP_ACCEPT=accept)
+        for address, accept in ((url, "text/html"), (url, "*/*"), (f"{url}?{REFLECTED}", "text/html")):
+            response = browsers[role].get(address, HTTP_ACCEPT=accept)
             if response.status_code >= 500:
-                failed.append(f"{response.status_code} {url}")
+                failed.append(f"{response.status_code} {address[:200]}")
             if getattr(response, "streaming", False) or "text/html" not in response.get("Content-Type", ""):
                 continue
             page = response.content.decode()
             if "<svg/onload" in page:
-                failed.append(f"raw markup on {url} ({accept})")
+                failed.append(f"raw markup on {address[:200]} ({accept})")
             try:
                 assert_strict_policy(response)
             except AssertionError as error:
-                failed.append(f"{url} ({accept}): {error}")
+                failed.append(f"{address[:200]} ({accept}): {error}")
             if problems := inline_code_in(response):
-                failed.append(f"inline code on {url} ({accept}): {sorted(set(problems))}")
+                failed.append(f"inline code on {address[:200]} ({accept}): {sorted(set(problems))}")
     assert not failed, "\n".join(dict.fromkeys(failed))
