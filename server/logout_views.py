@@ -34,10 +34,10 @@ from django.views.decorators.http import require_http_methods
 from server import frontchannel
 from server.bindings.authorization_server import authorization_server
 from server.claims import subject_for
+from server.csp_sources import csp_source_of
 from server.issuer import issuer_for
 from server.oauth2.errors import OAuth2Error
 from server.oauth2.logout import LOGOUT_PARAMETERS
-from server.sign_in_page import csp_source_of
 
 # Set on the request by this view: the client whose logout request ended the session (for the
 # user_logged_out event, `server.receivers`).

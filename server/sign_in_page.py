@@ -11,20 +11,14 @@ also lists the origin of that redirect URI, and only when it is one the client r
 form can still post nowhere else.
 """
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth.views import LoginView
 from django.urls import reverse
 
 from server import sign_in_checks
+from server.csp_sources import csp_source_of
 from server.models import MAX_CLIENT_ID_LENGTH, Client
-
-# What a CSP source expression may hold here: scheme://host[:port], or a private-use scheme
-# (RFC 8252 §7.1) as a scheme-source. Anything else (an IPv6 literal, which CSP host-sources
-# cannot express) is left out: the page keeps 'self' only.
-_HOST_SOURCE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
-_SCHEME_SOURCE = re.compile(r"[a-z][a-z0-9+.-]*:")
 
 
 def _authorization_request(next_url: str) -> tuple[Client, dict[str, list[str]]] | None:
@@ -67,18 +61,6 @@ def return_origin(next_url: str) -> str | None:
     else:
         uri = client.get_default_redirect_uri()
     return csp_source_of(uri) if uri else None
-
-
-def csp_source_of(uri: str) -> str | None:
-    """The CSP source expression that allows a form's submission to end at `uri` (a registered
-    redirect or post-logout redirect URI): scheme://host[:port], or a private-use scheme; None
-    when CSP cannot express it (the page keeps 'self' only)."""
-    parts = urlsplit(uri)
-    if parts.scheme in ("http", "https"):
-        source = f"{parts.scheme}://{parts.netloc}"
-        return source if _HOST_SOURCE.fullmatch(source) else None
-    source = parts.scheme + ":"
-    return source if _SCHEME_SOURCE.fullmatch(source) else None
 
 
 class SignInView(LoginView):

@@ -52,7 +52,16 @@ class StrictJSONParser(parsers.BaseParser):
 
 class OperatorBrowsableRenderer(BrowsableAPIRenderer):
     """DRF's browsable pages for a signed-in operator: the answer and a raw JSON form (the views
-    have no queryset or filter backends to build HTML forms and filter forms from)."""
+    have no queryset or filter backends to build HTML forms and filter forms from).
+
+    Without DRF's inline <style> of Pygments' stylesheet: the Content-Security-Policy allows no
+    inline style, so the browser refused it on every page (a console error each); it colours
+    code in Markdown descriptions, which DRF renders only when Markdown is installed (it is not)."""
+
+    def get_context(self, data, accepted_media_type, renderer_context):
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        context["code_style"] = None
+        return context
 
     def get_filter_form(self, data, view, request):
         return None

@@ -131,7 +131,14 @@ def problem_response(problem: Problem, request=None) -> Response:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
-    browsable = getattr(getattr(request, "accepted_renderer", None), "format", "") == "api"
+    renderer = getattr(request, "accepted_renderer", None)
+    browsable = getattr(renderer, "format", "") == "api"
+    if request is not None and not browsable and not isinstance(renderer, JSONRenderer):
+        # A view that renders a template or YAML (the docs page, the schema), or a request whose
+        # negotiation failed (DRF then takes the view's first renderer), would write the problem
+        # in that format under the problem+json label.
+        request.accepted_renderer = ProblemJSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
     response = Response(
         body, status=problem.status_code, content_type=None if browsable else PROBLEM_CONTENT_TYPE
     )

@@ -68,8 +68,13 @@ def normalise_ip(value: str | None) -> str | None:
         address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    if address.version == 4:
+        return str(address)
+    # Without its zone id ("%eth0", RFC 4007 §11): which of our interfaces a packet came in on
+    # says nothing about who sent it, and Django's IPv6 cleaning refuses one past 39 characters
+    # with a ValidationError (X-Forwarded-For or the audit list's IP filter made it a 500).
     # Django writes IPv6 in its own canonical form (IPv4-mapped as ::ffff:1.2.3.4); use the same.
-    return clean_ipv6_address(str(address)) if address.version == 6 else str(address)
+    return clean_ipv6_address(str(ipaddress.IPv6Address(int(address))))
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -115,6 +115,16 @@ def create_client(
                 f"A client_id is 1 to {MAX_CLIENT_ID_LENGTH} printable characters without spaces.",
                 field="client_id",
             )
+        if "/" in client_id or client_id in (".", ".."):
+            # Pages link to an app by its id in the address (/developers/apps/<id>/, the end
+            # user's /account/apps/<id>/revoke/, /api/v1/clients/<id>): "../../admin" made those
+            # links end elsewhere on the site (a browser resolves dot segments), "app/edit" at
+            # app "app"'s edit page, and the operator API could not name such a client at all.
+            raise policies.PolicyError(
+                "A client_id cannot contain a slash, or be . or ..: pages name an app by its id "
+                "in their address.",
+                field="client_id",
+            )
         if looks_numeric(client_id):
             # A user's public `sub` is their primary key as text, and a client_credentials JWT
             # access token's `sub` is the client_id (RFC 9068 §2.2): "42" would read as user 42

@@ -218,3 +218,30 @@ def test_registration_refuses_a_bad_front_channel_uri(metadata, says):
     assert body["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
     assert re.search(says, body["error_description"]), body
     assert not Client.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "host", ["rp-a.example.com;sandbox", "rp-a.example.com,x", "rp-a.example.com'unsafe-inline'"]
+)
+def test_a_page_whose_origin_no_csp_source_can_name_is_not_framed(browser, make_rp, host):
+    """A redirect URI's host may hold what RFC 3986 allows in a name (`;` `,` `'`), and so may a
+    front-channel URI on its origin. Its origin went into the logout page's header as it was:
+    `frame-src https://rp-a.example.com;sandbox` added a directive a client chose to the page
+    every other app's frames load in, `,` started a second policy. Such a page is not framed
+    (CSP host-sources hold letters, digits, dots and hyphens); the others' frames are, exactly."""
+    a, a_secret = make_rp(
+        "RP A",
+        f"https://{host}/logout",
+        redirect_uris=["https://app.example.com/callback", f"https://{host}/cb"],
+    )
+    b, b_secret = make_rp(
+        "RP B", B_FRONT, redirect_uris=["https://app.example.com/callback", "https://rp-b.example.org/cb"]
+    )
+    a_token = sign_in_and_get_tokens(browser, a, a_secret)["id_token"]
+    sign_in_and_get_tokens(browser, b, b_secret)
+    response = browser.get("/oauth/logout", {"id_token_hint": a_token, "post_logout_redirect_uri": BYE})
+    assert response.status_code == 200
+    assert [frame["src"] for frame in Page(response.content.decode()).iframes] == [B_FRONT]
+    header = response["Content-Security-Policy"]
+    assert "," not in header and "sandbox" not in header and host not in header, header
+    assert csp_directives(response)["frame-src"] == ["https://rp-b.example.org"]

@@ -125,3 +125,19 @@ def test_the_consent_page_names_a_hostile_api_inertly(hostile_app, end_user):
     assert page.status_code == 200
     _clean(page, "consent with an API")
     assert page.content.decode().count("&lt;img src=x") >= 2  # the app's and the API's names
+
+
+def test_the_operator_apis_browsable_pages(operator, hostile_app):
+    """DRF's browsable pages of the operator API, which an operator's browser gets (Accept:
+    text/html): the hostile app in the JSON they show, escaped, and no inline code. DRF writes
+    Pygments' stylesheet into an inline <style> (for Markdown descriptions, which it renders only
+    when Markdown is installed): the policy blocked it on every page, a console error each time."""
+    client, _ = hostile_app
+    http = HttpClient()
+    http.force_login(operator)
+    for path in ("/api/v1/clients", f"/api/v1/clients/{client.client_id}", "/api/v1/audit-events"):
+        response = http.get(path, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, (path, response.status_code)
+        assert response["Content-Type"].startswith("text/html"), path
+        _clean(response, path)
+    assert "&lt;img src=x" in http.get("/api/v1/clients", HTTP_ACCEPT="text/html").content.decode()

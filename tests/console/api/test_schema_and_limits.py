@@ -81,3 +81,12 @@ def test_the_schema_as_json():
     response = HttpClient().get("/api/v1/schema/", {"format": "json"})
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "oauth-console operator API"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/docs/?script", "/api/v1/schema/"])
+def test_a_refusal_at_the_schema_and_its_docs_is_problem_json_whatever_they_render(path):
+    """`?format=` a page does not render is a 404 problem. The docs page renders a template and the
+    schema YAML: the problem's body came out as the site's HTML 404 page (the docs) or as YAML
+    (the schema), each labelled application/problem+json."""
+    separator = "&" if "?" in path else "?"
+    assert_problem(HttpClient().get(f"{path}{separator}format=nope"), 404, "not-found")

@@ -30,7 +30,16 @@ from tests.server.helpers import form
 
 from .values import HOSTILE_ATTRIBUTE_TEXT, HOSTILE_TEXT
 
-LIST_VALUES = [*HOSTILE_TEXT, *HOSTILE_ATTRIBUTE_TEXT, "javascript:alert(1)", "nul\x00byte"]
+# An IPv6 address with a zone id (RFC 4007 §11) past the 39 characters Django's IPv6 cleaning
+# takes: X-Forwarded-For and the audit list's IP filter carried it to a ValidationError (a 500).
+IPV6_WITH_LONG_ZONE = "fe80::1%" + "a" * 40
+LIST_VALUES = [
+    *HOSTILE_TEXT,
+    *HOSTILE_ATTRIBUTE_TEXT,
+    "javascript:alert(1)",
+    "nul\x00byte",
+    IPV6_WITH_LONG_ZONE,
+]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ DANGEROUS_SCHEMES = {"javascript", "data", "vbscript", "file"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters a browser strips or ignores inside a URL scheme (WHATWG URL: C0 controls and space).
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]")
+# A dot segment in a link's path ("/../", "/./", at its end too): the browser resolves it away.
+_DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
 _ATTRIBUTE_URL = re.compile(r"""\b(?:href|src|action|formaction|srcset|poster)\s*=\s*(["'])(.*?)\1""", re.I)
 
 
@@ -46,6 +48,8 @@ def assert_page_inert(page: str, where: str) -> None:
         assert scheme not in DANGEROUS_SCHEMES, f"{where}: dangerous URL in an attribute: {raw!r}"
         parts = urlsplit(html.unescape(raw))
         assert not (parts.username or parts.password), f"{where}: credentials in a rendered URL: {raw!r}"
+        path = parts.path if not parts.scheme and not parts.netloc else ""
+        assert not _DOT_SEGMENT.search(path), f"{where}: a link leaves its path (a dot segment): {raw!r}"
     assert "<script>alert(1)</script>" not in page, f"{where}: hostile markup rendered raw"
     assert "<img src=x onerror" not in page, f"{where}: hostile markup rendered raw"
 

@@ -53,6 +53,8 @@ def _pages(ops: HttpClient, row: Token | AuditEvent) -> dict[str, tuple[str, boo
         for name in ("client_id", "username"):
             if getattr(row, name):
                 urls[f"audit list by {name}"] = (f"{AUDIT}?{urlencode({name: getattr(row, name)})}", True)
+        if row.ip_address:
+            urls["audit list by IP address"] = (f"{AUDIT}?{urlencode({'ip': row.ip_address})}", True)
     pages = {}
     for label, (url, listed) in urls.items():
         response = ops.get(url)

@@ -57,6 +57,9 @@ HOSTILE_TEXT = [
     "bell\x07name",
     "x" * 500,
 ]
+# A client_id that is a path of its own: a link built from it ends elsewhere on the site
+# (a browser resolves the dot segments), or at another app's page (its id plus "/edit").
+HOSTILE_PATH_IDS = ["../../admin/auth/user", "..", "app/edit"]
 # Text that leaves an HTML attribute when its quotes are not escaped (a list cell's title, an
 # action checkbox's aria-label, a filter's input value), with markup and without.
 HOSTILE_ATTRIBUTE_TEXT = [
@@ -152,7 +155,9 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
-    "client_id": Field(HOSTILE_TEXT, lambda c: c.client_id, json_key="client_id"),
+    # Pages link to an app by its id in the address (/developers/apps/<id>/, /account/apps/<id>/revoke/):
+    # an id that is a path of its own would make those links lead elsewhere on the site.
+    "client_id": Field([*HOSTILE_TEXT, *HOSTILE_PATH_IDS], lambda c: c.client_id, json_key="client_id"),
     "client_uri": Field(HOSTILE_URIS, lambda c: c.client_uri, json_key="client_uri", uri=True),
     "logo_uri": Field(HOSTILE_URIS, lambda c: c.logo_uri, json_key="logo_uri", uri=True),
     # RFC 7591 §2's privacy policy and terms of service: shown as text on the consent page.
