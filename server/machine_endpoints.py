@@ -11,10 +11,11 @@ the script prefix, computed once.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 MACHINE_ENDPOINTS = frozenset(
     {
@@ -31,15 +32,24 @@ MACHINE_ENDPOINTS = frozenset(
 )
 
 
-@cache
 def machine_paths() -> frozenset[str]:
     """The machine endpoints' paths as `request.path_info` has them (without the script prefix,
-    so the set does not depend on where the project is mounted)."""
+    so the set does not depend on where the project is mounted), for the URL configuration in
+    use."""
+    return _paths_of(get_urlconf() or settings.ROOT_URLCONF)
+
+
+@lru_cache(maxsize=8)
+def _paths_of(urlconf: str) -> frozenset[str]:
+    # Once per URL configuration, not once per process: pytest-django's `urls` marker (and a
+    # project that routes another urlconf) changes ROOT_URLCONF without a setting_changed
+    # signal, and a set computed under the spec's urls.py (no machine endpoints) made every
+    # later token request run through the session, user and message layers.
     prefix = get_script_prefix()
     paths = set()
     for name in MACHINE_ENDPOINTS:
         try:
-            path = reverse(name)
+            path = reverse(name, urlconf=urlconf)
         except NoReverseMatch:  # a project that does not route it
             continue
         paths.add("/" + path.removeprefix(prefix))

@@ -71,16 +71,30 @@ def test_browser_pages_keep_sessions_users_and_csrf(client):
 def test_machine_paths_do_not_depend_on_the_script_prefix(rf):
     from django.urls import set_script_prefix
 
-    from server.machine_endpoints import machine_paths
+    from server.machine_endpoints import _paths_of
 
-    machine_paths.cache_clear()
+    _paths_of.cache_clear()  # computed afresh under the prefix
     try:
         set_script_prefix("/auth/")  # mounted under /auth/: path_info is still /oauth/token
         request = rf.post("/oauth/token", SCRIPT_NAME="/auth")
         assert request.path == "/auth/oauth/token" and is_machine_request(request)
     finally:
         set_script_prefix("/")
-        machine_paths.cache_clear()
+        _paths_of.cache_clear()
     assert is_machine_request(rf.post("/oauth/token"))
     assert not is_machine_request(rf.post("/oauth/token/"))
     assert not is_machine_request(rf.get("/accounts/login/"))
+
+
+def test_the_machine_paths_follow_a_changed_urlconf(settings, rf):
+    """The paths are computed once per URL configuration: one computed while a test (or a
+    project's setting) routed another urlconf must not stay. Before, the first urlconf's answer
+    was cached for the process, so a token request after a test with the spec's urls.py ran
+    through the session, user and message layers (an order-dependent failure of this file)."""
+    from server.machine_endpoints import machine_paths
+
+    token, project = reverse("oauth-token"), settings.ROOT_URLCONF
+    settings.ROOT_URLCONF = "tests.oauth2.verbatim.urls"
+    assert token not in machine_paths()  # the spec's urls.py routes no oauth-token
+    settings.ROOT_URLCONF = project
+    assert is_machine_request(rf.post(token))
