@@ -412,6 +412,14 @@ def test_a_malformed_decision_is_refused_and_approves_nothing(browser, wide_app,
     _verifier, challenge = pkce_pair()
     url = authorize_url(app.client_id, challenge, state="st-1")
     response = browser.post(url, decision)
-    assert response.status_code == 400 and "Location" not in response
+    if isinstance(decision["confirm"], str):
+        # Unreadable (a control character): the page, nothing redirected.
+        assert response.status_code == 400 and "Location" not in response
+    else:
+        # A repeated field of a request whose client and redirect URI are valid: invalid_request
+        # back to the client (RFC 6749 §4.1.2.1, the parser's rule for every repeated parameter).
+        assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
+        answer = query_of(response["Location"])
+        assert answer["error"] == "invalid_request" and "code" not in answer
     assert not AuthorizationCode.objects.exists()
     assert not Consent.objects.exists()
