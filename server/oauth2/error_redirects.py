@@ -21,11 +21,16 @@ def verified_redirect_uri(
 ) -> str | None:
     """The request's `redirect_uri` when the client it names is known and registered that URI,
     the client's default when it names none; None when the client or the URI is unknown, or
-    either is named more than once or is over its length limit. `params`: every value of each
+    either is named more than once or is over its length limit, or the request asks to be
+    answered other than in the query. `params`: every value of each
     parameter (a payload's `datalist`, or what the parser read)."""
     client_ids = params.get("client_id") or []
     uris = params.get("redirect_uri") or []
     if len(client_ids) != 1 or len(uris) > 1:
+        return None
+    if (params.get("response_mode") or ["query"]) != ["query"]:
+        # The client reads its answer where it asked for it (Multiple Response Type Encoding
+        # Practices §2.1): in the query, an error would reach nobody. The grant's rule too.
         return None
     named = {"client_id": client_ids[0], "redirect_uri": uris[0] if uris else ""}
     if any(within_limit(named, name, limits) is None for name in named):

@@ -179,3 +179,16 @@ def test_a_missing_response_type_for_an_unregistered_uri_or_unknown_client_is_sh
         response = signed_in.get(bad)
         assert response.status_code == 400
         assert "Location" not in response
+
+
+@pytest.mark.parametrize("case", ["response_type missing", "scope repeated", "response_type token"])
+@pytest.mark.parametrize("mode", ["fragment", "form_post"])
+def test_an_error_for_a_client_that_reads_elsewhere_is_shown(signed_in, attacker_app, case, mode):
+    """A client that asked for another response_mode reads its answer there, so an error in the
+    query reaches nobody: the page, as the grant answers any request naming that mode."""
+    _, challenge = pkce_pair()
+    urls = _invalid_request_urls(attacker_app.client_id)
+    urls["response_type token"] = authorize_url(attacker_app.client_id, challenge, response_type="token")
+    response = signed_in.get(urls[case] + "&response_mode=" + mode)
+    assert response.status_code == 400
+    assert "Location" not in response
