@@ -22,8 +22,8 @@ def verified_redirect_uri(
     """The request's `redirect_uri` when the client it names is known and registered that URI,
     the client's default when it names none; None when the client or the URI is unknown, or
     either is named more than once or is over its length limit, or the request asks to be
-    answered other than in the query. `params`: every value of each
-    parameter (a payload's `datalist`, or what the parser read)."""
+    answered other than in the query. `params`: every value of each parameter (a payload's
+    `datalist`, or what the parser read)."""
     client_ids = params.get("client_id") or []
     uris = params.get("redirect_uri") or []
     if len(client_ids) != 1 or len(uris) > 1:
