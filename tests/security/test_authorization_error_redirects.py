@@ -192,3 +192,39 @@ def test_an_error_for_a_client_that_reads_elsewhere_is_shown(signed_in, attacker
     response = signed_in.get(urls[case] + "&response_mode=" + mode)
     assert response.status_code == 400
     assert "Location" not in response
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", ["response_type missing", "scope repeated"])
+def test_over_http_a_visitor_signs_in_and_then_the_client_gets_invalid_request(
+    live_server, end_user, make_client, case
+):
+    """The whole walk as a browser makes it: the sign-in page first (nothing sent to the client
+    before), the sign-in form with its CSRF token, then invalid_request at the client's
+    registered redirect URI with state and iss, and no code."""
+    import requests
+
+    app, _secret = make_client("Registered by anyone", source="dcr")
+    url = live_server.url + _invalid_request_urls(app.client_id)[case]
+    visitor = requests.Session()
+    first = visitor.get(url, allow_redirects=False, timeout=10)
+    assert first.status_code == 302 and first.headers["Location"].startswith("/accounts/login/?next=")
+    sign_in_page = live_server.url + first.headers["Location"]
+    assert visitor.get(sign_in_page, timeout=10).status_code == 200
+    signed_in = visitor.post(
+        sign_in_page,
+        data={
+            "username": "alice",
+            "password": "alice-password-123",
+            "csrfmiddlewaretoken": visitor.cookies["csrftoken"],
+        },
+        headers={"Referer": sign_in_page},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert signed_in.status_code == 302 and signed_in.headers["Location"].startswith("/oauth/authorize?")
+    answer = visitor.get(live_server.url + signed_in.headers["Location"], allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(REDIRECT_URI + "?")
+    params = query_of(answer.headers["Location"])
+    assert (params["error"], params["state"], params["iss"]) == ("invalid_request", "xyz", live_server.url)
+    assert "code" not in params
