@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning
 
+from server import policies
 from server.checks_common import ISSUER_HINT
 from server.checks_resources import (
     check_access_token_format,
@@ -90,16 +91,28 @@ def check_rate_limits(app_configs=None, **kwargs) -> list[CheckMessage]:
 def check_default_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:
     """server.E004: OAUTH2_DEFAULT_SCOPES names a scope OAUTH2_SCOPES does not define: a request
     without a scope would be given something the consent page cannot describe."""
+    messages: list[CheckMessage] = []
     unknown = sorted(set(server_settings.OAUTH2_DEFAULT_SCOPES) - set(server_settings.OAUTH2_SCOPES))
-    if not unknown:
-        return []
-    return [
-        Error(
-            f"OAUTH2_DEFAULT_SCOPES names scopes that are not in OAUTH2_SCOPES: {' '.join(unknown)}.",
-            hint="Add them to OAUTH2_SCOPES (with the text the consent page shows) or drop them.",
-            id="server.E004",
+    if unknown:
+        messages.append(
+            Error(
+                f"OAUTH2_DEFAULT_SCOPES names scopes that are not in OAUTH2_SCOPES: {' '.join(unknown)}.",
+                hint="Add them to OAUTH2_SCOPES (with the text the consent page shows) or drop them.",
+                id="server.E004",
+            )
         )
-    ]
+    ignored = sorted(set(server_settings.OAUTH2_DEFAULT_SCOPES) & policies.NEVER_DEFAULT_SCOPES)
+    if ignored:
+        # server.W011: an OpenID Connect request names openid itself (policies.default_scope).
+        messages.append(
+            Warning(
+                f"OAUTH2_DEFAULT_SCOPES names {' '.join(ignored)}, which is never a default: "
+                "an OpenID Connect request names it itself.",
+                hint="Drop it from OAUTH2_DEFAULT_SCOPES.",
+                id="server.W011",
+            )
+        )
+    return messages
 
 
 def check_operator_scopes(app_configs=None, **kwargs) -> list[CheckMessage]:

@@ -259,7 +259,8 @@ SETTINGS: dict[str, Setting] = {
     "OAUTH2_DEFAULT_SCOPES": Setting(
         ("profile",),
         "What a request that names no scope gets (those of these the client may have); empty: "
-        "`invalid_scope`. Each must be in `OAUTH2_SCOPES` (check `server.E004`).",
+        "`invalid_scope`. Each must be in `OAUTH2_SCOPES` (check `server.E004`); never `openid`, "
+        "which an OpenID Connect request names itself (check `server.W011`).",
         shown="`profile`",
     ),
     "OAUTH2_OPEN_REGISTRATION": Setting(False, "RFC 7591 registration without an initial access token."),

@@ -37,7 +37,7 @@ from server.claims import subject_for
 from server.csp_sources import csp_source_of
 from server.issuer import issuer_for
 from server.oauth2.errors import OAuth2Error
-from server.oauth2.logout import LOGOUT_PARAMETERS
+from server.oauth2.logout import LOGOUT_PARAMETERS, session_id_of
 
 # Set on the request by this view: the client whose logout request ended the session (for the
 # user_logged_out event, `server.receivers`).
@@ -63,7 +63,7 @@ def end_session(request: HttpRequest) -> HttpResponse:
     except OAuth2Error as error:
         return _error_page(request, error)
     user = request.user
-    if user.is_authenticated and not _hint_names(validated, user):
+    if user.is_authenticated and not _hint_names(request, validated, user):
         return _confirmation_page(request, validated)
     return _sign_out_and_answer(request, validated)
 
@@ -79,11 +79,16 @@ def _confirmed(request: HttpRequest) -> HttpResponse:
     return _sign_out_and_answer(request, validated)
 
 
-def _hint_names(validated, user) -> bool:
+def _hint_names(request: HttpRequest, validated, user) -> bool:
     """True when the request's verified id_token_hint was issued to this user (its `sub` as the
-    hint's client sees it)."""
+    hint's client sees it) in this browser session (its `sid`): an ID token of an earlier
+    sign-in, which its RP keeps for ever, proves nothing about who asks now (§6: without that
+    proof, the person is asked)."""
     claims = validated.id_token_claims
     if claims is None or validated.client is None:
+        return False
+    sid = session_id_of(request.session)
+    if not sid or claims.get("sid") != sid:
         return False
     return claims.get("sub") == subject_for(user, validated.client)
 

@@ -207,13 +207,22 @@ def validate_grant_types(grant_types: list[str], *, public: bool) -> list[str]:
     return list(dict.fromkeys(grant_types))
 
 
+# An OpenID Connect request is one that names `openid` (OIDC Core §3.1.2.1): never a default,
+# or a request would become one after its scope was resolved, past the checks that read the scope
+# as sent (redirect_uri required, max_age, prompt, claims) and with an ID token nobody asked for.
+NEVER_DEFAULT_SCOPES = frozenset({"openid"})
+
+
 def default_scope(client_scopes: list[str]) -> str:
-    """The scope a request that names none gets: OAUTH2_DEFAULT_SCOPES that the client may have.
+    """The scope a request that names none gets: OAUTH2_DEFAULT_SCOPES that the client may have,
+    never `openid` (NEVER_DEFAULT_SCOPES; check server.W011).
 
     "" when none of them is allowed to the client (the request is then refused).
     """
     configured = server_settings.OAUTH2_DEFAULT_SCOPES
-    return " ".join(dict.fromkeys(s for s in configured if s in client_scopes))
+    return " ".join(
+        dict.fromkeys(s for s in configured if s in client_scopes and s not in NEVER_DEFAULT_SCOPES)
+    )
 
 
 def allowed_scope(client_scopes: list[str], requested: str | None) -> str | None:

@@ -2,11 +2,12 @@
 
 `prompt=login` (always), `max_age` (the sign-in is older than that, or its time is unknown;
 the client's `default_max_age` when the request names none), `id_token_hint` naming another
-user than the one signed in, a `claims` parameter asking for another `sub` (OIDC Core §5.5.1:
-never an answer for a different user; still another after signing in is `login_required`), a
-client with `require_auth_time` and a sign-in of unknown time.
-The sign-in page is then shown again, and the request goes on after it without those parameters
-(they were satisfied by the sign-in that just happened; keeping them would ask again forever).
+user than the one signed in, a `claims` parameter asking for another `sub` (OIDC Core §3.1.2.1,
+§5.5.1: never an answer for a different user; still another after signing in for this request
+is `login_required`), a client with `require_auth_time` and a sign-in of unknown time.
+The sign-in page is then shown again, and the request goes on after it without `prompt=login`
+and `max_age` (satisfied by the sign-in that just happened; keeping them would ask again
+forever); `id_token_hint` and `claims` stay, to be checked against whoever signed in.
 `login_hint` prefills the sign-in form (`server.sign_in_page.SignInView`).
 """
 
@@ -25,8 +26,9 @@ from server.oauth2.claims_request import parse_claims_request, requested_value
 from server.oauth2.errors import LoginRequiredError
 
 MAX_LOGIN_HINT_LENGTH = 255
-# What a fresh sign-in satisfies: dropped from the request that continues after it.
-SATISFIED_BY_SIGN_IN = ("max_age", "id_token_hint")
+# What a fresh sign-in satisfies: dropped from the request that continues after it. Not
+# id_token_hint: it names a person, whom the sign-in may or may not have been (sign_in_needed).
+SATISFIED_BY_SIGN_IN = ("max_age",)
 # When this server last sent the browser to sign in for an authorization request: a sign-in
 # since then satisfies the client's default_max_age once (it cannot be dropped from the URL).
 SIGN_IN_ASKED_AT = "server.oidc.sign_in_asked_at"
@@ -58,17 +60,20 @@ def sign_in_needed(request: HttpRequest, grant, end_user) -> str | None:
         # Its ID tokens must carry auth_time: a session from before the time was kept signs in again.
         return "auth_time"
     hint = data.get("id_token_hint")
+    # Signed in for this very request: someone else now is an answer, not another sign-in.
+    just_signed_in = auth_time is not None and asked_at is not None and auth_time >= asked_at
     try:
         if hint:
             claims = id_tokens.read_id_token_hint(
                 hint, published_jwks(), authorization_server.get_issuer(request)
             )
             if claims["sub"] != subject_for(end_user, grant.client):
+                if just_signed_in:
+                    raise LoginRequiredError("The signed-in user is not the one the id_token_hint names.")
                 return "id_token_hint"
         wanted = requested_value(parse_claims_request(data.get("claims")), "sub")
         if wanted is not None and wanted != subject_for(end_user, grant.client):
-            if auth_time is not None and asked_at is not None and auth_time >= asked_at:
-                # Signed in for this very request, and still someone else.
+            if just_signed_in:
                 raise LoginRequiredError(
                     "The signed-in user is not the one the claims parameter names (sub)."
                 )

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from oauth_console.accounts import selectors
@@ -16,6 +17,8 @@ def _described(scope_list: list[str], known: dict[str, str]) -> list[tuple[str, 
     return [(scope, known.get(scope, "")) for scope in scope_list]
 
 
+# Both pages say which apps can read the person's account: never stored, as the consent page is.
+@never_cache
 @login_required
 def authorized_apps(request: HttpRequest) -> HttpResponse:
     """Every app the signed-in user has granted access to, with scopes, when, and last use."""
@@ -28,6 +31,7 @@ def authorized_apps(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/authorized_apps.html", {"consents": consents})
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def revoke_access(request: HttpRequest, client_id: str) -> HttpResponse:

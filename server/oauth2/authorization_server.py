@@ -25,10 +25,17 @@ from django.http import HttpRequest, HttpResponse
 
 from . import signals
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
+from .error_redirects import echoable_state, verified_redirect_uri
 from .errors import OAuth2Error, UnsupportedResponseTypeError, clean_error_text, no_store
 from .pkce import S256CodeChallenge
 from .protocol_server import ProtocolServer
-from .requests import AUTHORIZATION_STYLE, TOKEN_STYLE, DjangoOAuth2Request, within_limit
+from .requests import (
+    AUTHORIZATION_STYLE,
+    TOKEN_STYLE,
+    DjangoOAuth2Request,
+    UnacceptedParametersError,
+    within_limit,
+)
 
 __all__ = ["AuthorizationServer"]
 
@@ -196,27 +203,36 @@ class AuthorizationServer(ProtocolServer):
         """The registered grant for the request's response_type; errors never echo raw input."""
         response_type = request.payload.response_type
         if not response_type:
-            raise InvalidRequestError("Missing 'response_type' in request.")
+            raise InvalidRequestError(
+                "Missing 'response_type' in request.",
+                redirect_uri=self.error_redirect_uri(request.payload.datalist),
+                state=request.payload.state,
+            )
         for grant_cls, extensions in self._authorization_grants:
             if grant_cls.check_authorization_endpoint(request):
                 grant = grant_cls(request, self)
                 for extension in extensions or ():
                     extension(grant)
                 return grant
-        # RFC 6749 §4.1.2.1: redirect the error only to a redirect URI valid for a known client.
-        redirect_uri = None
-        client = self.query_client(request.payload.client_id)
-        if client is not None:
-            requested = request.payload.redirect_uri
-            if requested:
-                redirect_uri = requested if client.check_redirect_uri(requested) else None
-            else:
-                redirect_uri = client.get_default_redirect_uri() or None
         raise UnsupportedResponseTypeError(
             response_type,
-            redirect_uri=redirect_uri,
+            redirect_uri=self.error_redirect_uri(request.payload.datalist),
             state=request.payload.state,
         )
+
+    def error_redirect_uri(self, params: Mapping[str, list[str]]) -> str | None:
+        """Where an error about the authorization request with these parameters may be sent
+        before a grant validated it (`error_redirects.verified_redirect_uri`); None: show it."""
+        return verified_redirect_uri(self.query_client, params, self.parameter_limits)
+
+    def parse_authorization_request(self, request: HttpRequest) -> DjangoOAuth2Request:
+        """`parse_request`; a refused parameter is invalid_request for the verified redirect URI."""
+        try:
+            return self.parse_request(request, AUTHORIZATION_STYLE)
+        except UnacceptedParametersError as error:
+            error.redirect_uri = self.error_redirect_uri(error.params)
+            error.state = echoable_state(error.params, self.parameter_limits)
+            raise
 
     def get_token_grant(self, request: OAuth2Request) -> Any:
         """The registered grant for the request's grant_type."""
@@ -240,7 +256,7 @@ class AuthorizationServer(ProtocolServer):
         the page. The grant is kept on `request` so that `create_authorization_response` on the
         same request does not validate twice.
         """
-        oauth_request = self.parse_request(request, AUTHORIZATION_STYLE)
+        oauth_request = self.parse_authorization_request(request)
         try:
             oauth_request.user = end_user
             grant = self.get_authorization_grant(oauth_request)
@@ -280,13 +296,14 @@ class AuthorizationServer(ProtocolServer):
                 state = self.echoable_state(oauth_request)
                 redirect_uri = grant.redirect_uri or grant.validate_authorization_request()
             else:
-                oauth_request = self.parse_request(request, AUTHORIZATION_STYLE)
+                oauth_request = self.parse_authorization_request(request)
                 state = self.echoable_state(oauth_request)
                 grant = self.get_authorization_grant(oauth_request)
                 redirect_uri = grant.validate_authorization_request()
             response = self._decide(request, grant, redirect_uri, grant_user, remembered)
         except OAuth2Error as error:
-            error.state = state
+            # A parser's error (no oauth_request) holds the state it may echo already.
+            error.state = state if oauth_request is not None else error.state
             response = self.handle_error_response(request, error)
         except ValueError as exc:
             response = self.malformed_request_response(request, exc)

@@ -41,7 +41,7 @@ from .mixins import (
 )
 from .requests import DEFAULT_PARAMETER_LIMITS, check_parameter_lengths
 from .resource_indicators import ResourceIndicators
-from .scope_check import _keep_resolved_scope, _ScopeCheck, resolve_scope
+from .scope_check import _keep_resolved_scope, _ScopeCheck, check_scope_syntax, resolve_scope
 
 __all__ = [
     "AuthorizationCodeGrant",
@@ -340,6 +340,7 @@ class RefreshTokenGrant(ResourceIndicators, rfc6749_grants.RefreshTokenGrant):
     def validate_token_request(self) -> None:
         """authlib's checks (client, token, scope not beyond the original); the resources
         (RFC 8707 §2.2: within the token's, a narrowing); `credential` is the old token."""
+        check_scope_syntax(self.request.payload.scope)
         super().validate_token_request()
         self.request.credential = self.request.refresh_token
         self.resolve_resources(within=_audience_of(self.request.refresh_token))

@@ -30,6 +30,7 @@ __all__ = [
     "DjangoJsonRequest",
     "DjangoOAuth2Payload",
     "DjangoOAuth2Request",
+    "UnacceptedParametersError",
     "build_oauth2_request",
     "check_parameter_lengths",
     "within_limit",
@@ -98,6 +99,17 @@ def within_limit(params: Mapping[str, Any], name: str, limits: Mapping[str, int]
     if isinstance(value, str) and limit is not None and len(value) > limit:
         return None
     return value
+
+
+class UnacceptedParametersError(InvalidRequestError):
+    """invalid_request about an authorization request whose parameters were read (one repeated,
+    a client secret in the URL, a value too long): `params` holds them all, so that the
+    authorization endpoint can still tell which client asked and where its errors go (RFC 6749
+    §4.1.2.1: redirected once client_id and redirect_uri are validated)."""
+
+    def __init__(self, description: str, params: Params) -> None:
+        super().__init__(description)
+        self.params = params
 
 
 def _first_values(params: Params) -> dict[str, str]:
@@ -244,20 +256,28 @@ def build_oauth2_request(
         )
         form = read_form(request, required=style == TOKEN_STYLE)
         params = form
+        _check_parameters(params, limits, TOKEN_PARAMETERS)
     else:
         if request.method not in ("GET", "POST"):
             raise MethodNotAllowedError(["GET", "POST"])
         query = read_query(request)
-        _refuse_in_query(query, ("client_secret",), "A client secret must never be sent in the URL.")
         form = read_form(request, required=False) if request.method == "POST" else {}
         params = _merge(query, form)
+        try:
+            _refuse_in_query(query, ("client_secret",), "A client secret must never be sent in the URL.")
+            _check_parameters(params, limits, IDENTITY_PARAMETERS)
+        except InvalidRequestError as error:
+            raise UnacceptedParametersError(error.description, params) from None
+    return DjangoOAuth2Request(request, query=query, form=form, params=params)
+
+
+def _check_parameters(params: Params, limits: Mapping[str, int], names: Iterable[str]) -> None:
+    """No parameter repeated (but MULTI_VALUED ones), none of `names` over its limit."""
     repeated = sorted(name for name, values in params.items() if len(values) > 1 and name not in MULTI_VALUED)
     if repeated:
         name = clean_error_text(repeated[0], limit=60)
         raise InvalidRequestError(f"The parameter '{name}' is repeated (RFC 6749 section 3.1).")
-    identity = style == AUTHORIZATION_STYLE
-    check_parameter_lengths(params, limits, IDENTITY_PARAMETERS if identity else TOKEN_PARAMETERS)
-    return DjangoOAuth2Request(request, query=query, form=form, params=params)
+    check_parameter_lengths(params, limits, names)
 
 
 class DjangoJsonPayload(JsonPayload):

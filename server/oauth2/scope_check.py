@@ -12,10 +12,23 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from .errors import clean_error_text
 from .resource_indicators import ResourceIndicators
 
-__all__ = ["OFFLINE_ACCESS", "resolve_scope", "without_declined_offline_access"]
+__all__ = ["OFFLINE_ACCESS", "check_scope_syntax", "resolve_scope", "without_declined_offline_access"]
 
 # OpenID Connect Core §11.
 OFFLINE_ACCESS = "offline_access"
+# RFC 6749 §3.3: scope-token = 1*NQCHAR (%x21 / %x23-5B / %x5D-7E), separated by spaces.
+_SCOPE_CHARACTERS = frozenset(" ") | frozenset(map(chr, range(0x21, 0x7F))) - frozenset('"\\')
+
+
+def check_scope_syntax(scope: str | None) -> None:
+    """invalid_scope unless `scope` is RFC 6749 §3.3's: printable ASCII tokens without `"` or `\\`,
+    separated by spaces. Python's str.split() also splits at no-break, ideographic and other
+    Unicode spaces (and U+0085), which would read one malformed token as several scopes."""
+    if scope and not _SCOPE_CHARACTERS.issuperset(scope):
+        raise InvalidScopeError(
+            "A scope is printable ASCII without quotes or backslashes; scopes are separated by "
+            "spaces (RFC 6749 section 3.3)."
+        )
 
 
 def without_declined_offline_access(client: Any, requested_scope: str | None) -> str | None:
@@ -49,6 +62,7 @@ def resolve_scope(
     default); None there is invalid_scope. The authorization endpoint and the device
     authorization endpoint (RFC 8628) resolve scope with this one rule.
     """
+    check_scope_syntax(requested_scope)
     requested = scope_to_list(requested_scope) or []
     if not requested:
         default = client.get_allowed_scope(None)
@@ -84,6 +98,8 @@ class _ScopeCheck(ResourceIndicators):
         if client is None:
             return
         resolved = self.resolve_resources()
+        # Before without_declined_offline_access, which joins what it splits with plain spaces.
+        check_scope_syntax(self.request.payload.scope)
         requested = without_declined_offline_access(client, self.request.payload.scope)
         scope = resolve_scope(client, requested, resolved.scopes)
         self.request.scope = self.request.resolved_scope = scope

@@ -266,15 +266,35 @@ def test_unregistered_redirect_uri_is_not_redirected(web, oauth_client):
 
 
 def test_repeated_parameter_at_the_authorization_endpoint(web, oauth_client):
+    # RFC 6749 §4.1.2.1: invalid_request, redirected once client_id and redirect_uri are validated.
+    from tests.oauth2.flow import query_of
+
     url = url_with("/authorize/", authorize_params()) + "&scope=write"
     assert web.get(url).content == b"Error: invalid_request"
-    assert_json_error(web.post(url, {"confirm": "yes"}), 400, "invalid_request")
+    response = web.post(url, {"confirm": "yes"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    assert query_of(response["Location"])["error"] == "invalid_request"
+    assert query_of(response["Location"])["state"] == "xyz-state"
+    assert AuthorizationCode.objects.count() == 0
+
+
+def test_repeated_client_id_or_redirect_uri_is_not_redirected(web, oauth_client):
+    for name in ("client_id", "redirect_uri"):
+        url = url_with("/authorize/", authorize_params()) + f"&{name}=" + authorize_params()[name]
+        assert_json_error(web.post(url, {"confirm": "yes"}), 400, "invalid_request")
     assert AuthorizationCode.objects.count() == 0
 
 
 def test_client_secret_in_the_authorization_url_is_refused(web, oauth_client):
+    from tests.oauth2.flow import query_of
+
     url = url_with("/authorize/", authorize_params(client_secret=CLIENT_SECRET))
-    assert_json_error(web.post(url, {"confirm": "yes"}), 400, "invalid_request")
+    response = web.post(url, {"confirm": "yes"})
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "invalid_request"
+    assert CLIENT_SECRET not in response["Location"]
+    assert AuthorizationCode.objects.count() == 0
 
 
 def test_consent_may_be_posted_as_multipart(web, oauth_client):

@@ -323,3 +323,42 @@ def test_openid_is_invalid_scope_for_a_client_not_allowed_it(browser, make_clien
 
 def _query(client, **extra) -> str:
     return urlencode(authorize_params(client, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", **extra))
+
+
+def test_an_id_token_hint_of_someone_else_is_never_answered_after_signing_in(rp, user, django_user_model):
+    """OIDC Core §3.1.2.1 (id_token_hint): when the person it names is not signed in, nor signed in
+    by the request, the answer is an error. The hint was dropped from the request that goes on
+    after the sign-in page, so signing in as anyone at all got a code for them: an RP stepping
+    up alice's session got bob's ID token. Now, still another person after signing in for this
+    very request: login_required, no code; the person the hint names signs in: a code for them."""
+    client, secret = rp
+    alice = HttpClient()
+    alice.force_login(user)
+    hint = sign_in_and_get_tokens(alice, client, secret)["id_token"]
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "bob-password-123")
+    Consent.objects.create(user=bob, client=client, scope="openid profile email")
+
+    for signed_in_first in (False, True):
+        browser = HttpClient()
+        if signed_in_first:
+            browser.force_login(bob)
+        response = browser.get("/oauth/authorize?" + _query(client, id_token_hint=hint, state="s-7"))
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+        signed_in = browser.post(
+            "/accounts/login/", {"username": "bob", "password": "bob-password-123", "next": next_url}
+        )
+        answer = browser.get(signed_in["Location"])
+        assert answer.status_code == 302, answer.content[:300]
+        assert redirect_error(answer)["error"] == "login_required", signed_in_first
+        assert redirect_error(answer)["state"] == "s-7"
+
+    # Alice herself signs in: answered.
+    browser = HttpClient()
+    response = browser.get("/oauth/authorize?" + _query(client, id_token_hint=hint))
+    next_url = parse_qs(urlsplit(response["Location"]).query)["next"][0]
+    signed_in = browser.post(
+        "/accounts/login/", {"username": "alice", "password": "alice-password-123", "next": next_url}
+    )
+    answer = browser.get(signed_in["Location"])
+    assert answer.status_code == 302 and "code" in query_of(answer["Location"])

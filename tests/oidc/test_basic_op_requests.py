@@ -20,12 +20,17 @@ NONCE = "n-0S6_WzA2Mj"
 
 
 def test_oidcc_response_type_missing(browser, rp):
-    """No response_type: an error the person sees (400), never a redirect with a code."""
+    """No response_type: invalid_request at the client's registered redirect URI, with state and
+    iss, never a code (RFC 6749 §4.1.2.1; the suite takes this redirect or an error page)."""
     client, _ = rp
     _, challenge = pkce_pair()
     params = authorize_params(client, challenge, response_type=None)
     response = browser.get("/oauth/authorize", params)
-    assert response.status_code == 400 and "Location" not in response
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    answer = query_of(response["Location"])
+    assert answer["error"] == "invalid_request" and "code" not in answer
+    assert answer["state"] == params["state"] and answer["iss"] == ISSUER
 
 
 @pytest.mark.parametrize(

@@ -163,15 +163,17 @@ def test_consentable_and_granted_claims():
     assert granted_claims(request, []) == {}
 
 
-def test_a_bad_claims_parameter_is_refused_when_openid_comes_from_the_default_scopes(browser, rp, settings):
-    """A request that gets openid from OAUTH2_DEFAULT_SCOPES has its claims parameter checked
-    too: invalid_request back to the client, never a 500 from the consent page's reading of it."""
+def test_openid_never_comes_from_the_default_scopes(browser, rp, settings):
+    """A request naming no scope is no OpenID Connect request, whatever OAUTH2_DEFAULT_SCOPES says
+    (policies.default_scope; it was one, past the checks that read the scope as sent, and this
+    test checked that its claims parameter was still refused). With only `openid` configured there
+    is no default: invalid_scope back to the client, no code, never a 500."""
     settings.OAUTH2_DEFAULT_SCOPES = ("openid",)
     client, _secret = rp
     _verifier, challenge = pkce_pair()
     url = "/oauth/authorize?" + urlencode(authorize_params(client, challenge, scope=None, claims="{not json"))
-    assert redirect_error(browser.get(url))["error"] == "invalid_request"
-    assert browser.post(url, {"confirm": "yes"}).status_code == 400
+    assert redirect_error(browser.get(url))["error"] == "invalid_scope"
+    assert redirect_error(browser.post(url, {"confirm": "yes"}))["error"] == "invalid_scope"
     assert not AuthorizationCode.objects.exists()
 
 

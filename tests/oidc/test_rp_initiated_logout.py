@@ -244,3 +244,27 @@ def test_the_confirmation_may_post_to_the_registered_return_url_only(browser, rp
     plain = browser.get(logout_url(client_id=client.client_id))
     assert plain.status_code == 200 and form_action(plain) == "form-action 'self'"
     assert form_action(browser.get(LOGOUT)) == "form-action 'self'"
+
+
+def test_an_id_token_from_an_earlier_session_asks_before_signing_out(rp, user):
+    """A hint proves who asks only for the session it was issued in (its `sid`): an ID token of an
+    earlier sign-in, which its RP (any app the person ever used, or whoever that RP leaked it
+    to) keeps for ever, signed the person's later sessions out with a bare link, no question
+    asked, revoking that session's tokens and logging every app of it out. Now the person is
+    asked, as for a request without a hint; the hint of the current session still signs out."""
+    client, secret = rp
+    browser = HttpClient()
+    browser.force_login(user)
+    old = sign_in_and_get_tokens(browser, client, secret)["id_token"]
+    assert browser.post("/accounts/logout/").status_code in (200, 302)
+    browser.force_login(user)
+    current = sign_in_and_get_tokens(browser, client, secret)["id_token"]
+    assert verify_id_token(old, client)["sid"] != verify_id_token(current, client)["sid"]
+
+    page = browser.get(logout_url(id_token_hint=old, post_logout_redirect_uri=BYE, state="s"))
+    assert page.status_code == 200 and b'id="logout-question"' in page.content
+    assert signed_in(browser)
+
+    response = browser.get(logout_url(id_token_hint=current, post_logout_redirect_uri=BYE, state="s"))
+    assert response.status_code == 302 and query_of(response["Location"]) == {"state": "s"}
+    assert not signed_in(browser)

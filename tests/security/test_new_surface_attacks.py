@@ -134,13 +134,18 @@ def test_only_an_id_tokens_type_passes_for_a_hint(relying_party, end_user, typ, 
     from server.claims import subject_for
     from server.oauth2.errors import OAuth2Error
     from server.oauth2.id_tokens import read_id_token_hint
+    from server.oauth2.logout import SID_SESSION_KEY
 
+    browser = HttpClient()
+    browser.force_login(end_user)
     kid, key = signing_key("RS256")
     header = {"alg": "RS256", "kid": kid, **({} if typ is None else {"typ": typ})}
     claims = {
         "iss": "http://testserver",
         "sub": subject_for(end_user, relying_party),
         "aud": relying_party.client_id,
+        # This browser session's: a hint of another session asks first (logout_views._hint_names).
+        "sid": browser.session[SID_SESSION_KEY],
     }
     hint = jwt.encode(header, claims, key, algorithms=["RS256"])
     if accepted:
@@ -148,8 +153,6 @@ def test_only_an_id_tokens_type_passes_for_a_hint(relying_party, end_user, typ, 
     else:
         with pytest.raises(OAuth2Error):
             read_id_token_hint(hint, published_jwks(), "http://testserver")
-    browser = HttpClient()
-    browser.force_login(end_user)
     response = browser.get("/oauth/logout", {"id_token_hint": hint, "post_logout_redirect_uri": BYE})
     assert response.status_code == (302 if accepted else 400)
 

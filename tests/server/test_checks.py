@@ -128,6 +128,12 @@ def test_default_scopes_must_be_configured_scopes(deployed):
     assert error.id == "server.E004" and "admin" in error.msg and "OAUTH2_SCOPES" in error.hint
 
 
+def test_openid_among_the_default_scopes_is_a_warning(deployed):
+    deployed.OAUTH2_DEFAULT_SCOPES = ["openid", "profile"]
+    [warning] = server_messages()
+    assert warning.id == "server.W011" and not warning.is_serious() and "openid" in warning.msg
+
+
 def test_plain_http_in_production_is_a_deploy_warning(deployed):
     deployed.OAUTH2_REQUIRE_HTTPS = False
     assert server_messages() == []  # not in a plain `check`

@@ -120,6 +120,27 @@ def test_the_default_never_exceeds_what_the_client_may_have(browser, make_client
     assert redeem(app.client_id, secret, code, verifier)["scope"] == "profile"
 
 
+def test_openid_is_never_a_default_scope(browser, make_client, settings):
+    """An OpenID Connect request is one that names `openid` (OIDC Core §3.1.2.1). With `openid`
+    among OAUTH2_DEFAULT_SCOPES, a request naming no scope became one after its scope was
+    resolved, past the checks that read the scope as sent: `max_age=abc` was a 500, no
+    redirect_uri was required, and the client got an ID token it never asked for."""
+    settings.OAUTH2_DEFAULT_SCOPES = ["openid", "profile"]
+    app, secret = make_client("OpenID app", scope=["openid", "profile", "email"])
+    verifier, challenge = pkce_pair()
+    url = no_scope_url(app.client_id, challenge, max_age="abc")
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert [name for name, _ in page.context["scopes"]] == ["profile"]
+    response = browser.post(url, {"confirm": "yes"})
+    tokens = redeem(app.client_id, secret, query_of(response["Location"])["code"], verifier)
+    assert tokens["scope"] == "profile" and "id_token" not in tokens
+    # Named, it is an OpenID request as always (and max_age is checked).
+    _, challenge = pkce_pair()
+    response = browser.get(authorize_url(app.client_id, challenge, scope="openid profile", max_age="abc"))
+    assert query_of(response["Location"])["error"] == "invalid_request"
+
+
 def get_code_without_scope(browser, client_id: str) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     url = no_scope_url(client_id, challenge)
@@ -413,6 +434,14 @@ def test_a_malformed_decision_is_refused_and_approves_nothing(browser, wide_app,
     _verifier, challenge = pkce_pair()
     url = authorize_url(app.client_id, challenge, state="st-1")
     response = browser.post(url, decision)
-    assert response.status_code == 400 and "Location" not in response
+    if isinstance(decision["confirm"], str):
+        # Unreadable (a control character): the page, nothing redirected.
+        assert response.status_code == 400 and "Location" not in response
+    else:
+        # A repeated field of a request whose client and redirect URI are valid: invalid_request
+        # back to the client (RFC 6749 §4.1.2.1, the parser's rule for every repeated parameter).
+        assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
+        answer = query_of(response["Location"])
+        assert answer["error"] == "invalid_request" and "code" not in answer
     assert not AuthorizationCode.objects.exists()
     assert not Consent.objects.exists()

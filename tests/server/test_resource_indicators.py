@@ -114,9 +114,10 @@ def test_only_resource_may_repeat(app):
     client, _secret, _apis, http = app
     _verifier, challenge = pkce_pair()
     url = authorize_query(client.client_id, challenge, scope="profile", resources=[ORDERS]) + "&state=again"
-    response = http.get(url)
-    assert response.status_code == 400
-    assert b"repeated" in response.content
+    # Any other repeated parameter is invalid_request, sent to the verified redirect URI.
+    error = _error_of_redirect(http.get(url))
+    assert error["error"] == "invalid_request"
+    assert "repeated" in error["error_description"]
 
 
 def test_an_api_scope_needs_its_resource(app):

@@ -7,6 +7,8 @@ the server to. Every test here failed before its fix (the commit messages say ho
   device grant can use the device flow (both doors refused every assertion).
 - RFC 7591 §2 / RFC 7592 §2.2: the metadata a registration reads back can be put back (a client
   without the code grant was answered `response_types: ["code"]`, which its PUT then refused).
+- RFC 6749 §3.3 (the browser-surface review): a scope token is printable ASCII, scopes are
+  separated by spaces (no-break and other Unicode spaces split a scope into two).
 """
 
 import pytest
@@ -151,3 +153,41 @@ def test_rfc7592_s2_2_the_metadata_read_back_can_be_put_back(
 
     assert updated.status_code == 200, updated.content
     assert updated.json()["response_types"] == body["response_types"]
+
+
+# --- RFC 6749 §3.3: scope syntax (the browser-surface review) --------------------------------
+
+# Scope tokens are printable ASCII but `"` and `\` (NQCHAR), separated by spaces (%x20). Python's
+# str.split() also splits at these, so "profile<NBSP>email" was read as two scopes.
+NOT_A_SEPARATOR = ["\u00a0", "\u3000", "\u2028", "\x85", "\u2003"]
+
+
+@pytest.mark.parametrize("separator", NOT_A_SEPARATOR, ids=[hex(ord(c)) for c in NOT_A_SEPARATOR])
+def test_rfc6749_s3_3_scope_tokens_are_ascii_separated_by_spaces(
+    make_client, client_with, end_user, separator
+):
+    from tests.server.helpers import REDIRECT_URI, authorize_url, exchange_code, get_code, pkce_pair, query_of
+
+    app, secret = make_client("Scopes", scope=["profile", "email"])
+    auth = {"HTTP_AUTHORIZATION": basic_auth(app.client_id, secret)}
+    scope = f"profile{separator}email"
+    browser = HttpClient()
+    browser.force_login(end_user)
+    _, challenge = pkce_pair()
+    response = browser.get(authorize_url(app.client_id, challenge, scope=scope))
+    assert response.status_code == 302 and response["Location"].startswith(REDIRECT_URI + "?")
+    assert query_of(response["Location"])["error"] == "invalid_scope"
+
+    answer = form(HttpClient(), "/oauth/token", {"grant_type": "client_credentials", "scope": scope}, **auth)
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_scope")
+
+    code, verifier = get_code(browser, app.client_id, scope="profile email")
+    tokens = exchange_code(HttpClient(), app.client_id, secret, code, verifier).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "scope": scope}
+    answer = form(HttpClient(), "/oauth/token", refresh, **auth)
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_scope")
+
+    _device, authenticate = client_with("client_secret_basic", [DEVICE_CODE_GRANT_TYPE])
+    data, headers = authenticate({"scope": scope})
+    answer = form(HttpClient(), "/oauth/device_authorization", data, **headers)
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_scope")

@@ -155,3 +155,15 @@ def test_revoking_an_app_kills_its_unredeemed_codes(user_client, end_user, bob, 
     other = exchange_code(HttpClient(), other_app.client_id, other_secret, other_code, other_verifier)
     assert other.status_code == 200
     assert AuthorizationCode.objects.filter(user=end_user, client=client).count() == 1
+
+
+def test_the_pages_are_never_kept_by_a_cache(user_client, end_user, make_client):
+    """Which apps can read a person's account, and with what scopes, is theirs alone: like the
+    consent page, never stored by the browser (Back after signing out on a shared computer
+    showed the list) or a cache between. Both pages answered without Cache-Control before."""
+    calendar, _ = make_client("Calendar")
+    services.record_consent(user=end_user, client=calendar, scope="profile read")
+    for path in (APPS, f"{APPS}{calendar.client_id}/revoke/"):
+        response = user_client.get(path)
+        assert response.status_code == 200
+        assert "no-store" in response.get("Cache-Control", ""), (path, response.get("Cache-Control"))
