@@ -147,7 +147,9 @@ def test_status_changes(api):
     )
     url = f"{BASE}/{client.client_id}"
     assert_problem(api.post(f"{url}/enable", {"reason": "x"}), 409, "conflict")
-    assert api.post(f"{url}/approve", {"reason": "looks fine"}).json()["status"] == "active"
+    shown = api.get(url).json()["settings_fingerprint"]
+    approve = {"reason": "looks fine", "settings_fingerprint": shown}
+    assert api.post(f"{url}/approve", approve).json()["status"] == "active"
     assert api.post(f"{url}/disable", {"reason": "abuse report 42"}).json()["status"] == "disabled"
     assert Client.objects.get(pk=client.pk).status_reason == "abuse report 42"
     assert api.post(f"{url}/disable", {"reason": "again"}).status_code == 200  # already: no-op
