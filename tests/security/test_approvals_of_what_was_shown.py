@@ -12,6 +12,7 @@ from server.actors import Actor
 from server.models import Client
 from tests.console.api.conftest import api_with, assert_problem
 from tests.console.approval_pages import posted_back
+from tests.security.test_content_security_policy import assert_strict_policy, inline_code_in
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +169,23 @@ def test_a_registrants_change_racing_the_approval_is_held_not_applied(pending, d
     assert app.status == Client.Status.ACTIVE
     assert app.redirect_uri_list == ["https://app.example.com/callback"]
     assert app.pending_changes == {"redirect_uris": ATTACKER_URI}
+
+
+def test_the_approval_pages_keep_the_strict_policy_and_show_hostile_values_as_text(console, make_client):
+    """The pages that now show what an approval approves render a registrant's values: escaped,
+    no inline code, under the site's policy (as tests/security/test_new_pages_csp_and_markup.py)."""
+    hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    app, _ = make_client(hostile, status=Client.Status.PENDING)
+    Client.objects.filter(pk=app.pk).update(pending_changes={"name": hostile + " Pro"})
+    selected = {"_selected_action": [app.pk]}
+    pages = {
+        "approve page": console.get(f"/admin/server/client/{app.pk}/status/approve/"),
+        "list approval": console.post(CHANGELIST, {"action": "approve_selected", **selected}),
+        "held changes": console.post(CHANGELIST, {"action": "approve_pending_changes", **selected}),
+    }
+    for where, page in pages.items():
+        assert page.status_code == 200, where
+        assert_strict_policy(page)
+        assert inline_code_in(page) == [], where
+        body = page.content.decode()
+        assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body, where
