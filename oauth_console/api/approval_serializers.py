@@ -12,9 +12,11 @@ from oauth_console.api.serializers import ClientOut, ReasonIn, Text
 class ApproveIn(ReasonIn):
     settings_fingerprint = Text(
         max_length=64,
+        required=False,
         help_text="The `settings_fingerprint` of the client as you reviewed it (GET /clients/{client_id}): "
         "a pending app's registrant may change its settings until you approve; settings changed since "
-        "are a 409 `settings-changed`, nothing approved.",
+        "are a 409 `settings-changed`, nothing approved. Without it, the client is approved with "
+        "its settings as they are when the request lands (automation that reviews nothing).",
     )
 
 

@@ -131,9 +131,9 @@ def test_the_list_approves_only_the_held_changes_its_confirmation_showed(console
 
 
 def test_the_api_approves_only_the_settings_the_caller_read(pending, developer):
-    """`POST /api/v1/clients/{id}/approve` approved the app's settings as they were then. It now
-    needs the `settings_fingerprint` the caller read (GET /clients/{id}); settings changed since
-    are a 409 with the client as it is now, and nothing is approved."""
+    """`POST /api/v1/clients/{id}/approve` approved the app's settings as they were then. With
+    the `settings_fingerprint` the caller read (GET /clients/{id}), settings changed since are a
+    409 with the client as it is now, and nothing is approved."""
     app = pending("Weather widget")
     api = api_with(["console:clients:read", "console:clients:write"])
     url = f"/api/v1/clients/{app.client_id}"
@@ -146,8 +146,6 @@ def test_the_api_approves_only_the_settings_the_caller_read(pending, developer):
     body = assert_problem(refused, 409, "settings-changed")
     assert body["client"]["redirect_uris"] == [ATTACKER_URI] and body["client"]["status"] == "pending"
     assert Client.objects.get(pk=app.pk).status == Client.Status.PENDING
-    blind = assert_problem(api.post(f"{url}/approve", {"reason": "ok"}), 400, "validation-error")
-    assert "settings_fingerprint" in blind["errors"]
     approved = api.post(
         f"{url}/approve", {"reason": "ok", "settings_fingerprint": body["client"]["settings_fingerprint"]}
     )
@@ -189,3 +187,13 @@ def test_the_approval_pages_keep_the_strict_policy_and_show_hostile_values_as_te
         assert inline_code_in(page) == [], where
         body = page.content.decode()
         assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body, where
+
+
+def test_an_api_approval_without_a_fingerprint_approves_the_settings_as_they_are(pending):
+    """Callers written before `settings_fingerprint` (and automation that reviews nothing) keep
+    working: the approval takes the settings as they are when it lands (docs/api.md)."""
+    app = pending("Weather widget")
+    api = api_with(["console:clients:read", "console:clients:write"])
+    approved = api.post(f"/api/v1/clients/{app.client_id}/approve", {"reason": "automated"})
+    assert approved.status_code == 200 and approved.json()["status"] == "active"
+    assert Client.objects.get(pk=app.pk).status == Client.Status.ACTIVE

@@ -205,12 +205,15 @@ class ClientApproval(ClientStatusChange):
         description="Approve a pending client with the settings you reviewed: send back the "
         "`settings_fingerprint` of the client you read. If its settings changed since (its registrant "
         "may change them until then), the answer is 409 `settings-changed` with the client as it is "
-        "now under `client`, and nothing is approved.",
+        "now under `client`, and nothing is approved. Without `settings_fingerprint`, the client is "
+        "approved with its settings as they are then.",
     )
     def post(self, request, client_id: str):
         client = selectors.client(client_id)
         data = self.validated(approving.ApproveIn)
-        return self._change(client, data["reason"], reviewed=data["settings_fingerprint"])
+        # Optional, so that callers written before it keep working: without it, the settings
+        # are approved as they are (what such a caller asked for); with it, only as they were read.
+        return self._change(client, data["reason"], reviewed=data.get("settings_fingerprint"))
 
 
 def status_view(action: str):
