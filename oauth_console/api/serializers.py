@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from oauth_console.api.base import StrictSerializer
 from oauth_console.audit.models import ActorKind, EventType, Outcome
-from server import policies
+from server import policies, services
 from server.models import MAX_CLIENT_ID_LENGTH, Client, SigningKey, Token
 
 MAX_LIST = 50
@@ -93,6 +93,9 @@ class ClientOut(serializers.Serializer):
     token_endpoint_auth_signing_alg = serializers.CharField()
     sector_identifier_uri = serializers.CharField()
     pending_changes = serializers.SerializerMethodField()
+    settings_fingerprint = serializers.SerializerMethodField(
+        help_text="A digest of the settings read here: what POST /clients/{client_id}/approve sends back."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -102,6 +105,9 @@ class ClientOut(serializers.Serializer):
     def get_pending_changes(self, client: Client) -> list[str]:
         """The fields of a developer's held changes (their values are in the console)."""
         return sorted(client.pending_changes or {})
+
+    def get_settings_fingerprint(self, client: Client) -> str:
+        return services.settings_fingerprint(client)
 
 
 class ClientCreatedOut(ClientOut):

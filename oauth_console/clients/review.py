@@ -1,6 +1,7 @@
 """Operators review a developer's held changes to an approved app (services.propose_client_changes):
 on the client's page ("Review held changes…": the change side by side, Approve or Reject) or, for
-many clients at once, with the list's actions."""
+many clients at once, with the list's actions (approving asks first, on a page that shows each
+client's held changes: oauth_console/clients/approval.py). Either approves only what it showed."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -9,7 +10,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from oauth_console import admin_confirm
 from oauth_console.admin_lookups import object_or_404
+from oauth_console.clients import approval
 from server import policies, services
 from server.actors import Actor
 from server.models import Client
@@ -45,27 +48,53 @@ class ClientReviewAdminMixin:
             *super().get_urls(),
         ]
 
-    def _review(self, request, queryset, write, verb: str) -> None:
-        done, refused = 0, []
-        for client in queryset.exclude(pending_changes={}):
-            try:
-                write(client, actor=Actor.operator(request.user))
-            except policies.PolicyError as error:
-                refused.append(f"{client.name}: {error}")
-            else:
-                done += 1
-        plural = "s" if done != 1 else ""
-        self.message_user(request, f"Held changes {verb} for {done} client{plural}.", messages.SUCCESS)
-        for problem in refused:
-            self.message_user(request, f"Not approved, {problem}", messages.ERROR)
-
-    @admin.action(description="Approve held changes of selected clients", permissions=["manage"])
+    @admin.action(description="Approve held changes of selected clients…", permissions=["manage"])
     def approve_pending_changes(self, request, queryset):
-        self._review(request, queryset, services.approve_client_changes, "approved")
+        """The first POST lists each selected client's held changes with their fingerprint; the
+        confirmation's POST approves the proposals still as shown and shows the others again."""
+        held = list(queryset.exclude(pending_changes={}))
+        changed, refused = [], []
+        if admin_confirm.confirmed(request):
+            for client in held:
+                try:
+                    services.approve_client_changes(
+                        client, actor=Actor.operator(request.user), proposal=approval.shown(request, client)
+                    )
+                except services.ChangedSinceShown:
+                    changed.append(client.pk)
+                except policies.PolicyError as error:
+                    refused.append(f"Not approved, {client.name}: {error}")
+            done = len(held) - len(changed) - len(refused)
+            plural = "s" if done != 1 else ""
+            self.message_user(request, f"Held changes approved for {done} client{plural}.", messages.SUCCESS)
+            for problem in refused:
+                self.message_user(request, problem, messages.ERROR)
+            if not changed:
+                return None
+            held = list(Client.objects.filter(pk__in=changed).exclude(pending_changes={}))
+        return approval.ask(
+            self,
+            request,
+            action="approve_pending_changes",
+            title="Approve held changes of selected clients?",
+            entries=[
+                (client, held_rows(client), services.proposal_fingerprint(client.pending_changes))
+                for client in held
+            ],
+            columns=("Field", "Now", "Proposed"),
+            consequence="Users will see the proposed values at once.",
+            changed=bool(changed),
+        )
 
     @admin.action(description="Reject held changes of selected clients", permissions=["manage"])
     def reject_pending_changes(self, request, queryset):
-        self._review(request, queryset, services.reject_client_changes, "rejected")
+        done = 0
+        for client in queryset.exclude(pending_changes={}):
+            services.reject_client_changes(client, actor=Actor.operator(request.user))
+            done += 1
+        self.message_user(
+            request, f"Held changes rejected for {done} client{'s' if done != 1 else ''}.", messages.SUCCESS
+        )
 
 
 def held_rows(client: Client) -> str:

@@ -1,11 +1,12 @@
 """The client list's status actions: approve, reject, disable the selected clients (one service
 call per client; each sends its own signal). Reject and disable cannot be undone from the list
-and ask first (oauth_console/admin_confirm.py)."""
+and ask first (oauth_console/admin_confirm.py); approve asks first on a page that shows each
+app's settings and approves only those (oauth_console/clients/approval.py)."""
 
 from django.contrib import admin, messages
 
 from oauth_console import admin_confirm
-from oauth_console.clients import views
+from oauth_console.clients import approval, views
 from server import services
 from server.actors import Actor
 from server.models import Client
@@ -24,9 +25,44 @@ class ClientStatusActionsMixin:
         note = f" ({skipped} skipped: not in a state that can be {verb})" if skipped else ""
         self.message_user(request, f"{changed} client{'s' if changed != 1 else ''} {verb}{note}.", level)
 
-    @admin.action(description="Approve selected pending clients", permissions=["manage"])
+    @admin.action(description="Approve selected pending clients…", permissions=["manage"])
     def approve_selected(self, request, queryset):
-        self._set_status(request, queryset, Client.Status.ACTIVE, {Client.Status.PENDING}, "approved")
+        """The first POST lists each selected pending app's settings with their fingerprint; the
+        confirmation's POST approves the apps still as shown and shows the others again (409)."""
+        pending = list(queryset.filter(status=Client.Status.PENDING))
+        changed = []
+        if admin_confirm.confirmed(request):
+            for client in pending:
+                try:
+                    services.set_client_status(
+                        client,
+                        Client.Status.ACTIVE,
+                        actor=Actor.operator(request.user),
+                        reason="approved in bulk",
+                        reviewed=approval.shown(request, client),
+                    )
+                except services.ChangedSinceShown:
+                    changed.append(client.pk)
+            approved = len(pending) - len(changed)
+            self.message_user(
+                request, f"{approved} client{'s' if approved != 1 else ''} approved.", messages.SUCCESS
+            )
+            if not changed:
+                return None
+            pending = list(Client.objects.filter(pk__in=changed, status=Client.Status.PENDING))
+        return approval.ask(
+            self,
+            request,
+            action="approve_selected",
+            title="Approve selected pending clients?",
+            entries=[
+                (client, approval.settings_rows(client), services.settings_fingerprint(client))
+                for client in pending
+            ],
+            columns=("Setting", "Value"),
+            consequence=views.STATUS_ACTIONS["approve"][3],
+            changed=bool(changed),
+        )
 
     @admin.action(description="Reject selected pending clients…", permissions=["manage"])
     def reject_selected(self, request, queryset):

@@ -20,7 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from oauth_console import operator_scopes
 from oauth_console.admin_lookups import object_or_404
 from oauth_console.audit import selectors as audit_selectors
-from oauth_console.clients import shown_once
+from oauth_console.clients import approval, shown_once
 from oauth_console.clients.forms import ClientCreateForm, RotateSecretForm, StatusChangeForm
 from server import policies, selectors, services
 from server.actors import Actor
@@ -203,7 +203,9 @@ def expire_secret(request: HttpRequest, model_admin, object_id: str, secret_id: 
 
 
 def change_status(request: HttpRequest, model_admin, object_id: str, action: str) -> HttpResponse:
-    """GET: confirm with an optional reason. POST: set the client's status through services."""
+    """GET: confirm with an optional reason (approving: the settings it approves). POST: set the
+    client's status through services; an approval only of the settings this page showed (their
+    fingerprint, posted back), else the page again with the settings as they are now (409)."""
     _require(request, MANAGE_PERMISSION)
     if action not in STATUS_ACTIONS:
         raise Http404("Unknown action.")
@@ -216,12 +218,22 @@ def change_status(request: HttpRequest, model_admin, object_id: str, action: str
         )
         return HttpResponseRedirect(client_url)
     form = StatusChangeForm(request.POST or None)
+    problem, status = "", 200
     if request.method == "POST" and form.is_valid():
-        services.set_client_status(
-            client, new_status, actor=Actor.operator(request.user), reason=form.cleaned_data["reason"]
-        )
-        messages.success(request, f"{client.name} is now {client.get_status_display().lower()}.")
-        return HttpResponseRedirect(client_url)
+        shown = {"reviewed": request.POST.get("settings_fingerprint", "")} if action == "approve" else {}
+        try:
+            services.set_client_status(
+                client,
+                new_status,
+                actor=Actor.operator(request.user),
+                reason=form.cleaned_data["reason"],
+                **shown,
+            )
+        except services.ChangedSinceShown as error:
+            problem, status = str(error), 409  # the page below shows the settings as they are now
+        else:
+            messages.success(request, f"{client.name} is now {client.get_status_display().lower()}.")
+            return HttpResponseRedirect(client_url)
     return TemplateResponse(
         request,
         "console/clients/change_status.html",
@@ -235,7 +247,11 @@ def change_status(request: HttpRequest, model_admin, object_id: str, action: str
             button=button,
             consequence=consequence,
             client_url=client_url,
+            problem=problem,
+            settings_rows=approval.settings_rows(client) if action == "approve" else "",
+            settings_fingerprint=services.settings_fingerprint(client),
         ),
+        status=status,
     )
 
 

@@ -7,6 +7,7 @@ says what happened. Validation failures raise `policies.PolicyError` before anyt
 
 - `clients`: create, change settings, change status, delete;
 - `client_review`: a developer's changes to an approved app, held until an operator approves them;
+- `shown_values`: the fingerprint an approving door posts back, so that what is approved is what was shown;
 - `secrets`: rotate, expire;
 - `tokens`: store issued tokens, rotate refresh tokens, revoke (one, a family, a set), clean up;
 - `codes_and_consent`: authorization codes, and the consent a user gave a client;
@@ -39,6 +40,7 @@ from server.services.clients import (
     create_client,
     delete_client,
     set_client_status,
+    settings_fingerprint,
     update_client,
 )
 from server.services.codes_and_consent import (
@@ -64,6 +66,7 @@ from server.services.registration import (
     revoke_initial_access_tokens,
 )
 from server.services.secrets import GRACE_PERIODS, expire_client_secret, rotate_client_secret
+from server.services.shown_values import ChangedSinceShown
 from server.services.signing_keys import (
     SigningKeyError,
     activate_signing_key,
@@ -92,6 +95,7 @@ __all__ = [
     "CLIENT_FIELDS_EDITABLE",
     "GRACE_PERIODS",
     "REVIEWED_FIELDS",
+    "ChangedSinceShown",
     "SigningKeyError",
     "activate_signing_key",
     "approve_client_changes",
@@ -137,6 +141,7 @@ __all__ = [
     "rotate_signing_keys",
     "rotate_signing_keys_if_due",
     "set_client_status",
+    "settings_fingerprint",
     "sign_up_developer",
     "signing_key_for",
     "start_device_authorization",

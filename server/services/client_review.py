@@ -1,16 +1,14 @@
 """Changes to an approved app that wait for an operator: held, approved, rejected (issue 11, item 11)."""
 
-import hashlib
-import json
-
 from django.db import transaction
 from django.utils import timezone
 
-from server import policies, signals
+from server import signals
 from server.actors import Actor
 from server.models import Client
 from server.services._after_commit import send_after_commit
 from server.services.clients import changed_settings, update_client
+from server.services.shown_values import ChangedSinceShown, fingerprint
 
 # What an end user judges an app by on the consent page and where it sends them: on an app an
 # operator has approved, a developer's change to these waits for an operator (issue 11, item 11).
@@ -31,15 +29,19 @@ def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client
     """A developer's change to their own app.
 
     On an app still pending review everything applies at once (the operator reviews the whole
-    app). Otherwise changes to REVIEWED_FIELDS are validated now and held in `pending_changes`
-    (replacing any earlier proposal) until `approve_client_changes`; the rest applies at once.
+    app, and approves only the settings shown: `set_client_status(reviewed=...)`). Otherwise
+    changes to REVIEWED_FIELDS are validated now and held in `pending_changes` (replacing any
+    earlier proposal) until `approve_client_changes`; the rest applies at once.
     """
-    if client.status == Client.Status.PENDING:
-        return update_client(client, actor=actor, **changes)
-    diff = changed_settings(client, changes)
-    held = {field: new for field, (_old, new) in diff.items() if field in REVIEWED_FIELDS}
-    applied = {field: new for field, (_old, new) in diff.items() if field not in REVIEWED_FIELDS}
     with transaction.atomic():
+        # The app as it is now, under the lock an approval takes: a change that read the app
+        # while pending but lands after its approval is held, never applied unseen.
+        client.refresh_from_db(from_queryset=Client.objects.select_for_update())
+        if client.status == Client.Status.PENDING:
+            return update_client(client, actor=actor, **changes)
+        diff = changed_settings(client, changes)
+        held = {field: new for field, (_old, new) in diff.items() if field in REVIEWED_FIELDS}
+        applied = {field: new for field, (_old, new) in diff.items() if field not in REVIEWED_FIELDS}
         client = update_client(client, actor=actor, **applied) if applied else client
         if held != client.pending_changes:
             client.pending_changes = held
@@ -58,25 +60,24 @@ def propose_client_changes(client: Client, *, actor: Actor, **changes) -> Client
 def proposal_fingerprint(pending: dict | None) -> str:
     """A digest of held changes: a review page posts back the one it showed, so that an approval
     applies what the operator saw (`approve_client_changes(proposal=...)`)."""
-    text = json.dumps(pending or {}, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return fingerprint(pending)
 
 
 def approve_client_changes(client: Client, *, actor: Actor, proposal: str | None = None) -> Client:
     """Apply the app's held changes (validated again: the policy may have moved since).
 
     `proposal`: the `proposal_fingerprint` of the changes the operator was shown; held changes
-    that are not those (the developer replaced them meanwhile) are refused with a PolicyError,
-    never approved unseen. Sends one `client_changed` with review "approved" and what the
-    approval changed, which is empty when the held values were set meanwhile: the proposal
-    still leaves the app."""
+    that are not those (the developer replaced them meanwhile) are refused with ChangedSinceShown
+    (a PolicyError), never approved unseen. Sends one `client_changed` with review "approved"
+    and what the approval changed, which is empty when the held values were set meanwhile: the
+    proposal still leaves the app."""
     now = timezone.now()
     with transaction.atomic():
         # The row as it is now, locked: a proposal replaced since the caller read it is seen.
         locked = Client.objects.select_for_update().filter(pk=client.pk)
         held = dict(locked.values_list("pending_changes", flat=True).first() or {})
         if proposal is not None and proposal != proposal_fingerprint(held):
-            raise policies.PolicyError(
+            raise ChangedSinceShown(
                 "The developer changed the held changes after they were shown to you; review them again."
             )
         if not held:

@@ -16,6 +16,7 @@ from server.models import MAX_CLIENT_ID_LENGTH, Client, Token, is_well_formed_cl
 from server.oauth2.digits import looks_numeric
 from server.services._after_commit import send_after_commit
 from server.services.secrets import _new_secret
+from server.services.shown_values import ChangedSinceShown, fingerprint
 
 CLIENT_FIELDS_EDITABLE = (
     "name",
@@ -243,10 +244,24 @@ def changed_settings(
     }
 
 
-def set_client_status(client: Client, status: str, *, actor: Actor, reason: str = "") -> Client:
+def settings_fingerprint(client: Client) -> str:
+    """A digest of the client's settings (every one its registrant or an operator may change,
+    CLIENT_FIELDS_EDITABLE): an approval page shows them and posts this back, so that approving
+    a pending app approves the settings the operator saw (`set_client_status(reviewed=...)`)."""
+    return fingerprint({field: getattr(client, field) for field in CLIENT_FIELDS_EDITABLE})
+
+
+def set_client_status(
+    client: Client, status: str, *, actor: Actor, reason: str = "", reviewed: str | None = None
+) -> Client:
     """Activate, approve, disable or reject a client. A client that is not active gets no tokens
     and its existing tokens stop validating at once; nothing is deleted, so enabling again
-    restores the tokens that have not expired."""
+    restores the tokens that have not expired.
+
+    `reviewed`: the `settings_fingerprint` of the client as the operator was shown it (every
+    operator's approval passes one: a pending app's registrant may change its settings until the
+    click). The settings are read locked and, if they are not those any more, ChangedSinceShown
+    (a PolicyError) is raised and nothing changes. None: the status whatever the settings are."""
     if status not in Client.Status.values:
         raise policies.PolicyError(f"Unknown status {status!r}.", field="status")
     old = client.status
@@ -254,6 +269,17 @@ def set_client_status(client: Client, status: str, *, actor: Actor, reason: str 
         return client
     now = timezone.now()
     with transaction.atomic():
+        if reviewed is not None:
+            # The settings as they are now, locked until the status is written: the registrant's
+            # edit (services.propose_client_changes) takes the same lock.
+            client.refresh_from_db(from_queryset=Client.objects.select_for_update())
+            if reviewed != settings_fingerprint(client):
+                raise ChangedSinceShown(
+                    f"The settings of {client.name} changed after they were shown to you; review them again."
+                )
+            old = client.status
+            if old == status and client.status_reason == reason:
+                return client
         Client.objects.filter(pk=client.pk).update(status=status, status_reason=reason[:500], updated_at=now)
         client.status, client.status_reason = status, reason[:500]
         send_after_commit(

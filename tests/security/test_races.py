@@ -195,3 +195,45 @@ def test_parallel_polls_of_an_approved_device_issue_exactly_one_token(live, make
     assert statuses.count(200) == 1, statuses
     assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code != 200)
     assert Token.objects.count() == 1
+
+
+def test_a_registrants_edit_waiting_on_an_approval_is_held_for_review(
+    make_client, operator, django_user_model
+):
+    """An operator's approval holds the app's row while it writes the status; a registrant's edit
+    (portal or RFC 7592 PUT) that read the app while pending waits for it and, the app now
+    active, is held for review. Before, the edit read no lock: its UPDATE waited, then wrote the
+    redirect URI onto the approved app, unseen (docs/security.md, the machine-facing review)."""
+    from django.db import transaction
+
+    from server.models import Client
+
+    owner = django_user_model.objects.create_user("devon", "devon@example.com", "pw-123456-x")
+    app, _ = make_client("Weather widget", owner=owner, status=Client.Status.PENDING)
+    read_while_pending = Client.objects.get(pk=app.pk)
+    locked, edited = threading.Event(), threading.Event()
+
+    def registrant():
+        locked.wait(10)
+        try:
+            services.propose_client_changes(
+                read_while_pending,
+                actor=Actor.developer(owner),
+                redirect_uris=["https://attacker.example/cb"],
+            )
+        finally:
+            connection.close()
+            edited.set()
+
+    worker = threading.Thread(target=registrant)
+    worker.start()
+    with transaction.atomic():  # the approval, between its locked read and its write
+        Client.objects.select_for_update().get(pk=app.pk)
+        locked.set()
+        assert not edited.wait(1), "the registrant's edit waits for the approval's lock"
+        Client.objects.filter(pk=app.pk).update(status=Client.Status.ACTIVE)
+    worker.join(10)
+    app.refresh_from_db()
+    assert app.status == Client.Status.ACTIVE
+    assert app.redirect_uri_list == ["https://app.example.com/callback"]
+    assert app.pending_changes == {"redirect_uris": "https://attacker.example/cb"}

@@ -420,6 +420,8 @@ NO_EVENT: dict[str, str] = {
     " gets a token is announced by token_issued",
     "changed_settings": "a read: validates proposed settings and returns the difference, writes nothing",
     "proposal_fingerprint": "a read: the digest of held changes a review page shows, writes nothing",
+    "settings_fingerprint": "a read: the digest of the settings an approval page shows, writes nothing",
+    "fingerprint": "a read: the digest behind proposal_ and settings_fingerprint, writes nothing",
     "touch_token": "bookkeeping of token_authenticated, written by that event's own listener (audit)",
     "rotate_signing_keys": "composes create_ and activate_signing_key, one event per step it reports"
     " (test_rotation_sends_one_event_per_step)",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from oauth_console.api import approval_serializers as approving
 from oauth_console.api import selectors
 from oauth_console.api import serializers as s
 from oauth_console.api.auth import READ_CLIENTS, WRITE_CLIENTS
@@ -168,6 +169,9 @@ class ClientStatusChange(OperatorAPIView):
     def post(self, request, client_id: str):
         client = selectors.client(client_id)
         reason = self.validated(s.ReasonIn)["reason"]
+        return self._change(client, reason)
+
+    def _change(self, client: Client, reason: str, **shown) -> Response:
         starts, target = self.ACTIONS[self.action]
         if client.status not in starts:
             raise Problem(
@@ -176,12 +180,45 @@ class ClientStatusChange(OperatorAPIView):
                 f"A {client.status} client cannot be {self.action}d (it must be {' or '.join(starts)}).",
             )
         if client.status != target:
-            client = services.set_client_status(client, target, actor=self.actor, reason=reason)
+            try:
+                client = services.set_client_status(client, target, actor=self.actor, reason=reason, **shown)
+            except services.ChangedSinceShown as error:
+                # set_client_status read the client again: the answer shows it as it is now.
+                raise Problem(
+                    409, "settings-changed", str(error), extra={"client": s.ClientOut(client).data}
+                ) from None
         return Response(s.ClientOut(client).data)
 
 
+class ClientApproval(ClientStatusChange):
+    """POST /clients/{id}/approve: approves the settings the caller read, and only those."""
+
+    @extend_schema(
+        tags=TAG,
+        request=approving.ApproveIn,
+        responses={
+            200: s.ClientOut,
+            409: OpenApiResponse(
+                approving.SettingsChangedOut, description="The settings changed since they were read."
+            ),
+        },
+        description="Approve a pending client with the settings you reviewed: send back the "
+        "`settings_fingerprint` of the client you read. If its settings changed since (its registrant "
+        "may change them until then), the answer is 409 `settings-changed` with the client as it is "
+        "now under `client`, and nothing is approved. Without `settings_fingerprint`, the client is "
+        "approved with its settings as they are then.",
+    )
+    def post(self, request, client_id: str):
+        client = selectors.client(client_id)
+        data = self.validated(approving.ApproveIn)
+        # Optional, so that callers written before it keep working: without it, the settings
+        # are approved as they are (what such a caller asked for); with it, only as they were read.
+        return self._change(client, data["reason"], reviewed=data.get("settings_fingerprint"))
+
+
 def status_view(action: str):
-    return ClientStatusChange.as_view(action=action)
+    view = ClientApproval if action == "approve" else ClientStatusChange
+    return view.as_view(action=action)
 
 
 __all__ = ["ClientDetail", "ClientList", "status_view"]

@@ -147,7 +147,9 @@ def test_status_changes(api):
     )
     url = f"{BASE}/{client.client_id}"
     assert_problem(api.post(f"{url}/enable", {"reason": "x"}), 409, "conflict")
-    assert api.post(f"{url}/approve", {"reason": "looks fine"}).json()["status"] == "active"
+    shown = api.get(url).json()["settings_fingerprint"]
+    approve = {"reason": "looks fine", "settings_fingerprint": shown}
+    assert api.post(f"{url}/approve", approve).json()["status"] == "active"
     assert api.post(f"{url}/disable", {"reason": "abuse report 42"}).json()["status"] == "disabled"
     assert Client.objects.get(pk=client.pk).status_reason == "abuse report 42"
     assert api.post(f"{url}/disable", {"reason": "again"}).status_code == 200  # already: no-op
@@ -191,3 +193,32 @@ def test_secrets_never_listed_with_digests(api):
     [row] = listed
     assert set(row) == {"id", "prefix", "created_at", "expires_at", "last_used_at", "is_expired"}
     assert row["prefix"] == credentials.display_prefix(response.json()["client_secret"])
+
+
+def test_the_settings_fingerprint_a_write_answers_is_the_one_a_read_answers(api):
+    """An approval sends back the settings_fingerprint it read: the answer of a PATCH, PUT or POST
+    must carry the same one a GET then does (the values as stored, not as sent)."""
+    client, _ = services.create_client(
+        name="Pending app",
+        actor=Actor.system("t"),
+        status=Client.Status.PENDING,
+        redirect_uris=["https://p.example.com/cb"],
+    )
+    url = f"{BASE}/{client.client_id}"
+    changes = {
+        "contacts": ["b@example.com"],
+        "default_max_age": 60,
+        "post_logout_redirect_uris": ["https://p.example.com/bye"],
+        "scope": ["openid", "profile"],
+    }
+    patched = api.patch(url, changes).json()
+    assert patched["settings_fingerprint"] == api.get(url).json()["settings_fingerprint"]
+    put = api.put(url, {"name": "Pending app 2", "redirect_uris": ["https://p.example.com/cb"]}).json()
+    assert (
+        put["settings_fingerprint"]
+        == api.get(url).json()["settings_fingerprint"]
+        != patched["settings_fingerprint"]
+    )
+    created = api.post(BASE, web_client(contacts=["x@example.com"])).json()
+    read = api.get(f"{BASE}/{created['client_id']}").json()
+    assert created["settings_fingerprint"] == read["settings_fingerprint"]

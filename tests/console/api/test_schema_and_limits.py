@@ -25,6 +25,19 @@ def test_the_schema_is_served_and_lists_every_endpoint():
     assert "console:clients:write" in scheme["flows"]["clientCredentials"]["scopes"]
 
 
+def test_the_schema_says_an_approval_names_the_settings_it_approves():
+    """POST /clients/{id}/approve takes the settings_fingerprint a read of the client answers, and
+    documents the 409 that shows the client as it is now (docs/api.md)."""
+    schema = yaml.safe_load(HttpClient().get("/api/v1/schema/").content)
+    approve = schema["paths"]["/api/v1/clients/{client_id}/approve"]["post"]
+    body = approve["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "settings_fingerprint" in schema["components"]["schemas"][body]["properties"]
+    conflict = approve["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "client" in schema["components"]["schemas"][conflict]["properties"]
+    client = schema["components"]["schemas"]["ClientOut"]
+    assert "settings_fingerprint" in client["properties"] and "settings_fingerprint" in client["required"]
+
+
 def test_the_docs_page_uses_only_our_own_assets():
     response = HttpClient().get("/api/v1/docs/")
     assert response.status_code == 200

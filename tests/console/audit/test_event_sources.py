@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from oauth_console.audit.models import AuditEvent
 from server.models import Client, ClientSecret, Consent, Token
+from tests.console.approval_pages import approve_from_the_list
 from tests.server.helpers import (
     REDIRECT_URI,
     authorize_url,
@@ -554,10 +555,8 @@ def test_client_lifecycle_through_the_admin(ops):
 
 def test_approving_a_pending_client_through_the_admin_action(ops, make_client):
     pending, _ = make_client("Waiting", status=Client.Status.PENDING)
-    ops.post(
-        reverse("admin:server_client_changelist"),
-        {"action": "approve_selected", "_selected_action": [pending.pk], "index": 0},
-    )
+    approve_from_the_list(ops, reverse("admin:server_client_changelist"), "approve_selected", [pending.pk])
+    assert count("client_approved") == 1  # one event per fact, the confirmation page's none
     approved = last("client_approved")
     assert approved.client_id == pending.client_id
     assert approved.detail["old_status"] == "pending"

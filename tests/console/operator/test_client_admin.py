@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from server import credentials
 from server.models import Client, ClientSecret
+from tests.console.approval_pages import approve_from_the_list, approve_on_page
 
 pytestmark = pytest.mark.django_db
 
@@ -323,7 +324,7 @@ def test_disable_then_enable_keeps_everything(ops, make_client, make_token):
 @pytest.mark.parametrize(("action", "expected"), [("approve", "active"), ("reject", "rejected")])
 def test_pending_client_is_approved_or_rejected(ops, make_client, action, expected):
     client, _ = make_client("Self-registered", status=Client.Status.PENDING)
-    ops.post(status_url(client, action), {"reason": "checked"})
+    assert approve_on_page(ops, status_url(client, action), reason="checked").status_code == 302
     client.refresh_from_db()
     assert client.status == expected
 
@@ -349,10 +350,7 @@ def test_client_page_offers_the_actions_that_apply(ops, make_client):
 def test_bulk_approve_action_approves_only_pending_clients(ops, make_client):
     pending, _ = make_client("Pending", status=Client.Status.PENDING)
     disabled, _ = make_client("Disabled", status=Client.Status.DISABLED)
-    response = ops.post(
-        reverse(CHANGELIST),
-        {"action": "approve_selected", "_selected_action": [pending.pk, disabled.pk], "index": 0},
-    )
+    response = approve_from_the_list(ops, reverse(CHANGELIST), "approve_selected", [pending.pk, disabled.pk])
     assert response.status_code == 302
     pending.refresh_from_db()
     disabled.refresh_from_db()

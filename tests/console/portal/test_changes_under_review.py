@@ -15,6 +15,7 @@ from oauth_console.audit.models import AuditEvent
 from server import services
 from server.actors import Actor
 from server.models import Client
+from tests.console.approval_pages import approve_from_the_list
 
 from .conftest import make_app
 
@@ -86,9 +87,8 @@ def test_an_operator_approves_the_held_change_and_it_is_audited(
     ops.force_login(operator)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = ops.post(
-            reverse("admin:server_client_changelist"),
-            {"action": "approve_pending_changes", "_selected_action": [approved.pk]},
+        response = approve_from_the_list(
+            ops, reverse("admin:server_client_changelist"), "approve_pending_changes", [approved.pk]
         )
 
     assert response.status_code == 302

@@ -127,6 +127,36 @@ def consent_page(world: World, passage: Passage, name: str) -> None:
     ][:200]
 
 
+def approval_pages(world: World, passage: Passage, name: str) -> None:
+    """The pages an operator approves from, which show what is approved (docs/security.md, the
+    machine-facing review, findings 6, 9, 10): the client's "Approve client" page, the list's two
+    approval confirmations and the held-changes review, the client pending with its reviewed
+    settings held as a proposal. Inert, each setting shown escaped on the approve page."""
+    client = _showable(world, passage.client)
+    held = {field: getattr(client, field) for field in services.REVIEWED_FIELDS}
+    Client.objects.filter(pk=client.pk).update(status=Client.Status.PENDING, pending_changes=held)
+    changelist = reverse("admin:server_client_changelist")
+    selected = {"_selected_action": [client.pk]}
+    shown = {
+        "approve page": world.ops.get(
+            reverse("admin:server_client_change_status", args=[client.pk, "approve"])
+        ),
+        "list approval": world.ops.post(changelist, {"action": "approve_selected", **selected}),
+        "list approval of held changes": world.ops.post(
+            changelist, {"action": "approve_pending_changes", **selected}
+        ),
+        "held changes review": world.ops.get(reverse("admin:server_client_review_changes", args=[client.pk])),
+    }
+    for where, response in shown.items():
+        assert response.status_code == 200, (where, response.status_code)
+        oracles.assert_page_inert(response.content.decode(), where)
+    if name in services.CLIENT_FIELDS_EDITABLE:
+        page = shown["approve page"].content.decode()
+        for value in FIELDS[name].stored_strings(client):
+            oracles.assert_value_escaped(page, str(value), f"approve page: {name}")
+    Client.objects.filter(pk=client.pk).update(pending_changes={})
+
+
 # --- spreadsheets: the client and token exports -----------------------------------------------------
 
 
@@ -256,6 +286,7 @@ OUTPUTS: dict[str, Callable[[World, Passage, str], None]] = {
     "audit exports": audit_exports,
     "pages": pages,
     "consent page": consent_page,
+    "approval pages": approval_pages,
     "client exports": client_exports,
     "token exports": token_exports,
 }
