@@ -72,6 +72,20 @@ def test_core_11_offline_access_is_ignored_not_refused(browser, rp, user):
     assert again["sub"] == first["sub"] == str(user.pk) and again["aud"] == first["aud"]
 
 
+@pytest.mark.parametrize(
+    "asked, granted",
+    [
+        ("openid profile offline_access email", "openid profile email"),
+        ("offline_access openid email", "openid email"),
+    ],
+)
+def test_core_11_only_offline_access_is_left_out_of_a_longer_scope(browser, rp, user, asked, granted):
+    """The other scopes of the request are granted as asked, in their order, space-separated."""
+    client, secret = rp
+    tokens = sign_in_and_get_tokens(browser, client, secret, scope=asked, prompt="consent")
+    assert tokens["scope"] == granted
+
+
 def test_core_11_offline_access_outside_openid_is_still_invalid_scope(browser, rp):
     """Plain OAuth 2.0 keeps its rule: a scope the client may not have is refused, not narrowed."""
     client, _ = rp

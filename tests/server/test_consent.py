@@ -5,6 +5,7 @@ default scopes when none are named) and that one value drives the remembered-con
 the consent page, the stored consent, the code and the token (issue 11, item 1).
 """
 
+import html
 import re
 
 import pytest
@@ -445,3 +446,31 @@ def test_a_malformed_decision_is_refused_and_approves_nothing(browser, wide_app,
         assert answer["error"] == "invalid_request" and "code" not in answer
     assert not AuthorizationCode.objects.exists()
     assert not Consent.objects.exists()
+
+
+def test_a_scope_without_a_description_is_shown_by_its_name():
+    """An API's scope (RFC 8707) has no text of this server's: the page names it as it is,
+    never as nothing or as "None"."""
+    from server import policies
+    from server.consent_page import scope_descriptions
+
+    email = policies.configured_scopes()["email"]
+    assert scope_descriptions("email orders:read") == [("email", email), ("orders:read", "orders:read")]
+
+
+def test_the_page_names_who_decides_where_the_answer_goes_and_posts_the_decision_back(browser, wide_app):
+    """What a person reads before deciding: who is signed in, the host the answer goes back to
+    (not the app's claims about itself); and the form they answer with: back to this very
+    request, CSRF-protected, Deny and Allow by the names `approved` reads."""
+    app, _secret = wide_app
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(app.client_id, challenge, scope="profile email")
+    page = browser.get(url).content.decode()
+
+    assert "Signed in as <strong>alice</strong>" in page
+    assert re.search(r'id="redirect-host">app\.example\.com<', page)
+    form_tag = re.search(r'<form method="post" action="([^"]*)" aria-labelledby="consent-heading"', page)
+    assert form_tag and html.unescape(form_tag[1]) == url
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert re.search(r'<button type="submit" name="deny" value="yes"[^>]*>Deny</button>', page)
+    assert re.search(r'<button type="submit" name="confirm" value="yes"[^>]*>Allow</button>', page)

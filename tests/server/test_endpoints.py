@@ -216,6 +216,8 @@ def test_consent_page_shows_scope_descriptions_and_is_not_frameable(browser, con
     assert "See your email address" in html
     assert app.name in html
     assert response["X-Frame-Options"] == "DENY"
+    # Stricter than the site's same-origin: the page's URL holds the whole authorization request.
+    assert response["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["Cache-Control"].startswith("no-store") or "no-store" in response["Cache-Control"]
 

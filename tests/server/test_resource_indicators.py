@@ -1,6 +1,9 @@
 """RFC 8707 resource indicators at /oauth/authorize and /oauth/token, the audience stored with
 codes and tokens, and the bearer check and introspection honouring it."""
 
+import html
+import re
+
 import pytest
 from django.test import Client as HttpClient
 
@@ -144,6 +147,23 @@ def test_the_consent_page_groups_scopes_by_api(app):
     ]
     html = page.content.decode()
     assert "See your orders" in html and html.index("Orders") < html.index("See your user name")
+
+
+@pytest.mark.parametrize(
+    "resources, scope, headings",
+    [
+        ([ORDERS], "orders:read", ["Orders"]),  # one API named: the page says which
+        ([ORDERS, DEFAULT], "profile orders:read", ["Orders", "This server's API"]),
+        ([], "profile", []),  # this server alone reads as before: no heading
+    ],
+)
+def test_the_consent_page_names_the_apis_only_when_the_request_names_one(app, resources, scope, headings):
+    client, _secret, _apis, http = app
+    _verifier, challenge = pkce_pair()
+    page = http.get(authorize_query(client.client_id, challenge, scope=scope, resources=resources))
+    assert page.status_code == 200
+    named = re.findall(r'class="[^"]*\bapi-name\b[^"]*">([^<]*)<', page.content.decode())
+    assert [html.unescape(name).strip() for name in named] == headings
 
 
 # --- no resource: the default API, as before ---------------------------------------------------
