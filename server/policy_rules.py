@@ -1,6 +1,7 @@
 """The rules every client setting shares, and the redirect URI rules: the refusal (PolicyError),
-the characters no name or URI may hold, and what a redirect URI (or a post-logout redirect URI)
-may be and how a requested one matches. `server.policies` re-exports all of it; import it from there.
+the characters no name or URI may hold, what the host of any URL may be (`invalid_host`), and
+what a redirect URI (or a post-logout redirect URI) may be and how a requested one matches.
+`server.policies` re-exports all of it; import it from there.
 """
 
 import ipaddress
