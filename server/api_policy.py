@@ -3,8 +3,9 @@
 Pure functions, shared by the admin, the import and the services (one policy for every door).
 The identifier is an RFC 8707 resource indicator and becomes the audience of tokens and, for an
 API this server's ResourceProtector publishes, the RFC 9728 `resource`: an absolute https URI
-(http only on loopback, for development) with a host, without a fragment (RFC 8707 §2), without
-a query (§2 "SHOULD NOT") and without user information.
+(http only on loopback, for development) with a host that is a name or an IP address
+(`policy_rules.invalid_host`), without a fragment (RFC 8707 §2), without a query (§2 "SHOULD
+NOT") and without user information.
 """
 
 import re
@@ -13,9 +14,11 @@ from urllib.parse import urlsplit
 from server.api_model import MAX_API_IDENTIFIER_LENGTH, MAX_API_NAME_LENGTH, Api
 from server.conf import server_settings
 from server.policy_rules import (
+    HOST_RULE,
     PolicyError,
     has_characters_not_allowed_in_uris,
     has_invisible_characters,
+    invalid_host,
     validate_display_name,
 )
 
@@ -56,6 +59,8 @@ def validate_api_identifier(identifier: str) -> str:
         raise PolicyError("An identifier should not contain a query (RFC 8707 section 2).", field=field)
     if "@" in parts.netloc:
         raise PolicyError("An identifier must not contain user information (user@host).", field=field)
+    if (bad_host := invalid_host(parts.netloc)) is not None:
+        raise PolicyError(f"An identifier's host ({bad_host[:64]}) is not valid; {HOST_RULE}.", field=field)
     host = (parts.hostname or "").lower()
     secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)
     if not secure or not host:

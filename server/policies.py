@@ -37,6 +37,7 @@ from server.oidc_policy import (  # noqa: F401 - re-exported: every caller impor
     web_origin,
 )
 from server.policy_rules import (  # noqa: F401 - re-exported: every caller imports them from here
+    HOST_RULE,
     LOOPBACK_HOSTS,
     MAX_REDIRECT_URI_LENGTH,
     MAX_WEB_URI_LENGTH,
@@ -44,6 +45,7 @@ from server.policy_rules import (  # noqa: F401 - re-exported: every caller impo
     could_be_identifier,
     has_characters_not_allowed_in_uris,
     has_invisible_characters,
+    invalid_host,
     redirect_uri_matches,
     usable_redirect_uris,
     validate_display_name,
@@ -83,9 +85,10 @@ def validate_web_uri(uri: str, *, field: str) -> str:
     """Return `uri` (stripped; "" for none) if it may be stored as a client's page, else raise.
 
     A page people are linked to (client_uri, policy_uri, tos_uri) or a logo: an absolute
-    https:// URL with a host, no user information, no #fragment, no spaces or invisible
-    characters, at most MAX_WEB_URI_LENGTH characters. Plain http is refused even on loopback: the RFC 8252
-    exception is for redirect URIs of native apps, not for links shown to other people.
+    https:// URL with a host (`invalid_host`: a name, an IPv4 or a bracketed IPv6 address), no
+    user information, no #fragment, no spaces or invisible characters, at most MAX_WEB_URI_LENGTH
+    characters. Plain http is refused even on loopback: the RFC 8252 exception is for redirect
+    URIs of native apps, not for links shown to other people.
     """
     uri = (uri or "").strip()
     if not uri:
@@ -110,6 +113,8 @@ def validate_web_uri(uri: str, *, field: str) -> str:
         raise PolicyError("Use an https:// address.", field=field)
     if "@" in parts.netloc:
         raise PolicyError("This URL must not contain user information (user@host).", field=field)
+    if (host := invalid_host(parts.netloc)) is not None:
+        raise PolicyError(f"This URL's host ({host[:64]}) is not valid; {HOST_RULE}.", field=field)
     if parts.fragment or uri.endswith("#"):
         # RFC 7591's registration refuses one too (authlib's claims): one rule at every door.
         raise PolicyError(

@@ -1,10 +1,13 @@
 """The rules every client setting shares, and the redirect URI rules: the refusal (PolicyError),
-the characters no name or URI may hold, and what a redirect URI (or a post-logout redirect URI)
-may be and how a requested one matches. `server.policies` re-exports all of it; import it from there.
+the characters no name or URI may hold, what the host of any URL may be (`invalid_host`), and
+what a redirect URI (or a post-logout redirect URI) may be and how a requested one matches.
+`server.policies` re-exports all of it; import it from there.
 """
 
+import ipaddress
 import re
 import unicodedata
+from encodings import idna
 from urllib.parse import urlsplit
 
 from server.oauth2.bodies import has_control_characters
@@ -71,6 +74,76 @@ _NOT_IN_URIS = frozenset('"<>`{}|^\\')
 def has_characters_not_allowed_in_uris(text: str) -> bool:
     """True when `text` holds a character RFC 3986 excludes from URIs (quote, angle brackets ...)."""
     return any(ch in _NOT_IN_URIS for ch in text)
+
+
+# What a URL's host may be (RFC 3986 §3.2.2 reg-name narrowed to RFC 1123 host names, or an IP
+# literal): every URL a client registers is held to it, because a host is copied where its other
+# characters mean something (`;` ends a CSP directive, `,` starts another policy, `'` quotes a
+# keyword) and a browser reads `%2e`, `127.1` or `0x7f.1` as a different host from the one shown.
+HOST_RULE = (
+    "a host is a name of letters, digits, hyphens and dots (labels of 1 to 63 characters, "
+    "no hyphen at either end), an IPv4 address (192.0.2.1) or an IPv6 address in brackets ([2001:db8::1])"
+)
+MAX_HOST_NAME_LENGTH = 253
+_LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# The authority of a private-use scheme (com.example.app://callback) is read by the app, never by
+# DNS, TLS or a CSP host-source (a scheme-source names it): an underscore may stay there.
+_PRIVATE_USE_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+# A last label a browser reads as a number (WHATWG URL "ends in a number"): the host is then an
+# IPv4 address, which only its dotted-decimal form may spell.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
+# The full stops IDNA reads as "." (RFC 3490 §3.1); not a separator this rule takes.
+_IDNA_DOTS = frozenset("\u3002\uff0e\uff61")
+# host[:port] once the user information is gone (every caller refuses "@" first).
+_AUTHORITY = re.compile(r"(\[[^\[\]]*\]|[^\[\]:]*)(?::[0-9]*)?")
+
+
+def _ascii_label(label: str) -> str:
+    """An ASCII label as it is; a Unicode one as its A-label (`xn--...`, RFC 5891), or "" when it
+    has none (IDNA refuses it, or it maps to plain ASCII: a look-alike of another name)."""
+    if label.isascii():
+        return label
+    if any(ch in _IDNA_DOTS for ch in label):
+        return ""  # a browser (UTS #46) reads it as a dot: the URL would name another host
+    try:
+        encoded = idna.ToASCII(label).decode("ascii")
+    except UnicodeError:
+        return ""
+    return encoded if encoded[:4].lower() == "xn--" else ""
+
+
+def invalid_host(netloc: str, *, private_use: bool = False) -> str | None:
+    """The host of `netloc` (a URL's authority, without user information) when it is not one a URL
+    may name (HOST_RULE), else None; an empty host is None (the callers say where one is needed).
+
+    A name: dot-separated LDH labels (RFC 1123 §2.1), 1 to 63 characters each, no hyphen at either
+    end, at most 253 in all, one trailing dot allowed (the same name, absolute); a Unicode label
+    when it has an A-label (the URL is kept as written: redirect URIs match exactly); an
+    underscore only in a private-use scheme's authority. An IPv4 address in dotted decimal (a
+    name whose last label is a number is one); an IPv6 address in brackets, without a zone id.
+    """
+    shape = _AUTHORITY.fullmatch(netloc)
+    if shape is None:
+        return netloc
+    host = shape.group(1)
+    if not host:
+        return None
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return host
+        return host if "%" in host else None
+    labels = [_ascii_label(label) for label in host.removesuffix(".").split(".")]
+    pattern = _PRIVATE_USE_LABEL if private_use else _LDH_LABEL
+    if len(".".join(labels)) > MAX_HOST_NAME_LENGTH or not all(pattern.fullmatch(label) for label in labels):
+        return host
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return host
+    return None
 
 
 def _is_loopback(parts) -> bool:
@@ -147,6 +220,11 @@ def validate_redirect_uri(uri: str) -> str:
             f"{uri}: user information (user@host) is not allowed.", field="redirect_uris", code=code
         )
     scheme = parts.scheme.lower()
+    bad_host = invalid_host(parts.netloc, private_use=scheme not in ("http", "https"))
+    if bad_host is not None:
+        raise PolicyError(
+            f"{uri}: the host {bad_host} is not valid; {HOST_RULE}.", field="redirect_uris", code=code
+        )
     if scheme == "https":
         if not parts.hostname:
             raise PolicyError(f"{uri} has no host.", field="redirect_uris", code=code)

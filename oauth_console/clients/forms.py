@@ -32,10 +32,18 @@ def _lines(value: str) -> list[str]:
     return [item for item in value.split() if item]
 
 
+class PolicyURLField(forms.URLField):
+    """A URL input (the url widget, https assumed) that only the policy judges: Django's own
+    URLValidator would answer first with "Enter a valid URL.", never saying what is wrong (a host
+    with `;` or `_`, ...); `policies.validate_web_uri` says it, and runs that validator last."""
+
+    default_validators = []
+
+
 def page_url_field(label: str, help_text: str) -> forms.URLField:
     """A form field for one of a client's own pages (client_uri, logo_uri, policy_uri, tos_uri),
     as long as the model's column holds; the service's URL policy decides what is accepted."""
-    return forms.URLField(
+    return PolicyURLField(
         required=False,
         max_length=Client._meta.get_field("client_uri").max_length,
         assume_scheme="https",
@@ -108,7 +116,7 @@ class ClientSettingsForm(forms.ModelForm):
         help_text='For private_key_jwt: the client\'s public keys as a JWK Set ({"keys": [...]}), RSA '
         "or EC P-256. Never a private key. Or give a jwks_uri instead.",
     )
-    jwks_uri = forms.URLField(
+    jwks_uri = PolicyURLField(
         required=False,
         max_length=500,
         assume_scheme="https",

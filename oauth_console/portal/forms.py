@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from oauth_console.clients.forms import OIDC_FIELDS, page_url_field, policy_checked
+from oauth_console.clients.forms import OIDC_FIELDS, PolicyURLField, page_url_field, policy_checked
 from oauth_console.portal.oidc_fields import OpenIDConnectFields
 from server import jwks_policy, policies, services
 from server.models import Client
@@ -147,7 +147,7 @@ class ClientForm(OpenIDConnectFields):
         help_text='For signed JWTs: your public keys as a JWK Set ({"keys": [...]}), RSA or EC P-256. '
         "Never a private key. Or give a JWK Set URL instead.",
     )
-    jwks_uri = forms.URLField(
+    jwks_uri = PolicyURLField(
         label="JWK Set URL",
         required=False,
         max_length=500,

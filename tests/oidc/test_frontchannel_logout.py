@@ -224,16 +224,19 @@ def test_registration_refuses_a_bad_front_channel_uri(metadata, says):
     "host", ["rp-a.example.com;sandbox", "rp-a.example.com,x", "rp-a.example.com'unsafe-inline'"]
 )
 def test_a_page_whose_origin_no_csp_source_can_name_is_not_framed(browser, make_rp, host):
-    """A redirect URI's host may hold what RFC 3986 allows in a name (`;` `,` `'`), and so may a
-    front-channel URI on its origin. Its origin went into the logout page's header as it was:
-    `frame-src https://rp-a.example.com;sandbox` added a directive a client chose to the page
-    every other app's frames load in, `,` started a second policy. Such a page is not framed
-    (CSP host-sources hold letters, digits, dots and hyphens); the others' frames are, exactly."""
-    a, a_secret = make_rp(
-        "RP A",
-        f"https://{host}/logout",
-        redirect_uris=["https://app.example.com/callback", f"https://{host}/cb"],
+    """A redirect URI's host could hold what RFC 3986 allows in a name (`;` `,` `'`), and so
+    could a front-channel URI on its origin. Its origin went into the logout page's header as it
+    was: `frame-src https://rp-a.example.com;sandbox` added a directive a client chose to the page
+    every other app's frames load in, `,` started a second policy. The policy now refuses such a
+    host at every door (`policy_rules.invalid_host`), so the row is written around it, as one
+    stored before it would be: such a page is not framed (CSP host-sources hold letters, digits,
+    dots and hyphens); the others' frames are, exactly."""
+    a, a_secret = make_rp("RP A", A_FRONT)
+    Client.objects.filter(pk=a.pk).update(
+        redirect_uris=f"https://app.example.com/callback\nhttps://{host}/cb",
+        frontchannel_logout_uri=f"https://{host}/logout",
     )
+    a.refresh_from_db()
     b, b_secret = make_rp(
         "RP B", B_FRONT, redirect_uris=["https://app.example.com/callback", "https://rp-b.example.org/cb"]
     )

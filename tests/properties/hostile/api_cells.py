@@ -16,10 +16,10 @@ from server.actors import Actor
 from server.models import Api
 from server.policy_rules import PolicyError
 
-from .values import HOSTILE_TEXT, HOSTILE_URIS
+from .values import HOSTILE_HOST_URIS, HOSTILE_TEXT, HOSTILE_URIS
 
 API_BASE = {"identifier": "https://orders.example.com/", "name": "Orders"}
-API_FIELDS = {"identifier": HOSTILE_URIS, "name": HOSTILE_TEXT}
+API_FIELDS = {"identifier": [*HOSTILE_URIS, *HOSTILE_HOST_URIS], "name": HOSTILE_TEXT}
 
 
 def _service(ops: HttpClient, values: dict) -> Api | None:

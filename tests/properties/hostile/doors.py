@@ -56,6 +56,10 @@ class Door:
 
 def values_for(field_name: str, value: str) -> dict[str, str]:
     values = dict(BASE, name=f"Matrix {secrets.token_hex(4)}")
+    if field_name == "redirect_uris":
+        # The front-channel logout URI must be on a redirect URI's origin: left in, every value of
+        # this row would be refused for that alone, and the redirect URI rules never reached.
+        values["frontchannel_logout_uri"] = ""
     values[field_name] = value
     return values
 

@@ -16,7 +16,33 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]")
 # A dot segment in a link's path ("/../", "/./", at its end too): the browser resolves it away.
 _DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
+# A host nothing reads as something else (RFC 1123 names, RFC 3986 IP literals): labels of letters
+# (of any script: an IDN) and digits with inner hyphens, or a bracketed IPv6 address; anything
+# else may end a header's directive where the host is copied (`;` `,` `'`), or name to a browser
+# another host than the one a person reads (`%2e`, an empty label). An underscore only where no
+# browser, DNS or CSP host-source reads the host: a private-use scheme's authority.
+_NAME_LABEL = r"[^\W_](?:[^\W_]|-)*(?<!-)"
+_APP_LABEL = r"[^\W](?:[^\W]|-)*(?<!-)"
+_NAME = re.compile(rf"(?:{_NAME_LABEL}\.)*{_NAME_LABEL}\.?")
+_APP_NAME = re.compile(rf"(?:{_APP_LABEL}\.)*{_APP_LABEL}\.?")
+_IPV6_LITERAL = re.compile(r"\[[0-9A-Fa-f:.]+\]")
+# WHATWG URL: a host whose last label is a number is an IPv4 address, whatever else it holds.
+_NUMBER = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
+_DOTTED_DECIMAL = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+)
 _ATTRIBUTE_URL = re.compile(r"""\b(?:href|src|action|formaction|srcset|poster)\s*=\s*(["'])(.*?)\1""", re.I)
+
+
+def host_is_safe(netloc: str, *, app: bool = False) -> bool:
+    """The host of an authority (no user information) is one of the forms above; no host is safe."""
+    host = re.sub(r":[0-9]*$", "", netloc) if not netloc.endswith("]") else netloc
+    if not host or _IPV6_LITERAL.fullmatch(host):
+        return True
+    if not (_APP_NAME if app else _NAME).fullmatch(host):
+        return False
+    last = host.removesuffix(".").rsplit(".", 1)[-1]
+    return not _NUMBER.fullmatch(last) or bool(_DOTTED_DECIMAL.fullmatch(host))
 
 
 def uri_is_safe(value: str, *, redirect: bool = False) -> bool:
@@ -31,6 +57,8 @@ def uri_is_safe(value: str, *, redirect: bool = False) -> bool:
     parts = urlsplit(value)
     scheme = parts.scheme.lower()
     if scheme in DANGEROUS_SCHEMES or parts.username or parts.password or '"' in value or "<" in value:
+        return False
+    if not host_is_safe(parts.netloc, app=scheme not in ("http", "https")):
         return False
     if scheme == "https":
         return bool(parts.hostname)

@@ -1,6 +1,7 @@
 """The matrix for APIs (`api_cells`): every door by the identifier and name by every hostile value."""
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client as HttpClient
@@ -11,6 +12,7 @@ from server.models import Api
 from tests.server.helpers import pkce_pair
 from tests.server.resource_helpers import authorize_query
 
+from . import oracles
 from .api_cells import API_BASE, API_DOORS, API_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +36,10 @@ def test_a_hostile_api_value_is_refused_or_stored_and_inert(ops, make_client, en
         assert not Api.objects.filter(is_default=False).exists(), "a refused value wrote nothing"
         assert not AuditEvent.objects.filter(event_type="api_created").exists()
         return
-    # Stored: it passes the policy as stored (an identifier a client can name, a name people may read).
+    # Stored: it passes the policy as stored (an identifier a client can name, a name people may read),
+    # and its host is one nothing reads as another (the oracle, written from the threat).
     api_policy.validate_api_identifier(api.identifier)
+    assert oracles.host_is_safe(urlsplit(api.identifier).netloc), api.identifier
     api_policy.validate_api_name(api.name)
     api.allow_any_client = True
     api.save()

