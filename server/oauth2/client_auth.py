@@ -30,6 +30,7 @@ __all__ = [
     "is_authlib_methods_error",
     "read_basic_credentials",
     "refuse_a_second_client",
+    "request_basic_credentials",
 ]
 
 # How a client holding a credential may authenticate (RFC 6749 §2.3, RFC 7523 §2.2); a server
@@ -68,6 +69,32 @@ def read_basic_credentials(authorization: str) -> tuple[str, str] | None:
     return client_id, secret
 
 
+# Where `request_basic_credentials` keeps its reading on the request: (header, result or error).
+_BASIC_ATTR = "_oauth2_basic_credentials"
+
+
+def request_basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    """`read_basic_credentials` of the request's Authorization header, decoded once per request.
+
+    The rate limiter, the endpoint's checks and the claimed client_id all read the same header;
+    the reading is kept on the request (whose META holds the header anyway) and given again
+    while the header is the same. Raises MalformedCredentialsError as the reader does.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    kept = request.__dict__.get(_BASIC_ATTR)
+    if kept is not None and kept[0] == header:
+        result = kept[1]
+    else:
+        try:
+            result = read_basic_credentials(header)
+        except MalformedCredentialsError as error:
+            result = error
+        request.__dict__[_BASIC_ATTR] = (header, result)
+    if isinstance(result, MalformedCredentialsError):
+        raise MalformedCredentialsError(*result.args)
+    return result
+
+
 def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
     """A 401 invalid_client for an unreadable `Authorization: Basic` header (or a bare scheme
     such as "Bearer "), else None (see `read_basic_credentials` for what is unreadable)."""
@@ -80,23 +107,28 @@ def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
             return InvalidClientError(status_code=401, description="The Authorization header is malformed.")
         return None
     try:
-        read_basic_credentials(header)
+        request_basic_credentials(request)
     except MalformedCredentialsError as error:
         return InvalidClientError(status_code=401, description=str(error))
     return None
 
 
 def claimed_client_id(
-    headers: Mapping[str, str], body_client_id: str | Callable[[], str | None] | None
+    headers: Mapping[str, str] | HttpRequest, body_client_id: str | Callable[[], str | None] | None
 ) -> str | None:
     """The client_id a request claims, unverified: its Basic header's, else the body's.
 
     None when the Basic header is unreadable (the endpoint refuses it before comparing any
     secret) or nothing is claimed. `body_client_id` may be a callable, so that a caller that has
     not parsed the body yet (the rate limiter) parses it only when there is no Basic header.
+    `headers`: the request's headers, or the Django request itself (its header is then decoded
+    once per request: `request_basic_credentials`).
     """
     try:
-        basic = read_basic_credentials(headers.get("Authorization", ""))
+        if isinstance(headers, HttpRequest):
+            basic = request_basic_credentials(headers)
+        else:
+            basic = read_basic_credentials(headers.get("Authorization", ""))
     except MalformedCredentialsError:
         return None
     if basic is not None:

@@ -145,7 +145,10 @@ class ProtocolServer(_AuthlibServer):
         """
         django_request = getattr(request, "django_request", None)
         method = attempted_auth_method(request)
-        claimed_id = claimed_client_id(request.headers, body_client_id(request.form))
+        claimed_id = claimed_client_id(
+            django_request if isinstance(django_request, HttpRequest) else request.headers,
+            body_client_id(request.form),
+        )
         # Only the methods registered on this server (private_key_jwt is one to register).
         methods = self.supported_auth_methods(methods)
         try:

@@ -1,0 +1,79 @@
+"""Work a protocol request does once, or not at all, pinned like its statements
+(tests/server/test_query_counts.py): what `bench.request_cost --instructions` found repeated.
+
+Each request is sent once first, so that first-use work is not what is counted.
+"""
+
+import pytest
+from django.http import request as django_request
+
+from server.oauth2 import client_auth
+from tests.server.helpers import basic_auth, form
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def app(make_client):
+    return make_client("Hot path app")
+
+
+def counting(monkeypatch, owner, name: str) -> list:
+    """Calls of `owner.name` from now on (each call's arguments)."""
+    calls = []
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def issue(http, app) -> str:
+    client, secret = app
+    auth = basic_auth(client.client_id, secret)
+    response = form(http, "/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_the_basic_header_is_decoded_once_per_request(client, app, monkeypatch, path):
+    # The rate limiter's claimed client_id, the endpoint's check of the header and its claimed
+    # client_id read the same header: decoded three times before, once now.
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+
+    def body() -> dict:
+        if path == "/oauth/token":
+            return {"grant_type": "client_credentials"}
+        return {"token": issue(client, app)}
+
+    assert form(client, path, body(), HTTP_AUTHORIZATION=auth).status_code == 200
+    data = body()
+    calls = counting(monkeypatch, client_auth, "read_basic_credentials")
+    response = form(client, path, data, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    assert calls == [(auth,)]
+
+
+def test_a_malformed_basic_header_is_refused_as_before_from_the_kept_reading(client, app):
+    # The reading kept on the request is an error for a malformed header: every reader still
+    # refuses it (401 invalid_client, nothing claimed).
+    data = {"grant_type": "client_credentials"}
+    response = form(client, "/oauth/token", data, HTTP_AUTHORIZATION="Basic !!!")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_a_bearer_check_does_not_build_request_headers(client, app, monkeypatch):
+    # `request.headers` is built from the whole of META on first read; the bearer check reads
+    # the one header it needs from META.
+    token = issue(client, app)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    built = counting(monkeypatch, django_request.HttpHeaders, "__init__")
+    response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert built == []
