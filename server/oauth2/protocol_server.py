@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from . import signals
 from .client_auth import (
     attempted_auth_method,
+    authenticate_client_secret_basic,
     basic_credentials_error,
     body_client_id,
     claimed_client_id,
@@ -68,6 +69,8 @@ class ProtocolServer(_AuthlibServer):
     ) -> None:
         super().__init__(scopes_supported=scopes_supported)
         self._query_client = query_client
+        # authlib's client_secret_basic, on the header as the request already read it.
+        self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
         self.issuer = (issuer or "").rstrip("/") or None
         self.realm = realm
         self.parameter_limits = {**DEFAULT_PARAMETER_LIMITS, **(parameter_limits or {})}

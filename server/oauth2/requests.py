@@ -144,7 +144,6 @@ class DjangoOAuth2Request(OAuth2Request):
         # these are the attributes it sets (authlib 1.9).
         self.method = request.method
         self.uri = uri
-        self.headers = request.headers
         self._body = None
         self.client = None
         self.auth_method = None
@@ -159,6 +158,12 @@ class DjangoOAuth2Request(OAuth2Request):
         self.payload = DjangoOAuth2Payload(params)
         self._args = _first_values(query)
         self._form = _first_values(form)
+
+    @property
+    def headers(self) -> Any:
+        """The Django request's `headers`, built on first read: Django makes them from the whole
+        of META, which a request that reads only its Authorization header (from META) skips."""
+        return self.django_request.headers
 
     # Plain reads where authlib 1.9 keeps deprecated proxies.
     @property

@@ -77,3 +77,33 @@ def test_a_bearer_check_does_not_build_request_headers(client, app, monkeypatch)
     response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200, response.content
     assert built == []
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_a_client_authenticated_request_does_not_build_request_headers(client, app, monkeypatch, path):
+    # The rate limiter, the endpoint's checks and client_secret_basic read the Authorization
+    # header from META (before: `request.headers`, built from the whole of META, and the header
+    # decoded again by authlib's client_secret_basic).
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+
+    def body() -> dict:
+        if path == "/oauth/token":
+            return {"grant_type": "client_credentials"}
+        return {"token": issue(client, app)}
+
+    assert form(client, path, body(), HTTP_AUTHORIZATION=auth).status_code == 200
+    data = body()
+    built = counting(monkeypatch, django_request.HttpHeaders, "__init__")
+    response = form(client, path, data, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    assert built == []
+
+
+def test_client_secret_basic_still_refuses_a_wrong_secret_and_an_unknown_client(client, app):
+    app_, secret = app
+    for auth in (basic_auth(app_.client_id, secret + "x"), basic_auth("nobody", secret)):
+        response = form(client, "/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
+        assert response.status_code == 401, response.content
+        assert response.json()["error"] == "invalid_client"
+        assert response["WWW-Authenticate"].startswith("Basic ")
