@@ -107,3 +107,46 @@ def test_client_secret_basic_still_refuses_a_wrong_secret_and_an_unknown_client(
         assert response.status_code == 401, response.content
         assert response.json()["error"] == "invalid_client"
         assert response["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_a_bearer_check_runs_no_model_init_for_the_rows_it_reads(client, app, monkeypatch):
+    # The token, its client and its user are built as `from_db` builds them, without its
+    # per-field `Model.__init__` (server/hotpath/instances.py).
+    from django.db.models import Model
+
+    token = issue(client, app)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    inits = counting(monkeypatch, Model, "__init__")
+    response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert [type(args[0]).__name__ for args in inits] == []
+
+
+@pytest.mark.parametrize("model_name", ["server.Token", "server.Client", "auth.User"])
+def test_a_saved_instance_is_what_from_db_makes(model_name):
+    from django.apps import apps
+    from django.db.models.signals import post_init
+
+    from server.hotpath.instances import saved_instances
+
+    model = apps.get_model(model_name)
+    names = [field.attname for field in model._meta.concrete_fields]
+    values = [f"value {i}" for i in range(len(names))]
+    made, expected = saved_instances(model, names)("default", values), model.from_db("default", names, values)
+    assert type(made) is model
+    assert list(made.__dict__)[1:] == list(expected.__dict__)[1:] == names
+    assert [made.__dict__[n] for n in names] == values
+    assert (made._state.adding, made._state.db, made._state.fields_cache) == (False, "default", {})
+    assert made.pk == expected.pk and made == expected
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver)  # a receiver connected: Django's own from_db, receivers called
+    try:
+        again = saved_instances(model, names)("default", values)
+    finally:
+        post_init.disconnect(receiver)
+    assert seen == [again]
