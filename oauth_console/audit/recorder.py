@@ -145,7 +145,7 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
         AuditEvent.objects.bulk_create(events)
     else:
         event = events[0]
-        params = _ROW.prepared([getattr(event, field.attname) for field in _FIELDS])
+        params = _ROW.prepared([getattr(event, field.attname) for field in _FIELDS], db)
         if riders.riding():
             riders.ride(AuditEvent._meta.db_table, _COLUMNS, params, after=after)
             after = None

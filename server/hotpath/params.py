@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
 _TEXT = ("CharField", "TextField", "SlugField", "EmailField", "URLField")
@@ -54,13 +55,17 @@ class Row:
         self.fields = tuple(fields)
         self._plan = tuple((field, _passes_as_is(field)) for field in self.fields)
 
-    def prepared(self, values: Iterable[Any]) -> list[Any]:
+    def prepared(self, values: Iterable[Any], db: BaseDatabaseWrapper | None = None) -> list[Any]:
         """`[field.get_db_prep_save(value, connection) ...]`, without the walk for values a
-        column takes as they are."""
+        column takes as they are. `db`: the default database's wrapper when the caller holds it
+        (`server.hotpath.prepared.database()`); the fields' preparation then reads it directly,
+        not through `django.db.connection`, which finds the thread's wrapper again on every
+        attribute read (ops, features: a few a field)."""
+        wrapper = db if db is not None else connections[DEFAULT_DB_ALIAS]
         params = []
         for (field, as_is), value in zip(self._plan, values, strict=True):
             if type(value) in as_is:
                 params.append(value)
             else:
-                params.append(field.get_db_prep_save(value, connection))
+                params.append(field.get_db_prep_save(value, wrapper))
         return params

@@ -319,7 +319,7 @@ def insert_token(
     }
     db = database()
     vendor = db.vendor
-    params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED])
+    params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED], db)
     deferred = vendor == "postgresql" and riders.deferring()
     if vendor == "postgresql":
         head = [client.pk]

@@ -150,3 +150,14 @@ def test_a_saved_instance_is_what_from_db_makes(model_name):
     finally:
         post_init.disconnect(receiver)
     assert seen == [again]
+
+
+def test_a_token_request_reads_nothing_through_the_connection_proxy(client, app, monkeypatch):
+    # `django.db.connection` finds the thread's wrapper again on every attribute read; the
+    # INSERTs' values (the token's, its audit event's) are prepared on the wrapper itself.
+    from django.utils.connection import ConnectionProxy
+
+    issue(client, app)
+    reads = counting(monkeypatch, ConnectionProxy, "__getattr__")
+    issue(client, app)
+    assert [name for _proxy, name in reads] == []
