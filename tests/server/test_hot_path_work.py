@@ -161,3 +161,35 @@ def test_a_token_request_reads_nothing_through_the_connection_proxy(client, app,
     reads = counting(monkeypatch, ConnectionProxy, "__getattr__")
     issue(client, app)
     assert [name for _proxy, name in reads] == []
+
+
+def test_a_token_request_builds_no_absolute_uri(client, app, monkeypatch):
+    # The transport check judges the request's origin; the absolute URI is made only when
+    # something reads `uri` (nothing on the token endpoints).
+    issue(client, app)
+    built = counting(monkeypatch, django_request.HttpRequest, "build_absolute_uri")
+    issue(client, app)
+    assert built == []
+
+
+@pytest.mark.parametrize("secure", [False, True])
+@pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1", "[::1]:8443", "example.com", "10.0.0.1:80"])
+@pytest.mark.parametrize("path", ["/oauth/token", "//example.org/x", "/oauth/token?next=//a@b/"])
+def test_the_transport_check_judges_the_origin_as_the_whole_uri(settings, secure, host, path):
+    # authlib's is_secure_transport on the absolute URI (the check before) and on the origin
+    # (the check now) agree for every scheme, loopback or not, and odd paths.
+    from authlib.common.security import is_secure_transport
+    from django.test import RequestFactory
+
+    from server.oauth2.errors import InsecureTransportError
+    from server.oauth2.requests import _check_transport
+
+    settings.ALLOWED_HOSTS = ["*"]
+    request = RequestFactory().get(path, HTTP_HOST=host, secure=secure)
+    before = is_secure_transport(request.build_absolute_uri())
+    try:
+        _check_transport(request)
+        now = True
+    except InsecureTransportError:
+        now = False
+    assert now == before
