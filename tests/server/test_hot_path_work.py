@@ -193,3 +193,21 @@ def test_the_transport_check_judges_the_origin_as_the_whole_uri(settings, secure
     except InsecureTransportError:
         now = False
     assert now == before
+
+
+def test_the_audit_context_parses_a_known_address_once(client, app, monkeypatch):
+    # Every request's audit context normalises its client's address; the answers are kept.
+    import ipaddress
+
+    from oauth_console.audit import context
+
+    token = issue(client, app)
+    parsed = counting(monkeypatch, ipaddress, "ip_address")
+    for _ in range(2):
+        assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert parsed == []
+    # The same answers as before, for odd values too.
+    assert context.normalise_ip(" 10.0.0.1 ") == "10.0.0.1"
+    assert context.normalise_ip("::FFFF:1.2.3.4") == "::ffff:1.2.3.4"
+    assert context.normalise_ip("not an address") is None
+    assert context.normalise_ip(None) is None
