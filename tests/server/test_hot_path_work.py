@@ -211,3 +211,20 @@ def test_the_audit_context_parses_a_known_address_once(client, app, monkeypatch)
     assert context.normalise_ip("::FFFF:1.2.3.4") == "::ffff:1.2.3.4"
     assert context.normalise_ip("not an address") is None
     assert context.normalise_ip(None) is None
+
+
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+def test_the_named_token_is_digested_once(client, app, monkeypatch, path):
+    # The lookahead's digest (the token fetched with the client) is the endpoint's lookup's too.
+    from server import credentials
+
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+    assert form(client, path, {"token": issue(client, app)}, HTTP_AUTHORIZATION=auth).status_code == 200
+    token = issue(client, app)
+    digests = counting(monkeypatch, credentials, "digest")
+    response = form(client, path, {"token": token}, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    assert [args for args in digests if args == (token,)] == [(token,)]
+    if path == "/oauth/introspect":
+        assert response.json()["active"] is True
