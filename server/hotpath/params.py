@@ -33,12 +33,23 @@ _INTEGER = (
 _NULL_AS_IS = ("DateTimeField", "DateField", "UUIDField")
 
 
+_TEXT_TYPES = (str, type(None))
+
+
+def _text_as_is(value: Any) -> bool:
+    """A text column takes any str as it is, a subclass too (the choices' enums: TextChoices
+    members): CharField's and TextField's preparation hands back every str unchanged, and
+    prepares only lazy strings (not str instances) and expressions (`as_sql`)."""
+    return isinstance(value, str) and not hasattr(value, "as_sql")
+
+
 def _passes_as_is(field: Field) -> tuple[type, ...]:
-    """The value types `field` stores unchanged (none: always prepare)."""
+    """The value types `field` stores unchanged (none: always prepare). Text columns: also any
+    str subclass (`_text_as_is`)."""
     target = field.target_field if field.is_relation else field
     kind = target.get_internal_type()
     if kind in _TEXT:
-        return (str, type(None))
+        return _TEXT_TYPES
     if kind in _INTEGER:
         return (int, type(None))
     if kind == "BooleanField":
@@ -64,7 +75,7 @@ class Row:
         wrapper = db if db is not None else connections[DEFAULT_DB_ALIAS]
         params = []
         for (field, as_is), value in zip(self._plan, values, strict=True):
-            if type(value) in as_is:
+            if type(value) in as_is or (as_is is _TEXT_TYPES and _text_as_is(value)):
                 params.append(value)
             else:
                 params.append(field.get_db_prep_save(value, wrapper))
