@@ -137,7 +137,7 @@ def _client_and_token(
     s = sql._selections(vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = expires_field.get_db_prep_value(timezone.now(), db)
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(
             _client_and_token_sql(vendor, served), [now, digest, digest, client_id, Client.Status.ACTIVE]
         )

@@ -133,7 +133,7 @@ def active_client(client_id: str) -> Client | None:
     sql = _active_client_sql(db.vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = timezone.now()
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, [expires_field.get_db_prep_value(now, db), client_id, Client.Status.ACTIVE])
         rows = cursor.fetchall()
     if not rows:
@@ -216,7 +216,7 @@ def token_by_digest(digest: str, *, by: str = "access_token", served_by: int | N
     params = [digest, digest] if by == "either" else [digest]
     if served:
         params = [value for one in params for value in (served_by, one)]
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(_token_sql(db.vendor, by, served), params)
         row = cursor.fetchone()
     if row is None:
@@ -345,7 +345,7 @@ def insert_token(
             _insert_token_sql(vendor, with_id=True), params, lambda row: _stamp(db, token, row, client.pk)
         )
         return token
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(_insert_token_sql(vendor), params)
         row = cursor.fetchone()
     if row is None:

@@ -5,6 +5,7 @@ Each request is sent once first, so that first-use work is not what is counted.
 """
 
 import pytest
+from django.db import connection
 from django.http import request as django_request
 
 from server.oauth2 import client_auth
@@ -228,3 +229,13 @@ def test_the_named_token_is_digested_once(client, app, monkeypatch, path):
     assert [args for args in digests if args == (token,)] == [(token,)]
     if path == "/oauth/introspect":
         assert response.json()["active"] is True
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement: PostgreSQL")
+def test_a_token_and_its_event_statement_is_built_once(client, app, monkeypatch):
+    # The token's INSERT with its audit event's (server/hotpath/riders.py) has the same text on
+    # every request: built once, not quoted again per request.
+    issue(client, app)
+    quoted = counting(monkeypatch, type(connection.ops), "quote_name")
+    issue(client, app)
+    assert quoted == []
