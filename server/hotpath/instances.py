@@ -63,3 +63,36 @@ def saved_instances(model: type[Model], attnames: Sequence[str]) -> Callable[[st
         return instance
 
     return build
+
+
+def unsaved_instances(model: type[Model]) -> Callable[..., Model]:
+    """A function of keyword values making `model(**values)`, a new unsaved instance.
+
+    With keywords only, `Model.__init__` sets each field in order to its keyword's value or its
+    default (`get_default()`, called for the missing ones only). For a model whose class adds
+    nothing (as for `saved_instances`) and whose fields are its concrete columns, none a
+    relation, that is its __dict__ filled in that order; any other keyword, or a connected
+    `pre_init`/`post_init` receiver, gets `model(**values)` itself.
+    """
+    fields = tuple(model._meta.concrete_fields)
+    names = frozenset(field.attname for field in fields)
+    plain = (
+        _fills_dict(model, tuple(field.attname for field in fields))
+        and tuple(model._meta.fields) == fields
+        and not any(field.is_relation or field.generated for field in fields)
+    )
+    if not plain:
+        return model
+
+    def build(**values: Any) -> Model:
+        if pre_init.receivers or post_init.receivers or not values.keys() <= names:
+            return model(**values)
+        instance = model.__new__(model)
+        attributes = instance.__dict__
+        attributes["_state"] = ModelState()
+        for field in fields:
+            name = field.attname
+            attributes[name] = values[name] if name in values else field.get_default()
+        return instance
+
+    return build

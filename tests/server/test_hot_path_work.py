@@ -239,3 +239,47 @@ def test_a_token_and_its_event_statement_is_built_once(client, app, monkeypatch)
     quoted = counting(monkeypatch, type(connection.ops), "quote_name")
     issue(client, app)
     assert quoted == []
+
+
+def test_a_token_request_runs_no_model_init(client, app, monkeypatch):
+    # The client and the token (saved_instances) and the token's audit event (unsaved_instances).
+    from django.db.models import Model
+
+    issue(client, app)
+    inits = counting(monkeypatch, Model, "__init__")
+    issue(client, app)
+    assert [type(args[0]).__name__ for args in inits] == []
+
+
+def test_an_unsaved_instance_is_what_the_model_makes():
+    from django.db.models.signals import pre_init
+    from django.utils import timezone
+
+    from oauth_console.audit.models import AuditEvent
+    from server.hotpath.instances import unsaved_instances
+    from server.models import Token
+
+    values = {"occurred_at": timezone.now(), "event_type": "token_issued", "client_id": "c", "token_id": 5}
+    made, expected = unsaved_instances(AuditEvent)(**values), AuditEvent(**values)
+    assert type(made) is AuditEvent and made.pk is None
+    assert list(made.__dict__)[1:] == list(expected.__dict__)[1:]
+    fields = [name for name in made.__dict__ if name != "_state"]
+    assert [getattr(made, n) for n in fields] == [getattr(expected, n) for n in fields]
+    assert (made._state.adding, made._state.db) == (True, None)
+    assert made.detail == {} and made.detail is not unsaved_instances(AuditEvent)(**values).detail
+    # A model with relations is built by the model itself; so is anything while a receiver
+    # listens, or a keyword that is no column.
+    assert unsaved_instances(Token) is Token
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    pre_init.connect(receiver)
+    try:
+        unsaved_instances(AuditEvent)(**values)
+    finally:
+        pre_init.disconnect(receiver)
+    assert AuditEvent in seen
+    with pytest.raises(TypeError):
+        unsaved_instances(AuditEvent)(no_such_field=1)
