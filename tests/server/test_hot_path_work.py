@@ -283,3 +283,17 @@ def test_an_unsaved_instance_is_what_the_model_makes():
     assert AuditEvent in seen
     with pytest.raises(TypeError):
         unsaved_instances(AuditEvent)(no_such_field=1)
+
+
+def test_an_empty_query_is_not_parsed(client, app, monkeypatch):
+    # Every machine endpoint reads its URL query (credentials or tokens there are refused); an
+    # empty one is {} without the parser. A query is still parsed, and refused as before.
+    from server.oauth2 import bodies
+
+    token = issue(client, app)
+    parsed = counting(monkeypatch, bodies, "parse_qsl")
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert parsed == []
+    response = client.get(f"/api/me?access_token={token}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert len(parsed) == 1
