@@ -31,10 +31,14 @@ from oauth_console.audit import chain, signals, writer
 from oauth_console.audit.context import RequestContext, context_for, current_request
 from oauth_console.audit.models import ActorKind, AuditEvent, Outcome
 from server.hotpath import ids, riders
+from server.hotpath.instances import unsaved_instances
 from server.hotpath.params import Row
 from server.hotpath.prepared import database
 
 logger = logging.getLogger("oauth_console.audit")
+
+# `AuditEvent(**values)`, without Model.__init__'s walk (server/hotpath/instances.py).
+_new_event = unsaved_instances(AuditEvent)
 
 
 def _request_context(request: HttpRequest | None) -> RequestContext | None:
@@ -63,7 +67,7 @@ def build_event(
 ) -> AuditEvent:
     """An unsaved AuditEvent with its request context and content hash filled in."""
     context = _request_context(request)
-    event = AuditEvent(
+    event = _new_event(
         occurred_at=at or timezone.now(),
         event_type=event_type,
         outcome=outcome,
@@ -145,7 +149,7 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
         AuditEvent.objects.bulk_create(events)
     else:
         event = events[0]
-        params = _ROW.prepared([getattr(event, field.attname) for field in _FIELDS])
+        params = _ROW.prepared([getattr(event, field.attname) for field in _FIELDS], db)
         if riders.riding():
             riders.ride(AuditEvent._meta.db_table, _COLUMNS, params, after=after)
             after = None

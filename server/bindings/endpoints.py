@@ -14,7 +14,8 @@ def _token_with_client(endpoint_response, *, served: bool = False):
     (`hotpath.lookahead`): one round trip to the database instead of two."""
 
     def create_endpoint_response(self, request):
-        with lookahead.token_alongside_client(digest_or_none(request.form.get("token")), served=served):
+        value = request.form.get("token")
+        with lookahead.token_alongside_client(digest_or_none(value), served=served, value=value):
             return endpoint_response(self, request)
 
     return create_endpoint_response
@@ -29,7 +30,7 @@ class TokenRevocation(RevocationEndpoint):
         # One statement for both digests: a hint only says where to look first (RFC 7009 §2.1),
         # and the statement probes each unique digest index in turn (`sql._token_sql`); usually
         # run already, with the client's lookup.
-        found = digest_or_none(token)
+        found = lookahead.digest_of(token) or digest_or_none(token)
         if found is None:
             return None
         token_row = lookahead.fetched(found)
@@ -58,7 +59,7 @@ class TokenIntrospection(IntrospectionEndpoint):
     create_endpoint_response = _token_with_client(IntrospectionEndpoint.create_endpoint_response, served=True)
 
     def query_token(self, token: str, token_type_hint: str | None = None, client=None) -> Token | None:
-        found = digest_or_none(token)
+        found = lookahead.digest_of(token) or digest_or_none(token)
         if found is None:
             return None
         # Usually fetched already, with the client's lookup (`hotpath.lookahead`), the asker's

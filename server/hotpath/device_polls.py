@@ -53,7 +53,7 @@ def device_by_digest(digest: str) -> DeviceAuthorization | None:
     s = _selections(vendor)
     device_sel, client_sel, user_sel = _device_selection(vendor), s["client"], s["user"]
     expires_field = ClientSecret._meta.get_field("expires_at")
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(_device_sql(vendor), [expires_field.get_db_prep_value(timezone.now(), db), digest])
         rows = cursor.fetchall()
     if not rows:

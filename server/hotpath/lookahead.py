@@ -34,11 +34,12 @@ NOT_FETCHED = object()
 
 
 class _Lookahead:
-    __slots__ = ("digest", "served", "token")
+    __slots__ = ("digest", "served", "token", "value")
 
-    def __init__(self, digest: str, served: bool) -> None:
+    def __init__(self, digest: str, served: bool, value: str | None) -> None:
         self.digest = digest
         self.served = served
+        self.value = value
         self.token = NOT_FETCHED  # Token or None once fetched
 
 
@@ -46,18 +47,29 @@ _pending: ContextVar[_Lookahead | None] = ContextVar("token_alongside_client", d
 
 
 @contextmanager
-def token_alongside_client(digest: str | None, *, served: bool = False):
+def token_alongside_client(digest: str | None, *, served: bool = False, value: str | None = None):
     """Within the block, the client's lookup fetches the token with this digest too (None: no
     token to fetch, the lookups run as usual). `served`: read the APIs the client serves as a
-    resource server too (introspection's audience rule; revocation needs none)."""
+    resource server too (introspection's audience rule; revocation needs none). `value`: the
+    token whose digest it is, so that the endpoint's own lookup need not compute it again
+    (`digest_of`)."""
     if digest is None:
         yield
         return
-    reset = _pending.set(_Lookahead(digest, served))
+    reset = _pending.set(_Lookahead(digest, served, value))
     try:
         yield
     finally:
         _pending.reset(reset)
+
+
+def digest_of(value: str | None) -> str | None:
+    """The digest the enclosing block was given for this token value; None when the block was
+    for another value, or for none, or there is no block (compute it then)."""
+    pending = _pending.get()
+    if pending is None or pending.value is None or pending.value != value:
+        return None
+    return pending.digest
 
 
 def fetched(digest: str) -> Token | object | None:
@@ -125,7 +137,7 @@ def _client_and_token(
     s = sql._selections(vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = expires_field.get_db_prep_value(timezone.now(), db)
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(
             _client_and_token_sql(vendor, served), [now, digest, digest, client_id, Client.Status.ACTIVE]
         )

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
 _TEXT = ("CharField", "TextField", "SlugField", "EmailField", "URLField")
@@ -32,12 +33,23 @@ _INTEGER = (
 _NULL_AS_IS = ("DateTimeField", "DateField", "UUIDField")
 
 
+_TEXT_TYPES = (str, type(None))
+
+
+def _text_as_is(value: Any) -> bool:
+    """A text column takes any str as it is, a subclass too (the choices' enums: TextChoices
+    members): CharField's and TextField's preparation hands back every str unchanged, and
+    prepares only lazy strings (not str instances) and expressions (`as_sql`)."""
+    return isinstance(value, str) and not hasattr(value, "as_sql")
+
+
 def _passes_as_is(field: Field) -> tuple[type, ...]:
-    """The value types `field` stores unchanged (none: always prepare)."""
+    """The value types `field` stores unchanged (none: always prepare). Text columns: also any
+    str subclass (`_text_as_is`)."""
     target = field.target_field if field.is_relation else field
     kind = target.get_internal_type()
     if kind in _TEXT:
-        return (str, type(None))
+        return _TEXT_TYPES
     if kind in _INTEGER:
         return (int, type(None))
     if kind == "BooleanField":
@@ -54,13 +66,17 @@ class Row:
         self.fields = tuple(fields)
         self._plan = tuple((field, _passes_as_is(field)) for field in self.fields)
 
-    def prepared(self, values: Iterable[Any]) -> list[Any]:
+    def prepared(self, values: Iterable[Any], db: BaseDatabaseWrapper | None = None) -> list[Any]:
         """`[field.get_db_prep_save(value, connection) ...]`, without the walk for values a
-        column takes as they are."""
+        column takes as they are. `db`: the default database's wrapper when the caller holds it
+        (`server.hotpath.prepared.database()`); the fields' preparation then reads it directly,
+        not through `django.db.connection`, which finds the thread's wrapper again on every
+        attribute read (ops, features: a few a field)."""
+        wrapper = db if db is not None else connections[DEFAULT_DB_ALIAS]
         params = []
         for (field, as_is), value in zip(self._plan, values, strict=True):
-            if type(value) in as_is:
+            if type(value) in as_is or (as_is is _TEXT_TYPES and _text_as_is(value)):
                 params.append(value)
             else:
-                params.append(field.get_db_prep_save(value, connection))
+                params.append(field.get_db_prep_save(value, wrapper))
         return params

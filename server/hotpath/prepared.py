@@ -19,12 +19,14 @@ def database():
 
 
 @contextmanager
-def cursor():
+def cursor(db=None):
     """Django's cursor (connection set-up, health check, query logging, error wrapping), on
     PostgreSQL with server-side binding and a prepared statement: PostgreSQL plans a three-table
     join in more time than it takes to run it, so each worker connection plans it once.
-    OAUTH2_PREPARED_STATEMENTS off: for a transaction-mode pooler that cannot keep them."""
-    db = database()  # one lookup of the thread's connection, not one per use
+    OAUTH2_PREPARED_STATEMENTS off: for a transaction-mode pooler that cannot keep them.
+    `db`: the `database()` the caller holds already (else looked up here)."""
+    if db is None:
+        db = database()  # one lookup of the thread's connection, not one per use
     with db.cursor() as wrapper:
         if db.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS:
             raw = db.connection

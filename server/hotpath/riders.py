@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from server.hotpath.prepared import cursor as prepared_cursor
 from server.hotpath.prepared import database
@@ -102,18 +103,28 @@ def aside():
 
 
 def _statement(db, unit: _Unit) -> tuple[str, list[Any]]:
-    q = db.ops.quote_name
-    parts = [f"WITH fact AS ({unit.fact.sql})"]
     params = list(unit.fact.params)
-    for index, rider in enumerate(unit.riders):
-        placeholders = ", ".join(["%s"] * len(rider.columns))
-        columns = ", ".join(q(column) for column in rider.columns)
-        parts.append(
-            f", rider{index} AS (INSERT INTO {q(rider.table)} ({columns}) SELECT {placeholders} FROM fact)"  # noqa: S608
-        )
+    for rider in unit.riders:
         params += rider.params
+    shape = tuple((rider.table, tuple(rider.columns)) for rider in unit.riders)
+    return _statement_sql(db.vendor, unit.fact.sql, shape), params
+
+
+@lru_cache(maxsize=64)
+def _statement_sql(vendor: str, fact_sql: str, shape: tuple) -> str:
+    """The statement of a fact and its riders (each a table and its columns): the same few
+    shapes on every request, so the text is built once each (per vendor: its quoting)."""
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    parts = [f"WITH fact AS ({fact_sql})"]
+    for index, (table, rider_columns) in enumerate(shape):
+        placeholders = ", ".join(["%s"] * len(rider_columns))
+        columns = ", ".join(q(column) for column in rider_columns)
+        parts.append(
+            f", rider{index} AS (INSERT INTO {q(table)} ({columns}) SELECT {placeholders} FROM fact)"  # noqa: S608
+        )
     # Names from the models' metadata, quoted; values only as parameters.
-    return " ".join(parts) + " SELECT * FROM fact", params  # noqa: S608
+    return " ".join(parts) + " SELECT * FROM fact"  # noqa: S608
 
 
 def _flush(db, unit: _Unit) -> None:
@@ -122,7 +133,7 @@ def _flush(db, unit: _Unit) -> None:
     sql, params = _statement(db, _Unit(fact, riders))
     unit.flushing = True
     try:
-        with prepared_cursor() as cursor:
+        with prepared_cursor(db) as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
     finally:

@@ -30,6 +30,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from server.hotpath import ids, riders
+from server.hotpath.instances import saved_instances
 from server.hotpath.params import Row
 from server.hotpath.prepared import cursor as _cursor
 from server.hotpath.prepared import database
@@ -44,6 +45,7 @@ class Selection:
         self.alias = alias
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
+        self._instance = saved_instances(model, self.attnames)
         self.table = connection.ops.quote_name(model._meta.db_table)
         columns = (f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
         self.columns = ", ".join(columns)
@@ -66,7 +68,7 @@ class Selection:
             for convert in converters:
                 value = convert(value, None, db)
             converted[index] = value
-        return self.model.from_db(db.alias, self.attnames, converted)
+        return self._instance(db.alias, converted)
 
 
 @cache
@@ -131,7 +133,7 @@ def active_client(client_id: str) -> Client | None:
     sql = _active_client_sql(db.vendor)
     expires_field = ClientSecret._meta.get_field("expires_at")
     now = timezone.now()
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, [expires_field.get_db_prep_value(now, db), client_id, Client.Status.ACTIVE])
         rows = cursor.fetchall()
     if not rows:
@@ -214,7 +216,7 @@ def token_by_digest(digest: str, *, by: str = "access_token", served_by: int | N
     params = [digest, digest] if by == "either" else [digest]
     if served:
         params = [value for one in params for value in (served_by, one)]
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(_token_sql(db.vendor, by, served), params)
         row = cursor.fetchone()
     if row is None:
@@ -262,6 +264,7 @@ _RELATED = {name: Token._meta.get_field(name) for name in ("client", "user")}
 # writers are serialised anyway.
 _STAMPED = ("issued_at", "expires_at", "refresh_expires_at")
 _ALL_TOKEN_FIELDS = Token._meta.concrete_fields
+_token_from_db = saved_instances(Token, [field.attname for field in _ALL_TOKEN_FIELDS])
 _INSERTED = [
     field for field in Token._meta.concrete_fields if not field.primary_key and field.attname not in _STAMPED
 ]
@@ -316,7 +319,7 @@ def insert_token(
     }
     db = database()
     vendor = db.vendor
-    params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED])
+    params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED], db)
     deferred = vendor == "postgresql" and riders.deferring()
     if vendor == "postgresql":
         head = [client.pk]
@@ -342,7 +345,7 @@ def insert_token(
             _insert_token_sql(vendor, with_id=True), params, lambda row: _stamp(db, token, row, client.pk)
         )
         return token
-    with _cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(_insert_token_sql(vendor), params)
         row = cursor.fetchone()
     if row is None:
@@ -359,8 +362,8 @@ TOKEN_IDS_MAX_AGE = 300.0
 
 
 def _token_instance(db, row_values: dict[str, Any], client: Client, user) -> Token:
-    # Positional, every field: Django's fast path for building a saved instance.
-    token = Token.from_db(db.alias, None, [row_values.get(f.attname) for f in _ALL_TOKEN_FIELDS])
+    # Every field, as `Token.from_db` builds a saved instance of them.
+    token = _token_from_db(db.alias, [row_values.get(f.attname) for f in _ALL_TOKEN_FIELDS])
     _RELATED["client"].set_cached_value(token, client)
     _RELATED["user"].set_cached_value(token, user)
     return token

@@ -120,6 +120,8 @@ def _add(params: Params, name: str, value: str, where: str) -> None:
 def read_query(request: HttpRequest) -> Params:
     """Parse the URL query strictly; raise InvalidRequestError on bad encoding or too many fields."""
     query = request.META.get("QUERY_STRING", "") or ""
+    if not query:
+        return {}  # what parsing an empty query gives, without the parser (most requests)
     if isinstance(query, str):
         # WSGI hands the raw bytes over as latin-1 text (PEP 3333); ASGI servers may not.
         try:

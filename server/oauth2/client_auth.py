@@ -32,6 +32,7 @@ __all__ = [
     "is_authlib_methods_error",
     "read_basic_credentials",
     "refuse_a_second_client",
+    "request_basic_credentials",
 ]
 
 # How a client holding a credential may authenticate (RFC 6749 §2.3, RFC 7523 §2.2); a server
@@ -70,29 +71,36 @@ def read_basic_credentials(authorization: str) -> tuple[str, str] | None:
     return client_id, secret
 
 
-def authenticate_client_secret_basic(query_client: Callable[[str], Any], request: OAuth2Request) -> Any:
-    """The `client_secret_basic` method (RFC 6749 §2.3.1) on the one Basic reader, in place of
-    authlib's: authlib splits the scheme off at any whitespace ("Basic<TAB> ..."), this server's
-    rate limiter, audit and one-client rule at a space, so a header read by one and not the other
-    authenticated a client that the secret-guessing lockout never counted. The client, or None
-    (the next method is tried); an unknown client_id is a 401 invalid_client, as in authlib."""
-    try:
-        credentials = read_basic_credentials(request.headers.get("Authorization", ""))
-    except MalformedCredentialsError:
-        return None  # refused before authentication (`basic_credentials_error`)
-    if credentials is None or not credentials[1]:
-        return None
-    client_id, secret = credentials
-    client = query_client(client_id)
-    if not client:
-        raise InvalidClientError(status_code=401, description="The client does not exist on this server.")
-    return client if client.check_client_secret(secret) else None
+# Where `request_basic_credentials` keeps its reading on the request: (header, result or error).
+_BASIC_ATTR = "_oauth2_basic_credentials"
+
+
+def request_basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
+    """`read_basic_credentials` of the request's Authorization header, decoded once per request.
+
+    The rate limiter, the endpoint's checks and the claimed client_id all read the same header;
+    the reading is kept on the request (whose META holds the header anyway) and given again
+    while the header is the same. Raises MalformedCredentialsError as the reader does.
+    """
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    kept = request.__dict__.get(_BASIC_ATTR)
+    if kept is not None and kept[0] == header:
+        result = kept[1]
+    else:
+        try:
+            result = read_basic_credentials(header)
+        except MalformedCredentialsError as error:
+            result = error
+        request.__dict__[_BASIC_ATTR] = (header, result)
+    if isinstance(result, MalformedCredentialsError):
+        raise MalformedCredentialsError(*result.args)
+    return result
 
 
 def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
     """A 401 invalid_client for an unreadable `Authorization: Basic` header (or a bare scheme
     such as "Bearer "), else None (see `read_basic_credentials` for what is unreadable)."""
-    header = request.headers.get("Authorization", "")
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "basic":
         if " " in header and not value.strip():
@@ -101,23 +109,28 @@ def basic_credentials_error(request: HttpRequest) -> InvalidClientError | None:
             return InvalidClientError(status_code=401, description="The Authorization header is malformed.")
         return None
     try:
-        read_basic_credentials(header)
+        request_basic_credentials(request)
     except MalformedCredentialsError as error:
         return InvalidClientError(status_code=401, description=str(error))
     return None
 
 
 def claimed_client_id(
-    headers: Mapping[str, str], body_client_id: str | Callable[[], str | None] | None
+    headers: Mapping[str, str] | HttpRequest, body_client_id: str | Callable[[], str | None] | None
 ) -> str | None:
     """The client_id a request claims, unverified: its Basic header's, else the body's.
 
     None when the Basic header is unreadable (the endpoint refuses it before comparing any
     secret) or nothing is claimed. `body_client_id` may be a callable, so that a caller that has
     not parsed the body yet (the rate limiter) parses it only when there is no Basic header.
+    `headers`: the request's headers, or the Django request itself (its header is then decoded
+    once per request: `request_basic_credentials`).
     """
     try:
-        basic = read_basic_credentials(headers.get("Authorization", ""))
+        if isinstance(headers, HttpRequest):
+            basic = request_basic_credentials(headers)
+        else:
+            basic = read_basic_credentials(headers.get("Authorization", ""))
     except MalformedCredentialsError:
         return None
     if basic is not None:
@@ -135,13 +148,48 @@ def body_client_id(form: Mapping[str, str]) -> str | None:
 def attempted_auth_method(request: OAuth2Request) -> str:
     """The authentication method the request attempts: client_secret_basic, _post,
     private_key_jwt (a client assertion), or none."""
-    if request.headers.get("Authorization", "").strip().lower().startswith("basic"):
+    django_request = getattr(request, "django_request", None)
+    if isinstance(django_request, HttpRequest):
+        header = django_request.META.get("HTTP_AUTHORIZATION", "")
+    else:
+        header = request.headers.get("Authorization", "")
+    if header.strip().lower().startswith("basic"):
         return "client_secret_basic"
     if "client_assertion" in request.form or "client_assertion_type" in request.form:
         return "private_key_jwt"
     if "client_secret" in request.form:
         return "client_secret_post"
     return "none"
+
+
+def authenticate_client_secret_basic(query_client: Callable[[str], Any], request: OAuth2Request) -> Any:
+    """The `client_secret_basic` method (RFC 6749 §2.3.1) on the one Basic reader, in place of
+    authlib's: authlib splits the scheme off at any whitespace ("Basic<TAB> ..."), this server's
+    rate limiter, audit and one-client rule at a space, so a header read by one and not the other
+    authenticated a client that the secret-guessing lockout never counted. A header the reader
+    does not read as a pair authenticates no one. The client, or None (the next method is
+    tried); an unknown client_id is a 401 invalid_client, as in authlib.
+
+    With a Django request behind it, the request's one decoding of the header
+    (`request_basic_credentials`, shared with the limiter and the endpoint's checks) is used:
+    decoding it again, and building `request.headers` from the whole of META, was work for
+    nothing on every token, introspection and revocation request.
+    """
+    django_request = getattr(request, "django_request", None)
+    try:
+        if isinstance(django_request, HttpRequest):
+            credentials = request_basic_credentials(django_request)
+        else:
+            credentials = read_basic_credentials(request.headers.get("Authorization", ""))
+    except MalformedCredentialsError:
+        return None  # refused before authentication (`basic_credentials_error`)
+    if credentials is None or not credentials[1]:
+        return None
+    client_id, secret = credentials
+    client = query_client(client_id)
+    if not client:
+        raise InvalidClientError(status_code=401, description="The client does not exist on this server.")
+    return client if client.check_client_secret(secret) else None
 
 
 def is_authlib_methods_error(error: InvalidClientError) -> bool:

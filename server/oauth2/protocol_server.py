@@ -75,7 +75,8 @@ class ProtocolServer(_AuthlibServer):
         self.issuer = (issuer or "").rstrip("/") or None
         self.realm = realm
         self.parameter_limits = {**DEFAULT_PARAMETER_LIMITS, **(parameter_limits or {})}
-        # The one Basic reader authenticates too (authlib's own reads headers ours does not).
+        # The one Basic reader authenticates too (authlib's own reads headers ours does not), on
+        # the request's one decoding of the header.
         self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
 
     def query_client(self, client_id: str) -> Any:
@@ -153,7 +154,10 @@ class ProtocolServer(_AuthlibServer):
         """
         django_request = getattr(request, "django_request", None)
         method = attempted_auth_method(request)
-        claimed_id = claimed_client_id(request.headers, body_client_id(request.form))
+        claimed_id = claimed_client_id(
+            django_request if isinstance(django_request, HttpRequest) else request.headers,
+            body_client_id(request.form),
+        )
         # Only the methods registered on this server (private_key_jwt is one to register).
         methods = self.supported_auth_methods(methods)
         looking_up = _looked_up.set(None)

@@ -150,13 +150,10 @@ class DjangoOAuth2Request(OAuth2Request):
     """
 
     def __init__(self, request: HttpRequest, *, query: Params, form: Params, params: Params) -> None:
-        uri = request.build_absolute_uri()
-        _check_transport(request, uri)
+        _check_transport(request)
         # authlib's __init__ would repeat its own transport check, which knows no test client;
-        # these are the attributes it sets (authlib 1.9).
+        # these are the attributes it sets (authlib 1.9), `uri` on first read (below).
         self.method = request.method
-        self.uri = uri
-        self.headers = request.headers
         self._body = None
         self.client = None
         self.auth_method = None
@@ -171,6 +168,18 @@ class DjangoOAuth2Request(OAuth2Request):
         self.payload = DjangoOAuth2Payload(params)
         self._args = _first_values(query)
         self._form = _first_values(form)
+
+    @cached_property
+    def uri(self) -> str:
+        """The request's absolute URI (`build_absolute_uri`), made when something reads it: the
+        token endpoints never do, and the transport check needs its origin only."""
+        return self.django_request.build_absolute_uri()
+
+    @property
+    def headers(self) -> Any:
+        """The Django request's `headers`, built on first read: Django makes them from the whole
+        of META, which a request that reads only its Authorization header (from META) skips."""
+        return self.django_request.headers
 
     # Plain reads where authlib 1.9 keeps deprecated proxies.
     @property
@@ -215,10 +224,15 @@ class DjangoOAuth2Request(OAuth2Request):
 TEST_CLIENT_HOST = "testserver"
 
 
-def _check_transport(request: HttpRequest, uri: str) -> None:
+def _check_transport(request: HttpRequest) -> None:
     """Refuse plain HTTP (RFC 6749 §1.6) except where authlib allows it (loopback, or the
-    AUTHLIB_INSECURE_TRANSPORT variable) and for Django's test client."""
-    if is_secure_transport(uri):
+    AUTHLIB_INSECURE_TRANSPORT variable) and for Django's test client.
+
+    authlib judges a URI by its scheme and host alone; the request's origin is the start of
+    its absolute URI (`build_absolute_uri`: scheme, "://", the host `get_host` validated,
+    which holds no "/", "?", "#" or "@"), so it is judged as the whole URI would be, and a
+    disallowed host raises DisallowedHost here as it did there."""
+    if is_secure_transport(f"{request.scheme}://{request.get_host()}/"):
         return
     if request.get_host().split(":")[0] == TEST_CLIENT_HOST:
         return

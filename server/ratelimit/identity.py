@@ -89,7 +89,7 @@ def counted_client_id(request: HttpRequest) -> str:
             return None  # not a body the endpoint reads: it refuses the request before authentication
         return form_client_id({name: values[0] for name, values in form.items() if values})
 
-    client_id = claimed_client_id(request.headers, body_client_id) or ""
+    client_id = claimed_client_id(request, body_client_id) or ""
     return client_id if len(client_id) <= MAX_CLIENT_ID_LENGTH else ""
 
 

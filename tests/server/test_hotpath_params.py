@@ -59,3 +59,24 @@ def test_json_goes_through_its_field():
     field = Token._meta.get_field("claims")
     (value,) = Row([field]).prepared([{"userinfo": {"email": None}}])
     assert repr(value) == repr(field.get_db_prep_save({"userinfo": {"email": None}}, connection))
+
+
+def test_a_choices_enum_in_a_text_column_goes_as_it_is(monkeypatch):
+    # TextChoices members are str: the field's preparation hands them back unchanged, so the
+    # walk through it is skipped (before: get_db_prep_save for each of an audit event's three).
+    from oauth_console.audit.models import ActorKind, EventType, Outcome
+
+    fields = [AuditEvent._meta.get_field(name) for name in ("event_type", "outcome", "actor_kind")]
+    values = [EventType.TOKEN_ISSUED, Outcome.SUCCESS, ActorKind.CLIENT]
+    expected = [
+        field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)
+    ]
+    walked = []
+    for field in fields:
+        original = field.get_db_prep_save
+        monkeypatch.setattr(
+            field, "get_db_prep_save", lambda *a, _o=original, **k: walked.append(a) or _o(*a, **k)
+        )
+    got = Row(fields).prepared(values)
+    assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
+    assert walked == []

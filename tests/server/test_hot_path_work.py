@@ -1,0 +1,299 @@
+"""Work a protocol request does once, or not at all, pinned like its statements
+(tests/server/test_query_counts.py): what `bench.request_cost --instructions` found repeated.
+
+Each request is sent once first, so that first-use work is not what is counted.
+"""
+
+import pytest
+from django.db import connection
+from django.http import request as django_request
+
+from server.oauth2 import client_auth
+from tests.server.helpers import basic_auth, form
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def app(make_client):
+    return make_client("Hot path app")
+
+
+def counting(monkeypatch, owner, name: str) -> list:
+    """Calls of `owner.name` from now on (each call's arguments)."""
+    calls = []
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def issue(http, app) -> str:
+    client, secret = app
+    auth = basic_auth(client.client_id, secret)
+    response = form(http, "/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_the_basic_header_is_decoded_once_per_request(client, app, monkeypatch, path):
+    # The rate limiter's claimed client_id, the endpoint's check of the header and its claimed
+    # client_id read the same header: decoded three times before, once now.
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+
+    def body() -> dict:
+        if path == "/oauth/token":
+            return {"grant_type": "client_credentials"}
+        return {"token": issue(client, app)}
+
+    assert form(client, path, body(), HTTP_AUTHORIZATION=auth).status_code == 200
+    data = body()
+    calls = counting(monkeypatch, client_auth, "read_basic_credentials")
+    response = form(client, path, data, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    assert calls == [(auth,)]
+
+
+def test_a_malformed_basic_header_is_refused_as_before_from_the_kept_reading(client, app):
+    # The reading kept on the request is an error for a malformed header: every reader still
+    # refuses it (401 invalid_client, nothing claimed).
+    data = {"grant_type": "client_credentials"}
+    response = form(client, "/oauth/token", data, HTTP_AUTHORIZATION="Basic !!!")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_a_bearer_check_does_not_build_request_headers(client, app, monkeypatch):
+    # `request.headers` is built from the whole of META on first read; the bearer check reads
+    # the one header it needs from META.
+    token = issue(client, app)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    built = counting(monkeypatch, django_request.HttpHeaders, "__init__")
+    response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert built == []
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_a_client_authenticated_request_does_not_build_request_headers(client, app, monkeypatch, path):
+    # The rate limiter, the endpoint's checks and client_secret_basic read the Authorization
+    # header from META (before: `request.headers`, built from the whole of META, and the header
+    # decoded again by authlib's client_secret_basic).
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+
+    def body() -> dict:
+        if path == "/oauth/token":
+            return {"grant_type": "client_credentials"}
+        return {"token": issue(client, app)}
+
+    assert form(client, path, body(), HTTP_AUTHORIZATION=auth).status_code == 200
+    data = body()
+    built = counting(monkeypatch, django_request.HttpHeaders, "__init__")
+    response = form(client, path, data, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    assert built == []
+
+
+def test_client_secret_basic_still_refuses_a_wrong_secret_and_an_unknown_client(client, app):
+    app_, secret = app
+    for auth in (basic_auth(app_.client_id, secret + "x"), basic_auth("nobody", secret)):
+        response = form(client, "/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=auth)
+        assert response.status_code == 401, response.content
+        assert response.json()["error"] == "invalid_client"
+        assert response["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_a_bearer_check_runs_no_model_init_for_the_rows_it_reads(client, app, monkeypatch):
+    # The token, its client and its user are built as `from_db` builds them, without its
+    # per-field `Model.__init__` (server/hotpath/instances.py).
+    from django.db.models import Model
+
+    token = issue(client, app)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    inits = counting(monkeypatch, Model, "__init__")
+    response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200, response.content
+    assert [type(args[0]).__name__ for args in inits] == []
+
+
+@pytest.mark.parametrize("model_name", ["server.Token", "server.Client", "auth.User"])
+def test_a_saved_instance_is_what_from_db_makes(model_name):
+    from django.apps import apps
+    from django.db.models.signals import post_init
+
+    from server.hotpath.instances import saved_instances
+
+    model = apps.get_model(model_name)
+    names = [field.attname for field in model._meta.concrete_fields]
+    values = [f"value {i}" for i in range(len(names))]
+    made, expected = saved_instances(model, names)("default", values), model.from_db("default", names, values)
+    assert type(made) is model
+    assert list(made.__dict__)[1:] == list(expected.__dict__)[1:] == names
+    assert [made.__dict__[n] for n in names] == values
+    assert (made._state.adding, made._state.db, made._state.fields_cache) == (False, "default", {})
+    assert made.pk == expected.pk and made == expected
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver)  # a receiver connected: Django's own from_db, receivers called
+    try:
+        again = saved_instances(model, names)("default", values)
+    finally:
+        post_init.disconnect(receiver)
+    assert seen == [again]
+
+
+def test_a_token_request_reads_nothing_through_the_connection_proxy(client, app, monkeypatch):
+    # `django.db.connection` finds the thread's wrapper again on every attribute read; the
+    # INSERTs' values (the token's, its audit event's) are prepared on the wrapper itself.
+    from django.utils.connection import ConnectionProxy
+
+    issue(client, app)
+    reads = counting(monkeypatch, ConnectionProxy, "__getattr__")
+    issue(client, app)
+    assert [name for _proxy, name in reads] == []
+
+
+def test_a_token_request_builds_no_absolute_uri(client, app, monkeypatch):
+    # The transport check judges the request's origin; the absolute URI is made only when
+    # something reads `uri` (nothing on the token endpoints).
+    issue(client, app)
+    built = counting(monkeypatch, django_request.HttpRequest, "build_absolute_uri")
+    issue(client, app)
+    assert built == []
+
+
+@pytest.mark.parametrize("secure", [False, True])
+@pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1", "[::1]:8443", "example.com", "10.0.0.1:80"])
+@pytest.mark.parametrize("path", ["/oauth/token", "//example.org/x", "/oauth/token?next=//a@b/"])
+def test_the_transport_check_judges_the_origin_as_the_whole_uri(settings, secure, host, path):
+    # authlib's is_secure_transport on the absolute URI (the check before) and on the origin
+    # (the check now) agree for every scheme, loopback or not, and odd paths.
+    from authlib.common.security import is_secure_transport
+    from django.test import RequestFactory
+
+    from server.oauth2.errors import InsecureTransportError
+    from server.oauth2.requests import _check_transport
+
+    settings.ALLOWED_HOSTS = ["*"]
+    request = RequestFactory().get(path, HTTP_HOST=host, secure=secure)
+    before = is_secure_transport(request.build_absolute_uri())
+    try:
+        _check_transport(request)
+        now = True
+    except InsecureTransportError:
+        now = False
+    assert now == before
+
+
+def test_the_audit_context_parses_a_known_address_once(client, app, monkeypatch):
+    # Every request's audit context normalises its client's address; the answers are kept.
+    import ipaddress
+
+    from oauth_console.audit import context
+
+    token = issue(client, app)
+    parsed = counting(monkeypatch, ipaddress, "ip_address")
+    for _ in range(2):
+        assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert parsed == []
+    # The same answers as before, for odd values too.
+    assert context.normalise_ip(" 10.0.0.1 ") == "10.0.0.1"
+    assert context.normalise_ip("::FFFF:1.2.3.4") == "::ffff:1.2.3.4"
+    assert context.normalise_ip("not an address") is None
+    assert context.normalise_ip(None) is None
+
+
+@pytest.mark.parametrize("path", ["/oauth/introspect", "/oauth/revoke"])
+def test_the_named_token_is_digested_once(client, app, monkeypatch, path):
+    # The lookahead's digest (the token fetched with the client) is the endpoint's lookup's too.
+    from server import credentials
+
+    app_, secret = app
+    auth = basic_auth(app_.client_id, secret)
+    assert form(client, path, {"token": issue(client, app)}, HTTP_AUTHORIZATION=auth).status_code == 200
+    token = issue(client, app)
+    digests = counting(monkeypatch, credentials, "digest")
+    response = form(client, path, {"token": token}, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200, response.content
+    assert [args for args in digests if args == (token,)] == [(token,)]
+    if path == "/oauth/introspect":
+        assert response.json()["active"] is True
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement: PostgreSQL")
+def test_a_token_and_its_event_statement_is_built_once(client, app, monkeypatch):
+    # The token's INSERT with its audit event's (server/hotpath/riders.py) has the same text on
+    # every request: built once, not quoted again per request.
+    issue(client, app)
+    quoted = counting(monkeypatch, type(connection.ops), "quote_name")
+    issue(client, app)
+    assert quoted == []
+
+
+def test_a_token_request_runs_no_model_init(client, app, monkeypatch):
+    # The client and the token (saved_instances) and the token's audit event (unsaved_instances).
+    from django.db.models import Model
+
+    issue(client, app)
+    inits = counting(monkeypatch, Model, "__init__")
+    issue(client, app)
+    assert [type(args[0]).__name__ for args in inits] == []
+
+
+def test_an_unsaved_instance_is_what_the_model_makes():
+    from django.db.models.signals import pre_init
+    from django.utils import timezone
+
+    from oauth_console.audit.models import AuditEvent
+    from server.hotpath.instances import unsaved_instances
+    from server.models import Token
+
+    values = {"occurred_at": timezone.now(), "event_type": "token_issued", "client_id": "c", "token_id": 5}
+    made, expected = unsaved_instances(AuditEvent)(**values), AuditEvent(**values)
+    assert type(made) is AuditEvent and made.pk is None
+    assert list(made.__dict__)[1:] == list(expected.__dict__)[1:]
+    fields = [name for name in made.__dict__ if name != "_state"]
+    assert [getattr(made, n) for n in fields] == [getattr(expected, n) for n in fields]
+    assert (made._state.adding, made._state.db) == (True, None)
+    assert made.detail == {} and made.detail is not unsaved_instances(AuditEvent)(**values).detail
+    # A model with relations is built by the model itself; so is anything while a receiver
+    # listens, or a keyword that is no column.
+    assert unsaved_instances(Token) is Token
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(sender)
+
+    pre_init.connect(receiver)
+    try:
+        unsaved_instances(AuditEvent)(**values)
+    finally:
+        pre_init.disconnect(receiver)
+    assert AuditEvent in seen
+    with pytest.raises(TypeError):
+        unsaved_instances(AuditEvent)(no_such_field=1)
+
+
+def test_an_empty_query_is_not_parsed(client, app, monkeypatch):
+    # Every machine endpoint reads its URL query (credentials or tokens there are refused); an
+    # empty one is {} without the parser. A query is still parsed, and refused as before.
+    from server.oauth2 import bodies
+
+    token = issue(client, app)
+    parsed = counting(monkeypatch, bodies, "parse_qsl")
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert parsed == []
+    response = client.get(f"/api/me?access_token={token}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert len(parsed) == 1
