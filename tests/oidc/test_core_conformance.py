@@ -86,6 +86,14 @@ def test_core_11_only_offline_access_is_left_out_of_a_longer_scope(browser, rp, 
     assert tokens["scope"] == granted
 
 
+def test_core_11_leaving_offline_access_out_never_mends_a_malformed_scope(browser, rp):
+    """Leaving offline_access out rejoins the other scopes with plain spaces: a request whose
+    scopes were split by a no-break space must be refused before that, not mended into a valid one."""
+    client, _ = rp
+    response, _ = authorize(browser, client, scope="openid\u00a0profile offline_access", nonce=None)
+    assert redirect_error(response)["error"] == "invalid_scope"
+
+
 def test_core_11_offline_access_outside_openid_is_still_invalid_scope(browser, rp):
     """Plain OAuth 2.0 keeps its rule: a scope the client may not have is refused, not narrowed."""
     client, _ = rp

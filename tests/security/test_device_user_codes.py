@@ -2,6 +2,8 @@
 §5.2, §5.4): sign-in required, codes normalised but never stretched, guesses rate-limited per
 address and per user and audited, a decision only for the device whose code this session typed."""
 
+import re
+
 import pytest
 from django.test import Client as HttpClient
 
@@ -184,3 +186,20 @@ def test_a_disabled_clients_device_cannot_be_approved(tv, device, browser):
     assert decide(browser, page, allow=True).status_code == 400
     assert enter_code(browser, device["user_code"]).status_code == 400
     assert DeviceAuthorization.objects.get().status == "pending"
+
+
+def test_the_consent_page_shows_the_code_this_person_typed(device, browser):
+    """RFC 8628 §5.4: the page repeats the code, formatted, for the person to compare with the
+    one on the device; it says nothing about where a browser would be sent back to."""
+    typed = device["user_code"].replace("-", "").lower()
+    page = enter_code(browser, typed).content.decode()
+    assert re.search(rf'id="device-user-code">{re.escape(device["user_code"])}<', page)
+    assert 'id="redirect-host"' not in page
+
+
+def test_a_device_scope_split_by_a_unicode_space_is_invalid_scope(tv):
+    """RFC 6749 §3.3 at the device authorization endpoint (RFC 8628 §3.1): a no-break space is
+    no separator, so "profile<NBSP>read" is one malformed scope, never two."""
+    answer = start(HttpClient(), tv, scope="profile\u00a0read")
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_scope"
+    assert not DeviceAuthorization.objects.exists()

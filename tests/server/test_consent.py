@@ -474,3 +474,35 @@ def test_the_page_names_who_decides_where_the_answer_goes_and_posts_the_decision
     assert 'name="csrfmiddlewaretoken"' in page
     assert re.search(r'<button type="submit" name="deny" value="yes"[^>]*>Deny</button>', page)
     assert re.search(r'<button type="submit" name="confirm" value="yes"[^>]*>Allow</button>', page)
+
+
+SCOPE_SYNTAX_RULE = (
+    "A scope is printable ASCII without quotes or backslashes; scopes are separated by spaces "
+    "(RFC 6749 section 3.3)."
+)
+
+
+@pytest.mark.parametrize("separator", ["\u00a0", "\u3000", "\u0085"], ids=plain_id)
+def test_a_scope_split_by_a_unicode_space_is_invalid_scope_and_says_the_rule(wide_app, separator):
+    """str.split() splits at these too: "read<NBSP>write" would have been two scopes."""
+    app, secret = wide_app
+    answer = form(
+        HttpClient(),
+        "/oauth/token",
+        {"grant_type": "client_credentials", "scope": f"read{separator}write"},
+        HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "invalid_scope", "error_description": SCOPE_SYNTAX_RULE}
+    assert not Token.objects.exists()
+
+
+def test_a_plain_oauth_request_with_a_claims_parameter_asks_about_no_claims(browser, wide_app):
+    """The claims parameter is OpenID Connect's (Core §5.5): without `openid` the page asks
+    about the scopes alone, not the email claim the client could have."""
+    app, _secret = wide_app
+    _verifier, challenge = pkce_pair()
+    claims = '{"userinfo": {"email": null}}'
+    page = browser.get(authorize_url(app.client_id, challenge, scope="profile", claims=claims))
+    assert page.status_code == 200
+    assert page.context["claims"] == [] and "It also asks to see" not in page.content.decode()
