@@ -155,3 +155,15 @@ def rate_limit_cache(request, settings, monkeypatch):
             }
         }
     return request.param
+
+
+@pytest.fixture
+def initial_access_token(db):
+    """An operator's initial access token for RFC 7591 registration (scope profile, 10 uses)."""
+    from server import services
+    from server.actors import Actor
+
+    _row, value = services.create_initial_access_token(
+        actor=Actor.system("tests"), max_registrations=10, allowed_scope=["profile"]
+    )
+    return value

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -75,6 +76,36 @@ def url_patterns(resolver: URLResolver | None = None, prefix: str = "") -> Itera
 
 
 _PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def object_id(route: str) -> str | None:
+    """The pk of a row of the admin model `route` is under (admin/<app>/<model>/...)."""
+    parts = route.split("/")
+    if len(parts) > 3 and parts[0] == "admin":
+        try:
+            model = apps.get_model(parts[1], parts[2])
+        except (LookupError, ValueError):
+            return None
+        pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+        return None if pk is None else str(pk)
+    return None
+
+
+# The people the admin's pages are walked as; everyone else is sent to sign in there before any
+# query is read (the admin_view), so they walk the other pages.
+ADMIN_WALKERS = ("operator", "security analyst")
+
+
+def routes_for(role: str, good: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each route `role` walks, with the values to fill it: `good`, and where the route is an
+    admin object's, the pk of one of its rows."""
+    for route, _pattern in url_patterns():
+        if route.startswith("admin/") and role not in ADMIN_WALKERS:
+            continue
+        values = {**good}
+        if (pk := object_id(route)) is not None:
+            values["object_id"] = pk
+        yield route, values
 
 
 def fill(route: str, values: dict[str, str]) -> str | None:

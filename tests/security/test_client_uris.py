@@ -17,6 +17,7 @@ from django.urls import reverse
 from server import policies, services
 from server.actors import Actor
 from server.models import Client
+from tests.server.helpers import register_with_token
 
 pytestmark = pytest.mark.django_db
 
@@ -139,24 +140,6 @@ def test_update_client_refuses_hostile_uris(make_client, field):
 # --- RFC 7591 registration and RFC 7592 update ----------------------------------------------
 
 
-@pytest.fixture
-def initial_access_token(db):
-    _row, value = services.create_initial_access_token(
-        actor=Actor.system("tests"), max_registrations=10, allowed_scope=["profile"]
-    )
-    return value
-
-
-def register(http, body, token):
-    return http.post(
-        "/oauth/register",
-        data=json.dumps(body),
-        content_type="application/json",
-        secure=True,
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
-
-
 METADATA = {
     "client_name": "Registered app",
     "redirect_uris": ["https://registered.example.com/callback"],
@@ -168,7 +151,7 @@ METADATA = {
 @pytest.mark.parametrize("field", ["client_uri", "logo_uri", "policy_uri", "tos_uri"])
 @pytest.mark.parametrize("uri", HOSTILE_WEB_URIS[:7])
 def test_registration_refuses_hostile_web_uris(client, initial_access_token, field, uri):
-    response = register(client, {**METADATA, field: uri}, initial_access_token)
+    response = register_with_token(client, {**METADATA, field: uri}, initial_access_token)
     assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_client_metadata"
     assert field in response.json()["error_description"]
@@ -179,7 +162,7 @@ def test_registration_refuses_hostile_web_uris(client, initial_access_token, fie
     "uri", ["https://user:pw@registered.example.com/cb", "https://registered.example.com/cb\u202e"]
 )
 def test_registration_refuses_hostile_redirect_uris(client, initial_access_token, uri):
-    response = register(client, {**METADATA, "redirect_uris": [uri]}, initial_access_token)
+    response = register_with_token(client, {**METADATA, "redirect_uris": [uri]}, initial_access_token)
     assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_redirect_uri"
     assert not Client.objects.exists()
@@ -187,7 +170,7 @@ def test_registration_refuses_hostile_redirect_uris(client, initial_access_token
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES[:4])
 def test_registration_refuses_hostile_names(client, initial_access_token, name):
-    response = register(client, {**METADATA, "client_name": name}, initial_access_token)
+    response = register_with_token(client, {**METADATA, "client_name": name}, initial_access_token)
     assert response.status_code == 400, response.content
     assert response.json()["error"] == "invalid_client_metadata"
     assert response.json()["error_description"].startswith("client_name: ")
@@ -195,7 +178,7 @@ def test_registration_refuses_hostile_names(client, initial_access_token, name):
 
 
 def test_configuration_put_refuses_a_hostile_client_uri(client, initial_access_token):
-    created = register(client, METADATA, initial_access_token).json()
+    created = register_with_token(client, METADATA, initial_access_token).json()
     body = {**METADATA, "client_id": created["client_id"], "client_uri": XSS, "logo_uri": XSS}
     response = client.put(
         created["registration_client_uri"].removeprefix("https://testserver"),

@@ -19,11 +19,10 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from server import api_policy, policies, services
-from server.actors import Actor
 from server.models import Api, Client
 from server.policy_rules import HOST_RULE, invalid_host
 from tests.console.api.conftest import api_with, assert_problem, web_client
-from tests.server.helpers import pkce_pair
+from tests.server.helpers import pkce_pair, register_with_token
 
 SEMICOLON = "https://rp.example.com;sandbox/cb"
 RDR = {"field": "redirect_uris", "code": "invalid_redirect_uri"}
@@ -183,24 +182,6 @@ def test_the_logout_uris_a_webhook_and_an_api_identifier_are_held_to_it():
 # --- every door: the clear error --------------------------------------------------------------
 
 
-@pytest.fixture
-def initial_access_token(db):
-    _row, value = services.create_initial_access_token(
-        actor=Actor.system("tests"), max_registrations=10, allowed_scope=["profile"]
-    )
-    return value
-
-
-def register(http, body, token):
-    return http.post(
-        "/oauth/register",
-        json.dumps(body),
-        content_type="application/json",
-        secure=True,
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
-
-
 METADATA = {"client_name": "RP", "redirect_uris": ["https://rp.example.com/cb"], "scope": "profile"}
 
 
@@ -221,7 +202,7 @@ METADATA = {"client_name": "RP", "redirect_uris": ["https://rp.example.com/cb"],
 def test_rfc7591_answers_the_rfcs_error_with_a_description_of_the_host_rule(
     client, initial_access_token, change, error, starts
 ):
-    response = register(client, {**METADATA, **change}, initial_access_token)
+    response = register_with_token(client, {**METADATA, **change}, initial_access_token)
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["error"] == error

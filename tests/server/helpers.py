@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import json
 import secrets
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -73,3 +74,14 @@ def redis_cache_settings(url: str, name: str) -> dict:
         "KEY_PREFIX": f"test-{name}-{uuid.uuid4().hex}",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
+
+
+def register_with_token(http, body: dict, token: str):
+    """POST `body` to RFC 7591 registration with an initial access token, over https."""
+    return http.post(
+        "/oauth/register",
+        json.dumps(body),
+        content_type="application/json",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
