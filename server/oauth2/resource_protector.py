@@ -1,10 +1,9 @@
 """Protecting Django views with bearer tokens (RFC 6750): ResourceProtector and BearerTokenValidator.
 
 The validator's spec hooks (`authenticate_token`, `token_expired`, `token_revoked`,
-`request_invalid`, `get_token_scopes`) are what decides, in that order; authlib's own validator
-would skip all but the first. Errors answer JSON with the RFC 6750 §3 `WWW-Authenticate`
-challenge. A token accepted once is cached on the request, so `acquire_token` inside a decorated
-view costs no second lookup, and `token_authenticated` is sent once per accepted request.
+`request_invalid`, `get_token_scopes`) decide, in that order (authlib's would skip all but the
+first). Errors are JSON with the RFC 6750 §3 challenge. A token accepted once is kept on the
+request: `acquire_token` in a decorated view costs no second lookup, `token_authenticated` is sent once.
 """
 
 from __future__ import annotations
@@ -333,22 +332,16 @@ class ResourceProtector(_ResourceProtector):
         return self.get_token_validator("bearer"), in_body
 
     def parse_request_authorization(self, request: Any) -> tuple[Any, str]:
-        """authlib's: the validator for the Authorization header's scheme, and the token.
-
-        A Django request's header is read from META: `request.headers` is built from the whole
-        of META on first read, which a bearer check that reads one header need not pay for.
-        """
+        """authlib's, reading a Django request's header from META: `request.headers` is built
+        from the whole of META on first read, which a check of one header need not pay for."""
         meta = getattr(request, "META", None)
         if meta is None:
             return super().parse_request_authorization(request)
-        auth = meta.get("HTTP_AUTHORIZATION")
-        if not auth:
+        if not (auth := meta.get("HTTP_AUTHORIZATION")):
             raise MissingAuthorizationError(self._default_auth_type, self._default_realm)
-        token_parts = auth.split(None, 1)
-        if len(token_parts) != 2:
+        if len(parts := auth.split(None, 1)) != 2:
             raise UnsupportedTokenTypeError(self._default_auth_type, self._default_realm)
-        token_type, token_string = token_parts
-        return self.get_token_validator(token_type), token_string
+        return self.get_token_validator(parts[0]), parts[1]
 
     # --- errors --------------------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 // "Copy" buttons: copy the value of the input named by data-copy-target to the clipboard.
+// The buttons come hidden and are shown once they work: without this script (or before it has
+// run, on a slow page) there is no button that does nothing when pressed.
 "use strict";
 document.querySelectorAll("[data-copy-target]").forEach(function (button) {
+  button.hidden = false;
   button.addEventListener("click", function () {
     const input = document.getElementById(button.dataset.copyTarget);
     const status = document.getElementById("copy-status");
