@@ -211,7 +211,10 @@ class Client(models.Model):
             # Not read by `hotpath.sql.active_client` (console, commands): read them now, not
             # cached, so a rotation in between is seen.
             candidates = list(self.secrets.values_list("digest", "expires_at"))
-        return credentials.matches_unexpired(client_secret, candidates, timezone.now())
+        matched = credentials.matching_digest(client_secret, candidates, timezone.now())
+        # Which secret: the token's INSERT confirms a provisional client's (`token_insert`).
+        self.authenticated_digest = matched
+        return matched is not None
 
     @property
     def uses_private_key_jwt(self) -> bool:

@@ -62,14 +62,14 @@ def digest(value: str) -> str:
     return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
-def matches_unexpired(value: str, candidates, now) -> bool:
-    """True when `value` is one of `candidates` ((digest, expires_at or None) pairs) that has
-    not expired at `now`. Every candidate is compared, in constant time."""
+def matching_digest(value: str, candidates, now) -> str | None:
+    """The digest of `candidates` ((digest, expires_at or None) pairs) that `value` matches and
+    that has not expired at `now`, or None. Every candidate is compared, in constant time."""
     wanted = digest(value)
-    matched = False
+    matched = None
     for stored_digest, expires_at in candidates:
         if hmac.compare_digest(wanted, stored_digest) and (expires_at is None or expires_at > now):
-            matched = True
+            matched = stored_digest
     return matched
 
 

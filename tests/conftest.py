@@ -26,7 +26,7 @@ def _fresh_cache():
     from django.core.cache import caches
 
     from server import cache_marks
-    from server.hotpath import ids
+    from server.hotpath import ids, known_clients
     from server.ratelimit import cache_guard, overlap
 
     for cache in caches.all():
@@ -43,6 +43,8 @@ def _fresh_cache():
     # Which client and address pairs this process last saw far from their limits
     # (server.ratelimit.overlap): every test starts with none.
     overlap.forget()
+    # The clients this process read (server.hotpath.known_clients): every test reads its own.
+    known_clients.forget()
     yield
 
 

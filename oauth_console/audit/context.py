@@ -49,6 +49,9 @@ class RequestContext:
     # Events a later event of the same request may absorb (client_authenticated into
     # token_issued); the middleware writes what is left when the request ends.
     deferred: list = field(default_factory=list, compare=False)
+    # Clients this request issued a token to: a client_authenticated sent after its token_issued
+    # (a provisional client's, `server.oauth2.provisional`) has nothing left to say.
+    issued_to: set = field(default_factory=set, compare=False)
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar("audit_request_context", default=None)

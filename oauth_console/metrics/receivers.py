@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from oauth_console.audit.signals import event_recorded
 from oauth_console.metrics import registry
 from server import events
+from server.oauth2 import provisional
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,12 @@ def _count_revocation(kind: str, count: object) -> None:
 @guarded
 def on_token_issued(sender, client=None, grant_type=None, **kwargs) -> None:
     client_id = getattr(client, "client_id", None)
-    registry.TOKENS_ISSUED.labels(
+    counter = registry.TOKENS_ISSUED.labels(
         registry.bounded(grant_type, registry.GRANT_TYPES), registry.client_label(client_id)
-    ).inc()
+    )
+    # A provisional client's token exists only once its statement confirmed the client: counted
+    # then, so a request answered again from the database counts one token, not two.
+    provisional.announce(client, counter.inc)
 
 
 @receiver(events.token_request_refused, dispatch_uid="metrics.token_request_refused")

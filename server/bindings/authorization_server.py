@@ -13,10 +13,10 @@ from server.bindings.grants import AuthorizationCodeGrant, ClientCredentialsGran
 from server.bindings.jwt_access_tokens import create_jwt_access_token
 from server.bindings.oidc import OpenIDCode, OpenIDDevice, OpenIDRefresh, published_jwks
 from server.bindings.resources import ApiResources
-from server.hotpath import device_polls, lookahead, riders, sql
+from server.hotpath import device_polls, known_clients, lookahead, riders, token_insert
 from server.issuer import issuer_for
 from server.models import MAX_CLIENT_ID_LENGTH, AuthorizationCode, Client, Token
-from server.oauth2 import AuthorizationServer
+from server.oauth2 import AuthorizationServer, provisional
 from server.oauth2.errors import InvalidClientError
 from server.oauth2.logout import EndSessionEndpoint
 from server.oauth2.resource_indicators import issuing_for
@@ -42,10 +42,14 @@ def query_client(client_id: str) -> Client | None:
         return None
     # A device's poll loaded its client with the device authorization: no query of its own.
     client = device_polls.preloaded_client(client_id)
+    if client is None and provisional.allowed():
+        # No query: the token's INSERT confirms the copy this worker read (`known_clients`).
+        client = known_clients.provisional_client(client_id)
     if client is None:
         # One query: the client and its unexpired secret digests, for check_client_secret (at
         # introspection and revocation, with the token the request names: `hotpath.lookahead`).
         client = lookahead.active_client(client_id)
+        known_clients.remember(client)
     # The rate limiter's round trip, if it ran while the database answered
     # (`server.ratelimit.overlap`), must have answered before any credential is checked: a
     # refused request raises here, and the limiter answers it.
@@ -68,7 +72,7 @@ def save_token(token: dict, request) -> Token:
             parent=credential if grant_type == "refresh_token" else None,
             audience=getattr(request, "resources", None) or [],
         )
-    except sql.ClientGone:
+    except token_insert.ClientGone:
         raise InvalidClientError(description="The client was deleted.") from None
 
 
@@ -107,7 +111,7 @@ def _one_statement_or_invalid_client():
     try:
         with riders.one_statement():
             yield
-    except sql.ClientGone:
+    except token_insert.ClientGone:
         raise InvalidClientError(description="The client was deleted.") from None
 
 

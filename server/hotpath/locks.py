@@ -5,7 +5,7 @@ The guarantee: no token issued before a revocation instant stays active
 
 - Issuers share-lock it (FOR KEY SHARE; they never block each other): `hold_client_for_issuance`
   before a code or refresh token is claimed (`services.redeem_authorization_code`,
-  `services.rotate_refresh_token`), and `sql.insert_token` takes the same lock in its INSERT (a
+  `services.rotate_refresh_token`), and `token_insert.insert_token` takes the same lock in its INSERT (a
   CTE) and stamps `issued_at` from the database clock *after* the lock is granted.
 - Bulk revocations (`services.revoke_tokens`, `revoke_refresh_token_family`, `revoke_consent`,
   `revoke_user_access`) lock the same rows FOR UPDATE with `hold_clients_for_revocation`, in

@@ -6,12 +6,11 @@ on every request. These statements are built from the models' own metadata (tabl
 names, the backend's converters and adapters) the first time they run, then only executed:
 
 - `active_client`: a client and its unexpired secret digests, one query (a LEFT JOIN), so the
-  secret check that follows needs none;
+  secret check that follows needs none; on PostgreSQL with its row's version (`xmin`), which the
+  token INSERT checks when this worker hands the client out again (`known_clients`);
 - `token_by_digest`: a token joined with its client and user, by access or refresh digest (or
   either: a UNION ALL of the two index probes, a plan that needs no statistics);
-- `insert_token`: one INSERT. On PostgreSQL the same statement share-locks the client row first
-  (a CTE) and stamps `issued_at` from the database clock after the lock: its part of the rules
-  that order issuance against bulk revocation, which `server.hotpath.locks` states.
+- the token INSERT has a module of its own, `server.hotpath.token_insert`.
 
 Rows come back as ordinary model instances with their relations cached, so callers see no
 difference from the ORM.
@@ -20,7 +19,7 @@ difference from the ORM.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -29,9 +28,7 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-from server.hotpath import ids, riders
 from server.hotpath.instances import saved_instances
-from server.hotpath.params import Row
 from server.hotpath.prepared import cursor as _cursor
 from server.hotpath.prepared import database
 from server.models import Api, Client, ClientSecret, Token
@@ -120,8 +117,10 @@ def secret_columns(vendor: str) -> str:
 def _active_client_sql(vendor: str) -> str:
     client = _selections(vendor)["client"]
     q = connection.ops.quote_name
+    # Last, after the columns `client_with_secrets` reads: the row's version (PostgreSQL).
+    version = ", c.xmin::text" if vendor == "postgresql" else ""
     return (
-        f"SELECT {client.columns}, {secret_columns(vendor)} FROM {client.table} c "  # noqa: S608
+        f"SELECT {client.columns}, {secret_columns(vendor)}{version} FROM {client.table} c "  # noqa: S608
         f"{unexpired_secrets(vendor)} "
         f"WHERE c.{q('client_id')} = %s AND c.{q('status')} = %s"
     )
@@ -138,7 +137,10 @@ def active_client(client_id: str) -> Client | None:
         rows = cursor.fetchall()
     if not rows:
         return None
-    return client_with_secrets(db, rows)
+    client = client_with_secrets(db, rows)
+    if db.vendor == "postgresql":
+        client.row_version = rows[0][-1]
+    return client
 
 
 def client_with_secrets(db, rows: Sequence[Sequence[Any]]) -> Client:
@@ -259,128 +261,6 @@ def token_from_row(
 
 
 _RELATED = {name: Token._meta.get_field(name) for name in ("client", "user")}
-
-# Filled by the database on PostgreSQL (clock after the client lock); by Python on SQLite, where
-# writers are serialised anyway.
-_STAMPED = ("issued_at", "expires_at", "refresh_expires_at")
-_ALL_TOKEN_FIELDS = Token._meta.concrete_fields
-_token_from_db = saved_instances(Token, [field.attname for field in _ALL_TOKEN_FIELDS])
-_INSERTED = [
-    field for field in Token._meta.concrete_fields if not field.primary_key and field.attname not in _STAMPED
-]
-_INSERTED_ROW = Row(_INSERTED)
-
-
-@cache
-def _insert_token_sql(vendor: str, *, with_id: bool = False) -> str:
-    """The token INSERT; `with_id`: the id is given (taken ahead, `server.hotpath.ids`), so the
-    token's audit event can name it before the statement runs."""
-    q = connection.ops.quote_name
-    table = q(Token._meta.db_table)
-    id_column = [q(Token._meta.pk.column)] if with_id else []
-    names = ", ".join(
-        [*id_column, *(q(f.column) for f in [*_INSERTED, *(Token._meta.get_field(n) for n in _STAMPED)])]
-    )
-    placeholders = ", ".join(["%s"] * (len(_INSERTED) + len(id_column)))
-    returning = ", ".join(q(n) for n in ("id", *_STAMPED))
-    if vendor == "postgresql":
-        client_table = q(Client._meta.db_table)
-        lifetime = "make_interval(secs => %s)"
-        return (
-            f"WITH held AS (SELECT id FROM {client_table} WHERE id = %s FOR KEY SHARE) "  # noqa: S608
-            f"INSERT INTO {table} ({names}) "
-            f"SELECT {placeholders}, stamp.t, stamp.t + {lifetime}, "
-            f"CASE WHEN %s THEN stamp.t + {lifetime} END "
-            # LATERAL on `held`: the clock is read per locked row, so after the lock is granted.
-            f"FROM held CROSS JOIN LATERAL (SELECT clock_timestamp() AS t, held.id) stamp "
-            f"RETURNING {returning}"
-        )
-    return f"INSERT INTO {table} ({names}) VALUES ({placeholders}, %s, %s, %s) RETURNING {returning}"  # noqa: S608
-
-
-class ClientGone(Exception):
-    """The client was deleted while its token was being issued."""
-
-
-def insert_token(
-    values: dict[str, Any], *, client: Client, user, access_lifetime: int, refresh_lifetime: int | None
-) -> Token:
-    """INSERT one token row for `client` and `user` from `values` (attname -> value, without
-    the foreign keys and timestamps) and return it as a saved instance. `refresh_lifetime`
-    None: no refresh token expiry.
-
-    Inside `riders.one_statement()` on PostgreSQL the token gets its id now and its row is
-    written when the unit ends, in one statement with the rows that record it (its audit
-    event); its timestamps are filled in then (`ClientGone` is raised then too)."""
-    given = {**values, "client_id": client.pk, "user_id": getattr(user, "pk", None)}
-    row_values = {
-        field.attname: given[field.attname] if field.attname in given else field.get_default()
-        for field in _INSERTED
-    }
-    db = database()
-    vendor = db.vendor
-    params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED], db)
-    deferred = vendor == "postgresql" and riders.deferring()
-    if vendor == "postgresql":
-        head = [client.pk]
-        if deferred:
-            (token_id,) = ids.next_ids(Token._meta.db_table, max_age=TOKEN_IDS_MAX_AGE)
-            row_values[Token._meta.pk.attname] = token_id
-            head.append(token_id)
-        params = [*head, *params, access_lifetime, refresh_lifetime is not None, refresh_lifetime or 0]
-    else:
-        now = timezone.now()
-        stamps = (
-            now,
-            now + timedelta(seconds=access_lifetime),
-            now + timedelta(seconds=refresh_lifetime) if refresh_lifetime is not None else None,
-        )
-        params += [
-            Token._meta.get_field(name).get_db_prep_save(value, db)
-            for name, value in zip(_STAMPED, stamps, strict=True)
-        ]
-    if deferred:
-        token = _token_instance(db, row_values, client, user)
-        riders.defer_fact(
-            _insert_token_sql(vendor, with_id=True), params, lambda row: _stamp(db, token, row, client.pk)
-        )
-        return token
-    with _cursor(db) as cursor:
-        cursor.execute(_insert_token_sql(vendor), params)
-        row = cursor.fetchone()
-    if row is None:
-        raise ClientGone(client.pk)
-    row_values[Token._meta.pk.attname] = row[0]
-    for name, value in zip(_STAMPED, row[1:], strict=True):
-        row_values[name] = _convert(db, Token._meta.get_field(name), value)
-    return _token_instance(db, row_values, client, user)
-
-
-# Token ids are taken ahead only for the statement that writes a token with its audit event;
-# nothing seals tokens by id, so a worker may keep them as long as it likes.
-TOKEN_IDS_MAX_AGE = 300.0
-
-
-def _token_instance(db, row_values: dict[str, Any], client: Client, user) -> Token:
-    # Every field, as `Token.from_db` builds a saved instance of them.
-    token = _token_from_db(db.alias, [row_values.get(f.attname) for f in _ALL_TOKEN_FIELDS])
-    _RELATED["client"].set_cached_value(token, client)
-    _RELATED["user"].set_cached_value(token, user)
-    return token
-
-
-def _stamp(db, token: Token, row: tuple | None, client_pk: int) -> None:
-    """The deferred INSERT ran: its timestamps onto `token`, or ClientGone if it wrote nothing."""
-    if row is None:
-        raise ClientGone(client_pk)
-    for name, value in zip(_STAMPED, row[1:], strict=True):
-        setattr(token, name, _convert(db, Token._meta.get_field(name), value))
-
-
-def _convert(db, field, value):
-    for convert in _converters(db.vendor, field, "t"):
-        value = convert(value, None, db)
-    return value
 
 
 def database_now() -> datetime:

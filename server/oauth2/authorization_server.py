@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from . import signals
+from . import provisional, signals
 from .endpoints import IntrospectionEndpoint, RevocationEndpoint
 from .error_redirects import echoable_state, verified_redirect_uri
 from .errors import OAuth2Error, UnsupportedResponseTypeError, clean_error_text, no_store
@@ -62,10 +62,7 @@ class _ResolvedScopeTokenGenerator(BearerTokenGenerator):
 
 
 def _token_generator(length: int) -> Callable[..., str]:
-    def generate(**_kwargs: Any) -> str:
-        return secrets.token_urlsafe(length)
-
-    return generate
+    return lambda **_kwargs: secrets.token_urlsafe(length)
 
 
 class AuthorizationServer(ProtocolServer):
@@ -84,9 +81,8 @@ class AuthorizationServer(ProtocolServer):
     (for `WWW-Authenticate: Basic`), `parameter_limits` (the longest value accepted per
     parameter, merged over `requests.DEFAULT_PARAMETER_LIMITS`; keep them within the columns
     that store the values: a longer one is invalid_request before anything is written),
-    `resource_policy` (RFC 8707: a `resource_indicators.ResourcePolicy` saying which resources
-    exist and who may name them; the grants put the token's audience in `request.resources`).
-    """
+    `resource_policy` (RFC 8707: a `resource_indicators.ResourcePolicy`: which resources exist,
+    who may name them). `query_client` may return a provisional client (`provisional.py`)."""
 
     def __init__(
         self,
@@ -163,6 +159,7 @@ class AuthorizationServer(ProtocolServer):
                 scope=token.get("scope", ""),
                 request=getattr(request, "django_request", None),
                 record=record,
+                client_auth_method=getattr(request, "auth_method", None),
             )
         return record
 
@@ -353,17 +350,20 @@ class AuthorizationServer(ProtocolServer):
     def create_token_response(self, request: HttpRequest) -> HttpResponse:
         """Answer a token request (RFC 6749 §3.2): POST, form body, JSON answer, never cached."""
 
-        def answer() -> HttpResponse:
+        def answer(provisional_ok: bool) -> HttpResponse:
             oauth_request = self.parse_request(request, TOKEN_STYLE)
             grant = self.get_token_grant(oauth_request)
-            try:
-                grant.validate_token_request()
-                return self.handle_response(*grant.create_token_response())
-            except OAuth2Error as error:
-                self._report_refused(oauth_request, error)
-                raise
+            # A provisional client only where nothing is spent before the token (provisional.py).
+            with provisional.allowing(provisional_ok and provisional.eligible(grant, oauth_request)):
+                try:
+                    grant.validate_token_request()
+                    return self.handle_response(*grant.create_token_response())
+                except OAuth2Error as error:
+                    provisional.refuse_unconfirmed(oauth_request.client)
+                    self._report_refused(oauth_request, error)
+                    raise
 
-        return no_store(self.answer_or_error(request, answer))
+        return no_store(provisional.answered(lambda ok: self.answer_or_error(request, lambda: answer(ok))))
 
     def _report_refused(self, request: DjangoOAuth2Request, error: OAuth2Error) -> None:
         # Only once the client authenticated: before that, client_authentication_failed told.

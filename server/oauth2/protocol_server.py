@@ -9,6 +9,7 @@ this apart from both is what lets endpoints.py and authorization_server.py not i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -22,7 +23,7 @@ from authlib.oauth2.rfc7592 import ClientConfigurationEndpoint as _AuthlibConfig
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from . import signals
+from . import provisional, signals
 from .client_auth import (
     attempted_auth_method,
     authenticate_client_secret_basic,
@@ -174,6 +175,7 @@ class ProtocolServer(_AuthlibServer):
                 )
             client = super().authenticate_client(request, methods, endpoint)
         except OAuth2Error as error:
+            provisional.refuse_unconfirmed(_looked_up.get())
             if isinstance(error, InvalidClientError):
                 if is_authlib_methods_error(error):
                     # authlib's text shows a Python list of method names; say it in words.
@@ -194,9 +196,14 @@ class ProtocolServer(_AuthlibServer):
         finally:
             _looked_up.reset(looking_up)
         # send_robust: see signals.py (a failing receiver is logged, the client still authenticated).
-        signals.client_authenticated.send_robust(
-            sender=type(self), client=client, request=django_request, method=request.auth_method
+        send = functools.partial(
+            signals.client_authenticated.send_robust,
+            sender=type(self),
+            client=client,
+            request=django_request,
+            method=request.auth_method,
         )
+        provisional.announce(client, send)
         return client
 
     @staticmethod

@@ -11,7 +11,8 @@ client_authentication_failed   client_id (may be None), request, method, reason,
 token_authenticated            token, request (a bearer token accepted at a resource)
 token_revoked                  token, request, client (revoked through the RFC 7009 endpoint)
 token_issued                   token (the dict sent to the client), client, user, grant_type,
-                               scope, request, record (what save_token returned, if anything)
+                               scope, request, record (what save_token returned, if anything),
+                               client_auth_method (how the client authenticated, if it did)
 token_request_refused          client (authenticated), grant_type, error, description, request
                                (the grant refused a request of an authenticated client: a bad,
                                expired or revoked code or refresh token, a scope beyond it ...)

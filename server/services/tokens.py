@@ -14,7 +14,7 @@ from django.utils import timezone
 from server import credentials, events, signals
 from server.actors import Actor
 from server.conf import server_settings
-from server.hotpath import locks, revocation, riders, sql
+from server.hotpath import locks, revocation, riders, sql, token_insert
 from server.models import (
     AuthorizationCode,
     BackchannelDelivery,
@@ -84,7 +84,7 @@ def store_token(
     """Store an issued token pair (digests only) in one INSERT. `audience`: the RFC 8707
     resources it is restricted to (none: the default API). A refresh continues its parent's
     family. On PostgreSQL the INSERT itself share-locks the client row and is stamped after the
-    lock (`sql.insert_token`): a bulk revocation in flight finishes first, and the token
+    lock (`token_insert.insert_token`): a bulk revocation in flight finishes first, and the token
     is stamped after its instant; one that starts later finds this token and revokes it."""
     refresh = token.get("refresh_token")
     values = {
@@ -106,8 +106,8 @@ def store_token(
         # The browser session the family started in; a refresh stays in its parent's.
         "sid": parent.sid if parent else (authorization_code.sid if authorization_code else ""),
     }
-    # Raises sql.ClientGone if the client was deleted meanwhile.
-    return sql.insert_token(
+    # Raises token_insert.ClientGone if the client was deleted meanwhile.
+    return token_insert.insert_token(
         values,
         client=client,
         user=user,

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from server import credentials
-from server.hotpath import lookahead, sql
+from server.hotpath import lookahead, sql, token_insert
 from server.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -210,7 +210,10 @@ def test_hot_path_statements_fit_psycopgs_cache_of_parsed_statements(by, served)
         "client and token": lookahead._client_and_token_sql(vendor, served),
         "token": sql._token_sql(vendor, by, served),
         "client": sql._active_client_sql(vendor),
-        "token insert": sql._insert_token_sql(vendor, with_id=served),
+        "token insert": token_insert._insert_token_sql(vendor, with_id=served),
+        "token insert confirming a provisional client": token_insert._insert_token_sql(
+            vendor, with_id=served, confirming="secret"
+        ),
     }
     for name, statement in statements.items():
         assert len(statement.encode()) <= limit, (name, len(statement))

@@ -40,6 +40,10 @@ def on_client_authenticated(sender, client=None, request=None, method=None, **kw
         **client_actor(client_id),
     )
     context = current_request.get()
+    if context is not None and client_id in context.issued_to:
+        # A provisional client's, announced once its token's statement confirmed it: the
+        # token_issued event already says the client authenticated, and how.
+        return
     if context is not None:
         # Held until the request ends, unbuilt: if the same request issues a token,
         # `token_issued` says the client authenticated (and how), and the token endpoint pays
@@ -131,8 +135,14 @@ def on_token_issued(
     if parent_id:
         detail["parent_token_id"] = parent_id
     authenticated = take_deferred_authentication(client_id)
-    if authenticated is not None:
-        detail["client_auth_method"] = authenticated.method
+    # A provisional client is announced only after this (`server.oauth2.provisional`): the
+    # signal says how it authenticated.
+    method = authenticated.method if authenticated is not None else kwargs.get("client_auth_method")
+    if method:
+        detail["client_auth_method"] = method
+    context = current_request.get()
+    if context is not None:
+        context.issued_to.add(client_id)
     recorder.record_with_fact(
         EventType.TOKEN_ISSUED,
         client_id=client_id,
