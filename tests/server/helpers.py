@@ -85,3 +85,22 @@ def register_with_token(http, body: dict, token: str):
         secure=True,
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
+
+
+def key_client_sender(http, make_client):
+    """A private_key_jwt client (its keys inline) and a function that asks for a client_credentials
+    token with a new assertion each call: (client, send)."""
+    from tests.oidc.test_private_key_jwt import assertion, assertion_fields, public_jwks, rp_key
+
+    key = rp_key()
+    app, _ = make_client("Key app", token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key))
+
+    def send():
+        data = {
+            "grant_type": "client_credentials",
+            "scope": "read",
+            **assertion_fields(assertion(app.client_id, key)),
+        }
+        return form(http, "/oauth/token", data)
+
+    return app, send

@@ -20,7 +20,7 @@ from server.actors import Actor
 from server.hotpath import known_clients
 from server.models import Client, ClientSecret, Token
 from server.oauth2 import signals
-from tests.server.helpers import basic_auth, form
+from tests.server.helpers import basic_auth, form, key_client_sender
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -247,18 +247,7 @@ def test_other_grants_never_use_a_copy(client, app):
 def test_a_client_assertion_is_answered_with_the_stored_client(client, make_client):
     # A copy would have the request answered twice when the row changed, and the assertion's jti,
     # spent by the first answer, would be refused as a replay by the second.
-    from tests.oidc.test_private_key_jwt import assertion, assertion_fields, public_jwks, rp_key
-
-    key = rp_key()
-    app, _ = make_client("Key app", token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key))
-
-    def send():
-        data = {
-            "grant_type": "client_credentials",
-            "scope": "read",
-            **assertion_fields(assertion(app.client_id, key)),
-        }
-        return form(client, "/oauth/token", data)
+    app, send = key_client_sender(client, make_client)
 
     assert send().status_code == 200
     Client.objects.filter(pk=app.pk).update(name="Renamed")

@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 
 from server.hotpath import known_clients
 from server.models import Token
-from tests.server.helpers import basic_auth, exchange_code, form, get_code
+from tests.server.helpers import basic_auth, exchange_code, form, get_code, key_client_sender
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -165,19 +165,7 @@ def test_a_jwt_access_token_costs_one_select_of_the_signing_key_more(client, app
 def test_private_key_jwt_token_costs_what_a_first_secret_does(client, make_client):
     # The client's inline keys come with its row: no statement more than a secret's; the jti is
     # used up in the cache, not the database.
-    from tests.oidc.test_private_key_jwt import assertion, assertion_fields, public_jwks, rp_key
-
-    key = rp_key()
-    app, _ = make_client("Key app", token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key))
-
-    def send():
-        data = {
-            "grant_type": "client_credentials",
-            "scope": "read",
-            **assertion_fields(assertion(app.client_id, key)),
-        }
-        return form(client, "/oauth/token", data)
-
+    _, send = key_client_sender(client, make_client)
     send()
     # Read every time: a client assertion is never answered with the worker's copy of its client
     # (its jti would be spent if the request had to be answered again: `provisional.eligible`).
