@@ -29,20 +29,28 @@ def cursor(db=None):
     `db`: the `database()` the caller holds already (else looked up here)."""
     if db is None:
         db = database()  # one lookup of the thread's connection, not one per use
-    with db.cursor() as wrapper:
-        if db.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS:
-            raw = db.connection
-            if raw.prepare_threshold is None:
-                # Django turns preparing off (None) for poolers' sake; a threshold no query
-                # reaches turns it back on for explicit `prepare=True` only: Django's own
-                # client-side-binding cursors never prepare.
-                raw.prepare_threshold = NEVER_BY_COUNT
-            wrapper.cursor = _prepared_cursor_class()(raw)
+    prepared = db.vendor == "postgresql" and server_settings.OAUTH2_PREPARED_STATEMENTS
+    # Our backend (oauth_console.db.postgresql) wraps the prepared cursor itself: Django's
+    # cursor() would make a default psycopg cursor first, only for it to be replaced.
+    around = getattr(db, "cursor_around", None) if prepared else None
+    with around(_prepared_cursor) if around is not None else db.cursor() as wrapper:
+        if prepared and around is None:
+            wrapper.cursor = _prepared_cursor(db.connection)
         if db.vendor == "postgresql":
             loader = _utc_loader(db, wrapper.cursor)
             if loader is not None:
                 wrapper.cursor.adapters.register_loader(_timestamptz()[0], loader)
         yield wrapper
+
+
+def _prepared_cursor(raw):
+    """A psycopg cursor of the connection `raw` that prepares every statement it runs."""
+    if raw.prepare_threshold is None:
+        # Django turns preparing off (None) for poolers' sake; a threshold no query reaches
+        # turns it back on for explicit `prepare=True` only: Django's own client-side-binding
+        # cursors never prepare.
+        raw.prepare_threshold = NEVER_BY_COUNT
+    return _prepared_cursor_class()(raw)
 
 
 def _utc_loader(db, psycopg_cursor):
