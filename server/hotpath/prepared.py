@@ -57,17 +57,19 @@ def _utc_loader(db, psycopg_cursor):
     """psycopg's default timestamptz loader when it gives exactly what Django's gives, else None.
 
     Django loads every timestamptz with psycopg's pure-Python loader (a regular expression and
-    a dozen int() calls) and then `replace(tzinfo=the connection's timezone)`: several percent
+    a dozen int() calls) and then `replace(tzinfo=the database's timezone)`: several percent
     of an introspection request's instructions for its seven timestamps. psycopg's default
     (compiled, with psycopg's binary implementation) returns the instant in the connection's
     TimeZone, which is `datetime.timezone.utc` itself when that TimeZone is "UTC" (as Django
     sets it with USE_TZ). So when Django's loader would put that same `timezone.utc` in (USE_TZ,
     the database TIME_ZONE left unset) and the server says its TimeZone is UTC, the default
-    loader's values are Django's, tzinfo object and all; in any other configuration Django's
-    loader stays."""
+    loader's values are Django's, tzinfo object and all; in any other configuration (or with a
+    loader that is not Django's) the cursor's loader stays."""
     oid, text, default, django_class = _timestamptz()
     django_loader = psycopg_cursor.adapters.get_loader(oid, text)
-    if not issubclass(django_loader, django_class) or django_loader.timezone is not datetime.UTC:
+    if getattr(django_loader, "timezone", None) is not datetime.UTC or not issubclass(
+        django_loader, django_class
+    ):
         return None
     if db.connection.pgconn.parameter_status(b"TimeZone") != b"UTC":
         return None

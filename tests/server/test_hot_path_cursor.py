@@ -117,3 +117,19 @@ def test_without_prepared_statements_the_hot_path_runs_on_djangos_cursor(client,
     )
     assert response.status_code == 200 and response.json()["active"] is True
     assert made and "PreparedCursor" not in [type(args[0]).__name__ for args in made]
+
+
+def test_a_loader_not_djangos_is_left_alone():
+    # Only Django's own UTC loader is swapped: another one (a project's), or none, stays.
+    from psycopg.types.datetime import TimestamptzLoader
+
+    from server.hotpath import prepared
+
+    oid, text, _default, _django = prepared._timestamptz()
+    with connection.cursor() as cursor:
+        adapters = cursor.cursor.adapters
+        adapters.register_loader(oid, TimestamptzLoader)
+        assert prepared._utc_loader(connection, cursor.cursor) is None
+        adapters._loaders[text] = {k: v for k, v in adapters._loaders[text].items() if k != oid}
+        assert adapters.get_loader(oid, text) is None
+        assert prepared._utc_loader(connection, cursor.cursor) is None
