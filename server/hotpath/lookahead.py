@@ -123,7 +123,10 @@ def _client_and_token_sql(vendor: str, served: bool = False) -> str:
         f"{sql.unexpired_secrets(vendor)} "
         f"LEFT JOIN ({found}) found ON 1 = 1 "
         f"LEFT JOIN {token.table} t ON t.id = found.id "
-        f"LEFT JOIN {client.table} tc ON tc.id = t.{q('client_id')} "
+        # The token's client, when it is another than the asker: a client's own token (every
+        # revocation that revokes, most introspections) takes the asker's instance, so its ~40
+        # columns are not sent, loaded and dropped a second time (NULLs instead).
+        f"LEFT JOIN {client.table} tc ON tc.id = t.{q('client_id')} AND tc.id <> c.id "
         f"LEFT JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = t.{q('user_id')} "
         f"WHERE c.{q('client_id')} = %s AND c.{q('status')} = %s"
     )

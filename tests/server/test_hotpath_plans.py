@@ -185,6 +185,34 @@ def test_client_and_token_in_one_statement_find_what_two_lookups_find(two_client
     assert lookahead._client_and_token("no-such-client", stored.access_token_digest) == (None, None)
 
 
+def test_the_statement_sends_the_tokens_client_only_when_it_is_another(two_clients):
+    # A client's own token takes the asker's instance: its client's columns come back NULL
+    # rather than the asker's row a second time. Another client's token brings its client.
+    machine, web, user = two_clients
+    stored = Token.objects.create(
+        access_token_digest=credentials.digest(secrets.token_urlsafe(16)),
+        access_token_prefix="p",
+        client=web,
+        user=user,
+        grant_type="authorization_code",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    selections = sql._selections(connection.vendor)
+    start = len(selections["client"]) + 3 + len(selections["token"])  # secret, expiry, served
+    statement = lookahead._client_and_token_sql(connection.vendor)
+    digest = stored.access_token_digest
+
+    def token_client_columns(asker) -> list:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [None, digest, digest, asker.client_id, "active"])
+            (row,) = cursor.fetchall()[:1]
+        assert row[start - len(selections["token"])] == stored.pk
+        return list(row[start : start + len(selections["client"])])
+
+    assert token_client_columns(web) == [None] * len(selections["client"])
+    assert token_client_columns(machine)[:2] == [web.pk, web.client_id]
+
+
 def test_a_token_fetched_with_the_client_is_handed_over_for_its_own_digest_only(two_clients):
     machine, _web, _user = two_clients
     digest = credentials.digest(secrets.token_urlsafe(16))

@@ -8,6 +8,9 @@ been used for DB_HEALTH_CHECK_AFTER_IDLE seconds (PgBouncer's `server_check_dela
 same). A connection that fails mid-request is still caught: Django checks it after any error and
 closes it, the request gets the outage guard's 503, and the next one reconnects.
 DB_HEALTH_CHECK_AFTER_IDLE = 0 restores Django's check on every request.
+
+`cursor_around(make)`: Django's `cursor()` around a psycopg cursor of the caller's making (the
+hot paths' prepared cursor, server/hotpath/prepared.py).
 """
 
 import math
@@ -15,6 +18,7 @@ import time
 
 from django.conf import settings
 from django.db.backends.postgresql import base
+from django.utils.asyncio import async_unsafe
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -33,3 +37,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         else:
             super().close_if_health_check_failed()
         self.last_used_at = now
+
+    @async_unsafe
+    def cursor_around(self, make):
+        """`cursor()` around the psycopg cursor `make(connection)` returns, in place of Django's
+        default one: the hot paths' prepared cursor (server/hotpath/prepared.py), which used to
+        replace a default cursor made for nothing on every call. The same steps as `cursor()`
+        (health check, connection, thread check, query logging, error wrapping); only the
+        default cursor's own set-up is left out, a timezone loader the prepared cursor never
+        had."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(make(self.connection))
