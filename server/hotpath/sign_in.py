@@ -1,0 +1,99 @@
+"""The OpenID Connect sign-in's reads, written once like `server.hotpath.sql`'s (and prepared on
+PostgreSQL): the remembered consent at the authorization endpoint, the code with its user and
+the active signing key at the token endpoint.
+
+Each replaces an ORM queryset that the sign-in ran on every request (bench.request_cost
+--endpoints openid): compiling it cost more than PostgreSQL took to answer it. The statements
+and what they return are the querysets': same rows, same instances.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from server.hotpath.prepared import cursor as _cursor
+from server.hotpath.prepared import database
+from server.hotpath.sql import Selection
+from server.models import AuthorizationCode, Consent, SigningKey
+
+_CODE_USER = AuthorizationCode._meta.get_field("user")
+
+
+@cache
+def _selections(vendor: str) -> dict[str, Selection]:
+    del vendor  # the cache key: the SQL and converters differ per backend
+    return {"code": Selection(AuthorizationCode, "a"), "user": Selection(get_user_model(), "u")}
+
+
+@cache
+def _consent_sql(vendor: str) -> str:
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    # One row per (user, client) by constraint: no ORDER BY needed for "the" consent.
+    return (
+        f"SELECT {q('scope')}, {q('claims')} FROM {q(Consent._meta.db_table)} "  # noqa: S608
+        f"WHERE {q('user_id')} = %s AND {q('client_id')} = %s"
+    )
+
+
+def consent_of(user_pk, client_pk) -> tuple[str, str] | None:
+    """(scope, claims) the user remembered approving for the client, or None."""
+    db = database()
+    with _cursor(db) as cursor:
+        cursor.execute(_consent_sql(db.vendor), [user_pk, client_pk])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+@cache
+def _code_sql(vendor: str) -> str:
+    s = _selections(vendor)
+    code, user = s["code"], s["user"]
+    q = connection.ops.quote_name
+    return (
+        f"SELECT {code.columns}, {user.columns} FROM {code.table} a "  # noqa: S608
+        f"INNER JOIN {user.table} u ON u.{q(user.model._meta.pk.column)} = a.{q('user_id')} "
+        f"WHERE a.{q('code_digest')} = %s"
+    )
+
+
+def code_by_digest(digest: str) -> AuthorizationCode | None:
+    """The authorization code with this digest, its user loaded (as `select_related("user")`)."""
+    db = database()
+    with _cursor(db) as cursor:
+        cursor.execute(_code_sql(db.vendor), [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    s = _selections(db.vendor)
+    split = len(s["code"])
+    code = s["code"].build(row[:split], db)
+    _CODE_USER.set_cached_value(code, s["user"].build(row[split:], db))
+    return code
+
+
+_KEY_FIELDS = ("id", "kid", "alg", "private_key_encrypted")
+
+
+@cache
+def _active_key_sql(vendor: str) -> str:
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    columns = ", ".join(q(name) for name in _KEY_FIELDS)
+    # One active key per algorithm, by constraint: no ORDER BY.
+    return (
+        f"SELECT {columns} FROM {q(SigningKey._meta.db_table)} "  # noqa: S608
+        f"WHERE {q('alg')} = %s AND {q('state')} = %s"
+    )
+
+
+def active_signing_key(alg: str) -> SigningKey | None:
+    """The active key for `alg` with the columns signing reads (as `.only(...)`), or None."""
+    db = database()
+    with _cursor(db) as cursor:
+        cursor.execute(_active_key_sql(db.vendor), [alg, SigningKey.State.ACTIVE])
+        row = cursor.fetchone()
+    return None if row is None else SigningKey.from_db(db.alias, _KEY_FIELDS, row)
