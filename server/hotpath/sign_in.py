@@ -1,10 +1,11 @@
-"""The OpenID Connect sign-in's reads, written once like `server.hotpath.sql`'s (and prepared on
-PostgreSQL): the remembered consent at the authorization endpoint, the code with its user and
-the active signing key at the token endpoint.
+"""The OpenID Connect sign-in's statements, written once like `server.hotpath.sql`'s (and
+prepared on PostgreSQL): the remembered consent and the new code at the authorization endpoint,
+the code with its user and the active signing key at the token endpoint.
 
-Each replaces an ORM queryset that the sign-in ran on every request (bench.request_cost
+Each read replaces an ORM queryset that the sign-in ran on every request (bench.request_cost
 --endpoints openid): compiling it cost more than PostgreSQL took to answer it. The statements
-and what they return are the querysets': same rows, same instances.
+and what they return are the querysets': same rows, same instances. The new code is the fact
+its `consent_granted` event rides on (`server.hotpath.riders`, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from functools import cache
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from server.hotpath import riders
+from server.hotpath.params import Row
 from server.hotpath.prepared import cursor as _cursor
 from server.hotpath.prepared import database
 from server.hotpath.sql import Selection
-from server.models import AuthorizationCode, Consent, SigningKey
+from server.models import AuthorizationCode, ClientSession, Consent, SigningKey
 
 _CODE_USER = AuthorizationCode._meta.get_field("user")
 
@@ -97,3 +100,49 @@ def active_signing_key(alg: str) -> SigningKey | None:
         cursor.execute(_active_key_sql(db.vendor), [alg, SigningKey.State.ACTIVE])
         row = cursor.fetchone()
     return None if row is None else SigningKey.from_db(db.alias, _KEY_FIELDS, row)
+
+
+_CODE_FIELDS = [field for field in AuthorizationCode._meta.concrete_fields if not field.primary_key]
+_CODE_ROW = Row(_CODE_FIELDS)
+_SESSION_FIELDS = [field for field in ClientSession._meta.concrete_fields if not field.primary_key]
+_SESSION_ROW = Row(_SESSION_FIELDS)
+
+
+@cache
+def _insert_code_sql(vendor: str) -> str:
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    columns = ", ".join(q(field.column) for field in _CODE_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_CODE_FIELDS))
+    table = q(AuthorizationCode._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {q('id')}"  # noqa: S608
+
+
+def store_code(code: AuthorizationCode, client_session: ClientSession | None) -> None:
+    """Write a new code and, for an OpenID code, its OP session's client (`client_session`; a
+    pair the table holds already is left as it is, as `bulk_create(ignore_conflicts=True)`).
+
+    In an issuance unit on PostgreSQL (`riders.one_statement`) the code is the fact: the
+    session's row rides on it, and so does its `consent_granted` audit event, sent next: one
+    statement in autocommit, where they were BEGIN, three INSERTs and COMMIT (bench.request_cost
+    --endpoints openid). They commit together either way. Elsewhere, the ORM's writes."""
+    if not riders.deferring():
+        if client_session is not None:
+            ClientSession.objects.bulk_create([client_session], ignore_conflicts=True)
+        code.save(force_insert=True)
+        return
+    db = database()
+
+    def done(row: tuple | None) -> None:
+        # An INSERT ... VALUES writes its row or raises: the row is there.
+        code.pk = row[0]
+        code._state.adding, code._state.db = False, db.alias
+
+    values = [getattr(code, field.attname) for field in _CODE_FIELDS]
+    riders.defer_fact(_insert_code_sql(db.vendor), _CODE_ROW.prepared(values, db), done)
+    if client_session is not None:
+        values = [getattr(client_session, field.attname) for field in _SESSION_FIELDS]
+        columns = [field.column for field in _SESSION_FIELDS]
+        riders.ride(
+            ClientSession._meta.db_table, columns, _SESSION_ROW.prepared(values, db), ignore_conflict=True
+        )
