@@ -146,3 +146,23 @@ def store_code(code: AuthorizationCode, client_session: ClientSession | None) ->
         riders.ride(
             ClientSession._meta.db_table, columns, _SESSION_ROW.prepared(values, db), ignore_conflict=True
         )
+
+
+@cache
+def _claim_code_sql(vendor: str) -> str:
+    del vendor  # the cache key
+    q = connection.ops.quote_name
+    return (
+        f"UPDATE {q(AuthorizationCode._meta.db_table)} SET {q('used_at')} = %s "  # noqa: S608
+        f"WHERE {q('id')} = %s AND {q('used_at')} IS NULL AND {q('expires_at')} > %s"
+    )
+
+
+def claim_code(code_pk: int, now) -> bool:
+    """Mark the code used at `now` if it is unused and unexpired then: True for the one caller
+    whose UPDATE wins (the queryset's `.filter(...).update(used_at=now) == 1`)."""
+    db = database()
+    prepared = AuthorizationCode._meta.get_field("used_at").get_db_prep_save(now, db)
+    with _cursor(db) as cursor:
+        cursor.execute(_claim_code_sql(db.vendor), [prepared, code_pk, prepared])
+        return cursor.rowcount == 1

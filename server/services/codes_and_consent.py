@@ -71,10 +71,7 @@ def redeem_authorization_code(code: AuthorizationCode) -> bool:
     now = timezone.now()
     # Also unexpired at the claim: a consent revoked between the lookup and this UPDATE
     # expired the code (`revoke_consent`), and that must win.
-    won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True, expires_at__gt=now).update(
-        used_at=now
-    )
-    return won == 1
+    return sign_in.claim_code(code.pk, now)
 
 
 def record_consent(*, user, client: Client, scope: str, claims: list[str] | tuple[str, ...] = ()) -> Consent:
