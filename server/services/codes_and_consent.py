@@ -42,7 +42,7 @@ def store_authorization_code(
     # The client is one that session's logout notifies (once per pair: a row that ignores the
     # pair already being there).
     client_session = ClientSession(sid=sid, client=client, user=user, created_at=now) if sid else None
-    code = AuthorizationCode(
+    stored = AuthorizationCode(
         code_digest=credentials.digest(code),
         client=client,
         user=user,
@@ -60,8 +60,8 @@ def store_authorization_code(
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )
-    sign_in.store_code(code, client_session)
-    return code
+    sign_in.store_code(stored, client_session)
+    return stored
 
 
 def redeem_authorization_code(code: AuthorizationCode) -> bool:
