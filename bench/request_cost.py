@@ -13,8 +13,9 @@ PostgreSQL on this machine the CPU time of the worker's database backend (from /
 shared with other work moves wall time; CPU time and round trips move much less, and are what a
 change to the request path changes. `--instructions` counts instructions per request under
 valgrind's callgrind instead (deterministic where CPU time is not; slow). `--profile token` (or
-bearer, introspection, revocation) prints cProfile's top functions of that endpoint by
-cumulative and own time.
+bearer, introspection, revocation, or a step of the OpenID sign-in) prints cProfile's top functions
+of that endpoint by cumulative and own time. `--endpoints openid` measures the OpenID Connect
+sign-in's three requests, one by one (`bench.openid_steps`).
 """
 
 import argparse
@@ -28,7 +29,12 @@ import sys
 import time
 from pathlib import Path
 
+from bench.openid_steps import BATCH, STEPS
+from bench.wsgi_calls import call, respond, wsgi_environ
+
 ENDPOINTS = ("token", "bearer", "introspection", "revocation")
+# Names --endpoints takes for several endpoints.
+GROUPS = {"openid": STEPS}
 
 
 def environment(database: str) -> dict[str, str]:
@@ -49,37 +55,12 @@ def seed(env: dict[str, str], tokens: int, consumables: int) -> dict:
     return databases.prepare(spec, env=env, tokens=tokens, consumables=consumables)
 
 
-def wsgi_environ(method: str, path: str, headers: dict[str, str], body: bytes) -> dict:
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "18490",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        "CONTENT_LENGTH": str(len(body)),
-    }
-    for name, value in headers.items():
-        key = name.upper().replace("-", "_")
-        if key == "CONTENT_TYPE":
-            environ["CONTENT_TYPE"] = value
-        else:
-            environ[f"HTTP_{key}"] = value
-    return environ
-
-
-def requests(creds: dict):
-    """endpoint -> a function giving the next request's (method, path, headers, body)."""
+def requests(creds: dict, call):
+    """endpoint -> a function giving the next request's (method, path, headers, body); `call`
+    runs a request (the OpenID steps' inputs are made by the steps before them)."""
     from urllib.parse import urlencode
 
+    from bench import openid_steps
     from bench.targets import CLIENT_CREDENTIALS_BODY, basic_auth
 
     common = {"Host": "127.0.0.1:18490", "X-Forwarded-Proto": "https"}
@@ -113,42 +94,52 @@ def requests(creds: dict):
             common | form | {"Authorization": app},
             urlencode({"token": next(revocable), "token_type_hint": "access_token"}).encode(),
         ),
+        **openid_steps.steps(creds, common["Host"], call),
     }
 
 
 class Counting:
-    """Counts statements (Django's execute wrapper) and Redis commands (the connection's sends)."""
+    """Counts statements (Django's execute wrapper), commits (each a BEGIN and a COMMIT round trip
+    more on PostgreSQL, which the wrapper does not see) and Redis commands (the connection's
+    sends)."""
 
     def __init__(self):
-        self.statements = 0
-        self.redis = 0
+        self.statements = self.commits = self.redis = 0
 
     def __call__(self, execute, sql, params, many, context):
         self.statements += 1
         return execute(sql, params, many, context)
 
 
-def measure(application, next_request, count: int, counter: Counting):
-    status = {}
+def run_now(function, *args) -> None:
+    function(*args)
 
-    def start_response(code, headers, exc_info=None):
-        status["code"] = code
 
+def measure(application, next_request, count: int, counter: Counting, outside=None):
+    """Per request: (wall, CPU, statements, commits, Redis commands). An endpoint whose inputs come from
+    others (`supply`) gets them in batches, uncounted, each run through `outside` (callgrind's
+    instrumentation off)."""
     wall = cpu = 0.0
-    counter.statements = counter.redis = 0
-    for _ in range(count):
-        method, path, headers, body = next_request()
-        environ = wsgi_environ(method, path, headers, body)
+    counter.statements = counter.commits = counter.redis = 0
+    expected = getattr(next_request, "status", "200")
+    supply = getattr(next_request, "supply", None)
+    for done in range(count):
+        if supply is not None and done % BATCH == 0:
+            counted = counter.statements, counter.commits, counter.redis
+            (outside or run_now)(supply, min(BATCH, count - done))
+            counter.statements, counter.commits, counter.redis = counted
+        request = next_request()
+        environ = wsgi_environ(*request)
         w0, c0 = time.perf_counter(), time.process_time()
-        result = application(environ, start_response)
-        b"".join(result)
-        if hasattr(result, "close"):
-            result.close()
+        status, headers, body = respond(application, environ)
         wall += time.perf_counter() - w0
         cpu += time.process_time() - c0
-        if not status["code"].startswith("200"):
-            raise SystemExit(f"{path}: {status['code']} {b''.join(result)[:300]!r}")
-    return wall / count, cpu / count, counter.statements / count, counter.redis / count
+        check = getattr(next_request, "check", None)
+        wrong = check(dict(headers), body) if check else None
+        if not status.startswith(expected) or wrong:
+            raise SystemExit(f"{request[1]}: {status} {wrong or body[:300]!r}")
+    per_request = (counter.statements / count, counter.commits / count, counter.redis / count)
+    return wall / count, cpu / count, *per_request
 
 
 def backend_cpu(connection) -> tuple[int, float] | None:
@@ -180,20 +171,31 @@ def count_instructions(application, makers, chosen, count: int, counter) -> int:
     # a change's effect. Young collections still run as they would.
     import gc
 
+    def uninstrumented(function, *args) -> None:
+        control("-i", "off")
+        function(*args)
+        control("-i", "on")
+
     gc.collect()
     gc.freeze()
     for name in chosen:
         control("-i", "on")
         control("--zero")
-        measure(application, makers[name], count, counter)
+        _, _, statements, commits, redis = measure(
+            application, makers[name], count, counter, outside=uninstrumented
+        )
         control(f"--dump={name}")
         control("-i", "off")
         dumps = sorted(WORK.glob(f"request-cost.callgrind.{pid}.*"), key=lambda path: path.stat().st_mtime)
-        totals = [
-            line for line in dumps[-1].read_text().splitlines() if line.startswith(("summary:", "totals:"))
-        ]
+        # The dump's costs summed ("totals:"), not its "summary:" header: after the authorization
+        # endpoint that header came out at a fixed ~570M whatever the number of requests (and
+        # negative at exit), where the totals grow with them and agree with the CPU time.
+        totals = [line for line in dumps[-1].read_text().splitlines() if line.startswith("totals:")]
         instructions = int(totals[0].split()[1])
-        print(f"{name:<14} {instructions / count / 1e6:8.3f} M instructions per request ({count} requests)")
+        print(
+            f"{name:<16} {instructions / count / 1e6:8.3f} M instructions per request ({count} requests); "
+            f"SQL {statements:.2f}, commits {commits:.2f}, Redis {redis:.2f}"
+        )
     return 0
 
 
@@ -234,14 +236,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.request_cost")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--profile", choices=ENDPOINTS, default=None)
+    parser.add_argument("--profile", choices=(*ENDPOINTS, *STEPS), default=None)
     parser.add_argument(
         "--instructions",
         action="store_true",
         help="count instructions per request under valgrind's callgrind (slow; one round)",
     )
     parser.add_argument("--profile-out", default=None, help="also write the profile's pstats to this file")
-    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument(
+        "--endpoints",
+        default=",".join(ENDPOINTS),
+        help=f"of {', '.join((*ENDPOINTS, *STEPS))}; openid: the three steps",
+    )
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
     parser.add_argument(
         "--database",
@@ -297,7 +303,7 @@ def main(argv=None) -> int:
 
     django.setup()
     from django.core.wsgi import get_wsgi_application
-    from django.db import connection
+    from django.db import connection, connections
     from redis.connection import AbstractConnection
 
     application = get_wsgi_application()
@@ -309,8 +315,16 @@ def main(argv=None) -> int:
         return original_send(self, command, check_health)
 
     AbstractConnection.send_packed_command = send
-    makers = requests(creds)
-    chosen = [name for name in args.endpoints.split(",") if name]
+    wrapper = type(connections["default"])
+    original_commit = wrapper._commit
+
+    def commit(self):
+        counter.commits += 1
+        return original_commit(self)
+
+    wrapper._commit = commit
+    makers = requests(creds, lambda request: call(application, request))
+    chosen = [step for name in args.endpoints.split(",") if name for step in GROUPS.get(name, (name,))]
     with connection.execute_wrapper(counter):
         for name in chosen:  # warm-up: imports, prepared statements, marks
             measure(application, makers[name], 50, counter)
@@ -318,14 +332,26 @@ def main(argv=None) -> int:
             return count_instructions(application, makers, chosen, args.requests, counter)
         results = {name: [] for name in chosen}
         backend = {name: [] for name in chosen}
+        supplying = [0.0]  # the backend's CPU making the OpenID steps' inputs: not their cost
+
+        def unmeasured(function, *args) -> None:
+            before = backend_cpu(connection)
+            function(*args)
+            after = backend_cpu(connection)
+            supplying[0] += after[1] - before[1] if before and after else 0.0
+
         for _ in range(args.rounds):
             for name in chosen:
+                supplying[0] = 0.0
                 before = backend_cpu(connection)
-                results[name].append(measure(application, makers[name], args.requests, counter))
+                results[name].append(
+                    measure(application, makers[name], args.requests, counter, outside=unmeasured)
+                )
                 after = backend_cpu(connection)
                 if before and after and before[0] == after[0]:  # the same backend throughout
-                    backend[name].append((after[1] - before[1]) / args.requests)
-        header = f"{'endpoint':<14} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Redis':>6} {'PG cpu ms':>10}"
+                    backend[name].append((after[1] - before[1] - supplying[0]) / args.requests)
+        header = f"{'endpoint':<16} {'wall ms':>8} {'cpu ms':>8} {'SQL':>5} {'Tx':>5} {'Redis':>6}"
+        header += f" {'PG cpu ms':>10}"
         print(f"{header}  (median of {args.rounds} rounds of {args.requests})")
         for name in chosen:
             rows = sorted(results[name], key=lambda r: r[1])
@@ -333,12 +359,18 @@ def main(argv=None) -> int:
             cpu = rows[len(rows) // 2][1]
             pg = sorted(backend[name])
             pg_text = f"{pg[len(pg) // 2] * 1000:10.3f}" if pg else f"{'-':>10}"
-            counts = f"{rows[0][2]:5.2f} {rows[0][3]:6.2f}"
-            print(f"{name:<14} {wall * 1000:8.3f} {cpu * 1000:8.3f} {counts} {pg_text}")
+            counts = f"{rows[0][2]:5.2f} {rows[0][3]:5.2f} {rows[0][4]:6.2f}"
+            print(f"{name:<16} {wall * 1000:8.3f} {cpu * 1000:8.3f} {counts} {pg_text}")
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU: waiting on a socket is not cost
+
+            def unprofiled(function, *args) -> None:
+                profiler.disable()
+                function(*args)
+                profiler.enable()
+
             profiler.enable()
-            measure(application, makers[args.profile], args.requests, counter)
+            measure(application, makers[args.profile], args.requests, counter, outside=unprofiled)
             profiler.disable()
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from server import apis, policies
 from server.claims import consentable_claims_for
 from server.conf import server_settings
-from server.models import Consent
+from server.hotpath import sign_in
 from server.oauth2 import no_store
 from server.oauth2.claims_request import TARGETS, parse_claims_request, requested_claims
 from server.oauth2.errors import InvalidRequestError
@@ -111,7 +111,7 @@ def consent_covers(
         return False
     if not _client_identity_is_assured(client, redirect_uri):
         return False
-    granted = Consent.objects.filter(user=user, client=client).values_list("scope", "claims").first()
+    granted = sign_in.consent_of(user.pk, client.pk)
     if granted is None:
         return False
     scopes, approved_claims = granted

@@ -2,9 +2,9 @@
 refresh tokens rotated, and a replayed code or a reused refresh token revokes what it issued."""
 
 from server import services
-from server.bindings.lookups import digest_or_none, only_row
+from server.bindings.lookups import digest_or_none
 from server.claims import consentable_claims_for
-from server.hotpath import sql
+from server.hotpath import sign_in, sql
 from server.models import AuthorizationCode, Client, Token
 from server.oauth2 import grants, id_tokens, logout
 from server.oauth2.claims_request import parse_claims_request
@@ -48,7 +48,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         found = digest_or_none(code)
         if found is None:
             return None
-        row = only_row(AuthorizationCode.objects.select_related("user").filter(code_digest=found))
+        row = sign_in.code_by_digest(found)  # with its user, as select_related("user")
         if row is None or row.client_id != client.pk:
             return None
         if row.used_at is not None:

@@ -36,6 +36,7 @@ class _Rider:
     columns: Sequence[str]
     params: list[Any]
     after: Callable[[], None] | None
+    ignore_conflict: bool = False
 
 
 @dataclass
@@ -78,13 +79,20 @@ def riding() -> bool:
 
 
 def ride(
-    table: str, columns: Sequence[str], params: list[Any], *, after: Callable[[], None] | None = None
+    table: str,
+    columns: Sequence[str],
+    params: list[Any],
+    *,
+    after: Callable[[], None] | None = None,
+    ignore_conflict: bool = False,
 ) -> None:
     """Write one row of `table` in the waiting fact's statement (only if the fact writes its
-    row); `after` runs once that statement commits. Call only if `riding()`."""
+    row); `after` runs once that statement commits. `ignore_conflict`: a row a unique constraint
+    already holds is left out (ON CONFLICT DO NOTHING), as `bulk_create(ignore_conflicts=True)`
+    does. Call only if `riding()`."""
     unit = _current.get()
     assert unit is not None and unit.fact is not None
-    unit.riders.append(_Rider(table, tuple(columns), params, after))
+    unit.riders.append(_Rider(table, tuple(columns), params, after, ignore_conflict))
 
 
 @contextmanager
@@ -106,23 +114,24 @@ def _statement(db, unit: _Unit) -> tuple[str, list[Any]]:
     params = list(unit.fact.params)
     for rider in unit.riders:
         params += rider.params
-    shape = tuple((rider.table, tuple(rider.columns)) for rider in unit.riders)
+    shape = tuple((rider.table, tuple(rider.columns), rider.ignore_conflict) for rider in unit.riders)
     return _statement_sql(db.vendor, unit.fact.sql, shape), params
 
 
 @lru_cache(maxsize=64)
 def _statement_sql(vendor: str, fact_sql: str, shape: tuple) -> str:
-    """The statement of a fact and its riders (each a table and its columns): the same few
-    shapes on every request, so the text is built once each (per vendor: its quoting)."""
+    """The statement of a fact and its riders (each a table, its columns, and whether it
+    ignores a conflict): the same few shapes on every request, so the text is built once each
+    (per vendor: its quoting)."""
     del vendor  # the cache key
     q = connection.ops.quote_name
     parts = [f"WITH fact AS ({fact_sql})"]
-    for index, (table, rider_columns) in enumerate(shape):
+    for index, (table, rider_columns, ignore_conflict) in enumerate(shape):
         placeholders = ", ".join(["%s"] * len(rider_columns))
         columns = ", ".join(q(column) for column in rider_columns)
-        parts.append(
-            f", rider{index} AS (INSERT INTO {q(table)} ({columns}) SELECT {placeholders} FROM fact)"  # noqa: S608
-        )
+        conflict = " ON CONFLICT DO NOTHING" if ignore_conflict else ""
+        insert = f"INSERT INTO {q(table)} ({columns}) SELECT {placeholders} FROM fact{conflict}"  # noqa: S608
+        parts.append(f", rider{index} AS ({insert})")
     # Names from the models' metadata, quoted; values only as parameters.
     return " ".join(parts) + " SELECT * FROM fact"  # noqa: S608
 

@@ -164,9 +164,9 @@ class AuthorizationServer(ProtocolServer):
         return record
 
     def issuance_unit(self) -> AbstractContextManager:
-        """The unit that stores a token and runs its `token_issued` receivers: one transaction
-        (`transaction.atomic`). A server may batch the token's write with its receivers' in a
-        unit of its own that commits them together too."""
+        """The unit that stores a token or a code and runs its `token_issued` or `consent_granted`
+        receivers: one transaction (`transaction.atomic`). A server may batch the write with its
+        receivers' in a unit of its own that commits them together too."""
         return transaction.atomic(savepoint=False)
 
     def get_token_expires_in(self, client: Any, grant_type: str) -> int:
@@ -315,9 +315,9 @@ class AuthorizationServer(ProtocolServer):
         oauth_request = grant.request
         client = oauth_request.client
         if grant_user:
-            # The code and `consent_granted` in one transaction (the caller's, when it opened
-            # one): a receiver's writes commit with the code.
-            with transaction.atomic(savepoint=False):
+            # The code and `consent_granted` in one unit (`issuance_unit`; in the caller's
+            # transaction when it opened one): a receiver's writes commit with the code.
+            with self.issuance_unit():
                 status, body, headers = grant.create_authorization_response(redirect_uri, grant_user)
                 signals.consent_granted.send(
                     sender=type(self),

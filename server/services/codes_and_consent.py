@@ -9,7 +9,7 @@ from django.utils import timezone
 from server import credentials, signals
 from server.actors import Actor
 from server.conf import server_settings
-from server.hotpath import locks, sql
+from server.hotpath import locks, sign_in, sql
 from server.models import AuthorizationCode, Client, ClientSession, Consent, DeviceAuthorization, Token
 from server.services._after_commit import send_after_commit
 from server.services.tokens import _stamp_revoked
@@ -39,13 +39,10 @@ def store_authorization_code(
     `claims` parameter; `consented_claims`: those of its claims the person approved one by one.
     `audience`: the RFC 8707 resources it was granted for (none: the default API)."""
     now = timezone.now()
-    if sid:
-        # The client is one that session's logout notifies (once per pair: one INSERT that
-        # ignores the pair already being there).
-        ClientSession.objects.bulk_create(
-            [ClientSession(sid=sid, client=client, user=user, created_at=now)], ignore_conflicts=True
-        )
-    return AuthorizationCode.objects.create(
+    # The client is one that session's logout notifies (once per pair: a row that ignores the
+    # pair already being there).
+    client_session = ClientSession(sid=sid, client=client, user=user, created_at=now) if sid else None
+    stored = AuthorizationCode(
         code_digest=credentials.digest(code),
         client=client,
         user=user,
@@ -63,6 +60,8 @@ def store_authorization_code(
         created_at=now,
         expires_at=now + timedelta(seconds=server_settings.OAUTH2_AUTHORIZATION_CODE_LIFETIME),
     )
+    sign_in.store_code(stored, client_session)
+    return stored
 
 
 def redeem_authorization_code(code: AuthorizationCode) -> bool:
@@ -72,10 +71,7 @@ def redeem_authorization_code(code: AuthorizationCode) -> bool:
     now = timezone.now()
     # Also unexpired at the claim: a consent revoked between the lookup and this UPDATE
     # expired the code (`revoke_consent`), and that must win.
-    won = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True, expires_at__gt=now).update(
-        used_at=now
-    )
-    return won == 1
+    return sign_in.claim_code(code.pk, now)
 
 
 def record_consent(*, user, client: Client, scope: str, claims: list[str] | tuple[str, ...] = ()) -> Consent:
