@@ -326,3 +326,38 @@ def test_the_openid_sign_in_compiles_no_queryset_for_its_reads(client, end_user,
     read = {args[0].query.model for args in compiled + updates}
     assert read & {Consent, AuthorizationCode, SigningKey, Token} == set()
     assert Token.objects.get(authorization_code__isnull=False, last_used_at__isnull=False)
+
+
+def test_a_copied_instance_is_what_copy_makes(app):
+    # known_clients copies the client on every client_credentials request; copy.copy went
+    # through Model.__reduce__ (pickling's getstate, the model found again, setstate).
+    import copy
+
+    from server.hotpath.instances import copied_instance
+    from server.models import Client
+
+    original = Client.objects.get(pk=app[0].pk)
+    original._state.fields_cache["owner"] = "cached"
+    original.blob = memoryview(b"bytes")
+    made, expected = copied_instance(original), copy.copy(original)
+    assert type(made) is Client
+    expected.__dict__.pop("_django_version")  # pickling's stamp, nothing a copy needs
+    assert made.__dict__.keys() == expected.__dict__.keys()
+    for name, value in made.__dict__.items():
+        if name not in ("_state", "blob"):
+            assert value is expected.__dict__[name], name
+    assert made.blob == expected.blob and made.blob is not original.blob
+    assert made._state is not original._state and made._state.__dict__ == expected._state.__dict__
+    assert made._state.fields_cache is not original._state.fields_cache
+    made._state.fields_cache["owner"] = "changed"
+    assert original._state.fields_cache["owner"] == "cached"
+
+
+def test_a_token_request_copies_its_client_without_pickling(client, app, monkeypatch):
+    # The worker's copy of the client (PostgreSQL: `known_clients`) and the request's copy of it.
+    import copy
+
+    issue(client, app)
+    copied = counting(monkeypatch, copy, "copy")
+    issue(client, app)
+    assert copied == []
