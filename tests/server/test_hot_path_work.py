@@ -373,3 +373,21 @@ def test_a_confirmed_client_s_authentication_gathers_no_event(client, app, monke
     actors = counting(monkeypatch, protocol, "client_actor")
     issue(client, app)
     assert len(actors) == 1  # token_issued's
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement: PostgreSQL")
+def test_the_token_s_unit_looks_the_connection_up_once(client, app, monkeypatch):
+    # The token, its audit event's ids and its row use the wrapper the issuance unit holds
+    # (`riders.unit_database`), not `connections["default"]` again through asgiref's Local.
+    from django.db import connections
+
+    from server.hotpath import riders
+
+    issue(client, app)
+    looked_up = counting(monkeypatch, type(connections), "__getitem__")
+    unit = counting(monkeypatch, riders, "one_statement")
+    issue(client, app)
+    assert len(unit) == 1
+    # Django's own (request_started and _finished's receivers, the view's atomic check) and the
+    # unit's one: 8 before, when the token and its event's ids and row looked it up again.
+    assert len(looked_up) <= 5
