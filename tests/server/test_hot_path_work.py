@@ -391,3 +391,33 @@ def test_the_token_s_unit_looks_the_connection_up_once(client, app, monkeypatch)
     # Django's own (request_started and _finished's receivers, the view's atomic check) and the
     # unit's one: 8 before, when the token and its event's ids and row looked it up again.
     assert len(looked_up) <= 5
+
+
+def test_a_token_request_makes_no_json_encoder(client, app, monkeypatch):
+    # The audit event's canonical JSON is written by one kept encoder (its arguments are not
+    # json.dumps' defaults, which made a new encoder per event); the same text
+    # (tests/console/audit/test_known_answers.py).
+    import json
+
+    issue(client, app)
+    made = counting(monkeypatch, json.JSONEncoder, "__init__")
+    issue(client, app)
+    assert made == []
+
+
+def test_a_token_request_derives_no_key(client, app, monkeypatch, settings):
+    # The credential digest's key (the secret's and the token's digests) and the audit chain's
+    # (the event's two hashes) are derived once, not read from the settings per use; a changed
+    # setting is a new key (`setting_changed`).
+    from oauth_console.audit import chain
+    from server import credentials
+
+    issue(client, app)
+    digests, hashes = counting(monkeypatch, credentials, "_key"), counting(monkeypatch, chain, "_key")
+    issue(client, app)
+    assert digests == [] and hashes == []
+    before = (credentials.digest("a value"), chain.hash_key())
+    settings.SECRET_KEY = settings.SECRET_KEY + "-rotated"
+    settings.OAUTH2_CREDENTIAL_KEY = ""
+    settings.AUDIT_HASH_KEY = ""
+    assert credentials.digest("a value") != before[0] and chain.hash_key() != before[1]
