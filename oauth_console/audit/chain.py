@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 # The fields an event's content hash covers, in no particular order (the JSON is key-sorted).
 # The id is not among them: the content hash is made in the request, before the event has an
@@ -43,9 +44,26 @@ def _key(configured: str, secret_key: str) -> bytes:
     return hashlib.sha256(b"oauth-console audit chain v1\x00" + material.encode()).digest()
 
 
+# The key once derived (each `settings.X` read costs a few thousand instructions, and every
+# event is hashed twice); forgotten when either setting changes (`override_settings` and the
+# pytest `settings` fixture send `setting_changed`), as `server.conf` forgets its settings.
+_kept_key: list[bytes | None] = [None]
+
+
 def hash_key() -> bytes:
     """The HMAC key of the audit chain."""
-    return _key(getattr(settings, "AUDIT_HASH_KEY", ""), settings.SECRET_KEY)
+    key = _kept_key[0]
+    if key is None:
+        key = _kept_key[0] = _key(getattr(settings, "AUDIT_HASH_KEY", ""), settings.SECRET_KEY)
+    return key
+
+
+def _forget_key(*, setting: str, **_kwargs: Any) -> None:
+    if setting in ("AUDIT_HASH_KEY", "SECRET_KEY"):
+        _kept_key[0] = None
+
+
+setting_changed.connect(_forget_key, dispatch_uid="oauth_console.audit.chain.forget_key")
 
 
 def iso_utc(value: datetime) -> str:
@@ -53,11 +71,17 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+# What `json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=True)` builds on every
+# call (its arguments are not the defaults, so it makes a new encoder each time); an encoder
+# keeps no state between calls, and the token endpoint hashes an event per request.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def canonical_content(fields: dict[str, Any]) -> str:
     """The canonical JSON of an event's hashed fields: sorted keys, UTC ISO times, no spaces."""
     content = {name: fields[name] for name in HASHED_FIELDS}
     content["occurred_at"] = iso_utc(content["occurred_at"])
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _CANONICAL_JSON.encode(content)
 
 
 def entry_hash(canonical: str) -> str:

@@ -95,7 +95,7 @@ def _allocate_ids(count: int) -> list[int]:
     the highest id ever handed out, read inside
     the INSERT's transaction, whose write lock (transaction_mode IMMEDIATE) serialises writers."""
     table = AuditEvent._meta.db_table
-    db = database()
+    db = riders.unit_database()  # the token's unit's wrapper, when the event rides on it
     if db.vendor == "postgresql":
         return ids.next_ids(table, count, max_age=_ids_max_age())
     with db.cursor() as cursor:
@@ -144,7 +144,7 @@ def _write_rows(events: list[AuditEvent], *, after=None) -> None:
     when the fact it records waits for it (`server.hotpath.riders`, PostgreSQL), a part of the
     fact's own statement. Several: `bulk_create`, which splits what SQLite's parameter limit
     cannot take in one statement."""
-    db = database()
+    db = riders.unit_database()
     if len(events) > 1:
         AuditEvent.objects.bulk_create(events)
     else:

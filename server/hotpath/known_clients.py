@@ -17,11 +17,11 @@ fails once, then the entry is the new row).
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from typing import Any
 
+from server.hotpath.instances import copied_instance
 from server.models import Client
 
 # Seconds an entry is handed out before the client is read again. Correctness does not depend
@@ -40,7 +40,7 @@ def remember(client: Client | None) -> None:
         return
     if len(_remembered) >= MAX_REMEMBERED:
         _remembered.clear()
-    _remembered[client.client_id] = (copy.copy(client), time.monotonic() + MAX_AGE)
+    _remembered[client.client_id] = (copied_instance(client), time.monotonic() + MAX_AGE)
 
 
 def provisional_client(client_id: str) -> Client | None:
@@ -49,7 +49,7 @@ def provisional_client(client_id: str) -> Client | None:
     entry = _remembered.get(client_id)
     if entry is None or entry[1] < time.monotonic():
         return None
-    client = copy.copy(entry[0])
+    client = copied_instance(entry[0])  # copy.copy's __dict__, without pickling's detour
     client.provisional_version = client.row_version
     confirmations: list[Callable[[], Any]] = []
     client.when_confirmed = confirmations.append

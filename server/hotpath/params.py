@@ -59,12 +59,24 @@ def _passes_as_is(field: Field) -> tuple[type, ...]:
     return ()
 
 
+# Columns whose prepared value is a function of the text alone, kept per (vendor, text): an
+# address column's preparation parses the address (`ipaddress.ip_address` on PostgreSQL) every
+# time, and an audit event carries its client's address, the same few again and again.
+_KEPT = ("GenericIPAddressField",)
+# Prepared values kept per column at most; past it all are forgotten (each costs one parse).
+MAX_KEPT = 1_000
+
+
 class Row:
     """The columns of one hand-built INSERT, and how each value goes to the database."""
 
     def __init__(self, fields: Sequence[Field]) -> None:
         self.fields = tuple(fields)
-        self._plan = tuple((field, _passes_as_is(field)) for field in self.fields)
+        # Per column: the field, the types it takes as they are, and its kept values (or None).
+        self._plan = tuple(
+            (field, _passes_as_is(field), {} if field.get_internal_type() in _KEPT else None)
+            for field in self.fields
+        )
 
     def prepared(self, values: Iterable[Any], db: BaseDatabaseWrapper | None = None) -> list[Any]:
         """`[field.get_db_prep_save(value, connection) ...]`, without the walk for values a
@@ -74,9 +86,24 @@ class Row:
         attribute read (ops, features: a few a field)."""
         wrapper = db if db is not None else connections[DEFAULT_DB_ALIAS]
         params = []
-        for (field, as_is), value in zip(self._plan, values, strict=True):
+        for (field, as_is, kept), value in zip(self._plan, values, strict=True):
             if type(value) in as_is or (as_is is _TEXT_TYPES and _text_as_is(value)):
                 params.append(value)
+            elif kept is not None and type(value) is str:
+                params.append(_kept_value(kept, field, value, wrapper))
             else:
                 params.append(field.get_db_prep_save(value, wrapper))
         return params
+
+
+def _kept_value(kept: dict, field: Field, value: str, wrapper: BaseDatabaseWrapper) -> Any:
+    """`field.get_db_prep_save(value, wrapper)`, prepared once per vendor and text (an address
+    object is immutable: every INSERT may send the same one). A value the field refuses raises
+    as before and is not kept."""
+    key = (wrapper.vendor, value)
+    prepared = kept.get(key, kept)
+    if prepared is kept:
+        if len(kept) >= MAX_KEPT:
+            kept.clear()
+        prepared = kept[key] = field.get_db_prep_save(value, wrapper)
+    return prepared

@@ -48,6 +48,7 @@ class _Fact:
 
 @dataclass
 class _Unit:
+    db: Any = None  # the default database's wrapper, looked up once for the whole unit
     fact: _Fact | None = None
     riders: list[_Rider] = field(default_factory=list)
     atomic: Any = None  # the transaction entered when something else had to run
@@ -55,6 +56,16 @@ class _Unit:
 
 
 _current: ContextVar[_Unit | None] = ContextVar("server.hotpath.riders", default=None)
+
+
+def unit_database():
+    """`prepared.database()`, the wrapper `one_statement` looked up already when inside one: the
+    token, its event's ids and its event's row each looked the thread's connection up again
+    through asgiref's Local (a few thousand instructions a time)."""
+    unit = _current.get()
+    if unit is None:
+        return database()
+    return unit.db
 
 
 def deferring() -> bool:
@@ -139,7 +150,7 @@ def _statement_sql(vendor: str, fact_sql: str, shape: tuple) -> str:
 def _flush(db, unit: _Unit) -> None:
     fact, riders = unit.fact, unit.riders
     unit.fact, unit.riders = None, []
-    sql, params = _statement(db, _Unit(fact, riders))
+    sql, params = _statement(db, _Unit(db, fact, riders))
     unit.flushing = True
     try:
         with prepared_cursor(db) as cursor:
@@ -163,7 +174,7 @@ def one_statement():
         with transaction.atomic(savepoint=False):
             yield
         return
-    unit = _Unit()
+    unit = _Unit(db)
 
     def before_any_other(execute, sql, params, many, context):
         if unit.fact is not None and not unit.flushing:

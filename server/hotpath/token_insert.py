@@ -23,7 +23,6 @@ from server.hotpath import ids, riders
 from server.hotpath.instances import saved_instances
 from server.hotpath.params import Row
 from server.hotpath.prepared import cursor as _cursor
-from server.hotpath.prepared import database
 from server.hotpath.sql import _RELATED, _converters
 from server.models import Client, ClientSecret, Token
 from server.oauth2.provisional import Unconfirmed
@@ -103,7 +102,7 @@ def insert_token(
         field.attname: given[field.attname] if field.attname in given else field.get_default()
         for field in _INSERTED
     }
-    db = database()
+    db = riders.unit_database()  # inside the issuance unit: the wrapper it holds
     vendor = db.vendor
     params = _INSERTED_ROW.prepared([row_values[field.attname] for field in _INSERTED], db)
     deferred = vendor == "postgresql" and riders.deferring()

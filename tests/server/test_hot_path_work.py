@@ -326,3 +326,98 @@ def test_the_openid_sign_in_compiles_no_queryset_for_its_reads(client, end_user,
     read = {args[0].query.model for args in compiled + updates}
     assert read & {Consent, AuthorizationCode, SigningKey, Token} == set()
     assert Token.objects.get(authorization_code__isnull=False, last_used_at__isnull=False)
+
+
+def test_a_copied_instance_is_what_copy_makes(app):
+    # known_clients copies the client on every client_credentials request; copy.copy went
+    # through Model.__reduce__ (pickling's getstate, the model found again, setstate).
+    import copy
+
+    from server.hotpath.instances import copied_instance
+    from server.models import Client
+
+    original = Client.objects.get(pk=app[0].pk)
+    original._state.fields_cache["owner"] = "cached"
+    original.blob = memoryview(b"bytes")
+    made, expected = copied_instance(original), copy.copy(original)
+    assert type(made) is Client
+    expected.__dict__.pop("_django_version")  # pickling's stamp, nothing a copy needs
+    assert made.__dict__.keys() == expected.__dict__.keys()
+    for name, value in made.__dict__.items():
+        if name not in ("_state", "blob"):
+            assert value is expected.__dict__[name], name
+    assert made.blob == expected.blob and made.blob is not original.blob
+    assert made._state is not original._state and made._state.__dict__ == expected._state.__dict__
+    assert made._state.fields_cache is not original._state.fields_cache
+    made._state.fields_cache["owner"] = "changed"
+    assert original._state.fields_cache["owner"] == "cached"
+
+
+def test_a_token_request_copies_its_client_without_pickling(client, app, monkeypatch):
+    # The worker's copy of the client (PostgreSQL: `known_clients`) and the request's copy of it.
+    import copy
+
+    issue(client, app)
+    copied = counting(monkeypatch, copy, "copy")
+    issue(client, app)
+    assert copied == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="provisional clients: PostgreSQL")
+def test_a_confirmed_client_s_authentication_gathers_no_event(client, app, monkeypatch):
+    # A provisional client's `client_authenticated` comes after its token_issued event, which
+    # says how it authenticated: the audit receiver returns before gathering an event it drops.
+    from oauth_console.audit.receivers import protocol
+
+    issue(client, app)
+    actors = counting(monkeypatch, protocol, "client_actor")
+    issue(client, app)
+    assert len(actors) == 1  # token_issued's
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one statement: PostgreSQL")
+def test_the_token_s_unit_looks_the_connection_up_once(client, app, monkeypatch):
+    # The token, its audit event's ids and its row use the wrapper the issuance unit holds
+    # (`riders.unit_database`), not `connections["default"]` again through asgiref's Local.
+    from django.db import connections
+
+    from server.hotpath import riders
+
+    issue(client, app)
+    looked_up = counting(monkeypatch, type(connections), "__getitem__")
+    unit = counting(monkeypatch, riders, "one_statement")
+    issue(client, app)
+    assert len(unit) == 1
+    # Django's own (request_started and _finished's receivers, the view's atomic check) and the
+    # unit's one: 8 before, when the token and its event's ids and row looked it up again.
+    assert len(looked_up) <= 5
+
+
+def test_a_token_request_makes_no_json_encoder(client, app, monkeypatch):
+    # The audit event's canonical JSON is written by one kept encoder (its arguments are not
+    # json.dumps' defaults, which made a new encoder per event); the same text
+    # (tests/console/audit/test_known_answers.py).
+    import json
+
+    issue(client, app)
+    made = counting(monkeypatch, json.JSONEncoder, "__init__")
+    issue(client, app)
+    assert made == []
+
+
+def test_a_token_request_derives_no_key(client, app, monkeypatch, settings):
+    # The credential digest's key (the secret's and the token's digests) and the audit chain's
+    # (the event's two hashes) are derived once, not read from the settings per use; a changed
+    # setting is a new key (`setting_changed`).
+    from oauth_console.audit import chain
+    from server import credentials
+
+    issue(client, app)
+    digests, hashes = counting(monkeypatch, credentials, "_key"), counting(monkeypatch, chain, "_key")
+    issue(client, app)
+    assert digests == [] and hashes == []
+    before = (credentials.digest("a value"), chain.hash_key())
+    settings.SECRET_KEY = settings.SECRET_KEY + "-rotated"
+    settings.OAUTH2_CREDENTIAL_KEY = ""
+    settings.AUDIT_HASH_KEY = ""
+    assert credentials.digest("a value") != before[0] and chain.hash_key() != before[1]

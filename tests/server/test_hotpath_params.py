@@ -80,3 +80,32 @@ def test_a_choices_enum_in_a_text_column_goes_as_it_is(monkeypatch):
     got = Row(fields).prepared(values)
     assert got == expected and [type(v) for v in got] == [type(v) for v in expected]
     assert walked == []
+
+
+def test_an_address_is_prepared_once_per_text(monkeypatch):
+    # An audit event's address (PostgreSQL: ipaddress.ip_address of it) is the same few again
+    # and again: prepared once per text, the same value the field prepares.
+    from server.hotpath import params
+
+    field = AuditEvent._meta.get_field("ip_address")
+    row = Row([field])
+    addresses = ["127.0.0.1", "2001:db8::1", "::ffff:10.0.0.1"]
+    first = [row.prepared([address])[0] for address in addresses]
+    assert first == [field.get_db_prep_save(address, connection) for address in addresses]
+    assert [type(value) for value in first] == [
+        type(field.get_db_prep_save(address, connection)) for address in addresses
+    ]
+    prepared = []
+    original = type(field).get_db_prep_save
+
+    def counted(self, value, connection):
+        prepared.append(value)
+        return original(self, value, connection)
+
+    monkeypatch.setattr(type(field), "get_db_prep_save", counted)
+    again = [row.prepared([address])[0] for address in addresses]
+    assert again == first and prepared == []
+    assert row.prepared([None]) == [field.get_db_prep_save(None, connection)]
+    monkeypatch.setattr(params, "MAX_KEPT", 3)
+    row.prepared(["10.0.0.2"])  # past the bound: all forgotten, this one kept
+    assert [value for value in row._plan[0][2]] == [(connection.vendor, "10.0.0.2")]

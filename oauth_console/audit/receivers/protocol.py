@@ -30,6 +30,13 @@ from server.oauth2 import signals as oauth2_signals
 @guarded
 def on_client_authenticated(sender, client=None, request=None, method=None, **kwargs) -> None:
     client_id = client_id_of(client)
+    context = current_request.get()
+    if context is not None and client_id in context.issued_to:
+        # A provisional client's, announced once its token's statement confirmed it: the
+        # token_issued event already says the client authenticated, and how. Asked before the
+        # event's makings (the clock, its fields) are gathered: every such token request ends
+        # here.
+        return
     build = functools.partial(
         recorder.build_event,
         EventType.CLIENT_AUTHENTICATED,
@@ -39,11 +46,6 @@ def on_client_authenticated(sender, client=None, request=None, method=None, **kw
         at=timezone.now(),
         **client_actor(client_id),
     )
-    context = current_request.get()
-    if context is not None and client_id in context.issued_to:
-        # A provisional client's, announced once its token's statement confirmed it: the
-        # token_issued event already says the client authenticated, and how.
-        return
     if context is not None:
         # Held until the request ends, unbuilt: if the same request issues a token,
         # `token_issued` says the client authenticated (and how), and the token endpoint pays
