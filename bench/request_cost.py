@@ -302,11 +302,12 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    from django.core.wsgi import get_wsgi_application
+    from django.core.servers.basehttp import get_internal_wsgi_application
     from django.db import connection, connections
     from redis.connection import AbstractConnection
 
-    application = get_wsgi_application()
+    # What gunicorn serves (settings.WSGI_APPLICATION, oauth_console.wsgi), as runserver finds it.
+    application = get_internal_wsgi_application()
     counter = Counting()
     original_send = AbstractConnection.send_packed_command
 

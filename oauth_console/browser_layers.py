@@ -10,17 +10,27 @@ CSRF_USE_SESSIONS is on: the session layer then runs for every path).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
 from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
 
+from oauth_console.hot_settings import setting
 from server.machine_endpoints import is_machine_request
+
+
+def _is_machine(request) -> bool:
+    # Three layers ask; the answer (a ROOT_URLCONF read and a cached lookup) is kept on the
+    # request by the first.
+    try:
+        return request._machine_request
+    except AttributeError:
+        answer = request._machine_request = is_machine_request(request)
+        return answer
 
 
 class _BrowserOnly:
     def __call__(self, request):
-        if is_machine_request(request):
+        if _is_machine(request):
             return self.get_response(request)
         return super().__call__(request)
 
@@ -31,7 +41,7 @@ class SessionMiddleware(_BrowserOnly, _Sessions):
     a session it refuses every machine endpoint with a 500."""
 
     def __call__(self, request):
-        if settings.CSRF_USE_SESSIONS:
+        if setting("CSRF_USE_SESSIONS", False):
             return _Sessions.__call__(self, request)
         return super().__call__(request)
 

@@ -32,6 +32,7 @@ _OWN_POLICY = (
     "_csp_exempt",
     "_csp_exempt_ro",
 )
+_OWN_POLICY_NAMES = frozenset(_OWN_POLICY)
 _DEBUG_PAGES = (404, 500)  # django-csp leaves Django's debug pages alone
 
 
@@ -55,14 +56,21 @@ def _forget_policies(setting: str, **kwargs) -> None:
         _settings_policies.cache_clear()
 
 
+def _has_own_policy(response: HttpResponseBase) -> bool:
+    """Whether a view or decorator set a policy of its own on `response`: django-csp's decorators
+    set these attributes on the response itself, so only a response with one of them in its
+    __dict__ needs the eight reads (one set intersection where eight `getattr`s were)."""
+    if _OWN_POLICY_NAMES.isdisjoint(response.__dict__):
+        return False
+    return any(getattr(response, name, None) is not None for name in _OWN_POLICY)
+
+
 class CSPMiddleware(DjangoCSPMiddleware):
     """django-csp's `CSPMiddleware`; the header of a nonce-less response without a policy of its
     own comes from `_settings_policies` instead of being rebuilt."""
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if getattr(request, "_csp_nonce", None) is not None or any(
-            getattr(response, name, None) is not None for name in _OWN_POLICY
-        ):
+        if getattr(request, "_csp_nonce", None) is not None or _has_own_policy(response):
             return super().process_response(request, response)
         if response.status_code in _DEBUG_PAGES and settings.DEBUG:
             return response

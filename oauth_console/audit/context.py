@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.ipv6 import clean_ipv6_address
 
+from oauth_console.hot_settings import setting
 from server.ratelimit.identity import forwarded_address
 
 # Letters, digits and a few separators: enough for UUIDs and the ids proxies generate, never
@@ -87,7 +87,7 @@ def normalise_ip(value: str | None) -> str | None:
 def client_ip(request: HttpRequest) -> str | None:
     """REMOTE_ADDR, or the address AUDIT_PROXY_COUNT trusted proxies saw (X-Forwarded-For), read
     by the rate limiter's one reader of the header (a port a proxy wrote after it dropped)."""
-    return normalise_ip(forwarded_address(request, getattr(settings, "AUDIT_PROXY_COUNT", 0)))
+    return normalise_ip(forwarded_address(request, setting("AUDIT_PROXY_COUNT", 0)))
 
 
 def context_for(request: HttpRequest) -> RequestContext:

@@ -9,6 +9,19 @@ from django.http import HttpRequest, HttpResponse
 
 from oauth_console.metrics import registry
 
+# (endpoint, status class) -> the histogram's child: `labels()` checks and converts its values and
+# takes a lock on every call; the bounded label values (URL names of PROTOCOL_ENDPOINTS, five
+# status classes) make this at most a few dozen children, the ones `labels()` keeps anyway.
+_children: dict[tuple[str, str], object] = {}
+
+
+def _duration(endpoint: str, status: str):
+    try:
+        return _children[endpoint, status]
+    except KeyError:
+        child = _children[endpoint, status] = registry.REQUEST_DURATION.labels(endpoint, status)
+        return child
+
 
 class ProtocolLatencyMiddleware:
     """Time every request and keep the time of those a protocol endpoint answered, labelled by
@@ -26,5 +39,5 @@ class ProtocolLatencyMiddleware:
         endpoint = registry.endpoint_of(request)
         if endpoint is not None:
             status = f"{response.status_code // 100}xx"
-            registry.REQUEST_DURATION.labels(endpoint, status).observe(time.perf_counter() - started)
+            _duration(endpoint, status).observe(time.perf_counter() - started)
         return response

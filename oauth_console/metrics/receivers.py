@@ -81,10 +81,17 @@ def on_client_authenticated(sender, request=None, **kwargs) -> None:
         registry.INTROSPECTIONS.inc()
 
 
+# Every accepted bearer check counts here: its child is looked up on the first (`labels()`
+# validates and locks on each call), not at import, where /metrics would show it at 0 before any.
+_accepted: list = []
+
+
 @receiver(events.token_authenticated, dispatch_uid="metrics.token_authenticated")
 @guarded
 def on_token_authenticated(sender, **kwargs) -> None:
-    registry.BEARER_CHECKS.labels("accepted").inc()
+    if not _accepted:
+        _accepted.append(registry.BEARER_CHECKS.labels("accepted"))
+    _accepted[0].inc()
 
 
 @receiver(events.bearer_token_refused, dispatch_uid="metrics.bearer_token_refused")

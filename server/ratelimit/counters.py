@@ -71,8 +71,12 @@ def _parsed(text: str | None) -> Rate | None:
     return Rate.parse(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def key(*parts: str) -> str:
-    """A cache key for `parts` (the first names what it counts)."""
+    """A cache key for `parts` (the first names what it counts). Kept: a protocol request builds
+    five (its two counters, the client's two lockout counters, its trusted address), the same
+    ones as the requests before it in the window, and hashing each cost more than the rest of
+    building it (bench.request_cost --instructions)."""
     # Hashed: client ids, user names and addresses may hold characters memcached/Redis keys
     # should not, and the key must not grow with the input.
     ident = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -421,3 +421,75 @@ def test_a_token_request_derives_no_key(client, app, monkeypatch, settings):
     settings.OAUTH2_CREDENTIAL_KEY = ""
     settings.AUDIT_HASH_KEY = ""
     assert credentials.digest("a value") != before[0] and chain.hash_key() != before[1]
+
+
+def _settings_read(monkeypatch) -> list[str]:
+    """Names read through `django.conf.settings` from now on."""
+    from django.conf import LazySettings
+    from django.utils.functional import LazyObject
+
+    names, original = [], LazyObject.__getattribute__
+
+    def read(self, name):
+        if type(self) is LazySettings and name != "_wrapped":
+            names.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(LazyObject, "__getattribute__", read)
+    return names
+
+
+def test_a_bearer_check_reads_our_per_request_settings_once_per_process(client, app, monkeypatch):
+    # The browser layers ask whether a request is a machine endpoint's three times (ROOT_URLCONF
+    # each) and the session layer read CSRF_USE_SESSIONS; the audit context AUDIT_PROXY_COUNT and
+    # the database backend DB_HEALTH_CHECK_AFTER_IDLE, both unset (an AttributeError each).
+    # Left: Django's own (its get_response and resolver read ROOT_URLCONF, its CSRF middleware
+    # CSRF_USE_SESSIONS). bench.request_cost --instructions: see the commit.
+    token = issue(client, app)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    names = _settings_read(monkeypatch)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert names.count("ROOT_URLCONF") == 3
+    assert names.count("CSRF_USE_SESSIONS") == 1
+    assert "AUDIT_PROXY_COUNT" not in names and "DB_HEALTH_CHECK_AFTER_IDLE" not in names
+
+
+def test_kept_settings_follow_a_settings_change(settings):
+    from django.test import override_settings
+
+    from oauth_console.hot_settings import setting
+
+    assert setting("AUDIT_PROXY_COUNT", 0) == 0
+    with override_settings(AUDIT_PROXY_COUNT=1):
+        assert setting("AUDIT_PROXY_COUNT", 0) == 1
+    assert setting("AUDIT_PROXY_COUNT", 0) == 0
+    settings.AUDIT_PROXY_COUNT = 2
+    assert setting("AUDIT_PROXY_COUNT", 0) == 2
+
+
+def test_a_bearer_check_looks_up_no_metric_child(client, app, monkeypatch):
+    # The latency histogram's and the bearer checks' children are kept (`labels()` validates its
+    # values and takes a lock on each call).
+    from prometheus_client.metrics import MetricWrapperBase
+
+    token = issue(client, app)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    looked_up = counting(monkeypatch, MetricWrapperBase, "labels")
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert looked_up == []
+
+
+def test_the_machine_endpoints_are_the_first_patterns_tried(monkeypatch):
+    # Django tries URL patterns in order (server/urls.py): the machine endpoints come first, and
+    # every named path still resolves to its own name.
+    from django.urls import URLPattern, get_resolver, resolve, reverse
+
+    resolver = get_resolver()
+    for name, possibilities in list(resolver.reverse_dict.lists()):
+        if isinstance(name, str) and all(not params for *_, params in [p[0][0] for p in possibilities]):
+            assert resolve(reverse(name)).url_name == name, name
+    tried = counting(monkeypatch, URLPattern, "resolve")
+    for path, limit in (("/oauth/token", 4), ("/api/me", 5), ("/oauth/introspect", 6), ("/oauth/revoke", 7)):
+        tried.clear()
+        resolve(path)
+        assert len(tried) <= limit, (path, len(tried))

@@ -16,9 +16,10 @@ hot paths' prepared cursor, server/hotpath/prepared.py).
 import math
 import time
 
-from django.conf import settings
 from django.db.backends.postgresql import base
 from django.utils.asyncio import async_unsafe
+
+from oauth_console.hot_settings import setting
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -27,7 +28,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def close_if_health_check_failed(self):
         now = time.monotonic()
-        idle_limit = getattr(settings, "DB_HEALTH_CHECK_AFTER_IDLE", 0)
+        idle_limit = setting("DB_HEALTH_CHECK_AFTER_IDLE", 0)  # per request: kept (hot_settings)
         if (
             self.connection is not None
             and not self.health_check_done
