@@ -328,6 +328,32 @@ server_settings = ServerSettings()
 setting_changed.connect(server_settings.forget, dispatch_uid="server.conf.forget")
 
 
+def kept_until_changed(*names: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Keep what a function of no arguments computes from settings (a key derived from
+    SECRET_KEY) until one of the settings `names` changes (`setting_changed`): a read through
+    `django.conf.settings` costs a few thousand instructions, and the hot paths derive such keys
+    on every request."""
+
+    def decorate(compute: Callable[[], Any]) -> Callable[[], Any]:
+        kept: list[Any] = []
+
+        def read() -> Any:
+            if not kept:
+                kept.append(compute())
+            return kept[0]
+
+        def forget(*, setting: str, **_kwargs: Any) -> None:
+            if setting in names:
+                kept.clear()
+
+        setting_changed.connect(
+            forget, weak=False, dispatch_uid=f"server.conf.kept:{compute.__module__}.{compute.__qualname__}"
+        )
+        return read
+
+    return decorate
+
+
 def _shown(default: Any) -> str:
     if isinstance(default, bool):
         return "on" if default else "off"

@@ -14,11 +14,10 @@ import secrets
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from server.conf import server_settings
+from server.conf import kept_until_changed, server_settings
 
 # Each kind of credential carries a short, greppable prefix: it tells a leaked value's kind at a
 # glance and lets secret scanners find it. It is not secret.
@@ -57,26 +56,14 @@ def _key(configured: str, secret_key: str) -> bytes:
     return hashlib.sha256(b"oauth-console credential digest v1\x00" + material.encode()).digest()
 
 
-# The key once derived (`settings.SECRET_KEY` costs a few thousand instructions a read, and a
-# token request digests twice); forgotten when either setting changes (`setting_changed`, as
-# `server.conf` forgets its settings).
-_kept_key: list[bytes | None] = [None]
+@kept_until_changed("OAUTH2_CREDENTIAL_KEY", "SECRET_KEY")
+def _digest_key() -> bytes:
+    return _key(server_settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY)
 
 
 def digest(value: str) -> str:
     """Return the keyed SHA-256 hex digest under which `value` is stored and looked up."""
-    key = _kept_key[0]
-    if key is None:
-        key = _kept_key[0] = _key(server_settings.OAUTH2_CREDENTIAL_KEY, settings.SECRET_KEY)
-    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-
-
-def _forget_key(*, setting: str, **_kwargs) -> None:
-    if setting in ("OAUTH2_CREDENTIAL_KEY", "SECRET_KEY"):
-        _kept_key[0] = None
-
-
-setting_changed.connect(_forget_key, dispatch_uid="server.credentials.forget_key")
+    return hmac.new(_digest_key(), value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def matching_digest(value: str, candidates, now) -> str | None:

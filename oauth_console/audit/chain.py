@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
+
+from server.conf import kept_until_changed
 
 # The fields an event's content hash covers, in no particular order (the JSON is key-sorted).
 # The id is not among them: the content hash is made in the request, before the event has an
@@ -44,26 +45,10 @@ def _key(configured: str, secret_key: str) -> bytes:
     return hashlib.sha256(b"oauth-console audit chain v1\x00" + material.encode()).digest()
 
 
-# The key once derived (each `settings.X` read costs a few thousand instructions, and every
-# event is hashed twice); forgotten when either setting changes (`override_settings` and the
-# pytest `settings` fixture send `setting_changed`), as `server.conf` forgets its settings.
-_kept_key: list[bytes | None] = [None]
-
-
+@kept_until_changed("AUDIT_HASH_KEY", "SECRET_KEY")
 def hash_key() -> bytes:
-    """The HMAC key of the audit chain."""
-    key = _kept_key[0]
-    if key is None:
-        key = _kept_key[0] = _key(getattr(settings, "AUDIT_HASH_KEY", ""), settings.SECRET_KEY)
-    return key
-
-
-def _forget_key(*, setting: str, **_kwargs: Any) -> None:
-    if setting in ("AUDIT_HASH_KEY", "SECRET_KEY"):
-        _kept_key[0] = None
-
-
-setting_changed.connect(_forget_key, dispatch_uid="oauth_console.audit.chain.forget_key")
+    """The HMAC key of the audit chain (derived once per process and settings change)."""
+    return _key(getattr(settings, "AUDIT_HASH_KEY", ""), settings.SECRET_KEY)
 
 
 def iso_utc(value: datetime) -> str:
