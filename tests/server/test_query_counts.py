@@ -229,6 +229,20 @@ def test_revocation_is_one_select_and_one_update(client, app):
         assert f'INSERT INTO "{AUDIT}"' in update
 
 
+# A code exchanged: the client; the code. One transaction: the client lock (PostgreSQL: ordered
+# against bulk revocation), the code claimed, the token, its event (which absorbed the client's
+# authentication).
+CODE_EXCHANGE = [
+    "SELECT server_client",
+    "SELECT server_authorizationcode",
+    "BEGIN",
+    *(["SELECT server_client"] if POSTGRES else []),
+    "UPDATE server_authorizationcode",
+    *TOKEN_AND_EVENT,
+    "COMMIT",
+]
+
+
 @pytest.fixture
 def signed_in(client, end_user):
     client.force_login(end_user)
@@ -241,18 +255,7 @@ def test_authorization_code_exchange(signed_in, app):
     exchange_code(signed_in, app_.client_id, secret, code, verifier)  # warm-up
     code, verifier = get_code(signed_in, app_.client_id)
     found = run(lambda: exchange_code(signed_in, app_.client_id, secret, code, verifier))
-    lock = ["SELECT server_client"] if POSTGRES else []  # ordered against bulk revocation
-    # The client; the code. One transaction: the client lock, the code claimed, the token, its
-    # event (which absorbed the client's authentication).
-    assert found == [
-        "SELECT server_client",
-        "SELECT server_authorizationcode",
-        "BEGIN",
-        *lock,
-        "UPDATE server_authorizationcode",
-        *TOKEN_AND_EVENT,
-        "COMMIT",
-    ]
+    assert found == CODE_EXCHANGE
 
 
 def test_the_openid_sign_in(signed_in, make_client):
@@ -294,20 +297,10 @@ def test_the_openid_sign_in(signed_in, make_client):
     code = query_of(signed_in.get(url)["Location"])["code"]
     # Three codes of one OP session: its client recorded once, for its logout.
     assert ClientSession.objects.filter(client=rp).count() == 1
-    lock = ["SELECT server_client"] if POSTGRES else []
     found = run(lambda: exchange_code(signed_in, rp.client_id, secret, code, verifier))
     # As a plain code exchange (the code with its user: one statement written once), then the
     # active signing key for the ID token (the same; before: querysets compiled per request).
-    assert found == [
-        "SELECT server_client",
-        "SELECT server_authorizationcode",
-        "BEGIN",
-        *lock,
-        "UPDATE server_authorizationcode",
-        *TOKEN_AND_EVENT,
-        "COMMIT",
-        "SELECT server_signingkey",
-    ]
+    assert found == [*CODE_EXCHANGE, "SELECT server_signingkey"]
     assert " JOIN " in queries_of_last_run[1] and " ORDER BY " not in queries_of_last_run[-1]
 
 
