@@ -32,8 +32,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,14 +111,59 @@ def start(
     done meanwhile must not depend on the outcome. On other caches the work is done now.
 
     Both halves raise what the cache raises."""
+    prepared = prepare(cache, reads=reads, gates=gates, counters=counters, stop_over_limit=stop_over_limit)
+    return prepared.start(cache)
+
+
+class Prepared:
+    """A round trip worked out once (`prepare`): its keys in the cache's own spelling, the
+    script's arguments and, after the first send, the command as sent. `start(cache)` sends it
+    (with `cache`, or another instance of the same cache alias: the keys are that alias's), as
+    often as wanted: a caller that asks the same thing again (the rate limiter, for a client at
+    an address within a window) keeps it and saves working it out on every request."""
+
+    __slots__ = ("args", "counters", "full_keys", "gates", "keys", "packed", "stop_over_limit")
+
+    def __init__(self, cache, keys: list[str], gates, counters, stop_over_limit: bool) -> None:
+        self.keys, self.gates, self.counters = keys, tuple(gates), tuple(counters)
+        self.stop_over_limit = stop_over_limit
+        index = {key: position for position, key in enumerate(keys, start=1)}
+        args: list = [len(keys), len(gates), int(stop_over_limit)]
+        for gate in gates:
+            args += [index[gate.key], gate.limit, index[gate.unless] if gate.unless else 0]
+        for counter in counters:
+            args += [counter.limit, counter.ttl]
+        self.args = args
+        self.full_keys: list[str] | None = None  # the keys in Redis's spelling, on first send
+        self.packed: list[bytes] | None = None
+
+    def start(self, cache) -> Callable[[], Outcome]:
+        if not self.keys and not self.counters:
+            return lambda: Outcome()
+        redis_client = _redis_client(cache)
+        if redis_client is None:
+            found = _run_through_cache_api(cache, self.keys, self.gates, self.counters, self.stop_over_limit)
+            return lambda: found
+        if self.full_keys is None:
+            # make_key, not make_and_validate_key: validation only warns about keys memcached
+            # would refuse (a Python loop over every character, ~10 us a key), and this path is
+            # Redis's alone, with keys of our own making (hashed: `ratelimit.counters.key`).
+            self.full_keys = [cache.make_key(key) for key in [*self.keys, *(c.key for c in self.counters)]]
+        reply = _send(redis_client, _ROUND_TRIP, self.full_keys, self.args, prepared=self)
+        return lambda: _outcome(cache, self.keys, self.gates, reply())
+
+
+def prepare(
+    cache,
+    *,
+    reads: Iterable[str] = (),
+    gates: Sequence[Gate] = (),
+    counters: Sequence[Counter] = (),
+    stop_over_limit: bool = True,
+) -> Prepared:
+    """The round trip `start` would send, worked out and kept for `Prepared.start`."""
     keys = list(dict.fromkeys([*reads, *(g.key for g in gates), *(g.unless for g in gates if g.unless)]))
-    if not keys and not counters:
-        return lambda: Outcome()
-    redis_client = _redis_client(cache)
-    if redis_client is None:
-        outcome = _run_through_cache_api(cache, keys, gates, counters, stop_over_limit)
-        return lambda: outcome
-    return _start_script(cache, redis_client, keys, gates, counters, stop_over_limit)
+    return Prepared(cache, keys, gates, counters, stop_over_limit)
 
 
 def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
@@ -133,50 +176,6 @@ def claim(cache, key: str, seconds: int) -> tuple[bool, float]:
     if claimed or remaining_ms < 0:  # -1: held for ever (set by hand), -2: gone since
         return bool(claimed), float(seconds)
     return False, remaining_ms / 1000
-
-
-# The request's round trip, started before its database lookup and not yet waited for: the
-# function that settles it (`settle`). A context variable: a gthread worker's threads each
-# have their own request.
-_unsettled: ContextVar[list[Callable[[], None]] | None] = ContextVar("unsettled_round_trip", default=None)
-
-
-class Refused(Exception):
-    """Raised by `settle()` when the outstanding round trip refuses the request (a rate limit,
-    a lockout); whoever started the round trip answers the request (a 429)."""
-
-
-class Outstanding:
-    """A request's round trip left outstanding (`outstanding`): the first `settle()` in the same
-    context (which the client lookup calls, after reading the client from the database and
-    before checking any credential found there) runs the function given, which raises Refused
-    to refuse the request. `close()`, at the end of the request, runs it if nothing did (a
-    Refused then is the caller's to read off what the function recorded), so the reply is
-    always read and the connection kept clean."""
-
-    def __init__(self, settle_: Callable[[], None]) -> None:
-        self._pending = [settle_]
-        self._token = _unsettled.set(self._pending)
-
-    def close(self) -> None:
-        _unsettled.reset(self._token)
-        if self._pending:
-            with suppress(Refused):
-                self._pending.pop()()
-
-
-def outstanding(settle_: Callable[[], None]) -> Outstanding:
-    """Leave the request's round trip outstanding until `settle()` or the returned object's
-    `close()`, whichever comes first; close it when the request ends, in the same context."""
-    return Outstanding(settle_)
-
-
-def settle() -> None:
-    """Wait for the request's outstanding round trip, if any, and act on it: Refused when it
-    refuses the request. Call before checking a credential; after the first call, a no-op."""
-    pending = _unsettled.get()
-    if pending:
-        pending.pop()()
 
 
 class CacheGuard:
@@ -290,32 +289,25 @@ def _call(client, script: _Script, keys: list[str], args: list) -> Any:
         return client.eval(script.text, len(keys), *keys, *args)
 
 
-def _start_script(cache, client, keys, gates, counters, stop_over_limit) -> Callable[[], Outcome]:
-    index = {key: position for position, key in enumerate(keys, start=1)}
-    args: list = [len(keys), len(gates), int(stop_over_limit)]
-    for gate in gates:
-        args += [index[gate.key], gate.limit, index[gate.unless] if gate.unless else 0]
-    for counter in counters:
-        args += [counter.limit, counter.ttl]
-    # make_key, not make_and_validate_key: validation only warns about keys memcached would
-    # refuse (a Python loop over every character, ~10 us a key, six keys a request), and this
-    # path is Redis's alone, with keys of our own making (hashed: `ratelimit.counters.key`).
-    full_keys = [cache.make_key(key) for key in [*keys, *(c.key for c in counters)]]
-    reply = _send(client, _ROUND_TRIP, full_keys, args)
-    return lambda: _outcome(cache, keys, gates, reply())
-
-
-def _send(client, script: _Script, keys: list[str], args: list) -> Callable[[], Any]:
+def _send(
+    client, script: _Script, keys: list[str], args: list, *, prepared: Prepared | None = None
+) -> Callable[[], Any]:
     """Send EVALSHA on a connection of the client's pool, held until the returned function has
     read the reply (a connection given back with a reply unread would hand it to the next
     command). Whatever fails is done again through redis-py's own call, with its retries (a
-    connection the server closed meanwhile; the script unknown after a restart)."""
+    connection the server closed meanwhile; the script unknown after a restart). The command
+    is packed once per `prepared` round trip (the same bytes every time)."""
     from redis.exceptions import NoScriptError, ResponseError
 
     pool = client.connection_pool
     connection = pool.get_connection()
     try:
-        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        packed = prepared.packed if prepared is not None else None
+        if packed is None:
+            packed = connection.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            if prepared is not None:
+                prepared.packed = packed
+        connection.send_packed_command(packed)
     except Exception:
         connection.disconnect()
         pool.release(connection)

@@ -27,7 +27,7 @@ def _fresh_cache():
 
     from server import cache_marks
     from server.hotpath import ids, known_clients
-    from server.ratelimit import cache_guard, overlap
+    from server.ratelimit import cache_guard, overlap, plans
 
     for cache in caches.all():
         # Only process-local caches: clearing a Redis cache would flush a whole shared database.
@@ -43,6 +43,8 @@ def _fresh_cache():
     # Which client and address pairs this process last saw far from their limits
     # (server.ratelimit.overlap): every test starts with none.
     overlap.forget()
+    # The round trips this process worked out (server.ratelimit.plans): every test works out its own.
+    plans.forget()
     # The clients this process read (server.hotpath.known_clients): every test reads its own.
     known_clients.forget()
     yield

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from django.urls import reverse
 
-from server import cache_round_trip, credentials, policies, services, token_format
+from server import credentials, outstanding_round_trip, policies, services, token_format
 from server.bindings.client_keys import private_key_jwt
 from server.bindings.device import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from server.bindings.endpoints import TokenIntrospection, TokenRevocation
@@ -53,7 +53,7 @@ def query_client(client_id: str) -> Client | None:
     # The rate limiter's round trip, if it ran while the database answered
     # (`server.ratelimit.overlap`), must have answered before any credential is checked: a
     # refused request raises here, and the limiter answers it.
-    cache_round_trip.settle()
+    outstanding_round_trip.settle()
     return client
 
 

@@ -43,13 +43,13 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
-from server import cache_marks
+from server import cache_marks, outstanding_round_trip
 from server import cache_round_trip as round_trip
 from server.conf import server_settings
 from server.oauth2 import signals as oauth2_signals
 
-from . import overlap, signin, user_codes
-from .clients import Claim, record_failure, record_success, start_check
+from . import overlap, plans, signin, user_codes
+from .clients import Claim, record_failure, record_success, start_prepared
 from .counters import Rate, Throttle, cache, cache_guard, count, counter, rate, retry_after
 from .identity import client_address, client_ip, counted_client_id, login_identity
 from .responses import announce, throttled_response
@@ -113,14 +113,18 @@ def start_protocol_request(scope: str, request: HttpRequest) -> Started:
     ip = client_ip(request)
     client_id = counted_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
     now = time.time()
-    counted = [c for c in (counter(f"{scope}_ip", ip, now), counter(f"{scope}_client", client_id, now)) if c]
     if not client_id:
+        counted = [c for c in (counter(f"{scope}_ip", ip, now),) if c]
         outcome = round_trip.run(cache(), counters=counted)
         over = outcome.over_limit(counted)
         throttle = Throttle(scope, over.name, retry_after(over.name, now), "", ip) if over else None
         return Started(scope, "", ip, lambda: (throttle, Claim("", ip), False))
-    marks = cache_marks.mark_keys(request, client_id, server_settings.OAUTH2_RATE_LIMIT_CACHE)
-    answer = start_check(client_id, ip, now, counters=counted, reads=marks)
+    alias = server_settings.OAUTH2_RATE_LIMIT_CACHE
+    marks = cache_marks.mark_keys(request, client_id, alias)
+    counters_cache = cache()
+    plan = plans.plan_for(scope, client_id, ip, marks, now, counters_cache, alias)
+    counted = plan.counted
+    answer = start_prepared(plan.prepared, plan.trusted_key, plan.gates, now, counters_cache)
 
     def finish() -> tuple[Throttle | None, Claim, bool]:
         checked = answer()
@@ -212,8 +216,8 @@ def _claim_of(request: HttpRequest | None) -> Claim | None:
     # Only a request this middleware counted carries a claim (a protocol request of a
     # client-authenticating scope, limits on); any other authentication is not ours to count.
     # A round trip still outstanding (`overlap`) is settled first: a refused request has none.
-    with contextlib.suppress(round_trip.Refused):
-        round_trip.settle()
+    with contextlib.suppress(outstanding_round_trip.Refused):
+        outstanding_round_trip.settle()
     claim = getattr(request, "_ratelimit_claim", None)
     return claim if claim is not None and cache_guard.available else None
 
@@ -270,7 +274,7 @@ class RateLimitMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, round_trip.Refused):
+        if isinstance(exception, outstanding_round_trip.Refused):
             return request._ratelimit_refused
         return None
 
@@ -289,10 +293,10 @@ class RateLimitMiddleware:
             else:
                 started = start_protocol_request(scope, request)
                 if overlap.allowed(scope, started.client_id, started.ip):
-                    # Settled by the client lookup (`cache_round_trip.settle`), else at the end.
+                    # Settled by the client lookup (`outstanding_round_trip.settle`), else at the end.
                     request._ratelimit_started = started
                     settle = functools.partial(_settle, request)
-                    request._ratelimit_outstanding = round_trip.outstanding(settle)
+                    request._ratelimit_outstanding = outstanding_round_trip.outstanding(settle)
                     return None
                 throttle, claim, _ = started.finish()
                 if throttle is None and claim.client_id:
@@ -322,4 +326,4 @@ def _settle(request: HttpRequest) -> None:
         return
     announce(request, throttle, RateLimitMiddleware)
     request._ratelimit_refused = throttled_response(request, throttle)
-    raise round_trip.Refused(throttle.limit)
+    raise outstanding_round_trip.Refused(throttle.limit)

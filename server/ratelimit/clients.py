@@ -59,6 +59,15 @@ def start_check(
 ) -> Callable[[], Checked]:
     """`check` in two halves (`server.cache_round_trip.start`): sent now, answered by the
     returned function."""
+    trusted_key, gates = lock_gates(client_id, ip, now)
+    counters_cache = cache()
+    prepared = round_trip.prepare(counters_cache, reads=[trusted_key, *reads], gates=gates, counters=counters)
+    return start_prepared(prepared, trusted_key, gates, now, counters_cache)
+
+
+def lock_gates(client_id: str, ip: str, now: float) -> tuple[str, list[Gate]]:
+    """The key saying `client_id` authenticated from `ip` before, and the lockout counters a
+    request of it reads first (at `ip`, and everywhere but where it is trusted)."""
     trusted_key = _trusted_key(client_id, ip)
     gates = []
     for name, identity, unless in (
@@ -69,7 +78,15 @@ def start_check(
         rate_ = rate(name)
         if rate_:
             gates.append(Gate(counter_key(name, identity, rate_, now), rate_.limit, unless, name))
-    answer = round_trip.start(cache(), reads=[trusted_key, *reads], gates=gates, counters=counters)
+    return trusted_key, gates
+
+
+def start_prepared(
+    prepared: round_trip.Prepared, trusted_key: str, gates: Sequence[Gate], now: float, counters_cache
+) -> Callable[[], Checked]:
+    """Send a claimed client's round trip worked out before (`lock_gates`' keys read first) to
+    `counters_cache` (the limiter's `cache()`); the returned function answers it."""
+    answer = prepared.start(counters_cache)
 
     def checked() -> Checked:
         outcome = answer()

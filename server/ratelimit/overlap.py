@@ -4,7 +4,7 @@ A token, introspection or revocation request waits for two servers in turn: Redi
 limiter's one round trip) and then PostgreSQL (the client, and the token it names). Neither
 lookup depends on the other, so the limiter may send its script, let the view run, and read the
 answer when the client lookup has come back from the database, before any credential found
-there is checked (`server.cache_round_trip.settle`, called by the binding's `query_client`):
+there is checked (`server.outstanding_round_trip.settle`, called by the binding's `query_client`):
 one wait instead of two. What the limiter protects is unchanged:
 
 - no secret, assertion or token is checked before the limiter has answered, and a refused

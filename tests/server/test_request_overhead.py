@@ -15,20 +15,24 @@ def app(make_client):
     return make_client("Overhead app")
 
 
-def test_an_introspection_hashes_no_rate_limit_key_it_hashed_before(client, app):
+def test_an_introspection_works_out_no_rate_limit_key_it_worked_out_before(client, app):
     # Its counters', the client's lockout counters' and its trusted address's keys are the same
-    # as the request before it in the window: hashed once (server.ratelimit.counters.key).
-    from server.ratelimit import counters
+    # as the request before it in the window: the round trip is worked out once per client,
+    # address and window (server.ratelimit.plans), and its keys are not even looked up again.
+    from server.ratelimit import counters, plans
 
     app_, secret = app
     auth = basic_auth(app_.client_id, secret)
     token = issue(client, app)
     assert form(client, "/oauth/introspect", {"token": token}, HTTP_AUTHORIZATION=auth).status_code == 200
+    kept = dict(plans._plans)
     before = counters.key.cache_info()
     response = form(client, "/oauth/introspect", {"token": token}, HTTP_AUTHORIZATION=auth)
     assert response.status_code == 200 and response.json()["active"] is True
     after = counters.key.cache_info()
-    assert (after.misses - before.misses, after.hits - before.hits) == (0, 5)
+    assert (after.misses - before.misses, after.hits - before.hits) == (0, 0)
+    [(key, plan)] = [(key, plan) for key, plan in plans._plans.items() if key[0] == "introspect"]
+    assert kept[key] is plan
     # The same keys as before.
     assert counters.key("token_ip", "10.0.0.1", "60", "3600") == counters.key.__wrapped__(
         "token_ip", "10.0.0.1", "60", "3600"
