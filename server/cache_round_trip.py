@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -116,11 +117,10 @@ def start(
 
 
 class Prepared:
-    """A round trip worked out once (`prepare`): its keys in the cache's own spelling, the
-    script's arguments and, after the first send, the command as sent. `start(cache)` sends it
-    (with `cache`, or another instance of the same cache alias: the keys are that alias's), as
-    often as wanted: a caller that asks the same thing again (the rate limiter, for a client at
-    an address within a window) keeps it and saves working it out on every request."""
+    """A round trip worked out once (`prepare`): the script's arguments, and after the first
+    send its keys in the cache's spelling and the packed command. `start(cache)` (the same
+    cache alias) sends it, as often as wanted: the rate limiter keeps one per client, address
+    and window (`server.ratelimit.plans`)."""
 
     __slots__ = ("args", "counters", "full_keys", "gates", "keys", "packed", "stop_over_limit")
 
@@ -272,9 +272,8 @@ def _redis_client(cache):
     backend = cache._cache
     client = getattr(backend, "_round_trip_client", None)
     if client is None:
-        # Django's client for writes: the first server (its reads may go to replicas, which a
-        # script that counts must not). Kept: Django builds a client per call, and building one
-        # costs more than the round trip (redis-py's constructor, ~0.3 ms); it shares the pool.
+        # Django's client for writes: the first server (reads may go to replicas, where a script
+        # must not count). Kept: Django builds one per call (~0.3 ms); it shares the pool.
         client = backend._round_trip_client = backend.get_client(None, write=True)
     return client
 
@@ -289,18 +288,51 @@ def _call(client, script: _Script, keys: list[str], args: list) -> Any:
         return client.eval(script.text, len(keys), *keys, *args)
 
 
+class _KeptConnection(threading.local):
+    """Each thread's connection for round trips, taken from the pool once: redis-py's pool takes
+    a lock, polls the socket and records metrics on every take and give-back (a quarter of the
+    limiter's cost). Busy while a reply is unread (a round trip started meanwhile takes one of
+    the pool's); taken again after a fork or for another pool."""
+
+    pool: Any = None
+    pid = 0
+    connection: Any = None
+    busy = False
+
+
+_kept = _KeptConnection()
+
+
+def _take(pool) -> Any:
+    kept = _kept
+    if kept.busy:
+        return pool.get_connection()
+    pid = os.getpid()
+    if kept.pool is not pool or kept.pid != pid:
+        kept.connection, kept.pool, kept.pid = pool.get_connection(), pool, pid
+    kept.busy = True
+    return kept.connection
+
+
+def _give_back(pool, connection) -> None:
+    if connection is _kept.connection:
+        _kept.busy = False
+    else:
+        pool.release(connection)
+
+
 def _send(
     client, script: _Script, keys: list[str], args: list, *, prepared: Prepared | None = None
 ) -> Callable[[], Any]:
-    """Send EVALSHA on a connection of the client's pool, held until the returned function has
-    read the reply (a connection given back with a reply unread would hand it to the next
-    command). Whatever fails is done again through redis-py's own call, with its retries (a
-    connection the server closed meanwhile; the script unknown after a restart). The command
-    is packed once per `prepared` round trip (the same bytes every time)."""
+    """Send EVALSHA on a connection (`_take`), held until the returned function has read the
+    reply (a connection given back with a reply unread would hand it to the next command).
+    Whatever fails is done again through redis-py's own call, with its retries (a connection the
+    server closed meanwhile; the script unknown after a restart). The command is packed once
+    per `prepared` round trip (the same bytes every time)."""
     from redis.exceptions import NoScriptError, ResponseError
 
     pool = client.connection_pool
-    connection = pool.get_connection()
+    connection = _take(pool)
     try:
         packed = prepared.packed if prepared is not None else None
         if packed is None:
@@ -310,25 +342,24 @@ def _send(
         connection.send_packed_command(packed)
     except Exception:
         connection.disconnect()
-        pool.release(connection)
+        _give_back(pool, connection)
         return lambda: _call(client, script, keys, args)
 
     def reply() -> Any:
         try:
             answer = connection.read_response()
         except NoScriptError:
-            pool.release(connection)  # the reply was read: the connection is clean
+            _give_back(pool, connection)  # the reply was read: the connection is clean
             return client.eval(script.text, len(keys), *keys, *args)
         except ResponseError:
-            pool.release(connection)  # an error the server answered: not worth running again
+            _give_back(pool, connection)  # an error the server answered: not worth running again
             raise
         except Exception:
-            # The connection failed (closed by the server meanwhile, a timeout): redis-py's
-            # call retries as it would have.
+            # The connection failed (closed by the server, a timeout): redis-py's call retries.
             connection.disconnect()
-            pool.release(connection)
+            _give_back(pool, connection)
             return _call(client, script, keys, args)
-        pool.release(connection)
+        _give_back(pool, connection)
         return answer
 
     return reply

@@ -187,3 +187,46 @@ def test_a_reply_lost_with_its_connection_is_asked_again_and_the_pool_stays_clea
     assert run(cache, counters=[Counter("lost", 9, 60)]).counts == (3,)
     # The failed connection was dropped, not given back with a reply unread.
     assert run(cache, counters=[Counter("lost", 9, 60)]).counts == (4,)
+
+
+def test_each_thread_keeps_one_connection_for_its_round_trips(settings, redis_url, monkeypatch):
+    """The steady state takes nothing from redis-py's pool (its lock, socket poll and metrics
+    on every take): the thread's kept connection, busy only while a reply is unread."""
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "kept")}
+    cache = caches["default"]
+    run(cache, counters=[Counter("kept", 9, 60)])
+    pool = cache_round_trip._redis_client(cache).connection_pool
+    taken = []
+    original = type(pool).get_connection
+    monkeypatch.setattr(type(pool), "get_connection", lambda self: taken.append(1) or original(self))
+    assert [run(cache, counters=[Counter("kept", 9, 60)]).counts for _ in range(3)] == [(2,), (3,), (4,)]
+    assert taken == []
+    # A round trip started while another's reply is unread takes one of the pool's.
+    first = cache_round_trip.start(cache, counters=[Counter("kept", 9, 60)])
+    assert run(cache, counters=[Counter("kept", 9, 60)]).counts == (6,)
+    assert first().counts == (5,)
+    assert taken == [1]
+
+
+def test_a_kept_connection_the_server_closed_is_answered_again_and_used_again(settings, redis_url):
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "kept-closed")}
+    cache = caches["default"]
+    run(cache, counters=[Counter("closed", 9, 60)])
+    kept = cache_round_trip._kept.connection
+    admin = cache._cache.get_client(None, write=True)
+    port = kept._sock.getsockname()[1]
+    [killed] = [c for c in admin.client_list() if int(c["addr"].rsplit(":", 1)[1]) == port]
+    admin.client_kill_filter(_id=killed["id"])
+    assert run(cache, counters=[Counter("closed", 9, 60)]).counts == (2,)
+    assert run(cache, counters=[Counter("closed", 9, 60)]).counts == (3,)
+    assert cache_round_trip._kept.connection is kept and not cache_round_trip._kept.busy
+
+
+def test_a_forked_worker_makes_its_own_kept_connection(settings, redis_url, monkeypatch):
+    settings.CACHES = {"default": redis_cache_settings(redis_url, "kept-fork")}
+    cache = caches["default"]
+    run(cache, counters=[Counter("fork", 9, 60)])
+    parents = cache_round_trip._kept.connection
+    monkeypatch.setattr(cache_round_trip.os, "getpid", lambda: -1)
+    assert run(cache, counters=[Counter("fork", 9, 60)]).counts == (2,)
+    assert cache_round_trip._kept.connection is not parents
