@@ -58,7 +58,10 @@ def on_client_authenticated(sender, client=None, request=None, method=None, **kw
         recorder.write(build())
 
 
+@functools.lru_cache(maxsize=4096)
 def _client_auth_window_key(client_id: str, path: str, ip: str | None) -> str:
+    # Kept: every introspection and revocation asks for it twice (the mark read with the rate
+    # limiter's round trip, then the deferred event), with the same client, path and address.
     ident = hashlib.sha256(f"{client_id}\x00{path}\x00{ip or ''}".encode()).hexdigest()[:32]
     return f"audit:client-auth:{ident}"
 
