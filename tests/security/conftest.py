@@ -167,3 +167,13 @@ def initial_access_token(db):
         actor=Actor.system("tests"), max_registrations=10, allowed_scope=["profile"]
     )
     return value
+
+
+@pytest.fixture
+def limits(settings):
+    """Set some rate limits for one test; every other limit stays as configured."""
+
+    def set_limits(**rates):
+        settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, **rates}
+
+    return set_limits

@@ -15,14 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def limits(settings):
-    def set_limits(**rates):
-        settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, **rates}
-
-    return set_limits
-
-
-@pytest.fixture
 def clock(monkeypatch):
     """The limiter's clock, moved by the test (`rate_limit_cache` pins it at 3601 s)."""
     now = SimpleNamespace(value=3601.0)

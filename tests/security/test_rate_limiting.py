@@ -31,16 +31,6 @@ def throttles():
     signals.request_throttled.disconnect(dispatch_uid="test-throttles")
 
 
-@pytest.fixture
-def limits(settings):
-    """Set some rate limits for one test; every other limit stays as configured."""
-
-    def set_limits(**rates):
-        settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, **rates}
-
-    return set_limits
-
-
 def form_post(http, path, data, **extra):
     """POST `data` as application/x-www-form-urlencoded, the only body RFC 6749 allows."""
     return http.post(path, urlencode(data), content_type="application/x-www-form-urlencoded", **extra)

@@ -25,14 +25,6 @@ SIGNUP = "/developers/signup/"
 
 
 @pytest.fixture
-def limits(settings):
-    def set_limits(**rates):
-        settings.OAUTH2_RATE_LIMITS = {**settings.OAUTH2_RATE_LIMITS, **rates}
-
-    return set_limits
-
-
-@pytest.fixture
 def staff(settings):
     """A staff user (signs in at /admin/ too), with a fast hasher: these tests sign in a lot."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
