@@ -114,7 +114,9 @@ def start_protocol_request(scope: str, request: HttpRequest) -> Started:
     client_id = counted_client_id(request) if scope in CLIENT_AUTH_SCOPES else ""
     now = time.time()
     if not client_id:
-        counted = [c for c in (counter(f"{scope}_ip", ip, now),) if c]
+        # No client claimed: only the address is counted.
+        by_address = counter(f"{scope}_ip", ip, now)
+        counted = [by_address] if by_address else []
         outcome = round_trip.run(cache(), counters=counted)
         over = outcome.over_limit(counted)
         throttle = Throttle(scope, over.name, retry_after(over.name, now), "", ip) if over else None

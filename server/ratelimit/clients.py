@@ -59,15 +59,20 @@ def start_check(
 ) -> Callable[[], Checked]:
     """`check` in two halves (`server.cache_round_trip.start`): sent now, answered by the
     returned function."""
-    trusted_key, gates = lock_gates(client_id, ip, now)
     counters_cache = cache()
-    prepared = round_trip.prepare(counters_cache, reads=[trusted_key, *reads], gates=gates, counters=counters)
+    trusted_key, gates, prepared = prepare_check(
+        client_id, ip, now, counters_cache, counters=counters, reads=reads
+    )
     return start_prepared(prepared, trusted_key, gates, now, counters_cache)
 
 
-def lock_gates(client_id: str, ip: str, now: float) -> tuple[str, list[Gate]]:
-    """The key saying `client_id` authenticated from `ip` before, and the lockout counters a
-    request of it reads first (at `ip`, and everywhere but where it is trusted)."""
+def prepare_check(
+    client_id: str, ip: str, now: float, counters_cache, *, counters: Sequence[Counter], reads: Sequence[str]
+) -> tuple[str, list[Gate], round_trip.Prepared]:
+    """`check`'s round trip worked out, not sent (`start_prepared` sends it; the limiter keeps
+    it per window, `plans`): the key saying `client_id` authenticated from `ip` before, the
+    lockout counters read first (at `ip`, and everywhere but where it is trusted), and the
+    round trip reading both with `reads` and counting `counters`."""
     trusted_key = _trusted_key(client_id, ip)
     gates = []
     for name, identity, unless in (
@@ -78,13 +83,14 @@ def lock_gates(client_id: str, ip: str, now: float) -> tuple[str, list[Gate]]:
         rate_ = rate(name)
         if rate_:
             gates.append(Gate(counter_key(name, identity, rate_, now), rate_.limit, unless, name))
-    return trusted_key, gates
+    prepared = round_trip.prepare(counters_cache, reads=[trusted_key, *reads], gates=gates, counters=counters)
+    return trusted_key, gates, prepared
 
 
 def start_prepared(
     prepared: round_trip.Prepared, trusted_key: str, gates: Sequence[Gate], now: float, counters_cache
 ) -> Callable[[], Checked]:
-    """Send a claimed client's round trip worked out before (`lock_gates`' keys read first) to
+    """Send a claimed client's round trip worked out before (`prepare_check`) to
     `counters_cache` (the limiter's `cache()`); the returned function answers it."""
     answer = prepared.start(counters_cache)
 

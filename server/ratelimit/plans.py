@@ -27,7 +27,7 @@ from django.dispatch import receiver
 from server import cache_round_trip as round_trip
 from server.cache_round_trip import Counter, Gate
 
-from .clients import lock_gates
+from .clients import prepare_check
 from .counters import counter, rate, window
 
 MAX_PLANS = 10_000
@@ -69,8 +69,7 @@ def plan_for(
 def _work_out(scope: str, client_id: str, ip: str, marks: Sequence[str], now: float, cache) -> Plan:
     names = [f"{scope}_ip", f"{scope}_client"]
     counted = tuple(c for c in (counter(names[0], ip, now), counter(names[1], client_id, now)) if c)
-    trusted_key, gates = lock_gates(client_id, ip, now)
-    prepared = round_trip.prepare(cache, reads=[trusted_key, *marks], gates=gates, counters=counted)
+    trusted_key, gates, prepared = prepare_check(client_id, ip, now, cache, counters=counted, reads=marks)
     since, until = float("-inf"), float("inf")
     for name in [*names, *(gate.name for gate in gates)]:
         rate_ = rate(name)
