@@ -31,11 +31,17 @@ run: $(STAMP)
 COVERAGE_FLOORS ?= server/oauth2:88 server:89 oauth_console:91
 COVERAGE := $(BIN)/python -m coverage
 
+# Test processes (pytest-xdist): one per core, at most 4 (each has its own test database and browser).
+# TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+
 # The whole suite: SQLite by default, PostgreSQL when DATABASE_URL is set. Coverage data (and the report of
-# `python -m coverage html`) go to test-artifacts/coverage/, ignored by git.
+# `python -m coverage html`) go to test-artifacts/coverage/, ignored by git. `--dist load` hands each
+# process the tests in the order pytest-django sorted them, so a process meets the tests that empty the
+# database (transaction=True) only after every test that reads the migrations' rows (the console's groups).
 test: $(STAMP)
 	@mkdir -p test-artifacts/coverage
-	$(BIN)/python -m pytest --cov=server --cov=oauth_console --cov-branch \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load --cov=server --cov=oauth_console --cov-branch \
 		--cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 	@failed=""; for floor in $(COVERAGE_FLOORS); do \
 		pkg=$${floor%%:*}; min=$${floor##*:}; omit=""; \
