@@ -131,13 +131,17 @@ class Token(models.Model):
     refresh_token_digest = models.CharField(max_length=64, null=True, blank=True)
     refresh_token_prefix = models.CharField(max_length=16, blank=True, default="")
     token_type = models.CharField(max_length=20, default="Bearer")
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tokens")
+    # The foreign keys carry no index of their own (db_index=False): each is the leading column of
+    # one of Meta.indexes, which answers the lookups by it (the console's filters, the cascades and
+    # SET NULLs), and an index fewer is a write fewer on every token issued.
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="tokens", db_index=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="oauth_tokens",
+        db_index=False,
     )
     grant_type = models.CharField(max_length=64)
     scope = models.TextField(blank=True, default="")
@@ -153,10 +157,15 @@ class Token(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
     family_id = models.UUIDField(default=uuid.uuid4)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children", db_index=False
     )
     authorization_code = models.ForeignKey(
-        AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="tokens"
+        AuthorizationCode,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tokens",
+        db_index=False,
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
     # OpenID Connect claims the person approved one by one (beyond the scope), by where they
@@ -194,6 +203,14 @@ class Token(models.Model):
             # without reading other clients' rows. Never `revoked_at`, not even in a WHERE: that
             # would end heap-only revocation (server.0003, server.0018).
             models.Index(fields=["expires_at", "client"], name="token_expires_client"),
+            # Only refreshed tokens have a parent and only code grants a code: the others (every
+            # client_credentials token) are left out of these two, as above.
+            models.Index(fields=["parent"], name="token_parent", condition=models.Q(parent__isnull=False)),
+            models.Index(
+                fields=["authorization_code"],
+                name="token_authorization_code",
+                condition=models.Q(authorization_code__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
