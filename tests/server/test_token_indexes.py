@@ -24,7 +24,8 @@ def _indexes() -> dict[str, tuple[tuple[str, ...], bool]]:
             )
         else:
             cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql LIKE '%%WHERE%%'",
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name = %s AND sql LIKE '%%WHERE%%'",
                 [TABLE],
             )
         partial = {name for (name,) in cursor.fetchall()}
