@@ -31,9 +31,11 @@ _PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 @cache
 def _fills_dict(model: type[Model], attnames: tuple[str, ...]) -> bool:
-    """Whether `model.from_db` with these fields (all its concrete fields, in order) amounts to
-    filling a new instance's __dict__ (see the module's docstring)."""
-    if [field.attname for field in model._meta.concrete_fields] != list(attnames):
+    """Whether `model.from_db` with these fields (its concrete fields in order, all of them or
+    some: `Model.__init__` skips a deferred field's setattr) amounts to filling a new instance's
+    __dict__ (see the module's docstring)."""
+    concrete = [field.attname for field in model._meta.concrete_fields]
+    if [name for name in concrete if name in attnames] != list(attnames):
         return False
     if model._meta.abstract or model.__init__ is not Model.__init__:
         return False
@@ -44,8 +46,8 @@ def _fills_dict(model: type[Model], attnames: tuple[str, ...]) -> bool:
 
 def saved_instances(model: type[Model], attnames: Sequence[str]) -> Callable[[str, Sequence[Any]], Model]:
     """A function of (db_alias, values) making `model.from_db(db_alias, attnames, values)`, where
-    `attnames` are every concrete field's attname in order and `values` theirs (converted from
-    the database already)."""
+    `attnames` are concrete fields' attnames in order (every field's, or some: the others
+    deferred) and `values` theirs (converted from the database already)."""
     attnames = tuple(attnames)
     if not _fills_dict(model, attnames):
         return lambda db_alias, values: model.from_db(db_alias, attnames, values)

@@ -8,8 +8,9 @@ names, the backend's converters and adapters) the first time they run, then only
 - `active_client`: a client and its unexpired secret digests, one query (a LEFT JOIN), so the
   secret check that follows needs none; on PostgreSQL with its row's version (`xmin`), which the
   token INSERT checks when this worker hands the client out again (`known_clients`);
-- `token_by_digest`: a token joined with its client and user, by access or refresh digest (or
-  either: a UNION ALL of the two index probes, a plan that needs no statistics);
+- `token_by_digest`: a token joined with its client (the columns the hot paths read, the others
+  deferred) and user, by access or refresh digest (or either: a UNION ALL of the two index
+  probes, a plan that needs no statistics);
 - the token INSERT has a module of its own, `server.hotpath.token_insert`.
 
 Rows come back as ordinary model instances with their relations cached, so callers see no
@@ -35,12 +36,14 @@ from server.models import Api, Client, ClientSecret, Token
 
 
 class Selection:
-    """All concrete columns of one model under a table alias, and the way back to an instance."""
+    """A model's concrete columns under a table alias (all of them, or `only` those named), and
+    the way back to an instance: with `only`, the others are deferred, as `.only()` leaves them
+    (read from the database on first use)."""
 
-    def __init__(self, model: type[Model], alias: str):
+    def __init__(self, model: type[Model], alias: str, only: Sequence[str] = ()):
         self.model = model
         self.alias = alias
-        self.fields = list(model._meta.concrete_fields)
+        self.fields = [f for f in model._meta.concrete_fields if not only or f.name in only or f.primary_key]
         self.attnames = [field.attname for field in self.fields]
         self._instance = saved_instances(model, self.attnames)
         self.table = connection.ops.quote_name(model._meta.db_table)
@@ -76,12 +79,31 @@ def _converters(vendor: str, field, alias: str) -> list:
     return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
 
 
+# What a bearer check, an introspection, a revocation and a refresh read of the token's client
+# (tests/server/test_token_client_fields.py): each column more is ~0.2 us of PostgreSQL's and
+# psycopg's per execution, so the other ~35 are left for a view that asks (one query then).
+TOKEN_CLIENT_FIELDS = (
+    "client_id",
+    "name",
+    "status",
+    "client_type",
+    # The `sub` a token's user has at its client (`server.claims.subject_for`): introspection
+    # and userinfo answer with it.
+    "subject_type",
+    "sector_identifier",
+    "userinfo_signed_response_alg",
+)
+
+
 @cache
 def _selections(vendor: str) -> dict[str, Selection]:
     del vendor  # the cache key: the SQL and converters differ per backend
     return {
         "token": Selection(Token, "t"),
         "client": Selection(Client, "c"),
+        # The client of a token a bearer check, an introspection or a revocation finds: what
+        # they read of it (`TOKEN_CLIENT_FIELDS`), not its ~40 columns.
+        "token_client": Selection(Client, "c", only=TOKEN_CLIENT_FIELDS),
         "user": Selection(get_user_model(), "u"),
         "secret": Selection(ClientSecret, "s"),
     }
@@ -184,7 +206,7 @@ def _served_sql(vendor: str, client_ref: str = "%s") -> str:
 @cache
 def _token_sql(vendor: str, by: str, served: bool = False) -> str:
     s = _selections(vendor)
-    token, client, user = s["token"], s["client"], s["user"]
+    token, client, user = s["token"], s["token_client"], s["user"]
     q = connection.ops.quote_name
     extra = f", {_served_sql(vendor)}" if served else ""
     select = (
@@ -241,7 +263,7 @@ def token_from_row(
     second instance built from the same row). `served`: the row ends with `_served_sql`'s
     column, read into `served_apis`. `db`: the connection the row was read from."""
     s = _selections(db.vendor)
-    token_sel, client_sel, user_sel = s["token"], s["client"], s["user"]
+    token_sel, client_sel, user_sel = s["token"], s["token_client"], s["user"]
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
     end_user = split_user + len(user_sel)

@@ -7,7 +7,9 @@ Each request is sent once first, so that first-use work is not what is counted.
 import pytest
 from django.db import connection
 from django.http import request as django_request
+from django.test.utils import CaptureQueriesContext
 
+from server import credentials
 from server.oauth2 import client_auth
 from tests.server.helpers import basic_auth, form
 
@@ -151,6 +153,34 @@ def test_a_saved_instance_is_what_from_db_makes(model_name):
     finally:
         post_init.disconnect(receiver)
     assert seen == [again]
+
+
+def test_an_instance_of_some_columns_is_what_from_db_makes_and_reads_the_rest_on_use():
+    # A token's client is read with the columns the hot paths use (sql.TOKEN_CLIENT_FIELDS);
+    # the instance must be Django's `.only()` instance: the others deferred, read on first use.
+    from server.hotpath import sql
+    from server.hotpath.instances import saved_instances
+    from server.models import Client
+
+    names = sql._selections(connection.vendor)["token_client"].attnames
+    assert names[0] == "id" and 1 < len(names) < len(Client._meta.concrete_fields)
+    values = [1, *(f"value {i}" for i in range(1, len(names)))]
+    made = saved_instances(Client, names)("default", values)
+    expected = Client.from_db("default", names, values)
+    assert list(made.__dict__)[1:] == list(expected.__dict__)[1:] == names
+    assert made.get_deferred_fields() == expected.get_deferred_fields() != set()
+    assert "redirect_uris" in made.get_deferred_fields()
+
+
+def test_a_deferred_column_of_a_tokens_client_is_read_when_used(client, app):
+    from server.hotpath import sql
+
+    token = issue(client, app)
+    found = sql.token_by_digest(credentials.digest(token))
+    assert "redirect_uris" in found.client.get_deferred_fields()
+    with CaptureQueriesContext(connection) as queries:
+        assert found.client.redirect_uris == app[0].redirect_uris
+    assert len(queries) == 1
 
 
 def test_a_token_request_reads_nothing_through_the_connection_proxy(client, app, monkeypatch):

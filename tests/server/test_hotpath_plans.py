@@ -207,9 +207,9 @@ def test_the_statement_sends_the_tokens_client_only_when_it_is_another(two_clien
             cursor.execute(statement, [None, digest, digest, asker.client_id, "active"])
             (row,) = cursor.fetchall()[:1]
         assert row[start - len(selections["token"])] == stored.pk
-        return list(row[start : start + len(selections["client"])])
+        return list(row[start : start + len(selections["token_client"])])
 
-    assert token_client_columns(web) == [None] * len(selections["client"])
+    assert token_client_columns(web) == [None] * len(selections["token_client"])
     assert token_client_columns(machine)[:2] == [web.pk, web.client_id]
 
 
