@@ -2,6 +2,7 @@
 an export of the audit log, revoking every token of one client, `cleartokens` stopped part-way
 and resumed, and `prune_audit_log` of whole and part months."""
 
+import inspect
 import io
 import math
 import tempfile
@@ -75,16 +76,18 @@ def measure_cleartokens(args) -> Row:
     now = timezone.now()
     expired = Token.objects.filter(expires_at__lte=now).exclude(refresh_expires_at__gt=now)
     expected = expired.count()
-    log(
-        f"cleartokens: {expected:,} expired tokens; "
-        f"stopped after {args.interrupt_after} batches, then resumed"
-    )
+    # Part-way means part-way: a walk of fewer batches than --interrupt-after (each is a key range
+    # of the default batch size) is stopped half-way, so that the resume is measured too.
+    batch = inspect.signature(services.clear_expired_tokens).parameters["batch_size"].default
+    walk = math.ceil(Token.objects.count() / batch)
+    interrupt_after = max(1, min(args.interrupt_after, walk // 2))
+    log(f"cleartokens: {expected:,} expired tokens; stopped after {interrupt_after} batches, then resumed")
     batches = 0
 
     def stop_part_way(deleted_so_far: int, last_key: int) -> None:
         nonlocal batches
         batches += 1
-        if batches >= args.interrupt_after:
+        if batches >= interrupt_after:
             raise Interrupted(last_key)
 
     started = time.perf_counter()
