@@ -6,6 +6,9 @@ round trips to the database, where the token's lookup does not depend on the cli
 `token_alongside_client(digest)`, the client's lookup fetches that token in the same statement
 (a LEFT JOIN of the two lookups' rows), and `fetched(digest)` hands it to the token's lookup.
 
+The asking client comes with the columns its authentication and the endpoints read
+(`sql.ASKING_CLIENT_FIELDS`), the others deferred (read on first use).
+
 What each endpoint decides is unchanged: the token is used only after the client authenticated
 (the endpoints ask for it then), and the statement reads what the two statements read, one
 snapshot instead of two a few microseconds apart. A digest is 256 bits of a random token's keyed
@@ -103,7 +106,7 @@ def _columns(vendor: str, name: str, alias: str) -> str:
 @cache
 def _client_and_token_sql(vendor: str, served: bool = False) -> str:
     s = sql._selections(vendor)
-    token, client, user = s["token"], s["client"], s["user"]
+    token, client, user = s["token"], s["asking_client"], s["user"]
     q = connection.ops.quote_name
     # The token's id as `sql._token_sql(vendor, "either")` finds it: two probes of the unique
     # digest indexes, the second skipped when the first finds the token. Its row, client and
@@ -148,8 +151,8 @@ def _client_and_token(
         rows = cursor.fetchall()
     if not rows:
         return None, None
-    width = len(s["client"])
-    client = sql.client_with_secrets(db, [row[: width + 2] for row in rows])
+    width = len(s["asking_client"])
+    client = sql.client_with_secrets(db, [row[: width + 2] for row in rows], selection="asking_client")
     served_apis = (rows[0][width + 2] or "").split()
     token_row = rows[0][width + 3 :]
     if token_row[0] is None:  # the token's id: no token has this digest

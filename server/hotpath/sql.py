@@ -94,6 +94,20 @@ TOKEN_CLIENT_FIELDS = (
     "userinfo_signed_response_alg",
 )
 
+# What introspection and revocation read of the client that asks (`server.hotpath.lookahead`):
+# its authentication and the endpoints' rules, and, when the token is its own, what they read
+# of a token's client. It is not remembered for provisional use (`known_clients` keeps the
+# clients `active_client` reads, every column).
+ASKING_CLIENT_FIELDS = (
+    *TOKEN_CLIENT_FIELDS,
+    "token_endpoint_auth_method",
+    "can_introspect_any_token",
+    # private_key_jwt: the keys a client assertion is checked with, and the algorithm it must use.
+    "token_endpoint_auth_signing_alg",
+    "jwks",
+    "jwks_uri",
+)
+
 
 @cache
 def _selections(vendor: str) -> dict[str, Selection]:
@@ -104,6 +118,7 @@ def _selections(vendor: str) -> dict[str, Selection]:
         # The client of a token a bearer check, an introspection or a revocation finds: what
         # they read of it (`TOKEN_CLIENT_FIELDS`), not its ~40 columns.
         "token_client": Selection(Client, "c", only=TOKEN_CLIENT_FIELDS),
+        "asking_client": Selection(Client, "c", only=ASKING_CLIENT_FIELDS),
         "user": Selection(get_user_model(), "u"),
         "secret": Selection(ClientSecret, "s"),
     }
@@ -165,11 +180,11 @@ def active_client(client_id: str) -> Client | None:
     return client
 
 
-def client_with_secrets(db, rows: Sequence[Sequence[Any]]) -> Client:
+def client_with_secrets(db, rows: Sequence[Sequence[Any]], selection: str = "client") -> Client:
     """The client of `active_client`'s rows (the client's columns, then a secret's digest and
     expiry, or NULLs: one row per unexpired secret), carrying its secret digests; `db`: the
-    connection they were read from."""
-    selection = _selections(db.vendor)["client"]
+    connection they were read from; `selection`: the one whose columns the rows start with."""
+    selection = _selections(db.vendor)[selection]
     expires_field = ClientSecret._meta.get_field("expires_at")
     client = selection.build(rows[0][: len(selection)], db)
     expiry_converters = _converters(db.vendor, expires_field, "s")

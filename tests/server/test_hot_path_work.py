@@ -162,9 +162,12 @@ def test_an_instance_of_some_columns_is_what_from_db_makes_and_reads_the_rest_on
     from server.hotpath.instances import saved_instances
     from server.models import Client
 
-    names = sql._selections(connection.vendor)["token_client"].attnames
-    assert names[0] == "id" and set(names) == {"id", *sql.TOKEN_CLIENT_FIELDS}  # every name a field
-    assert len(names) < len(Client._meta.concrete_fields)
+    selections = sql._selections(connection.vendor)
+    asking = selections["asking_client"].attnames
+    assert asking[0] == "id" and set(asking) == {"id", *sql.ASKING_CLIENT_FIELDS}  # every name a field
+    names = selections["token_client"].attnames
+    assert names[0] == "id" and set(names) == {"id", *sql.TOKEN_CLIENT_FIELDS}
+    assert len(names) < len(asking) < len(Client._meta.concrete_fields)
     values = [1, *(f"value {i}" for i in range(1, len(names)))]
     made = saved_instances(Client, names)("default", values)
     expected = Client.from_db("default", names, values)

@@ -198,7 +198,7 @@ def test_the_statement_sends_the_tokens_client_only_when_it_is_another(two_clien
         expires_at=timezone.now() + timedelta(hours=1),
     )
     selections = sql._selections(connection.vendor)
-    start = len(selections["client"]) + 3 + len(selections["token"])  # secret, expiry, served
+    start = len(selections["asking_client"]) + 3 + len(selections["token"])  # secret, expiry, served
     statement = lookahead._client_and_token_sql(connection.vendor)
     digest = stored.access_token_digest
 

@@ -172,6 +172,26 @@ def test_private_key_jwt_token_costs_what_a_first_secret_does(client, make_clien
     assert run(send) == ["SELECT server_client", *in_transaction(TOKEN_AND_EVENT)]
 
 
+def test_introspection_with_a_client_assertion_is_one_select(client, make_client):
+    # The asking client's keys and signing algorithm come with its row (`sql.ASKING_CLIENT_FIELDS`):
+    # no second statement to read a deferred column when the assertion is checked.
+    from tests.oidc.test_private_key_jwt import assertion, assertion_fields, public_jwks, rp_key
+
+    key = rp_key()
+    app, _ = make_client("Key app", token_endpoint_auth_method="private_key_jwt", jwks=public_jwks(key))
+
+    def post(path: str, data: dict):
+        return form(client, path, {**data, **assertion_fields(assertion(app.client_id, key))})
+
+    token = post("/oauth/token", {"grant_type": "client_credentials", "scope": "read"}).json()["access_token"]
+
+    def introspect():
+        return post("/oauth/introspect", {"token": token})
+
+    assert introspect().json()["active"] is True
+    assert run(introspect) == ["SELECT server_client"]
+
+
 def test_bearer_check_is_one_select(client, app):
     token = issue(client, app)
     client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")  # first use: audited once
