@@ -79,9 +79,10 @@ def _converters(vendor: str, field, alias: str) -> list:
     return connection.ops.get_db_converters(column) + column.get_db_converters(connection)
 
 
-# What a bearer check, an introspection, a revocation and a refresh read of the token's client
-# (tests/server/test_token_client_fields.py): each column more is ~0.2 us of PostgreSQL's and
-# psycopg's per execution, so the other ~35 are left for a view that asks (one query then).
+# What a bearer check, an introspection, a revocation and a refresh read of the token's client:
+# each column more is ~0.5 us of PostgreSQL's and psycopg's per execution, so the other 32 are
+# left for a view that asks (one query then). A field missing here costs a pinned path a second
+# statement (tests/server/test_query_counts.py).
 TOKEN_CLIENT_FIELDS = (
     "client_id",
     "name",
