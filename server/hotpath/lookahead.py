@@ -106,7 +106,7 @@ def _columns(vendor: str, name: str, alias: str) -> str:
 @cache
 def _client_and_token_sql(vendor: str, served: bool = False) -> str:
     s = sql._selections(vendor)
-    token, client, user = s["token"], s["asking_client"], s["user"]
+    token, client, user = s["token"], s["asking_client"], s["named_token_user"]
     q = connection.ops.quote_name
     # The token's id as `sql._token_sql(vendor, "either")` finds it: two probes of the unique
     # digest indexes, the second skipped when the first finds the token. Its row, client and
@@ -157,7 +157,9 @@ def _client_and_token(
     token_row = rows[0][width + 3 :]
     if token_row[0] is None:  # the token's id: no token has this digest
         return client, None
-    token = sql.token_from_row(db, token_row, digest, by="either", known_client=client)
+    token = sql.token_from_row(
+        db, token_row, digest, by="either", known_client=client, user_selection="named_token_user"
+    )
     if served:
         # As `sql.token_by_digest(served_by=client.pk)` reads them: the asker's APIs, and whose.
         token.served_apis, token.served_by = served_apis, client.pk

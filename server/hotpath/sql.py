@@ -113,6 +113,7 @@ ASKING_CLIENT_FIELDS = (
 @cache
 def _selections(vendor: str) -> dict[str, Selection]:
     del vendor  # the cache key: the SQL and converters differ per backend
+    user = get_user_model()
     return {
         "token": Selection(Token, "t"),
         "client": Selection(Client, "c"),
@@ -120,7 +121,10 @@ def _selections(vendor: str) -> dict[str, Selection]:
         # they read of it (`TOKEN_CLIENT_FIELDS`), not its ~40 columns.
         "token_client": Selection(Client, "c", only=TOKEN_CLIENT_FIELDS),
         "asking_client": Selection(Client, "c", only=ASKING_CLIENT_FIELDS),
-        "user": Selection(get_user_model(), "u"),
+        "user": Selection(user, "u"),
+        # The user of the token an introspection or a revocation names: what they read of it (its
+        # username and whether it is active); the token is not handed to a view there.
+        "named_token_user": Selection(user, "u", only=(user.USERNAME_FIELD, "is_active")),
         "secret": Selection(ClientSecret, "s"),
     }
 
@@ -272,14 +276,16 @@ def token_from_row(
     by: str,
     known_client: Client | None = None,
     served: bool = False,
+    user_selection: str = "user",
 ) -> Token:
     """The token of a `token_by_digest` row (token, client and user columns), its client and
     user cached on it; with `by="either"`, `matched_as` says which digest matched.
     `known_client`: the token's client when it is this one, read by the same statement (no
     second instance built from the same row). `served`: the row ends with `_served_sql`'s
-    column, read into `served_apis`. `db`: the connection the row was read from."""
+    column, read into `served_apis`. `db`: the connection the row was read from;
+    `user_selection`: the selection of the user's columns in the row."""
     s = _selections(db.vendor)
-    token_sel, client_sel, user_sel = s["token"], s["token_client"], s["user"]
+    token_sel, client_sel, user_sel = s["token"], s["token_client"], s[user_selection]
     split_client = len(token_sel)
     split_user = split_client + len(client_sel)
     end_user = split_user + len(user_sel)

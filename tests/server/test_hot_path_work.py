@@ -168,6 +168,8 @@ def test_an_instance_of_some_columns_is_what_from_db_makes_and_reads_the_rest_on
     names = selections["token_client"].attnames
     assert names[0] == "id" and set(names) == {"id", *sql.TOKEN_CLIENT_FIELDS}
     assert len(names) < len(asking) < len(Client._meta.concrete_fields)
+    # The user of the token introspection and revocation name: its username and whether active.
+    assert selections["named_token_user"].attnames == ["id", "username", "is_active"]
     values = [1, *(f"value {i}" for i in range(1, len(names)))]
     made = saved_instances(Client, names)("default", values)
     expected = Client.from_db("default", names, values)
